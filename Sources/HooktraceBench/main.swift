@@ -1,0 +1,141 @@
+// hooktrace-bench: speed and size of the trace format on the synthetic "COCO 1x" stream.
+// Run with tools/bench (release build). Not part of the tests: numbers depend on the machine.
+import HooktraceCore
+internal import CZstd
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func peakRSSMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+func fileSize(_ path: String) -> UInt64 {
+    var st = stat()
+    return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
+}
+
+var args = CommandLine.arguments.dropFirst()
+var repeats = 3
+var dir = "/tmp"
+var only = ""
+while let a = args.popFirst() {
+    switch a {
+    case "--repeats": repeats = Int(args.popFirst() ?? "3") ?? 3
+    case "--dir": dir = args.popFirst() ?? dir
+    case "--only": only = args.popFirst() ?? ""
+    default:
+        print("usage: hooktrace-bench [--repeats N] [--dir DIR]")
+        exit(2)
+    }
+}
+
+let run = SyntheticRun()
+var events: [Event] = []
+events.reserveCapacity(run.eventCount)
+run.generate { events.append($0) }
+let n = Double(events.count)
+print("stream: synthetic COCO 1x, \(run.epochs) epochs x \(run.itersPerEpoch) iterations, \(events.count) events")
+print("zstd \(zstdVersion), zlib \(zlibVersion)\n")
+
+struct Row { var name: String; var writeNs: Double; var bytes: Double; var readMeps: Double }
+var rows: [Row] = []
+
+let codecs: [(Codec, Int32)] = only.isEmpty ? [(.zstd, 3), (.zstd, 1), (.zlib, 6), (.none, 0)] : [(.zstd, 3)]
+for (codec, level) in codecs {
+    let path = "\(dir)/hooktrace-bench-\(codec).htrace"
+    var best = Double.infinity
+    for _ in 0..<repeats {
+        var options = TraceWriter.Options()
+        options.codec = codec
+        options.level = codec == .none ? nil : level
+        let t0 = now()
+        let writer = try TraceWriter(path: path, options: options)
+        for e in events { try writer.append(e) }
+        try writer.close()
+        best = min(best, Double(now() - t0))
+    }
+    var readBest = Double.infinity
+    var count = 0
+    for _ in 0..<repeats {
+        let t0 = now()
+        let reader = try TraceReader(path: path)
+        count = 0
+        try reader.forEach { _ in count += 1 }
+        readBest = min(readBest, Double(now() - t0))
+    }
+    precondition(count == events.count, "read \(count) events, wrote \(events.count)")
+    let size = Double(fileSize(path))
+    rows.append(Row(name: codec == .none ? "hooktrace none" : "hooktrace \(codec)-\(level)",
+                    writeNs: best / n, bytes: size / n, readMeps: Double(count) / (readBest / 1e9) / 1e6))
+    unlink(path)
+}
+
+// Baseline: the same events as JSON lines (hooktrace's own jsonl export), zstd level 3, streamed.
+func jsonBaseline(_ events: [Event]) -> Int {
+    let cctx = ZSTD_createCCtx()
+    defer { ZSTD_freeCCtx(cctx) }
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3)
+    var out = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
+    var total = 0
+    var text = ""
+    var context: Call?
+    func drain(_ mode: ZSTD_EndDirective) {
+        var bytes = Array(text.utf8)
+        text.removeAll(keepingCapacity: true)
+        bytes.withUnsafeMutableBytes { src in
+            var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
+            while true {
+                let remaining = out.withUnsafeMutableBytes { dst -> Int in
+                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+                    let r = ZSTD_compressStream2(cctx, &output, &input, mode)
+                    total += output.pos
+                    return r
+                }
+                if mode == ZSTD_e_end ? remaining == 0 : input.pos == input.size { break }
+            }
+        }
+    }
+    for (i, e) in events.enumerated() {
+        if case .call(let c) = e { context = c }
+        JSONLines.write(TraceEntry(sequence: UInt64(i), event: e, context: context), to: &text)
+        if text.utf8.count > 1 << 16 { drain(ZSTD_e_continue) }
+    }
+    drain(ZSTD_e_end)
+    return total
+}
+
+if only.isEmpty {
+    var best = Double.infinity
+    var compressedBytes = 0
+    for _ in 0..<repeats {
+        let t0 = now()
+        compressedBytes = jsonBaseline(events)
+        best = min(best, Double(now() - t0))
+    }
+    rows.append(Row(name: "JSON lines + zstd-3 (baseline)", writeNs: best / n, bytes: Double(compressedBytes) / n, readMeps: .nan))
+}
+
+func fmt(_ v: Double, _ digits: Int) -> String {
+    if v.isNaN { return "-" }
+    var s = String(Int((v * pow(10, Double(digits))).rounded()))
+    if digits > 0 {
+        while s.count <= digits { s = "0" + s }
+        s.insert(".", at: s.index(s.endIndex, offsetBy: -digits))
+    }
+    return s
+}
+print("| format | write ns/event | bytes/event | read M events/s |")
+print("|---|---:|---:|---:|")
+for r in rows {
+    print("| \(r.name) | \(fmt(r.writeNs, 1)) | \(fmt(r.bytes, 2)) | \(fmt(r.readMeps, 1)) |")
+}
+print("\npeak memory (RSS, whole process incl. the \(events.count)-event array held for the runs): \(fmt(peakRSSMiB(), 1)) MiB")

@@ -1,0 +1,232 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The integrity report of `hooktrace check`, and the basis of `hooktrace repair`.
+public struct IntegrityReport: Sendable {
+    /// The overall verdict.
+    public enum Verdict: Sendable, Equatable {
+        /// Every block is intact and the writer closed the trace.
+        case intact
+        /// Every block is intact but the writer never closed the trace (crash, kill, or
+        /// still recording); no data written was lost.
+        case endedEarly
+        /// A block is torn or damaged.
+        case damaged
+    }
+
+    public var path: String
+    public var fileSize: UInt64
+    public var verdict: Verdict
+    /// Blocks that read back completely, from the start.
+    public var goodBlocks = 0
+    /// Events in those blocks.
+    public var goodEvents: UInt64 = 0
+    /// Bytes of the file up to the end of the last good block (the header included).
+    public var goodBytes: UInt64 = 0
+    /// Whether an end block closes the good part.
+    public var closed = false
+    /// Whether the events include a `run_end`.
+    public var runEnded = false
+    /// The first problem, with its offset and block.
+    public var problem: HooktraceError?
+    /// Blocks found intact after the damage by scanning for frame headers. Repair cannot
+    /// keep them: they may use names the damaged block defined.
+    public var laterBlocks: [(offset: UInt64, firstSequence: UInt64, events: UInt32)] = []
+    /// Sequence numbers from the first lost event to the last one known to exist.
+    public var lostSequences: ClosedRange<UInt64>?
+    /// For repair: offset and event count of every good event block, and the number of names.
+    var index: [(offset: UInt64, events: UInt32)] = []
+    var nameCount = 0
+
+    /// Reads every block of `path`, checksums and decodes it, and reports.
+    ///
+    /// - Throws: only when the file cannot be read as a trace at all (missing, not a
+    ///   trace, damaged header, newer version).
+    public static func check(path: String) throws(HooktraceError) -> IntegrityReport {
+        let reader = try TraceReader(path: path)
+        var report = IntegrityReport(path: path, fileSize: reader.fileSize, verdict: .intact)
+        report.goodBytes = UInt64(reader.header.size)
+        while true {
+            let block: TraceBlock?
+            do {
+                block = try reader.readNextBlock()
+            } catch {
+                break
+            }
+            guard let block else { break }
+            if block.header.kind == .end {
+                report.closed = true
+                report.goodBytes = reader.offset
+                break
+            }
+            report.goodBlocks += 1
+            report.goodEvents += UInt64(block.header.eventCount)
+            report.goodBytes = reader.offset
+            report.index.append((block.offset, block.header.eventCount))
+            if block.entries.contains(where: { if case .runEnd = $0.event { true } else { false } }) {
+                report.runEnded = true
+            }
+        }
+        report.nameCount = reader.nameTable.count
+        switch reader.state {
+        case .closed:
+            report.verdict = .intact
+        case .endedEarly, .reading:
+            report.verdict = .endedEarly
+        case .damaged(let error):
+            report.verdict = .damaged
+            report.problem = error
+            if !report.closed {
+                report.scanForLaterBlocks(after: error.offset ?? report.goodBytes)
+            }
+        }
+        return report
+    }
+
+    /// Looks for intact block headers after the damage, to say what was lost.
+    private mutating func scanForLaterBlocks(after damage: UInt64) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { _ = close(fd) }
+        var position = damage + 1
+        let chunkSize = 1 << 20
+        var chunk = [UInt8](repeating: 0, count: chunkSize + TraceFormat.blockHeaderSize)
+        var lastKnown: UInt64?
+        while position + UInt64(TraceFormat.blockHeaderSize) <= fileSize {
+            let n = preadFully(fd, &chunk, position)
+            if n < TraceFormat.blockHeaderSize { break }
+            var advanced = false
+            chunk.withUnsafeBytes { buf in
+                var i = 0
+                while i + TraceFormat.blockHeaderSize <= n {
+                    if buf[i] == 0x48, buf[i + 1] == 0x54, buf[i + 2] == 0x42, buf[i + 3] == 0x4B,
+                       let header = try? BlockHeader.parse(UnsafeRawBufferPointer(rebasing: buf[i..<(i + TraceFormat.blockHeaderSize)])),
+                       position + UInt64(i) + UInt64(header.frameSize) <= fileSize {
+                        if header.kind == .events {
+                            laterBlocks.append((position + UInt64(i), header.firstSequence, header.eventCount))
+                            lastKnown = header.firstSequence + UInt64(header.eventCount) - 1
+                        }
+                        position += UInt64(i) + UInt64(header.frameSize)
+                        advanced = true
+                        return
+                    }
+                    i += 1
+                }
+                position += UInt64(max(1, n - TraceFormat.blockHeaderSize + 1))
+            }
+            _ = advanced
+        }
+        if let lastKnown, lastKnown >= goodEvents {
+            lostSequences = goodEvents...lastKnown
+        }
+    }
+
+    /// The events that cannot be read back: everything from ``goodEvents`` on.
+    public var lostEventsDescription: String {
+        if let lostSequences {
+            return "events \(lostSequences.lowerBound)…\(lostSequences.upperBound) (\(lostSequences.count) known) and any after them"
+        }
+        return "events from \(goodEvents) on (how many is unknown: no intact block follows)"
+    }
+}
+
+/// What `hooktrace repair` did.
+public struct RepairResult: Sendable {
+    public var output: String
+    public var backup: String?
+    public var keptBlocks: Int
+    public var keptEvents: UInt64
+    public var droppedBytes: UInt64
+}
+
+public enum TraceRepair {
+    /// Writes the intact prefix of `path` plus an end block to `output` (or, when nil,
+    /// replaces `path` after moving the original to `path + ".bak"`).
+    ///
+    /// Never destroys the only copy: the new file is written to a temporary name first
+    /// and renamed into place; in-place repair keeps the original as a backup.
+    /// - Returns: nil when the trace needs no repair.
+    public static func repair(path: String, output: String?, report given: IntegrityReport? = nil) throws(HooktraceError) -> RepairResult? {
+        let report: IntegrityReport
+        if let given { report = given } else { report = try IntegrityReport.check(path: path) }
+        if report.verdict == .intact { return nil }
+        let target = output ?? path
+        let temporary = target + ".repair-\(getpid()).tmp"
+        let src = open(path, O_RDONLY | O_CLOEXEC)
+        guard src >= 0 else { throw HooktraceError(.io, "cannot open the trace: \(systemError())", file: path) }
+        defer { _ = close(src) }
+        let dst = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard dst >= 0 else {
+            throw HooktraceError(.io, "cannot create \(temporary): \(systemError()); choose another output with -o", file: path)
+        }
+        var ok = false
+        defer {
+            _ = close(dst)
+            if !ok { unlink(temporary) }
+        }
+        var copied: UInt64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while copied < report.goodBytes {
+            let want = Int(min(UInt64(buffer.count), report.goodBytes - copied))
+            let n = buffer.withUnsafeMutableBytes { preadFully(src, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), copied) }
+            guard n == want else { throw HooktraceError(.io, "cannot read the trace at byte \(copied)", file: path, offset: copied) }
+            try writeAll(dst, Array(buffer[0..<n]), path: temporary)
+            copied += UInt64(n)
+        }
+        if !report.closed {
+            var index: [(offset: UInt64, header: BlockHeader)] = []
+            for entry in report.index {
+                index.append((entry.offset, BlockHeader(kind: .events, codec: .none, firstSequence: 0, eventCount: entry.events, firstNameID: 0, namesLength: 0, storedLength: 0, rawLength: 0, bodyCRC: 0, epochMin: 0, epochMax: 0, iterMin: 0, iterMax: 0)))
+            }
+            try writeAll(dst, endBlock(events: report.goodEvents, names: UInt32(report.nameCount), index: index), path: temporary)
+        }
+        guard fsync(dst) == 0 else { throw HooktraceError(.io, "cannot sync \(temporary): \(systemError())", file: path) }
+        var backup: String?
+        if output == nil {
+            backup = path + ".bak"
+            guard rename(path, path + ".bak") == 0 else {
+                throw HooktraceError(.io, "cannot keep a backup at \(path).bak: \(systemError()); nothing was changed", file: path)
+            }
+        }
+        guard rename(temporary, target) == 0 else {
+            throw HooktraceError(.io, "cannot move the repaired trace to \(target): \(systemError())" + (backup.map { "; the original is at \($0)" } ?? ""), file: path)
+        }
+        ok = true
+        return RepairResult(output: target, backup: backup, keptBlocks: report.goodBlocks, keptEvents: report.goodEvents,
+                            droppedBytes: report.fileSize - report.goodBytes)
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(HooktraceError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HooktraceError(.io, "cannot write: \(systemError())", file: path)
+            }
+            done += n
+        }
+    }
+}
+
+/// The end block: total events, then the index of event blocks (offset deltas and counts).
+func endBlock(events: UInt64, names: UInt32, index: [(offset: UInt64, header: BlockHeader)]) -> [UInt8] {
+    var body = ByteSink()
+    body.uvarint(events)
+    body.uvarint(UInt64(index.count))
+    var prevOffset: UInt64 = 0
+    for entry in index {
+        body.uvarint(entry.offset - prevOffset)
+        prevOffset = entry.offset
+        body.uvarint(UInt64(entry.header.eventCount))
+    }
+    let header = BlockHeader(
+        kind: .end, codec: .none, firstSequence: events, eventCount: 0, firstNameID: names,
+        namesLength: 0, storedLength: UInt32(body.count), rawLength: UInt32(body.count),
+        bodyCRC: crc32(body.bytes), epochMin: .max, epochMax: 0, iterMin: .max, iterMax: 0)
+    var out = ByteSink()
+    header.encode(into: &out)
+    out.append(body.bytes)
+    return out.bytes
+}

@@ -1,0 +1,556 @@
+/// Event tags of format version 1. Tags 0x80–0xFF are length-prefixed extensions that a
+/// reader skips when it does not know them; unknown tags below 0x80 are an error.
+enum Tag {
+    static let runStart: UInt8 = 0x01
+    static let call: UInt8 = 0x02
+    static let context: UInt8 = 0x03
+    static let observe: UInt8 = 0x04
+    static let setLR: UInt8 = 0x05
+    static let setMomentum: UInt8 = 0x06
+    static let optimizerStep: UInt8 = 0x07
+    static let checkpointSave: UInt8 = 0x08
+    static let checkpointRemove: UInt8 = 0x09
+    static let checkpointLink: UInt8 = 0x0A
+    static let log: UInt8 = 0x0B
+    static let evaluate: UInt8 = 0x0C
+    static let bestUpdate: UInt8 = 0x0D
+    static let emaUpdate: UInt8 = 0x0E
+    static let stop: UInt8 = 0x0F
+    static let note: UInt8 = 0x10
+    static let custom: UInt8 = 0x11
+    static let hookSpan: UInt8 = 0x12
+    static let runEnd: UInt8 = 0x13
+    static let firstExtension: UInt8 = 0x80
+}
+
+/// Predictor channels for XOR-encoded doubles (see FORMAT.md, "Doubles").
+enum Channel {
+    static let observe: UInt64 = 0
+    static let lr: UInt64 = 1
+    static let momentum: UInt64 = 2
+    static let gradNorm: UInt64 = 3
+    static let field: UInt64 = 4
+    static let best: UInt64 = 5
+    static let ema: UInt64 = 6
+}
+
+/// Scalar type bytes.
+enum ScalarTag {
+    static let null: UInt8 = 0
+    static let falseValue: UInt8 = 1
+    static let trueValue: UInt8 = 2
+    static let int: UInt8 = 3
+    static let double: UInt8 = 4
+    static let string: UInt8 = 5
+}
+
+let predictorSlots = 1024
+
+@inline(__always)
+func predictorSlot(_ nameID: UInt32, _ channel: UInt64, _ group: Int) -> Int {
+    let key = UInt64(nameID) &* 8 &+ channel &+ UInt64(truncatingIfNeeded: group) &* 7919
+    return Int(key & UInt64(predictorSlots - 1))
+}
+
+/// The counters that events after a call belong to.
+struct CallContext: Equatable {
+    var stageID: UInt32
+    var time: Int64
+    var epoch: Int64
+    var iter: Int64
+    var innerIter: Int64
+    var mode: UInt8
+}
+
+/// Encodes events into a block payload; keeps the trace's name table.
+///
+/// Delta and predictor state reset at every block so each block decodes on its own.
+struct EventEncoder {
+    private var table = NameTable()
+    var nameCount: UInt32 { UInt32(table.count) }
+    /// Names first used in the current block, in id order.
+    private(set) var newNames: [String] = []
+    private(set) var newNamesStart: UInt32 = 0
+
+    private var prevTime: Int64 = 0
+    private var prevEpoch: Int64 = 0
+    private var prevIter: Int64 = 0
+    private var prevInner: Int64 = 0
+    private var predictor = [UInt64](repeating: 0, count: predictorSlots)
+    private var blockHasContext = false
+
+    /// The call that events belong to, across blocks.
+    private(set) var context: CallContext?
+
+    mutating func beginBlock() {
+        prevTime = 0
+        prevEpoch = 0
+        prevIter = 0
+        prevInner = 0
+        for i in predictor.indices { predictor[i] = 0 }
+        blockHasContext = false
+        newNames.removeAll(keepingCapacity: true)
+        newNamesStart = nameCount
+    }
+
+    @inline(__always)
+    mutating func id(_ name: String) -> UInt32 {
+        let (id, isNew) = table.intern(name)
+        if isNew { newNames.append(name) }
+        return id
+    }
+
+    @inline(__always)
+    private mutating func name(_ s: String, _ out: inout ByteSink) {
+        out.uvarint(UInt64(id(s)))
+    }
+
+    @inline(__always)
+    private mutating func real(_ value: Double, slot: Int, _ out: inout ByteSink) {
+        let bits = value.bitPattern
+        let x = bits ^ predictor[slot]
+        predictor[slot] = bits
+        writeXOR(x, &out)
+    }
+
+    private mutating func scalar(_ value: Scalar, keyID: UInt32, _ out: inout ByteSink) {
+        switch value {
+        case .null: out.u8(ScalarTag.null)
+        case .bool(let b): out.u8(b ? ScalarTag.trueValue : ScalarTag.falseValue)
+        case .int(let i):
+            out.u8(ScalarTag.int)
+            out.svarint(i)
+        case .double(let d):
+            out.u8(ScalarTag.double)
+            real(d, slot: predictorSlot(keyID, Channel.field, 0), &out)
+        case .string(let s):
+            out.u8(ScalarTag.string)
+            name(s, &out)
+        }
+    }
+
+    private mutating func fields(_ fields: [Field], _ out: inout ByteSink) {
+        out.uvarint(UInt64(fields.count))
+        for f in fields {
+            let key = id(f.key)
+            out.uvarint(UInt64(key))
+            scalar(f.value, keyID: key, &out)
+        }
+    }
+
+    private mutating func counters(_ ctx: CallContext, tag: UInt8, _ out: inout ByteSink) {
+        out.u8(tag)
+        out.uvarint(UInt64(ctx.stageID))
+        out.svarint(ctx.time &- prevTime)
+        out.svarint(ctx.epoch &- prevEpoch)
+        out.svarint(ctx.iter &- prevIter)
+        out.svarint(ctx.innerIter &- prevInner)
+        out.u8(ctx.mode)
+        prevTime = ctx.time
+        prevEpoch = ctx.epoch
+        prevIter = ctx.iter
+        prevInner = ctx.innerIter
+        blockHasContext = true
+    }
+
+    /// Appends one event's encoding to `out`.
+    mutating func encode(_ event: Event, into out: inout ByteSink) {
+        if case .call(let c) = event {
+            let ctx = CallContext(
+                stageID: id(c.stage), time: c.time, epoch: Int64(c.epoch), iter: Int64(c.iter),
+                innerIter: Int64(c.innerIter), mode: c.mode.rawValue)
+            counters(ctx, tag: Tag.call, &out)
+            context = ctx
+            return
+        }
+        // A block that starts after a call restates that call so it decodes on its own.
+        if !blockHasContext, let ctx = context {
+            counters(ctx, tag: Tag.context, &out)
+        }
+        switch event {
+        case .call:
+            break
+        case .runStart(let r):
+            encodeRunStart(r, &out)
+        case .observe(let o):
+            out.u8(Tag.observe)
+            out.u8(o.kind.rawValue)
+            let key = id(o.name)
+            out.uvarint(UInt64(key))
+            if case .double(let d) = o.value {
+                out.u8(ScalarTag.double)
+                real(d, slot: predictorSlot(key, Channel.observe, 0), &out)
+            } else {
+                scalar(o.value, keyID: key, &out)
+            }
+        case .effect(let e):
+            encodeEffect(e, &out)
+        case .hookSpan(let s):
+            out.u8(Tag.hookSpan)
+            name(s.hook, &out)
+            out.svarint(s.start &- (context?.time ?? 0))
+            out.svarint(s.duration)
+        case .runEnd(let r):
+            out.u8(Tag.runEnd)
+            out.u8(r.status.rawValue)
+            out.svarint(Int64(r.exitCode))
+            name(r.message, &out)
+        }
+    }
+
+    private mutating func encodeEffect(_ e: Effect, _ out: inout ByteSink) {
+        let hook = id(e.hook)
+        func head(_ tag: UInt8, _ out: inout ByteSink) {
+            out.u8(tag)
+            out.uvarint(UInt64(hook))
+        }
+        switch e.action {
+        case .setLR(let opt, let group, let value), .setMomentum(let opt, let group, let value):
+            let isLR: Bool
+            if case .setLR = e.action { isLR = true } else { isLR = false }
+            head(isLR ? Tag.setLR : Tag.setMomentum, &out)
+            let optID = id(opt)
+            out.uvarint(UInt64(optID))
+            out.uvarint(UInt64(group))
+            real(value, slot: predictorSlot(optID, isLR ? Channel.lr : Channel.momentum, group), &out)
+        case .optimizerStep(let opt, let stepped, let norm):
+            head(Tag.optimizerStep, &out)
+            let optID = id(opt)
+            out.uvarint(UInt64(optID))
+            out.u8((stepped ? 1 : 0) | (norm != nil ? 2 : 0))
+            if let norm { real(norm, slot: predictorSlot(optID, Channel.gradNorm, 0), &out) }
+        case .checkpointSave(let path):
+            head(Tag.checkpointSave, &out)
+            name(path, &out)
+        case .checkpointRemove(let path):
+            head(Tag.checkpointRemove, &out)
+            name(path, &out)
+        case .checkpointLink(let link, let target):
+            head(Tag.checkpointLink, &out)
+            name(link, &out)
+            name(target, &out)
+        case .log(let f):
+            head(Tag.log, &out)
+            fields(f, &out)
+        case .evaluate(let f):
+            head(Tag.evaluate, &out)
+            fields(f, &out)
+        case .bestUpdate(let key, let value, let ckpt):
+            head(Tag.bestUpdate, &out)
+            let keyID = id(key)
+            out.uvarint(UInt64(keyID))
+            real(value, slot: predictorSlot(keyID, Channel.best, 0), &out)
+            name(ckpt, &out)
+        case .emaUpdate(let m):
+            head(Tag.emaUpdate, &out)
+            real(m, slot: predictorSlot(hook, Channel.ema, 0), &out)
+        case .stop(let reason):
+            head(Tag.stop, &out)
+            name(reason, &out)
+        case .note(let text):
+            head(Tag.note, &out)
+            name(text, &out)
+        case .custom(let kind, let f):
+            head(Tag.custom, &out)
+            name(kind, &out)
+            fields(f, &out)
+        }
+    }
+
+    private mutating func encodeRunStart(_ r: RunStart, _ out: inout ByteSink) {
+        out.u8(Tag.runStart)
+        name(r.source, &out)
+        name(r.runner, &out)
+        out.uvarint(r.maxEpochs.map { UInt64($0) + 1 } ?? 0)
+        out.uvarint(r.maxIters.map { UInt64($0) + 1 } ?? 0)
+        out.uvarint(UInt64(r.workflow.count))
+        for w in r.workflow {
+            name(w.mode, &out)
+            out.uvarint(UInt64(w.count))
+        }
+        out.uvarint(UInt64(r.loaders.count))
+        for l in r.loaders {
+            name(l.mode, &out)
+            out.uvarint(UInt64(l.length))
+        }
+        out.uvarint(UInt64(r.paramGroups.count))
+        for g in r.paramGroups {
+            name(g.optimizer, &out)
+            out.uvarint(UInt64(g.group))
+            out.u64(g.lr.bitPattern)
+            if let m = g.momentum {
+                out.u8(1)
+                out.u64(m.bitPattern)
+            } else {
+                out.u8(0)
+            }
+        }
+        out.uvarint(UInt64(r.hooks.count))
+        for h in r.hooks {
+            name(h.name, &out)
+            name(h.type, &out)
+            out.svarint(Int64(h.priority))
+            name(h.config, &out)
+        }
+        out.u64(r.seed)
+        name(r.config, &out)
+        fields(r.meta, &out)
+    }
+}
+
+@inline(__always)
+func writeXOR(_ x: UInt64, _ out: inout ByteSink) {
+    if x == 0 {
+        out.u8(0x80)
+        return
+    }
+    let lead = x.leadingZeroBitCount >> 3
+    let trail = x.trailingZeroBitCount >> 3
+    out.u8(UInt8(lead << 4 | trail))
+    var v = x >> UInt64(trail * 8)
+    for _ in 0..<(8 - lead - trail) {
+        out.u8(UInt8(truncatingIfNeeded: v))
+        v >>= 8
+    }
+}
+
+/// Decodes one block payload into events, using the trace's name table.
+struct EventDecoder {
+    private var prevTime: Int64 = 0
+    private var prevEpoch: Int64 = 0
+    private var prevIter: Int64 = 0
+    private var prevInner: Int64 = 0
+    private var predictor = [UInt64](repeating: 0, count: predictorSlots)
+    /// The call the most recent event belongs to; survives across blocks.
+    var context: CallContext? {
+        didSet { contextSerial &+= 1 }
+    }
+    /// Changes whenever `context` is set, so readers rebuild their `Call` only then.
+    private(set) var contextSerial = 0
+
+    mutating func beginBlock() {
+        prevTime = 0
+        prevEpoch = 0
+        prevIter = 0
+        prevInner = 0
+        for i in predictor.indices { predictor[i] = 0 }
+    }
+
+    @inline(__always)
+    private func name(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> String {
+        let id = try c.uvarint()
+        guard id < UInt64(names.count) else { throw .invalid("name id \(id) is not defined (\(names.count) names known)") }
+        return names[Int(id)]
+    }
+
+    @inline(__always)
+    private func nameID(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> UInt32 {
+        let id = try c.uvarint()
+        guard id < UInt64(names.count) else { throw .invalid("name id \(id) is not defined (\(names.count) names known)") }
+        return UInt32(id)
+    }
+
+    @inline(__always)
+    private mutating func real(_ c: inout ByteCursor, slot: Int) throws(DecodeFailure) -> Double {
+        let control = try c.u8()
+        let lead = Int(control >> 4)
+        let trail = Int(control & 0x0F)
+        guard lead + trail <= 8 else { throw .invalid("bad double control byte 0x\(String(control, radix: 16))") }
+        var x: UInt64 = 0
+        let n = 8 - lead - trail
+        for i in 0..<n {
+            x |= UInt64(try c.u8()) << UInt64(8 * (trail + i))
+        }
+        let bits = x ^ predictor[slot]
+        predictor[slot] = bits
+        return Double(bitPattern: bits)
+    }
+
+    private mutating func scalar(_ c: inout ByteCursor, keyID: UInt32, _ names: [String]) throws(DecodeFailure) -> Scalar {
+        let tag = try c.u8()
+        switch tag {
+        case ScalarTag.null: return .null
+        case ScalarTag.falseValue: return .bool(false)
+        case ScalarTag.trueValue: return .bool(true)
+        case ScalarTag.int: return .int(try c.svarint())
+        case ScalarTag.double: return .double(try real(&c, slot: predictorSlot(keyID, Channel.field, 0)))
+        case ScalarTag.string: return .string(try name(&c, names))
+        default: throw .invalid("unknown scalar type \(tag)")
+        }
+    }
+
+    private mutating func fields(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> [Field] {
+        let n = try c.count(limit: min(TraceFormat.maxFieldsPerRecord, c.remaining))
+        var result: [Field] = []
+        result.reserveCapacity(n)
+        for _ in 0..<n {
+            let key = try nameID(&c, names)
+            result.append(Field(names[Int(key)], try scalar(&c, keyID: key, names)))
+        }
+        return result
+    }
+
+    private mutating func counters(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> CallContext {
+        let stage = try nameID(&c, names)
+        let time = prevTime &+ (try c.svarint())
+        let epoch = prevEpoch &+ (try c.svarint())
+        let iter = prevIter &+ (try c.svarint())
+        let inner = prevInner &+ (try c.svarint())
+        let mode = try c.u8()
+        guard Mode(rawValue: mode) != nil else { throw .invalid("unknown mode \(mode)") }
+        guard epoch >= 0, iter >= 0, inner >= 0, epoch <= Int64(UInt32.max) else {
+            throw .invalid("counters out of range (epoch \(epoch), iter \(iter), inner_iter \(inner))")
+        }
+        prevTime = time
+        prevEpoch = epoch
+        prevIter = iter
+        prevInner = inner
+        return CallContext(stageID: stage, time: time, epoch: epoch, iter: iter, innerIter: inner, mode: mode)
+    }
+
+    /// Decodes the next event; returns nil at the end of the payload.
+    ///
+    /// Context records are consumed silently. Unknown extension records are skipped.
+    mutating func next(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> Event? {
+        while !c.isAtEnd {
+            let tag = try c.u8()
+            switch tag {
+            case Tag.call:
+                let ctx = try counters(&c, names)
+                context = ctx
+                return .call(Call(
+                    stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
+                    innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time))
+            case Tag.context:
+                context = try counters(&c, names)
+            case Tag.runStart:
+                return .runStart(try runStart(&c, names))
+            case Tag.observe:
+                let kindByte = try c.u8()
+                guard let kind = ObservationKind(rawValue: kindByte) else { throw .invalid("unknown observation kind \(kindByte)") }
+                let key = try nameID(&c, names)
+                let valueTag = c.isAtEnd ? 0xFF : c.base[c.position]
+                let value: Scalar
+                if valueTag == ScalarTag.double {
+                    c.position += 1
+                    value = .double(try real(&c, slot: predictorSlot(key, Channel.observe, 0)))
+                } else {
+                    value = try scalar(&c, keyID: key, names)
+                }
+                return .observe(Observation(kind: kind, name: names[Int(key)], value: value))
+            case Tag.hookSpan:
+                let hook = try name(&c, names)
+                let start = (context?.time ?? 0) &+ (try c.svarint())
+                let duration = try c.svarint()
+                return .hookSpan(HookSpan(hook: hook, start: start, duration: duration))
+            case Tag.runEnd:
+                let statusByte = try c.u8()
+                guard let status = RunStatus(rawValue: statusByte) else { throw .invalid("unknown run status \(statusByte)") }
+                let code = try c.svarint()
+                guard let exitCode = Int(exactly: code) else { throw .invalid("exit code out of range") }
+                return .runEnd(RunEnd(status: status, exitCode: exitCode, message: try name(&c, names)))
+            case Tag.setLR...Tag.custom:
+                return .effect(try effect(tag, &c, names))
+            case Tag.firstExtension...0xFF:
+                let length = try c.count(limit: c.remaining)
+                _ = try c.bytes(length)
+            default:
+                throw .invalid("unknown event tag 0x\(String(tag, radix: 16)); the trace may come from a newer hooktrace")
+            }
+        }
+        return nil
+    }
+
+    private mutating func effect(_ tag: UInt8, _ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> Effect {
+        let hookID = try nameID(&c, names)
+        let hook = names[Int(hookID)]
+        switch tag {
+        case Tag.setLR, Tag.setMomentum:
+            let opt = try nameID(&c, names)
+            let group = try c.count(limit: Int(Int32.max))
+            let isLR = tag == Tag.setLR
+            let value = try real(&c, slot: predictorSlot(opt, isLR ? Channel.lr : Channel.momentum, group))
+            let name = names[Int(opt)]
+            return Effect(hook: hook, isLR ? .setLR(optimizer: name, group: group, value: value)
+                : .setMomentum(optimizer: name, group: group, value: value))
+        case Tag.optimizerStep:
+            let opt = try nameID(&c, names)
+            let flags = try c.u8()
+            guard flags & ~3 == 0 else { throw .invalid("unknown optimizer step flags \(flags)") }
+            let norm: Double? = flags & 2 != 0 ? try real(&c, slot: predictorSlot(opt, Channel.gradNorm, 0)) : nil
+            return Effect(hook: hook, .optimizerStep(optimizer: names[Int(opt)], stepped: flags & 1 != 0, gradNorm: norm))
+        case Tag.checkpointSave:
+            return Effect(hook: hook, .checkpointSave(path: try name(&c, names)))
+        case Tag.checkpointRemove:
+            return Effect(hook: hook, .checkpointRemove(path: try name(&c, names)))
+        case Tag.checkpointLink:
+            let link = try name(&c, names)
+            return Effect(hook: hook, .checkpointLink(link: link, target: try name(&c, names)))
+        case Tag.log:
+            return Effect(hook: hook, .log(try fields(&c, names)))
+        case Tag.evaluate:
+            return Effect(hook: hook, .evaluate(try fields(&c, names)))
+        case Tag.bestUpdate:
+            let key = try nameID(&c, names)
+            let value = try real(&c, slot: predictorSlot(key, Channel.best, 0))
+            return Effect(hook: hook, .bestUpdate(key: names[Int(key)], value: value, checkpoint: try name(&c, names)))
+        case Tag.emaUpdate:
+            return Effect(hook: hook, .emaUpdate(momentum: try real(&c, slot: predictorSlot(hookID, Channel.ema, 0))))
+        case Tag.stop:
+            return Effect(hook: hook, .stop(reason: try name(&c, names)))
+        case Tag.note:
+            return Effect(hook: hook, .note(try name(&c, names)))
+        default:  // Tag.custom
+            let kind = try name(&c, names)
+            return Effect(hook: hook, .custom(kind: kind, fields: try fields(&c, names)))
+        }
+    }
+
+    private func optionalCount(_ c: inout ByteCursor) throws(DecodeFailure) -> Int? {
+        let v = try c.uvarint()
+        if v == 0 { return nil }
+        guard v - 1 <= UInt64(Int.max) else { throw .invalid("count out of range") }
+        return Int(v - 1)
+    }
+
+    private mutating func runStart(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> RunStart {
+        let source = try name(&c, names)
+        let runner = try name(&c, names)
+        let maxEpochs = try optionalCount(&c)
+        let maxIters = try optionalCount(&c)
+        var workflow: [WorkflowPhase] = []
+        for _ in 0..<(try c.count(limit: min(TraceFormat.maxListLength, c.remaining))) {
+            let mode = try name(&c, names)
+            workflow.append(WorkflowPhase(mode, try c.count(limit: Int.max)))
+        }
+        var loaders: [LoaderLength] = []
+        for _ in 0..<(try c.count(limit: min(TraceFormat.maxListLength, c.remaining))) {
+            let mode = try name(&c, names)
+            loaders.append(LoaderLength(mode, try c.count(limit: Int.max)))
+        }
+        var groups: [ParamGroup] = []
+        for _ in 0..<(try c.count(limit: min(TraceFormat.maxListLength, c.remaining))) {
+            let opt = try name(&c, names)
+            let group = try c.count(limit: Int(Int32.max))
+            let lr = Double(bitPattern: try c.u64())
+            let hasMomentum = try c.u8()
+            guard hasMomentum <= 1 else { throw .invalid("bad momentum flag") }
+            let momentum = hasMomentum == 1 ? Double(bitPattern: try c.u64()) : nil
+            groups.append(ParamGroup(optimizer: opt, group: group, lr: lr, momentum: momentum))
+        }
+        var hooks: [HookInfo] = []
+        for _ in 0..<(try c.count(limit: min(TraceFormat.maxListLength, c.remaining))) {
+            let n = try name(&c, names)
+            let type = try name(&c, names)
+            let p = try c.svarint()
+            guard let priority = Int(exactly: p) else { throw .invalid("priority out of range") }
+            hooks.append(HookInfo(name: n, type: type, priority: priority, config: try name(&c, names)))
+        }
+        let seed = try c.u64()
+        let config = try name(&c, names)
+        let meta = try fields(&c, names)
+        return RunStart(
+            source: source, runner: runner, maxEpochs: maxEpochs, maxIters: maxIters, workflow: workflow,
+            loaders: loaders, paramGroups: groups, hooks: hooks, seed: seed, config: config, meta: meta)
+    }
+}

@@ -1,0 +1,166 @@
+/// Fixed facts of the file format. `docs/FORMAT.md` is the normative description.
+public enum TraceFormat {
+    /// The 8 bytes every trace starts with.
+    public static let magic: [UInt8] = [0x89, 0x48, 0x54, 0x52, 0x41, 0x43, 0x45, 0x0A]  // \x89 H T R A C E \n
+    /// The format version this build writes and the newest it reads.
+    public static let majorVersion: UInt16 = 1
+    public static let minorVersion: UInt16 = 0
+    /// The 4 bytes every block frame starts with: `HTBK`.
+    public static let blockMagic: UInt32 = 0x4B42_5448
+    /// Size of the fixed file header before the metadata.
+    static let fileHeaderFixedSize = 20
+    /// Size of a block frame header.
+    public static let blockHeaderSize = 72
+
+    /// Upper bounds a reader enforces on untrusted files.
+    static let maxMetadataBytes = 1 << 20
+    static let maxPayloadBytes = 64 << 20
+    static let maxNamesBytes = 64 << 20
+    static let maxNameLength = 16 << 20
+    static let maxTotalNames = 1 << 24
+    static let maxFieldsPerRecord = 1 << 16
+    static let maxListLength = 1 << 20
+}
+
+/// The file header: magic, version, default codec and writer metadata.
+public struct TraceHeader: Equatable, Sendable {
+    public var majorVersion: UInt16
+    public var minorVersion: UInt16
+    /// The codec the writer was asked to use (each block names its own).
+    public var codec: Codec
+    /// Free-form key/value metadata (writer, host, …). Not covered by the determinism guarantee.
+    public var metadata: [(key: String, value: String)]
+    /// Bytes the header occupies, including its checksum.
+    public var size: Int
+
+    public static func == (a: TraceHeader, b: TraceHeader) -> Bool {
+        a.majorVersion == b.majorVersion && a.minorVersion == b.minorVersion && a.codec == b.codec
+            && a.metadata.elementsEqual(b.metadata, by: { $0 == $1 }) && a.size == b.size
+    }
+
+    static func encode(codec: Codec, metadata: [(key: String, value: String)]) -> [UInt8] {
+        var meta = ByteSink()
+        meta.uvarint(UInt64(metadata.count))
+        for (k, v) in metadata {
+            meta.uvarint(UInt64(k.utf8.count))
+            meta.append(utf8: k)
+            meta.uvarint(UInt64(v.utf8.count))
+            meta.append(utf8: v)
+        }
+        var out = ByteSink(capacity: 32 + meta.count)
+        out.append(TraceFormat.magic)
+        out.u16(TraceFormat.majorVersion)
+        out.u16(TraceFormat.minorVersion)
+        out.u8(codec.rawValue)
+        out.u8(0)
+        out.u16(0)
+        out.u32(UInt32(meta.count))
+        out.append(meta.bytes)
+        out.u32(crc32(out.bytes))
+        return out.bytes
+    }
+}
+
+/// What kind of block a frame holds.
+public enum BlockKind: UInt8, Sendable {
+    /// Encoded events.
+    case events = 1
+    /// The end marker written at close, with an index of the blocks before it.
+    case end = 2
+}
+
+/// The 72-byte header of one block frame.
+public struct BlockHeader: Equatable, Sendable {
+    public var kind: BlockKind
+    public var codec: Codec
+    /// Sequence number of the block's first event.
+    public var firstSequence: UInt64
+    public var eventCount: UInt32
+    /// Id of the first name defined in this block's names section.
+    public var firstNameID: UInt32
+    public var namesLength: UInt32
+    public var storedLength: UInt32
+    public var rawLength: UInt32
+    /// CRC-32 of the names section followed by the stored payload.
+    public var bodyCRC: UInt32
+    /// Range of `epoch` over the calls that the block's events belong to; empty when min > max.
+    public var epochMin: UInt32
+    public var epochMax: UInt32
+    public var iterMin: UInt64
+    public var iterMax: UInt64
+
+    /// Whether any event of the block belongs to a call.
+    public var hasCounters: Bool { epochMin <= epochMax }
+
+    /// Total bytes of the frame: header, names and payload.
+    public var frameSize: Int { TraceFormat.blockHeaderSize + Int(namesLength) + Int(storedLength) }
+
+    func encode(into out: inout ByteSink) {
+        let start = out.count
+        out.u32(TraceFormat.blockMagic)
+        out.u8(kind.rawValue)
+        out.u8(codec.rawValue)
+        out.u16(0)
+        out.u64(firstSequence)
+        out.u32(eventCount)
+        out.u32(firstNameID)
+        out.u32(namesLength)
+        out.u32(storedLength)
+        out.u32(rawLength)
+        out.u32(bodyCRC)
+        out.u32(epochMin)
+        out.u32(epochMax)
+        out.u64(iterMin)
+        out.u64(iterMax)
+        out.u32(0)
+        let crc = out.bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[start..<out.count])) }
+        out.u32(crc)
+    }
+
+    enum ParseError: Error {
+        case badMagic
+        case badChecksum
+        case unknownKind(UInt8)
+        case unknownCodec(UInt8)
+        case outOfBounds(String)
+    }
+
+    /// Parses and validates a 72-byte frame header.
+    static func parse(_ raw: UnsafeRawBufferPointer) throws(ParseError) -> BlockHeader {
+        precondition(raw.count >= TraceFormat.blockHeaderSize)
+        var c = ByteCursor(raw)
+        do {
+            guard try c.u32() == TraceFormat.blockMagic else { throw ParseError.badMagic }
+            let storedCRC = raw.loadUnaligned(fromByteOffset: 68, as: UInt32.self).littleEndian
+            guard crc32(UnsafeRawBufferPointer(rebasing: raw[0..<68])) == storedCRC else { throw ParseError.badChecksum }
+            let kindByte = try c.u8()
+            let codecByte = try c.u8()
+            _ = try c.u16()
+            guard let kind = BlockKind(rawValue: kindByte) else { throw ParseError.unknownKind(kindByte) }
+            guard let codec = Codec(rawValue: codecByte) else { throw ParseError.unknownCodec(codecByte) }
+            let header = BlockHeader(
+                kind: kind, codec: codec,
+                firstSequence: try c.u64(), eventCount: try c.u32(), firstNameID: try c.u32(),
+                namesLength: try c.u32(), storedLength: try c.u32(), rawLength: try c.u32(),
+                bodyCRC: try c.u32(), epochMin: try c.u32(), epochMax: try c.u32(),
+                iterMin: try c.u64(), iterMax: try c.u64())
+            if header.namesLength > TraceFormat.maxNamesBytes {
+                throw ParseError.outOfBounds("names section of \(header.namesLength) bytes exceeds \(TraceFormat.maxNamesBytes)")
+            }
+            if header.rawLength > TraceFormat.maxPayloadBytes || header.storedLength > TraceFormat.maxPayloadBytes {
+                throw ParseError.outOfBounds("payload of \(max(header.rawLength, header.storedLength)) bytes exceeds \(TraceFormat.maxPayloadBytes)")
+            }
+            if header.eventCount > header.rawLength {
+                throw ParseError.outOfBounds("\(header.eventCount) events cannot fit in \(header.rawLength) bytes")
+            }
+            if codec == .none && header.storedLength != header.rawLength {
+                throw ParseError.outOfBounds("an uncompressed payload must store as many bytes as it holds")
+            }
+            return header
+        } catch let e as ParseError {
+            throw e
+        } catch {
+            throw ParseError.outOfBounds("header too short")
+        }
+    }
+}

@@ -1,0 +1,201 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Appends events to a trace file.
+///
+/// Events are encoded into a block buffer; a block is compressed, framed with its
+/// lengths and checksums, and written with one `write` when it holds
+/// ``Options/blockEvents`` events, when ``Options/flushInterval`` has passed, on
+/// ``flush()`` and on ``close()``. Bytes once written are never rewritten, so after a
+/// crash every completed block reads back. ``close()`` appends an end block with an
+/// index; readers never require it.
+///
+/// ```swift
+/// let writer = try TraceWriter(path: "run.htrace")
+/// try writer.append(.call(Call(stage: "before_run", epoch: 0, iter: 0, innerIter: 0, mode: .none, time: 0)))
+/// try writer.close()
+/// ```
+///
+/// Writing the same events with the same options gives byte-identical files (with the
+/// same codec library version) unless a time-based flush is enabled.
+public final class TraceWriter {
+    public struct Options: Sendable {
+        public var codec: Codec = .zstd
+        /// Compression level; nil for the codec's default.
+        public var level: Int32? = nil
+        /// A block is written once it holds this many events.
+        public var blockEvents: Int = 8192
+        /// A block is also written once its first event is this old (for live recording).
+        /// Nil by default: block boundaries then depend on the events alone.
+        public var flushInterval: Duration? = nil
+        /// Writer metadata for the header (not covered by the determinism guarantee).
+        public var metadata: [(key: String, value: String)] = [("writer", "hooktrace \(hooktraceVersion)")]
+        /// Call `fsync` after every block.
+        public var syncEachBlock: Bool = false
+
+        public init() {}
+    }
+
+    public let path: String
+    public let options: Options
+    private var fd: Int32
+    private var encoder = EventEncoder()
+    private let compressor: Compressor
+    private var payload = ByteSink(capacity: 1 << 16)
+    private var frame = ByteSink(capacity: 1 << 16)
+    private var pendingEvents: UInt32 = 0
+    private var nextSequence: UInt64 = 0
+    private var epochMin = UInt32.max, epochMax: UInt32 = 0
+    private var iterMin = UInt64.max, iterMax: UInt64 = 0
+    private var blockStarted: ContinuousClock.Instant?
+    private var offset: UInt64 = 0
+    private var index: [(offset: UInt64, header: BlockHeader)] = []
+    private var closed = false
+
+    /// Creates (or truncates) the file at `path` and writes the header.
+    ///
+    /// - Throws: ``HooktraceError`` with code `.io` when the file cannot be created.
+    public init(path: String, options: Options = Options()) throws(HooktraceError) {
+        let level = options.level ?? options.codec.defaultLevel
+        guard options.codec.levels.contains(level) else {
+            throw HooktraceError(.invalidInput, "\(options.codec) level \(level) is out of range \(options.codec.levels.lowerBound)…\(options.codec.levels.upperBound)")
+        }
+        guard options.blockEvents >= 1 && options.blockEvents <= 1 << 20 else {
+            throw HooktraceError(.invalidInput, "block size \(options.blockEvents) events is out of range 1…\(1 << 20)")
+        }
+        self.path = path
+        self.options = options
+        self.compressor = try Compressor(codec: options.codec, level: level)
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw HooktraceError(.io, "cannot create the trace: \(systemError()); check the directory exists and is writable", file: path)
+        }
+        let header = TraceHeader.encode(codec: options.codec, metadata: options.metadata)
+        try writeAll(header)
+        encoder.beginBlock()
+    }
+
+    deinit {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+
+    /// Number of events appended so far.
+    public var eventCount: UInt64 { nextSequence }
+    /// Bytes written to the file so far.
+    public var bytesWritten: UInt64 { offset }
+
+    /// Appends one event; may write a block.
+    ///
+    /// - Complexity: amortised O(size of the event).
+    public func append(_ event: Event) throws(HooktraceError) {
+        guard !closed else { throw HooktraceError(.usage, "append after close", file: path) }
+        if pendingEvents == 0, options.flushInterval != nil { blockStarted = ContinuousClock.now }
+        encoder.encode(event, into: &payload)
+        pendingEvents += 1
+        nextSequence += 1
+        if let ctx = encoder.context {
+            let e = UInt32(truncatingIfNeeded: ctx.epoch)
+            let i = UInt64(ctx.iter)
+            if e < epochMin { epochMin = e }
+            if e > epochMax { epochMax = e }
+            if i < iterMin { iterMin = i }
+            if i > iterMax { iterMax = i }
+        }
+        if pendingEvents >= options.blockEvents || payload.count >= TraceFormat.maxPayloadBytes / 2 {
+            try flush()
+        } else if let interval = options.flushInterval, let started = blockStarted,
+                  pendingEvents & 63 == 0, ContinuousClock.now - started >= interval {
+            try flush()
+        }
+    }
+
+    /// Appends events in order.
+    public func append(contentsOf events: some Sequence<Event>) throws(HooktraceError) {
+        for e in events { try append(e) }
+    }
+
+    /// Writes the pending events as a block, if there are any.
+    public func flush() throws(HooktraceError) {
+        guard pendingEvents > 0 else { return }
+        var stored = try compressor.compress(payload.bytes)
+        var codec = options.codec
+        if codec != .none && stored.count >= payload.count {
+            stored = payload.bytes
+            codec = .none
+        }
+        var names = ByteSink()
+        if !encoder.newNames.isEmpty {
+            names.uvarint(UInt64(encoder.newNames.count))
+            for n in encoder.newNames {
+                names.uvarint(UInt64(n.utf8.count))
+                names.append(utf8: n)
+            }
+        }
+        let header = BlockHeader(
+            kind: .events, codec: codec, firstSequence: nextSequence - UInt64(pendingEvents),
+            eventCount: pendingEvents, firstNameID: encoder.newNamesStart,
+            namesLength: UInt32(names.count), storedLength: UInt32(stored.count),
+            rawLength: UInt32(payload.count), bodyCRC: crc32(stored, continuing: crc32(names.bytes)),
+            epochMin: epochMin, epochMax: epochMax, iterMin: iterMin, iterMax: iterMax)
+        try writeFrame(header, names.bytes, stored)
+        payload.reset()
+        pendingEvents = 0
+        epochMin = .max
+        epochMax = 0
+        iterMin = .max
+        iterMax = 0
+        encoder.beginBlock()
+    }
+
+    /// Writes the pending block and the end block, then closes the file.
+    public func close() throws(HooktraceError) {
+        guard !closed else { return }
+        try flush()
+        try writeAll(endBlock(events: nextSequence, names: encoder.nameCount, index: index))
+        if fsync(fd) != 0 && errno != EINVAL {
+            throw HooktraceError(.io, "cannot sync the trace to disk: \(systemError())", file: path)
+        }
+        closed = true
+        _ = Glibc.close(fd)
+        fd = -1
+    }
+
+    private func writeFrame(_ header: BlockHeader, _ names: [UInt8], _ stored: [UInt8]) throws(HooktraceError) {
+        frame.reset()
+        header.encode(into: &frame)
+        frame.append(names)
+        frame.append(stored)
+        if header.kind == .events { index.append((offset, header)) }
+        try writeAll(frame.bytes)
+        if options.syncEachBlock { _ = fsync(fd) }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws(HooktraceError) {
+        var done = 0
+        let failure: String? = bytes.withUnsafeBytes { buf in
+            while done < buf.count {
+                let n = write(fd, buf.baseAddress! + done, buf.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return systemError()
+                }
+                done += n
+            }
+            return nil
+        }
+        if let failure {
+            throw HooktraceError(.io, "cannot write the trace: \(failure)", file: path, offset: offset + UInt64(done))
+        }
+        offset += UInt64(bytes.count)
+    }
+}
+
+/// The version of this build of hooktrace.
+public let hooktraceVersion = "0.1.0"
+
+func systemError() -> String {
+    String(cString: strerror(errno))
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import HooktraceCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+    case jsonl, csv
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a trace's events as JSON lines or CSV.",
+        discussion: """
+            jsonl: one JSON object per event, as `show --json` prints (docs/FORMAT.md, "JSON lines").
+            csv: long form, one row per event and one per field of log/evaluation records; \
+            columns seq,type,stage,epoch,iter,inner_iter,mode,time,hook,key,value,detail.
+
+            With -o the file appears only when complete (written under a temporary name first).
+
+            Examples:
+              hooktrace export run.htrace --format csv -o run.csv
+              hooktrace export run.htrace --format jsonl | jq 'select(.type=="set_lr")'
+            """
+    )
+
+    @Argument(help: "The trace to read.")
+    var file: String
+
+    @Option(name: .long, help: "Output format: jsonl or csv.")
+    var format: ExportFormat = .jsonl
+
+    @Option(name: .shortAndLong, help: "Write here instead of to standard output.")
+    var output: String?
+
+    @OptionGroup var filters: FilterOptions
+
+    func run() throws {
+        if let output {
+            try writeAtomically(output) { sink in try export(sink) }
+        } else {
+            var out = StandardOutput()
+            defer { out.flush() }
+            try export { out.write($0) }
+        }
+    }
+
+    private func export(_ sink: (String) throws -> Void) throws {
+        var text = ""
+        if format == .csv { try sink(CSVExport.header) }
+        try readAll(file, filter: filters.filter) { entry in
+            switch format {
+            case .jsonl: JSONLines.write(entry, to: &text)
+            case .csv: CSVExport.write(entry, to: &text)
+            }
+            if text.utf8.count >= 1 << 16 {
+                try sink(text)
+                text.removeAll(keepingCapacity: true)
+            }
+        }
+        try sink(text)
+    }
+}
+
+/// Writes `path` through a temporary file renamed into place, so a failure leaves nothing half-written.
+func writeAtomically(_ path: String, _ body: ((String) throws -> Void) throws -> Void) throws {
+    let temporary = path + ".tmp-\(getpid())"
+    guard let file = fopen(temporary, "wx") else {
+        throw HooktraceError(.io, "cannot create the output: \(String(cString: strerror(errno))); check the directory exists and is writable", file: path)
+    }
+    var closed = false
+    do {
+        try body { s in
+            if fputs(s, file) < 0 {
+                throw HooktraceError(.io, "cannot write the output: \(String(cString: strerror(errno)))", file: path)
+            }
+        }
+        closed = true
+        if fclose(file) != 0 {
+            throw HooktraceError(.io, "cannot write the output: \(String(cString: strerror(errno)))", file: path)
+        }
+        guard rename(temporary, path) == 0 else {
+            throw HooktraceError(.io, "cannot move the output into place: \(String(cString: strerror(errno)))", file: path)
+        }
+    } catch {
+        if !closed { fclose(file) }
+        unlink(temporary)
+        throw error
+    }
+}

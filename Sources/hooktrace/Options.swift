@@ -1,0 +1,89 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import HooktraceCore
+
+/// An inclusive range written `A`, `A:B`, `A:` or `:B`.
+struct CounterRange: ExpressibleByArgument {
+    var range: ClosedRange<Int>
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+        func number(_ s: Substring, default d: Int) -> Int? {
+            s.isEmpty ? d : Int(s).flatMap { $0 >= 0 ? $0 : nil }
+        }
+        switch parts.count {
+        case 1:
+            guard let v = number(parts[0], default: -1), v >= 0 else { return nil }
+            range = v...v
+        case 2:
+            guard let a = number(parts[0], default: 0), let b = number(parts[1], default: Int.max), a <= b else { return nil }
+            range = a...b
+        default:
+            return nil
+        }
+    }
+
+    static var defaultValueDescription: String { "A[:B]" }
+}
+
+struct FilterOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Only events of these epochs (runner.epoch, from 0).", valueName: "A[:B]"))
+    var epoch: CounterRange?
+
+    @Option(name: .long, help: ArgumentHelp("Only events of these iterations (runner.iter, from 0).", valueName: "A[:B]"))
+    var iter: CounterRange?
+
+    @Option(name: .long, help: ArgumentHelp("Only events of calls to this stage, e.g. before_train_iter.", valueName: "NAME"))
+    var stage: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only effects of this hook, e.g. StepLrUpdaterHook.", valueName: "NAME"))
+    var hook: String?
+
+    var filter: TraceFilter {
+        TraceFilter(epochs: epoch?.range, iters: iter?.range, stage: stage, hook: hook)
+    }
+}
+
+/// Reads every matching event, then reports damage as the error it is (after the good events were printed).
+func readAll(_ path: String, filter: TraceFilter, _ body: (TraceEntry) throws -> Void) throws {
+    let reader = try TraceReader(path: path, filter: filter)
+    try reader.forEach(body)
+    if case .damaged(let error) = reader.state { throw error }
+}
+
+func humanBytes(_ n: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n)
+    var i = 0
+    while v >= 1024 && i < units.count - 1 {
+        v /= 1024
+        i += 1
+    }
+    return i == 0 ? "\(n) B" : fixed(v, 1) + " " + units[i]
+}
+
+func fixed(_ v: Double, _ digits: Int) -> String {
+    guard v.isFinite else { return formatDouble(v) }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let r = (v * scale).rounded()
+    let negative = r < 0
+    var s = String(Int64(abs(r)))
+    if digits > 0 {
+        while s.count <= digits { s = "0" + s }
+        s.insert(".", at: s.index(s.endIndex, offsetBy: -digits))
+    }
+    return (negative ? "-" : "") + s
+}
+
+func renameReplacing(_ from: String, _ to: String) throws {
+    guard rename(from, to) == 0 else {
+        throw HooktraceError(.io, "cannot move \(from) into place: \(String(cString: strerror(errno)))", file: to)
+    }
+}
+
+func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+}
