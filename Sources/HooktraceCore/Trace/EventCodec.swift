@@ -461,6 +461,15 @@ struct EventDecoder {
         return nil
     }
 
+    /// Skips extension records that follow the last event of a block.
+    func skipTrailingExtensions(_ c: inout ByteCursor) throws(DecodeFailure) {
+        while !c.isAtEnd, c.base[c.position] >= Tag.firstExtension {
+            c.position += 1
+            let length = try c.count(limit: c.remaining)
+            _ = try c.bytes(length)
+        }
+    }
+
     private mutating func effect(_ tag: UInt8, _ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> Effect {
         let hookID = try nameID(&c, names)
         let hook = names[Int(hookID)]

@@ -309,6 +309,9 @@ public final class TraceReader {
             seq += 1
             if !filtering || filter.matches(entry) { try body(entry) }
         }
+        if failure == nil && remaining == 0 {
+            do { try dec.skipTrailingExtensions(&c) } catch { failure = describe(error) }
+        }
         if failure == nil && !c.isAtEnd {
             failure = "bytes remain after the header's \(currentHeader.eventCount) events"
         }
