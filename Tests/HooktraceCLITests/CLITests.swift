@@ -1,0 +1,175 @@
+import Foundation
+import HooktraceCore
+import Testing
+
+/// Runs the built `hooktrace` binary (next to the test bundle) and captures its output.
+struct CLI {
+    static let binary: String = {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("hooktrace").path
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], cwd: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+final class Scratch {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "hooktrace-cli-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+@Suite("hooktrace command line")
+struct CLITests {
+    private func example(_ scratch: Scratch) throws -> String {
+        let path = scratch.file("ex.htrace")
+        let r = try CLI.run(["example", "--small", "-o", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        return path
+    }
+
+    @Test("help lists the commands and exits 0")
+    func help() throws {
+        let r = try CLI.run(["--help"])
+        #expect(r.status == 0)
+        for command in ["info", "show", "check", "repair", "export", "example"] {
+            #expect(r.stdout.contains(command), "help lacks \(command)")
+        }
+        let sub = try CLI.run(["show", "--help"])
+        #expect(sub.status == 0 && sub.stdout.contains("--epoch"))
+    }
+
+    @Test("info summarises the example run")
+    func info() throws {
+        let scratch = Scratch()
+        let path = try example(scratch)
+        let r = try CLI.run(["info", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("events:       260 in 1 block(s)"))
+        #expect(r.stdout.contains("EpochBasedRunner, max_epochs 2, max_iters 40"))
+        #expect(r.stdout.contains("complete (run completed)"))
+        #expect(r.stdout.contains("bytes/event"))
+    }
+
+    @Test("show filters by iteration and prints JSON lines that parse")
+    func showJSON() throws {
+        let scratch = Scratch()
+        let path = try example(scratch)
+        let r = try CLI.run(["show", path, "--iter", "5", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 6)  // 2 calls, set_lr, 3 observations (log records fall on iter 4 and 9)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["iter"] as? Int == 5)
+        }
+        let lr = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .first { $0["type"] as? String == "set_lr" }
+        #expect(lr?["value"] as? Double == 0.02)
+        #expect(lr?["hook"] as? String == "StepLrUpdaterHook")
+    }
+
+    @Test("show's table has a header and one line per event")
+    func showTable() throws {
+        let scratch = Scratch()
+        let path = try example(scratch)
+        let r = try CLI.run(["show", path, "--hook", "CheckpointHook"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.first?.contains("SEQ") == true)
+        #expect(lines.count == 1 + 4)
+        #expect(r.stdout.contains("save epoch_1.pth"))
+        #expect(r.stdout.contains("latest.pth -> epoch_2.pth"))
+    }
+
+    @Test("export writes CSV and JSON lines with one record per event or field")
+    func export() throws {
+        let scratch = Scratch()
+        let path = try example(scratch)
+        let csv = scratch.file("out.csv")
+        let r = try CLI.run(["export", path, "--format", "csv", "-o", csv])
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = try String(contentsOfFile: csv, encoding: .utf8)
+        let rows = text.split(separator: "\n")
+        #expect(rows.first == "seq,type,stage,epoch,iter,inner_iter,mode,time,hook,key,value,detail")
+        // 260 events; 8 log records of 8 fields add 7 rows each.
+        #expect(rows.count == 1 + 260 + 8 * 7)
+        #expect(rows.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 12 })
+        let jsonl = try CLI.run(["export", path, "--format", "jsonl"])
+        #expect(jsonl.stdout.split(separator: "\n").count == 260)
+        #expect(!FileManager.default.fileExists(atPath: csv + ".tmp"))
+    }
+
+    @Test("a missing file, a non-trace and bad arguments exit 2 with a clear message")
+    func badInput() throws {
+        let scratch = Scratch()
+        let missing = try CLI.run(["info", scratch.file("nope.htrace")])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("nope.htrace") && missing.stderr.contains("no such file"))
+        #expect(missing.stdout.isEmpty)
+
+        try "not a trace".write(toFile: scratch.file("x.txt"), atomically: true, encoding: .utf8)
+        let wrong = try CLI.run(["show", scratch.file("x.txt")])
+        #expect(wrong.status == 2 && wrong.stderr.contains("not a hooktrace trace"))
+
+        let badRange = try CLI.run(["show", scratch.file("x.txt"), "--epoch", "5:2"])
+        #expect(badRange.status == 2 && badRange.stderr.contains("--epoch"))
+
+        let unknown = try CLI.run(["frobnicate"])
+        #expect(unknown.status == 2)
+
+        let codec = try CLI.run(["example", "--codec", "lz4", "-o", scratch.file("e")])
+        #expect(codec.status == 2 && codec.stderr.contains("unknown codec"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("e")))
+    }
+
+    @Test("check exits 1 on damage and names the offset; repair fixes it and keeps a backup")
+    func checkAndRepair() throws {
+        let scratch = Scratch()
+        let path = try example(scratch)
+        let ok = try CLI.run(["check", path])
+        #expect(ok.status == 0 && ok.stdout.contains("OK"))
+
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes = bytes.prefix(bytes.count - 200)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let bad = try CLI.run(["check", path])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("DAMAGED at byte"))
+        #expect(bad.stdout.contains("hooktrace repair"))
+
+        let show = try CLI.run(["show", path])
+        #expect(show.status == 2)
+        #expect(show.stderr.contains("hooktrace repair"))
+
+        let fixed = try CLI.run(["repair", path])
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        #expect(fixed.stdout.contains("original kept as"))
+        #expect(FileManager.default.fileExists(atPath: path + ".bak"))
+        #expect(try CLI.run(["check", path]).status == 0)
+    }
+}
