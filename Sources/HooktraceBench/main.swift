@@ -38,6 +38,15 @@ while let a = args.popFirst() {
     }
 }
 
+// Profiling modes: one pass of reading an existing trace, or of writing the stream.
+if only == "read" {
+    let reader = try TraceReader(path: "\(dir)/profile.htrace")
+    var count = 0
+    try reader.forEach { _ in count += 1 }
+    print("read \(count) events")
+    exit(0)
+}
+
 let run = SyntheticRun()
 var events: [Event] = []
 events.reserveCapacity(run.eventCount)
@@ -48,6 +57,14 @@ print("zstd \(zstdVersion), zlib \(zlibVersion)\n")
 
 struct Row { var name: String; var writeNs: Double; var bytes: Double; var readMeps: Double }
 var rows: [Row] = []
+
+if only == "write" {
+    let writer = try TraceWriter(path: "\(dir)/profile.htrace")
+    for e in events { try writer.append(e) }
+    try writer.close()
+    print("wrote \(events.count) events")
+    exit(0)
+}
 
 let codecs: [(Codec, Int32)] = only.isEmpty ? [(.zstd, 3), (.zstd, 1), (.zlib, 6), (.none, 0)] : [(.zstd, 3)]
 for (codec, level) in codecs {

@@ -1,32 +1,67 @@
 /// Growable little-endian byte sink used by the encoders.
 ///
-/// Appends LEB128 varints, zigzag varints and fixed-width little-endian integers.
-struct ByteSink {
-    var bytes: [UInt8] = []
+/// Appends LEB128 varints, zigzag varints and fixed-width little-endian integers into
+/// memory it owns (non-copyable, so there is no copy-on-write check per byte).
+struct ByteSink: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
 
-    init(capacity: Int = 0) {
-        bytes.reserveCapacity(capacity)
+    init(capacity: Int = 64) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
     }
 
-    var count: Int { bytes.count }
+    deinit {
+        base.deallocate()
+    }
 
     mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
+    @inline(__always)
+    private mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    /// A copy of the bytes written so far.
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Calls `body` with the bytes written so far, without copying.
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
     @inline(__always)
     mutating func u8(_ v: UInt8) {
-        bytes.append(v)
+        reserve(1)
+        base[count] = v
+        count += 1
     }
 
     @inline(__always)
     mutating func uvarint(_ value: UInt64) {
+        reserve(10)
         var v = value
+        var i = count
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            base[i] = UInt8(truncatingIfNeeded: v) | 0x80
             v >>= 7
+            i += 1
         }
-        bytes.append(UInt8(truncatingIfNeeded: v))
+        base[i] = UInt8(truncatingIfNeeded: v)
+        count = i + 1
     }
 
     @inline(__always)
@@ -35,24 +70,43 @@ struct ByteSink {
     }
 
     mutating func u16(_ v: UInt16) {
-        bytes.append(UInt8(truncatingIfNeeded: v))
-        bytes.append(UInt8(truncatingIfNeeded: v >> 8))
+        littleEndian(UInt64(v), 2)
     }
 
     mutating func u32(_ v: UInt32) {
-        for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) }
+        littleEndian(UInt64(v), 4)
     }
 
     mutating func u64(_ v: UInt64) {
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
+        littleEndian(v, 8)
+    }
+
+    /// The low `n` bytes of `v`, least significant first.
+    @inline(__always)
+    mutating func littleEndian(_ v: UInt64, _ n: Int) {
+        reserve(n)
+        var v = v
+        for i in 0..<n {
+            base[count + i] = UInt8(truncatingIfNeeded: v)
+            v >>= 8
+        }
+        count += n
     }
 
     mutating func append(_ other: [UInt8]) {
-        bytes.append(contentsOf: other)
+        other.withUnsafeBytes { append($0) }
+    }
+
+    mutating func append(_ other: UnsafeRawBufferPointer) {
+        guard other.count > 0 else { return }
+        reserve(other.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: other.baseAddress!, byteCount: other.count)
+        count += other.count
     }
 
     mutating func append(utf8 s: String) {
-        bytes.append(contentsOf: s.utf8)
+        var s = s
+        s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 }
 

@@ -307,11 +307,7 @@ func writeXOR(_ x: UInt64, _ out: inout ByteSink) {
     let lead = x.leadingZeroBitCount >> 3
     let trail = x.trailingZeroBitCount >> 3
     out.u8(UInt8(lead << 4 | trail))
-    var v = x >> UInt64(trail * 8)
-    for _ in 0..<(8 - lead - trail) {
-        out.u8(UInt8(truncatingIfNeeded: v))
-        v >>= 8
-    }
+    out.littleEndian(x >> UInt64(trail * 8), 8 - lead - trail)
 }
 
 /// Decodes one block payload into events, using the trace's name table.
@@ -408,11 +404,11 @@ struct EventDecoder {
         return CallContext(stageID: stage, time: time, epoch: epoch, iter: iter, innerIter: inner, mode: mode)
     }
 
-    /// Decodes the next event; returns nil at the end of the payload.
+    /// Decodes the next event; throws `.shortInput` when the payload ends first.
     ///
     /// Context records are consumed silently. Unknown extension records are skipped.
-    mutating func next(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> Event? {
-        while !c.isAtEnd {
+    mutating func nextEvent(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> Event {
+        while true {
             let tag = try c.u8()
             switch tag {
             case Tag.call:
@@ -458,7 +454,6 @@ struct EventDecoder {
                 throw .invalid("unknown event tag 0x\(String(tag, radix: 16)); the trace may come from a newer hooktrace")
             }
         }
-        return nil
     }
 
     /// Skips extension records that follow the last event of a block.

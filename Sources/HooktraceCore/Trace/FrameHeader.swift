@@ -56,7 +56,8 @@ public struct TraceHeader: Equatable, Sendable {
         out.u16(0)
         out.u32(UInt32(meta.count))
         out.append(meta.bytes)
-        out.u32(crc32(out.bytes))
+        let crc = out.withUnsafeBytes { crc32($0) }
+        out.u32(crc)
         return out.bytes
     }
 }
@@ -113,7 +114,7 @@ public struct BlockHeader: Equatable, Sendable {
         out.u64(iterMin)
         out.u64(iterMax)
         out.u32(0)
-        let crc = out.bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[start..<out.count])) }
+        let crc = out.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[start...])) }
         out.u32(crc)
     }
 

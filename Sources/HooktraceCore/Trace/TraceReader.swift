@@ -278,36 +278,33 @@ public final class TraceReader {
             lastContext = contextCall
             lastContextSerial = serial
         }
-        while remaining > 0 {
-            let decoded: Event?
-            do {
-                decoded = try dec.next(&c, names)
-            } catch {
-                failure = describe(error)
-                break
-            }
-            guard let event = decoded else {
-                failure = "\(remaining) of the header's \(currentHeader.eventCount) events are missing"
-                break
-            }
-            remaining -= 1
+        /// The call the event just decoded belongs to; rebuilt only when it changed.
+        func context() -> Call? {
             if dec.contextSerial != serial {
                 serial = dec.contextSerial
-                if let ctx = dec.context {
-                    if case .call(let call) = event {
-                        contextCall = call
-                    } else {
-                        contextCall = Call(
-                            stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
-                            innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time)
-                    }
-                } else {
-                    contextCall = nil
+                contextCall = dec.context.map { ctx in
+                    Call(stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
+                         innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time)
                 }
             }
-            let entry = TraceEntry(sequence: seq, event: event, context: contextCall)
-            seq += 1
-            if !filtering || filter.matches(entry) { try body(entry) }
+            return contextCall
+        }
+        do {
+            while remaining > 0 {
+                let entry = TraceEntry(sequence: seq, event: try dec.nextEvent(&c, names), context: context())
+                remaining -= 1
+                seq += 1
+                if filtering {
+                    if filter.matches(entry) { try body(entry) }
+                } else {
+                    try body(entry)
+                }
+            }
+        } catch let error as DecodeFailure {
+            failure = describe(error)
+            if case .shortInput = error, c.isAtEnd {
+                failure = "\(remaining) of the header's \(currentHeader.eventCount) events are missing"
+            }
         }
         if failure == nil && remaining == 0 {
             do { try dec.skipTrailingExtensions(&c) } catch { failure = describe(error) }

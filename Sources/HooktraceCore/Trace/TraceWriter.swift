@@ -120,7 +120,8 @@ public final class TraceWriter {
     /// Writes the pending events as a block, if there are any.
     public func flush() throws(HooktraceError) {
         guard pendingEvents > 0 else { return }
-        var stored = try compressor.compress(payload.bytes)
+        let compressed = payload.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try compressor.compress(buf) } }
+        var stored = try compressed.get()
         var codec = options.codec
         if codec != .none && stored.count >= payload.count {
             stored = payload.bytes
@@ -169,7 +170,8 @@ public final class TraceWriter {
         frame.append(names)
         frame.append(stored)
         if header.kind == .events { index.append((offset, header)) }
-        try writeAll(frame.bytes)
+        let bytes = frame.bytes
+        try writeAll(bytes)
         if options.syncEachBlock { _ = fsync(fd) }
     }
 

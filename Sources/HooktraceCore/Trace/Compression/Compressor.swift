@@ -43,37 +43,40 @@ final class Compressor {
         }
     }
 
-    /// Compresses `input`; the result is valid until the next call.
+    /// Compresses `input`.
+    func compress(_ input: [UInt8]) throws(HooktraceError) -> [UInt8] {
+        let result = input.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try compress(buf) } }
+        return try result.get()
+    }
+
+    /// Compresses `input`.
     ///
     /// The corresponding C calls are `ZSTD_compressCCtx` and `deflate(…, Z_FINISH)`.
-    func compress(_ input: [UInt8]) throws(HooktraceError) -> [UInt8] {
+    func compress(_ input: UnsafeRawBufferPointer) throws(HooktraceError) -> [UInt8] {
         switch codec {
         case .none:
-            return input
+            return Array(input)
         case .zstd:
             let bound = ZSTD_compressBound(input.count)
             if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
-            let written = input.withUnsafeBytes { src in
-                output.withUnsafeMutableBytes { dst in
-                    ZSTD_compressCCtx(zstdContext, dst.baseAddress, dst.count, src.baseAddress, src.count, level)
-                }
+            let written = output.withUnsafeMutableBytes { dst in
+                ZSTD_compressCCtx(zstdContext, dst.baseAddress, dst.count, input.baseAddress, input.count, level)
             }
             if ZSTD_isError(written) != 0 {
                 throw HooktraceError(.codec, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
             }
             return Array(output[0..<written])
         case .zlib:
-            guard let stream = zlibStream else { return input }
+            guard let stream = zlibStream else { return Array(input) }
             let bound = Int(deflateBound(stream, uLong(input.count)))
             if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
             deflateReset(stream)
             var rc: Int32 = 0
             var produced = 0
-            var inputCopy = input
-            inputCopy.withUnsafeMutableBytes { src in
+            do {
                 output.withUnsafeMutableBytes { dst in
-                    stream.pointee.next_in = src.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                    stream.pointee.avail_in = uInt(src.count)
+                    stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+                    stream.pointee.avail_in = uInt(input.count)
                     stream.pointee.next_out = dst.baseAddress?.assumingMemoryBound(to: Bytef.self)
                     stream.pointee.avail_out = uInt(dst.count)
                     rc = deflate(stream, Z_FINISH)
