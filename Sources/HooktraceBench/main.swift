@@ -23,6 +23,16 @@ func fileSize(_ path: String) -> UInt64 {
     return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
 }
 
+func fmt(_ v: Double, _ digits: Int) -> String {
+    if v.isNaN { return "-" }
+    var s = String(Int((v * pow(10, Double(digits))).rounded()))
+    if digits > 0 {
+        while s.count <= digits { s = "0" + s }
+        s.insert(".", at: s.index(s.endIndex, offsetBy: -digits))
+    }
+    return s
+}
+
 var args = CommandLine.arguments.dropFirst()
 var repeats = 3
 var dir = "/tmp"
@@ -43,7 +53,7 @@ if only == "read" {
     let reader = try TraceReader(path: "\(dir)/profile.htrace")
     var count = 0
     try reader.forEach { _ in count += 1 }
-    print("read \(count) events")
+    print("read \(count) events; peak memory (RSS) \(fmt(peakRSSMiB(), 1)) MiB")
     exit(0)
 }
 
@@ -66,7 +76,7 @@ if only == "write" {
     exit(0)
 }
 
-let codecs: [(Codec, Int32)] = only.isEmpty ? [(.zstd, 3), (.zstd, 1), (.zlib, 6), (.none, 0)] : [(.zstd, 3)]
+let codecs: [(Codec, Int32)] = only.isEmpty ? [(.zstd, 1), (.zstd, 3), (.zlib, 6), (.none, 0)] : [(.zstd, 1)]
 for (codec, level) in codecs {
     let path = "\(dir)/hooktrace-bench-\(codec).htrace"
     var best = Double.infinity
@@ -91,7 +101,8 @@ for (codec, level) in codecs {
     }
     precondition(count == events.count, "read \(count) events, wrote \(events.count)")
     let size = Double(fileSize(path))
-    rows.append(Row(name: codec == .none ? "hooktrace none" : "hooktrace \(codec)-\(level)",
+    let isDefault = level == codec.defaultLevel && codec == TraceWriter.Options().codec
+    rows.append(Row(name: (codec == .none ? "hooktrace none" : "hooktrace \(codec)-\(level)") + (isDefault ? " (default)" : ""),
                     writeNs: best / n, bytes: size / n, readMeps: Double(count) / (readBest / 1e9) / 1e6))
     unlink(path)
 }
@@ -141,15 +152,6 @@ if only.isEmpty {
     rows.append(Row(name: "JSON lines + zstd-3 (baseline)", writeNs: best / n, bytes: Double(compressedBytes) / n, readMeps: .nan))
 }
 
-func fmt(_ v: Double, _ digits: Int) -> String {
-    if v.isNaN { return "-" }
-    var s = String(Int((v * pow(10, Double(digits))).rounded()))
-    if digits > 0 {
-        while s.count <= digits { s = "0" + s }
-        s.insert(".", at: s.index(s.endIndex, offsetBy: -digits))
-    }
-    return s
-}
 print("| format | write ns/event | bytes/event | read M events/s |")
 print("|---|---:|---:|---:|")
 for r in rows {

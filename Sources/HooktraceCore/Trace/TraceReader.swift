@@ -267,36 +267,36 @@ public final class TraceReader {
         let filtering = !filter.isEmpty
         var seq = sequence
         var remaining = blockRemaining
-        var contextCall = lastContext
         var serial = lastContextSerial
         var failure: String?
+        // One entry updated in place: assigning moves the new values in, where building a
+        // fresh entry per event costs a copy and a destroy of the whole entry. Its context
+        // changes only when the decoder meets a call or context record.
+        var entry = TraceEntry(sequence: seq, event: .runEnd(RunEnd(status: .completed)), context: lastContext)
         defer {
             decoder = dec
             rawPosition = c.position
             sequence = seq
             blockRemaining = remaining
-            lastContext = contextCall
+            lastContext = entry.context
             lastContextSerial = serial
-        }
-        /// The call the event just decoded belongs to; rebuilt only when it changed.
-        func context() -> Call? {
-            if dec.contextSerial != serial {
-                serial = dec.contextSerial
-                contextCall = dec.context.map { ctx in
-                    Call(stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
-                         innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time)
-                }
-            }
-            return contextCall
         }
         do {
             while remaining > 0 {
-                let entry = TraceEntry(sequence: seq, event: try dec.nextEvent(&c, names), context: context())
+                entry.event = try dec.nextEvent(&c, names)
+                if dec.contextSerial != serial {
+                    serial = dec.contextSerial
+                    entry.context = dec.context.map { ctx in
+                        Call(stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
+                             innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time)
+                    }
+                }
+                entry.sequence = seq
                 remaining -= 1
                 seq += 1
-                if filtering {
-                    if filter.matches(entry) { try body(entry) }
-                } else {
+                if !filtering {
+                    try body(entry)
+                } else if filter.matches(entry) {
                     try body(entry)
                 }
             }

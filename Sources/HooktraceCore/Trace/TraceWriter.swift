@@ -42,18 +42,20 @@ public final class TraceWriter {
     public let path: String
     public let options: Options
     private var fd: Int32
-    private var encoder = EventEncoder()
+    /// All state `append` touches, in one value behind a pointer the writer owns: no
+    /// dynamic exclusivity check per event (a class's `var`s would cost several).
+    private let blockStorage: UnsafeMutablePointer<BlockBuilder>
+    private var block: BlockBuilder {
+        _read { yield blockStorage.pointee }
+        _modify { yield &blockStorage.pointee }
+    }
     private let compressor: Compressor
-    private var payload = ByteSink(capacity: 1 << 16)
+    private let blockEvents: UInt32
+    private let timed: Bool
     private var frame = ByteSink(capacity: 1 << 16)
-    private var pendingEvents: UInt32 = 0
-    private var nextSequence: UInt64 = 0
-    private var epochMin = UInt32.max, epochMax: UInt32 = 0
-    private var iterMin = UInt64.max, iterMax: UInt64 = 0
-    private var blockStarted: ContinuousClock.Instant?
+    private var flushedEvents: UInt64 = 0
     private var offset: UInt64 = 0
     private var index: [(offset: UInt64, header: BlockHeader)] = []
-    private var closed = false
 
     /// Creates (or truncates) the file at `path` and writes the header.
     ///
@@ -68,6 +70,10 @@ public final class TraceWriter {
         }
         self.path = path
         self.options = options
+        self.blockEvents = UInt32(options.blockEvents)
+        self.timed = options.flushInterval != nil
+        blockStorage = .allocate(capacity: 1)
+        blockStorage.initialize(to: BlockBuilder())
         self.compressor = try Compressor(codec: options.codec, level: level)
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -75,15 +81,17 @@ public final class TraceWriter {
         }
         let header = TraceHeader.encode(codec: options.codec, metadata: options.metadata)
         try writeAll(header)
-        encoder.beginBlock()
+        block.encoder.beginBlock()
     }
 
     deinit {
         if fd >= 0 { _ = Glibc.close(fd) }
+        blockStorage.deinitialize(count: 1)
+        blockStorage.deallocate()
     }
 
     /// Number of events appended so far.
-    public var eventCount: UInt64 { nextSequence }
+    public var eventCount: UInt64 { flushedEvents + UInt64(block.pendingEvents) }
     /// Bytes written to the file so far.
     public var bytesWritten: UInt64 { offset }
 
@@ -91,24 +99,15 @@ public final class TraceWriter {
     ///
     /// - Complexity: amortised O(size of the event).
     public func append(_ event: Event) throws(HooktraceError) {
-        guard !closed else { throw HooktraceError(.usage, "append after close", file: path) }
-        if pendingEvents == 0, options.flushInterval != nil { blockStarted = ContinuousClock.now }
-        encoder.encode(event, into: &payload)
-        pendingEvents += 1
-        nextSequence += 1
-        if let ctx = encoder.context {
-            let e = UInt32(truncatingIfNeeded: ctx.epoch)
-            let i = UInt64(ctx.iter)
-            if e < epochMin { epochMin = e }
-            if e > epochMax { epochMax = e }
-            if i < iterMin { iterMin = i }
-            if i > iterMax { iterMax = i }
-        }
-        if pendingEvents >= options.blockEvents || payload.count >= TraceFormat.maxPayloadBytes / 2 {
+        switch block.add(event, blockEvents: blockEvents, timed: timed) {
+        case .more:
+            return
+        case .full:
             try flush()
-        } else if let interval = options.flushInterval, let started = blockStarted,
-                  pendingEvents & 63 == 0, ContinuousClock.now - started >= interval {
-            try flush()
+        case .closed:
+            throw HooktraceError(.usage, "append after close", file: path)
+        case .checkTime(let started):
+            if let interval = options.flushInterval, ContinuousClock.now - started >= interval { try flush() }
         }
     }
 
@@ -119,47 +118,43 @@ public final class TraceWriter {
 
     /// Writes the pending events as a block, if there are any.
     public func flush() throws(HooktraceError) {
-        guard pendingEvents > 0 else { return }
-        let compressed = payload.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try compressor.compress(buf) } }
+        guard block.pendingEvents > 0 else { return }
+        let pendingEvents = block.pendingEvents
+        let compressed = block.payload.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try compressor.compress(buf) } }
         var stored = try compressed.get()
         var codec = options.codec
-        if codec != .none && stored.count >= payload.count {
-            stored = payload.bytes
+        if codec != .none && stored.count >= block.payload.count {
+            stored = block.payload.bytes
             codec = .none
         }
         var names = ByteSink()
-        if !encoder.newNames.isEmpty {
-            names.uvarint(UInt64(encoder.newNames.count))
-            for n in encoder.newNames {
+        if !block.encoder.newNames.isEmpty {
+            names.uvarint(UInt64(block.encoder.newNames.count))
+            for n in block.encoder.newNames {
                 names.uvarint(UInt64(n.utf8.count))
                 names.append(utf8: n)
             }
         }
         let header = BlockHeader(
-            kind: .events, codec: codec, firstSequence: nextSequence - UInt64(pendingEvents),
-            eventCount: pendingEvents, firstNameID: encoder.newNamesStart,
+            kind: .events, codec: codec, firstSequence: flushedEvents,
+            eventCount: pendingEvents, firstNameID: block.encoder.newNamesStart,
             namesLength: UInt32(names.count), storedLength: UInt32(stored.count),
-            rawLength: UInt32(payload.count), bodyCRC: crc32(stored, continuing: crc32(names.bytes)),
-            epochMin: epochMin, epochMax: epochMax, iterMin: iterMin, iterMax: iterMax)
+            rawLength: UInt32(block.payload.count), bodyCRC: crc32(stored, continuing: crc32(names.bytes)),
+            epochMin: block.epochMin, epochMax: block.epochMax, iterMin: block.iterMin, iterMax: block.iterMax)
         try writeFrame(header, names.bytes, stored)
-        payload.reset()
-        pendingEvents = 0
-        epochMin = .max
-        epochMax = 0
-        iterMin = .max
-        iterMax = 0
-        encoder.beginBlock()
+        flushedEvents += UInt64(pendingEvents)
+        block.reset()
     }
 
     /// Writes the pending block and the end block, then closes the file.
     public func close() throws(HooktraceError) {
-        guard !closed else { return }
+        guard !block.isClosed else { return }
         try flush()
-        try writeAll(endBlock(events: nextSequence, names: encoder.nameCount, index: index))
+        try writeAll(endBlock(events: flushedEvents, names: block.encoder.nameCount, index: index))
         if fsync(fd) != 0 && errno != EINVAL {
             throw HooktraceError(.io, "cannot sync the trace to disk: \(systemError())", file: path)
         }
-        closed = true
+        block.isClosed = true
         _ = Glibc.close(fd)
         fd = -1
     }
@@ -200,4 +195,53 @@ public let hooktraceVersion = "0.1.0"
 
 func systemError() -> String {
     String(cString: strerror(errno))
+}
+
+/// The block being built: encoder, payload and the block's counters and ranges.
+struct BlockBuilder: ~Copyable {
+    enum Outcome {
+        case more
+        case full
+        case closed
+        /// A timed writer should compare the clock with the block's start.
+        case checkTime(ContinuousClock.Instant)
+    }
+
+    var encoder = EventEncoder()
+    var payload = ByteSink(capacity: 1 << 16)
+    var pendingEvents: UInt32 = 0
+    var epochMin = UInt32.max, epochMax: UInt32 = 0
+    var iterMin = UInt64.max, iterMax: UInt64 = 0
+    var started: ContinuousClock.Instant?
+    var isClosed = false
+
+    @inline(__always)
+    mutating func add(_ event: Event, blockEvents: UInt32, timed: Bool) -> Outcome {
+        if isClosed { return .closed }
+        if timed && pendingEvents == 0 { started = ContinuousClock.now }
+        encoder.encode(event, into: &payload)
+        pendingEvents += 1
+        if let ctx = encoder.context {
+            let e = UInt32(truncatingIfNeeded: ctx.epoch)
+            let i = UInt64(ctx.iter)
+            if e < epochMin { epochMin = e }
+            if e > epochMax { epochMax = e }
+            if i < iterMin { iterMin = i }
+            if i > iterMax { iterMax = i }
+        }
+        if pendingEvents >= blockEvents || payload.count >= TraceFormat.maxPayloadBytes / 2 { return .full }
+        if timed, pendingEvents & 63 == 0, let started { return .checkTime(started) }
+        return .more
+    }
+
+    mutating func reset() {
+        payload.reset()
+        pendingEvents = 0
+        epochMin = .max
+        epochMax = 0
+        iterMin = .max
+        iterMax = 0
+        started = nil
+        encoder.beginBlock()
+    }
 }
