@@ -1,7 +1,7 @@
 /// Human-readable rendering of events, for `hooktrace show`.
 public enum EventText {
     /// The column header matching ``line(_:)``.
-    public static let header = pad("SEQ", 8, right: true) + "  " + pad("TIME", 14, right: true) + "  "
+    public static let header = pad("SEQ", 8, right: true) + "  " + pad("TIME", 16, right: true) + "  "
         + pad("EPOCH", 5, right: true) + " " + pad("ITER", 8, right: true) + " " + pad("INNER", 6, right: true)
         + "  " + pad("MODE", 5) + "  " + pad("EVENT", 18) + "  " + pad("HOOK / STAGE", 24) + "  DETAIL"
 
@@ -18,7 +18,7 @@ public enum EventText {
         }
         if case .call(let c) = entry.event { time = formatSeconds(c.time) }
         if case .hookSpan(let s) = entry.event { time = formatSeconds(s.start) }
-        var line = pad(String(entry.sequence), 8, right: true) + "  " + pad(time, 14, right: true) + "  "
+        var line = pad(String(entry.sequence), 8, right: true) + "  " + pad(time, 16, right: true) + "  "
             + pad(epoch, 5, right: true) + " " + pad(iter, 8, right: true) + " " + pad(inner, 6, right: true)
             + "  " + pad(mode, 5) + "  " + pad(kind, 18) + "  " + pad(who, 24) + "  " + detail
         while line.last == " " { line.removeLast() }
