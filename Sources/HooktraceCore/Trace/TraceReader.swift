@@ -142,7 +142,7 @@ public final class TraceReader {
             if n >= 1 && n < 8 && Array(fixed[0..<n]) == Array(TraceFormat.magic[0..<n]) {
                 throw HooktraceError(.truncated, "the file ends inside the trace header (\(n) bytes); nothing was recorded", file: path, offset: UInt64(n))
             }
-            throw HooktraceError(.notATrace, "not a hooktrace trace (no trace header); hooktrace reads files written by `hooktrace record`", file: path, offset: 0)
+            throw HooktraceError(.notATrace, "not a hooktrace trace (no trace header); hooktrace reads the .htrace files it writes", file: path, offset: 0)
         }
         guard n == fixed.count else {
             throw HooktraceError(.truncated, "the file ends inside the trace header; nothing was recorded", file: path, offset: UInt64(n))
