@@ -1,0 +1,174 @@
+/// The keyword arguments of one config dictionary, read with mmcv's Python semantics and
+/// hooktrace's stricter checks, each error naming the config path.
+///
+/// Every key read is marked used; ``finish()`` rejects the rest the way Python rejects an
+/// unexpected keyword argument, with a "did you mean" when a known key is close.
+///
+/// ```swift
+/// var args = try ConfigArgs(json, path: "checkpoint_config")
+/// let interval = try args.int("interval", default: -1)
+/// try args.finish(owner: "CheckpointHook")
+/// ```
+public struct ConfigArgs {
+    public let path: String
+    private(set) var members: [(key: String, value: JSONValue)]
+    private var used: Set<String> = []
+    private var known: [String] = []
+
+    public init(_ value: JSONValue, path: String) throws(HooktraceError) {
+        guard case .object(let members) = value else {
+            throw configError(path, "expected an object (a dict), got \(describeValue(value))")
+        }
+        self.path = path
+        self.members = members
+    }
+
+    public init(members: [(key: String, value: JSONValue)], path: String) {
+        self.path = path
+        self.members = members
+    }
+
+    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// Whether `key` is present (and not null).
+    public mutating func has(_ key: String) -> Bool {
+        known.append(key)
+        guard let v = members.last(where: { $0.key == key })?.value else { return false }
+        if case .null = v { return false }
+        return true
+    }
+
+    /// The raw value of `key`, marking it used.
+    public mutating func raw(_ key: String) -> JSONValue? {
+        used.insert(key)
+        known.append(key)
+        return members.last(where: { $0.key == key })?.value
+    }
+
+    /// Removes `key` (as `dict.pop` does) and returns its value.
+    public mutating func pop(_ key: String) -> JSONValue? {
+        let v = raw(key)
+        members.removeAll { $0.key == key }
+        return v
+    }
+
+    /// Sets `key` unless present (as `dict.setdefault` does).
+    public mutating func setDefault(_ key: String, _ value: JSONValue) {
+        if !members.contains(where: { $0.key == key }) { members.append((key, value)) }
+    }
+
+    public var keys: [String] { members.map(\.key) }
+    public var value: JSONValue { .object(members) }
+
+    public mutating func int(_ key: String, default d: Int) throws(HooktraceError) -> Int {
+        try optionalInt(key) ?? d
+    }
+
+    public mutating func optionalInt(_ key: String) throws(HooktraceError) -> Int? {
+        guard let v = raw(key) else { return nil }
+        switch v {
+        case .null: return nil
+        case .int(let i):
+            guard let n = Int(exactly: i) else { throw configError(keyPath(key), "integer out of range") }
+            return n
+        default: throw configError(keyPath(key), "expected an integer, got \(describeValue(v))")
+        }
+    }
+
+    /// A number (int or float, as Python accepts either where a float is expected).
+    public mutating func double(_ key: String, default d: Double) throws(HooktraceError) -> Double {
+        try optionalDouble(key) ?? d
+    }
+
+    public mutating func optionalDouble(_ key: String) throws(HooktraceError) -> Double? {
+        guard let v = raw(key) else { return nil }
+        switch v {
+        case .null: return nil
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: throw configError(keyPath(key), "expected a number, got \(describeValue(v))")
+        }
+    }
+
+    public mutating func bool(_ key: String, default d: Bool) throws(HooktraceError) -> Bool {
+        guard let v = raw(key) else { return d }
+        switch v {
+        case .null: return d
+        case .bool(let b): return b
+        default: throw configError(keyPath(key), "expected true or false, got \(describeValue(v))")
+        }
+    }
+
+    public mutating func string(_ key: String, default d: String) throws(HooktraceError) -> String {
+        try optionalString(key) ?? d
+    }
+
+    public mutating func optionalString(_ key: String) throws(HooktraceError) -> String? {
+        guard let v = raw(key) else { return nil }
+        switch v {
+        case .null: return nil
+        case .string(let s): return s
+        default: throw configError(keyPath(key), "expected a string, got \(describeValue(v))")
+        }
+    }
+
+    /// One of `choices`, or nil when absent.
+    public mutating func choice(_ key: String, _ choices: [String]) throws(HooktraceError) -> String? {
+        guard let s = try optionalString(key) else { return nil }
+        guard choices.contains(s) else {
+            throw configError(keyPath(key), "must be one of \(choices.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(s)\"" + suggestion(s, choices))
+        }
+        return s
+    }
+
+    /// Rejects keys that were never read, as Python rejects unexpected keyword arguments.
+    public func finish(owner: String) throws(HooktraceError) {
+        for (key, _) in members where !used.contains(key) && key != "type" && key != "priority" {
+            throw configError(keyPath(key), "\(owner) has no parameter '\(key)'" + suggestion(key, known) + "; remove it or check the spelling")
+        }
+    }
+}
+
+/// A config error: the path, what is wrong and how to fix it.
+public func configError(_ path: String, _ message: String) -> HooktraceError {
+    HooktraceError(.invalidInput, path.isEmpty ? message : "\(path): \(message)")
+}
+
+/// A value as shown in error messages: `"3"`, `3`, `[8, 11]`, `null`.
+public func describeValue(_ v: JSONValue) -> String {
+    switch v {
+    case .string: return v.description
+    case .object: return "an object"
+    default:
+        let s = v.description
+        return s.count > 60 ? String(s.prefix(57)) + "..." : s
+    }
+}
+
+/// ` (did you mean "x"?)` for the closest of `candidates`, or "".
+public func suggestion(_ word: String, _ candidates: [String]) -> String {
+    let lower = word.lowercased()
+    var best: (String, Int)?
+    for c in Set(candidates) {
+        let d = editDistance(lower, c.lowercased())
+        let limit = max(2, c.count / 3)
+        if d <= limit, best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }
+    }
+    return best.map { " (did you mean \"\($0.0)\"?)" } ?? ""
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var prev = Array(0...y.count)
+    var cur = [Int](repeating: 0, count: y.count + 1)
+    for i in 1...x.count {
+        cur[0] = i
+        for j in 1...y.count {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+        }
+        swap(&prev, &cur)
+    }
+    return prev[y.count]
+}

@@ -1,0 +1,124 @@
+/// What a hook builder may need to know about the run it is built for.
+public struct HookBuildContext: Sendable {
+    public var runnerKind: Runner.Kind
+    public var isDictOptimizer: Bool
+    /// Length of the validation loader (EvalHook's dataloader).
+    public var valLength: Int
+}
+
+/// mmcv's `HOOKS` registry: hook types by name, and `build_from_cfg`.
+///
+/// ```swift
+/// var registry = HookRegistry.standard
+/// try registry.register("MyHook") { args, context in try MyHook(&args) }
+/// ```
+public struct HookRegistry: Sendable {
+    public typealias Builder = @Sendable (_ type: String, _ args: inout ConfigArgs, _ context: HookBuildContext) throws(HooktraceError) -> any Hook
+
+    private var builders: [String: Builder] = [:]
+    /// Registered names in registration order.
+    public private(set) var names: [String] = []
+    /// Types mmcv knows but the simulation does not implement yet, with the reason.
+    private var unsupported: [String: String] = [:]
+
+    public init() {}
+
+    /// Registers a hook type. Like mmcv, an existing name is an error unless `force`.
+    public mutating func register(_ name: String, force: Bool = false, _ builder: @escaping Builder) throws(HooktraceError) {
+        if builders[name] != nil && !force {
+            throw HooktraceError(.usage, "\(name) is already registered in the hook registry; pass force: true to replace it")
+        }
+        if builders[name] == nil { names.append(name) }
+        builders[name] = builder
+        unsupported[name] = nil
+    }
+
+    mutating func markUnsupported(_ name: String, _ why: String) {
+        unsupported[name] = why
+    }
+
+    public func contains(_ name: String) -> Bool { builders[name] != nil }
+
+    /// Every type name that a config may use (simulated or known-unsupported).
+    public var knownNames: [String] { names + unsupported.keys.sorted() }
+
+    /// `build_from_cfg(cfg, HOOKS, default_args)` with mmcv's checks in mmcv's order.
+    ///
+    /// Unknown types that look like a typo of a known one are an error ("did you mean");
+    /// other unknown types become passive hooks when `allowPassive` (custom hooks).
+    public func build(_ cfg: JSONValue, path: String, defaults: [(String, JSONValue)] = [], context: HookBuildContext,
+                      allowPassive: Bool = false) throws(HooktraceError) -> any Hook {
+        guard case .object = cfg else {
+            throw configError(path, "a hook config must be an object with a \"type\", got \(describeValue(cfg))")
+        }
+        var args = try ConfigArgs(cfg, path: path)
+        for (k, v) in defaults { args.setDefault(k, v) }
+        guard let typeValue = args.pop("type") else {
+            throw configError(path, "the config must contain the key \"type\" naming a hook class, e.g. {\"type\": \"CheckpointHook\"}")
+        }
+        guard case .string(let type) = typeValue else {
+            throw configError(path + ".type", "expected the name of a hook type, got \(describeValue(typeValue))")
+        }
+        _ = args.pop("priority")
+        if let builder = builders[type] {
+            let hook = try builder(type, &args, context)
+            try args.finish(owner: type)
+            return hook
+        }
+        if let why = unsupported[type] {
+            throw configError(path + ".type", "\(type) is not simulated yet: \(why)")
+        }
+        if type == "EvalHook" || type == "DistEvalHook" {
+            throw configError(path + ".type", "\(type) is not in mmcv's hook registry (mmcv raises KeyError); configure evaluation with the top-level \"evaluation\" key instead")
+        }
+        let hint = suggestion(type, knownNames)
+        if !hint.isEmpty || !allowPassive {
+            throw configError(path + ".type", "\(type) is not in the hook registry\(hint)")
+        }
+        return PassiveHook(type: type, config: args.value)
+    }
+
+    /// The hooks of mmcv 1.7 that hooktrace simulates.
+    public static let standard: HookRegistry = {
+        var r = HookRegistry()
+        func add(_ name: String, _ b: @escaping Builder) { try! r.register(name, b) }
+        add("FixedLrUpdaterHook") { t, a, _ throws(HooktraceError) in try LrUpdaterHook.buildFixed(t, &a) }
+        add("StepLrUpdaterHook") { t, a, _ throws(HooktraceError) in try LrUpdaterHook.buildStep(t, &a) }
+        add("OptimizerHook") { t, a, c throws(HooktraceError) in
+            if c.isDictOptimizer {
+                throw configError(a.path, "OptimizerHook steps a single optimizer; with a dict of optimizers mmcv fails (AttributeError). Set optimizer_config to null and use a custom hook")
+            }
+            return try OptimizerHook(t, &a)
+        }
+        add("GradientCumulativeOptimizerHook") { t, a, _ throws(HooktraceError) in try GradientCumulativeOptimizerHook(t, &a) }
+        add("CheckpointHook") { t, a, _ throws(HooktraceError) in try CheckpointHook(t, &a) }
+        add("IterTimerHook") { t, a, _ throws(HooktraceError) in IterTimerHook(t, &a) }
+        add("EMAHook") { t, a, _ throws(HooktraceError) in try EMAHook(t, &a) }
+        for name in LoggerHook.backends {
+            add(name) { t, a, _ throws(HooktraceError) in try LoggerHook(t, &a) }
+        }
+        add("SyncBuffersHook") { t, a, _ throws(HooktraceError) in
+            try InertHook(t, methods: [.afterEpoch], &a, parameters: ["distributed"])
+        }
+        add("EmptyCacheHook") { t, a, _ throws(HooktraceError) in
+            try InertHook(t, methods: [.beforeEpoch, .afterEpoch, .afterIter], &a, parameters: ["before_epoch", "after_epoch", "after_iter"])
+        }
+        add("DistSamplerSeedHook") { t, a, _ throws(HooktraceError) in try InertHook(t, methods: [.beforeEpoch], &a, parameters: []) }
+        add("ProfilerHook") { t, a, _ throws(HooktraceError) in
+            try InertHook(t, methods: [.beforeRun, .afterTrainIter, .afterTrainEpoch], &a,
+                          parameters: ["by_epoch", "profile_iters", "activities", "schedule", "on_trace_ready", "record_shapes",
+                                       "profile_memory", "with_stack", "with_flops", "json_trace_path"])
+        }
+        let later = "its schedule is planned (LR and momentum parity); use step or fixed for now"
+        for policy in ["Exp", "Poly", "Inv", "CosineAnnealing", "FlatCosineAnnealing", "CosineRestart", "Cyclic", "OneCycle", "LinearAnnealing"] {
+            r.markUnsupported("\(policy)LrUpdaterHook", later)
+        }
+        for policy in ["Step", "CosineAnnealing", "LinearAnnealing", "Cyclic", "OneCycle"] {
+            r.markUnsupported("\(policy)MomentumUpdaterHook", "momentum schedules are planned; remove momentum_config for now")
+        }
+        r.markUnsupported("Fp16OptimizerHook", "fp16 loss scaling is not modelled; use OptimizerHook")
+        r.markUnsupported("GradientCumulativeFp16OptimizerHook", "fp16 loss scaling is not modelled; use GradientCumulativeOptimizerHook")
+        r.markUnsupported("ClosureHook", "it wraps a Python function, which a JSON config cannot carry")
+        return r
+    }()
+}

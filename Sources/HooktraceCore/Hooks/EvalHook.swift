@@ -1,0 +1,155 @@
+/// mmcv's `EvalHook` as mmdetection registers it: evaluates with the simulated metrics,
+/// logs them through the log buffer, and keeps the best checkpoint (spec §7.8).
+public final class EvalHook: Hook {
+    public let type: String
+    public let config: JSONValue
+    public let start: Int?
+    public let interval: Int
+    public let byEpoch: Bool
+    public private(set) var saveBest: String?
+    public private(set) var rule: String?
+    let greaterKeys: [String]
+    let lessKeys: [String]
+    let outDirOption: String?
+    let evalLength: Int
+    private var initialCheckDone = false
+    private var outDir = ""
+    public var methods: Set<Stage> { [.beforeRun, .beforeTrainEpoch, .beforeTrainIter, .afterTrainEpoch, .afterTrainIter] }
+
+    static let defaultGreaterKeys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
+    static let defaultLessKeys = ["loss"]
+
+    init(_ type: String, _ args: inout ConfigArgs, byEpoch: Bool, evalLength: Int) throws(HooktraceError) {
+        self.type = type
+        config = args.value
+        self.byEpoch = byEpoch
+        self.evalLength = evalLength
+        start = try args.optionalInt("start")
+        if let start, start < 0 { throw configError(args.keyPath("start"), "must be >= 0, got \(start)") }
+        interval = try args.int("interval", default: 1)
+        guard interval > 0 else { throw configError(args.keyPath("interval"), "must be a positive integer, got \(interval)") }
+        saveBest = try args.optionalString("save_best")
+        rule = try args.optionalString("rule")
+        func keys(_ key: String, _ defaults: [String]) throws(HooktraceError) -> [String] {
+            guard let v = args.raw(key), v != .null else { return defaults }
+            switch v {
+            case .string(let s): return defaults + [s]
+            case .array(let items):
+                var out = defaults
+                for item in items {
+                    guard case .string(let s) = item else { throw configError(args.keyPath(key), "expected strings, got \(describeValue(item))") }
+                    out.append(s)
+                }
+                return out
+            default: throw configError(args.keyPath(key), "expected a string or a list of strings, got \(describeValue(v))")
+            }
+        }
+        greaterKeys = try keys("greater_keys", Self.defaultGreaterKeys)
+        lessKeys = try keys("less_keys", Self.defaultLessKeys)
+        outDirOption = try args.optionalString("out_dir")
+        _ = args.raw("file_client_args")
+        _ = args.raw("test_fn")
+        // Everything else goes to dataset.evaluate (metric, classwise, …).
+        for key in args.keys { _ = args.raw(key) }
+        if saveBest != nil {
+            if let r = rule, r != "greater" && r != "less" {
+                throw configError(args.keyPath("rule"), "must be \"greater\", \"less\" or null, got \"\(r)\"")
+            }
+            if rule == nil, let key = saveBest, key != "auto" {
+                rule = try Self.inferRule(key, greater: greaterKeys, less: lessKeys, path: args.keyPath("save_best"))
+            }
+        }
+    }
+
+    /// mmcv's rule inference: exact greater, exact less, substring greater, substring less.
+    static func inferRule(_ key: String, greater: [String], less: [String], path: String) throws(HooktraceError) -> String {
+        let k = key.lowercased()
+        if greater.contains(where: { $0.lowercased() == k }) { return "greater" }
+        if less.contains(where: { $0.lowercased() == k }) { return "less" }
+        if greater.contains(where: { k.contains($0.lowercased()) }) { return "greater" }
+        if less.contains(where: { k.contains($0.lowercased()) }) { return "less" }
+        throw configError(path, "cannot infer whether a higher or lower \"\(key)\" is better; set rule to \"greater\" or \"less\"")
+    }
+
+    private func shouldEvaluate(_ runner: Runner) -> Bool {
+        let cur = byEpoch ? runner.epoch : runner.iter
+        guard let start else { return byEpoch ? everyNEpochs(runner, interval) : everyNIters(runner, interval) }
+        if cur + 1 < start { return false }
+        return (cur + 1 - start) % interval == 0
+    }
+
+    public func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+        switch method {
+        case .beforeRun:
+            if let o = outDirOption, !o.isEmpty {
+                outDir = joinPath(o, baseName(runner.workDir))
+            } else {
+                outDir = runner.workDir
+            }
+        case .beforeTrainEpoch:
+            guard byEpoch, !initialCheckDone else { return }
+            initialCheckDone = true
+            if let start, runner.epoch >= start { try call(.afterTrainEpoch, runner) }
+        case .beforeTrainIter:
+            guard !byEpoch, !initialCheckDone else { return }
+            initialCheckDone = true
+            if let start, runner.iter >= start { try call(.afterTrainIter, runner) }
+        case .afterTrainEpoch:
+            guard byEpoch, shouldEvaluate(runner) else { return }
+            try evaluate(runner)
+        case .afterTrainIter:
+            guard !byEpoch, shouldEvaluate(runner) else { return }
+            for entry in runner.hooks {
+                if let logger = entry.hook as? LoggerHook { try logger.call(.afterTrainIter, runner) }
+            }
+            runner.logBuffer.clear()
+            try evaluate(runner)
+        default:
+            break
+        }
+    }
+
+    private func evaluate(_ runner: Runner) throws(HooktraceError) {
+        let metrics = runner.evaluateMetrics()
+        for (name, value) in metrics {
+            try runner.emit(.observe(Observation(kind: .metric, name: name, value: .double(value))))
+        }
+        runner.spend(Int64(evalLength) * runner.simulation.nanoseconds(runner.simulationModel.evalIterTime))
+        runner.logBuffer.setOutput("eval_iter_num", .int(Int64(evalLength)))
+        for (name, value) in metrics { runner.logBuffer.setOutput(name, .double(value)) }
+        runner.logBuffer.ready = true
+        try runner.effect(self, .evaluate(metrics.map { Field($0.0, .double($0.1)) }))
+        guard var key = saveBest else { return }
+        if metrics.isEmpty {
+            try runner.warn(self, "the evaluation returned no results; the best checkpoint is not updated")
+            return
+        }
+        if key == "auto" {
+            key = metrics[0].0
+            saveBest = key
+            if rule == nil {
+                rule = try Self.inferRule(key, greater: greaterKeys, less: lessKeys, path: "evaluation.save_best")
+            }
+        }
+        guard let score = metrics.first(where: { $0.0 == key })?.1 else {
+            throw HooktraceError(.invalidInput, "evaluation.save_best: the evaluation has no metric \"\(key)\" (it reports \(metrics.map(\.0).joined(separator: ", "))); mmcv raises KeyError here")
+        }
+        guard score != 0 else { return }  // mmcv skips a falsy score
+        let greater = rule == "greater"
+        let best = runner.hookMessages.bestScore ?? (greater ? -.infinity : .infinity)
+        guard greater ? score > best : score < best else { return }
+        runner.hookMessages.bestScore = score
+        if let old = runner.hookMessages.bestCheckpoint, runner.files.exists(old) {
+            runner.files.remove(old)
+            try runner.effect(self, .checkpointRemove(path: old))
+        }
+        let n = byEpoch ? runner.epoch + 1 : runner.iter + 1
+        let name = "best_\(key)_\(byEpoch ? "epoch" : "iter")_\(n).pth"
+        let path = joinPath(outDir, name)
+        runner.hookMessages.bestCheckpoint = path
+        runner.spend(runner.simulationModel.checkpointTime)
+        runner.files.write(path)
+        try runner.effect(self, .checkpointSave(path: path))
+        try runner.effect(self, .bestUpdate(key: key, value: score, checkpoint: path))
+    }
+}

@@ -1,0 +1,64 @@
+/// A hook of the simulated runner: mmcv's `Hook` class, as a protocol.
+///
+/// A hook declares which methods its class defines (``methods``); the runner calls the
+/// method for a stage when the hook defines it, or else the generic method the stage
+/// falls back to (`before_train_epoch` → `before_epoch`), exactly as mmcv's `Hook` base
+/// class does. Hooks change the run only through the runner, and report what they did
+/// as effects (``Runner/emit(_:)``).
+public protocol Hook: AnyObject {
+    /// The registered type name, e.g. `StepLrUpdaterHook`.
+    var type: String { get }
+    /// The methods the hook's class defines.
+    var methods: Set<Stage> { get }
+    /// The hook's config as given (for the trace's run_start).
+    var config: JSONValue { get }
+    /// Runs the hook's method `method` (a stage, or a generic method).
+    func call(_ method: Stage, _ runner: Runner) throws(HooktraceError)
+}
+
+extension Hook {
+    /// `get_triggered_stages()`: listed stages the hook's class acts on, in `Hook.stages` order.
+    public var triggeredStages: [Stage] {
+        Stage.listed.filter { stage in
+            methods.contains(stage) || (stage.generic.map { methods.contains($0) } ?? false)
+        }
+    }
+
+    /// The method that runs for `stage`, if any.
+    public func method(for stage: Stage) -> Stage? {
+        if methods.contains(stage) { return stage }
+        if let g = stage.generic, methods.contains(g) { return g }
+        return nil
+    }
+
+    // mmcv's helper predicates.
+    func everyNEpochs(_ runner: Runner, _ n: Int) -> Bool { n > 0 && (runner.epoch + 1) % n == 0 }
+    func everyNInnerIters(_ runner: Runner, _ n: Int) -> Bool { n > 0 && (runner.innerIter + 1) % n == 0 }
+    func everyNIters(_ runner: Runner, _ n: Int) -> Bool { n > 0 && (runner.iter + 1) % n == 0 }
+    func endOfEpoch(_ runner: Runner) -> Bool { runner.innerIter + 1 == (runner.dataLoaderLength ?? -1) }
+    func isLastEpoch(_ runner: Runner) -> Bool { runner.epoch + 1 == (runner.maxEpochs ?? -1) }
+    func isLastIter(_ runner: Runner) -> Bool { runner.iter + 1 == (runner.maxIters ?? -1) }
+}
+
+/// A hook the simulation does not know: kept in the run, called in order, no effects.
+public final class PassiveHook: Hook {
+    public let type: String
+    public let config: JSONValue
+    /// Unknown: a passive hook is listed under every stage and called for none.
+    public var methods: Set<Stage> { [] }
+
+    public init(type: String, config: JSONValue) {
+        self.type = type
+        self.config = config
+    }
+
+    public func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {}
+}
+
+/// A hook in the runner's list.
+public struct RegisteredHook {
+    public var hook: any Hook
+    /// Unique name in the run: the type, with `#2`, `#3`… for repeats.
+    public var name: String
+    public var priority: Int
+}

@@ -1,0 +1,103 @@
+/// mmcv's `LogBuffer`: per-key histories of (value, count) and their averages.
+///
+/// Keys keep their insertion order. Averages use numpy's pairwise summation so that the
+/// numbers match what mmcv logs to the last bit.
+public struct LogBuffer: Sendable {
+    private(set) var keys: [String] = []
+    private var values: [String: [Double]] = [:]
+    private var counts: [String: [Int]] = [:]
+    /// `log_buffer.output`, in insertion order.
+    public private(set) var output: [(key: String, value: Scalar)] = []
+    public var ready = false
+
+    public init() {}
+
+    public mutating func update(_ key: String, _ value: Double, count: Int = 1) {
+        if values[key] == nil {
+            keys.append(key)
+            values[key] = []
+            counts[key] = []
+        }
+        values[key]!.append(value)
+        counts[key]!.append(count)
+    }
+
+    /// `average(n)`: each key over its last `n` entries (all when `n` is 0).
+    public mutating func average(_ n: Int = 0) {
+        for key in keys {
+            let v = values[key]!
+            let c = counts[key]!
+            let take = n > 0 ? min(n, v.count) : v.count
+            let vs = v.suffix(take)
+            let cs = c.suffix(take)
+            var products: [Double] = []
+            products.reserveCapacity(take)
+            for (x, k) in zip(vs, cs) { products.append(x * Double(k)) }
+            let total = cs.reduce(0, +)
+            setOutput(key, .double(pairwiseSum(products) / Double(total)))
+        }
+        ready = true
+    }
+
+    /// Sets `output[key]` keeping the key's position if present.
+    public mutating func setOutput(_ key: String, _ value: Scalar) {
+        if let i = output.firstIndex(where: { $0.key == key }) {
+            output[i].value = value
+        } else {
+            output.append((key, value))
+        }
+    }
+
+    public mutating func popOutput(_ key: String) -> Scalar? {
+        guard let i = output.firstIndex(where: { $0.key == key }) else { return nil }
+        return output.remove(at: i).value
+    }
+
+    public func outputValue(_ key: String) -> Scalar? {
+        output.first(where: { $0.key == key })?.value
+    }
+
+    public mutating func clear() {
+        keys.removeAll()
+        values.removeAll()
+        counts.removeAll()
+        clearOutput()
+    }
+
+    public mutating func clearOutput() {
+        output.removeAll()
+        ready = false
+    }
+}
+
+/// numpy's pairwise summation of float64 (`pairwise_sum_DOUBLE`), as `np.sum` uses it.
+public func pairwiseSum(_ a: [Double]) -> Double {
+    a.withUnsafeBufferPointer { pairwiseSum($0[...]) }
+}
+
+func pairwiseSum(_ a: Slice<UnsafeBufferPointer<Double>>) -> Double {
+    let n = a.count
+    let s = a.startIndex
+    if n < 8 {
+        var res = 0.0
+        for i in 0..<n { res += a[s + i] }
+        return res
+    } else if n <= 128 {
+        var r = (0..<8).map { a[s + $0] }
+        var i = 8
+        while i < n - (n % 8) {
+            for j in 0..<8 { r[j] += a[s + i + j] }
+            i += 8
+        }
+        var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n {
+            res += a[s + i]
+            i += 1
+        }
+        return res
+    } else {
+        var n2 = n / 2
+        n2 -= n2 % 8
+        return pairwiseSum(a[s..<(s + n2)]) + pairwiseSum(a[(s + n2)...])
+    }
+}

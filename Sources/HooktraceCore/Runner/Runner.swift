@@ -1,0 +1,312 @@
+/// A simulated mmcv 1.x runner: EpochBasedRunner or IterBasedRunner.
+///
+/// It drives `call_hook` with exactly the counters mmcv's runners have at each call
+/// (docs: the behavioural spec, sections 1 and 8), feeds hooks seeded observations in
+/// place of a model, and writes every call, observation and effect to its event sink.
+/// Time is simulated: a clock in nanoseconds advanced by the simulation's models and by
+/// mmcv's own sleeps (2 s after each epoch start and loader wrap, 1 s before `after_run`).
+public final class Runner {
+    public enum Kind: String, Sendable, CaseIterable {
+        case epochBased = "EpochBasedRunner"
+        case iterBased = "IterBasedRunner"
+    }
+
+    /// `runner.meta['hook_msgs']`.
+    public struct HookMessages: Sendable {
+        public var lastCheckpoint: String?
+        public var bestScore: Double?
+        public var bestCheckpoint: String?
+    }
+
+    public let kind: Kind
+    public internal(set) var epoch = 0
+    public internal(set) var iter = 0
+    public internal(set) var innerIter = 0
+    public internal(set) var mode: Mode = .none
+    public internal(set) var maxEpochs: Int?
+    public internal(set) var maxIters: Int?
+    /// `len(runner.data_loader)`; nil before the first train or val call.
+    public internal(set) var dataLoaderLength: Int?
+    public var optimizers: [OptimizerState]
+    /// Whether `runner.optimizer` is a dict of named optimizers.
+    public let isDictOptimizer: Bool
+    public var logBuffer = LogBuffer()
+    public var hookMessages = HookMessages()
+    public var files = VirtualFiles()
+    public let workDir: String
+    /// `runner.meta['exp_name']`.
+    public let experimentName: String
+    public private(set) var clock: Int64 = 0
+    public private(set) var hooks: [RegisteredHook] = []
+    public let workflow: [WorkflowPhase]
+    public let loaders: [LoaderLength]
+    /// The current step's outputs (`runner.outputs`).
+    public private(set) var outputs: [(name: String, value: Double)] = []
+    public private(set) var numSamples = 0
+    /// The last observed gradient norm (what `clip_grad_norm_` returns).
+    public private(set) var gradNorm: Double?
+    /// Whether any hook needs gradient norms (clipping configured).
+    public var observesGradNorm = false
+
+    var simulation: SimulationState
+    private let sink: (Event) throws(HooktraceError) -> Void
+    private var warned: Set<String> = []
+    public private(set) var warnings: [String] = []
+
+    public init(kind: Kind, maxEpochs: Int?, maxIters: Int?, workflow: [WorkflowPhase], loaders: [LoaderLength],
+                optimizers: [OptimizerState], isDictOptimizer: Bool, workDir: String, experimentName: String,
+                simulation: Simulation, sink: @escaping (Event) throws(HooktraceError) -> Void) {
+        self.kind = kind
+        self.maxEpochs = maxEpochs
+        self.maxIters = maxIters
+        self.workflow = workflow
+        self.loaders = loaders
+        self.optimizers = optimizers
+        self.isDictOptimizer = isDictOptimizer
+        self.workDir = workDir
+        self.experimentName = experimentName
+        self.simulation = SimulationState(simulation)
+        self.sink = sink
+    }
+
+    // MARK: Hooks
+
+    /// `register_hook`: inserts after the last hook whose priority is ≤ `priority`.
+    public func register(_ hook: any Hook, priority: Int) {
+        var count = 1
+        for h in hooks where h.hook.type == hook.type { count += 1 }
+        let name = count == 1 ? hook.type : "\(hook.type)#\(count)"
+        var index = 0
+        for i in stride(from: hooks.count - 1, through: 0, by: -1) where hooks[i].priority <= priority {
+            index = i + 1
+            break
+        }
+        hooks.insert(RegisteredHook(hook: hook, name: name, priority: priority), at: index)
+    }
+
+    /// The registered name of `hook` (its type, or `Type#n` for repeats).
+    public func name(of hook: any Hook) -> String {
+        hooks.first(where: { $0.hook === hook })?.name ?? hook.type
+    }
+
+    /// `call_hook(stage)`: records the call, then runs every hook's method for it in order.
+    public func callHook(_ stage: Stage) throws(HooktraceError) {
+        try emit(.call(Call(stage: stage.rawValue, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: clock)))
+        for entry in hooks {
+            if let method = entry.hook.method(for: stage) {
+                try entry.hook.call(method, self)
+            }
+        }
+    }
+
+    // MARK: Effects and observations
+
+    public func emit(_ event: Event) throws(HooktraceError) {
+        try sink(event)
+    }
+
+    /// Records an effect of `hook`.
+    public func effect(_ hook: any Hook, _ action: EffectAction) throws(HooktraceError) {
+        try emit(.effect(Effect(hook: name(of: hook), action)))
+    }
+
+    /// A warning, reported once per text as a note effect of `hook`.
+    public func warn(_ hook: any Hook, _ text: String) throws(HooktraceError) {
+        guard warned.insert(text).inserted else { return }
+        warnings.append("\(name(of: hook)): \(text)")
+        try effect(hook, .note(text))
+    }
+
+    /// Advances the simulated clock (time spent inside a hook, e.g. saving a checkpoint).
+    public func spend(_ nanoseconds: Int64) {
+        clock += max(0, nanoseconds)
+    }
+
+    func spend(_ d: Simulation.Duration) {
+        spend(simulation.nanoseconds(d))
+    }
+
+    public var simulationModel: Simulation { simulation.model }
+
+    /// Training progress 0…1 for the simulation's curves.
+    var progress: Double {
+        guard let m = maxIters, m > 0 else { return 0 }
+        return Double(iter) / Double(m)
+    }
+
+    /// Metrics the simulated evaluator reports now, in order.
+    func evaluateMetrics() -> [(String, Double)] {
+        let p = progress
+        return simulation.model.metrics.map { ($0.name, simulation.metric($0.curve, progress: p)) }
+    }
+
+    // MARK: Optimizer access
+
+    /// `runner.current_lr()` of group 0 of each optimizer, in order.
+    public var currentLRs: [(optimizer: String, lr: Double)] {
+        optimizers.map { ($0.name, $0.groups.first?.lr ?? 0) }
+    }
+
+    public var currentMomenta: [(optimizer: String, momentum: Double)] {
+        optimizers.map { ($0.name, $0.groups.first?.currentMomentum ?? 0) }
+    }
+
+    // MARK: The step
+
+    private func step(train: Bool) throws(HooktraceError) {
+        let model = simulation.model
+        let total = simulation.sample(model.loss, progress: progress)
+        outputs.removeAll(keepingCapacity: true)
+        if model.logVars.isEmpty {
+            outputs.append(("loss", total))
+        } else {
+            // Components as float32 tensors, and their float32 sum as mmdetection's `_parse_losses`.
+            var sum: Float = 0
+            for (name, share) in model.logVars {
+                let part = Float(total * share)
+                sum += part
+                outputs.append((name, Double(part)))
+            }
+            outputs.append(("loss", Double(sum)))
+        }
+        numSamples = model.batchSize
+        for (name, value) in outputs {
+            try emit(.observe(Observation(kind: .logVar, name: name, value: .double(value))))
+            logBuffer.update(name, value, count: numSamples)
+        }
+        try emit(.observe(Observation(kind: .numSamples, name: "num_samples", value: .int(Int64(numSamples)))))
+        if train && observesGradNorm {
+            let norm = simulation.sample(model.gradNorm, progress: progress, decay: 3)
+            gradNorm = max(0, norm)
+            try emit(.observe(Observation(kind: .other, name: "grad_norm", value: .double(gradNorm!))))
+        }
+        spend(train ? model.iterTime : model.valIterTime)
+    }
+
+    // MARK: Run loops
+
+    /// Runs the workflow to the end, emitting `run_start` first and `run_end` last.
+    public func run(runStart: RunStart) throws(HooktraceError) {
+        try emit(.runStart(runStart))
+        for entry in hooks where entry.hook is PassiveHook {
+            try warn(entry.hook, "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)")
+        }
+        switch kind {
+        case .epochBased: try runEpochBased()
+        case .iterBased: try runIterBased()
+        }
+        try emit(.runEnd(RunEnd(status: .completed)))
+    }
+
+    private func loaderLength(_ phase: Int) -> Int {
+        let mode = workflow[phase].mode
+        return loaders.first(where: { $0.mode == mode })?.length ?? 0
+    }
+
+    private func runEpochBased() throws(HooktraceError) {
+        guard let maxEpochs else { throw HooktraceError(.invalidInput, "EpochBasedRunner needs runner.max_epochs") }
+        if let i = workflow.firstIndex(where: { $0.mode == "train" }) { maxIters = maxEpochs * loaderLength(i) }
+        try callHook(.beforeRun)
+        while epoch < maxEpochs {
+            for (i, phase) in workflow.enumerated() {
+                for _ in 0..<phase.count {
+                    if phase.mode == "train" && epoch >= maxEpochs { break }
+                    if phase.mode == "train" {
+                        try trainEpoch(length: loaderLength(i))
+                    } else {
+                        try valEpoch(length: loaderLength(i))
+                    }
+                }
+            }
+        }
+        spend(1_000_000_000)
+        try callHook(.afterRun)
+    }
+
+    private func trainEpoch(length: Int) throws(HooktraceError) {
+        mode = .train
+        dataLoaderLength = length
+        maxIters = (maxEpochs ?? 0) * length
+        try callHook(.beforeTrainEpoch)
+        spend(2_000_000_000)
+        for i in 0..<length {
+            spend(simulation.model.dataTime)
+            innerIter = i
+            try callHook(.beforeTrainIter)
+            try step(train: true)
+            try callHook(.afterTrainIter)
+            iter += 1
+        }
+        try callHook(.afterTrainEpoch)
+        epoch += 1
+    }
+
+    private func valEpoch(length: Int) throws(HooktraceError) {
+        mode = .val
+        dataLoaderLength = length
+        try callHook(.beforeValEpoch)
+        spend(2_000_000_000)
+        for i in 0..<length {
+            spend(simulation.model.dataTime)
+            innerIter = i
+            try callHook(.beforeValIter)
+            try step(train: false)
+            try callHook(.afterValIter)
+        }
+        try callHook(.afterValEpoch)
+    }
+
+    /// mmcv's `IterLoader`: wraps around its data loader, counting epochs.
+    private struct IterLoader {
+        let length: Int
+        var position = 0
+        var epoch = 0
+    }
+
+    private func next(_ loader: inout IterLoader) {
+        if loader.position >= loader.length {
+            loader.epoch += 1
+            spend(2_000_000_000)
+            loader.position = 0
+        }
+        loader.position += 1
+        spend(simulation.model.dataTime)
+    }
+
+    private func runIterBased() throws(HooktraceError) {
+        guard let maxIters else { throw HooktraceError(.invalidInput, "IterBasedRunner needs runner.max_iters") }
+        try callHook(.beforeRun)
+        var iterLoaders = workflow.indices.map { IterLoader(length: loaderLength($0)) }
+        try callHook(.beforeEpoch)
+        while iter < maxIters {
+            for (i, phase) in workflow.enumerated() {
+                innerIter = 0
+                for _ in 0..<phase.count {
+                    if phase.mode == "train" && iter >= maxIters { break }
+                    if phase.mode == "train" {
+                        mode = .train
+                        dataLoaderLength = iterLoaders[i].length
+                        epoch = iterLoaders[i].epoch
+                        next(&iterLoaders[i])
+                        try callHook(.beforeTrainIter)
+                        try step(train: true)
+                        try callHook(.afterTrainIter)
+                        innerIter += 1
+                        iter += 1
+                    } else {
+                        mode = .val
+                        dataLoaderLength = iterLoaders[i].length
+                        next(&iterLoaders[i])
+                        try callHook(.beforeValIter)
+                        try step(train: false)
+                        try callHook(.afterValIter)
+                        innerIter += 1
+                    }
+                }
+            }
+        }
+        spend(1_000_000_000)
+        try callHook(.afterEpoch)
+        try callHook(.afterRun)
+    }
+}

@@ -1,0 +1,92 @@
+/// The seeded models that stand in for the model, the data loader and the evaluator.
+///
+/// Everything a simulated run observes comes from here, drawn from one SplitMix64
+/// stream in a fixed order, so the same config and seed give the same trace. The
+/// models are deliberately simple; docs/CONFIG.md documents each parameter.
+public struct Simulation: Sendable {
+    /// A value that decays from `start` to `end` with noise.
+    public struct Curve: Sendable, Equatable {
+        public var start: Double
+        public var end: Double
+        public var noise: Double
+    }
+
+    /// A duration in seconds: mean and uniform jitter (±).
+    public struct Duration: Sendable, Equatable {
+        public var mean: Double
+        public var jitter: Double
+    }
+
+    public var seed: UInt64 = 0
+    /// `num_samples` of every step (the batch size).
+    public var batchSize = 2
+    public var loss = Curve(start: 2.0, end: 0.4, noise: 0.05)
+    /// Components of the loss, each a share of it (`loss_cls`: 0.4, …), in order.
+    public var logVars: [(name: String, share: Double)] = []
+    public var dataTime = Duration(mean: 0.05, jitter: 0.01)
+    public var iterTime = Duration(mean: 0.3, jitter: 0.02)
+    public var valIterTime = Duration(mean: 0.1, jitter: 0.01)
+    public var checkpointTime = Duration(mean: 1.0, jitter: 0.0)
+    /// Seconds per evaluation iteration (the evaluation's test loop).
+    public var evalIterTime = Duration(mean: 0.05, jitter: 0.0)
+    /// Gradient norm before clipping.
+    public var gradNorm = Curve(start: 12.0, end: 4.0, noise: 1.0)
+    /// Evaluation metrics and how they improve with training progress, in order.
+    public var metrics: [(name: String, curve: Curve)] = []
+
+    public init() {}
+
+    static func == (a: Simulation, b: Simulation) -> Bool {
+        a.seed == b.seed && a.batchSize == b.batchSize && a.loss == b.loss
+            && a.logVars.elementsEqual(b.logVars, by: { $0 == $1 })
+            && a.dataTime == b.dataTime && a.iterTime == b.iterTime && a.valIterTime == b.valIterTime
+            && a.metrics.elementsEqual(b.metrics, by: { $0.name == $1.name && $0.curve == $1.curve })
+    }
+}
+
+/// The random state of a running simulation.
+struct SimulationState {
+    let model: Simulation
+    var rng: SplitMix64
+
+    init(_ model: Simulation) {
+        self.model = model
+        rng = SplitMix64(seed: model.seed)
+    }
+
+    /// Nanoseconds for one draw of `d`.
+    mutating func nanoseconds(_ d: Simulation.Duration) -> Int64 {
+        let seconds = d.mean + (rng.unit() * 2 - 1) * d.jitter
+        return Int64((max(0, seconds) * 1e9).rounded())
+    }
+
+    /// The curve's value at `progress` (0…1), float32 as a tensor's `.item()` gives.
+    mutating func sample(_ c: Simulation.Curve, progress: Double, decay: Double = 5) -> Double {
+        let p = min(max(progress, 0), 1)
+        let mean = c.end + (c.start - c.end) * expApprox(-decay * p)
+        return Double(Float(mean + rng.normal() * c.noise))
+    }
+
+    /// A metric at `progress`, rising from start to end, rounded to 3 decimals as
+    /// mmdetection's COCO evaluation reports it.
+    mutating func metric(_ c: Simulation.Curve, progress: Double) -> Double {
+        let p = min(max(progress, 0), 1)
+        let mean = c.start + (c.end - c.start) * (1 - expApprox(-4 * p))
+        let v = mean + rng.normal() * c.noise
+        return (v * 1000).rounded() / 1000
+    }
+}
+
+/// e^x by a fixed series, so the simulation never depends on the platform's libm.
+func expApprox(_ x: Double) -> Double {
+    // e^x = (e^(x/64))^64, the inner value by a 12-term Taylor series.
+    let y = x / 64
+    var term = 1.0
+    var sum = 1.0
+    for k in 1...12 {
+        term *= y / Double(k)
+        sum += term
+    }
+    for _ in 0..<6 { sum *= sum }
+    return sum
+}

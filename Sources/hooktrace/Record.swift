@@ -1,0 +1,156 @@
+import ArgumentParser
+import HooktraceCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a config file, naming the file in errors.
+func loadConfig(_ path: String) throws -> RunConfig {
+    guard let file = fopen(path, "rb") else {
+        let reason = errno == ENOENT ? "no such file; check the path" : String(cString: strerror(errno))
+        throw HooktraceError(.io, "cannot open the config: \(reason)", file: path)
+    }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, file)
+        if n == 0 { break }
+        bytes.append(contentsOf: buffer[0..<n])
+        if bytes.count > 64 << 20 { throw HooktraceError(.limit, "the config is larger than 64 MiB", file: path) }
+    }
+    var name = baseName(path)
+    for ext in [".json", ".py"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
+    let text = String(decoding: bytes, as: UTF8.self)
+    let result = Result { () throws(HooktraceError) -> RunConfig in try RunConfig(text: text, name: name) }
+    switch result {
+    case .success(let config):
+        return config
+    case .failure(let error):
+        throw HooktraceError(error.code, error.message + " (see docs/CONFIG.md)", file: path)
+    }
+}
+
+func baseName(_ path: String) -> String {
+    String(path.split(separator: "/").last ?? Substring(path))
+}
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate a training run from a config and write its trace.",
+        discussion: """
+            Runs mmcv 1.x's EpochBasedRunner or IterBasedRunner with the config's hooks, without \
+            a model or a GPU: every call_hook with mmcv's counters, seeded losses, timings and \
+            metrics, and every effect the hooks have (learning rates, checkpoints, log records). \
+            The config uses mmcv's own keys, as JSON (docs/CONFIG.md).
+
+            The config is checked completely before anything runs; on an error nothing is written. \
+            The trace appears at the output path only when complete.
+
+            Examples:
+              hooktrace record --config traces/examples/faster_rcnn_r50_fpn_1x_coco.json -o run.htrace
+              hooktrace record --config my.json -o - | hooktrace info /dev/stdin   (not supported: traces need a file)
+            """
+    )
+
+    @Option(name: .long, help: "The run config (JSON).")
+    var config: String
+
+    @Option(name: .shortAndLong, help: "Where to write the trace (default: the config's name with .htrace).")
+    var output: String?
+
+    @Option(name: .long, help: "Block codec: zstd, zlib or none.")
+    var codec: String = "zstd"
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        guard Codec(name: codec) != nil else { throw ValidationError("unknown codec '\(codec)'; use zstd, zlib or none") }
+        if output == "-" { throw ValidationError("traces are written to files (readers seek); give a path with -o") }
+    }
+
+    func run() throws {
+        let cfg = try loadConfig(config)
+        let out = output ?? (cfg.name + ".htrace")
+        // Validate fully (build every hook) before creating any file.
+        _ = try Simulator.prepare(cfg) { _ throws(HooktraceError) in }
+        if !cfg.ignored.isEmpty && !quiet {
+            printError("hooktrace: note: ignoring config keys that do not affect hooks: \(cfg.ignored.joined(separator: ", "))")
+        }
+        var options = TraceWriter.Options()
+        options.codec = Codec(name: codec) ?? .zstd
+        let temporary = out + ".partial-\(getpid())"
+        let writer = try TraceWriter(path: temporary, options: options)
+        var calls = 0
+        let started = ContinuousClock.now
+        var lastProgress = started
+        let runner: Runner
+        do {
+            runner = try Simulator.record(cfg) { event throws(HooktraceError) in
+                try writer.append(event)
+                if case .call = event {
+                    calls += 1
+                    if !quiet && calls & 0xFFFF == 0 {
+                        let now = ContinuousClock.now
+                        if now - lastProgress > .seconds(1) {
+                            lastProgress = now
+                            printError("recording: \(calls) calls, \(writer.eventCount) events…")
+                        }
+                    }
+                }
+            }
+            try writer.close()
+        } catch {
+            try? writer.close()
+            unlink(temporary)
+            throw error
+        }
+        try renameReplacing(temporary, out)
+        if quiet { return }
+        for warning in runner.warnings { printError("hooktrace: warning: \(warning)") }
+        let elapsed = ContinuousClock.now - started
+        var summary = "recorded \(out): \(runner.kind.rawValue), \(calls) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
+        summary += " in \(fixed(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 2)) s"
+        printError(summary)
+        let kept = runner.files.contents
+        if !kept.isEmpty {
+            let shown = kept.count > 6 ? kept.suffix(6).map(fileNameOnly) : kept.map(fileNameOnly)
+            printError("  checkpoints kept: \(kept.count)\(kept.count > 6 ? " (last 6)" : ""): \(shown.joined(separator: ", "))")
+        }
+        if let best = runner.hookMessages.bestCheckpoint, let score = runner.hookMessages.bestScore {
+            printError("  best: \(fileNameOnly(best)) (\(formatDouble(score)))")
+        }
+        printError("  final lr: " + runner.currentLRs.map { ($0.optimizer.isEmpty ? "" : "\($0.optimizer) ") + formatDouble($0.lr) }.joined(separator: ", "))
+    }
+}
+
+func fileNameOnly(_ path: String) -> String { baseName(path) }
+
+struct Hooks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the hooks a config registers, per stage, in mmcv's order.",
+        discussion: """
+            The same listing mmcv's runner logs as "Hooks will be executed in the following \
+            order", computed from the config alone: priorities, the insertion rule for ties, \
+            and which stages each hook acts on.
+            """
+    )
+
+    @Argument(help: "The run config (JSON).")
+    var config: String
+
+    func run() throws {
+        let cfg = try loadConfig(config)
+        let (runner, _) = try Simulator.prepare(cfg) { _ throws(HooktraceError) in }
+        var out = StandardOutput()
+        out.write(Simulator.hookListing(runner) + "\n")
+        let passive = runner.hooks.filter { $0.hook is PassiveHook }
+        if !passive.isEmpty {
+            out.write("\nnot simulated (passive; the stages they act on are unknown to hooktrace):\n")
+            for p in passive { out.write("(" + pad(Priority.label(p.priority), 12) + ") " + p.hook.type + "\n") }
+        }
+        out.flush()
+    }
+}
