@@ -133,7 +133,14 @@ struct JSONParser {
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "N"): try literal("NaN"); return .double(.nan)
+        case UInt8(ascii: "T"), UInt8(ascii: "F"):
+            throw error("unknown word; JSON spells these true, false and null (not Python's True, False, None)")
+        case UInt8(ascii: "N"):
+            if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "o") {
+                throw error("unknown word; JSON spells these true, false and null (not Python's True, False, None)")
+            }
+            try literal("NaN")
+            return .double(.nan)
         case UInt8(ascii: "I"): try literal("Infinity"); return .double(.infinity)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default:

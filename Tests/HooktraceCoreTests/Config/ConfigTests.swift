@@ -1,0 +1,83 @@
+@testable import HooktraceCore
+import Testing
+
+@Suite("Config validation")
+struct ConfigTests {
+    @Test("each bad config fails before running, naming the path and the problem", arguments: [
+        (#""checkpoint_config": {"interval": 1, "max_keep_ckpts": "3"}"#, #"checkpoint_config.max_keep_ckpts: expected an integer, got "3""#),
+        (#""checkpoint_config": {"intervall": 1}"#, #"checkpoint_config.intervall: CheckpointHook has no parameter 'intervall' (did you mean "interval"?)"#),
+        (#""custom_hooks": [{"priority": 10}]"#, #"custom_hooks[0]: the config must contain the key "type""#),
+        (#""custom_hooks": [{"type": "EMAHook", "priority": 101}]"#, "custom_hooks[0].priority: priority must be between 0 and 100, got 101"),
+        (#""custom_hooks": [{"type": "EMAHook", "priority": "URGENT"}]"#, #"custom_hooks[0].priority: unknown priority "URGENT""#),
+        (#""custom_hooks": [{"type": "EMAHook", "momentum": 1.5}]"#, "custom_hooks[0].momentum: must be in (0, 1), got 1.5"),
+        (#""lr_config": {"policy": "step"}"#, "lr_config.step: StepLrUpdaterHook needs 'step'"),
+        (#""lr_config": {"policy": "step", "step": [11, 8]}"#, "lr_config.step: milestones must be in increasing order, got [11, 8]"),
+        (#""lr_config": {"policy": "step", "step": [8, -1]}"#, "lr_config.step[1]: milestones must be positive, got -1"),
+        (#""lr_config": {"policy": "step", "step": 0}"#, "lr_config.step: must be a positive integer, got 0"),
+        (#""lr_config": {"policy": "step", "step": 2, "gamma": -0.1}"#, "lr_config.gamma: must not be negative"),
+        (#""lr_config": {"policy": "step", "step": 2, "warmup": "cosine", "warmup_iters": 5}"#, #"lr_config.warmup: "cosine" is not a supported warmup type"#),
+        (#""lr_config": {"policy": "step", "step": 2, "warmup": "linear", "warmup_iters": 5, "warmup_ratio": 0}"#, "lr_config.warmup_ratio: must be in (0, 1], got 0.0"),
+        (#""lr_config": {"policy": "step", "step": 2, "warmup": "linear", "warmup_iters": 0}"#, "lr_config.warmup_iters: must be > 0 when warmup is set"),
+        (#""lr_conifg": {"policy": "step", "step": 2}"#, #"lr_conifg: unknown key (did you mean "lr_config"?)"#),
+        (#""workflow": [["val", 1]]"#, #"workflow: has no "train" phase: mmcv's runner would loop forever"#),
+        (#""workflow": [["test", 1], ["train", 1]]"#, #"workflow[0]: runner has no workflow mode "test""#),
+        (#""log_config": {"hooks": [{"type": "TextLoggerHook"}]}"#, "log_config.interval: missing"),
+        (#""optimizer_config": {"type": "GradientCumulativeOptimizerHook", "cumulative_iters": 0}"#, "optimizer_config.cumulative_iters: must be a positive integer, got 0"),
+        (#""evaluation": {"interval": 1}"#, "data.val: evaluation is configured"),
+        (#""momentum_config": {"policy": "cyclic"}"#, "momentum_config.type: CyclicMomentumUpdaterHook is not simulated yet"),
+        (#""fp16": {"loss_scale": 512.0}"#, "fp16: fp16 training (Fp16OptimizerHook) is not simulated"),
+        (#""simulation": {"seed": -1}"#, "simulation.seed: must not be negative"),
+        (#""simulation": {"loss": {"start": 1, "ende": 0.1}}"#, "simulation.loss.ende: a curve has no parameter 'ende'"),
+    ])
+    func badConfigs(extra: String, expected: String) {
+        let message = configErrorMessage(config(extra))
+        #expect(message?.hasPrefix(expected) == true || message?.contains(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    @Test("runner errors", arguments: [
+        (#""runner": {"type": "EpochBasedRunner", "max_epochs": 2, "max_iters": 5}"#, "runner: only one of max_epochs or max_iters can be set (mmcv raises ValueError)"),
+        (#""runner": {"type": "EpochBasedRuner", "max_epochs": 2}"#, #"runner.type: unknown runner "EpochBasedRuner"; use "EpochBasedRunner" or "IterBasedRunner" (did you mean "EpochBasedRunner"?)"#),
+        (#""runner": {"type": "IterBasedRunner", "max_epochs": 2}"#, "runner.max_iters: IterBasedRunner needs max_iters"),
+        (#""runner": {"type": "EpochBasedRunner"}"#, "runner.max_epochs: EpochBasedRunner needs max_epochs"),
+    ])
+    func runnerErrors(runner: String, expected: String) {
+        let message = configErrorMessage(config(runner: runner))
+        #expect(message == expected, "got: \(message ?? "no error")")
+    }
+
+    @Test("optimizer errors and shapes")
+    func optimizers() throws {
+        #expect(configErrorMessage(#"{"runner": {"type": "EpochBasedRunner", "max_epochs": 1}, "data": {"train": 1}}"#)?.hasPrefix("optimizer: missing") == true)
+        let noLR = #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 1}, "data": {"train": 1}, "optimizer": {"type": "SGD"}}"#
+        #expect(configErrorMessage(noLR)?.hasPrefix("optimizer.lr: missing") == true)
+        let adam = try RunConfig(text: #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 1}, "data": {"train": 1}, "optimizer": {"type": "Adam", "lr": 0.001, "betas": [0.8, 0.99]}}"#, name: "t")
+        #expect(adam.optimizers[0].groups[0].currentMomentum == 0.8)
+        #expect(adam.optimizers[0].groups[0].momentum == nil)
+        let dict = try RunConfig(text: #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 1}, "data": {"train": 1}, "optimizer": {"generator": {"type": "Adam", "lr": 0.0002}, "discriminator": {"type": "SGD", "lr": 0.01, "momentum": 0.9, "param_groups": [{}, {"lr": 0.001}]}}}"#, name: "t")
+        #expect(dict.isDictOptimizer)
+        #expect(dict.optimizers.map(\.name) == ["generator", "discriminator"])
+        #expect(dict.optimizers[1].groups.map(\.lr) == [0.01, 0.001])
+        #expect(dict.optimizers[1].groups.map(\.momentum) == [0.9, 0.9])
+        let dictStep = #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 1}, "data": {"train": 1}, "optimizer": {"g": {"type": "SGD", "lr": 0.1}}, "optimizer_config": {}}"#
+        #expect(configErrorMessage(dictStep)?.contains("OptimizerHook steps a single optimizer") == true)
+    }
+
+    @Test("JSON parsing keeps ints and floats apart and reports positions")
+    func json() throws {
+        let v = try JSONValue.parse(#"{"a": 1, "b": 1.0, "c": [1e3, -0], "d": "x\u00e9\n", "a": 2}"#)
+        #expect(v["a"] == .int(2))
+        #expect(v["b"] == .double(1.0))
+        #expect(v["c"] == .array([.double(1000), .int(0)]))
+        #expect(v["d"] == .string("xé\n"))
+        func error(_ text: String) -> String {
+            do { _ = try JSONValue.parse(text); return "" } catch { return error.description }
+        }
+        #expect(error("{\n  \"a\": True\n}") == "line 2, column 8: unknown word; JSON spells these true, false and null (not Python's True, False, None)")
+        #expect(error("{'a': 1}").contains("double quotes"))
+        #expect(error("[1, 2,]").contains("trailing comma"))
+        #expect(error("[1 2]").contains("expected ',' or ']'"))
+        #expect(error(String(repeating: "[", count: 600)).contains("nesting"))
+        #expect(error("{\"a\": 01}").contains("leading zeros"))
+        #expect(configErrorMessage("{\"runner\": ")?.hasPrefix("not valid JSON: line 1") == true)
+    }
+}

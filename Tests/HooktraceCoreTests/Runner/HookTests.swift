@@ -1,0 +1,335 @@
+@testable import HooktraceCore
+import HooktraceTesting
+import Testing
+
+private func paths(_ actions: [EffectAction]) -> [String] {
+    actions.compactMap { a -> String? in
+        switch a {
+        case .checkpointSave(let p): "save \(fileName(p))"
+        case .checkpointRemove(let p): "remove \(fileName(p))"
+        default: nil
+        }
+    }
+}
+
+@Suite("Priorities, registration and the hook listing")
+struct RegistrationTests {
+    @Test("custom hooks interleave with the defaults by priority; ties run after the defaults (mmcv test_custom_hook)")
+    func customHookOrder() throws {
+        let json = config(#"""
+            "lr_config": {"policy": "step", "step": [1]}, "optimizer_config": {}, "checkpoint_config": {"interval": 1},
+            "log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}]},
+            "custom_hooks": [{"type": "ToyHook", "priority": 1}, {"type": "ToyHook"}, {"type": "ToyHook", "priority": 89},
+                             {"type": "ToyHook", "priority": "very_low"}, {"type": "ToyHook", "priority": "HIGHEST"}]
+            """#)
+        let (_, runner) = try simulate(json)
+        let order = runner.hooks.map { "\($0.name):\($0.priority)" }
+        #expect(order == ["ToyHook#5:0", "ToyHook:1", "StepLrUpdaterHook:10", "OptimizerHook:40", "CheckpointHook:50", "ToyHook#2:50",
+                          "IterTimerHook:70", "ToyHook#3:89", "TextLoggerHook:90", "ToyHook#4:90"])
+        #expect(order.first == "ToyHook#5:0")
+        #expect(order.firstIndex(of: "CheckpointHook:50")! < order.firstIndex(of: "ToyHook#2:50")!)
+        #expect(order.firstIndex(of: "TextLoggerHook:90")! < order.firstIndex(of: "ToyHook#4:90")!)
+    }
+
+    @Test("policy names resolve as mmcv's register_lr_hook does", arguments: [
+        ("step", "StepLrUpdaterHook"), ("Step", "StepLrUpdaterHook"), ("fixed", "FixedLrUpdaterHook"),
+    ])
+    func policyNames(policy: String, type: String) throws {
+        let (_, runner) = try simulate(config(#""lr_config": {"policy": "\#(policy)", "step": [1]}"#.replacingOccurrences(of: #", "step": [1]"#, with: policy.lowercased() == "step" ? #", "step": [1]"# : "")))
+        #expect(runner.hooks.first?.hook.type == type)
+        #expect(LrUpdaterHook.normalisePolicy("cosine_annealing") == "Cosine_Annealing")
+        #expect(LrUpdaterHook.normalisePolicy("step2x") == "Step2X")
+        #expect(LrUpdaterHook.normalisePolicy("CosineAnnealing") == "CosineAnnealing")
+    }
+
+    @Test("lower-case multi-word policies fail as in mmcv, with the CamelCase name suggested")
+    func badPolicies() {
+        let message = configErrorMessage(config(#""lr_config": {"policy": "cosineannealing", "min_lr": 0}"#))
+        #expect(message?.contains("CosineannealingLrUpdaterHook, which is not in the hook registry") == true, "\(message ?? "")")
+        #expect(message?.contains("did you mean \"CosineAnnealing\"") == true, "\(message ?? "")")
+        #expect(configErrorMessage(config(#""lr_config": {"policy": "onecycle", "max_lr": 0.1}"#))?.contains("OnecycleLrUpdaterHook") == true)
+        #expect(configErrorMessage(config(#""lr_config": {"step": [1]}"#))?.contains("lr_config: must contain \"policy\"") == true)
+    }
+
+    @Test("IterBasedRunner defaults by_epoch to false for LR, checkpoint and loggers, not momentum")
+    func iterDefaults() throws {
+        let json = config(#""lr_config": {"policy": "step", "step": [2]}, "checkpoint_config": {"interval": 2}, "log_config": {"interval": 2, "hooks": [{"type": "TextLoggerHook"}]}"#,
+                          runner: #""runner": {"type": "IterBasedRunner", "max_iters": 4}"#)
+        let (events, runner) = try simulate(json)
+        #expect((runner.hooks.compactMap { $0.hook as? LrUpdaterHook }.first?.byEpoch) == false)
+        #expect((runner.hooks.compactMap { $0.hook as? CheckpointHook }.first?.byEpoch) == false)
+        #expect((runner.hooks.compactMap { $0.hook as? LoggerHook }.first?.byEpoch) == false)
+        #expect(paths(effects(events, "CheckpointHook")) == ["save iter_2.pth", "save iter_4.pth"])
+    }
+
+    @Test("the hook listing has mmcv's layout")
+    func listing() throws {
+        let json = config(#"""
+            "lr_config": {"policy": "step", "step": [1]}, "checkpoint_config": {"interval": 1},
+            "log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}]}, "custom_hooks": [{"type": "EMAHook", "priority": 49}]
+            """#)
+        let config = try RunConfig(text: json, name: "t")
+        let (runner, _) = try Simulator.prepare(config) { _ throws(HooktraceError) in }
+        func line(_ p: String, _ name: String) -> String {
+            "(" + p + String(repeating: " ", count: 12 - p.count) + ") " + name + String(repeating: " ", count: 35 - name.count)
+        }
+        let lr = line("VERY_HIGH", "StepLrUpdaterHook"), ema = line("49", "EMAHook"), ckpt = line("NORMAL", "CheckpointHook")
+        let timer = line("LOW", "IterTimerHook"), text = line("VERY_LOW", "TextLoggerHook")
+        let end = "\n -------------------- "
+        let expected = [
+            "before_run:\n" + [lr, ema, ckpt, text].joined(separator: "\n") + end,
+            "before_train_epoch:\n" + [lr, ema, timer, text].joined(separator: "\n") + end,
+            "before_train_iter:\n" + [lr, timer].joined(separator: "\n") + end,
+            "after_train_iter:\n" + [ema, ckpt, timer, text].joined(separator: "\n") + end,
+            "after_train_epoch:\n" + [ema, ckpt, text].joined(separator: "\n") + end,
+            "before_val_epoch:\n" + [timer, text].joined(separator: "\n") + end,
+            "before_val_iter:\n" + [timer].joined(separator: "\n") + end,
+            "after_val_iter:\n" + [timer].joined(separator: "\n") + end,
+            "after_val_epoch:\n" + [text].joined(separator: "\n") + end,
+            "after_run:\n" + [text].joined(separator: "\n") + end,
+        ].joined(separator: "\n")
+        #expect(Simulator.hookListing(runner) == expected)
+    }
+
+    @Test("unknown custom hooks are kept passive with one warning; typos of known hooks are errors")
+    func passiveHooks() throws {
+        let (events, runner) = try simulate(config(#""custom_hooks": [{"type": "NumClassCheckHook"}]"#))
+        #expect(runner.hooks.contains { $0.hook is PassiveHook })
+        #expect(effects(events, "NumClassCheckHook").count == 1)
+        #expect(runner.warnings.count == 1)
+        let typo = configErrorMessage(config(#""custom_hooks": [{"type": "CheckpiontHook"}]"#))
+        #expect(typo == "custom_hooks[0].type: CheckpiontHook is not in the hook registry (did you mean \"CheckpointHook\"?)")
+        let eval = configErrorMessage(config(#""custom_hooks": [{"type": "EvalHook"}]"#))
+        #expect(eval?.contains("not in mmcv's hook registry") == true)
+    }
+
+    @Test("a Swift user can register a hook type")
+    func userHooks() throws {
+        final class CountingHook: Hook {
+            let type = "CountingHook"
+            let config = JSONValue.object([])
+            var methods: Set<Stage> { [.afterTrainEpoch] }
+            func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+                try runner.effect(self, .custom(kind: "count", fields: [Field("epoch", .int(Int64(runner.epoch)))]))
+            }
+        }
+        var registry = HookRegistry.standard
+        try registry.register("CountingHook") { _, _, _ throws(HooktraceError) in CountingHook() }
+        #expect(throws: HooktraceError.self) { try registry.register("CountingHook") { _, _, _ throws(HooktraceError) in CountingHook() } }
+        let cfg = try RunConfig(text: config(#""custom_hooks": [{"type": "CountingHook"}]"#), name: "t")
+        var events: [Event] = []
+        try Simulator.record(cfg, registry: registry) { e throws(HooktraceError) in events.append(e) }
+        #expect(effects(events, "CountingHook").count == 2)
+    }
+}
+
+@Suite("CheckpointHook retention")
+struct CheckpointTests {
+    private func run(_ checkpoint: String, epochs: Int = 5, train: Int = 2, runner: String? = nil) throws -> (saves: [String], kept: [String]) {
+        let json = config(#""checkpoint_config": \#(checkpoint)"#, runner: runner ?? #""runner": {"type": "EpochBasedRunner", "max_epochs": \#(epochs)}"#,
+                          data: #""data": {"train": \#(train)}"#)
+        let (events, r) = try simulate(json)
+        return (paths(effects(events, "CheckpointHook")), r.files.contents.map(fileName))
+    }
+
+    @Test("max_keep_ckpts keeps the newest files")
+    func keepNewest() throws {
+        let r = try run(#"{"interval": 1, "max_keep_ckpts": 2}"#)
+        #expect(r.kept == ["epoch_4.pth", "epoch_5.pth"])
+        #expect(r.saves == ["save epoch_1.pth", "save epoch_2.pth", "save epoch_3.pth", "remove epoch_1.pth", "save epoch_4.pth",
+                            "remove epoch_2.pth", "save epoch_5.pth", "remove epoch_3.pth"])
+    }
+
+    @Test("save_last off the interval breaks the deletion walk (the walk stops at the first gap)")
+    func saveLastOffInterval() throws {
+        let r = try run(#"{"interval": 2, "max_keep_ckpts": 1}"#)
+        // Saves 2, 4 (removes 2), 5 (walks 3: absent → stops).
+        #expect(r.saves == ["save epoch_2.pth", "save epoch_4.pth", "remove epoch_2.pth", "save epoch_5.pth"])
+        #expect(r.kept == ["epoch_4.pth", "epoch_5.pth"])
+    }
+
+    @Test("interval larger than the run saves only the last epoch; save_last false saves nothing")
+    func intervalBeyondRun() throws {
+        #expect(try run(#"{"interval": 10}"#, epochs: 3).saves == ["save epoch_3.pth"])
+        #expect(try run(#"{"interval": 10, "save_last": false}"#, epochs: 3).saves.isEmpty)
+        #expect(try run(#"{"interval": -1}"#, epochs: 2).saves == ["save epoch_2.pth"])
+    }
+
+    @Test("EpochBasedRunner with by_epoch false writes epoch_N.pth but deletes by iter_N.pth names (mmcv's trap)")
+    func byIterInEpochRunner() throws {
+        let r = try run(#"{"interval": 2, "by_epoch": false, "max_keep_ckpts": 1}"#, epochs: 2, train: 3)
+        // Iterations 2, 4 and the last (6): the runner writes epoch_<epoch+1>.pth each time.
+        #expect(r.saves == ["save epoch_1.pth", "save epoch_2.pth", "save epoch_2.pth"])
+        #expect(!r.saves.contains { $0.hasPrefix("remove") })
+    }
+
+    @Test("IterBasedRunner checkpoints by iteration with a filename template")
+    func iterTemplate() throws {
+        let r = try run(#"{"interval": 3, "filename_tmpl": "model_{:04d}.pth", "max_keep_ckpts": 1}"#,
+                        runner: #""runner": {"type": "IterBasedRunner", "max_iters": 7}"#)
+        #expect(r.saves == ["save model_0003.pth", "save model_0006.pth", "remove model_0003.pth", "save model_0007.pth"])
+    }
+
+    @Test("out_dir gets the work_dir's basename appended; latest.pth links the newest file")
+    func outDir() throws {
+        let json = config(#""checkpoint_config": {"interval": 1, "out_dir": "s3://bucket/ckpts"}, "work_dir": "work_dirs/exp1""#)
+        let (events, runner) = try simulate(json)
+        let actions = effects(events, "CheckpointHook")
+        #expect(actions.first == .checkpointSave(path: "s3://bucket/ckpts/exp1/epoch_1.pth"))
+        #expect(actions.last == .checkpointLink(link: "s3://bucket/ckpts/exp1/latest.pth", target: "epoch_2.pth"))
+        #expect(runner.hookMessages.lastCheckpoint == "s3://bucket/ckpts/exp1/epoch_2.pth")
+    }
+}
+
+@Suite("EvalHook")
+struct EvalTests {
+    @Test("save_best rule inference (mmcv test_eval_hook): top before loss, exact before substring", arguments: [
+        ("mAP", "greater"), ("bbox_mAP", "greater"), ("acc", "greater"), ("loss", "less"), ("loss_top", "greater"), ("AR@100", "greater"),
+    ])
+    func ruleInference(key: String, rule: String) throws {
+        let r = try EvalHook.inferRule(key, greater: EvalHook.defaultGreaterKeys, less: EvalHook.defaultLessKeys, path: "p")
+        #expect(r == rule)
+    }
+
+    @Test("a key whose rule cannot be inferred is an error naming the fix")
+    func unknownRule() {
+        let message = configErrorMessage(config(#""evaluation": {"save_best": "foo"}"#, data: #""data": {"train": 2, "val": 2}"#))
+        #expect(message?.contains("set rule to \"greater\" or \"less\"") == true, "\(message ?? "")")
+        #expect(configErrorMessage(config(#""evaluation": {"interval": 0}"#, data: #""data": {"train": 2, "val": 2}"#))?.contains("evaluation.interval") == true)
+    }
+
+    @Test("the best checkpoint is replaced only on strict improvement, and the old one removed")
+    func bestReplacement() throws {
+        let json = config(#""evaluation": {"interval": 1, "save_best": "acc"}, "simulation": {"metrics": {"acc": {"start": 0.2, "end": 0.9, "noise": 0}}}"#,
+                          runner: #""runner": {"type": "EpochBasedRunner", "max_epochs": 3}"#, data: #""data": {"train": 4, "val": 2}"#)
+        let (events, runner) = try simulate(json)
+        let actions = effects(events, "EvalHook")
+        let best = actions.compactMap { a -> String? in if case .bestUpdate(_, _, let c) = a { fileName(c) } else { nil } }
+        #expect(best == ["best_acc_epoch_1.pth", "best_acc_epoch_2.pth", "best_acc_epoch_3.pth"])
+        #expect(paths(actions) == ["save best_acc_epoch_1.pth", "remove best_acc_epoch_1.pth", "save best_acc_epoch_2.pth",
+                                   "remove best_acc_epoch_2.pth", "save best_acc_epoch_3.pth"])
+        #expect(runner.files.contents.map(fileName) == ["best_acc_epoch_3.pth"])
+    }
+
+    @Test("a falling metric keeps the first best; 'less' keeps the lowest")
+    func lessRule() throws {
+        let json = config(#""evaluation": {"interval": 1, "save_best": "err", "rule": "greater"}, "simulation": {"metrics": {"err": {"start": 0.9, "end": 0.2, "noise": 0}}}"#,
+                          runner: #""runner": {"type": "EpochBasedRunner", "max_epochs": 3}"#, data: #""data": {"train": 4, "val": 2}"#)
+        let bests = effects(try simulate(json).events, "EvalHook").filter { if case .bestUpdate = $0 { true } else { false } }
+        #expect(bests.count == 1)
+        let less = json.replacingOccurrences(of: #""rule": "greater""#, with: #""rule": "less""#)
+        #expect(effects(try simulate(less).events, "EvalHook").filter { if case .bestUpdate = $0 { true } else { false } }.count == 3)
+    }
+
+    @Test("start and interval choose the evaluated epochs, including the initial evaluation")
+    func startInterval() throws {
+        func evaluated(_ eval: String, epochs: Int = 5) throws -> [Int] {
+            let json = config(#""evaluation": \#(eval)"#, runner: #""runner": {"type": "EpochBasedRunner", "max_epochs": \#(epochs)}"#,
+                              data: #""data": {"train": 1, "val": 1}"#)
+            var epoch = 0
+            var out: [Int] = []
+            for e in try simulate(json).events {
+                if case .call(let c) = e { epoch = c.epoch }
+                if case .effect(let x) = e, case .evaluate = x.action { out.append(epoch) }
+            }
+            return out
+        }
+        #expect(try evaluated(#"{"interval": 2}"#) == [1, 3])
+        #expect(try evaluated(#"{"interval": 2, "start": 1}"#) == [0, 2, 4])
+        #expect(try evaluated(#"{"interval": 1, "start": 0}"#) == [0, 0, 1, 2, 3, 4], "start 0 evaluates before training too")
+        #expect(try evaluated(#"{"interval": 3, "start": 4}"#, epochs: 6) == [3])
+    }
+}
+
+@Suite("Optimizer, logger and timer hooks")
+struct OtherHookTests {
+    @Test("gradient accumulation steps after iterations 5, 10 and 12 of 3 × 4 (remainder per run, not per epoch)")
+    func accumulation() throws {
+        let text = try readText(examplePath("gradient_accumulation.json"))
+        let (events, runner) = try simulate(text)
+        let steps = effects(events, "GradientCumulativeOptimizerHook").compactMap { a -> Bool? in
+            if case .optimizerStep(_, let stepped, _) = a { stepped } else { nil }
+        }
+        let stepped = steps.enumerated().filter { $0.element }.map { $0.offset + 1 }
+        #expect(stepped == [5, 10, 12])
+        #expect(runner.warnings.contains { $0.contains("divide the loss by 2 instead of 5") })
+    }
+
+    @Test("grad_clip pushes grad_norm into the log records")
+    func gradClip() throws {
+        let json = config(#""optimizer_config": {"grad_clip": {"max_norm": 35}}, "log_config": {"interval": 3, "hooks": [{"type": "TextLoggerHook"}]}"#)
+        let (events, _) = try simulate(json)
+        let norms = effects(events, "OptimizerHook").compactMap { a -> Double? in if case .optimizerStep(_, _, let n) = a { n } else { nil } }
+        #expect(norms.count == 6)
+        let logs = effects(events, "TextLoggerHook").compactMap { a -> [Field]? in if case .log(let f) = a { f } else { nil } }
+        #expect(logs[1].map(\.key) == ["mode", "epoch", "iter", "lr", "data_time", "loss", "grad_norm", "time"])
+    }
+
+    @Test("TextLoggerHook writes mmcv's JSON lines: train by interval, val after evaluation, 5-decimal rounding")
+    func textLogger() throws {
+        let json = config(#""log_config": {"interval": 2, "hooks": [{"type": "TextLoggerHook"}]}, "lr_config": {"policy": "fixed"}, "evaluation": {"interval": 1, "metric": "acc"}"#,
+                          data: #""data": {"train": 5, "val": 3}"#)
+        let (events, _) = try simulate(json)
+        let logs = effects(events, "TextLoggerHook").compactMap { a -> [Field]? in if case .log(let f) = a { f } else { nil } }
+        let heads = logs.dropFirst().map { f in
+            f.prefix(3).map { "\($0.value)" }.joined(separator: " ")
+        }
+        // ignore_last: iteration 5 of 5 is not logged at the end of the epoch; the val line carries eval_iter_num.
+        #expect(heads == ["train 1 2", "train 1 4", "val 1 3", "train 2 2", "train 2 4", "val 2 3"])
+        let val = logs[3]
+        #expect(val.map(\.key) == ["mode", "epoch", "iter", "lr", "acc"])
+        for f in logs.dropFirst().flatMap({ $0 }) {
+            if case .double(let d) = f.value { #expect(d == pythonRound(d, 5)) }
+        }
+    }
+
+    @Test("ignore_last false logs the short tail of an epoch")
+    func ignoreLast() throws {
+        let json = config(#""log_config": {"interval": 2, "hooks": [{"type": "TextLoggerHook", "ignore_last": false}]}"#, data: #""data": {"train": 5}"#)
+        let logs = effects(try simulate(json).events, "TextLoggerHook").dropFirst()
+        #expect(logs.count == 6)
+    }
+
+    @Test("the last logger resets the buffer output; an earlier one does not")
+    func resetFlag() throws {
+        let json = config(#""log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}, {"type": "TensorboardLoggerHook"}]}"#)
+        let (_, runner) = try simulate(json)
+        let loggers = runner.hooks.compactMap { $0.hook as? LoggerHook }
+        #expect(loggers.map(\.resetFlag) == [false, true])
+    }
+
+    @Test("linear warmup follows mmcv's formula over global iterations, then the step schedule")
+    func warmup() throws {
+        let json = config(#""lr_config": {"policy": "step", "step": [1], "warmup": "linear", "warmup_iters": 4, "warmup_ratio": 0.001}"#,
+                          data: #""data": {"train": 3}"#)
+        let lrs = effects(try simulate(json).events, "StepLrUpdaterHook").compactMap { a -> Double? in if case .setLR(_, _, let v) = a { v } else { nil } }
+        func warm(_ reg: Double, _ cur: Int) -> Double { reg * (1 - (1 - Double(cur) / 4) * (1 - 0.001)) }
+        // epoch 0: epoch value, iterations 0-2 warmed; epoch 1 (after the milestone): epoch value, iteration 3 warmed,
+        // iteration 4 == warmup_iters gets the regular value, iteration 5 nothing.
+        #expect(lrs == [0.02, warm(0.02, 0), warm(0.02, 1), warm(0.02, 2), 0.02 * 0.1, warm(0.02 * 0.1, 3), 0.02 * 0.1])
+    }
+}
+
+@Suite("Numbers as Python computes them")
+struct PythonNumberTests {
+    @Test("numpy's pairwise sum, bit for bit (values from numpy 2.4)", arguments: [
+        (5, "0x1.9ad42223e2df4p+1"), (8, "0x1.318d208b49e50p+2"), (13, "0x1.71bbf6479a9f8p+2"),
+        (129, "0x1.22da7e385663dp+6"), (300, "0x1.86e7530a1de36p+7"),
+    ])
+    func pairwise(n: Int, hex: String) {
+        var a: [Double] = []
+        for i in 0..<n {
+            let x: Double = Double((i * 7919) % 1000) / 997.0
+            a.append(x + 1e-3 * Double(i))
+        }
+        #expect(pairwiseSum(a) == Double(hex))
+    }
+
+    @Test("round(x, 5) as Python rounds it", arguments: [
+        (0.000015, 2e-05), (2.675, 2.675), (1.0000050000000001, 1.00001), (0.123455, 0.12345), (2.5e-06, 0.0),
+        (0.1 + 0.2, 0.3), (123.456785, 123.45678), (-0.000005, -1e-05),
+    ])
+    func round5(x: Double, expected: Double) {
+        #expect(pythonRound(x, 5) == expected)
+    }
+}
