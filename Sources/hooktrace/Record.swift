@@ -32,6 +32,15 @@ func loadConfig(_ path: String) throws -> RunConfig {
     }
 }
 
+/// Prepares a run from `cfg`, naming the config file in any error.
+func prepareRun(_ cfg: RunConfig, file: String) throws -> (Runner, RunStart) {
+    let result = Result { () throws(HooktraceError) in try Simulator.prepare(cfg) { _ throws(HooktraceError) in } }
+    switch result {
+    case .success(let prepared): return prepared
+    case .failure(let error): throw HooktraceError(error.code, error.message + " (see docs/CONFIG.md)", file: file)
+    }
+}
+
 func baseName(_ path: String) -> String {
     String(path.split(separator: "/").last ?? Substring(path))
 }
@@ -75,7 +84,7 @@ struct Record: ParsableCommand {
         let cfg = try loadConfig(config)
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
-        _ = try Simulator.prepare(cfg) { _ throws(HooktraceError) in }
+        _ = try prepareRun(cfg, file: config)
         if !cfg.ignored.isEmpty && !quiet {
             printError("hooktrace: note: ignoring config keys that do not affect hooks: \(cfg.ignored.joined(separator: ", "))")
         }
@@ -143,7 +152,7 @@ struct Hooks: ParsableCommand {
 
     func run() throws {
         let cfg = try loadConfig(config)
-        let (runner, _) = try Simulator.prepare(cfg) { _ throws(HooktraceError) in }
+        let (runner, _) = try prepareRun(cfg, file: config)
         var out = StandardOutput()
         out.write(Simulator.hookListing(runner) + "\n")
         let passive = runner.hooks.filter { $0.hook is PassiveHook }

@@ -173,3 +173,52 @@ struct CLITests {
         #expect(try CLI.run(["check", path]).status == 0)
     }
 }
+
+@Suite("hooktrace record and hooks")
+struct RecordCLITests {
+    static let examples: String = {
+        let here = URL(fileURLWithPath: #filePath)
+        return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("traces/examples").path
+    }()
+
+    @Test("record writes a complete trace and a summary")
+    func record() throws {
+        let scratch = Scratch()
+        let out = scratch.file("run.htrace")
+        let r = try CLI.run(["record", "--config", Self.examples + "/custom_hooks_mixed_priorities.json", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("recorded \(out): EpochBasedRunner"))
+        #expect(r.stderr.contains("warning: MyVisualizationHook"))
+        let check = try CLI.run(["check", out])
+        #expect(check.status == 0)
+        let info = try CLI.run(["info", out])
+        #expect(info.stdout.contains("source:       simulated"))
+        #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
+    }
+
+    @Test("a bad config exits 2 with the config path and writes nothing")
+    func badConfig() throws {
+        let scratch = Scratch()
+        let cfg = scratch.file("bad.json")
+        try #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 2}, "optimizer": {"type": "SGD", "lr": 0.1}, "data": {"train": 2}, "checkpoint_config": {"max_keep_ckpts": "3"}}"#
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let out = scratch.file("bad.htrace")
+        let r = try CLI.run(["record", "--config", cfg, "-o", out])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("checkpoint_config.max_keep_ckpts: expected an integer, got \"3\""))
+        #expect(r.stderr.contains(cfg))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("bad.htrace") }
+        #expect(leftovers.isEmpty)
+        let missing = try CLI.run(["record", "--config", scratch.file("nope.json")])
+        #expect(missing.status == 2 && missing.stderr.contains("no such file"))
+    }
+
+    @Test("hooks prints mmcv's listing")
+    func hooks() throws {
+        let r = try CLI.run(["hooks", Self.examples + "/faster_rcnn_r50_fpn_1x_coco.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("before_run:\n(VERY_HIGH   ) StepLrUpdaterHook                  \n"))
+        #expect(r.stdout.contains("after_train_epoch:\n(NORMAL      ) CheckpointHook                     \n(LOW         ) EvalHook"))
+        #expect(r.stdout.contains("not simulated (passive"))
+    }
+}
