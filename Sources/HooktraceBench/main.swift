@@ -37,11 +37,13 @@ var args = CommandLine.arguments.dropFirst()
 var repeats = 3
 var dir = "/tmp"
 var only = ""
+var recordConfig = "traces/examples/faster_rcnn_r50_fpn_1x_coco.json"
 while let a = args.popFirst() {
     switch a {
     case "--repeats": repeats = Int(args.popFirst() ?? "3") ?? 3
     case "--dir": dir = args.popFirst() ?? dir
     case "--only": only = args.popFirst() ?? ""
+    case "--config": recordConfig = args.popFirst() ?? recordConfig
     default:
         print("usage: hooktrace-bench [--repeats N] [--dir DIR]")
         exit(2)
@@ -55,6 +57,46 @@ if only == "read" {
     try reader.forEach { _ in count += 1 }
     print("read \(count) events; peak memory (RSS) \(fmt(peakRSSMiB(), 1)) MiB")
     exit(0)
+}
+
+// Simulation: record the Faster R-CNN 1x example (mmcv runner + hooks + trace writer).
+func benchRecord(_ configPath: String, repeats: Int, dir: String) throws {
+    guard let f = fopen(configPath, "rb") else { print("cannot open \(configPath)"); return }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true { let n = fread(&buf, 1, buf.count, f); if n == 0 { break }; bytes.append(contentsOf: buf[0..<n]) }
+    fclose(f)
+    let config = try RunConfig(text: String(decoding: bytes, as: UTF8.self), name: "faster_rcnn_r50_fpn_1x_coco")
+    var bestSim = Double.infinity, bestRec = Double.infinity
+    var calls = 0, events = 0
+    var size: UInt64 = 0
+    for _ in 0..<repeats {
+        var t0 = now()
+        calls = 0
+        events = 0
+        try Simulator.record(config) { e throws(HooktraceError) in
+            events += 1
+            if case .call = e { calls += 1 }
+        }
+        bestSim = min(bestSim, Double(now() - t0))
+        t0 = now()
+        let writer = try TraceWriter(path: "\(dir)/record.htrace")
+        try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
+        try writer.close()
+        bestRec = min(bestRec, Double(now() - t0))
+        size = fileSize("\(dir)/record.htrace")
+    }
+    print("simulate + record: Faster R-CNN 1x example, \(calls) call_hook calls, \(events) events")
+    print("| stage | total ms | ns per call_hook | bytes/event |")
+    print("|---|---:|---:|---:|")
+    print("| simulate only (events discarded) | \(fmt(bestSim / 1e6, 1)) | \(fmt(bestSim / Double(calls), 1)) | - |")
+    print("| simulate + write trace | \(fmt(bestRec / 1e6, 1)) | \(fmt(bestRec / Double(calls), 1)) | \(fmt(Double(size) / Double(events), 2)) |")
+    print("")
+}
+
+if only.isEmpty || only == "record" {
+    try benchRecord(recordConfig, repeats: repeats, dir: dir)
+    if only == "record" { exit(0) }
 }
 
 let run = SyntheticRun()

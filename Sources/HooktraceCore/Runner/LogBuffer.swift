@@ -3,38 +3,37 @@
 /// Keys keep their insertion order. Averages use numpy's pairwise summation so that the
 /// numbers match what mmcv logs to the last bit.
 public struct LogBuffer: Sendable {
-    private(set) var keys: [String] = []
-    private var values: [String: [Double]] = [:]
-    private var counts: [String: [Int]] = [:]
+    /// Histories per key, in insertion order. A handful of keys: a linear scan with
+    /// `String ==` (a pointer compare for the same string) beats hashing.
+    private var histories: [(key: String, values: [Double], counts: [Int])] = []
     /// `log_buffer.output`, in insertion order.
     public private(set) var output: [(key: String, value: Scalar)] = []
     public var ready = false
 
     public init() {}
 
+    var keys: [String] { histories.map(\.key) }
+
     public mutating func update(_ key: String, _ value: Double, count: Int = 1) {
-        if values[key] == nil {
-            keys.append(key)
-            values[key] = []
-            counts[key] = []
+        for i in histories.indices where histories[i].key == key {
+            histories[i].values.append(value)
+            histories[i].counts.append(count)
+            return
         }
-        values[key]!.append(value)
-        counts[key]!.append(count)
+        histories.append((key, [value], [count]))
     }
 
     /// `average(n)`: each key over its last `n` entries (all when `n` is 0).
     public mutating func average(_ n: Int = 0) {
-        for key in keys {
-            let v = values[key]!
-            let c = counts[key]!
-            let take = n > 0 ? min(n, v.count) : v.count
-            let vs = v.suffix(take)
-            let cs = c.suffix(take)
+        for h in histories {
+            let take = n > 0 ? min(n, h.values.count) : h.values.count
+            let vs = h.values.suffix(take)
+            let cs = h.counts.suffix(take)
             var products: [Double] = []
             products.reserveCapacity(take)
             for (x, k) in zip(vs, cs) { products.append(x * Double(k)) }
             let total = cs.reduce(0, +)
-            setOutput(key, .double(pairwiseSum(products) / Double(total)))
+            setOutput(h.key, .double(pairwiseSum(products) / Double(total)))
         }
         ready = true
     }
@@ -58,9 +57,7 @@ public struct LogBuffer: Sendable {
     }
 
     public mutating func clear() {
-        keys.removeAll()
-        values.removeAll()
-        counts.removeAll()
+        histories.removeAll(keepingCapacity: true)
         clearOutput()
     }
 

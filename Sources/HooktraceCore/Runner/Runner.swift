@@ -37,7 +37,11 @@ public final class Runner {
     /// `runner.meta['exp_name']`.
     public let experimentName: String
     public private(set) var clock: Int64 = 0
-    public private(set) var hooks: [RegisteredHook] = []
+    public private(set) var hooks: [RegisteredHook] = [] {
+        didSet { dispatch = nil }
+    }
+    /// Per stage (by `Stage` index), the hooks that act on it and the method each runs.
+    private var dispatch: [[(hook: any Hook, method: Stage)]]?
     public let workflow: [WorkflowPhase]
     public let loaders: [LoaderLength]
     /// The current step's outputs (`runner.outputs`).
@@ -92,10 +96,13 @@ public final class Runner {
     /// `call_hook(stage)`: records the call, then runs every hook's method for it in order.
     public func callHook(_ stage: Stage) throws(HooktraceError) {
         try emit(.call(Call(stage: stage.rawValue, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: clock)))
-        for entry in hooks {
-            if let method = entry.hook.method(for: stage) {
-                try entry.hook.call(method, self)
+        if dispatch == nil {
+            dispatch = Stage.allCases.map { stage in
+                hooks.compactMap { entry in entry.hook.method(for: stage).map { (entry.hook, $0) } }
             }
+        }
+        for (hook, method) in dispatch![stage.index] {
+            try hook.call(method, self)
         }
     }
 

@@ -40,8 +40,28 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
         }
     }
 
+    /// Position in `allCases`.
+    public var index: Int {
+        switch self {
+        case .beforeRun: 0
+        case .beforeTrainEpoch: 1
+        case .beforeTrainIter: 2
+        case .afterTrainIter: 3
+        case .afterTrainEpoch: 4
+        case .beforeValEpoch: 5
+        case .beforeValIter: 6
+        case .afterValIter: 7
+        case .afterValEpoch: 8
+        case .afterRun: 9
+        case .beforeEpoch: 10
+        case .afterEpoch: 11
+        case .beforeIter: 12
+        case .afterIter: 13
+        }
+    }
+
     public static func < (a: Stage, b: Stage) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+        a.index < b.index
     }
 }
 
