@@ -82,8 +82,12 @@ public struct HookRegistry: Sendable {
     public static let standard: HookRegistry = {
         var r = HookRegistry()
         func add(_ name: String, _ b: @escaping Builder) { try! r.register(name, b) }
-        add("FixedLrUpdaterHook") { t, a, _ throws(HooktraceError) in try LrUpdaterHook.buildFixed(t, &a) }
-        add("StepLrUpdaterHook") { t, a, _ throws(HooktraceError) in try LrUpdaterHook.buildStep(t, &a) }
+        for policy in ScheduleHook.lrPolicies {
+            add("\(policy)LrUpdaterHook") { t, a, _ throws(HooktraceError) in try ScheduleHook.build(t, &a) }
+        }
+        for policy in ScheduleHook.momentumPolicies {
+            add("\(policy)MomentumUpdaterHook") { t, a, _ throws(HooktraceError) in try ScheduleHook.build(t, &a) }
+        }
         add("OptimizerHook") { t, a, c throws(HooktraceError) in
             if c.isDictOptimizer {
                 throw configError(a.path, "OptimizerHook steps a single optimizer; with a dict of optimizers mmcv fails (AttributeError). Set optimizer_config to null and use a custom hook")
@@ -108,13 +112,6 @@ public struct HookRegistry: Sendable {
             try InertHook(t, methods: [.beforeRun, .afterTrainIter, .afterTrainEpoch], &a,
                           parameters: ["by_epoch", "profile_iters", "activities", "schedule", "on_trace_ready", "record_shapes",
                                        "profile_memory", "with_stack", "with_flops", "json_trace_path"])
-        }
-        let later = "its schedule is planned (LR and momentum parity); use step or fixed for now"
-        for policy in ["Exp", "Poly", "Inv", "CosineAnnealing", "FlatCosineAnnealing", "CosineRestart", "Cyclic", "OneCycle", "LinearAnnealing"] {
-            r.markUnsupported("\(policy)LrUpdaterHook", later)
-        }
-        for policy in ["Step", "CosineAnnealing", "LinearAnnealing", "Cyclic", "OneCycle"] {
-            r.markUnsupported("\(policy)MomentumUpdaterHook", "momentum schedules are planned; remove momentum_config for now")
         }
         r.markUnsupported("Fp16OptimizerHook", "fp16 loss scaling is not modelled; use OptimizerHook")
         r.markUnsupported("GradientCumulativeFp16OptimizerHook", "fp16 loss scaling is not modelled; use GradientCumulativeOptimizerHook")

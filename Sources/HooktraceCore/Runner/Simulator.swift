@@ -37,13 +37,13 @@ public enum Simulator {
             }
             guard case .string(let policy) = policyValue else { throw configError(key + ".policy", "expected a string, got \(describeValue(policyValue))") }
             members.removeAll { $0.key == "policy" || $0.key == "type" }
-            let type = LrUpdaterHook.normalisePolicy(policy) + suffix
+            let type = ScheduleHook.normalisePolicy(policy) + suffix
             cfg = withType(.object(members), type)
             if iterBased && key == "lr_config" { cfg = setDefault(cfg, "by_epoch", .bool(false)) }
             if !registry.contains(type) && !registry.knownNames.contains(type) {
                 let policies = registry.knownNames.filter { $0.hasSuffix(suffix) }.map { String($0.dropLast(suffix.count)) }
                 throw configError(key + ".policy", "\"\(policy)\" names \(type), which is not in the hook registry (mmcv raises KeyError)"
-                    + suggestion(LrUpdaterHook.normalisePolicy(policy), policies) + "; multi-word policies must be CamelCase, e.g. \"CosineAnnealing\"")
+                    + suggestion(ScheduleHook.normalisePolicy(policy), policies) + "; multi-word policies must be CamelCase, e.g. \"CosineAnnealing\"")
             }
             runner.register(try registry.build(cfg, path: key, context: context), priority: priority.rawValue)
         }
@@ -94,7 +94,7 @@ public enum Simulator {
         }
         if iterBased {
             for entry in runner.hooks {
-                if let lr = entry.hook as? LrUpdaterHook, lr.warmupIters == nil {
+                if let lr = entry.hook as? ScheduleHook, lr.warmupIters == nil {
                     throw configError("lr_config.warmup_by_epoch", "IterBasedRunner has no train epochs, so mmcv never converts warmup epochs to iterations and fails at the first iteration; set warmup_by_epoch to false")
                 }
             }

@@ -24,7 +24,7 @@ struct ConfigTests {
         (#""log_config": {"hooks": [{"type": "TextLoggerHook"}]}"#, "log_config.interval: missing"),
         (#""optimizer_config": {"type": "GradientCumulativeOptimizerHook", "cumulative_iters": 0}"#, "optimizer_config.cumulative_iters: must be a positive integer, got 0"),
         (#""evaluation": {"interval": 1}"#, "data.val: evaluation is configured"),
-        (#""momentum_config": {"policy": "cyclic"}"#, "momentum_config.type: CyclicMomentumUpdaterHook is not simulated yet"),
+        (#""momentum_config": {"policy": "cyclic", "by_epoch": true}"#, "momentum_config.by_epoch: CyclicMomentumUpdaterHook works per iteration only"),
         (#""fp16": {"loss_scale": 512.0}"#, "fp16: fp16 training (Fp16OptimizerHook) is not simulated"),
         (#""simulation": {"seed": -1}"#, "simulation.seed: must not be negative"),
         (#""simulation": {"loss": {"start": 1, "ende": 0.1}}"#, "simulation.loss.ende: a curve has no parameter 'ende'"),

@@ -37,9 +37,9 @@ struct RegistrationTests {
     func policyNames(policy: String, type: String) throws {
         let (_, runner) = try simulate(config(#""lr_config": {"policy": "\#(policy)", "step": [1]}"#.replacingOccurrences(of: #", "step": [1]"#, with: policy.lowercased() == "step" ? #", "step": [1]"# : "")))
         #expect(runner.hooks.first?.hook.type == type)
-        #expect(LrUpdaterHook.normalisePolicy("cosine_annealing") == "Cosine_Annealing")
-        #expect(LrUpdaterHook.normalisePolicy("step2x") == "Step2X")
-        #expect(LrUpdaterHook.normalisePolicy("CosineAnnealing") == "CosineAnnealing")
+        #expect(ScheduleHook.normalisePolicy("cosine_annealing") == "Cosine_Annealing")
+        #expect(ScheduleHook.normalisePolicy("step2x") == "Step2X")
+        #expect(ScheduleHook.normalisePolicy("CosineAnnealing") == "CosineAnnealing")
     }
 
     @Test("lower-case multi-word policies fail as in mmcv, with the CamelCase name suggested")
@@ -56,7 +56,7 @@ struct RegistrationTests {
         let json = config(#""lr_config": {"policy": "step", "step": [2]}, "checkpoint_config": {"interval": 2}, "log_config": {"interval": 2, "hooks": [{"type": "TextLoggerHook"}]}"#,
                           runner: #""runner": {"type": "IterBasedRunner", "max_iters": 4}"#)
         let (events, runner) = try simulate(json)
-        #expect((runner.hooks.compactMap { $0.hook as? LrUpdaterHook }.first?.byEpoch) == false)
+        #expect((runner.hooks.compactMap { $0.hook as? ScheduleHook }.first?.byEpoch) == false)
         #expect((runner.hooks.compactMap { $0.hook as? CheckpointHook }.first?.byEpoch) == false)
         #expect((runner.hooks.compactMap { $0.hook as? LoggerHook }.first?.byEpoch) == false)
         #expect(paths(effects(events, "CheckpointHook")) == ["save iter_2.pth", "save iter_4.pth"])
