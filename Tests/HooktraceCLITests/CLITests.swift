@@ -222,3 +222,27 @@ struct RecordCLITests {
         #expect(r.stdout.contains("not simulated (passive"))
     }
 }
+
+@Suite("hooktrace lr")
+struct LRCLITests {
+    @Test("lr prints the value in force at each iteration, from a recorded example")
+    func lr() throws {
+        let scratch = Scratch()
+        let out = scratch.file("cos.htrace")
+        let rec = try CLI.run(["record", "--config", RecordCLITests.examples + "/cosine_warmup.json", "-o", out, "--quiet"])
+        #expect(rec.status == 0, "\(rec.stderr)")
+        let r = try CLI.run(["lr", out, "--iter", "0:1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        // Linear warmup from 0.1 × 0.01 at iteration 0 (mmcv: k = (1 - 0/1000) × 0.9, lr = 0.01 × (1 - k)).
+        #expect(lines[1].hasSuffix(formatDouble(0.01 * (1 - (1 - 0.0 / 1000) * (1 - 0.1)))))
+        let json = try CLI.run(["lr", out, "--iter", "1000", "--json"])
+        // Iteration 1000 == warmup_iters: the epoch-1 cosine value, end + 0.5 × (start - end) × (cos(π/12) + 1).
+        let end = 0.01 * 1e-5
+        let expected = end + 0.5 * 1 * (0.01 - end) * (cos(Double.pi * (1.0 / 12)) + 1)
+        #expect(json.stdout == "{\"iter\":1000,\"epoch\":1,\"lr[0]\":\(formatDouble(expected))}\n")
+        let none = try CLI.run(["lr", out, "--iter", "999999"])
+        #expect(none.status == 1 && none.stderr.contains("no training iterations"))
+    }
+}

@@ -91,7 +91,7 @@ struct RunnerTests {
     }
 
     @Test("every example config records and reads back", arguments: ["faster_rcnn_r50_fpn_1x_coco.json", "iter_based_schedule.json",
-                                                                 "custom_hooks_mixed_priorities.json", "gradient_accumulation.json"])
+                                                                 "custom_hooks_mixed_priorities.json", "gradient_accumulation.json", "cosine_warmup.json"])
     func examples(file: String) throws {
         let text = try readText(examplePath(file))
         let config = try RunConfig(text: text, name: file)

@@ -1,0 +1,99 @@
+import ArgumentParser
+import HooktraceCore
+
+struct LR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lr",
+        abstract: "Print the learning rate (or momentum) in force at each training iteration.",
+        discussion: """
+            One row per training iteration: runner.iter, runner.epoch, then the value of every \
+            param group during that iteration (after the before_train_iter hooks ran), as \
+            mmcv's loggers would read it. Values are printed with the shortest digits that \
+            read back exactly.
+
+            Examples:
+              hooktrace lr run.htrace --iter 500          # the LR at iteration 500
+              hooktrace lr run.htrace --epoch 8:8 --momentum
+              hooktrace lr run.htrace --changes           # only iterations where a value changed
+            """
+    )
+
+    @Argument(help: "The trace to read.")
+    var file: String
+
+    @Option(name: .long, help: ArgumentHelp("Only these iterations (runner.iter, from 0).", valueName: "A[:B]"))
+    var iter: CounterRange?
+
+    @Option(name: .long, help: ArgumentHelp("Only these epochs (runner.epoch, from 0).", valueName: "A[:B]"))
+    var epoch: CounterRange?
+
+    @Flag(name: .long, help: "Print momentum (or Adam's beta1) instead of the learning rate.")
+    var momentum = false
+
+    @Flag(name: .long, help: "Print only iterations where a value changed.")
+    var changes = false
+
+    @Flag(name: .long, help: "Print JSON lines.")
+    var json = false
+
+    func run() throws {
+        // Values are tracked from the start of the trace; the filter only selects rows.
+        let reader = try TraceReader(path: file)
+        var columns: [(optimizer: String, group: Int)] = []
+        var values: [Double] = []
+        var last: [Double] = []
+        var out = StandardOutput()
+        var rows = 0
+        func column(_ optimizer: String, _ group: Int) -> Int {
+            if let i = columns.firstIndex(where: { $0.optimizer == optimizer && $0.group == group }) { return i }
+            columns.append((optimizer, group))
+            values.append(.nan)
+            return columns.count - 1
+        }
+        var headerWritten = false
+        try reader.forEach { entry in
+            switch entry.event {
+            case .runStart(let r):
+                for g in r.paramGroups {
+                    let i = column(g.optimizer, g.group)
+                    values[i] = momentum ? (g.momentum ?? .nan) : g.lr
+                }
+            case .effect(let e):
+                switch e.action {
+                case .setLR(let o, let g, let v) where !momentum: values[column(o, g)] = v
+                case .setMomentum(let o, let g, let v) where momentum: values[column(o, g)] = v
+                default: break
+                }
+            case .call(let c) where c.stage == "after_train_iter":
+                if let iter, !iter.range.contains(c.iter) { return }
+                if let epoch, !epoch.range.contains(c.epoch) { return }
+                if changes && values.elementsEqual(last, by: { $0.bitPattern == $1.bitPattern }) { return }
+                last = values
+                rows += 1
+                if json {
+                    var fields = ["\"iter\":\(c.iter)", "\"epoch\":\(c.epoch)"]
+                    for (i, col) in columns.enumerated() {
+                        let key = (col.optimizer.isEmpty ? "" : col.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\(col.group)]"
+                        fields.append("\(jsonString(key)):\(formatDouble(values[i]))")
+                    }
+                    out.write("{" + fields.joined(separator: ",") + "}\n")
+                } else {
+                    if !headerWritten {
+                        headerWritten = true
+                        let names = columns.map { (($0.optimizer.isEmpty ? "" : $0.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\($0.group)]") }
+                        out.write(pad("ITER", 9) + pad("EPOCH", 7) + names.joined(separator: "  ") + "\n")
+                    }
+                    out.write(pad(String(c.iter), 9) + pad(String(c.epoch), 7) + values.map(formatDouble).joined(separator: "  ") + "\n")
+                }
+            default:
+                break
+            }
+        }
+        out.flush()
+        if case .damaged(let error) = reader.state { throw error }
+        if rows == 0 {
+            printError("hooktrace: no training iterations" + (iter != nil || epoch != nil ? " in the given range" : "") + " in \(file)")
+            throw ExitCode(1)
+        }
+    }
+}
