@@ -19,40 +19,43 @@ public final class Runner {
     }
 
     public let kind: Kind
-    public internal(set) var epoch = 0
-    public internal(set) var iter = 0
-    public internal(set) var innerIter = 0
-    public internal(set) var mode: Mode = .none
+    @exclusivity(unchecked) public internal(set) var epoch = 0
+    @exclusivity(unchecked) public internal(set) var iter = 0
+    @exclusivity(unchecked) public internal(set) var innerIter = 0
+    @exclusivity(unchecked) public internal(set) var mode: Mode = .none
     public internal(set) var maxEpochs: Int?
-    public internal(set) var maxIters: Int?
+    @exclusivity(unchecked) public internal(set) var maxIters: Int?
     /// `len(runner.data_loader)`; nil before the first train or val call.
-    public internal(set) var dataLoaderLength: Int?
-    public var optimizers: [OptimizerState]
+    @exclusivity(unchecked) public internal(set) var dataLoaderLength: Int?
+    @exclusivity(unchecked) public var optimizers: [OptimizerState]
     /// Whether `runner.optimizer` is a dict of named optimizers.
     public let isDictOptimizer: Bool
-    public var logBuffer = LogBuffer()
-    public var hookMessages = HookMessages()
-    public var files = VirtualFiles()
+    @exclusivity(unchecked) public var logBuffer = LogBuffer()
+    @exclusivity(unchecked) public var hookMessages = HookMessages()
+    @exclusivity(unchecked) public var files = VirtualFiles()
     public let workDir: String
     /// `runner.meta['exp_name']`.
     public let experimentName: String
-    public private(set) var clock: Int64 = 0
+    @exclusivity(unchecked) public private(set) var clock: Int64 = 0
     public private(set) var hooks: [RegisteredHook] = [] {
         didSet { dispatch = nil }
     }
+    // The hot state is `@exclusivity(unchecked)`: the runner is single-threaded and hooks
+    // reach it only through the runner, so the dynamic exclusivity checks (a quarter of
+    // the simulation's time) buy nothing here.
     /// Per stage (by `Stage` index), the hooks that act on it and the method each runs.
-    private var dispatch: [[(hook: any Hook, method: Stage)]]?
+    @exclusivity(unchecked) private var dispatch: [[(hook: any Hook, method: Stage)]]?
     public let workflow: [WorkflowPhase]
     public let loaders: [LoaderLength]
     /// The current step's outputs (`runner.outputs`).
-    public private(set) var outputs: [(name: String, value: Double)] = []
-    public private(set) var numSamples = 0
+    @exclusivity(unchecked) public private(set) var outputs: [(name: String, value: Double)] = []
+    @exclusivity(unchecked) public private(set) var numSamples = 0
     /// The last observed gradient norm (what `clip_grad_norm_` returns).
-    public private(set) var gradNorm: Double?
+    @exclusivity(unchecked) public private(set) var gradNorm: Double?
     /// Whether any hook needs gradient norms (clipping configured).
     public var observesGradNorm = false
 
-    var simulation: SimulationState
+    @exclusivity(unchecked) var simulation: SimulationState
     private let sink: (Event) throws(HooktraceError) -> Void
     private var warned: Set<String> = []
     public private(set) var warnings: [String] = []
