@@ -64,7 +64,7 @@ public final class CheckpointHook: Hook {
         let runnerTemplate = filenameTemplate ?? (runner.kind == .epochBased ? "epoch_{}.pth" : "iter_{}.pth")
         let file = formatTemplate(runnerTemplate, runnerNumber) ?? runnerTemplate
         let path = joinPath(outDir, file)
-        runner.spend(runner.simulationModel.checkpointTime)
+        runner.work(.checkpoint)
         runner.files.write(path)
         try runner.effect(self, .checkpointSave(path: path))
         if createSymlink {

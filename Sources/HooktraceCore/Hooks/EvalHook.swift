@@ -110,11 +110,11 @@ public final class EvalHook: Hook {
     }
 
     private func evaluate(_ runner: Runner) throws(HooktraceError) {
-        let metrics = runner.evaluateMetrics()
+        let metrics = try runner.evaluateMetrics()
         for (name, value) in metrics {
             try runner.emit(.observe(Observation(kind: .metric, name: name, value: .double(value))))
         }
-        runner.spend(Int64(evalLength) * runner.simulation.nanoseconds(runner.simulationModel.evalIterTime))
+        runner.work(.evaluation(batches: evalLength))
         runner.logBuffer.setOutput("eval_iter_num", .int(Int64(evalLength)))
         for (name, value) in metrics { runner.logBuffer.setOutput(name, .double(value)) }
         runner.logBuffer.ready = true
@@ -147,7 +147,7 @@ public final class EvalHook: Hook {
         let name = "best_\(key)_\(byEpoch ? "epoch" : "iter")_\(n).pth"
         let path = joinPath(outDir, name)
         runner.hookMessages.bestCheckpoint = path
-        runner.spend(runner.simulationModel.checkpointTime)
+        runner.work(.checkpoint)
         runner.files.write(path)
         try runner.effect(self, .checkpointSave(path: path))
         try runner.effect(self, .bestUpdate(key: key, value: score, checkpoint: path))

@@ -55,14 +55,17 @@ public final class Runner {
     /// Whether any hook needs gradient norms (clipping configured).
     public var observesGradNorm = false
 
-    @exclusivity(unchecked) var simulation: SimulationState
+    /// Where observations and time come from.
+    public let inputs: any RunInputs
+    /// The simulation model of the run's config (seed, metric names).
+    public let simulationModel: Simulation
     private let sink: (Event) throws(HooktraceError) -> Void
     private var warned: Set<String> = []
     public private(set) var warnings: [String] = []
 
     public init(kind: Kind, maxEpochs: Int?, maxIters: Int?, workflow: [WorkflowPhase], loaders: [LoaderLength],
                 optimizers: [OptimizerState], isDictOptimizer: Bool, workDir: String, experimentName: String,
-                simulation: Simulation, sink: @escaping (Event) throws(HooktraceError) -> Void) {
+                simulation: Simulation, inputs: (any RunInputs)? = nil, sink: @escaping (Event) throws(HooktraceError) -> Void) {
         self.kind = kind
         self.maxEpochs = maxEpochs
         self.maxIters = maxIters
@@ -72,7 +75,8 @@ public final class Runner {
         self.isDictOptimizer = isDictOptimizer
         self.workDir = workDir
         self.experimentName = experimentName
-        self.simulation = SimulationState(simulation)
+        self.simulationModel = simulation
+        self.inputs = inputs ?? SimulatedInputs(simulation)
         self.sink = sink
     }
 
@@ -98,6 +102,7 @@ public final class Runner {
 
     /// `call_hook(stage)`: records the call, then runs every hook's method for it in order.
     public func callHook(_ stage: Stage) throws(HooktraceError) {
+        clock = try inputs.callTime(stage, self)
         try emit(.call(Call(stage: stage.rawValue, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: clock)))
         if dispatch == nil {
             dispatch = Stage.allCases.map { stage in
@@ -107,6 +112,7 @@ public final class Runner {
         for (hook, method) in dispatch![stage.index] {
             try hook.call(method, self)
         }
+        inputs.afterCall(self)
     }
 
     // MARK: Effects and observations
@@ -127,27 +133,14 @@ public final class Runner {
         try effect(hook, .note(text))
     }
 
-    /// Advances the simulated clock (time spent inside a hook, e.g. saving a checkpoint).
-    public func spend(_ nanoseconds: Int64) {
-        clock += max(0, nanoseconds)
+    /// Time a hook spends inside the current call (saving a checkpoint, evaluating).
+    public func work(_ work: HookWork) {
+        inputs.hookWork(work, self)
     }
 
-    func spend(_ d: Simulation.Duration) {
-        spend(simulation.nanoseconds(d))
-    }
-
-    public var simulationModel: Simulation { simulation.model }
-
-    /// Training progress 0…1 for the simulation's curves.
-    var progress: Double {
-        guard let m = maxIters, m > 0 else { return 0 }
-        return Double(iter) / Double(m)
-    }
-
-    /// Metrics the simulated evaluator reports now, in order.
-    func evaluateMetrics() -> [(String, Double)] {
-        let p = progress
-        return simulation.model.metrics.map { ($0.name, simulation.metric($0.curve, progress: p)) }
+    /// Metrics an evaluation at the current call reports, in order.
+    func evaluateMetrics() throws(HooktraceError) -> [(String, Double)] {
+        try inputs.metrics(self)
     }
 
     // MARK: Optimizer access
@@ -164,33 +157,27 @@ public final class Runner {
     // MARK: The step
 
     private func step(train: Bool) throws(HooktraceError) {
-        let model = simulation.model
-        let total = simulation.sample(model.loss, progress: progress)
+        let observations = try inputs.step(train: train, self)
         outputs.removeAll(keepingCapacity: true)
-        if model.logVars.isEmpty {
-            outputs.append(("loss", total))
-        } else {
-            // Components as float32 tensors, and their float32 sum as mmdetection's `_parse_losses`.
-            var sum: Float = 0
-            for (name, share) in model.logVars {
-                let part = Float(total * share)
-                sum += part
-                outputs.append((name, Double(part)))
+        numSamples = 1
+        for o in observations where o.kind == .numSamples {
+            if case .int(let n) = o.value { numSamples = Int(n) }
+        }
+        gradNorm = nil
+        for o in observations {
+            try emit(.observe(o))
+            switch o.kind {
+            case .logVar:
+                if let v = o.value.number {
+                    outputs.append((o.name, v))
+                    logBuffer.update(o.name, v, count: numSamples)
+                }
+            case .other where o.name == "grad_norm":
+                gradNorm = o.value.number
+            default:
+                break
             }
-            outputs.append(("loss", Double(sum)))
         }
-        numSamples = model.batchSize
-        for (name, value) in outputs {
-            try emit(.observe(Observation(kind: .logVar, name: name, value: .double(value))))
-            logBuffer.update(name, value, count: numSamples)
-        }
-        try emit(.observe(Observation(kind: .numSamples, name: "num_samples", value: .int(Int64(numSamples)))))
-        if train && observesGradNorm {
-            let norm = simulation.sample(model.gradNorm, progress: progress, decay: 3)
-            gradNorm = max(0, norm)
-            try emit(.observe(Observation(kind: .other, name: "grad_norm", value: .double(gradNorm!))))
-        }
-        spend(train ? model.iterTime : model.valIterTime)
     }
 
     // MARK: Run loops
@@ -229,7 +216,7 @@ public final class Runner {
                 }
             }
         }
-        spend(1_000_000_000)
+        inputs.pass(.sleep(1_000_000_000), self)
         try callHook(.afterRun)
     }
 
@@ -238,9 +225,9 @@ public final class Runner {
         dataLoaderLength = length
         maxIters = (maxEpochs ?? 0) * length
         try callHook(.beforeTrainEpoch)
-        spend(2_000_000_000)
+        inputs.pass(.sleep(2_000_000_000), self)
         for i in 0..<length {
-            spend(simulation.model.dataTime)
+            inputs.pass(.dataLoad, self)
             innerIter = i
             try callHook(.beforeTrainIter)
             try step(train: true)
@@ -255,9 +242,9 @@ public final class Runner {
         mode = .val
         dataLoaderLength = length
         try callHook(.beforeValEpoch)
-        spend(2_000_000_000)
+        inputs.pass(.sleep(2_000_000_000), self)
         for i in 0..<length {
-            spend(simulation.model.dataTime)
+            inputs.pass(.dataLoad, self)
             innerIter = i
             try callHook(.beforeValIter)
             try step(train: false)
@@ -276,11 +263,11 @@ public final class Runner {
     private func next(_ loader: inout IterLoader) {
         if loader.position >= loader.length {
             loader.epoch += 1
-            spend(2_000_000_000)
+            inputs.pass(.sleep(2_000_000_000), self)
             loader.position = 0
         }
         loader.position += 1
-        spend(simulation.model.dataTime)
+        inputs.pass(.dataLoad, self)
     }
 
     private func runIterBased() throws(HooktraceError) {
@@ -315,7 +302,7 @@ public final class Runner {
                 }
             }
         }
-        spend(1_000_000_000)
+        inputs.pass(.sleep(1_000_000_000), self)
         try callHook(.afterEpoch)
         try callHook(.afterRun)
     }

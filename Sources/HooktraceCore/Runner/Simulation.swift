@@ -44,39 +44,6 @@ public struct Simulation: Sendable {
     }
 }
 
-/// The random state of a running simulation.
-struct SimulationState {
-    let model: Simulation
-    var rng: SplitMix64
-
-    init(_ model: Simulation) {
-        self.model = model
-        rng = SplitMix64(seed: model.seed)
-    }
-
-    /// Nanoseconds for one draw of `d`.
-    mutating func nanoseconds(_ d: Simulation.Duration) -> Int64 {
-        let seconds = d.mean + (rng.unit() * 2 - 1) * d.jitter
-        return Int64((max(0, seconds) * 1e9).rounded())
-    }
-
-    /// The curve's value at `progress` (0…1), float32 as a tensor's `.item()` gives.
-    mutating func sample(_ c: Simulation.Curve, progress: Double, decay: Double = 5) -> Double {
-        let p = min(max(progress, 0), 1)
-        let mean = c.end + (c.start - c.end) * expApprox(-decay * p)
-        return Double(Float(mean + rng.normal() * c.noise))
-    }
-
-    /// A metric at `progress`, rising from start to end, rounded to 3 decimals as
-    /// mmdetection's COCO evaluation reports it.
-    mutating func metric(_ c: Simulation.Curve, progress: Double) -> Double {
-        let p = min(max(progress, 0), 1)
-        let mean = c.start + (c.end - c.start) * (1 - expApprox(-4 * p))
-        let v = mean + rng.normal() * c.noise
-        return (v * 1000).rounded() / 1000
-    }
-}
-
 /// e^x by a fixed series, so the simulation never depends on the platform's libm.
 func expApprox(_ x: Double) -> Double {
     // e^x = (e^(x/64))^64, the inner value by a 12-term Taylor series.
