@@ -172,3 +172,37 @@ func editDistance(_ a: String, _ b: String) -> Int {
     }
     return prev[y.count]
 }
+
+/// Whether `word` is most likely a misspelling of one of `candidates` (at most one edit, or
+/// two for names of 10+ characters, counting a swap of neighbours as one): strict enough
+/// that a user's own hook type is not taken for a typo of a built-in one.
+public func likelyTypo(_ word: String, of candidates: [String]) -> String? {
+    let w = Array(word.lowercased().utf8)
+    var best: (String, Int)?
+    for c in candidates {
+        let x = Array(c.lowercased().utf8)
+        let d = osaDistance(w, x)
+        let limit = x.count >= 10 ? 2 : 1
+        if d > 0, d <= limit, best == nil || d < best!.1 { best = (c, d) }
+    }
+    return best?.0
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+func osaDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { d[i][0] = i }
+    for j in 0...b.count { d[0][j] = j }
+    for i in 1...a.count {
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+            }
+        }
+    }
+    return d[a.count][b.count]
+}

@@ -71,9 +71,11 @@ public struct HookRegistry: Sendable {
         if type == "EvalHook" || type == "DistEvalHook" {
             throw configError(path + ".type", "\(type) is not in mmcv's hook registry (mmcv raises KeyError); configure evaluation with the top-level \"evaluation\" key instead")
         }
-        let hint = suggestion(type, knownNames)
-        if !hint.isEmpty || !allowPassive {
-            throw configError(path + ".type", "\(type) is not in the hook registry\(hint)")
+        if let typo = likelyTypo(type, of: knownNames) {
+            throw configError(path + ".type", "\(type) is not in the hook registry (did you mean \"\(typo)\"?)")
+        }
+        if !allowPassive {
+            throw configError(path + ".type", "\(type) is not in the hook registry" + suggestion(type, knownNames))
         }
         return PassiveHook(type: type, config: args.value)
     }

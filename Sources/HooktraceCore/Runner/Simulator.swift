@@ -2,12 +2,12 @@
 /// mmdetection's `train_detector` do, and records it.
 public enum Simulator {
     /// The runner with every hook registered, and the run_start event describing it.
-    public static func prepare(_ config: RunConfig, registry: HookRegistry = .standard,
+    public static func prepare(_ config: RunConfig, registry: HookRegistry = .standard, inputs: (any RunInputs)? = nil,
                                sink: @escaping (Event) throws(HooktraceError) -> Void) throws(HooktraceError) -> (Runner, RunStart) {
         let runner = Runner(
             kind: config.kind, maxEpochs: config.maxEpochs, maxIters: config.maxIters, workflow: config.workflow,
             loaders: config.loaders, optimizers: config.optimizers, isDictOptimizer: config.isDictOptimizer,
-            workDir: config.workDir, experimentName: config.name + ".py", simulation: config.simulation, sink: sink)
+            workDir: config.workDir, experimentName: config.name + ".py", simulation: config.simulation, inputs: inputs, sink: sink)
         let context = HookBuildContext(runnerKind: config.kind, isDictOptimizer: config.isDictOptimizer,
                                        valLength: config.loaders.first(where: { $0.mode == "val" })?.length ?? 0)
         let json = config.json
@@ -115,9 +115,11 @@ public enum Simulator {
     /// Runs the simulation, sending every event to `sink`. A hook failure mid-run is
     /// recorded as a failed `run_end` and rethrown.
     @discardableResult
-    public static func record(_ config: RunConfig, registry: HookRegistry = .standard,
+    public static func record(_ config: RunConfig, registry: HookRegistry = .standard, inputs: (any RunInputs)? = nil,
+                              meta: [Field] = [],
                               sink: @escaping (Event) throws(HooktraceError) -> Void) throws(HooktraceError) -> Runner {
-        let (runner, runStart) = try prepare(config, registry: registry, sink: sink)
+        var (runner, runStart) = try prepare(config, registry: registry, inputs: inputs, sink: sink)
+        runStart.meta += meta
         do {
             try runner.run(runStart: runStart)
         } catch {

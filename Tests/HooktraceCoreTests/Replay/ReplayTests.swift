@@ -1,0 +1,158 @@
+@testable import HooktraceCore
+import HooktraceTesting
+import Testing
+
+/// Records `json` to a file in `dir`; returns the path and the events.
+func recordFile(_ json: String, _ dir: TemporaryDirectory, name: String = "base.htrace") throws -> (String, [Event]) {
+    let config = try RunConfig(text: json, name: "base")
+    var events: [Event] = []
+    let path = dir.file(name)
+    let writer = try TraceWriter(path: path)
+    try Simulator.record(config) { e throws(HooktraceError) in
+        events.append(e)
+        try writer.append(e)
+    }
+    try writer.close()
+    return (path, events)
+}
+
+func replayEvents(_ path: String, _ hooks: String?, overrides: [(path: String, value: JSONValue)] = []) throws -> [Event] {
+    var events: [Event] = []
+    let h = try hooks.map { text throws -> JSONValue in try JSONValue.parse(text) }
+    try Replayer.replay(trace: path, hooks: h, overrides: overrides) { e throws(HooktraceError) in events.append(e) }
+    return events
+}
+
+/// Events without run_start (whose config and meta legitimately differ in a replay).
+func body(_ events: [Event]) -> [Event] {
+    events.filter { if case .runStart = $0 { false } else { true } }
+}
+
+let replayBase = #"""
+{"runner": {"type": "EpochBasedRunner", "max_epochs": 4}, "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9},
+ "optimizer_config": {"grad_clip": {"max_norm": 10}},
+ "lr_config": {"policy": "step", "step": [2, 3], "warmup": "linear", "warmup_iters": 3, "warmup_ratio": 0.1},
+ "checkpoint_config": {"interval": 1, "max_keep_ckpts": 2},
+ "log_config": {"interval": 2, "hooks": [{"type": "TextLoggerHook"}]},
+ "evaluation": {"interval": 1, "save_best": "bbox_mAP"},
+ "custom_hooks": [{"type": "EMAHook", "priority": "HIGHEST"}, {"type": "MyHook"}],
+ "workflow": [["train", 1], ["val", 1]],
+ "data": {"train": 5, "val": 2}, "simulation": {"seed": 5}}
+"""#
+
+@Suite("Replay")
+struct ReplayTests {
+    @Test("replaying with the recorded hooks reproduces every event exactly")
+    func selfReplay() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, recorded) = try recordFile(replayBase, dir)
+        let replayed = try replayEvents(path, nil)
+        #expect(identical(body(replayed), body(recorded)))
+        let again = try replayEvents(path, "{}")
+        #expect(identical(again, replayed), "replay is deterministic")
+    }
+
+    @Test("replaying the examples with their own hooks reproduces them", arguments: ["iter_based_schedule.json", "custom_hooks_mixed_priorities.json", "gradient_accumulation.json", "cosine_warmup.json"])
+    func selfReplayExamples(file: String) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, recorded) = try recordFile(try readText(examplePath(file)), dir)
+        #expect(identical(body(try replayEvents(path, nil)), body(recorded)))
+    }
+
+    @Test("a new schedule keeps the inputs and changes only the effects")
+    func newSchedule() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, recorded) = try recordFile(replayBase, dir)
+        let replayed = try replayEvents(path, #"{"lr_config": {"policy": "step", "step": [1]}}"#)
+        func inputs(_ e: [Event]) -> [Event] {
+            e.filter { if case .call = $0 { return true }; if case .observe = $0 { return true }; return false }
+        }
+        #expect(identical(inputs(replayed), inputs(recorded)))
+        #expect(!identical(body(replayed), body(recorded)))
+        // Epoch 1 now runs at 0.002 (one milestone passed).
+        let lrs = effects(replayed, "StepLrUpdaterHook").compactMap { a -> Double? in if case .setLR(_, _, let v) = a { v } else { nil } }
+        #expect(lrs.contains(0.002))
+        if case .runStart(let start) = replayed.first {
+            #expect(start.config.contains("\"step\":[1]"))
+            #expect(start.meta.contains(Field("replay", .bool(true))))
+        } else {
+            Issue.record("no run_start")
+        }
+    }
+
+    @Test("evaluating at epochs the recording did not evaluate uses the simulation's metrics")
+    func newEvaluations() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let base = replayBase.replacingOccurrences(of: #""evaluation": {"interval": 1, "save_best": "bbox_mAP"}"#, with: #""evaluation": {"interval": 2}"#)
+        let (path, _) = try recordFile(base, dir)
+        let every = try replayEvents(path, #"{"evaluation": {"interval": 1}}"#)
+        let direct = try recordFile(replayBase.replacingOccurrences(of: #", "save_best": "bbox_mAP""#, with: ""), dir, name: "direct.htrace").1
+        let metrics = { (e: [Event]) in e.compactMap { x -> Double? in if case .observe(let o) = x, o.kind == .metric { o.value.number } else { nil } } }
+        #expect(metrics(every) == metrics(direct), "metrics depend on where they are evaluated, not on the hooks")
+    }
+
+    @Test("inputs that shape the calls cannot change; unknown keys are named", arguments: [
+        (#"{"runner": {"type": "EpochBasedRunner", "max_epochs": 5}}"#, "runner: cannot change in a replay"),
+        (#"{"data": {"train": 6, "val": 2}}"#, "data: cannot change in a replay"),
+        (#"{"lr_confg": {"policy": "fixed"}}"#, #"lr_confg: is not a hook setting (did you mean "lr_config"?)"#),
+        (#"{"lr_config": {"policy": "cosineannealing"}}"#, "CosineannealingLrUpdaterHook, which is not in the hook registry"),
+        (#"[1]"#, "a hooks file must be a JSON object"),
+    ])
+    func rejected(hooks: String, expected: String) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, _) = try recordFile(replayBase, dir)
+        #expect {
+            try replayEvents(path, hooks)
+        } throws: { error in
+            "\(error)".contains(expected)
+        }
+    }
+
+    @Test("--cfg-options set single values, parsed as mmcv's DictAction does")
+    func cfgOptions() throws {
+        #expect(Replayer.parseOption("[16,22]") == .array([.int(16), .int(22)]))
+        #expect(Replayer.parseOption("(16, 22)") == .array([.int(16), .int(22)]))
+        #expect(Replayer.parseOption("True") == .bool(true))
+        #expect(Replayer.parseOption("0.01") == .double(0.01))
+        #expect(Replayer.parseOption("cos") == .string("cos"))
+        #expect(Replayer.parseOption("a,b") == .array([.string("a"), .string("b")]))
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, _) = try recordFile(replayBase, dir)
+        let a = try replayEvents(path, nil, overrides: [("lr_config.step", .array([.int(1)])), ("lr_config.warmup", .null)])
+        let b = try replayEvents(path, #"{"lr_config": {"policy": "step", "step": [1], "warmup": null, "warmup_iters": 3, "warmup_ratio": 0.1}}"#)
+        #expect(identical(body(a), body(b)))
+    }
+
+    @Test("a recording damaged halfway replays up to the damage and says where it stopped")
+    func damaged() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let config = try RunConfig(text: replayBase, name: "base")
+        let path = dir.file("small-blocks.htrace")
+        var o = TraceWriter.Options()
+        o.blockEvents = 20
+        let writer = try TraceWriter(path: path, options: o)
+        try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
+        try writer.close()
+        let bytes = try readBytes(path)
+        try writeBytes(Array(bytes[0..<(bytes.count / 2)]), to: path)
+        var events: [Event] = []
+        #expect {
+            try Replayer.replay(trace: path, hooks: nil) { e throws(HooktraceError) in events.append(e) }
+        } throws: { error in
+            "\(error)".contains("replay stopped after")
+        }
+        guard case .runEnd(let end) = events.last else {
+            Issue.record("the replay must end with run_end")
+            return
+        }
+        #expect(end.status == .failed && end.message.contains("replay stopped"))
+        #expect(events.count > 10)
+    }
+}
