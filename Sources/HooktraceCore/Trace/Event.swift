@@ -335,3 +335,51 @@ public func formatDouble(_ d: Double) -> String {
     if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
     return d.description
 }
+
+// MARK: Bitwise identity
+
+extension Scalar {
+    /// Equal, with doubles compared bit for bit (NaN equals the same NaN; 0.0 differs from -0.0).
+    public func isIdentical(to other: Scalar) -> Bool {
+        switch (self, other) {
+        case (.double(let a), .double(let b)): a.bitPattern == b.bitPattern
+        default: self == other
+        }
+    }
+}
+
+func identicalFields(_ a: [Field], _ b: [Field]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value.isIdentical(to: $1.value) }
+}
+
+@inline(__always)
+func same(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern }
+
+extension EffectAction {
+    /// Equal, with doubles compared bit for bit.
+    public func isIdentical(to other: EffectAction) -> Bool {
+        switch (self, other) {
+        case (.setLR(let o1, let g1, let v1), .setLR(let o2, let g2, let v2)),
+             (.setMomentum(let o1, let g1, let v1), .setMomentum(let o2, let g2, let v2)):
+            return o1 == o2 && g1 == g2 && same(v1, v2)
+        case (.optimizerStep(let o1, let s1, let n1), .optimizerStep(let o2, let s2, let n2)):
+            return o1 == o2 && s1 == s2 && (n1 == nil) == (n2 == nil) && same(n1 ?? 0, n2 ?? 0)
+        case (.log(let f1), .log(let f2)), (.evaluate(let f1), .evaluate(let f2)):
+            return identicalFields(f1, f2)
+        case (.custom(let k1, let f1), .custom(let k2, let f2)):
+            return k1 == k2 && identicalFields(f1, f2)
+        case (.bestUpdate(let k1, let v1, let c1), .bestUpdate(let k2, let v2, let c2)):
+            return k1 == k2 && same(v1, v2) && c1 == c2
+        case (.emaUpdate(let m1), .emaUpdate(let m2)):
+            return same(m1, m2)
+        default:
+            return self == other
+        }
+    }
+}
+
+extension Observation {
+    public func isIdentical(to other: Observation) -> Bool {
+        kind == other.kind && name == other.name && value.isIdentical(to: other.value)
+    }
+}

@@ -1,0 +1,423 @@
+/// What `hooktrace diff` compares.
+public enum DiffKind: String, CaseIterable, Sendable {
+    case lr, momentum, checkpoint, eval, log, optimizer, order, other
+
+    static func of(_ action: EffectAction) -> DiffKind {
+        switch action {
+        case .setLR: .lr
+        case .setMomentum: .momentum
+        case .checkpointSave, .checkpointRemove, .checkpointLink: .checkpoint
+        case .evaluate, .bestUpdate: .eval
+        case .log: .log
+        case .optimizerStep: .optimizer
+        case .emaUpdate, .stop, .note, .custom: .other
+        }
+    }
+}
+
+/// A semantic comparison of two traces, call by call.
+public struct TraceDiff {
+    public struct Options: Sendable {
+        public var kinds: Set<DiffKind> = Set(DiffKind.allCases)
+        /// How many items (ranges, paths, hooks) each list shows.
+        public var limit = 10
+        /// Compare call timestamps and the timing fields of log records too.
+        public var includeTiming = false
+        public init() {}
+    }
+
+    public struct Side: Sendable {
+        public var path: String
+        public var source = ""
+        public var runner = ""
+        public var calls = 0
+        public var events: UInt64 = 0
+        public var hooks: [HookInfo] = []
+        public var damage: String?
+    }
+
+    /// Where and how the traces first differ.
+    public struct Divergence: Sendable {
+        public var kind: DiffKind
+        public var stage: String
+        public var epoch: Int
+        public var iter: Int
+        public var innerIter: Int
+        public var mode: String
+        public var hook: String
+        public var a: String
+        public var b: String
+    }
+
+    /// A per-iteration series (LR or momentum of one param group).
+    public struct Series: Sendable {
+        public var kind: DiffKind
+        public var optimizer: String
+        public var group: Int
+        public var compared = 0
+        public var differing = 0
+        public var ranges: [ClosedRange<Int>] = []
+        public var maxAbs: (diff: Double, iter: Int, a: Double, b: Double)?
+        public var maxRel: (diff: Double, iter: Int, a: Double, b: Double)?
+
+        public var label: String { (optimizer.isEmpty ? "" : optimizer + ".") + "\(kind.rawValue)[\(group)]" }
+    }
+
+    public struct Counts: Sendable {
+        public var a = 0
+        public var b = 0
+        public var differing = 0
+    }
+
+    public var a: Side
+    public var b: Side
+    public var options: Options
+    public var warnings: [String] = []
+    /// Calls whose (stage, epoch, iter, inner_iter, mode) differ or exist in one trace only.
+    public var callMismatches = 0
+    public var firstCallMismatch: String?
+    /// Aligned calls whose observations differ.
+    public var observationMismatches = 0
+    public var timingMismatches = 0
+    public var firstDivergence: Divergence?
+    public var series: [Series] = []
+    public var checkpoints = Checkpoints()
+    public var evaluations = Counts()
+    public var best: (a: [String], b: [String]) = ([], [])
+    public var logRecords = Counts()
+    public var firstLogDifference: String?
+    public var optimizerSteps = Counts()
+    public var otherEffects = Counts()
+    public var order: [String] = []
+
+    public struct Checkpoints: Sendable {
+        public var savedA: [String] = []
+        public var savedB: [String] = []
+        public var removedA: [String] = []
+        public var removedB: [String] = []
+        public var keptA: [String] = []
+        public var keptB: [String] = []
+    }
+
+    /// Whether the traces agree in everything compared.
+    public var same: Bool {
+        callMismatches == 0 && observationMismatches == 0 && timingMismatches == 0 && firstDivergence == nil
+            && order.isEmpty && series.allSatisfy { $0.differing == 0 }
+            && Set(checkpoints.savedA) == Set(checkpoints.savedB) && checkpoints.keptA == checkpoints.keptB
+    }
+
+    /// Compares two traces.
+    /// - Complexity: O(events) time; memory bounded by one call group per trace plus the
+    ///   checkpoint names and the ranges it reports.
+    public static func compare(_ pathA: String, _ pathB: String, options: Options = Options()) throws(HooktraceError) -> TraceDiff {
+        var engine = try Engine(pathA, pathB, options)
+        try engine.run()
+        return engine.diff
+    }
+}
+
+private struct Tracker {
+    var files: [String] = []
+    var saved: [String] = []
+    var removed: [String] = []
+    var best: [String] = []
+
+    mutating func apply(_ e: Effect, at call: Call?) {
+        switch e.action {
+        case .checkpointSave(let p):
+            saved.append(p)
+            if !files.contains(p) { files.append(p) }
+        case .checkpointRemove(let p):
+            removed.append(p)
+            files.removeAll { $0 == p }
+        case .bestUpdate(let k, let v, let c):
+            best.append("\(k)=\(formatDouble(v)) \(fileName(c)) (epoch \(call?.epoch ?? 0), iter \(call?.iter ?? 0))")
+        default: break
+        }
+    }
+}
+
+private struct Engine {
+    var diff: TraceDiff
+    let ra: CallGroupReader
+    let rb: CallGroupReader
+    var ta = Tracker()
+    var tb = Tracker()
+    var pendingA: CallGroup?
+    var pendingB: CallGroup?
+    /// Values in force per series, in both traces; parallel to `diff.series`.
+    var valuesA: [Double] = []
+    var valuesB: [Double] = []
+
+    /// Sets a series' value in force in one trace, adding the series when new.
+    mutating func setSeries(_ kind: DiffKind, _ optimizer: String, _ group: Int, _ v: Double, a: Bool) {
+        var i = 0
+        while i < diff.series.count {
+            let s = diff.series[i]
+            if s.group == group && s.kind == kind && s.optimizer == optimizer { break }
+            i += 1
+        }
+        if i == diff.series.count {
+            diff.series.append(TraceDiff.Series(kind: kind, optimizer: optimizer, group: group))
+            valuesA.append(.nan)
+            valuesB.append(.nan)
+        }
+        if a { valuesA[i] = v } else { valuesB[i] = v }
+    }
+
+    mutating func track(_ e: Effect, a: Bool) {
+        switch e.action {
+        case .setLR(let o, let g, let v): setSeries(.lr, o, g, v, a: a)
+        case .setMomentum(let o, let g, let v): setSeries(.momentum, o, g, v, a: a)
+        default: break
+        }
+    }
+
+    init(_ a: String, _ b: String, _ options: TraceDiff.Options) throws(HooktraceError) {
+        ra = try CallGroupReader(path: a)
+        rb = try CallGroupReader(path: b)
+        diff = TraceDiff(a: TraceDiff.Side(path: a), b: TraceDiff.Side(path: b), options: options)
+    }
+
+    mutating func nextA() -> CallGroup? {
+        if let p = pendingA { pendingA = nil; return p }
+        return ra.next()
+    }
+
+    mutating func nextB() -> CallGroup? {
+        if let p = pendingB { pendingB = nil; return p }
+        return rb.next()
+    }
+
+    mutating func start(_ g: CallGroup, a: Bool) {
+        guard let r = g.runStart else { return }
+        if a {
+            diff.a.source = r.source
+            diff.a.runner = r.runner
+            diff.a.hooks = r.hooks
+        } else {
+            diff.b.source = r.source
+            diff.b.runner = r.runner
+            diff.b.hooks = r.hooks
+        }
+        for p in r.paramGroups {
+            setSeries(.lr, p.optimizer, p.group, p.lr, a: a)
+            if let m = p.momentum { setSeries(.momentum, p.optimizer, p.group, m, a: a) }
+        }
+    }
+
+    mutating func run() throws(HooktraceError) {
+        while true {
+            let ga = nextA()
+            let gb = nextB()
+            if ga == nil && gb == nil { break }
+            if let ga, ga.call == nil { start(ga, a: true) }
+            if let gb, gb.call == nil { start(gb, a: false) }
+            if let ga, let gb, ga.sameCall(as: gb) {
+                compare(ga, gb)
+                continue
+            }
+            // Misaligned: report, and let the trace that is behind catch up.
+            diff.callMismatches += 1
+            if diff.firstCallMismatch == nil {
+                diff.firstCallMismatch = "call \(diff.a.calls) differs: A has \(ga.map(describe) ?? "nothing (ended)"), B has \(gb.map(describe) ?? "nothing (ended)")"
+                diff.warnings.append("the traces' calls differ (\(diff.firstCallMismatch!)); they come from different runs, so calls are matched by (stage, epoch, iter) where they can be")
+            }
+            switch (ga, gb) {
+            case (let x?, nil): alone(x, a: true)
+            case (nil, let y?): alone(y, a: false)
+            case (let x?, let y?):
+                let kx = (x.call?.iter ?? -1, x.call?.epoch ?? -1)
+                let ky = (y.call?.iter ?? -1, y.call?.epoch ?? -1)
+                if kx < ky {
+                    alone(x, a: true)
+                    pendingB = y
+                } else if ky < kx {
+                    alone(y, a: false)
+                    pendingA = x
+                } else {
+                    alone(x, a: true)
+                    alone(y, a: false)
+                }
+            default: break
+            }
+        }
+        diff.a.events = ra.reader.nextSequence
+        diff.b.events = rb.reader.nextSequence
+        if let d = ra.damage { diff.a.damage = d.message; diff.warnings.append("A is damaged: \(d.description); compared up to the damage") }
+        if let d = rb.damage { diff.b.damage = d.message; diff.warnings.append("B is damaged: \(d.description); compared up to the damage") }
+        diff.checkpoints.savedA = ta.saved.filter { !tb.saved.contains($0) }
+        diff.checkpoints.savedB = tb.saved.filter { !ta.saved.contains($0) }
+        diff.checkpoints.removedA = ta.removed.filter { !tb.removed.contains($0) }
+        diff.checkpoints.removedB = tb.removed.filter { !ta.removed.contains($0) }
+        diff.checkpoints.keptA = ta.files
+        diff.checkpoints.keptB = tb.files
+        diff.best = (ta.best, tb.best)
+        if diff.options.kinds.contains(.order) { diff.order = orderChanges(diff.a.hooks, diff.b.hooks) }
+        if !diff.options.kinds.contains(.checkpoint) { diff.checkpoints = TraceDiff.Checkpoints() }
+    }
+
+    func describe(_ g: CallGroup) -> String {
+        guard let c = g.call else { return "the prelude" }
+        return "\(c.stage) (epoch \(c.epoch), iter \(c.iter), inner_iter \(c.innerIter), \(c.mode))"
+    }
+
+    mutating func alone(_ g: CallGroup, a: Bool) {
+        if g.call != nil {
+            if a { diff.a.calls += 1 } else { diff.b.calls += 1 }
+        }
+        for e in g.effects {
+            if a { ta.apply(e, at: g.call) } else { tb.apply(e, at: g.call) }
+            track(e, a: a)
+            let kind = DiffKind.of(e.action)
+            guard diff.options.kinds.contains(kind) else { continue }
+            count(kind, a: a ? 1 : 0, b: a ? 0 : 1, differing: true)
+        }
+    }
+
+    mutating func count(_ kind: DiffKind, a: Int, b: Int, differing: Bool) {
+        func bump(_ c: inout TraceDiff.Counts) {
+            c.a += a
+            c.b += b
+            if differing { c.differing += 1 }
+        }
+        switch kind {
+        case .eval: bump(&diff.evaluations)
+        case .log: bump(&diff.logRecords)
+        case .optimizer: bump(&diff.optimizerSteps)
+        case .other: bump(&diff.otherEffects)
+        default: break
+        }
+    }
+
+    static let timingKeys: Set<String> = ["time", "data_time", "memory"]
+
+    func comparable(_ e: Effect, timing: Bool) -> Effect {
+        guard !timing, case .log(let fields) = e.action else { return e }
+        return Effect(hook: e.hook, .log(fields.filter { !Engine.timingKeys.contains($0.key) }))
+    }
+
+    func same(_ x: Effect, _ y: Effect) -> Bool {
+        x.hook == y.hook && x.action.isIdentical(to: y.action)
+    }
+
+    mutating func compare(_ ga: CallGroup, _ gb: CallGroup) {
+        if ga.call != nil {
+            diff.a.calls += 1
+            diff.b.calls += 1
+        }
+        if !ga.observations.elementsEqual(gb.observations, by: { $0.isIdentical(to: $1) }) {
+            diff.observationMismatches += 1
+            if diff.observationMismatches == 1 {
+                diff.warnings.append("observations differ at \(describe(ga)): the traces record different training steps")
+            }
+        }
+        if diff.options.includeTiming, let ca = ga.call, let cb = gb.call, ca.time != cb.time {
+            diff.timingMismatches += 1
+        }
+        for e in ga.effects {
+            ta.apply(e, at: ga.call)
+            track(e, a: true)
+        }
+        for e in gb.effects {
+            tb.apply(e, at: gb.call)
+            track(e, a: false)
+        }
+        let timing = diff.options.includeTiming
+        // Fast path: identical effects (the common case) only need counting.
+        if ga.effects.count == gb.effects.count && zip(ga.effects, gb.effects).allSatisfy({ same($0, $1) }) {
+            for e in ga.effects {
+                let kind = DiffKind.of(e.action)
+                if diff.options.kinds.contains(kind) { count(kind, a: 1, b: 1, differing: false) }
+            }
+            if let c = ga.call, c.stage == Stage.afterTrainIter.rawValue { compareSeries(at: c.iter) }
+            return
+        }
+        for kind in DiffKind.allCases where diff.options.kinds.contains(kind) && kind != .order {
+            let ea = ga.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            let eb = gb.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            if ea.isEmpty && eb.isEmpty { continue }
+            let equal = ea.count == eb.count && zip(ea, eb).allSatisfy { same($0, $1) }
+            count(kind, a: ea.count, b: eb.count, differing: !equal)
+            guard !equal else { continue }
+            if kind == .log && diff.firstLogDifference == nil {
+                diff.firstLogDifference = logDifference(ea, eb, at: ga)
+            }
+            if diff.firstDivergence == nil, let c = ga.call {
+                let i = (0..<min(ea.count, eb.count)).first(where: { !same(ea[$0], eb[$0]) }) ?? min(ea.count, eb.count)
+                let x = i < ea.count ? ea[i] : nil
+                let y = i < eb.count ? eb[i] : nil
+                func text(_ e: Effect?) -> String {
+                    guard let e else { return "(nothing)" }
+                    let (type, _, detail) = EventText.describe(.effect(e))
+                    return "\(type) \(detail)"
+                }
+                diff.firstDivergence = TraceDiff.Divergence(
+                    kind: kind, stage: c.stage, epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode.description,
+                    hook: x?.hook ?? y?.hook ?? "", a: text(x), b: text(y))
+            }
+        }
+        if let c = ga.call, c.stage == Stage.afterTrainIter.rawValue {
+            compareSeries(at: c.iter)
+        }
+    }
+
+    func logDifference(_ ea: [Effect], _ eb: [Effect], at g: CallGroup) -> String {
+        for (x, y) in zip(ea, eb) {
+            guard case .log(let fa) = x.action, case .log(let fb) = y.action else { continue }
+            for f in fa {
+                let other = fb.first(where: { $0.key == f.key })
+                if other.map({ !$0.value.isIdentical(to: f.value) }) ?? true {
+                    return "\(describe(g)): \(x.hook) \(f.key) \(f.value) → \(other.map { "\($0.value)" } ?? "(absent)")"
+                }
+            }
+            for f in fb where !fa.contains(where: { $0.key == f.key }) {
+                return "\(describe(g)): \(y.hook) \(f.key) (absent) → \(f.value)"
+            }
+        }
+        return "\(describe(g)): \(ea.count) record(s) in A, \(eb.count) in B"
+    }
+
+    mutating func compareSeries(at iter: Int) {
+        for i in diff.series.indices {
+            let kind = diff.series[i].kind
+            guard kind == .lr ? diff.options.kinds.contains(.lr) : diff.options.kinds.contains(.momentum) else { continue }
+            diff.series[i].compared += 1
+            let x = valuesA[i]
+            let y = valuesB[i]
+            guard x.bitPattern != y.bitPattern else { continue }
+            diff.series[i].differing += 1
+            if let last = diff.series[i].ranges.last, last.upperBound == iter - 1 {
+                diff.series[i].ranges[diff.series[i].ranges.count - 1] = last.lowerBound...iter
+            } else if diff.series[i].ranges.count < 10_000 {
+                diff.series[i].ranges.append(iter...iter)
+            }
+            let abs = Swift.abs(x - y)
+            if diff.series[i].maxAbs.map({ abs > $0.diff }) ?? true { diff.series[i].maxAbs = (abs, iter, x, y) }
+            let rel = abs / max(Swift.abs(x), Swift.abs(y))
+            if diff.series[i].maxRel.map({ rel > $0.diff }) ?? true { diff.series[i].maxRel = (rel, iter, x, y) }
+        }
+    }
+
+    /// "X moved before Y" for pairs whose order flipped, plus added, removed and re-prioritised hooks.
+    func orderChanges(_ a: [HookInfo], _ b: [HookInfo]) -> [String] {
+        var out: [String] = []
+        let namesA = a.map(\.name), namesB = b.map(\.name)
+        for h in a where !namesB.contains(h.name) { out.append("\(h.name) (\(Priority.label(h.priority))) only in A") }
+        for h in b where !namesA.contains(h.name) { out.append("\(h.name) (\(Priority.label(h.priority))) only in B") }
+        for h in a {
+            if let g = b.first(where: { $0.name == h.name }), g.priority != h.priority {
+                out.append("\(h.name): priority \(Priority.label(h.priority)) → \(Priority.label(g.priority))")
+            }
+        }
+        let common = namesA.filter { namesB.contains($0) }
+        for (i, x) in common.enumerated() {
+            for y in common[(i + 1)...] {
+                if let bx = namesB.firstIndex(of: x), let by = namesB.firstIndex(of: y), by < bx {
+                    out.append("\(y) moved before \(x)")
+                }
+            }
+        }
+        return out
+    }
+}

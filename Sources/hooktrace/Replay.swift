@@ -1,0 +1,188 @@
+import ArgumentParser
+import HooktraceCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+struct DiffOptionGroup: ParsableArguments {
+    @Option(name: .long, help: "Report as text or json.")
+    var format: ReportFormat = .text
+
+    @Option(name: .long, help: ArgumentHelp("Compare only these kinds: lr, momentum, checkpoint, eval, log, optimizer, order, other (comma-separated).", valueName: "KINDS"))
+    var only: String?
+
+    @Option(name: .long, help: "How many items each list in the report shows.")
+    var limit: Int = 10
+
+    @Flag(name: .long, help: "Also compare call timestamps and the timing fields of log records.")
+    var includeTiming = false
+
+    func validate() throws {
+        if limit < 1 { throw ValidationError("--limit must be at least 1") }
+        _ = try kinds()
+    }
+
+    func kinds() throws -> Set<DiffKind> {
+        guard let only else { return Set(DiffKind.allCases) }
+        var out: Set<DiffKind> = []
+        for part in only.split(separator: ",") {
+            let name = part.trimmingCharacters()
+            guard let kind = DiffKind(rawValue: name) else {
+                throw ValidationError("unknown kind '\(name)' in --only; use \(DiffKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            out.insert(kind)
+        }
+        return out
+    }
+
+    var options: TraceDiff.Options {
+        var o = TraceDiff.Options()
+        o.kinds = (try? kinds()) ?? Set(DiffKind.allCases)
+        o.limit = limit
+        o.includeTiming = includeTiming
+        return o
+    }
+
+    /// Prints the report; exits 1 when the traces differ.
+    func report(_ diff: TraceDiff) throws {
+        var out = StandardOutput()
+        out.write(format == .json ? diff.json : diff.text)
+        out.flush()
+        if !diff.same { throw ExitCode(1) }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-drive a recorded run with another hook set and report what changed.",
+        discussion: """
+            Keeps the recorded inputs (calls, counters, timestamps, observations) and recomputes \
+            every effect with the hook set of the recording, changed by --hooks (a JSON file with \
+            any of lr_config, momentum_config, optimizer_config, checkpoint_config, log_config, \
+            custom_hooks, evaluation, optimizer) and --cfg-options (single values, as mmcv's tools \
+            take them). Keys that shape the recorded calls (runner, workflow, data, simulation) \
+            cannot change.
+
+            Prints the semantic diff against the recording. Exit status: 0 same effects, 1 \
+            different, 2 trouble (bad hooks, a damaged recording: the replay then stops at the \
+            damage and says where).
+
+            Examples:
+              hooktrace replay run.htrace --hooks new_schedule.json -o new.htrace
+              hooktrace replay run.htrace --cfg-options lr_config.step=[9,11]
+              hooktrace replay run.htrace --cfg-options checkpoint_config.max_keep_ckpts=3 --only checkpoint
+            """
+    )
+
+    @Argument(help: "The recorded trace.")
+    var trace: String
+
+    @Option(name: .long, help: "A JSON file of hook settings that replace the recording's.")
+    var hooks: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Override single values: key.path=value (e.g. lr_config.step=[16,22]).", valueName: "KEY=VALUE"))
+    var cfgOptions: [String] = []
+
+    @Option(name: .shortAndLong, help: "Write the replayed run's trace here (it is a normal trace).")
+    var output: String?
+
+    @OptionGroup var report: DiffOptionGroup
+
+    func run() throws {
+        var hooksJSON: JSONValue?
+        if let hooks {
+            let text = try readTextFile(hooks)
+            let parsed = Result { () throws(JSONSyntaxError) in try JSONValue.parse(text) }
+            switch parsed {
+            case .success(let v): hooksJSON = v
+            case .failure(let e): throw HooktraceError(.invalidInput, "not valid JSON: \(e)", file: hooks)
+            }
+        }
+        var overrides: [(path: String, value: JSONValue)] = []
+        for option in cfgOptions {
+            guard let eq = option.firstIndex(of: "="), eq != option.startIndex else {
+                throw ValidationError("--cfg-options takes key.path=value, got '\(option)'")
+            }
+            overrides.append((String(option[..<eq]), Replayer.parseOption(String(option[option.index(after: eq)...]))))
+        }
+        let target = output ?? "\(trace).replay-\(getpid()).htrace"
+        let temporary = target + ".partial-\(getpid())"
+        let writer = try TraceWriter(path: temporary)
+        let hooksValue = hooksJSON
+        let overridesValue = overrides
+        let result = Result { () throws(HooktraceError) in
+            try Replayer.replay(trace: trace, hooks: hooksValue, overrides: overridesValue) { e throws(HooktraceError) in try writer.append(e) }
+        }
+        var failure: HooktraceError?
+        if case .failure(let error) = result { failure = error }
+        // A replay that failed before its first call wrote nothing worth keeping.
+        if let failure, writer.eventCount <= 1 {
+            try? writer.close()
+            unlink(temporary)
+            throw HooktraceError(failure.code, failure.message, file: hooks ?? failure.file ?? trace)
+        }
+        try writer.close()
+        try renameReplacing(temporary, target)
+        defer { if output == nil { unlink(target) } }
+        if let failure {
+            if output != nil { printError("hooktrace: the replay up to the failure is in \(target) (it ends with a failed run_end)") }
+            throw failure
+        }
+        let diff = try TraceDiff.compare(trace, target, options: report.options)
+        try report.report(diff)
+    }
+}
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two traces call by call: LRs, checkpoints, evaluation, logs, hook order.",
+        discussion: """
+            Aligns the traces call by call and reports the first divergence (stage, epoch, \
+            iteration, hook, the values in A and B), then a summary per kind. Traces of different \
+            runs are matched by (stage, epoch, iter) with a warning. Timing is left out unless \
+            --include-timing. --format json gives a stable object for scripts (docs/FORMAT.md).
+
+            Exit status: 0 same, 1 different, 2 trouble.
+            """
+    )
+
+    @Argument(help: "The first trace (A).")
+    var a: String
+
+    @Argument(help: "The second trace (B).")
+    var b: String
+
+    @OptionGroup var report: DiffOptionGroup
+
+    func run() throws {
+        try report.report(try TraceDiff.compare(a, b, options: report.options))
+    }
+}
+
+func readTextFile(_ path: String) throws -> String {
+    guard let file = fopen(path, "rb") else {
+        let reason = errno == ENOENT ? "no such file; check the path" : String(cString: strerror(errno))
+        throw HooktraceError(.io, "cannot open: \(reason)", file: path)
+    }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, file)
+        if n == 0 { break }
+        bytes.append(contentsOf: buffer[0..<n])
+        if bytes.count > 64 << 20 { throw HooktraceError(.limit, "larger than 64 MiB", file: path) }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
