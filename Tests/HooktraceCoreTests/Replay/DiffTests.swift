@@ -1,0 +1,103 @@
+@testable import HooktraceCore
+import HooktraceTesting
+import Testing
+
+private func writeEvents(_ events: [Event], _ path: String) throws {
+    let w = try TraceWriter(path: path)
+    for e in events { try w.append(e) }
+    try w.close()
+}
+
+@Suite("Diff")
+struct DiffTests {
+    @Test("a trace is the same as itself and as its self-replay")
+    func same() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, _) = try recordFile(replayBase, dir)
+        #expect(try TraceDiff.compare(path, path).same)
+        try writeEvents(try replayEvents(path, nil), dir.file("self.htrace"))
+        let d = try TraceDiff.compare(path, dir.file("self.htrace"))
+        #expect(d.same, "\(d.text)")
+        #expect(d.text.hasSuffix("result: same\n"))
+    }
+
+    @Test("a changed schedule: first divergence, LR ranges, largest difference, log records")
+    func schedule() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, _) = try recordFile(replayBase, dir)
+        try writeEvents(try replayEvents(path, #"{"lr_config": {"policy": "step", "step": [1, 3], "warmup": "linear", "warmup_iters": 3, "warmup_ratio": 0.1}}"#), dir.file("b.htrace"))
+        let d = try TraceDiff.compare(path, dir.file("b.htrace"))
+        #expect(!d.same)
+        let first = try #require(d.firstDivergence)
+        #expect(first.kind == .lr && first.stage == "before_train_epoch" && first.epoch == 1 && first.hook == "StepLrUpdaterHook")
+        #expect(first.a.contains("lr=0.02") && first.b.contains("lr=0.002"))
+        let lr = try #require(d.series.first { $0.kind == .lr })
+        #expect(lr.ranges == [5...9], "epoch 1 (iterations 5-9) differs; epoch 2 onwards both have passed their milestones")
+        #expect(lr.differing == 5 && lr.compared == 20)
+        #expect(lr.maxAbs?.diff == 0.02 - 0.002)
+        #expect(d.logRecords.differing > 0)
+        #expect(d.optimizerSteps.differing == 0)
+        #expect(d.text.contains("lr[0]: 5 of 20 iterations differ (iters 5-9)"))
+        // --only restricts what is compared.
+        var o = TraceDiff.Options()
+        o.kinds = [.checkpoint, .order]
+        #expect(try TraceDiff.compare(path, dir.file("b.htrace"), options: o).same)
+    }
+
+    @Test("checkpoint policies: saved, removed and kept files per trace")
+    func checkpoints() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, _) = try recordFile(replayBase, dir)
+        try writeEvents(try replayEvents(path, #"{"checkpoint_config": {"interval": 1, "max_keep_ckpts": 1}}"#), dir.file("b.htrace"))
+        let d = try TraceDiff.compare(path, dir.file("b.htrace"))
+        #expect(d.checkpoints.keptA.map(fileName).filter { $0.hasPrefix("epoch") } == ["epoch_3.pth", "epoch_4.pth"])
+        #expect(d.checkpoints.keptB.map(fileName).filter { $0.hasPrefix("epoch") } == ["epoch_4.pth"])
+        #expect(d.checkpoints.removedB.map(fileName) == ["epoch_3.pth"], "A removes epoch_1 and epoch_2 too")
+        #expect(d.text.contains("checkpoints removed only in B: epoch_3.pth"))
+    }
+
+    @Test("hook order changes are reported as moves")
+    func order() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, _) = try recordFile(replayBase, dir)
+        try writeEvents(try replayEvents(path, #"{"custom_hooks": [{"type": "EMAHook", "priority": "HIGHEST"}, {"type": "MyHook", "priority": 5}]}"#), dir.file("b.htrace"))
+        let d = try TraceDiff.compare(path, dir.file("b.htrace"))
+        #expect(d.order.contains("MyHook: priority NORMAL → 5"))
+        #expect(d.order.contains("MyHook moved before StepLrUpdaterHook"))
+        #expect(!d.same)
+    }
+
+    @Test("traces of different runs are matched by call with a warning")
+    func differentRuns() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (a, _) = try recordFile(replayBase, dir, name: "a.htrace")
+        let (b, _) = try recordFile(replayBase.replacingOccurrences(of: #""max_epochs": 4"#, with: #""max_epochs": 3"#), dir, name: "b.htrace")
+        let d = try TraceDiff.compare(a, b)
+        #expect(!d.same)
+        #expect(d.callMismatches > 0)
+        #expect(d.warnings.contains { $0.contains("different runs") })
+        #expect(d.a.calls > d.b.calls)
+    }
+
+    @Test("the JSON report parses and carries the same facts")
+    func json() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, _) = try recordFile(replayBase, dir)
+        try writeEvents(try replayEvents(path, #"{"lr_config": {"policy": "fixed"}}"#), dir.file("b.htrace"))
+        let d = try TraceDiff.compare(path, dir.file("b.htrace"))
+        let v = try JSONValue.parse(d.json)
+        #expect(v["same"] == .bool(false))
+        #expect(v["first_divergence"]?["kind"] == .string("lr"))
+        guard case .array(let series)? = v["series"] else {
+            Issue.record("no series")
+            return
+        }
+        #expect(series.first?["differing"] == .int(Int64(d.series[0].differing)))
+    }
+}
