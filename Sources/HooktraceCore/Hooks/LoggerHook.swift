@@ -48,7 +48,7 @@ public final class LoggerHook: Hook {
             }
             if isText {
                 try runner.effect(self, .log([
-                    Field("env_info", .string("simulated by hooktrace \(hooktraceVersion)")),
+                    Field("env_info", .string("simulated by hooktrace")),
                     Field("seed", .int(Int64(runner.simulationModel.seed))),
                     Field("exp_name", .string(runner.experimentName)),
                 ]))

@@ -107,8 +107,7 @@ public enum Simulator {
             },
             hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.hook.config.compact) },
             seed: config.simulation.seed, config: config.json.compact,
-            meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py")),
-                   Field("hooktrace", .string(hooktraceVersion))])
+            meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py"))])
         return (runner, runStart)
     }
 
