@@ -94,6 +94,46 @@ func benchRecord(_ configPath: String, repeats: Int, dir: String) throws {
     print("")
 }
 
+// Replay and diff: the Faster R-CNN trace replayed with step [9, 11], then diffed.
+func benchReplay(trace: String, dir: String, repeats: Int, label: String) throws {
+    let hooks = try JSONValue.parse(#"{"lr_config": {"policy": "step", "step": [9, 11], "warmup": "linear", "warmup_iters": 500, "warmup_ratio": 0.001}}"#)
+    var bestReplay = Double.infinity, bestDiff = Double.infinity
+    var events: UInt64 = 0, calls = 0
+    let out = "\(dir)/replayed.htrace"
+    for _ in 0..<repeats {
+        let t0 = now()
+        let writer = try TraceWriter(path: out)
+        calls = 0
+        try Replayer.replay(trace: trace, hooks: hooks) { e throws(HooktraceError) in
+            if case .call = e { calls += 1 }
+            try writer.append(e)
+        }
+        try writer.close()
+        events = writer.eventCount
+        bestReplay = min(bestReplay, Double(now() - t0))
+        let t1 = now()
+        let d = try TraceDiff.compare(trace, out)
+        precondition(!d.same)
+        bestDiff = min(bestDiff, Double(now() - t1))
+    }
+    print("replay + diff: \(label), \(calls) calls, \(events) events per trace")
+    print("| step | total ms | M events/s | ns per call_hook |")
+    print("|---|---:|---:|---:|")
+    print("| replay (read, re-run hooks, write) | \(fmt(bestReplay / 1e6, 1)) | \(fmt(Double(events) / (bestReplay / 1e9) / 1e6, 2)) | \(fmt(bestReplay / Double(calls), 1)) |")
+    print("| diff (both traces) | \(fmt(bestDiff / 1e6, 1)) | \(fmt(Double(2 * events) / (bestDiff / 1e9) / 1e6, 2)) | - |")
+    print("peak memory (RSS, whole process): \(fmt(peakRSSMiB(), 1)) MiB")
+    print("")
+}
+
+if only == "replay" {
+    try benchReplay(trace: "\(dir)/record.htrace", dir: dir, repeats: repeats, label: "Faster R-CNN 1x, step [8, 11] → [9, 11]")
+    exit(0)
+}
+if only == "replay-big" {
+    try benchReplay(trace: "\(dir)/big.htrace", dir: dir, repeats: 1, label: "a long run")
+    exit(0)
+}
+
 if only.isEmpty || only == "record" {
     try benchRecord(recordConfig, repeats: repeats, dir: dir)
     if only == "record" { exit(0) }
