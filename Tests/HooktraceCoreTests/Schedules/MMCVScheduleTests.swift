@@ -2,7 +2,8 @@
 import Testing
 
 /// Ports of the LR and momentum expectations in mmcv's tests/test_runner/test_hooks.py
-/// (mmcv 1.x). mmcv checks the values a PaviLoggerHook logs at step = iter + 1, i.e. the
+/// (mmcv 1.x, including the 1.7 parametrisations of test_momentum_runner_hook and
+/// test_cyclic_lr_update_hook, the momentum warmups and test_linear_runner_hook). mmcv checks the values a PaviLoggerHook logs at step = iter + 1, i.e. the
 /// group-0 LR and momentum of each optimizer in force during that iteration; these
 /// tests read the same values from the trace's set_lr / set_momentum effects.
 struct Sample: Equatable, CustomStringConvertible {
@@ -166,6 +167,43 @@ struct MMCVScheduleTests {
         } else {
             check(r, [(1, s(0.02, 0.95)), (4, s(0.155, 0.95)), (6, s(0.155, 0.95))])
         }
+    }
+
+    @Test("test_momentum_runner_hook (gamma 0.5, cyclic_times 2): cyclic momentum with gamma over two cycles")
+    func momentumRunnerHookGamma() throws {
+        let hooks = #"{"type": "CyclicMomentumUpdaterHook", "by_epoch": false, "target_ratio": [0.8947368421052632, 1], "cyclic_times": 2, "step_ratio_up": 0.4, "gamma": 0.5},"#
+            + #"{"type": "CyclicLrUpdaterHook", "by_epoch": false, "target_ratio": [10, 1], "cyclic_times": 1, "step_ratio_up": 0.4}"#
+        let r = try scheduleRun(hooks, multi: false, iterations: 10)
+        check(r, [(1, s(0.01999999999999999, 0.95)), (3, s(0.11, 0.85)), (6, s(0.1879422863405995, 0.95)), (8, s(0.11000000000000001, 0.9))])
+    }
+
+    @Test("test_momentum_runner_hook: constant, linear and exp momentum warmup divide the momentum", arguments: [
+        ("constant", 5, 1.9, 1.8), ("linear", 3, 1.3571428571428572, 1.2857142857142858), ("exp", 3, 1.4399307381848783, 1.3641449098593583),
+    ])
+    func momentumWarmup(warmup: String, step: Int, m1: Double, m2: Double) throws {
+        let hook = #"{"type": "StepMomentumUpdaterHook", "by_epoch": false, "warmup": "\#(warmup)", "warmup_iters": 5, "warmup_ratio": 0.5, "step": [10]}"#
+        check(try scheduleRun(hook, multi: false, iterations: 10), [(1, s(0.02, 1.9)), (step, s(0.02, m1)), (10, s(0.02, 0.95))])
+        check(try scheduleRun(hook, multi: true, iterations: 10), [(1, s(0.02, 0.01, 1.9, 1.8)), (step, s(0.02, 0.01, m1, m2)), (10, s(0.02, 0.01, 0.95, 0.9))])
+    }
+
+    @Test("test_linear_runner_hook: linear annealing LR and momentum", arguments: [false, true])
+    func linearRunnerHook(multi: Bool) throws {
+        let hooks = #"{"type": "LinearAnnealingMomentumUpdaterHook", "min_momentum_ratio": 1.0421052631578949, "by_epoch": false, "warmup_iters": 2, "warmup_ratio": 0.9473684210526316},"#
+            + #"{"type": "LinearAnnealingLrUpdaterHook", "by_epoch": false, "min_lr_ratio": 0, "warmup_iters": 2, "warmup_ratio": 0.9}"#
+        let r = try scheduleRun(hooks, multi: multi, iterations: 10)
+        if multi {
+            check(r, [(1, s(0.02, 0.01, 0.95, 0.9)), (6, s(0.01, 0.005, 0.97, 0.9189473684210527)),
+                      (10, s(0.0019999999999999983, 0.0009999999999999992, 0.9860000000000001, 0.9341052631578949))])
+        } else {
+            check(r, [(1, s(0.02, 0.95)), (6, s(0.01, 0.97)), (10, s(0.0019999999999999983, 0.9860000000000001))])
+        }
+    }
+
+    @Test("test_cyclic_lr_update_hook (gamma 0.5, cyclic_times 2)")
+    func cyclicLRGamma() throws {
+        let hook = #"{"type": "CyclicLrUpdaterHook", "by_epoch": false, "target_ratio": [10.0, 1.0], "cyclic_times": 2, "step_ratio_up": 0.5, "anneal_strategy": "linear", "gamma": 0.5}"#
+        let r = try scheduleRun(hook, multi: false, iterations: 8, iterBased: true)
+        check(r, [(1, s(0.02, 0.95)), (4, s(0.11, 0.95)), (6, s(0.065, 0.95)), (7, s(0.11, 0.95))])
     }
 
     @Test("constructor validation mmcv's tests pin down", arguments: [
