@@ -208,8 +208,11 @@ public final class TraceReader {
     public func next() throws(HooktraceError) -> TraceEntry? {
         while true {
             if batchIndex < batch.count {
+                // Move the entry out rather than copy it (saves a retain/release per string).
+                var entry = TraceEntry(sequence: 0, event: .runEnd(RunEnd(status: .completed)), context: nil)
+                swap(&entry, &batch[batchIndex])
                 batchIndex += 1
-                return batch[batchIndex - 1]
+                return entry
             }
             batch.removeAll(keepingCapacity: true)
             batchIndex = 0

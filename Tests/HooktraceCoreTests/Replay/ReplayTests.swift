@@ -53,6 +53,22 @@ struct ReplayTests {
         #expect(identical(again, replayed), "replay is deterministic")
     }
 
+    @Test("the same replay twice writes byte-identical files")
+    func identicalFiles() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, _) = try recordFile(replayBase, dir)
+        let hooks = try JSONValue.parse(#"{"lr_config": {"policy": "CosineAnnealing", "min_lr": 0.0}}"#)
+        var files: [[UInt8]] = []
+        for name in ["r1.htrace", "r2.htrace"] {
+            let w = try TraceWriter(path: dir.file(name))
+            try Replayer.replay(trace: path, hooks: hooks) { e throws(HooktraceError) in try w.append(e) }
+            try w.close()
+            files.append(try readBytes(dir.file(name)))
+        }
+        #expect(files[0] == files[1])
+    }
+
     @Test("replaying the examples with their own hooks reproduces them", arguments: ["iter_based_schedule.json", "custom_hooks_mixed_priorities.json", "gradient_accumulation.json", "cosine_warmup.json"])
     func selfReplayExamples(file: String) throws {
         let dir = TemporaryDirectory()
