@@ -47,7 +47,7 @@ func baseName(_ path: String) -> String {
 
 struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulate a training run from a config and write its trace.",
+        abstract: "Record a training run: simulated from a config, or a real one (-- COMMAND).",
         discussion: """
             Runs mmcv 1.x's EpochBasedRunner or IterBasedRunner with the config's hooks, without \
             a model or a GPU: every call_hook with mmcv's counters, seeded losses, timings and \
@@ -57,14 +57,27 @@ struct Record: ParsableCommand {
             The config is checked completely before anything runs; on an error nothing is written. \
             The trace appears at the output path only when complete.
 
+            With -- COMMAND, runs the command (a Python program using mmcv 1.x or mmengine) with \
+            hooktrace's recorder shim on its Python path, and records every call_hook of the real \
+            run without changes to its code or config: counters, timestamps, log_vars, learning \
+            rates and momenta, checkpoints, log records. Each process of a distributed run writes \
+            its own trace (NAME.rankK.htrace). The command's output passes through; hooktrace exits \
+            with the command's exit status.
+
             Examples:
               hooktrace record --config traces/examples/faster_rcnn_r50_fpn_1x_coco.json -o run.htrace
-              hooktrace record --config my.json -o - | hooktrace info /dev/stdin   (not supported: traces need a file)
+              hooktrace record -o real.htrace -- python tools/train.py configs/faster_rcnn_r50_fpn_1x_coco.py
             """
     )
 
-    @Option(name: .long, help: "The run config (JSON).")
-    var config: String
+    @Option(name: .long, help: "The run config to simulate (JSON).")
+    var config: String?
+
+    @Argument(parsing: .postTerminator, help: "A real training command to record (after --).")
+    var command: [String] = []
+
+    @Flag(name: .long, help: "With -- COMMAND: also record each hook's time inside each call.")
+    var perHookTiming = false
 
     @Option(name: .shortAndLong, help: "Where to write the trace (default: the config's name with .htrace).")
     var output: String?
@@ -78,9 +91,14 @@ struct Record: ParsableCommand {
     func validate() throws {
         guard Codec(name: codec) != nil else { throw ValidationError("unknown codec '\(codec)'; use zstd, zlib or none") }
         if output == "-" { throw ValidationError("traces are written to files (readers seek); give a path with -o") }
+        if config == nil && command.isEmpty {
+            throw ValidationError("give a config to simulate (--config run.json) or a command to record after -- (-- python train.py ...)")
+        }
+        if config != nil && !command.isEmpty { throw ValidationError("give either --config or a command after --, not both") }
     }
 
     func run() throws {
+        guard let config else { return try recordLive() }
         let cfg = try loadConfig(config)
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
@@ -161,5 +179,45 @@ struct Hooks: ParsableCommand {
             for p in passive { out.write("(" + pad(Priority.label(p.priority), 12) + ") " + p.hook.type + "\n") }
         }
         out.flush()
+    }
+}
+
+extension Record {
+    func recordLive() throws {
+        let out = output ?? "run.htrace"
+        guard let shim = findShim() else {
+            throw HooktraceError(.io, "cannot find the recorder shim (tools/hooktrace_shim/hooktrace_shim.py next to the hooktrace checkout); set HOOKTRACE_SHIM_DIR to its directory")
+        }
+        var options = LiveRecorder.Options(output: out, shimDirectory: shim)
+        options.perHookTiming = perHookTiming
+        // Check the output directory before starting a possibly long run.
+        let probe = out + ".probe-\(getpid())"
+        guard let f = fopen(probe, "w") else {
+            throw HooktraceError(.io, "cannot write the trace: \(String(cString: strerror(errno))); check the directory exists and is writable", file: out)
+        }
+        fclose(f)
+        unlink(probe)
+        let outcome = try LiveRecorder(options: options).run(command: command)
+        if !quiet {
+            for note in outcome.notes { printError("hooktrace: \(note)") }
+            for t in outcome.traces { printError("recorded \(t.path): rank \(t.rank), \(t.events) events") }
+        }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// The shim's directory: $HOOKTRACE_SHIM_DIR, or tools/hooktrace_shim above the executable.
+    func findShim() -> String? {
+        if let env = getenv("HOOKTRACE_SHIM_DIR") { return String(cString: env) }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        var dir = String(cString: buffer)
+        for _ in 0..<6 {
+            guard let slash = dir.lastIndex(of: "/") else { break }
+            dir = String(dir[..<slash])
+            let candidate = dir + "/tools/hooktrace_shim"
+            if access(candidate + "/hooktrace_shim.py", R_OK) == 0 { return candidate }
+        }
+        return nil
     }
 }

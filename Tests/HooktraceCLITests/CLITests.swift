@@ -246,3 +246,144 @@ struct LRCLITests {
         #expect(none.status == 1 && none.stderr.contains("no training iterations"))
     }
 }
+
+@Suite("hooktrace record -- COMMAND (real runs, with stand-in mmcv and mmengine)")
+struct LiveRecordTests {
+    static let fixtures: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/standin").path
+    }()
+
+    static func record(_ args: [String], env extra: [String: String] = [:]) throws -> CLI.Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["PYTHONPATH"] = fixtures
+        for (k, v) in extra { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func events(_ path: String) throws -> [TraceEntry] {
+        let reader = try TraceReader(path: path)
+        var out: [TraceEntry] = []
+        try reader.forEach { out.append($0) }
+        return out
+    }
+
+    @Test("an mmcv run is recorded call by call with its observations and effects; its output passes through")
+    func mmcv() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("real.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmcv.py", scratch.file("wd")])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "training for 2 epochs\ndone\n")
+        let entries = try Self.events(trace)
+        guard case .runStart(let start)? = entries.first?.event else {
+            Issue.record("no run_start")
+            return
+        }
+        #expect(start.source == "mmcv" && start.runner == "EpochBasedRunner" && start.maxEpochs == 2)
+        #expect(start.hooks.map(\.name) == ["StepLrUpdaterHook", "CheckpointHook", "MyHook", "TextLoggerHook"])
+        #expect(start.paramGroups == [ParamGroup(group: 0, lr: 0.1, momentum: 0.9)])
+        let calls = entries.compactMap { e -> String? in
+            if case .call(let c) = e.event { return "\(c.stage) \(c.epoch) \(c.iter) \(c.innerIter) \(c.mode)" }
+            return nil
+        }
+        #expect(calls.prefix(9) == ["before_run 0 0 0 none", "before_train_epoch 0 0 0 train",
+                                    "before_train_iter 0 0 0 train", "after_train_iter 0 0 0 train",
+                                    "before_train_iter 0 1 1 train", "after_train_iter 0 1 1 train",
+                                    "before_train_iter 0 2 2 train", "after_train_iter 0 2 2 train",
+                                    "after_train_epoch 0 3 2 train"])
+        #expect(calls.last == "after_run 2 6 1 val")
+        #expect(calls.count == 2 + 2 * (2 + 3 * 2) + 2 * (2 + 2 * 2))
+        let effects = entries.compactMap { e -> Effect? in if case .effect(let x) = e.event { x } else { nil } }
+        #expect(effects.contains(Effect(hook: "StepLrUpdaterHook", .setLR(optimizer: "", group: 0, value: 0.1 * 0.1))))
+        #expect(effects.filter { if case .checkpointSave = $0.action { true } else { false } }.count == 2)
+        #expect(effects.filter { if case .log = $0.action { true } else { false } }.count == 2)
+        let losses = entries.compactMap { e -> Double? in
+            if case .observe(let o) = e.event, o.name == "loss", e.context?.mode == .train { return o.value.number }
+            return nil
+        }
+        #expect(losses.first == 2.0)
+        if case .runEnd(let end)? = entries.last?.event { #expect(end.status == .completed) } else { Issue.record("no run_end") }
+        #expect(try CLI.run(["check", trace]).status == 0)
+    }
+
+    @Test("a crash mid-run keeps everything recorded so far, ends the trace cleanly and passes the exit status on")
+    func crash() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("crash.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmcv.py", scratch.file("wd")], env: ["CRASH_AT": "4"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("CUDA out of memory (simulated)"))
+        let entries = try Self.events(trace)
+        let iterations = entries.filter { if case .call(let c) = $0.event { c.stage == "after_train_iter" } else { false } }.count
+        #expect(iterations == 4)
+        if case .runEnd(let end)? = entries.last?.event {
+            #expect(end.status == .failed && end.exitCode == 1)
+        } else {
+            Issue.record("no run_end")
+        }
+        #expect(try CLI.run(["check", trace]).status == 0)
+    }
+
+    @Test("each rank of a multi-process run writes its own trace")
+    func ranks() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("ranks.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/launch_ranks.py", scratch.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        for (rank, path) in [(0, trace), (1, scratch.file("ranks.rank1.htrace"))] {
+            let entries = try Self.events(path)
+            guard case .runStart(let start)? = entries.first?.event else {
+                Issue.record("no run_start in \(path)")
+                continue
+            }
+            #expect(start.meta.contains(Field("rank", .int(Int64(rank)))))
+            #expect(start.meta.contains(Field("world_size", .int(2))))
+        }
+    }
+
+    @Test("an mmengine run is recorded with its stage names, outputs and metrics")
+    func mmengine() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("me.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmengine.py"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let entries = try Self.events(trace)
+        guard case .runStart(let start)? = entries.first?.event else {
+            Issue.record("no run_start")
+            return
+        }
+        #expect(start.source == "mmengine")
+        #expect(start.hooks.first?.priority == 60)
+        let stages = entries.compactMap { e -> String? in if case .call(let c) = e.event { c.stage } else { nil } }
+        #expect(stages.prefix(3) == ["before_run", "before_train", "before_train_epoch"])
+        let metrics = entries.compactMap { e -> Double? in if case .observe(let o) = e.event, o.kind == .metric { o.value.number } else { nil } }
+        #expect(metrics.count == 2)
+    }
+
+    @Test("no command, a missing command, a program without a runner: clear messages, nothing half-written")
+    func badCommands() throws {
+        let scratch = Scratch()
+        let none = try Self.record(["record", "-o", scratch.file("n.htrace")])
+        #expect(none.status == 2 && none.stderr.contains("--config"))
+        let missing = try Self.record(["record", "-o", scratch.file("m.htrace"), "--", "no-such-command-xyz"])
+        #expect(missing.status == 2 && missing.stderr.contains("command not found"))
+        let plain = try Self.record(["record", "-o", scratch.file("p.htrace"), "--", "python3", Self.fixtures + "/no_framework.py"])
+        #expect(plain.status == 0)
+        #expect(plain.stdout.contains("neither mmcv nor mmengine"))
+        #expect(plain.stderr.contains("nothing was recorded"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty)
+        let unwritable = try Self.record(["record", "-o", "/nonexistent/dir/r.htrace", "--", "python3", Self.fixtures + "/no_framework.py"])
+        #expect(unwritable.status == 2 && unwritable.stderr.contains("cannot write the trace"))
+    }
+}

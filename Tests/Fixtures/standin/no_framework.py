@@ -1,0 +1,1 @@
+print("this program uses neither mmcv nor mmengine")

@@ -1,0 +1,388 @@
+"""Records every runner.call_hook of an mmcv 1.x or mmengine run for hooktrace.
+
+Standard library only (Python 3.8+). Loaded by sitecustomize.py when
+HOOKTRACE_SOCKET is set; patches mmcv.runner.BaseRunner.call_hook and
+mmengine.runner.Runner.call_hook as soon as those modules are imported, without
+any change to the user's code or config.
+
+Each process (each rank under torch.distributed) connects to the recorder's Unix
+socket and sends newline-delimited JSON messages in batches:
+
+  ["hello", {framework, version, rank, world_size, pid, argv}]
+  ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
+  ["call", stage, epoch, iter, inner_iter, mode, t_ns]
+  ["obs", kind, name, value]
+  ["lr", optimizer, group, value, hook] / ["mom", optimizer, group, value, hook]
+  ["ckpt", "save"|"remove", path, hook] / ["log", hook, {fields}]
+  ["span", hook, start_ns, duration_ns]
+  ["end", status, exit_code, message]
+
+The hot path appends a tuple to a list; serialisation happens once per batch.
+"""
+import atexit
+import json
+import os
+import socket
+import sys
+import time
+
+_perf_ns = time.perf_counter_ns
+_BATCH = 2048
+
+
+class _Channel(object):
+    def __init__(self, path):
+        self.path = path
+        self.sock = None
+        self.buffer = []
+        self.failed = False
+        self.t0 = _perf_ns()
+
+    def send(self, message):
+        self.buffer.append(message)
+        if len(self.buffer) >= _BATCH:
+            self.flush()
+
+    def flush(self):
+        if not self.buffer or self.failed:
+            self.buffer = []
+            return
+        data = "".join(json.dumps(m, separators=(",", ":"), default=_jsonable) + "\n" for m in self.buffer)
+        self.buffer = []
+        try:
+            if self.sock is None:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(self.path)
+            self.sock.sendall(data.encode("utf-8"))
+        except OSError as exc:
+            self.failed = True
+            sys.stderr.write("hooktrace: cannot reach the recorder (%s); this process is not recorded\n" % (exc,))
+
+    def close(self):
+        self.flush()
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+
+def _jsonable(value):
+    try:
+        return float(value)
+    except Exception:
+        return str(value)
+
+
+def _scalar(value):
+    """A log value as a JSON scalar (tensors and numpy numbers become floats)."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    item = getattr(value, "item", None)
+    if item is not None:
+        try:
+            return item()
+        except Exception:
+            pass
+    try:
+        return float(value)
+    except Exception:
+        return str(value)
+
+
+_channel = None
+_state = {}
+_per_hook_timing = False
+
+
+def _rank():
+    for key in ("RANK", "LOCAL_RANK"):
+        if key in os.environ:
+            try:
+                return int(os.environ[key]), int(os.environ.get("WORLD_SIZE", "1"))
+            except ValueError:
+                pass
+    return 0, 1
+
+
+def _optimizers(runner):
+    opt = getattr(runner, "optimizer", None)
+    if opt is None:
+        wrapper = getattr(runner, "optim_wrapper", None)
+        opt = getattr(wrapper, "optimizer", None) if wrapper is not None else None
+        if opt is None and wrapper is not None and hasattr(wrapper, "items"):
+            opt = {k: getattr(v, "optimizer", v) for k, v in wrapper.items()}
+    if opt is None:
+        return []
+    if isinstance(opt, dict):
+        return [(name, o) for name, o in opt.items()]
+    return [("", opt)]
+
+
+def _groups(runner):
+    out = []
+    for name, opt in _optimizers(runner):
+        for i, g in enumerate(getattr(opt, "param_groups", [])):
+            m = g.get("momentum")
+            if m is None and "betas" in g:
+                m = g["betas"][0]
+            out.append((name, i, g.get("lr"), m))
+    return out
+
+
+def _hooks(runner):
+    out = []
+    for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
+        out.append({"type": type(h).__name__, "priority": _priority_int(getattr(h, "priority", 50))})
+    return out
+
+
+def _priority_int(p):
+    if isinstance(p, int):
+        return p
+    value = getattr(p, "value", None)
+    if isinstance(value, int):
+        return value
+    names = {"HIGHEST": 0, "VERY_HIGH": 10, "HIGH": 30, "ABOVE_NORMAL": 40, "NORMAL": 50,
+             "BELOW_NORMAL": 60, "LOW": 70, "VERY_LOW": 90, "LOWEST": 100}
+    return names.get(str(p).upper(), 50)
+
+
+def _hook_named(runner, fragment):
+    for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
+        if fragment in type(h).__name__:
+            return type(h).__name__
+    return "unknown"
+
+
+def _start(runner, framework):
+    loaders = {}
+    dl = getattr(runner, "data_loader", None)
+    if dl is not None:
+        try:
+            loaders[getattr(runner, "mode", None) or "train"] = len(dl)
+        except TypeError:
+            pass
+    meta = getattr(runner, "meta", None) or {}
+    config = meta.get("hooktrace_config") if isinstance(meta, dict) else None
+    info = {
+        "framework": framework,
+        "runner": type(runner).__name__,
+        "max_epochs": getattr(runner, "_max_epochs", getattr(runner, "max_epochs", None)),
+        "max_iters": getattr(runner, "_max_iters", getattr(runner, "max_iters", None)),
+        "loaders": loaders,
+        "param_groups": _groups(runner),
+        "hooks": _hooks(runner),
+        "config": config,
+        "work_dir": getattr(runner, "work_dir", None),
+    }
+    _channel.send(["start", info])
+    _state["groups"] = _groups(runner)
+    for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
+        name = type(h).__name__
+        if name == "TextLoggerHook":
+            _state["log_interval"] = max(1, int(getattr(h, "interval", 10) or 10))
+            _state["log_by_epoch"] = bool(getattr(h, "by_epoch", True))
+
+
+def _files(work_dir):
+    try:
+        return set(e.name for e in os.scandir(work_dir) if e.name.endswith(".pth"))
+    except OSError:
+        return set()
+
+
+def _watch(runner, stage):
+    """Effects seen after a call: changed lr/momentum, checkpoints that appeared or went."""
+    st = _state
+    groups = _groups(runner)
+    last = st.get("groups")
+    if groups != last:
+        lr_hook = st.get("lr_hook") or _hook_named(runner, "LrUpdaterHook")
+        mom_hook = st.get("mom_hook") or _hook_named(runner, "MomentumUpdaterHook")
+        st["lr_hook"], st["mom_hook"] = lr_hook, mom_hook
+        for i, g in enumerate(groups):
+            old = last[i] if last and i < len(last) else None
+            if old is None or old[2] != g[2]:
+                _channel.send(["lr", g[0], g[1], g[2], lr_hook])
+            if g[3] is not None and (old is None or old[3] != g[3]):
+                _channel.send(["mom", g[0], g[1], g[3], mom_hook])
+        st["groups"] = groups
+    if stage in ("after_train_epoch", "after_run", "after_val_epoch") or (
+            stage == "after_train_iter" and st.get("iter_ckpt") and (getattr(runner, "iter", 0) + 1) % st.get("scan_every", 1) == 0):
+        work_dir = getattr(runner, "work_dir", None)
+        if work_dir:
+            files = _files(work_dir)
+            before = st.get("files", set())
+            for name in sorted(files - before):
+                hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
+                _channel.send(["ckpt", "save", os.path.join(work_dir, name), hook])
+            for name in sorted(before - files):
+                hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
+                _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
+            st["files"] = files
+            _tail_log(work_dir)
+    elif stage == "after_train_iter" and "log_interval" in st:
+        n = st["log_interval"]
+        counter = getattr(runner, "inner_iter", 0) if st.get("log_by_epoch") else getattr(runner, "iter", 0)
+        if (counter + 1) % n == 0:
+            work_dir = getattr(runner, "work_dir", None)
+            if work_dir:
+                _tail_log(work_dir)
+
+
+def _tail_log(work_dir):
+    st = _state
+    path = st.get("log_path")
+    if path is None:
+        try:
+            logs = sorted(e.path for e in os.scandir(work_dir) if e.name.endswith(".log.json"))
+        except OSError:
+            logs = []
+        if not logs:
+            return
+        path = st["log_path"] = logs[-1]
+        st["log_offset"] = 0
+    try:
+        with open(path, "r") as f:
+            f.seek(st.get("log_offset", 0))
+            data = f.read()
+            st["log_offset"] = f.tell()
+    except OSError:
+        return
+    for line in data.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        _channel.send(["log", "TextLoggerHook", record])
+
+
+def _observe(runner, stage):
+    outputs = getattr(runner, "outputs", None)
+    if not isinstance(outputs, dict) or outputs is _state.get("outputs"):
+        return
+    _state["outputs"] = outputs
+    for name, value in (outputs.get("log_vars") or {}).items():
+        _channel.send(["obs", "log_var", name, _scalar(value)])
+    if "num_samples" in outputs:
+        _channel.send(["obs", "num_samples", "num_samples", _scalar(outputs["num_samples"])])
+
+
+def _patch_mmcv(module):
+    runner_cls = getattr(module, "BaseRunner", None)
+    if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
+        return
+    original = runner_cls.call_hook
+
+    def call_hook(self, fn_name):
+        ch = _channel
+        if "started" not in _state:
+            _state["started"] = True
+            _start(self, "mmcv")
+            for h in getattr(self, "hooks", []):
+                if type(h).__name__ == "CheckpointHook" and not getattr(h, "by_epoch", True):
+                    _state["iter_ckpt"] = True
+                    _state["scan_every"] = max(1, getattr(h, "interval", 1))
+        if fn_name in ("after_train_iter", "after_val_iter"):
+            _observe(self, fn_name)
+        mode = getattr(self, "mode", None)
+        ch.send(["call", fn_name, self.epoch, self.iter, self.inner_iter, mode, _perf_ns() - ch.t0])
+        if _per_hook_timing:
+            for hook in self.hooks:
+                t = _perf_ns()
+                getattr(hook, fn_name)(self)
+                ch.send(["span", type(hook).__name__, t - ch.t0, _perf_ns() - t])
+        else:
+            original(self, fn_name)
+        _watch(self, fn_name)
+
+    call_hook._hooktrace = True
+    runner_cls.call_hook = call_hook
+
+
+def _patch_mmengine(module):
+    runner_cls = getattr(module, "Runner", None)
+    if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
+        return
+    original = runner_cls.call_hook
+
+    def call_hook(self, fn_name, **kwargs):
+        ch = _channel
+        if "started" not in _state:
+            _state["started"] = True
+            _start(self, "mmengine")
+        mode = "train" if "train" in fn_name else "val" if "val" in fn_name else "test" if "test" in fn_name else None
+        inner = kwargs.get("batch_idx", 0)
+        # What the step or the evaluation produced happened before this call: send it first.
+        outputs = kwargs.get("outputs")
+        if fn_name.startswith("after_") and fn_name.endswith("_iter") and isinstance(outputs, dict):
+            for name, value in outputs.items():
+                ch.send(["obs", "log_var", name, _scalar(value)])
+        if fn_name.endswith("_epoch") and isinstance(kwargs.get("metrics"), dict):
+            for name, value in kwargs["metrics"].items():
+                ch.send(["obs", "metric", name, _scalar(value)])
+        ch.send(["call", fn_name, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, mode, _perf_ns() - ch.t0])
+        original(self, fn_name, **kwargs)
+        _watch(self, fn_name)
+
+    call_hook._hooktrace = True
+    runner_cls.call_hook = call_hook
+
+
+_TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, "mmengine.runner": _patch_mmengine,
+            "mmengine.runner.runner": _patch_mmengine}
+
+
+class _Finder(object):
+    """Patches the runner modules right after they are imported."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in _TARGETS:
+            return None
+        import importlib.util
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        original_exec = loader.exec_module
+
+        def exec_module(module):
+            original_exec(module)
+            try:
+                _TARGETS[name](module)
+                _state["patched"] = True
+            except Exception as exc:
+                sys.stderr.write("hooktrace: could not patch %s: %r\n" % (name, exc))
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def _finish():
+    status = "completed"
+    code = 0
+    exc = getattr(sys, "last_value", None)
+    if exc is not None:
+        status, code = "failed", 1
+    _channel.send(["end", status, code, "" if exc is None else repr(exc)])
+    _channel.close()
+
+
+def install():
+    global _channel, _per_hook_timing
+    _channel = _Channel(os.environ["HOOKTRACE_SOCKET"])
+    _per_hook_timing = os.environ.get("HOOKTRACE_PER_HOOK_TIMING") == "1"
+    rank, world = _rank()
+    _channel.send(["hello", {"rank": rank, "world_size": world, "pid": os.getpid(), "argv": list(sys.argv),
+                             "python": sys.version.split()[0]}])
+    sys.meta_path.insert(0, _Finder())
+    for name, patch in _TARGETS.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+            _state["patched"] = True
+    atexit.register(_finish)
