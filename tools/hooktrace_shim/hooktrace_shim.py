@@ -6,12 +6,17 @@ mmengine.runner.Runner.call_hook as soon as those modules are imported, without
 any change to the user's code or config.
 
 Each process (each rank under torch.distributed) connects to the recorder's Unix
-socket and sends newline-delimited JSON messages in batches:
+socket and sends newline-delimited messages in batches. The two hot messages are
+plain text, the rest JSON:
+
+  c,STAGE_ID,EPOCH,ITER,INNER_ITER,MODE_ID,T_NS     a call (stage ids defined by ["stage", id, name];
+                                                     modes 0 none, 1 train, 2 val, 3 test)
+  o,KIND,VALUE,NAME                                  an observation (KIND l log_var, n num_samples,
+                                                     m metric; VALUE in Python repr; NAME to the end)
 
   ["hello", {framework, version, rank, world_size, pid, argv}]
   ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
-  ["call", stage, epoch, iter, inner_iter, mode, t_ns]
-  ["obs", kind, name, value]
+  ["stage", id, name]
   ["lr", optimizer, group, value, hook] / ["mom", optimizer, group, value, hook]
   ["ckpt", "save"|"remove", path, hook] / ["log", hook, {fields}]
   ["span", hook, start_ns, duration_ns]
@@ -39,7 +44,7 @@ class _Channel(object):
         self.t0 = _perf_ns()
 
     def send(self, message):
-        self.buffer.append(message)
+        self.buffer.append(json.dumps(message, separators=(",", ":"), default=_jsonable))
         if len(self.buffer) >= _BATCH:
             self.flush()
 
@@ -47,7 +52,7 @@ class _Channel(object):
         if not self.buffer or self.failed:
             self.buffer = []
             return
-        data = "".join(json.dumps(m, separators=(",", ":"), default=_jsonable) + "\n" for m in self.buffer)
+        data = "\n".join(self.buffer) + "\n"
         self.buffer = []
         try:
             if self.sock is None:
@@ -177,7 +182,6 @@ def _start(runner, framework):
         "work_dir": getattr(runner, "work_dir", None),
     }
     _channel.send(["start", info])
-    _state["groups"] = _groups(runner)
     for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
         name = type(h).__name__
         if name == "TextLoggerHook":
@@ -192,22 +196,48 @@ def _files(work_dir):
         return set()
 
 
+def _param_groups(runner):
+    out = []
+    for name, opt in _optimizers(runner):
+        for i, g in enumerate(getattr(opt, "param_groups", [])):
+            out.append((name, i, g))
+    return out
+
+
+def _momentum(g):
+    m = g.get("momentum")
+    if m is None and "betas" in g:
+        m = g["betas"][0]
+    return m
+
+
 def _watch(runner, stage):
     """Effects seen after a call: changed lr/momentum, checkpoints that appeared or went."""
     st = _state
-    groups = _groups(runner)
-    last = st.get("groups")
-    if groups != last:
-        lr_hook = st.get("lr_hook") or _hook_named(runner, "LrUpdaterHook")
-        mom_hook = st.get("mom_hook") or _hook_named(runner, "MomentumUpdaterHook")
-        st["lr_hook"], st["mom_hook"] = lr_hook, mom_hook
-        for i, g in enumerate(groups):
-            old = last[i] if last and i < len(last) else None
-            if old is None or old[2] != g[2]:
-                _channel.send(["lr", g[0], g[1], g[2], lr_hook])
-            if g[3] is not None and (old is None or old[3] != g[3]):
-                _channel.send(["mom", g[0], g[1], g[3], mom_hook])
-        st["groups"] = groups
+    pgs = st.get("pgs")
+    if pgs is None:
+        pgs = st["pgs"] = _param_groups(runner)
+        st["lrs"] = [g.get("lr") for _, _, g in pgs]
+        st["moms"] = [_momentum(g) for _, _, g in pgs]
+    if stage not in _LR_STAGES:
+        lrs = st["lrs"]
+    else:
+        lrs = [g.get("lr") for _, _, g in pgs]
+    if lrs != st["lrs"]:
+        hook = st.get("lr_hook") or _hook_named(runner, "LrUpdaterHook")
+        st["lr_hook"] = hook
+        for (name, i, _), new, old in zip(pgs, lrs, st["lrs"]):
+            if new != old:
+                _channel.send(["lr", name, i, new, hook])
+        st["lrs"] = lrs
+    moms = [_momentum(g) for _, _, g in pgs] if stage in _LR_STAGES else st["moms"]
+    if moms != st["moms"]:
+        hook = st.get("mom_hook") or _hook_named(runner, "MomentumUpdaterHook")
+        st["mom_hook"] = hook
+        for (name, i, _), new, old in zip(pgs, moms, st["moms"]):
+            if new != old and new is not None:
+                _channel.send(["mom", name, i, new, hook])
+        st["moms"] = moms
     if stage in ("after_train_epoch", "after_run", "after_val_epoch") or (
             stage == "after_train_iter" and st.get("iter_ckpt") and (getattr(runner, "iter", 0) + 1) % st.get("scan_every", 1) == 0):
         work_dir = getattr(runner, "work_dir", None)
@@ -260,13 +290,23 @@ def _tail_log(work_dir):
 
 def _observe(runner, stage):
     outputs = getattr(runner, "outputs", None)
-    if not isinstance(outputs, dict) or outputs is _state.get("outputs"):
+    if outputs.__class__ is not dict or outputs is _state.get("outputs"):
         return
     _state["outputs"] = outputs
+    append = _channel.buffer.append
     for name, value in (outputs.get("log_vars") or {}).items():
-        _channel.send(["obs", "log_var", name, _scalar(value)])
+        append("o,l,%r,%s" % (value if value.__class__ is float else _scalar(value), name))
     if "num_samples" in outputs:
-        _channel.send(["obs", "num_samples", "num_samples", _scalar(outputs["num_samples"])])
+        append("o,n,%r,num_samples" % (_scalar(outputs["num_samples"]),))
+
+
+# Stages after which learning rates or momenta can have changed (the updaters act in
+# before_run / before_*_epoch / before_*_iter); checking after every call would double the cost.
+_LR_STAGES = frozenset(["before_run", "before_train_epoch", "before_train_iter", "before_epoch",
+                        "after_train_epoch", "after_run", "before_val_epoch"])
+_started = False
+_stage_ids = {}
+_MODES = {None: 0, "train": 1, "val": 2, "test": 3}
 
 
 def _patch_mmcv(module):
@@ -274,20 +314,26 @@ def _patch_mmcv(module):
     if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
         return
     original = runner_cls.call_hook
+    lr_stages = _LR_STAGES
 
     def call_hook(self, fn_name):
+        global _started
         ch = _channel
-        if "started" not in _state:
-            _state["started"] = True
+        if not _started:
+            _started = True
             _start(self, "mmcv")
             for h in getattr(self, "hooks", []):
                 if type(h).__name__ == "CheckpointHook" and not getattr(h, "by_epoch", True):
                     _state["iter_ckpt"] = True
                     _state["scan_every"] = max(1, getattr(h, "interval", 1))
-        if fn_name in ("after_train_iter", "after_val_iter"):
+        buf = ch.buffer
+        if fn_name == "after_train_iter" or fn_name == "after_val_iter":
             _observe(self, fn_name)
-        mode = getattr(self, "mode", None)
-        ch.send(["call", fn_name, self.epoch, self.iter, self.inner_iter, mode, _perf_ns() - ch.t0])
+        sid = _stage_ids.get(fn_name)
+        if sid is None:
+            sid = _stage_ids[fn_name] = len(_stage_ids)
+            ch.send(["stage", sid, fn_name])
+        buf.append("c,%d,%d,%d,%d,%d,%d" % (sid, self.epoch, self.iter, self.inner_iter, _MODES.get(self.mode, 0), _perf_ns() - ch.t0))
         if _per_hook_timing:
             for hook in self.hooks:
                 t = _perf_ns()
@@ -295,7 +341,10 @@ def _patch_mmcv(module):
                 ch.send(["span", type(hook).__name__, t - ch.t0, _perf_ns() - t])
         else:
             original(self, fn_name)
-        _watch(self, fn_name)
+        if fn_name in lr_stages or "log_interval" in _state or "iter_ckpt" in _state:
+            _watch(self, fn_name)
+        if len(buf) >= _BATCH:
+            ch.flush()
 
     call_hook._hooktrace = True
     runner_cls.call_hook = call_hook
@@ -316,13 +365,18 @@ def _patch_mmengine(module):
         inner = kwargs.get("batch_idx", 0)
         # What the step or the evaluation produced happened before this call: send it first.
         outputs = kwargs.get("outputs")
+        buf = ch.buffer
         if fn_name.startswith("after_") and fn_name.endswith("_iter") and isinstance(outputs, dict):
             for name, value in outputs.items():
-                ch.send(["obs", "log_var", name, _scalar(value)])
+                buf.append("o,l,%r,%s" % (_scalar(value), name))
         if fn_name.endswith("_epoch") and isinstance(kwargs.get("metrics"), dict):
             for name, value in kwargs["metrics"].items():
-                ch.send(["obs", "metric", name, _scalar(value)])
-        ch.send(["call", fn_name, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, mode, _perf_ns() - ch.t0])
+                buf.append("o,m,%r,%s" % (_scalar(value), name))
+        sid = _stage_ids.get(fn_name)
+        if sid is None:
+            sid = _stage_ids[fn_name] = len(_stage_ids)
+            ch.send(["stage", sid, fn_name])
+        buf.append("c,%d,%d,%d,%d,%d,%d" % (sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), _perf_ns() - ch.t0))
         original(self, fn_name, **kwargs)
         _watch(self, fn_name)
 

@@ -54,6 +54,7 @@ public final class LiveRecorder {
         var hookNames: [String] = []
         var started = false
         var pending: [Event] = []
+        var stages: [String] = []
         var closed = false
         init(fd: Int32) { self.fd = fd }
     }
@@ -213,15 +214,76 @@ public final class LiveRecorder {
     // MARK: Messages
 
     private func process(_ c: Client, _ notes: inout [String]) throws(HooktraceError) {
-        while let newline = c.buffer.firstIndex(of: 0x0A) {
-            let line = String(decoding: c.buffer[..<newline], as: UTF8.self)
-            c.buffer.removeSubrange(...newline)
-            guard let message = try? JSONValue.parse(line), case .array(let parts) = message, case .string(let kind)? = parts.first else {
+        var start = 0
+        defer { c.buffer.removeSubrange(0..<start) }
+        while let newline = c.buffer[start...].firstIndex(of: 0x0A) {
+            let bytes = c.buffer[start..<newline]
+            start = newline + 1
+            if bytes.first == UInt8(ascii: "c") || bytes.first == UInt8(ascii: "o") {
+                try textMessage(bytes, c)
+                continue
+            }
+            let line = String(decoding: bytes, as: UTF8.self)
+            guard let message = try? JSONValue.parse(line), case .array(let parts) = message else {
                 notes.append("ignored a malformed message from the shim")
                 continue
             }
-            try handle(kind, Array(parts.dropFirst()), c)
+            // A batch is an array of messages; a message is an array starting with its kind.
+            let messages: [JSONValue] = parts.first.map { if case .array = $0 { return parts } else { return [message] } } ?? []
+            for m in messages {
+                guard case .array(let fields) = m, case .string(let kind)? = fields.first else { continue }
+                try handle(kind, Array(fields.dropFirst()), c)
+            }
         }
+    }
+
+    /// The two hot messages: `c,STAGE,EPOCH,ITER,INNER,MODE,T` and `o,KIND,VALUE,NAME`.
+    private func textMessage(_ bytes: ArraySlice<UInt8>, _ c: Client) throws(HooktraceError) {
+        let fields = bytes.split(separator: UInt8(ascii: ","), maxSplits: bytes.first == UInt8(ascii: "c") ? 7 : 3, omittingEmptySubsequences: false)
+        func number(_ i: Int) -> Int64 {
+            guard i < fields.count else { return 0 }
+            var v: Int64 = 0
+            var negative = false
+            for b in fields[i] {
+                if b == UInt8(ascii: "-") { negative = true; continue }
+                guard b >= 48 && b <= 57 else { return 0 }
+                v = v &* 10 &+ Int64(b - 48)
+            }
+            return negative ? -v : v
+        }
+        if bytes.first == UInt8(ascii: "c") {
+            guard fields.count >= 7 else { return }
+            let sid = Int(number(1))
+            let stage = sid >= 0 && sid < c.stages.count ? c.stages[sid] : "stage\(sid)"
+            let mode = Mode(rawValue: UInt8(truncatingIfNeeded: number(5))) ?? .none
+            try emit(c, .call(Call(stage: stage, epoch: Int(number(2)), iter: Int(number(3)), innerIter: Int(number(4)), mode: mode, time: number(6))))
+            return
+        }
+        guard fields.count >= 4 else { return }
+        let kind: ObservationKind = switch fields[1].first {
+        case UInt8(ascii: "l"): .logVar
+        case UInt8(ascii: "n"): .numSamples
+        case UInt8(ascii: "m"): .metric
+        default: .other
+        }
+        let text = String(decoding: fields[2], as: UTF8.self)
+        let value: Scalar
+        if let i = Int64(text) {
+            value = .int(i)
+        } else if let d = Double(text) {
+            value = .double(d)
+        } else {
+            switch text {
+            case "True": value = .bool(true)
+            case "False": value = .bool(false)
+            case "None": value = .null
+            case "nan": value = .double(.nan)
+            case "inf": value = .double(.infinity)
+            case "-inf": value = .double(-.infinity)
+            default: value = .string(text.count >= 2 && (text.hasPrefix("'") || text.hasPrefix("\"")) ? String(text.dropFirst().dropLast()) : text)
+            }
+        }
+        try emit(c, .observe(Observation(kind: kind, name: String(decoding: fields[3], as: UTF8.self), value: value)))
     }
 
     private func int(_ v: JSONValue?) -> Int? {
@@ -299,6 +361,10 @@ public final class LiveRecorder {
             try writer.append(.runStart(RunStart(
                 source: framework, runner: string(info["runner"]) ?? "", maxEpochs: int(info["max_epochs"]), maxIters: int(info["max_iters"]),
                 workflow: [], loaders: loaders, paramGroups: groups, hooks: hooks, seed: 0, config: config, meta: meta)))
+        case "stage":
+            guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return }
+            while c.stages.count <= id { c.stages.append("stage\(c.stages.count)") }
+            c.stages[id] = string(p[1]) ?? "stage\(id)"
         case "call":
             guard p.count >= 6 else { return }
             let mode = string(p[4]).flatMap { Mode(name: $0) } ?? .none
