@@ -7,10 +7,45 @@ struct Info: ParsableCommand {
         discussion: "Reads the whole trace once. A damaged trace is summarised up to the damage; the exit status is then 1."
     )
 
-    @Argument(help: "The trace to read.")
-    var file: String
+    @Argument(help: "The trace to read; several (e.g. the ranks of a distributed run) are summarised and compared.")
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give a trace to summarise") }
+    }
 
     func run() throws {
+        var damaged = false
+        for (i, file) in files.enumerated() {
+            if i > 0 { writeFD(1, "\n") }
+            do {
+                try summarise(file)
+            } catch let e as ExitCode where e.rawValue == 1 {
+                damaged = true
+            }
+        }
+        if files.count > 1 { try compareRanks() }
+        if damaged { throw ExitCode(1) }
+    }
+
+    /// Where the processes of a distributed run disagree: call counts and counters.
+    func compareRanks() throws {
+        var out = StandardOutput()
+        defer { out.flush() }
+        out.write("\nranks:\n")
+        var options = TraceDiff.Options()
+        options.kinds = []
+        for other in files.dropFirst() {
+            let d = try TraceDiff.compare(files[0], other, options: options)
+            if d.callMismatches == 0 {
+                out.write("  \(other): the same \(d.b.calls) calls as \(files[0])\n")
+            } else {
+                out.write("  \(other): \(d.b.calls) calls, \(files[0]): \(d.a.calls); \(d.callMismatches) differ; first: \(d.firstCallMismatch ?? "")\n")
+            }
+        }
+    }
+
+    func summarise(_ file: String) throws {
         let s = try TraceSummary.read(path: file)
         var out = StandardOutput()
         defer { out.flush() }

@@ -335,6 +335,23 @@ struct LiveRecordTests {
         #expect(try CLI.run(["check", trace]).status == 0)
     }
 
+    @Test("fidelity: replaying a real recording with its own hooks reproduces its LRs and checkpoints; unknown hooks are named")
+    func fidelity() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("real.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmcv.py", scratch.file("wd")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let same = try CLI.run(["replay", trace, "--only", "lr,checkpoint"])
+        #expect(same.status == 0, "\(same.stdout)\(same.stderr)")
+        #expect(same.stdout.contains("lr[0]: same at all 6 iterations"))
+        #expect(same.stdout.contains("checkpoints: same"))
+        let order = try CLI.run(["replay", trace, "--only", "order"])
+        #expect(order.stdout.contains("MyHook (NORMAL) only in A"), "\(order.stdout)")
+        let changed = try CLI.run(["replay", trace, "--cfg-options", "lr_config.step=[2]", "--only", "lr"])
+        #expect(changed.status == 1)
+        #expect(changed.stdout.contains("lr[0]: 3 of 6 iterations differ (iters 3-5)"), "\(changed.stdout)")
+    }
+
     @Test("each rank of a multi-process run writes its own trace")
     func ranks() throws {
         let scratch = Scratch()
@@ -350,6 +367,8 @@ struct LiveRecordTests {
             #expect(start.meta.contains(Field("rank", .int(Int64(rank)))))
             #expect(start.meta.contains(Field("world_size", .int(2))))
         }
+        let info = try CLI.run(["info", trace, scratch.file("ranks.rank1.htrace")])
+        #expect(info.stdout.contains("ranks:\n  \(scratch.file("ranks.rank1.htrace")): the same 30 calls"), "\(info.stdout)")
     }
 
     @Test("an mmengine run is recorded with its stage names, outputs and metrics")

@@ -162,14 +162,17 @@ def _hook_named(runner, fragment):
 
 def _start(runner, framework):
     loaders = {}
-    dl = getattr(runner, "data_loader", None)
-    if dl is not None:
-        try:
-            loaders[getattr(runner, "mode", None) or "train"] = len(dl)
-        except TypeError:
-            pass
+    for h in getattr(runner, "hooks", []):
+        dl = getattr(h, "dataloader", None)
+        if dl is not None and "Eval" in type(h).__name__:
+            try:
+                loaders["val"] = len(dl)
+            except TypeError:
+                pass
     meta = getattr(runner, "meta", None) or {}
     config = meta.get("hooktrace_config") if isinstance(meta, dict) else None
+    if config is None and isinstance(meta, dict) and isinstance(meta.get("config"), str):
+        config = _replay_config(meta["config"], runner, loaders)
     info = {
         "framework": framework,
         "runner": type(runner).__name__,
@@ -189,11 +192,61 @@ def _start(runner, framework):
             _state["log_by_epoch"] = bool(getattr(h, "by_epoch", True))
 
 
-def _files(work_dir):
+_HOOK_KEYS = ("optimizer", "optimizer_config", "lr_config", "momentum_config", "checkpoint_config", "log_config",
+              "custom_hooks", "evaluation", "workflow")
+
+
+def _replay_config(text, runner, loaders):
+    """The run's hook settings as a hooktrace config, from the config text mmdetection
+    stores in runner.meta['config'] (parsed with mmcv.Config), so that
+    `hooktrace replay` can re-run this run's hooks against its recording."""
     try:
-        return set(e.name for e in os.scandir(work_dir) if e.name.endswith(".pth"))
+        from mmcv import Config
+        cfg = Config.fromstring(text, ".py")
+    except Exception:
+        return None
+    out = {}
+    kind = type(runner).__name__
+    if kind not in ("EpochBasedRunner", "IterBasedRunner"):
+        kind = "IterBasedRunner" if getattr(runner, "_max_epochs", None) is None else "EpochBasedRunner"
+    if kind == "EpochBasedRunner":
+        out["runner"] = {"type": kind, "max_epochs": getattr(runner, "_max_epochs", None)}
+    else:
+        out["runner"] = {"type": kind, "max_iters": getattr(runner, "_max_iters", None)}
+    for key in _HOOK_KEYS:
+        if key in cfg and cfg[key] is not None:
+            out[key] = _plain(cfg[key])
+    data = {}
+    for mode, length in loaders.items():
+        data[mode] = length
+    try:
+        data["samples_per_gpu"] = int(cfg["data"]["samples_per_gpu"])
+    except Exception:
+        pass
+    out["data"] = data
+    out["work_dir"] = getattr(runner, "work_dir", None)
+    return out
+
+
+def _plain(value):
+    """mmcv ConfigDicts and tuples as JSON-able dicts and lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _files(work_dir):
+    """Checkpoint files in work_dir: name -> link target (None for a regular file)."""
+    try:
+        out = {}
+        for e in os.scandir(work_dir):
+            if e.name.endswith(".pth"):
+                out[e.name] = os.readlink(e.path) if e.is_symlink() else None
+        return out
     except OSError:
-        return set()
+        return {}
 
 
 def _param_groups(runner):
@@ -243,11 +296,16 @@ def _watch(runner, stage):
         work_dir = getattr(runner, "work_dir", None)
         if work_dir:
             files = _files(work_dir)
-            before = st.get("files", set())
-            for name in sorted(files - before):
+            before = st.get("files", {})
+            for name in sorted(files):
+                if name in before and before[name] == files[name]:
+                    continue
                 hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
-                _channel.send(["ckpt", "save", os.path.join(work_dir, name), hook])
-            for name in sorted(before - files):
+                if files[name] is not None:
+                    _channel.send(["ckpt", "link", os.path.join(work_dir, name), hook, files[name]])
+                else:
+                    _channel.send(["ckpt", "save", os.path.join(work_dir, name), hook])
+            for name in sorted(set(before) - set(files)):
                 hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
                 _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
             st["files"] = files
@@ -306,6 +364,22 @@ _LR_STAGES = frozenset(["before_run", "before_train_epoch", "before_train_iter",
                         "after_train_epoch", "after_run", "before_val_epoch"])
 _started = False
 _stage_ids = {}
+_LOADER_STAGES = frozenset(["before_train_epoch", "before_val_epoch", "before_train_iter", "before_val_iter"])
+_loaders_sent = set()
+
+
+def _loader(runner):
+    """The length of the current data loader, once per mode (known only once training starts)."""
+    mode = getattr(runner, "mode", None)
+    if mode in _loaders_sent or mode is None:
+        return
+    dl = getattr(runner, "data_loader", None)
+    try:
+        length = len(dl)
+    except TypeError:
+        return
+    _loaders_sent.add(mode)
+    _channel.send(["loader", mode, length])
 _MODES = {None: 0, "train": 1, "val": 2, "test": 3}
 
 
@@ -329,6 +403,8 @@ def _patch_mmcv(module):
         buf = ch.buffer
         if fn_name == "after_train_iter" or fn_name == "after_val_iter":
             _observe(self, fn_name)
+        elif fn_name in _LOADER_STAGES:
+            _loader(self)
         sid = _stage_ids.get(fn_name)
         if sid is None:
             sid = _stage_ids[fn_name] = len(_stage_ids)

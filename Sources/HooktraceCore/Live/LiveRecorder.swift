@@ -54,6 +54,9 @@ public final class LiveRecorder {
         var hookNames: [String] = []
         var started = false
         var pending: [Event] = []
+        var startInfo: JSONValue?
+        var loaders: [LoaderLength] = []
+        var needed: Set<String> = ["train"]
         var stages: [String] = []
         var closed = false
         init(fd: Int32) { self.fd = fd }
@@ -120,6 +123,7 @@ public final class LiveRecorder {
         let code = exitCode ?? 0
         for c in clients {
             if !c.closed { _ = close(c.fd) }
+            try startIfReady(c, force: true)
             guard let writer = c.writer else { continue }
             let status: RunStatus = code == 0 ? .completed : (code > 128 ? .interrupted : .failed)
             let message = code == 0 ? "" : (code > 128 ? "the command was killed by signal \(code - 128)" : "the command exited with status \(code)")
@@ -310,8 +314,67 @@ public final class LiveRecorder {
     }
 
     private func emit(_ c: Client, _ event: Event) throws(HooktraceError) {
-        guard let writer = c.writer else { return }
+        guard let writer = c.writer else {
+            guard c.startInfo != nil else { return }
+            c.pending.append(event)
+            if c.pending.count >= 1_000_000 { try startIfReady(c, force: true) }
+            return
+        }
         try writer.append(event)
+    }
+
+    /// Writes run_start once the loader lengths a replay needs are known (they are only
+    /// known once training starts), then the events held back until then.
+    private func startIfReady(_ c: Client, force: Bool = false) throws(HooktraceError) {
+        guard c.writer == nil, let info = c.startInfo else { return }
+        let known = Set(c.loaders.map(\.mode))
+        guard force || c.needed.isSubset(of: known) else { return }
+        c.path = LiveRecorder.tracePath(options.output, rank: c.rank, world: c.world)
+        c.temporary = c.path + ".partial-\(getpid())"
+        var o = TraceWriter.Options()
+        o.flushInterval = .seconds(1)
+        o.metadata.append(("host", hostName()))
+        let writer = try TraceWriter(path: c.temporary, options: o)
+        c.writer = writer
+        var groups: [ParamGroup] = []
+        if case .array(let list)? = info["param_groups"] {
+            for g in list {
+                guard case .array(let f) = g, f.count == 4 else { continue }
+                groups.append(ParamGroup(optimizer: string(f[0]) ?? "", group: int(f[1]) ?? 0, lr: f[2].number ?? .nan, momentum: f[3].number))
+            }
+        }
+        var hooks: [HookInfo] = []
+        if case .array(let list)? = info["hooks"] {
+            for h in list {
+                let type = string(h["type"]) ?? "Hook"
+                let count = hooks.filter { $0.type == type }.count + 1
+                hooks.append(HookInfo(name: count == 1 ? type : "\(type)#\(count)", type: type, priority: int(h["priority"]) ?? 50))
+            }
+        }
+        var workflow: [WorkflowPhase] = []
+        var config = ""
+        if let cfg = info["config"], case .object(var members) = cfg {
+            if case .array(let phases)? = cfg["workflow"] {
+                for phase in phases {
+                    if case .array(let pair) = phase, pair.count == 2, let mode = string(pair[0]) { workflow.append(WorkflowPhase(mode, int(pair[1]) ?? 1)) }
+                }
+            }
+            // The loader lengths learnt from the run complete the config's data.
+            var data: [(key: String, value: JSONValue)] = []
+            if case .object(let d)? = cfg["data"] { data = d }
+            for l in c.loaders where !data.contains(where: { $0.key == l.mode }) { data.append((l.mode, .int(Int64(l.length)))) }
+            members.removeAll { $0.key == "data" }
+            members.append(("data", .object(data)))
+            config = JSONValue.object(members).compact
+        }
+        var meta = c.meta
+        if let wd = string(info["work_dir"]) { meta.append(Field("work_dir", .string(wd))) }
+        try writer.append(.runStart(RunStart(
+            source: string(info["framework"]) ?? "python", runner: string(info["runner"]) ?? "", maxEpochs: int(info["max_epochs"]),
+            maxIters: int(info["max_iters"]), workflow: workflow, loaders: c.loaders, paramGroups: groups, hooks: hooks, seed: 0,
+            config: config, meta: meta)))
+        for e in c.pending { try writer.append(e) }
+        c.pending.removeAll()
     }
 
     private func handle(_ kind: String, _ p: [JSONValue], _ c: Client) throws(HooktraceError) {
@@ -326,41 +389,21 @@ public final class LiveRecorder {
                 c.meta.append(Field("argv", .string(argv.compactMap { string($0) }.joined(separator: " "))))
             }
         case "start":
-            guard c.writer == nil, let info = p.first else { return }
-            c.path = LiveRecorder.tracePath(options.output, rank: c.rank, world: c.world)
-            c.temporary = c.path + ".partial-\(getpid())"
-            var o = TraceWriter.Options()
-            o.flushInterval = .seconds(1)
-            o.metadata.append(("host", hostName()))
-            let writer = try TraceWriter(path: c.temporary, options: o)
-            c.writer = writer
-            var groups: [ParamGroup] = []
-            if case .array(let list)? = info["param_groups"] {
-                for g in list {
-                    guard case .array(let f) = g, f.count == 4 else { continue }
-                    groups.append(ParamGroup(optimizer: string(f[0]) ?? "", group: int(f[1]) ?? 0, lr: f[2].number ?? .nan, momentum: f[3].number))
-                }
-            }
-            var hooks: [HookInfo] = []
-            if case .array(let list)? = info["hooks"] {
-                for h in list {
-                    let type = string(h["type"]) ?? "Hook"
-                    let count = hooks.filter { $0.type == type }.count + 1
-                    hooks.append(HookInfo(name: count == 1 ? type : "\(type)#\(count)", type: type, priority: int(h["priority"]) ?? 50))
-                }
-            }
-            var loaders: [LoaderLength] = []
+            guard c.startInfo == nil, let info = p.first else { return }
+            c.startInfo = info
             if case .object(let members)? = info["loaders"] {
-                for (mode, n) in members { loaders.append(LoaderLength(mode, int(n) ?? 0)) }
+                for (mode, n) in members { c.loaders.append(LoaderLength(mode, int(n) ?? 0)) }
             }
-            let framework = string(info["framework"]) ?? "python"
-            var config = ""
-            if let cfg = info["config"], cfg != .null { config = cfg.compact }
-            var meta = c.meta
-            if let wd = string(info["work_dir"]) { meta.append(Field("work_dir", .string(wd))) }
-            try writer.append(.runStart(RunStart(
-                source: framework, runner: string(info["runner"]) ?? "", maxEpochs: int(info["max_epochs"]), maxIters: int(info["max_iters"]),
-                workflow: [], loaders: loaders, paramGroups: groups, hooks: hooks, seed: 0, config: config, meta: meta)))
+            if case .array(let phases)? = info["config"]?["workflow"] {
+                for phase in phases {
+                    if case .array(let pair) = phase, let mode = string(pair.first) { c.needed.insert(mode) }
+                }
+            }
+            try startIfReady(c)
+        case "loader":
+            guard p.count >= 2, let mode = string(p[0]), let n = int(p[1]) else { return }
+            if !c.loaders.contains(where: { $0.mode == mode }) { c.loaders.append(LoaderLength(mode, n)) }
+            try startIfReady(c)
         case "stage":
             guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return }
             while c.stages.count <= id { c.stages.append("stage\(c.stages.count)") }
@@ -388,7 +431,12 @@ public final class LiveRecorder {
         case "ckpt":
             guard p.count >= 3 else { return }
             let path = string(p[1]) ?? "", hook = string(p[2]) ?? "CheckpointHook"
-            try emit(c, .effect(Effect(hook: hook, string(p[0]) == "remove" ? .checkpointRemove(path: path) : .checkpointSave(path: path))))
+            let action: EffectAction = switch string(p[0]) {
+            case "remove": .checkpointRemove(path: path)
+            case "link": .checkpointLink(link: path, target: p.count > 3 ? string(p[3]) ?? "" : "")
+            default: .checkpointSave(path: path)
+            }
+            try emit(c, .effect(Effect(hook: hook, action)))
         case "log":
             guard p.count >= 2, case .object(let members) = p[1] else { return }
             try emit(c, .effect(Effect(hook: string(p[0]) ?? "TextLoggerHook", .log(members.map { Field($0.key, scalar($0.value)) }))))

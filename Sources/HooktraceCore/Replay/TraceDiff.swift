@@ -148,6 +148,7 @@ private struct Engine {
     /// Values in force per series, in both traces; parallel to `diff.series`.
     var valuesA: [Double] = []
     var valuesB: [Double] = []
+    var currentCall: Call?
 
     /// Sets a series' value in force in one trace, adding the series when new.
     mutating func setSeries(_ kind: DiffKind, _ optimizer: String, _ group: Int, _ v: Double, a: Bool) {
@@ -330,12 +331,23 @@ private struct Engine {
                 let kind = DiffKind.of(e.action)
                 if diff.options.kinds.contains(kind) { count(kind, a: 1, b: 1, differing: false) }
             }
-            if let c = ga.call, c.stage == Stage.afterTrainIter.rawValue { compareSeries(at: c.iter) }
+            if let c = ga.call, c.stage == Stage.afterTrainIter.rawValue {
+                currentCall = c
+                compareSeries(at: c.iter)
+            }
             return
         }
-        for kind in DiffKind.allCases where diff.options.kinds.contains(kind) && kind != .order {
-            let ea = ga.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
-            let eb = gb.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+        // Learning rates and momenta are compared as the values in force at each iteration
+        // (compareSeries), not write by write: a recording sees changes, a simulation every write.
+        for kind in DiffKind.allCases where diff.options.kinds.contains(kind) && kind != .order && kind != .lr && kind != .momentum {
+            var ea = ga.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            var eb = gb.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            if kind == .checkpoint {
+                // Files found by scanning a directory come in name order: compare as sets.
+                let key = { (e: Effect) in EventText.describe(.effect(e)).2 }
+                ea.sort { key($0) < key($1) }
+                eb.sort { key($0) < key($1) }
+            }
             if ea.isEmpty && eb.isEmpty { continue }
             let equal = ea.count == eb.count && zip(ea, eb).allSatisfy { same($0, $1) }
             count(kind, a: ea.count, b: eb.count, differing: !equal)
@@ -358,8 +370,15 @@ private struct Engine {
             }
         }
         if let c = ga.call, c.stage == Stage.afterTrainIter.rawValue {
+            currentCall = c
             compareSeries(at: c.iter)
         }
+    }
+
+    /// The hook that sets a series (from run_start), for reporting.
+    func hookFor(_ kind: DiffKind) -> String {
+        let suffix = kind == .lr ? "LrUpdaterHook" : "MomentumUpdaterHook"
+        return diff.a.hooks.first { $0.type.hasSuffix(suffix) }?.name ?? diff.b.hooks.first { $0.type.hasSuffix(suffix) }?.name ?? ""
     }
 
     func logDifference(_ ea: [Effect], _ eb: [Effect], at g: CallGroup) -> String {
@@ -387,6 +406,12 @@ private struct Engine {
             let y = valuesB[i]
             guard x.bitPattern != y.bitPattern else { continue }
             diff.series[i].differing += 1
+            if diff.firstDivergence == nil, let c = currentCall {
+                let s = diff.series[i]
+                diff.firstDivergence = TraceDiff.Divergence(
+                    kind: kind, stage: "before_train_iter", epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode.description,
+                    hook: hookFor(kind), a: "\(s.label)=\(formatDouble(x)) in force", b: "\(s.label)=\(formatDouble(y)) in force")
+            }
             if let last = diff.series[i].ranges.last, last.upperBound == iter - 1 {
                 diff.series[i].ranges[diff.series[i].ranges.count - 1] = last.lowerBound...iter
             } else if diff.series[i].ranges.count < 10_000 {

@@ -39,14 +39,19 @@ class StepLrUpdaterHook(Hook):
 
 
 class CheckpointHook(Hook):
+    """Saves every epoch, links latest.pth, keeps one file (mmcv's max_keep_ckpts=1)."""
     by_epoch = True
     interval = 1
 
     def after_train_epoch(self, runner):
-        path = os.path.join(runner.work_dir, "epoch_%d.pth" % (runner.epoch + 1))
-        with open(path, "w") as f:
+        name = "epoch_%d.pth" % (runner.epoch + 1)
+        with open(os.path.join(runner.work_dir, name), "w") as f:
             f.write("checkpoint")
-        old = os.path.join(runner.work_dir, "epoch_%d.pth" % (runner.epoch - 1))
+        latest = os.path.join(runner.work_dir, "latest.pth")
+        if os.path.lexists(latest):
+            os.remove(latest)
+        os.symlink(name, latest)
+        old = os.path.join(runner.work_dir, "epoch_%d.pth" % runner.epoch)
         if os.path.exists(old):
             os.remove(old)
 
@@ -74,7 +79,15 @@ def main():
     os.makedirs(work_dir, exist_ok=True)
     epochs = int(os.environ.get("EPOCHS", "2"))
     iters = int(os.environ.get("ITERS", "3"))
-    runner = EpochBasedRunner(Model(), SGD(0.1, 0.9), work_dir=work_dir, max_epochs=epochs)
+    # What mmdetection's train_detector stores: the config as Python text.
+    config_text = (
+        "optimizer = dict(type='SGD', lr=0.1, momentum=0.9)\n"
+        "optimizer_config = None\n"
+        "lr_config = dict(policy='step', step=[1])\n"
+        "checkpoint_config = dict(interval=1, max_keep_ckpts=1)\n"
+        "workflow = [('train', 1), ('val', 1)]\n"
+        "data = dict(samples_per_gpu=2)\n")
+    runner = EpochBasedRunner(Model(), SGD(0.1, 0.9), work_dir=work_dir, max_epochs=epochs, meta={"config": config_text})
     runner.register_hook(StepLrUpdaterHook(), 10)
     runner.register_hook(CheckpointHook(), 50)
     runner.register_hook(MyHook(), 50)
