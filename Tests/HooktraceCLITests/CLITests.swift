@@ -406,3 +406,38 @@ struct LiveRecordTests {
         #expect(unwritable.status == 2 && unwritable.stderr.contains("cannot write the trace"))
     }
 }
+
+/// Whether real mmcv (with torch) is importable here; the integration test runs only then.
+let realMMCVAvailable: Bool = {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", "import torch, mmcv.runner"]
+    p.standardError = FileHandle.nullDevice
+    p.standardOutput = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
+}()
+
+@Suite("Integration with real mmcv (skipped unless torch and mmcv 1.x are importable)")
+struct RealMMCVTests {
+    @Test("a real mmcv run records its hooks, LRs and checkpoints",
+          .enabled(if: realMMCVAvailable, "torch and mmcv 1.x are not installed; the stand-in runner tests cover the shim"))
+    func realRun() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("real.htrace")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/real_mmcv_train.py").path
+        let r = try CLI.run(["record", "-o", trace, "--", "python3", script, scratch.file("wd")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let reader = try TraceReader(path: trace)
+        var lrs: [Double] = []
+        var calls = 0
+        try reader.forEach { e in
+            if case .call = e.event { calls += 1 }
+            if case .effect(let x) = e.event, case .setLR(_, _, let v) = x.action { lrs.append(v) }
+        }
+        #expect(calls == 2 + 2 * (2 + 3 * 2))
+        #expect(lrs.contains(0.002))
+    }
+}

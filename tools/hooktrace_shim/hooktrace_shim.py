@@ -188,8 +188,10 @@ def _start(runner, framework):
     for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
         name = type(h).__name__
         if name == "TextLoggerHook":
-            _state["log_interval"] = max(1, int(getattr(h, "interval", 10) or 10))
+            _state["log_every"] = max(1, int(getattr(h, "interval", 10) or 10))
             _state["log_by_epoch"] = bool(getattr(h, "by_epoch", True))
+        elif name == "CheckpointHook" and not getattr(h, "by_epoch", True):
+            _state["ckpt_every"] = max(1, int(getattr(h, "interval", 1) or 1))
 
 
 _HOOK_KEYS = ("optimizer", "optimizer_config", "lr_config", "momentum_config", "checkpoint_config", "log_config",
@@ -264,18 +266,16 @@ def _momentum(g):
     return m
 
 
-def _watch(runner, stage):
-    """Effects seen after a call: changed lr/momentum, checkpoints that appeared or went."""
+def _watch_params(runner, stage):
+    """Learning rates and momenta that changed in this call (they change only in the
+    stages where the updaters act)."""
     st = _state
     pgs = st.get("pgs")
     if pgs is None:
         pgs = st["pgs"] = _param_groups(runner)
         st["lrs"] = [g.get("lr") for _, _, g in pgs]
         st["moms"] = [_momentum(g) for _, _, g in pgs]
-    if stage not in _LR_STAGES:
-        lrs = st["lrs"]
-    else:
-        lrs = [g.get("lr") for _, _, g in pgs]
+    lrs = [g.get("lr") for _, _, g in pgs]
     if lrs != st["lrs"]:
         hook = st.get("lr_hook") or _hook_named(runner, "LrUpdaterHook")
         st["lr_hook"] = hook
@@ -283,7 +283,7 @@ def _watch(runner, stage):
             if new != old:
                 _channel.send(["lr", name, i, new, hook])
         st["lrs"] = lrs
-    moms = [_momentum(g) for _, _, g in pgs] if stage in _LR_STAGES else st["moms"]
+    moms = [_momentum(g) for _, _, g in pgs]
     if moms != st["moms"]:
         hook = st.get("mom_hook") or _hook_named(runner, "MomentumUpdaterHook")
         st["mom_hook"] = hook
@@ -291,32 +291,37 @@ def _watch(runner, stage):
             if new != old and new is not None:
                 _channel.send(["mom", name, i, new, hook])
         st["moms"] = moms
-    if stage in ("after_train_epoch", "after_run", "after_val_epoch") or (
-            stage == "after_train_iter" and st.get("iter_ckpt") and (getattr(runner, "iter", 0) + 1) % st.get("scan_every", 1) == 0):
-        work_dir = getattr(runner, "work_dir", None)
-        if work_dir:
-            files = _files(work_dir)
-            before = st.get("files", {})
-            for name in sorted(files):
-                if name in before and before[name] == files[name]:
-                    continue
-                hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
-                if files[name] is not None:
-                    _channel.send(["ckpt", "link", os.path.join(work_dir, name), hook, files[name]])
-                else:
-                    _channel.send(["ckpt", "save", os.path.join(work_dir, name), hook])
-            for name in sorted(set(before) - set(files)):
-                hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
-                _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
-            st["files"] = files
-            _tail_log(work_dir)
-    elif stage == "after_train_iter" and "log_interval" in st:
-        n = st["log_interval"]
-        counter = getattr(runner, "inner_iter", 0) if st.get("log_by_epoch") else getattr(runner, "iter", 0)
-        if (counter + 1) % n == 0:
-            work_dir = getattr(runner, "work_dir", None)
-            if work_dir:
-                _tail_log(work_dir)
+
+
+def _scan(runner):
+    """Checkpoints that appeared, changed link or went, and new log records."""
+    st = _state
+    work_dir = getattr(runner, "work_dir", None)
+    if not work_dir:
+        return
+    files = _files(work_dir)
+    before = st.get("files", {})
+    for name in sorted(files):
+        if name in before and before[name] == files[name]:
+            continue
+        hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
+        if files[name] is not None:
+            _channel.send(["ckpt", "link", os.path.join(work_dir, name), hook, files[name]])
+        else:
+            _channel.send(["ckpt", "save", os.path.join(work_dir, name), hook])
+    for name in sorted(set(before) - set(files)):
+        hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
+        _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
+    st["files"] = files
+    _tail_log(work_dir)
+
+
+def _watch(runner, stage):
+    """Everything a call may have changed (used by the mmengine patch)."""
+    if stage in _LR_STAGES:
+        _watch_params(runner, stage)
+    if stage in _SCAN_STAGES:
+        _scan(runner)
 
 
 def _tail_log(work_dir):
@@ -362,6 +367,8 @@ def _observe(runner, stage):
 # before_run / before_*_epoch / before_*_iter); checking after every call would double the cost.
 _LR_STAGES = frozenset(["before_run", "before_train_epoch", "before_train_iter", "before_epoch",
                         "after_train_epoch", "after_run", "before_val_epoch"])
+# Stages after which checkpoints and log records are looked for.
+_SCAN_STAGES = frozenset(["after_train_epoch", "after_val_epoch", "after_run", "after_epoch", "after_train", "after_val"])
 _started = False
 _stage_ids = {}
 _LOADER_STAGES = frozenset(["before_train_epoch", "before_val_epoch", "before_train_iter", "before_val_iter"])
@@ -389,36 +396,46 @@ def _patch_mmcv(module):
         return
     original = runner_cls.call_hook
     lr_stages = _LR_STAGES
+    scan_stages = _SCAN_STAGES
+    loader_stages = _LOADER_STAGES
+    modes = _MODES
+    perf = _perf_ns
 
     def call_hook(self, fn_name):
         global _started
         ch = _channel
+        st = _state
         if not _started:
             _started = True
             _start(self, "mmcv")
-            for h in getattr(self, "hooks", []):
-                if type(h).__name__ == "CheckpointHook" and not getattr(h, "by_epoch", True):
-                    _state["iter_ckpt"] = True
-                    _state["scan_every"] = max(1, getattr(h, "interval", 1))
         buf = ch.buffer
         if fn_name == "after_train_iter" or fn_name == "after_val_iter":
             _observe(self, fn_name)
-        elif fn_name in _LOADER_STAGES:
+        elif len(_loaders_sent) < 2 and fn_name in loader_stages:
             _loader(self)
         sid = _stage_ids.get(fn_name)
         if sid is None:
             sid = _stage_ids[fn_name] = len(_stage_ids)
             ch.send(["stage", sid, fn_name])
-        buf.append("c,%d,%d,%d,%d,%d,%d" % (sid, self.epoch, self.iter, self.inner_iter, _MODES.get(self.mode, 0), _perf_ns() - ch.t0))
+        buf.append("c,%d,%d,%d,%d,%d,%d" % (sid, self.epoch, self.iter, self.inner_iter, modes.get(self.mode, 0), perf() - ch.t0))
         if _per_hook_timing:
             for hook in self.hooks:
-                t = _perf_ns()
+                t = perf()
                 getattr(hook, fn_name)(self)
-                ch.send(["span", type(hook).__name__, t - ch.t0, _perf_ns() - t])
+                ch.send(["span", type(hook).__name__, t - ch.t0, perf() - t])
         else:
             original(self, fn_name)
-        if fn_name in lr_stages or "log_interval" in _state or "iter_ckpt" in _state:
-            _watch(self, fn_name)
+        if fn_name in lr_stages:
+            _watch_params(self, fn_name)
+        if fn_name in scan_stages:
+            _scan(self)
+        elif fn_name == "after_train_iter":
+            every = st.get("ckpt_every")
+            if every and (self.iter + 1) % every == 0:
+                _scan(self)
+            log_every = st.get("log_every")
+            if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
+                _tail_log(getattr(self, "work_dir", None) or "")
         if len(buf) >= _BATCH:
             ch.flush()
 
