@@ -1,0 +1,72 @@
+import ArgumentParser
+import HooktraceCore
+
+struct Plot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw a trace's learning rate, momentum, loss or a metric as an SVG chart.",
+        discussion: """
+            Plots the value against the iteration, with epoch boundaries, checkpoint saves (▲) and \
+            removals (✕) and evaluations (○) marked. Several traces overlay (recorded vs replayed, \
+            before vs after a change), each with its own colour, dash pattern and marker lane. \
+            Step-like series keep only the points where the value changes; noisy ones are thinned \
+            per pixel column keeping minima and maxima, so long runs give small files.
+
+            Examples:
+              hooktrace plot run.htrace -o lr.svg
+              hooktrace plot run.htrace new.htrace --what lr --log-y -o compare.svg
+              hooktrace plot run.htrace --what metric:bbox_mAP -o map.svg
+            """
+    )
+
+    @Argument(help: "One or more traces.")
+    var files: [String]
+
+    @Option(name: .shortAndLong, help: "Where to write the SVG (default: standard output).")
+    var output: String?
+
+    @Option(name: .long, help: "What to plot: lr, momentum, loss or metric:NAME.")
+    var what: String = "lr"
+
+    @Option(name: .long, help: "Which param group (of the first optimizer).")
+    var group: Int = 0
+
+    @Option(name: .long, help: ArgumentHelp("Only these epochs.", valueName: "A[:B]"))
+    var epoch: CounterRange?
+
+    @Option(name: .long, help: ArgumentHelp("Only these iterations.", valueName: "A[:B]"))
+    var iter: CounterRange?
+
+    @Flag(name: .long, help: "Logarithmic y axis.")
+    var logY = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one trace") }
+        if SeriesKind(name: what) == nil { throw ValidationError("--what takes lr, momentum, loss or metric:NAME, got '\(what)'") }
+        if epoch != nil && iter != nil { throw ValidationError("give --epoch or --iter, not both") }
+    }
+
+    func run() throws {
+        let kind = SeriesKind(name: what)!
+        var series: [RunSeries] = []
+        for file in files {
+            let s = try RunSeries.read(file, kind: kind, group: group, iters: iter?.range, epochs: epoch?.range)
+            if s.points.isEmpty {
+                let has = s.available.sorted().joined(separator: ", ")
+                let range = (iter != nil || epoch != nil) ? " in the given range" : ""
+                throw HooktraceError(.invalidInput, "has no \(what) values\(range); it has: \(has.isEmpty ? "no plottable series" : has)", file: file)
+            }
+            series.append(s)
+        }
+        let title = "\(kind == .lr ? "learning rate" : kind.description)" + (group != 0 ? " (param group \(group))" : "")
+        let chart = SVGChart(title: title, yLabel: kind.description, series: series, logY: logY)
+        let svg = chart.svg
+        if let output {
+            try writeAtomically(output) { sink in try sink(svg) }
+            printError("wrote \(output) (\(series.map { "\($0.points.count) points" }.joined(separator: ", ")))")
+        } else {
+            var out = StandardOutput()
+            out.write(svg)
+            out.flush()
+        }
+    }
+}

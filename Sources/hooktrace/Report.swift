@@ -1,0 +1,29 @@
+import ArgumentParser
+import HooktraceCore
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write one self-contained HTML report of a run (and its diff against another).",
+        discussion: """
+            The report needs no network and no scripts: the run summary, LR / momentum / loss \
+            charts, the checkpoint timeline, the hooks in order with their priorities, time per \
+            stage and (with per-hook timing) per hook, and with --vs the semantic diff with both \
+            runs overlaid in the charts.
+            """
+    )
+
+    @Argument(help: "The trace.")
+    var file: String
+
+    @Option(name: .long, help: "Another trace to compare with (e.g. a replay).")
+    var vs: String?
+
+    @Option(name: .shortAndLong, help: "Where to write the HTML.")
+    var output: String
+
+    func run() throws {
+        let html = try HTMLReport.make(file, vs: vs)
+        try writeAtomically(output) { sink in try sink(html) }
+        printError("wrote \(output)")
+    }
+}
