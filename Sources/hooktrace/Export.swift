@@ -7,6 +7,7 @@ import Glibc
 
 enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
     case jsonl, csv
+    case chromeTrace = "chrome-trace"
 }
 
 struct Export: ParsableCommand {
@@ -16,6 +17,9 @@ struct Export: ParsableCommand {
             jsonl: one JSON object per event, as `show --json` prints (docs/FORMAT.md, "JSON lines").
             csv: long form, one row per event and one per field of log/evaluation records; \
             columns seq,type,stage,epoch,iter,inner_iter,mode,time,hook,key,value,detail.
+            chrome-trace: a timeline for ui.perfetto.dev and chrome://tracing: epochs, iterations \
+            and call_hook stages as nested slices (hooks inside their stage with per-hook timing), \
+            lr and loss counters, checkpoints and evaluations as instants. Large runs: use --epoch.
 
             With -o the file appears only when complete (written under a temporary name first).
 
@@ -28,7 +32,7 @@ struct Export: ParsableCommand {
     @Argument(help: "The trace to read.")
     var file: String
 
-    @Option(name: .long, help: "Output format: jsonl or csv.")
+    @Option(name: .long, help: "Output format: jsonl, csv or chrome-trace.")
     var format: ExportFormat = .jsonl
 
     @Option(name: .shortAndLong, help: "Write here instead of to standard output.")
@@ -47,12 +51,20 @@ struct Export: ParsableCommand {
     }
 
     private func export(_ sink: (String) throws -> Void) throws {
+        if format == .chromeTrace {
+            if filters.iter != nil || filters.stage != nil || filters.hook != nil {
+                throw ValidationError("chrome-trace takes --epoch only")
+            }
+            try ChromeTrace.export(file, epochs: filters.epoch?.range, sink: sink)
+            return
+        }
         var text = ""
         if format == .csv { try sink(CSVExport.header) }
         try readAll(file, filter: filters.filter) { entry in
             switch format {
             case .jsonl: JSONLines.write(entry, to: &text)
             case .csv: CSVExport.write(entry, to: &text)
+            case .chromeTrace: break
             }
             if text.utf8.count >= 1 << 16 {
                 try sink(text)
