@@ -352,6 +352,34 @@ struct LiveRecordTests {
         #expect(changed.stdout.contains("lr[0]: 3 of 6 iterations differ (iters 3-5)"), "\(changed.stdout)")
     }
 
+    @Test("--per-hook-timing records each hook's span inside its call; the timeline nests them in their stage")
+    func perHookTiming() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("spans.htrace")
+        let r = try Self.record(["record", "-o", trace, "--per-hook-timing", "--", "python3", Self.fixtures + "/train_mmcv.py", scratch.file("wd")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let entries = try Self.events(trace)
+        var calls = 0
+        var spans = 0
+        for e in entries {
+            if case .call = e.event { calls += 1 }
+            if case .hookSpan(let s) = e.event {
+                spans += 1
+                let c = try #require(e.context)
+                #expect(s.start >= c.time && s.duration >= 0)
+            }
+        }
+        #expect(spans == calls * 4, "four hooks, one span each per call")
+        let json = scratch.file("t.json")
+        #expect(try CLI.run(["export", trace, "--format", "chrome-trace", "-o", json]).status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        let events = try #require(object?["traceEvents"] as? [[String: Any]])
+        #expect(events.filter { $0["name"] as? String == "CheckpointHook" && $0["ph"] as? String == "X" }.count == calls)
+        let report = scratch.file("r.html")
+        #expect(try CLI.run(["report", trace, "-o", report]).status == 0)
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("<td>StepLrUpdaterHook</td>"))
+    }
+
     @Test("each rank of a multi-process run writes its own trace")
     func ranks() throws {
         let scratch = Scratch()
