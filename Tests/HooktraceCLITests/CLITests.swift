@@ -290,7 +290,7 @@ struct LiveRecordTests {
             Issue.record("no run_start")
             return
         }
-        #expect(start.source == "mmcv" && start.runner == "EpochBasedRunner" && start.maxEpochs == 2)
+        #expect(start.source == "mmcv 1.7.2-standin" && start.runner == "EpochBasedRunner" && start.maxEpochs == 2)
         #expect(start.hooks.map(\.name) == ["StepLrUpdaterHook", "CheckpointHook", "MyHook", "TextLoggerHook"])
         #expect(start.paramGroups == [ParamGroup(group: 0, lr: 0.1, momentum: 0.9)])
         let calls = entries.compactMap { e -> String? in
@@ -410,7 +410,7 @@ struct LiveRecordTests {
             Issue.record("no run_start")
             return
         }
-        #expect(start.source == "mmengine")
+        #expect(start.source == "mmengine 0.10.7-standin")
         #expect(start.hooks.first?.priority == 60)
         let stages = entries.compactMap { e -> String? in if case .call(let c) = e.event { c.stage } else { nil } }
         #expect(stages.prefix(3) == ["before_run", "before_train", "before_train_epoch"])

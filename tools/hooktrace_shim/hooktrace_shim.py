@@ -6,13 +6,14 @@ mmengine.runner.Runner.call_hook as soon as those modules are imported, without
 any change to the user's code or config.
 
 Each process (each rank under torch.distributed) connects to the recorder's Unix
-socket and sends newline-delimited messages in batches. The two hot messages are
-plain text, the rest JSON:
+socket and sends batches: "M<length>\n" followed by a marshal (version 4) list.
+The two hot messages are tuples, so that CPython's C marshaller does the
+serialising; the rest are JSON strings:
 
-  c,STAGE_ID,EPOCH,ITER,INNER_ITER,MODE_ID,T_NS     a call (stage ids defined by ["stage", id, name];
-                                                     modes 0 none, 1 train, 2 val, 3 test)
-  o,KIND,VALUE,NAME                                  an observation (KIND l log_var, n num_samples,
-                                                     m metric; VALUE in Python repr; NAME to the end)
+  (0, STAGE_ID, EPOCH, ITER, INNER_ITER, MODE_ID, T_NS)   a call (stage ids defined by ["stage", id, name];
+                                                           modes 0 none, 1 train, 2 val, 3 test)
+  (1, KIND, VALUE, NAME)                                  an observation (KIND 0 log_var, 1 num_samples,
+                                                           2 metric)
 
   ["hello", {framework, version, rank, world_size, pid, argv}]
   ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
@@ -26,6 +27,7 @@ The hot path appends a tuple to a list; serialisation happens once per batch.
 """
 import atexit
 import json
+import marshal
 import os
 import socket
 import sys
@@ -52,13 +54,13 @@ class _Channel(object):
         if not self.buffer or self.failed:
             self.buffer = []
             return
-        data = "\n".join(self.buffer) + "\n"
+        data = marshal.dumps(self.buffer, 4)
         self.buffer = []
         try:
             if self.sock is None:
                 self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self.sock.connect(self.path)
-            self.sock.sendall(data.encode("utf-8"))
+            self.sock.sendall(b"M%d\n" % len(data) + data)
         except OSError as exc:
             self.failed = True
             sys.stderr.write("hooktrace: cannot reach the recorder (%s); this process is not recorded\n" % (exc,))
@@ -173,8 +175,10 @@ def _start(runner, framework):
     config = meta.get("hooktrace_config") if isinstance(meta, dict) else None
     if config is None and isinstance(meta, dict) and isinstance(meta.get("config"), str):
         config = _replay_config(meta["config"], runner, loaders)
+    module = sys.modules.get(framework)
     info = {
         "framework": framework,
+        "version": str(getattr(module, "__version__", "")),
         "runner": type(runner).__name__,
         "max_epochs": getattr(runner, "_max_epochs", getattr(runner, "max_epochs", None)),
         "max_iters": getattr(runner, "_max_iters", getattr(runner, "max_iters", None)),
@@ -268,29 +272,35 @@ def _momentum(g):
 
 def _watch_params(runner, stage):
     """Learning rates and momenta that changed in this call (they change only in the
-    stages where the updaters act)."""
+    stages where the updaters act). Plain loops: comprehensions cost a frame each."""
     st = _state
     pgs = st.get("pgs")
     if pgs is None:
         pgs = st["pgs"] = _param_groups(runner)
         st["lrs"] = [g.get("lr") for _, _, g in pgs]
         st["moms"] = [_momentum(g) for _, _, g in pgs]
-    lrs = [g.get("lr") for _, _, g in pgs]
-    if lrs != st["lrs"]:
-        hook = st.get("lr_hook") or _hook_named(runner, "LrUpdaterHook")
-        st["lr_hook"] = hook
-        for (name, i, _), new, old in zip(pgs, lrs, st["lrs"]):
-            if new != old:
-                _channel.send(["lr", name, i, new, hook])
-        st["lrs"] = lrs
-    moms = [_momentum(g) for _, _, g in pgs]
-    if moms != st["moms"]:
-        hook = st.get("mom_hook") or _hook_named(runner, "MomentumUpdaterHook")
-        st["mom_hook"] = hook
-        for (name, i, _), new, old in zip(pgs, moms, st["moms"]):
-            if new != old and new is not None:
-                _channel.send(["mom", name, i, new, hook])
-        st["moms"] = moms
+        st["watch_momentum"] = _hook_named(runner, "MomentumUpdaterHook") != "unknown"
+    lrs = st["lrs"]
+    i = 0
+    for name, index, g in pgs:
+        v = g.get("lr")
+        if v != lrs[i]:
+            hook = st.get("lr_hook") or _hook_named(runner, "LrUpdaterHook")
+            st["lr_hook"] = hook
+            _channel.send(["lr", name, index, v, hook])
+            lrs[i] = v
+        i += 1
+    if st["watch_momentum"] or stage == "before_run" or stage == "after_run":
+        moms = st["moms"]
+        i = 0
+        for name, index, g in pgs:
+            m = _momentum(g)
+            if m != moms[i] and m is not None:
+                hook = st.get("mom_hook") or _hook_named(runner, "MomentumUpdaterHook")
+                st["mom_hook"] = hook
+                _channel.send(["mom", name, index, m, hook])
+                moms[i] = m
+            i += 1
 
 
 def _scan(runner):
@@ -352,15 +362,22 @@ def _tail_log(work_dir):
 
 
 def _observe(runner, stage):
-    outputs = getattr(runner, "outputs", None)
-    if outputs.__class__ is not dict or outputs is _state.get("outputs"):
+    try:
+        outputs = runner.outputs
+    except AttributeError:
         return
-    _state["outputs"] = outputs
+    st = _state
+    if outputs.__class__ is not dict or outputs is st.get("outputs"):
+        return
+    st["outputs"] = outputs
     append = _channel.buffer.append
-    for name, value in (outputs.get("log_vars") or {}).items():
-        append("o,l,%r,%s" % (value if value.__class__ is float else _scalar(value), name))
-    if "num_samples" in outputs:
-        append("o,n,%r,num_samples" % (_scalar(outputs["num_samples"]),))
+    log_vars = outputs.get("log_vars")
+    if log_vars:
+        for name, value in log_vars.items():
+            append((1, 0, value if value.__class__ is float else _scalar(value), name))
+    n = outputs.get("num_samples")
+    if n is not None:
+        append((1, 1, n if n.__class__ is int else _scalar(n), "num_samples"))
 
 
 # Stages after which learning rates or momenta can have changed (the updaters act in
@@ -373,6 +390,8 @@ _started = False
 _stage_ids = {}
 _LOADER_STAGES = frozenset(["before_train_epoch", "before_val_epoch", "before_train_iter", "before_val_iter"])
 _loaders_sent = set()
+# Stages whose loader length is still unknown; emptied as the lengths are sent.
+_loader_pending = set(_LOADER_STAGES)
 
 
 def _loader(runner):
@@ -386,6 +405,8 @@ def _loader(runner):
     except TypeError:
         return
     _loaders_sent.add(mode)
+    for stage in ("before_%s_epoch" % mode, "before_%s_iter" % mode):
+        _loader_pending.discard(stage)
     _channel.send(["loader", mode, length])
 _MODES = {None: 0, "train": 1, "val": 2, "test": 3}
 
@@ -411,13 +432,16 @@ def _patch_mmcv(module):
         buf = ch.buffer
         if fn_name == "after_train_iter" or fn_name == "after_val_iter":
             _observe(self, fn_name)
-        elif len(_loaders_sent) < 2 and fn_name in loader_stages:
+        elif fn_name in _loader_pending:
             _loader(self)
         sid = _stage_ids.get(fn_name)
         if sid is None:
             sid = _stage_ids[fn_name] = len(_stage_ids)
             ch.send(["stage", sid, fn_name])
-        buf.append("c,%d,%d,%d,%d,%d,%d" % (sid, self.epoch, self.iter, self.inner_iter, modes.get(self.mode, 0), perf() - ch.t0))
+        try:  # mmcv's own counters, without its property calls
+            buf.append((0, sid, self._epoch, self._iter, self._inner_iter, modes.get(self.mode, 0), perf() - ch.t0))
+        except AttributeError:
+            buf.append((0, sid, self.epoch, self.iter, self.inner_iter, modes.get(self.mode, 0), perf() - ch.t0))
         if _per_hook_timing:
             for hook in self.hooks:
                 t = perf()
@@ -461,15 +485,15 @@ def _patch_mmengine(module):
         buf = ch.buffer
         if fn_name.startswith("after_") and fn_name.endswith("_iter") and isinstance(outputs, dict):
             for name, value in outputs.items():
-                buf.append("o,l,%r,%s" % (_scalar(value), name))
+                buf.append((1, 0, _scalar(value), name))
         if fn_name.endswith("_epoch") and isinstance(kwargs.get("metrics"), dict):
             for name, value in kwargs["metrics"].items():
-                buf.append("o,m,%r,%s" % (_scalar(value), name))
+                buf.append((1, 2, _scalar(value), name))
         sid = _stage_ids.get(fn_name)
         if sid is None:
             sid = _stage_ids[fn_name] = len(_stage_ids)
             ch.send(["stage", sid, fn_name])
-        buf.append("c,%d,%d,%d,%d,%d,%d" % (sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), _perf_ns() - ch.t0))
+        buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), _perf_ns() - ch.t0))
         original(self, fn_name, **kwargs)
         _watch(self, fn_name)
 

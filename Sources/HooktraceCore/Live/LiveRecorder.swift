@@ -222,11 +222,20 @@ public final class LiveRecorder {
         defer { c.buffer.removeSubrange(0..<start) }
         while let newline = c.buffer[start...].firstIndex(of: 0x0A) {
             let bytes = c.buffer[start..<newline]
-            start = newline + 1
-            if bytes.first == UInt8(ascii: "c") || bytes.first == UInt8(ascii: "o") {
-                try textMessage(bytes, c)
+            if bytes.first == UInt8(ascii: "M") {
+                // A marshal batch: "M<length>\n" then that many bytes.
+                guard let length = Int(String(decoding: bytes.dropFirst(), as: UTF8.self)), length >= 0 else {
+                    notes.append("ignored a malformed batch header from the shim")
+                    start = newline + 1
+                    continue
+                }
+                guard c.buffer.count - (newline + 1) >= length else { return }
+                let body = Array(c.buffer[(newline + 1)..<(newline + 1 + length)])
+                start = newline + 1 + length
+                try batch(body, c, &notes)
                 continue
             }
+            start = newline + 1
             let line = String(decoding: bytes, as: UTF8.self)
             guard let message = try? JSONValue.parse(line), case .array(let parts) = message else {
                 notes.append("ignored a malformed message from the shim")
@@ -241,53 +250,44 @@ public final class LiveRecorder {
         }
     }
 
-    /// The two hot messages: `c,STAGE,EPOCH,ITER,INNER,MODE,T` and `o,KIND,VALUE,NAME`.
-    private func textMessage(_ bytes: ArraySlice<UInt8>, _ c: Client) throws(HooktraceError) {
-        let fields = bytes.split(separator: UInt8(ascii: ","), maxSplits: bytes.first == UInt8(ascii: "c") ? 7 : 3, omittingEmptySubsequences: false)
-        func number(_ i: Int) -> Int64 {
-            guard i < fields.count else { return 0 }
-            var v: Int64 = 0
-            var negative = false
-            for b in fields[i] {
-                if b == UInt8(ascii: "-") { negative = true; continue }
-                guard b >= 48 && b <= 57 else { return 0 }
-                v = v &* 10 &+ Int64(b - 48)
-            }
-            return negative ? -v : v
+    /// A marshal batch: a list of call tuples `(0, stage, epoch, iter, inner_iter, mode, t)`,
+    /// observation tuples `(1, kind, value, name)` and JSON messages as strings.
+    private func batch(_ body: [UInt8], _ c: Client, _ notes: inout [String]) throws(HooktraceError) {
+        let decoded: MarshalValue? = body.withUnsafeBytes { buf in
+            var reader = MarshalReader(buf)
+            return try? reader.read()
         }
-        if bytes.first == UInt8(ascii: "c") {
-            guard fields.count >= 7 else { return }
-            let sid = Int(number(1))
-            let stage = sid >= 0 && sid < c.stages.count ? c.stages[sid] : "stage\(sid)"
-            let mode = Mode(rawValue: UInt8(truncatingIfNeeded: number(5))) ?? .none
-            try emit(c, .call(Call(stage: stage, epoch: Int(number(2)), iter: Int(number(3)), innerIter: Int(number(4)), mode: mode, time: number(6))))
+        guard case .list(let items)? = decoded else {
+            notes.append("ignored a malformed batch from the shim")
             return
         }
-        guard fields.count >= 4 else { return }
-        let kind: ObservationKind = switch fields[1].first {
-        case UInt8(ascii: "l"): .logVar
-        case UInt8(ascii: "n"): .numSamples
-        case UInt8(ascii: "m"): .metric
-        default: .other
-        }
-        let text = String(decoding: fields[2], as: UTF8.self)
-        let value: Scalar
-        if let i = Int64(text) {
-            value = .int(i)
-        } else if let d = Double(text) {
-            value = .double(d)
-        } else {
-            switch text {
-            case "True": value = .bool(true)
-            case "False": value = .bool(false)
-            case "None": value = .null
-            case "nan": value = .double(.nan)
-            case "inf": value = .double(.infinity)
-            case "-inf": value = .double(-.infinity)
-            default: value = .string(text.count >= 2 && (text.hasPrefix("'") || text.hasPrefix("\"")) ? String(text.dropFirst().dropLast()) : text)
+        for item in items {
+            switch item {
+            case .string(let json):
+                guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else { continue }
+                try handle(kind, Array(fields.dropFirst()), c)
+            case .list(let t) where t.count == 7:
+                guard case .int(0) = t[0], case .int(let sid) = t[1], case .int(let epoch) = t[2], case .int(let iter) = t[3],
+                      case .int(let inner) = t[4], case .int(let mode) = t[5], case .int(let time) = t[6] else { continue }
+                let stage = sid >= 0 && sid < c.stages.count ? c.stages[Int(sid)] : "stage\(sid)"
+                try emit(c, .call(Call(stage: stage, epoch: Int(epoch), iter: Int(iter), innerIter: Int(inner),
+                                       mode: Mode(rawValue: UInt8(truncatingIfNeeded: mode)) ?? .none, time: time)))
+            case .list(let t) where t.count == 4:
+                guard case .int(1) = t[0], case .int(let k) = t[1], case .string(let name) = t[3] else { continue }
+                let kind: ObservationKind = k == 0 ? .logVar : k == 1 ? .numSamples : k == 2 ? .metric : .other
+                let value: Scalar
+                switch t[2] {
+                case .int(let i): value = .int(i)
+                case .float(let d): value = .double(d)
+                case .bool(let b): value = .bool(b)
+                case .string(let s): value = .string(s)
+                default: value = .null
+                }
+                try emit(c, .observe(Observation(kind: kind, name: name, value: value)))
+            default:
+                continue
             }
         }
-        try emit(c, .observe(Observation(kind: kind, name: String(decoding: fields[3], as: UTF8.self), value: value)))
     }
 
     private func int(_ v: JSONValue?) -> Int? {
@@ -370,7 +370,7 @@ public final class LiveRecorder {
         var meta = c.meta
         if let wd = string(info["work_dir"]) { meta.append(Field("work_dir", .string(wd))) }
         try writer.append(.runStart(RunStart(
-            source: string(info["framework"]) ?? "python", runner: string(info["runner"]) ?? "", maxEpochs: int(info["max_epochs"]),
+            source: [string(info["framework"]) ?? "python", string(info["version"]) ?? ""].filter { !$0.isEmpty }.joined(separator: " "), runner: string(info["runner"]) ?? "", maxEpochs: int(info["max_epochs"]),
             maxIters: int(info["max_iters"]), workflow: workflow, loaders: c.loaders, paramGroups: groups, hooks: hooks, seed: 0,
             config: config, meta: meta)))
         for e in c.pending { try writer.append(e) }
@@ -408,21 +408,6 @@ public final class LiveRecorder {
             guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return }
             while c.stages.count <= id { c.stages.append("stage\(c.stages.count)") }
             c.stages[id] = string(p[1]) ?? "stage\(id)"
-        case "call":
-            guard p.count >= 6 else { return }
-            let mode = string(p[4]).flatMap { Mode(name: $0) } ?? .none
-            try emit(c, .call(Call(stage: string(p[0]) ?? "?", epoch: int(p[1]) ?? 0, iter: int(p[2]) ?? 0, innerIter: int(p[3]) ?? 0,
-                                   mode: mode, time: Int64(int(p[5]) ?? 0))))
-        case "obs":
-            guard p.count >= 3 else { return }
-            let k: ObservationKind = switch string(p[0]) {
-            case "log_var": .logVar
-            case "num_samples": .numSamples
-            case "metric": .metric
-            case "timing": .timing
-            default: .other
-            }
-            try emit(c, .observe(Observation(kind: k, name: string(p[1]) ?? "?", value: scalar(p[2]))))
         case "lr", "mom":
             guard p.count >= 4 else { return }
             let opt = string(p[0]) ?? "", group = int(p[1]) ?? 0, value = p[2].number ?? .nan, hook = string(p[3]) ?? "unknown"

@@ -91,7 +91,7 @@ public enum Replayer {
             throw HooktraceError(.invalidInput, "the trace does not start with a run_start event; it cannot be replayed", file: trace)
         }
         guard !start.config.isEmpty else {
-            throw HooktraceError(.invalidInput, "the trace has no run config (source: \(start.source)); replay needs a trace from `hooktrace record`", file: trace)
+            throw HooktraceError(.invalidInput, "the trace has no run config (source: \(start.source)); replay needs a trace from `hooktrace record --config`, or a recorded real run whose config hooktrace could read (mmdetection-style runner.meta['config'])", file: trace)
         }
         let recordedConfig: JSONValue
         do {
