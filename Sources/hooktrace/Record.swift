@@ -7,22 +7,9 @@ import Glibc
 
 /// Reads a config file, naming the file in errors.
 func loadConfig(_ path: String) throws -> RunConfig {
-    guard let file = fopen(path, "rb") else {
-        let reason = errno == ENOENT ? "no such file; check the path" : String(cString: strerror(errno))
-        throw HooktraceError(.io, "cannot open the config: \(reason)", file: path)
-    }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, file)
-        if n == 0 { break }
-        bytes.append(contentsOf: buffer[0..<n])
-        if bytes.count > 64 << 20 { throw HooktraceError(.limit, "the config is larger than 64 MiB", file: path) }
-    }
+    let text = try readTextFile(path)
     var name = baseName(path)
     for ext in [".json", ".py"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
-    let text = String(decoding: bytes, as: UTF8.self)
     let result = Result { () throws(HooktraceError) -> RunConfig in try RunConfig(text: text, name: name) }
     switch result {
     case .success(let config):

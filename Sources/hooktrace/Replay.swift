@@ -169,20 +169,3 @@ struct Diff: ParsableCommand {
         try report.report(try TraceDiff.compare(a, b, options: report.options))
     }
 }
-
-func readTextFile(_ path: String) throws -> String {
-    guard let file = fopen(path, "rb") else {
-        let reason = errno == ENOENT ? "no such file; check the path" : String(cString: strerror(errno))
-        throw HooktraceError(.io, "cannot open: \(reason)", file: path)
-    }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, file)
-        if n == 0 { break }
-        bytes.append(contentsOf: buffer[0..<n])
-        if bytes.count > 64 << 20 { throw HooktraceError(.limit, "larger than 64 MiB", file: path) }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}

@@ -84,13 +84,13 @@ public enum Golden {
     /// Produces the golden's trace at `path`: records the config, then replays it with the
     /// hooks file when there is one.
     public static func produce(_ golden: Case, at path: String) throws(HooktraceError) {
-        let text = try readFile(golden.config)
+        let text = try readTextFile(golden.config)
         let config = try RunConfig(text: text, name: golden.name)
         if let hooks = golden.hooks {
             let base = path + ".base"
             defer { unlink(base) }
             try write(base) { sink throws(HooktraceError) in try Simulator.record(config, sink: sink) }
-            let hooksText = try readFile(hooks)
+            let hooksText = try readTextFile(hooks)
             let parsed: JSONValue
             do {
                 parsed = try JSONValue.parse(hooksText)
@@ -193,9 +193,10 @@ func fileExists(_ path: String) -> Bool {
     return stat(path, &st) == 0
 }
 
-func readFile(_ path: String) throws(HooktraceError) -> String {
+/// The text of a (config, hooks) file, at most 64 MiB; errors name the file.
+public func readTextFile(_ path: String) throws(HooktraceError) -> String {
     guard let f = fopen(path, "rb") else {
-        throw HooktraceError(.io, "cannot open: \(errno == ENOENT ? "no such file" : systemError())", file: path)
+        throw HooktraceError(.io, "cannot open: \(errno == ENOENT ? "no such file; check the path" : systemError())", file: path)
     }
     defer { fclose(f) }
     var bytes: [UInt8] = []
@@ -204,6 +205,7 @@ func readFile(_ path: String) throws(HooktraceError) -> String {
         let n = fread(&buffer, 1, buffer.count, f)
         if n == 0 { break }
         bytes.append(contentsOf: buffer[0..<n])
+        if bytes.count > 64 << 20 { throw HooktraceError(.limit, "larger than 64 MiB", file: path) }
     }
     return String(decoding: bytes, as: UTF8.self)
 }
