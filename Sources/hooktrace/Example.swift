@@ -3,7 +3,7 @@ import HooktraceCore
 
 struct Example: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the built-in synthetic example trace.",
+        abstract: "Write the synthetic benchmark stream as a trace (for trying the reading commands).",
         discussion: """
             A seeded, synthetic EpochBasedRunner run shaped like mmdetection's Faster R-CNN 1x \
             schedule (12 epochs x 7330 iterations, about 530,000 events): calls, loss and timing \

@@ -12,7 +12,7 @@ enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a trace's events as JSON lines or CSV.",
+        abstract: "Export a trace as JSON lines, CSV or a Perfetto timeline (chrome-trace).",
         discussion: """
             jsonl: one JSON object per event, as `show --json` prints (docs/FORMAT.md, "JSON lines").
             csv: long form, one row per event and one per field of log/evaluation records; \

@@ -112,7 +112,7 @@ struct Replay: ParsableCommand {
         var overrides: [(path: String, value: JSONValue)] = []
         for option in cfgOptions {
             guard let eq = option.firstIndex(of: "="), eq != option.startIndex else {
-                throw ValidationError("--cfg-options takes key.path=value, got '\(option)'")
+                throw HooktraceError(.usage, "--cfg-options takes key.path=value (e.g. lr_config.step=[9,11]), got '\(option)'")
             }
             overrides.append((String(option[..<eq]), Replayer.parseOption(String(option[option.index(after: eq)...]))))
         }
