@@ -29,9 +29,9 @@ public struct CallGroup {
 /// Reads a trace as call groups, streaming.
 public final class CallGroupReader {
     public let reader: TraceReader
-    private var lookahead: TraceEntry?
-    private var started = false
-    private var done = false
+    @exclusivity(unchecked) private var lookahead: TraceEntry?
+    @exclusivity(unchecked) private var started = false
+    @exclusivity(unchecked) private var done = false
     /// Damage met while reading, if any (the groups before it were returned).
     public private(set) var damage: HooktraceError?
 

@@ -17,6 +17,15 @@ public struct TraceEntry: Equatable, Sendable {
         self.event = event
         self.context = context
     }
+
+    /// A copy of the entry that takes its event, leaving a placeholder behind: moving the
+    /// event saves a retain and a release per string it holds (the readers' batches).
+    @inline(__always)
+    mutating func takingEvent() -> TraceEntry {
+        var moved = Event.runEnd(RunEnd(status: .completed))
+        swap(&moved, &event)
+        return TraceEntry(sequence: sequence, event: moved, context: context)
+    }
 }
 
 /// One decoded block.
@@ -86,15 +95,17 @@ public final class TraceReader {
     private var body: [UInt8] = []
     private var rawBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     private var rawPosition = 0
-    private var blockRemaining = 0
+    @exclusivity(unchecked) private var blockRemaining = 0
     private var sequence: UInt64 = 0
     private var currentOffset: UInt64 = 0
     private var currentHeader = BlockHeader(kind: .events, codec: .none, firstSequence: 0, eventCount: 0, firstNameID: 0, namesLength: 0, storedLength: 0, rawLength: 0, bodyCRC: 0, epochMin: 0, epochMax: 0, iterMin: 0, iterMax: 0)
     private var lastContextSerial = -1
     private var lastContext: Call?
-    private var batch: [TraceEntry] = []
-    private var batchIndex = 0
-    private var pendingError: HooktraceError?
+    // The per-event state of next(): dynamic exclusivity checks on it cost more than the
+    // rest of next() (the reader is used from one thread; accesses never overlap).
+    @exclusivity(unchecked) private var batch: [TraceEntry] = []
+    @exclusivity(unchecked) private var batchIndex = 0
+    @exclusivity(unchecked) private var pendingError: HooktraceError?
 
     /// Opens `path` and reads its header.
     ///
@@ -222,7 +233,7 @@ public final class TraceReader {
             }
             if blockRemaining > 0 {
                 do {
-                    try drainBlock { batch.append($0) }
+                    try drainBlock { batch.append($0.takingEvent()) }
                 } catch let error as HooktraceError {
                     if batch.isEmpty { throw error }
                     pendingError = error
@@ -250,7 +261,7 @@ public final class TraceReader {
             throw error
         }
         while true {
-            try drainBlock(body)
+            try drainBlock { try body($0) }
             guard try nextBlock() != nil else { return }
         }
     }
@@ -259,7 +270,10 @@ public final class TraceReader {
     ///
     /// The hot loop works on local copies of the decoding state and writes them back at
     /// the end, also when `body` throws.
-    private func drainBlock(_ body: (TraceEntry) throws -> Void) throws {
+    ///
+    /// `body` may take the event out of the entry (``TraceEntry/takingEvent()``): the entry
+    /// is handed over once and its event replaced before the next call.
+    private func drainBlock(_ body: (inout TraceEntry) throws -> Void) throws {
         guard blockRemaining > 0 else { return }
         let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<Int(currentHeader.rawLength)])
         var c = ByteCursor(raw, position: rawPosition)
@@ -298,9 +312,9 @@ public final class TraceReader {
                 remaining -= 1
                 seq += 1
                 if !filtering {
-                    try body(entry)
+                    try body(&entry)
                 } else if filter.matches(entry) {
-                    try body(entry)
+                    try body(&entry)
                 }
             }
         } catch let error as DecodeFailure {
@@ -346,7 +360,7 @@ public final class TraceReader {
             var entries: [TraceEntry] = []
             entries.reserveCapacity(Int(block.header.eventCount))
             do {
-                try drainBlock { entries.append($0) }
+                try drainBlock { entries.append($0.takingEvent()) }
             } catch let error as HooktraceError {
                 throw error
             } catch {

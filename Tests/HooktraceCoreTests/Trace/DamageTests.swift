@@ -21,15 +21,12 @@ private func multiBlockTrace(_ dir: TemporaryDirectory, codec: Codec = .zstd) th
 /// Reads what it can; returns the events read and the error that stopped it, if any.
 private func readWhatYouCan(_ path: String) -> (events: [Event], error: HooktraceError?) {
     var events: [Event] = []
-    do {
+    do throws(HooktraceError) {
         let reader = try TraceReader(path: path)
         while let entry = try reader.next() { events.append(entry.event) }
         return (events, nil)
-    } catch let error as HooktraceError {
-        return (events, error)
     } catch {
-        Issue.record("unexpected error type: \(error)")
-        return (events, nil)
+        return (events, error)
     }
 }
 
