@@ -198,7 +198,7 @@ extension Record {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
-        var dir = String(cString: buffer)
+        var dir = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         for _ in 0..<6 {
             guard let slash = dir.lastIndex(of: "/") else { break }
             dir = String(dir[..<slash])

@@ -199,7 +199,7 @@ def _start(runner, framework):
 
 
 _HOOK_KEYS = ("optimizer", "optimizer_config", "lr_config", "momentum_config", "checkpoint_config", "log_config",
-              "custom_hooks", "evaluation", "workflow")
+              "custom_hooks", "evaluation", "workflow", "fp16")
 
 
 def _replay_config(text, runner, loaders):

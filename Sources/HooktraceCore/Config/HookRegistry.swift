@@ -90,13 +90,18 @@ public struct HookRegistry: Sendable {
         for policy in ScheduleHook.momentumPolicies {
             add("\(policy)MomentumUpdaterHook") { t, a, _ throws(HooktraceError) in try ScheduleHook.build(t, &a) }
         }
-        add("OptimizerHook") { t, a, c throws(HooktraceError) in
-            if c.isDictOptimizer {
-                throw configError(a.path, "OptimizerHook steps a single optimizer; with a dict of optimizers mmcv fails (AttributeError). Set optimizer_config to null and use a custom hook")
+        for fp16 in [false, true] {
+            let name = fp16 ? "Fp16OptimizerHook" : "OptimizerHook"
+            add(name) { t, a, c throws(HooktraceError) in
+                if c.isDictOptimizer {
+                    throw configError(a.path, "\(name) steps a single optimizer; with a dict of optimizers mmcv fails (AttributeError). Set optimizer_config to null and use a custom hook")
+                }
+                return try OptimizerHook(t, &a, fp16: fp16)
             }
-            return try OptimizerHook(t, &a)
+            add(fp16 ? "GradientCumulativeFp16OptimizerHook" : "GradientCumulativeOptimizerHook") { t, a, _ throws(HooktraceError) in
+                try GradientCumulativeOptimizerHook(t, &a, fp16: fp16)
+            }
         }
-        add("GradientCumulativeOptimizerHook") { t, a, _ throws(HooktraceError) in try GradientCumulativeOptimizerHook(t, &a) }
         add("CheckpointHook") { t, a, _ throws(HooktraceError) in try CheckpointHook(t, &a) }
         add("IterTimerHook") { t, a, _ throws(HooktraceError) in IterTimerHook(t, &a) }
         add("EMAHook") { t, a, _ throws(HooktraceError) in try EMAHook(t, &a) }
@@ -115,8 +120,6 @@ public struct HookRegistry: Sendable {
                           parameters: ["by_epoch", "profile_iters", "activities", "schedule", "on_trace_ready", "record_shapes",
                                        "profile_memory", "with_stack", "with_flops", "json_trace_path"])
         }
-        r.markUnsupported("Fp16OptimizerHook", "fp16 loss scaling is not modelled; use OptimizerHook")
-        r.markUnsupported("GradientCumulativeFp16OptimizerHook", "fp16 loss scaling is not modelled; use GradientCumulativeOptimizerHook")
         r.markUnsupported("ClosureHook", "it wraps a Python function, which a JSON config cannot carry")
         return r
     }()

@@ -6,7 +6,7 @@
 public struct RunConfig {
     public static let knownKeys = [
         "runner", "optimizer", "lr_config", "momentum_config", "optimizer_config", "checkpoint_config", "log_config",
-        "custom_hooks", "evaluation", "workflow", "data", "simulation", "work_dir",
+        "custom_hooks", "evaluation", "workflow", "data", "simulation", "work_dir", "fp16",
     ]
     /// mmcv/mmdetection keys that do not affect hooks; ignored without a warning.
     static let ignoredKeys = ["model", "dataset_type", "data_root", "img_norm_cfg", "train_pipeline", "test_pipeline",
@@ -44,10 +44,7 @@ public struct RunConfig {
         guard case .object(let members) = json else {
             throw configError("", "a run config must be a JSON object with keys such as \"runner\", \"optimizer\", \"lr_config\"")
         }
-        if let fp16 = json["fp16"], fp16 != .null {
-            throw configError("fp16", "fp16 training (Fp16OptimizerHook) is not simulated; remove the key to simulate the run with OptimizerHook")
-        }
-        for (key, _) in members where !Self.knownKeys.contains(key) && key != "fp16" {
+        for (key, _) in members where !Self.knownKeys.contains(key) {
             let hint = suggestion(key, Self.knownKeys)
             if !hint.isEmpty { throw configError(key, "unknown key\(hint)") }
             if !Self.ignoredKeys.contains(key) { ignored.append(key) }

@@ -11,9 +11,13 @@ public final class LoggerHook: Hook {
     public var isText: Bool { type == "TextLoggerHook" }
     public var methods: Set<Stage> {
         var m: Set<Stage> = [.beforeRun, .beforeEpoch, .afterTrainIter, .afterTrainEpoch, .afterValEpoch]
-        if isText { m.insert(.afterRun) }
+        if Self.closingBackends.contains(type) { m.insert(.afterRun) }
         return m
     }
+    /// Backends that override after_run in mmcv 1.7 (closing a writer, uploading the last
+    /// checkpoint or the model); it shows in the hook listing.
+    static let closingBackends: Set<String> = ["TextLoggerHook", "TensorboardLoggerHook", "PaviLoggerHook", "WandbLoggerHook",
+                                               "MlflowLoggerHook", "NeptuneLoggerHook"]
 
     static let backends = ["TextLoggerHook", "TensorboardLoggerHook", "PaviLoggerHook", "WandbLoggerHook", "MlflowLoggerHook",
                            "NeptuneLoggerHook", "DvcliveLoggerHook", "SegmindLoggerHook", "ClearMLLoggerHook"]

@@ -1,14 +1,38 @@
+/// The settings the fp16 optimizer hooks add (spec §7.3), checked as mmcv checks them.
+/// Loss scaling itself is not modelled: the simulation's gradients never overflow, so
+/// every step is taken (a real GradScaler skips the step of an overflowing iteration).
+func readFp16Settings(_ args: inout ConfigArgs) throws(HooktraceError) {
+    _ = try args.bool("coalesce", default: true)
+    _ = try args.int("bucket_size_mb", default: -1)
+    _ = try args.bool("distributed", default: true)
+    if let scale = args.raw("loss_scale") { try checkLossScale(scale, path: args.keyPath("loss_scale")) }
+}
+
+/// mmcv's check of `loss_scale`: a float (static), "dynamic", or GradScaler arguments.
+func checkLossScale(_ value: JSONValue, path: String) throws(HooktraceError) {
+    switch value {
+    case .double, .object, .string("dynamic"): return
+    default:
+        var hint = ""
+        if case .int(let n) = value { hint = "; write \(n).0 for a static scale" }
+        throw configError(path, "must be a float, an object of GradScaler arguments or \"dynamic\", got \(describeValue(value)) (mmcv raises ValueError)\(hint)")
+    }
+}
+
 /// mmcv's `OptimizerHook`: one optimizer step per training iteration, with optional
 /// gradient clipping (the clipped norm is pushed to the log buffer as `grad_norm`).
+/// As `Fp16OptimizerHook` it also acts in before_run (mmcv wraps the model for fp16 there).
 public final class OptimizerHook: Hook {
     public let type: String
     public let config: JSONValue
     public let gradClip: Bool
-    public var methods: Set<Stage> { [.afterTrainIter] }
+    public let methods: Set<Stage>
 
-    init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
+    init(_ type: String, _ args: inout ConfigArgs, fp16: Bool = false) throws(HooktraceError) {
         self.type = type
         config = args.value
+        methods = fp16 ? [.beforeRun, .afterTrainIter] : [.afterTrainIter]
+        if fp16 { try readFp16Settings(&args) }
         let clip = args.raw("grad_clip")
         if let clip, clip != .null {
             guard case .object = clip else { throw configError(args.keyPath("grad_clip"), "expected null or an object such as {\"max_norm\": 35, \"norm_type\": 2}, got \(describeValue(clip))") }
@@ -20,6 +44,7 @@ public final class OptimizerHook: Hook {
     }
 
     public func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+        guard method == .afterTrainIter else { return }
         var norm: Double?
         if gradClip, let g = runner.gradNorm {
             norm = g
@@ -31,7 +56,8 @@ public final class OptimizerHook: Hook {
 
 /// mmcv's `GradientCumulativeOptimizerHook`: steps every `cumulative_iters` iterations;
 /// the remainder of `max_iters` (over the whole run, not per epoch) divides the loss by
-/// the remainder instead (spec §7.2).
+/// the remainder instead (spec §7.2). As `GradientCumulativeFp16OptimizerHook` it also
+/// acts in before_run, like `Fp16OptimizerHook`.
 public final class GradientCumulativeOptimizerHook: Hook {
     public let type: String
     public let config: JSONValue
@@ -41,11 +67,13 @@ public final class GradientCumulativeOptimizerHook: Hook {
     private var divisibleIters = 0
     private var remainderIters = 0
     private var notedRemainder = false
-    public var methods: Set<Stage> { [.afterTrainIter] }
+    public let methods: Set<Stage>
 
-    init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
+    init(_ type: String, _ args: inout ConfigArgs, fp16: Bool = false) throws(HooktraceError) {
         self.type = type
         config = args.value
+        methods = fp16 ? [.beforeRun, .afterTrainIter] : [.afterTrainIter]
+        if fp16 { try readFp16Settings(&args) }
         cumulativeIters = try args.int("cumulative_iters", default: 1)
         guard cumulativeIters > 0 else {
             throw configError(args.keyPath("cumulative_iters"), "must be a positive integer, got \(cumulativeIters)")
@@ -56,6 +84,7 @@ public final class GradientCumulativeOptimizerHook: Hook {
     }
 
     public func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+        guard method == .afterTrainIter else { return }
         let maxIters = runner.maxIters ?? 0
         let c = cumulativeIters
         if !initialized {

@@ -12,7 +12,7 @@ public enum Replayer {
     /// Config keys a hooks file may set: the hook configuration, and the optimizer (whose
     /// initial learning rates the schedules start from).
     public static let hookKeys = ["lr_config", "momentum_config", "optimizer_config", "checkpoint_config", "log_config",
-                                  "custom_hooks", "evaluation", "optimizer", "work_dir"]
+                                  "custom_hooks", "evaluation", "optimizer", "work_dir", "fp16"]
     /// Keys that shape the recorded calls or observations and so cannot change.
     public static let fixedKeys = ["runner", "workflow", "data", "simulation"]
 

@@ -359,10 +359,12 @@ private struct Engine {
                 let i = (0..<min(ea.count, eb.count)).first(where: { !same(ea[$0], eb[$0]) }) ?? min(ea.count, eb.count)
                 let x = i < ea.count ? ea[i] : nil
                 let y = i < eb.count ? eb[i] : nil
+                // When the same effect comes from different hooks, the hook is the difference.
+                let byHook = x != nil && y != nil && x!.hook != y!.hook
                 func text(_ e: Effect?) -> String {
                     guard let e else { return "(nothing)" }
                     let (type, _, detail) = EventText.describe(.effect(e))
-                    return "\(type) \(detail)"
+                    return "\(type) \(detail)" + (byHook ? " (by \(e.hook))" : "")
                 }
                 diff.firstDivergence = TraceDiff.Divergence(
                     kind: kind, stage: c.stage, epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode.description,

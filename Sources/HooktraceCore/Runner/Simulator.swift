@@ -47,7 +47,11 @@ public enum Simulator {
             }
             runner.register(try registry.build(cfg, path: key, context: context), priority: priority.rawValue)
         }
-        if let cfg = present("optimizer_config") {
+        if let fp16 = present("fp16") {
+            // mmdetection's train_detector: Fp16OptimizerHook(**optimizer_config, **fp16, distributed=...).
+            runner.register(try registry.build(try fp16OptimizerConfig(optimizer: json["optimizer_config"], fp16: fp16), path: "optimizer_config", context: context),
+                            priority: Priority.aboveNormal.rawValue)
+        } else if let cfg = present("optimizer_config") {
             runner.register(try registry.build(setDefault(cfg, "type", .string("OptimizerHook")), path: "optimizer_config", context: context),
                             priority: Priority.aboveNormal.rawValue)
         }
@@ -139,5 +143,26 @@ public enum Simulator {
             blocks.append(stage.rawValue + ":\n" + lines.joined(separator: "\n") + "\n -------------------- ")
         }
         return blocks.joined(separator: "\n")
+    }
+    /// The optimizer hook config mmdetection builds when a config has `fp16`: the keys of
+    /// `optimizer_config` and of `fp16` become keyword arguments of Fp16OptimizerHook.
+    static func fp16OptimizerConfig(optimizer: JSONValue?, fp16: JSONValue) throws(HooktraceError) -> JSONValue {
+        guard case .object(let extra) = fp16 else {
+            throw configError("fp16", "expected an object such as {\"loss_scale\": 512.0} or {\"loss_scale\": \"dynamic\"}, got \(describeValue(fp16))")
+        }
+        guard let optimizer, optimizer != .null else {
+            throw configError("optimizer_config", "fp16 training needs an optimizer_config (mmdetection passes its keys to Fp16OptimizerHook and fails without it); add \"optimizer_config\": {\"grad_clip\": null}")
+        }
+        guard case .object(let base) = optimizer else {
+            throw configError("optimizer_config", "expected an object, got \(describeValue(optimizer))")
+        }
+        if base.contains(where: { $0.key == "type" }) {
+            throw configError("optimizer_config.type", "with fp16 set, mmdetection builds Fp16OptimizerHook from optimizer_config's keys, and a \"type\" among them fails (TypeError); remove it, or remove fp16 and name the hook here (e.g. \"GradientCumulativeFp16OptimizerHook\")")
+        }
+        if let scale = extra.first(where: { $0.key == "loss_scale" })?.value { try checkLossScale(scale, path: "fp16.loss_scale") }
+        for (key, _) in extra where base.contains(where: { $0.key == key }) {
+            throw configError("fp16.\(key)", "is also set in optimizer_config; mmdetection passes both as keyword arguments (TypeError: multiple values); keep one")
+        }
+        return .object([("type", .string("Fp16OptimizerHook"))] + base + extra)
     }
 }

@@ -91,6 +91,15 @@ struct RegistrationTests {
         #expect(Simulator.hookListing(runner) == expected)
     }
 
+    @Test("after_run lists the logger backends that override it in mmcv 1.7, not Dvclive, Segmind or ClearML")
+    func loggerAfterRun() throws {
+        let all = LoggerHook.backends.map { #"{"type": "\#($0)"}"# }.joined(separator: ", ")
+        let (runner, _) = try Simulator.prepare(try RunConfig(text: config(#""log_config": {"interval": 1, "hooks": ["# + all + "]}"), name: "t")) { _ throws(HooktraceError) in }
+        let afterRun = Simulator.hookListing(runner).components(separatedBy: "after_run:")[1]
+        let listed = LoggerHook.backends.filter { afterRun.contains($0 + " ") }
+        #expect(listed == ["TextLoggerHook", "TensorboardLoggerHook", "PaviLoggerHook", "WandbLoggerHook", "MlflowLoggerHook", "NeptuneLoggerHook"])
+    }
+
     @Test("unknown custom hooks are kept passive with one warning; typos of known hooks are errors")
     func passiveHooks() throws {
         let (events, runner) = try simulate(config(#""custom_hooks": [{"type": "NumClassCheckHook"}]"#))
@@ -263,6 +272,28 @@ struct OtherHookTests {
         #expect(norms.count == 6)
         let logs = effects(events, "TextLoggerHook").compactMap { a -> [Field]? in if case .log(let f) = a { f } else { nil } }
         #expect(logs[1].map(\.key) == ["mode", "epoch", "iter", "lr", "data_time", "loss", "grad_norm", "time"])
+    }
+
+    @Test("fp16 (mmdetection's key) builds Fp16OptimizerHook from optimizer_config: same steps and logs, listed in before_run")
+    func fp16() throws {
+        let log = #""log_config": {"interval": 3, "hooks": [{"type": "TextLoggerHook"}]}"#
+        let plain = try simulate(config(#""optimizer_config": {"grad_clip": {"max_norm": 35}}, "# + log)).0
+        for fp16 in [#""loss_scale": 512.0"#, #""loss_scale": "dynamic""#, #""loss_scale": {"init_scale": 1024.0}, "distributed": false"#] {
+            let json = config(#""optimizer_config": {"grad_clip": {"max_norm": 35}}, "fp16": {"# + fp16 + "}, " + log)
+            let events = try simulate(json).0
+            #expect(effects(events, "Fp16OptimizerHook") == effects(plain, "OptimizerHook"))
+            #expect(effects(events, "TextLoggerHook") == effects(plain, "TextLoggerHook"))
+            let (runner, start) = try Simulator.prepare(try RunConfig(text: json, name: "t")) { _ throws(HooktraceError) in }
+            #expect(start.hooks.first { $0.type == "Fp16OptimizerHook" }?.priority == Priority.aboveNormal.rawValue)
+            let listing = Simulator.hookListing(runner)
+            let beforeRun = listing.components(separatedBy: "before_train_epoch:")[0]
+            #expect(beforeRun.contains("Fp16OptimizerHook"))
+        }
+        // The cumulative variant, named in optimizer_config, steps like GradientCumulativeOptimizerHook.
+        let cumulative = try simulate(config(#""optimizer_config": {"type": "GradientCumulativeOptimizerHook", "cumulative_iters": 2}"#)).0
+        let fp16Cumulative = try simulate(config(#""optimizer_config": {"type": "GradientCumulativeFp16OptimizerHook", "cumulative_iters": 2, "loss_scale": "dynamic"}"#)).0
+        #expect(!effects(cumulative, "GradientCumulativeOptimizerHook").isEmpty)
+        #expect(effects(fp16Cumulative, "GradientCumulativeFp16OptimizerHook") == effects(cumulative, "GradientCumulativeOptimizerHook"))
     }
 
     @Test("TextLoggerHook writes mmcv's JSON lines: train by interval, val after evaluation, 5-decimal rounding")
