@@ -60,6 +60,8 @@ public final class LoggerHook: Hook {
         case .beforeEpoch:
             runner.logBuffer.clear()
         case .afterTrainIter:
+            // Dvclive takes its training values per epoch when by_epoch, else per iteration (spec §7.6).
+            if type == "DvcliveLoggerHook" && byEpoch { return }
             if byEpoch && everyNInnerIters(runner, interval) {
                 runner.logBuffer.average(interval)
             } else if !byEpoch && everyNIters(runner, interval) {
@@ -72,6 +74,7 @@ public final class LoggerHook: Hook {
                 if resetFlag { runner.logBuffer.clearOutput() }
             }
         case .afterTrainEpoch:
+            if type == "DvcliveLoggerHook" && !byEpoch { return }
             if runner.logBuffer.ready {
                 try log(runner)
                 if resetFlag { runner.logBuffer.clearOutput() }
@@ -137,13 +140,23 @@ public final class LoggerHook: Hook {
         }
     }
 
-    /// `get_loggable_tags()` plus the step the backend logs at.
+    /// `get_loggable_tags()` plus the step the backend logs at: Pavi drops the mode prefix
+    /// and steps val logs by epoch when by_epoch; Dvclive steps by epoch when by_epoch;
+    /// Segmind by runner.epoch; the others by iteration (spec §7.6).
     private func tags(_ runner: Runner) -> [Field] {
         let mode = modeName(runner)
+        let addMode = type != "PaviLoggerHook"
+        let step: Int
+        switch type {
+        case "PaviLoggerHook": step = mode == "val" && byEpoch ? logEpoch(runner) : logIter(runner, inner: false)
+        case "DvcliveLoggerHook": step = byEpoch ? logEpoch(runner) : logIter(runner, inner: false)
+        case "SegmindLoggerHook": step = runner.epoch
+        default: step = logIter(runner, inner: false)
+        }
         var fields: [Field] = []
         for (key, value) in runner.logBuffer.output where key != "time" && key != "data_time" {
             if case .string = value { continue }
-            fields.append(Field("\(mode)/\(key)", value))
+            fields.append(Field(addMode ? "\(mode)/\(key)" : key, value))
         }
         if runner.isDictOptimizer {
             for (name, lr) in runner.currentLRs { fields.append(Field("learning_rate/\(name)", .double(lr))) }
@@ -152,7 +165,7 @@ public final class LoggerHook: Hook {
             fields.append(Field("learning_rate", .double(runner.currentLRs.first?.lr ?? 0)))
             fields.append(Field("momentum", .double(runner.currentMomenta.first?.momentum ?? 0)))
         }
-        fields.append(Field("step", .int(Int64(logIter(runner, inner: false)))))
+        fields.append(Field("step", .int(Int64(step))))
         return fields
     }
 }

@@ -321,6 +321,33 @@ struct OtherHookTests {
         #expect(logs.count == 6)
     }
 
+    @Test("backend steps: Pavi (no mode prefix, val by epoch), Dvclive (by epoch when by_epoch), Segmind (runner.epoch); mmcv's test_*_hook set-ups")
+    func backendSteps() throws {
+        // mmcv's tests: one epoch of 5 iterations then a val epoch, a TextLoggerHook(interval=1)
+        // last in the list, the backend registered at NORMAL.
+        func logs(_ backend: String) throws -> [[Field]] {
+            let json = config(#""log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}]}, "workflow": [["train", 1], ["val", 1]], "custom_hooks": ["# + backend + "]",
+                              runner: #""runner": {"type": "EpochBasedRunner", "max_epochs": 1}"#, data: #""data": {"train": 5, "val": 5}"#)
+            return effects(try simulate(json).events, String(backend.split(separator: "\"")[3])).compactMap { a -> [Field]? in if case .log(let f) = a { f } else { nil } }
+        }
+        func step(_ f: [Field]) -> Scalar? { f.first { $0.key == "step" }?.value }
+        // test_dvclive_hook: by_epoch → one set_step, at 1; otherwise the last step is 6.
+        let dvc = try logs(#"{"type": "DvcliveLoggerHook"}"#)
+        #expect(dvc.count == 1 && dvc.last.flatMap(step) == .int(1))
+        #expect(try logs(#"{"type": "DvcliveLoggerHook", "by_epoch": false}"#).last.flatMap(step) == .int(6))
+        // test_pavi_hook: the last call is the val log, tags without a mode prefix, at step 1 (the epoch).
+        let pavi = try logs(#"{"type": "PaviLoggerHook", "add_graph": false, "add_last_ckpt": true}"#)
+        #expect(pavi.last.flatMap(step) == .int(1))
+        #expect(pavi.last?.first { $0.key == "learning_rate" }?.value == .double(0.02))
+        #expect(pavi.flatMap { $0 }.allSatisfy { !$0.key.contains("/") })
+        // Tensorboard and the others: iter + 1, mode-prefixed.
+        let tb = try logs(#"{"type": "TensorboardLoggerHook", "interval": 1}"#)
+        #expect(tb.last.flatMap(step) == .int(6))
+        #expect(tb.last?.contains { $0.key.hasPrefix("val/") } == true)
+        // test_segmind_hook: step = runner.epoch (1 after the train epoch).
+        #expect(try logs(#"{"type": "SegmindLoggerHook"}"#).last.flatMap(step) == .int(1))
+    }
+
     @Test("the last logger resets the buffer output; an earlier one does not")
     func resetFlag() throws {
         let json = config(#""log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}, {"type": "TensorboardLoggerHook"}]}"#)
