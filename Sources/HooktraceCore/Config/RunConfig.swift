@@ -13,6 +13,12 @@ public struct RunConfig {
                               "dist_params", "log_level", "load_from", "resume_from", "opencv_num_threads",
                               "mp_start_method", "auto_scale_lr", "gpu_ids", "seed", "device", "_base_", "norm_cfg"]
 
+    /// Bounds that keep a simulated run finite and its clock within Int64 nanoseconds.
+    public static let maxLoaderLength = 1_000_000_000
+    public static let maxTrainIterations = 10_000_000_000
+    /// The longest simulated duration of one step (a day), mean plus jitter.
+    public static let maxStepSeconds = 86_400.0
+
     public var json: JSONValue
     public var name: String
     public var kind: Runner.Kind
@@ -85,6 +91,7 @@ public struct RunConfig {
                     throw configError(path, "runner has no workflow mode \"\(mode)\" (mmcv raises ValueError); use \"train\" or \"val\"")
                 }
                 guard count >= 0 else { throw configError(path, "the repeat count must not be negative, got \(count)") }
+                guard count <= Self.maxLoaderLength else { throw configError(path, "the repeat count must be at most \(Self.maxLoaderLength), got \(count)") }
                 phases.append(WorkflowPhase(mode, Int(count)))
             }
         } else {
@@ -103,6 +110,9 @@ public struct RunConfig {
                 throw configError("data.\(mode)", "expected the number of batches per epoch of the \(mode) loader (an integer), got \(describeValue(v))")
             }
             guard n > 0 else { throw configError("data.\(mode)", "must be a positive number of batches, got \(n)") }
+            guard n <= Self.maxLoaderLength else {
+                throw configError("data.\(mode)", "\(n) batches per epoch is beyond what hooktrace simulates (at most \(Self.maxLoaderLength)); is it the number of images rather than of batches?")
+            }
             return Int(n)
         }
         var loaders: [LoaderLength] = []
@@ -123,6 +133,29 @@ public struct RunConfig {
         _ = data.raw("test")
         try data.finish(owner: "data")
         self.loaders = loaders
+        let trainIterations: Int
+        if kind == .iterBased {
+            trainIterations = maxIters ?? 0
+        } else {
+            let (product, overflow) = (maxEpochs ?? 0).multipliedReportingOverflow(by: train)
+            trainIterations = overflow ? Int.max : product
+        }
+        guard trainIterations <= Self.maxTrainIterations else {
+            let key = kind == .iterBased ? "runner.max_iters" : "runner.max_epochs"
+            throw configError(key, "the run would simulate \(trainIterations == Int.max ? "over \(Self.maxTrainIterations)" : "\(trainIterations)") training iterations; hooktrace simulates at most \(Self.maxTrainIterations) (a trace of roughly 40 GB)")
+        }
+        // Val phases are not bounded by max_epochs / max_iters: bound what the workflow implies.
+        let trainPerCycle = phases.filter { $0.mode == "train" }.reduce(0) { $0 &+ $1.count }
+        let valPerCycle = phases.filter { $0.mode == "val" }.reduce(0) { $0 &+ $1.count }
+        if valPerCycle > 0, let valLength = val {
+            let limit = kind == .iterBased ? (maxIters ?? 0) : (maxEpochs ?? 0)
+            let cycles = trainPerCycle > 0 ? (limit + trainPerCycle - 1) / trainPerCycle : 0
+            let (perCycle, o1) = kind == .iterBased ? (valPerCycle, false) : valPerCycle.multipliedReportingOverflow(by: valLength)
+            let (valIterations, o2) = perCycle.multipliedReportingOverflow(by: cycles)
+            guard !o1, !o2, valIterations <= Self.maxTrainIterations else {
+                throw configError("workflow", "its val phases would run \(o1 || o2 ? "over \(Self.maxTrainIterations)" : "\(valIterations)") val iterations; hooktrace simulates at most \(Self.maxTrainIterations)")
+            }
+        }
 
         // optimizer
         (optimizers, isDictOptimizer) = try Self.optimizers(json["optimizer"])
@@ -227,12 +260,16 @@ public struct RunConfig {
             guard let v = args.raw(key), v != .null else { return d }
             if let n = v.number {
                 guard n >= 0 else { throw configError("simulation.\(key)", "must not be negative") }
+                guard n <= Self.maxStepSeconds else { throw configError("simulation.\(key)", "at most \(Int(Self.maxStepSeconds)) seconds (a day) per step, got \(n)") }
                 return Simulation.Duration(mean: n, jitter: 0)
             }
             var c = try ConfigArgs(v, path: "simulation.\(key)")
             let result = Simulation.Duration(mean: try c.double("mean", default: d.mean), jitter: try c.double("jitter", default: d.jitter))
             try c.finish(owner: "a duration")
             guard result.mean >= 0, result.jitter >= 0 else { throw configError("simulation.\(key)", "mean and jitter must not be negative") }
+            guard result.mean + result.jitter <= Self.maxStepSeconds else {
+                throw configError("simulation.\(key)", "mean + jitter must be at most \(Int(Self.maxStepSeconds)) seconds (a day) per step")
+            }
             return result
         }
         s.loss = try curve("loss", s.loss)

@@ -42,6 +42,8 @@ public final class SimulatedInputs: RunInputs {
     public let model: Simulation
     private var now: Int64 = 0
     private var pending: Int64 = 0
+    /// Set when the clock would pass Int64 nanoseconds (~292 years); the next call throws.
+    private var overflowed = false
     private var steps = 0
     private var loads = 0
     private var works = 0
@@ -68,20 +70,31 @@ public final class SimulatedInputs: RunInputs {
         return Int64((max(0, seconds) * 1e9).rounded())
     }
 
-    public func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 { now }
+    public func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
+        if overflowed {
+            throw HooktraceError(.invalidInput, "the simulated clock passed 292 years (the limit of its nanosecond timestamps) at epoch \(runner.epoch), iter \(runner.iter); shorten the run or the simulation's times")
+        }
+        return now
+    }
+
+    /// Adds `ns` to `total`, noting an overflow instead of trapping.
+    private func add(_ total: inout Int64, _ ns: Int64) {
+        let (sum, overflow) = total.addingReportingOverflow(ns)
+        if overflow { overflowed = true; total = .max } else { total = sum }
+    }
 
     public func afterCall(_ runner: Runner) {
-        now += pending
+        add(&now, pending)
         pending = 0
     }
 
     public func pass(_ passage: Passage, _ runner: Runner) {
         switch passage {
         case .sleep(let ns):
-            now += ns
+            add(&now, ns)
         case .dataLoad:
             loads += 1
-            now += nanoseconds(model.dataTime, .dataTime, loads)
+            add(&now, nanoseconds(model.dataTime, .dataTime, loads))
         }
     }
 
@@ -120,7 +133,7 @@ public final class SimulatedInputs: RunInputs {
             let norm = max(0, Self.sample(model.gradNorm, &n, progress: progress(runner), decay: 3))
             out.append(Observation(kind: .other, name: "grad_norm", value: .double(norm)))
         }
-        now += train ? nanoseconds(model.iterTime, .iterTime, steps) : nanoseconds(model.valIterTime, .valIterTime, steps)
+        add(&now, train ? nanoseconds(model.iterTime, .iterTime, steps) : nanoseconds(model.valIterTime, .valIterTime, steps))
         return out
     }
 
@@ -138,9 +151,10 @@ public final class SimulatedInputs: RunInputs {
         works += 1
         switch work {
         case .checkpoint:
-            pending += nanoseconds(model.checkpointTime, .checkpoint, works)
+            add(&pending, nanoseconds(model.checkpointTime, .checkpoint, works))
         case .evaluation(let batches):
-            pending += Int64(batches) * nanoseconds(model.evalIterTime, .evaluation, works)
+            let (total, overflow) = Int64(batches).multipliedReportingOverflow(by: nanoseconds(model.evalIterTime, .evaluation, works))
+            if overflow { overflowed = true } else { add(&pending, total) }
         }
     }
 }

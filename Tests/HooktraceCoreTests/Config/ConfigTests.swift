@@ -21,6 +21,8 @@ struct ConfigTests {
         (#""lr_conifg": {"policy": "step", "step": 2}"#, #"lr_conifg: unknown key (did you mean "lr_config"?)"#),
         (#""workflow": [["val", 1]]"#, #"workflow: has no "train" phase: mmcv's runner would loop forever"#),
         (#""workflow": [["test", 1], ["train", 1]]"#, #"workflow[0]: runner has no workflow mode "test""#),
+        (#""workflow": [["train", 1], ["val", 1000000000]], "data": {"train": 3, "val": 100}"#, "workflow: its val phases would run 200000000000 val iterations; hooktrace simulates at most 10000000000"),
+        (#""workflow": [["train", 1], ["val", 1000000001]], "data": {"train": 3, "val": 1}"#, "workflow[1]: the repeat count must be at most 1000000000"),
         (#""log_config": {"hooks": [{"type": "TextLoggerHook"}]}"#, "log_config.interval: missing"),
         (#""optimizer_config": {"type": "GradientCumulativeOptimizerHook", "cumulative_iters": 0}"#, "optimizer_config.cumulative_iters: must be a positive integer, got 0"),
         (#""evaluation": {"interval": 1}"#, "data.val: evaluation is configured"),
@@ -34,6 +36,9 @@ struct ConfigTests {
         (#""fp16": 512.0, "optimizer_config": {}"#, "fp16: expected an object"),
         (#""fp16": {"loss_scal": 512.0}, "optimizer_config": {}"#, #"Fp16OptimizerHook has no parameter 'loss_scal' (did you mean "loss_scale"?)"#),
         (#""simulation": {"seed": -1}"#, "simulation.seed: must not be negative"),
+        (#""simulation": {"iter_time": 1e999}"#, "simulation.iter_time: at most 86400 seconds (a day) per step, got inf"),
+        (#""simulation": {"data_time": {"mean": 86000, "jitter": 1000}}"#, "simulation.data_time: mean + jitter must be at most 86400 seconds"),
+        (#""evaluation": {"interval": 1}, "data": {"train": 3, "val": 1000000000000}"#, "data.val: 1000000000000 batches per epoch is beyond what hooktrace simulates"),
         (#""simulation": {"loss": {"start": 1, "ende": 0.1}}"#, "simulation.loss.ende: a curve has no parameter 'ende'"),
     ])
     func badConfigs(extra: String, expected: String) {
@@ -46,6 +51,8 @@ struct ConfigTests {
         (#""runner": {"type": "EpochBasedRuner", "max_epochs": 2}"#, #"runner.type: unknown runner "EpochBasedRuner"; use "EpochBasedRunner" or "IterBasedRunner" (did you mean "EpochBasedRunner"?)"#),
         (#""runner": {"type": "IterBasedRunner", "max_epochs": 2}"#, "runner.max_iters: IterBasedRunner needs max_iters"),
         (#""runner": {"type": "EpochBasedRunner"}"#, "runner.max_epochs: EpochBasedRunner needs max_epochs"),
+        (#""runner": {"type": "EpochBasedRunner", "max_epochs": 9223372036854775807}"#, "runner.max_epochs: the run would simulate over 10000000000 training iterations; hooktrace simulates at most 10000000000 (a trace of roughly 40 GB)"),
+        (#""runner": {"type": "IterBasedRunner", "max_iters": 10000000001}"#, "runner.max_iters: the run would simulate 10000000001 training iterations; hooktrace simulates at most 10000000000 (a trace of roughly 40 GB)"),
     ])
     func runnerErrors(runner: String, expected: String) {
         let message = configErrorMessage(config(runner: runner))
@@ -67,6 +74,16 @@ struct ConfigTests {
         #expect(dict.optimizers[1].groups.map(\.momentum) == [0.9, 0.9])
         let dictStep = #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 1}, "data": {"train": 1}, "optimizer": {"g": {"type": "SGD", "lr": 0.1}}, "optimizer_config": {}}"#
         #expect(configErrorMessage(dictStep)?.contains("OptimizerHook steps a single optimizer") == true)
+    }
+
+    @Test("a simulated clock past Int64 nanoseconds stops the run with an error, not a trap")
+    func clockOverflow() {
+        // 10^9 val batches of a day each: one evaluation is ~8.6e22 ns.
+        let json = config(#""evaluation": {"interval": 1}, "simulation": {"eval_iter_time": 86400}"#, data: #""data": {"train": 3, "val": 1000000000}"#)
+        #expect(throws: HooktraceError.self) { try simulate(json) }
+        do { _ = try simulate(json) } catch {
+            #expect("\(error)".contains("the simulated clock passed 292 years"), "got: \(error)")
+        }
     }
 
     @Test("JSON parsing keeps ints and floats apart and reports positions")
