@@ -114,7 +114,7 @@ struct Replay: ParsableCommand {
             guard let eq = option.firstIndex(of: "="), eq != option.startIndex else {
                 throw HooktraceError(.usage, "--cfg-options takes key.path=value (e.g. lr_config.step=[9,11]), got '\(option)'")
             }
-            overrides.append((String(option[..<eq]), Replayer.parseOption(String(option[option.index(after: eq)...]))))
+            overrides.append((String(option[..<eq]), try Replayer.parseOption(String(option[option.index(after: eq)...]))))
         }
         let target = output ?? "\(trace).replay-\(getpid()).htrace"
         let temporary = target + ".partial-\(getpid())"

@@ -61,21 +61,9 @@ public enum Replayer {
         return .object(members)
     }
 
-    /// Parses a `--cfg-options` value the way mmcv's `DictAction` does: JSON or Python
-    /// literals (`[16,22]`, `0.01`, `True`, `None`), comma-separated lists, else a string.
-    public static func parseOption(_ text: String) -> JSONValue {
-        if let v = try? JSONValue.parse(text) { return v }
-        switch text {
-        case "True": return .bool(true)
-        case "False": return .bool(false)
-        case "None": return .null
-        default: break
-        }
-        let pythonish = text.replacingOccurrences(of: "'", with: "\"").replacingOccurrences(of: "(", with: "[").replacingOccurrences(of: ")", with: "]")
-            .replacingOccurrences(of: "True", with: "true").replacingOccurrences(of: "False", with: "false").replacingOccurrences(of: "None", with: "null")
-        if let v = try? JSONValue.parse(pythonish) { return v }
-        if text.contains(",") { return .array(text.split(separator: ",").map { parseOption(String($0)) }) }
-        return .string(text)
+    /// Parses a `--cfg-options` value the way mmcv's `DictAction` does (``CfgOptions``).
+    public static func parseOption(_ text: String) throws(HooktraceError) -> JSONValue {
+        try CfgOptions.parse(text)
     }
 
     /// Replays `trace` with the merged hook set, sending the new run's events to `sink`.
