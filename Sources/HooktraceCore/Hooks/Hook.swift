@@ -40,16 +40,28 @@ extension Hook {
     func isLastIter(_ runner: Runner) -> Bool { runner.iter + 1 == (runner.maxIters ?? -1) }
 }
 
-/// A hook the simulation does not know: kept in the run, called in order, no effects.
+/// A hook the simulation does not simulate: kept in the run, called in order, no effects.
+///
+/// mmdetection 2.x's check-only hooks have no effect a trace can show; their stages are
+/// known, so the hook listing shows them where mmcv's does and no warning is given. Other
+/// types' stages are unknown: they are in the run's hook list but in no stage's listing.
 public final class PassiveHook: Hook {
     public let type: String
     public let config: JSONValue
-    /// Unknown: a passive hook is listed under every stage and called for none.
-    public var methods: Set<Stage> { [] }
+    public let methods: Set<Stage>
+    /// Whether the type is one of ``knownStages`` (no effects to miss, so no warning).
+    public var isKnown: Bool { Self.knownStages[type] != nil }
+
+    /// Stages of mmdetection 2.x hooks that only check or log outside the trace's view.
+    static let knownStages: [String: Set<Stage>] = [
+        "NumClassCheckHook": [.beforeTrainEpoch, .beforeValEpoch],
+        "CheckInvalidLossHook": [.afterTrainIter],
+    ]
 
     public init(type: String, config: JSONValue) {
         self.type = type
         self.config = config
+        methods = Self.knownStages[type] ?? []
     }
 
     public func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {}

@@ -103,6 +103,7 @@ public struct TraceDiff {
     public var same: Bool {
         callMismatches == 0 && observationMismatches == 0 && timingMismatches == 0 && firstDivergence == nil
             && order.isEmpty && series.allSatisfy { $0.differing == 0 }
+            && [evaluations, logRecords, optimizerSteps, otherEffects].allSatisfy { $0.differing == 0 }
             && Set(checkpoints.savedA) == Set(checkpoints.savedB) && checkpoints.keptA == checkpoints.keptB
     }
 

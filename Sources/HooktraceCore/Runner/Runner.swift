@@ -185,7 +185,7 @@ public final class Runner {
     /// Runs the workflow to the end, emitting `run_start` first and `run_end` last.
     public func run(runStart: RunStart) throws(HooktraceError) {
         try emit(.runStart(runStart))
-        for entry in hooks where entry.hook is PassiveHook {
+        for entry in hooks where (entry.hook as? PassiveHook)?.isKnown == false {
             try warn(entry.hook, "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)")
         }
         switch kind {

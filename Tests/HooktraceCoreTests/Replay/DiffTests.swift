@@ -22,6 +22,20 @@ struct DiffTests {
         #expect(d.text.hasSuffix("result: same\n"))
     }
 
+    @Test("an effect that differs before the first call (a warning in the prelude) makes the traces different")
+    func preludeDifference() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, events) = try recordFile(replayBase, dir)
+        var changed = events
+        changed.insert(.effect(Effect(hook: "MyHook", .note("a warning only B has"))), at: 1)
+        try writeEvents(changed, dir.file("b.htrace"))
+        let d = try TraceDiff.compare(path, dir.file("b.htrace"))
+        #expect(!d.same)
+        #expect(d.otherEffects.differing == 1)
+        #expect(d.text.hasSuffix("result: different\n"))
+    }
+
     @Test("a changed schedule: first divergence, LR ranges, largest difference, log records")
     func schedule() throws {
         let dir = TemporaryDirectory()

@@ -100,12 +100,19 @@ struct RegistrationTests {
         #expect(listed == ["TextLoggerHook", "TensorboardLoggerHook", "PaviLoggerHook", "WandbLoggerHook", "MlflowLoggerHook", "NeptuneLoggerHook"])
     }
 
-    @Test("unknown custom hooks are kept passive with one warning; typos of known hooks are errors")
+    @Test("unknown custom hooks are kept passive with one warning; typos of known hooks are errors; mmdetection's check hooks are listed")
     func passiveHooks() throws {
-        let (events, runner) = try simulate(config(#""custom_hooks": [{"type": "NumClassCheckHook"}]"#))
+        let (events, runner) = try simulate(config(#""custom_hooks": [{"type": "MyProjectHook", "interval": 3}]"#))
         #expect(runner.hooks.contains { $0.hook is PassiveHook })
-        #expect(effects(events, "NumClassCheckHook").count == 1)
+        #expect(effects(events, "MyProjectHook").count == 1)
         #expect(runner.warnings.count == 1)
+        // mmdetection's NumClassCheckHook: no warning, listed where mmdetection's log lists it.
+        let (checkEvents, checkRunner) = try simulate(config(#""custom_hooks": [{"type": "NumClassCheckHook"}], "workflow": [["train", 1], ["val", 1]]"#, data: #""data": {"train": 3, "val": 2}"#))
+        #expect(checkRunner.warnings.isEmpty && effects(checkEvents, "NumClassCheckHook").isEmpty)
+        let listing = Simulator.hookListing(checkRunner)
+        let stagesListed = listing.components(separatedBy: " -------------------- ").filter { $0.contains("NumClassCheckHook") }
+            .compactMap { $0.split(separator: ":").first.map { String($0.filter { !$0.isWhitespace }) } }
+        #expect(stagesListed == ["before_train_epoch", "before_val_epoch"])
         let typo = configErrorMessage(config(#""custom_hooks": [{"type": "CheckpiontHook"}]"#))
         #expect(typo == "custom_hooks[0].type: CheckpiontHook is not in the hook registry (did you mean \"CheckpointHook\"?)")
         let eval = configErrorMessage(config(#""custom_hooks": [{"type": "EvalHook"}]"#))
