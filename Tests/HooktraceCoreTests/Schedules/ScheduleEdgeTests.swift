@@ -113,6 +113,27 @@ struct ScheduleEdgeTests {
         #expect(inv[8] == 0.02 * pow(1 + 0.1 * 2, -0.75))
     }
 
+    @Test("mmdetection's YOLOX policy: quadratic warmup from the base, cosine, then the fixed tail of num_last_epochs")
+    func yolox() throws {
+        // mmdetection's YOLOX configs, scaled down: 6 epochs of 4 iterations, warmup 1 epoch, last 2 epochs fixed.
+        let lrs = try inForce(run(#""lr_config": {"policy": "YOLOX", "warmup": "exp", "by_epoch": false, "warmup_by_epoch": true, "warmup_ratio": 1, "warmup_iters": 1, "num_last_epochs": 2, "min_lr_ratio": 0.05}"#, epochs: 6))
+        #expect(lrs.count == 24)
+        let end = 0.02 * 0.05
+        for i in 0..<24 {
+            let expected: Double
+            if i < 4 {
+                expected = 0.02 * (1 * pow(Double(i + 1) / 4, 2))
+            } else if i + 1 >= 24 - 8 {
+                expected = end
+            } else {
+                expected = end + 0.5 * (0.02 - end) * (cos(Double.pi * (Double(i + 1 - 4) / Double(24 - 4 - 8))) + 1)
+            }
+            #expect(lrs[i] == expected, "iteration \(i)")
+        }
+        let missing = configErrorMessage(run(#""lr_config": {"policy": "YOLOX", "min_lr_ratio": 0.05}"#))
+        #expect(missing?.hasPrefix("lr_config.num_last_epochs: YOLOXLrUpdaterHook needs 'num_last_epochs'") == true)
+    }
+
     @Test("momentum warmup divides, and Adam's beta1 is the momentum")
     func momentumWarmupAdam() throws {
         let adam = #"{"type": "Adam", "lr": 0.001, "betas": [0.9, 0.999]}"#

@@ -148,6 +148,12 @@ extension ScheduleHook {
             policy = .cosineAnnealing(try target(&args, name, type))
         case "LinearAnnealing":
             policy = .linearAnnealing(try target(&args, name, type))
+        case "YOLOX":
+            guard let n = args.raw("num_last_epochs"), n != .null else {
+                throw configError(args.keyPath("num_last_epochs"), "YOLOXLrUpdaterHook needs 'num_last_epochs', the epochs at the fixed final LR (mmdetection raises TypeError)")
+            }
+            guard case .int(let last) = n, last >= 0 else { throw configError(args.keyPath("num_last_epochs"), "expected a non-negative integer, got \(describeValue(n))") }
+            policy = .yolox(numLastEpochs: Int(last), try target(&args, name, type))
         case "FlatCosineAnnealing":
             let start = try fraction(&args, "start_percent", default: 0.75)
             policy = .flatCosineAnnealing(startPercent: start, try target(&args, name, type))
@@ -201,6 +207,8 @@ extension ScheduleHook {
         return try ScheduleHook(type: type, kind: kind, policy: policy, args: &args, byEpochDefault: byEpochDefault)
     }
 
-    static let lrPolicies = ["Fixed", "Step", "Exp", "Poly", "Inv", "CosineAnnealing", "FlatCosineAnnealing", "CosineRestart", "Cyclic", "OneCycle", "LinearAnnealing"]
+    /// mmcv 1.7's LR policies, plus mmdetection 2.x's `YOLOX` (it registers YOLOXLrUpdaterHook
+    /// in mmcv's registry when imported).
+    static let lrPolicies = ["Fixed", "Step", "Exp", "Poly", "Inv", "CosineAnnealing", "FlatCosineAnnealing", "CosineRestart", "Cyclic", "OneCycle", "LinearAnnealing", "YOLOX"]
     static let momentumPolicies = ["Step", "CosineAnnealing", "LinearAnnealing", "Cyclic", "OneCycle"]
 }

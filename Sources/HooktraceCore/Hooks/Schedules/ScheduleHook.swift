@@ -253,6 +253,11 @@ public final class ScheduleHook: Hook {
 
     private func warmupValues(_ cur: Int, _ w: Int) -> [[Double]] {
         let r = warmupRatio
+        if case .yolox = policy {
+            // YOLOX's get_warmup_lr: whatever `warmup` says, the base times ratio × ((cur + 1) / w)².
+            let k = r * pow(Double(cur + 1) / Double(w), 2)
+            return base.map { row in row.map { $0 * k } }
+        }
         let lr = kind == .lr
         return regular.map { row in
             row.map { reg in
@@ -293,6 +298,17 @@ public final class ScheduleHook: Hook {
             return annealingCos(b, target.of(b), Double(p) / Double(m))
         case .linearAnnealing(let target):
             return annealingLinear(b, target.of(b), Double(p) / Double(m))
+        case .yolox(let numLastEpochs, let target):
+            // The fixed tail is counted in iterations of the current loader, also when by_epoch.
+            let lastIter = (runner.dataLoaderLength ?? 0) * numLastEpochs
+            let progress = p + 1
+            let end = target.of(b)
+            if progress >= m - lastIter { return end }
+            let w = warmupIters ?? 0
+            guard m - w - lastIter != 0 else {
+                throw HooktraceError(.invalidInput, "\(type): warmup_iters (\(w)) plus num_last_epochs × loader length (\(lastIter)) equals the whole run (\(m)): mmdetection divides by zero here")
+            }
+            return annealingCos(b, end, Double(progress - w) / Double(m - w - lastIter))
         case .flatCosineAnnealing(let startPercent, let target):
             let total = m
             let start = Int((Double(total) * startPercent).rounded(.toNearestOrEven))

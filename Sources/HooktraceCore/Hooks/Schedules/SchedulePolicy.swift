@@ -64,4 +64,7 @@ public enum SchedulePolicy: Sendable {
     case oneCycleLR(maxLR: JSONValue, totalSteps: Int?, pctStart: Double, anneal: Anneal, divFactor: Double, finalDivFactor: Double, threePhase: Bool)
     case oneCycleMomentum(base: JSONValue, max: JSONValue, pctStart: Double, anneal: Anneal, threePhase: Bool)
     case linearAnnealing(Target)
+    /// mmdetection 2.x's `YOLOXLrUpdaterHook` (policy `YOLOX`): cosine to the target, held
+    /// for the last `numLastEpochs` loader lengths, with its own quadratic warmup from the base.
+    case yolox(numLastEpochs: Int, Target)
 }
