@@ -1,11 +1,17 @@
 /// mmcv's `EvalHook` as mmdetection registers it: evaluates with the simulated metrics,
-/// logs them through the log buffer, and keeps the best checkpoint (spec §7.8).
+/// logs them through the log buffer, and keeps the best checkpoint (spec §7.8). With
+/// mmdetection's `dynamic_intervals` ([[milestone, interval], …]) the interval changes
+/// once `progress + 1` (epoch or iteration) reaches a milestone, decided before each
+/// train epoch and iteration as mmdetection's EvalHook does.
 public final class EvalHook: Hook {
     public let type: String
     public let config: JSONValue
     public let start: Int?
-    public let interval: Int
+    public private(set) var interval: Int
     public let byEpoch: Bool
+    /// mmdetection's dynamic intervals: milestones from 0, and the interval from each.
+    let dynamicMilestones: [Int]
+    let dynamicIntervals: [Int]
     public private(set) var saveBest: String?
     public private(set) var rule: String?
     let greaterKeys: [String]
@@ -28,6 +34,21 @@ public final class EvalHook: Hook {
         if let start, start < 0 { throw configError(args.keyPath("start"), "must be >= 0, got \(start)") }
         interval = try args.int("interval", default: 1)
         guard interval > 0 else { throw configError(args.keyPath("interval"), "must be a positive integer, got \(interval)") }
+        var milestones = [0], intervals = [interval]
+        if let d = args.raw("dynamic_intervals"), d != .null {
+            let path = args.keyPath("dynamic_intervals")
+            guard case .array(let items) = d else { throw configError(path, "expected a list of [milestone, interval] pairs such as [[285, 1]], got \(describeValue(d))") }
+            for (i, item) in items.enumerated() {
+                guard case .array(let pair) = item, pair.count == 2, case .int(let m) = pair[0], case .int(let n) = pair[1] else {
+                    throw configError("\(path)[\(i)]", "expected a [milestone, interval] pair of integers, got \(describeValue(item))")
+                }
+                guard n > 0 else { throw configError("\(path)[\(i)]", "the interval must be a positive integer, got \(n)") }
+                milestones.append(Int(m))
+                intervals.append(Int(n))
+            }
+        }
+        dynamicMilestones = milestones
+        dynamicIntervals = intervals
         saveBest = try args.optionalString("save_best")
         rule = try args.optionalString("rule")
         func keys(_ key: String, _ defaults: [String]) throws(HooktraceError) -> [String] {
@@ -71,6 +92,19 @@ public final class EvalHook: Hook {
         throw configError(path, "cannot infer whether a higher or lower \"\(key)\" is better; set rule to \"greater\" or \"less\"")
     }
 
+    /// mmdetection's `_decide_interval`: the interval of the last milestone ≤ progress + 1
+    /// (`bisect.bisect`).
+    private func decideInterval(_ runner: Runner) {
+        guard dynamicMilestones.count > 1 else { return }
+        let progress = (byEpoch ? runner.epoch : runner.iter) + 1
+        var lo = 0, hi = dynamicMilestones.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if progress < dynamicMilestones[mid] { hi = mid } else { lo = mid + 1 }
+        }
+        interval = dynamicIntervals[max(lo, 1) - 1]
+    }
+
     private func shouldEvaluate(_ runner: Runner) -> Bool {
         let cur = byEpoch ? runner.epoch : runner.iter
         guard let start else { return byEpoch ? everyNEpochs(runner, interval) : everyNIters(runner, interval) }
@@ -87,10 +121,12 @@ public final class EvalHook: Hook {
                 outDir = runner.workDir
             }
         case .beforeTrainEpoch:
+            decideInterval(runner)
             guard byEpoch, !initialCheckDone else { return }
             initialCheckDone = true
             if let start, runner.epoch >= start { try call(.afterTrainEpoch, runner) }
         case .beforeTrainIter:
+            decideInterval(runner)
             guard !byEpoch, !initialCheckDone else { return }
             initialCheckDone = true
             if let start, runner.iter >= start { try call(.afterTrainIter, runner) }

@@ -254,6 +254,12 @@ struct EvalTests {
         #expect(try evaluated(#"{"interval": 2, "start": 1}"#) == [0, 2, 4])
         #expect(try evaluated(#"{"interval": 1, "start": 0}"#) == [0, 0, 1, 2, 3, 4], "start 0 evaluates before training too")
         #expect(try evaluated(#"{"interval": 3, "start": 4}"#, epochs: 6) == [3])
+        // mmdetection's dynamic_intervals (YOLOX: interval 10, then every epoch from epoch 8 on).
+        #expect(try evaluated(#"{"interval": 10}"#, epochs: 12) == [9])
+        #expect(try evaluated(#"{"interval": 10, "dynamic_intervals": [[8, 1]]}"#, epochs: 12) == [7, 8, 9, 10, 11])
+        #expect(try evaluated(#"{"interval": 10, "dynamic_intervals": [[8, 1], [10, 2]]}"#, epochs: 12) == [7, 8, 9, 11])
+        #expect(configErrorMessage(config(#""evaluation": {"dynamic_intervals": [[8]]}"#, data: #""data": {"train": 1, "val": 1}"#))?
+            .hasPrefix("evaluation.dynamic_intervals[0]: expected a [milestone, interval] pair") == true)
     }
 }
 
