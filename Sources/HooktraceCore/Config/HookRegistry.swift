@@ -105,6 +105,10 @@ public struct HookRegistry: Sendable {
         add("CheckpointHook") { t, a, _ throws(HooktraceError) in try CheckpointHook(t, &a) }
         add("IterTimerHook") { t, a, _ throws(HooktraceError) in IterTimerHook(t, &a) }
         add("EMAHook") { t, a, _ throws(HooktraceError) in try EMAHook(t, &a) }
+        // mmdetection 2.x adds these to mmcv's registry when it is imported.
+        for name in MomentumEMAHook.types {
+            add(name) { t, a, _ throws(HooktraceError) in try MomentumEMAHook(t, &a) }
+        }
         for name in LoggerHook.backends {
             add(name) { t, a, _ throws(HooktraceError) in try LoggerHook(t, &a) }
         }

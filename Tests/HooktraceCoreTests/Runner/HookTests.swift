@@ -2,6 +2,10 @@
 import HooktraceTesting
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 private func paths(_ actions: [EffectAction]) -> [String] {
     actions.compactMap { a -> String? in
         switch a {
@@ -307,6 +311,30 @@ struct OtherHookTests {
         let fp16Cumulative = try simulate(config(#""optimizer_config": {"type": "GradientCumulativeFp16OptimizerHook", "cumulative_iters": 2, "loss_scale": "dynamic"}"#)).0
         #expect(!effects(cumulative, "GradientCumulativeOptimizerHook").isEmpty)
         #expect(effects(fp16Cumulative, "GradientCumulativeFp16OptimizerHook") == effects(cumulative, "GradientCumulativeOptimizerHook"))
+    }
+
+    @Test("mmdetection's ExpMomentumEMAHook and LinearMomentumEMAHook: momentum functions, interval, swaps")
+    func mmdetEMA() throws {
+        func updates(_ hook: String) throws -> [Double] {
+            effects(try simulate(config(#""custom_hooks": ["# + hook + "]")).events, String(hook.split(separator: "\"")[3]))
+                .compactMap { a -> Double? in if case .emaUpdate(let m) = a { m } else { nil } }
+        }
+        // 2 epochs × 3 iterations.
+        let exp = try updates(#"{"type": "ExpMomentumEMAHook", "resume_from": null, "momentum": 0.0001, "priority": 49}"#)
+        let expExpected: [Double] = (0..<6).map { (x: Int) -> Double in
+            let decay: Double = Glibc.exp(-Double(1 + x) / 2000)
+            return (1 - 0.0001) * decay + 0.0001
+        }
+        #expect(exp == expExpected)
+        let linear = try updates(#"{"type": "LinearMomentumEMAHook", "interval": 2, "warm_up": 100}"#)
+        let linearExpected: [Double] = [1, 3, 5].map { (x: Int) -> Double in
+            let cap: Double = Glibc.pow(0.0002, 2)
+            return min(cap, Double(1 + x) / Double(100 + x))
+        }
+        #expect(linear == linearExpected)
+        let swaps = effects(try simulate(config(#""custom_hooks": [{"type": "ExpMomentumEMAHook"}]"#)).events, "ExpMomentumEMAHook")
+            .filter { if case .custom("ema_swap", _) = $0 { true } else { false } }
+        #expect(swaps.count == 4)
     }
 
     @Test("TextLoggerHook writes mmcv's JSON lines: train by interval, val after evaluation, 5-decimal rounding")
