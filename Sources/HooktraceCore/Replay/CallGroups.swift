@@ -1,5 +1,10 @@
 /// A call and everything recorded until the next call.
 public struct CallGroup {
+    public init(call: Call? = nil, sequence: UInt64 = 0) {
+        self.call = call
+        self.sequence = sequence
+    }
+
     /// Nil for the prelude (events before the first call: run_start, notes).
     public var call: Call?
     public var effects: [Effect] = []
@@ -27,11 +32,17 @@ public struct CallGroup {
 }
 
 /// Reads a trace as call groups, streaming.
+///
+/// Groups are built a block at a time straight from the reader's decoding loop (each
+/// event moved into its group, no intermediate entries); memory holds one block's groups.
 public final class CallGroupReader {
     public let reader: TraceReader
-    @exclusivity(unchecked) private var lookahead: TraceEntry?
-    @exclusivity(unchecked) private var started = false
-    @exclusivity(unchecked) private var done = false
+    /// Groups completed in the current block, handed out in order.
+    @exclusivity(unchecked) private var ready: [CallGroup] = []
+    @exclusivity(unchecked) private var readyIndex = 0
+    /// The group being filled; it completes at the next call or at the end.
+    @exclusivity(unchecked) private var current: CallGroup?
+    @exclusivity(unchecked) private var finished = false
     /// Damage met while reading, if any (the groups before it were returned).
     public private(set) var damage: HooktraceError?
 
@@ -39,55 +50,54 @@ public final class CallGroupReader {
         reader = try TraceReader(path: path)
     }
 
-    private func read() -> TraceEntry? {
-        guard !done else { return nil }
-        do {
-            if let e = try reader.next() { return e }
-        } catch {
-            damage = error
-        }
-        done = true
-        return nil
-    }
-
     /// The next group, or nil at the end.
     public func next() -> CallGroup? {
+        while readyIndex == ready.count {
+            ready.removeAll(keepingCapacity: true)
+            readyIndex = 0
+            if finished {
+                defer { current = nil }
+                return current
+            }
+            fill()
+        }
         var group = CallGroup()
-        if let la = lookahead {
-            lookahead = nil
-            guard case .call(let c) = la.event else { return nil }
-            group.call = c
-            group.sequence = la.sequence
-        } else if started {
-            return nil
-        } else {
-            started = true
+        swap(&group, &ready[readyIndex])
+        readyIndex += 1
+        return group
+    }
+
+    private func fill() {
+        do {
+            let more = try reader.drainNextBlock { entry in self.absorb(&entry) }
+            if !more { finished = true }
+        } catch let error as HooktraceError {
+            damage = error
+            finished = true
+        } catch {
+            damage = HooktraceError(.io, "\(error)", file: reader.path)
+            finished = true
         }
-        var any = group.call != nil
-        while let e = read() {
-            if case .call = e.event {
-                if !any && group.call == nil {
-                    // An empty prelude: start with this call.
-                    guard case .call(let c) = e.event else { break }
-                    group.call = c
-                    group.sequence = e.sequence
-                    any = true
-                    continue
-                }
-                lookahead = e
-                break
+    }
+
+    @inline(__always)
+    private func absorb(_ entry: inout TraceEntry) {
+        let taken = entry.takingEvent()
+        if case .call(let c) = taken.event {
+            if current != nil {
+                ready.append(current.take()!)
             }
-            if !any { group.sequence = e.sequence }
-            any = true
-            switch e.event {
-            case .effect(let x): group.effects.append(x)
-            case .observe(let o): group.observations.append(o)
-            case .hookSpan(let s): group.spans.append(s)
-            case .runStart(let r): group.runStart = r
-            case .runEnd(let r): group.runEnd = r
-            case .call: break
-            }
+            current = CallGroup(call: c, sequence: taken.sequence)
+            return
         }
-        return any ? group : nil
+        if current == nil { current = CallGroup(sequence: taken.sequence) }
+        switch taken.event {
+        case .effect(let x): current!.effects.append(x)
+        case .observe(let o): current!.observations.append(o)
+        case .hookSpan(let h): current!.spans.append(h)
+        case .runStart(let r): current!.runStart = r
+        case .runEnd(let r): current!.runEnd = r
+        case .call: break
+        }
     }
 }

@@ -21,7 +21,7 @@ public struct TraceEntry: Equatable, Sendable {
     /// A copy of the entry that takes its event, leaving a placeholder behind: moving the
     /// event saves a retain and a release per string it holds (the readers' batches).
     @inline(__always)
-    mutating func takingEvent() -> TraceEntry {
+    public mutating func takingEvent() -> TraceEntry {
         var moved = Event.runEnd(RunEnd(status: .completed))
         swap(&moved, &event)
         return TraceEntry(sequence: sequence, event: moved, context: context)
@@ -243,6 +243,20 @@ public final class TraceReader {
                 continue
             }
             guard try nextBlock() != nil else { return nil }
+        }
+    }
+
+    /// Decodes the next block that has events, calling `body` with each matching event in
+    /// place (it may take the event out with ``TraceEntry/takingEvent()``); returns false at
+    /// the end of the trace. At damage it throws, after `body` has seen every event before
+    /// it. Do not mix with ``next()``.
+    public func drainNextBlock(_ body: (inout TraceEntry) throws -> Void) throws -> Bool {
+        while true {
+            if blockRemaining > 0 {
+                try drainBlock(body)
+                return true
+            }
+            guard try nextBlock() != nil else { return false }
         }
     }
 
