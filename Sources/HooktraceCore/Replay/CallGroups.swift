@@ -82,18 +82,25 @@ public final class CallGroupReader {
 
     @inline(__always)
     private func absorb(_ entry: inout TraceEntry) {
-        let taken = entry.takingEvent()
-        if case .call(let c) = taken.event {
+        // Take the event (not the entry: its call context is not needed here).
+        var event = Event.runEnd(RunEnd(status: .completed))
+        swap(&event, &entry.event)
+        if case .call(let c) = event {
             if current != nil {
                 ready.append(current.take()!)
             }
-            current = CallGroup(call: c, sequence: taken.sequence)
+            current = CallGroup(call: c, sequence: entry.sequence)
             return
         }
-        if current == nil { current = CallGroup(sequence: taken.sequence) }
-        switch taken.event {
-        case .effect(let x): current!.effects.append(x)
-        case .observe(let o): current!.observations.append(o)
+        if current == nil { current = CallGroup(sequence: entry.sequence) }
+        switch event {
+        case .effect(let x):
+            if current!.effects.isEmpty { current!.effects.reserveCapacity(2) }
+            current!.effects.append(x)
+        case .observe(let o):
+            // A training step records a few observations: one allocation instead of regrowing.
+            if current!.observations.isEmpty { current!.observations.reserveCapacity(4) }
+            current!.observations.append(o)
         case .hookSpan(let h): current!.spans.append(h)
         case .runStart(let r): current!.runStart = r
         case .runEnd(let r): current!.runEnd = r
