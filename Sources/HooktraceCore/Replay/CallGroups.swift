@@ -12,8 +12,18 @@ public struct CallGroup {
     public var spans: [HookSpan] = []
     /// Sequence number of the call event (or of the first event of the prelude).
     public var sequence: UInt64 = 0
-    public var runStart: RunStart?
-    public var runEnd: RunEnd?
+    /// The run_start of the prelude. Kept out of line (an array of at most one): a group is
+    /// moved a few times per call, and an inline RunStart would make every move a large copy.
+    public var runStart: RunStart? {
+        get { runStartStorage.first }
+        set { runStartStorage = newValue.map { [$0] } ?? [] }
+    }
+    private var runStartStorage: [RunStart] = []
+    public var runEnd: RunEnd? {
+        get { runEndStorage.first }
+        set { runEndStorage = newValue.map { [$0] } ?? [] }
+    }
+    private var runEndStorage: [RunEnd] = []
 
     /// Whether both groups are the same call: (stage, epoch, iter, inner_iter, mode), or both preludes.
     public func sameCall(as other: CallGroup) -> Bool {
