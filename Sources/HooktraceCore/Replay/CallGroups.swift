@@ -60,6 +60,12 @@ public final class CallGroupReader {
         reader = try TraceReader(path: path)
     }
 
+    /// Groups from the reader's current position (events already returned by its
+    /// ``TraceReader/next()`` are not seen again).
+    public init(reader: TraceReader) {
+        self.reader = reader
+    }
+
     /// The next group, or nil at the end.
     public func next() -> CallGroup? {
         while readyIndex == ready.count {

@@ -5,11 +5,10 @@
 /// the hook set changed something the runner depends on, and stops the replay with the
 /// call that diverged.
 public final class RecordedInputs: RunInputs {
-    private let reader: TraceReader
-    private var lookahead: TraceEntry?
-    private var finished = false
+    private let groups: CallGroupReader
+    private var reader: TraceReader { groups.reader }
     /// The damage that ended the recording early, if any.
-    public private(set) var damage: HooktraceError?
+    public var damage: HooktraceError? { groups.damage }
     /// Observations recorded after the current call.
     private var group: [Observation] = []
     /// Observations of the current step (recorded after its before_*_iter call).
@@ -22,29 +21,14 @@ public final class RecordedInputs: RunInputs {
     public private(set) var missingMetrics: [String] = []
 
     public init(reader: TraceReader, fallback: SimulatedInputs?) {
-        self.reader = reader
+        groups = CallGroupReader(reader: reader)
         self.fallback = fallback
     }
 
-    private func read() -> TraceEntry? {
-        guard !finished else { return nil }
-        do {
-            if let e = try reader.next() { return e }
-        } catch {
-            damage = error
-        }
-        finished = true
-        return nil
-    }
-
     public func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
-        var entry = lookahead
-        lookahead = nil
-        while let e = entry, !isCall(e) { entry = read() }
-        if entry == nil {
-            repeat { entry = read() } while entry.map { !isCall($0) } ?? false
-        }
-        guard let e = entry, case .call(let recorded) = e.event else {
+        var next = groups.next()
+        while let g = next, g.call == nil { next = groups.next() }  // the prelude's notes
+        guard let g = next, let recorded = g.call else {
             if let damage {
                 throw HooktraceError(.damaged, "replay stopped after \(calls) calls: the recording is damaged (\(damage.message))", file: reader.path, offset: damage.offset, block: damage.block)
             }
@@ -52,26 +36,14 @@ public final class RecordedInputs: RunInputs {
         }
         let mine = Call(stage: stage.rawValue, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode, time: recorded.time)
         guard mine == recorded else {
-            throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(e.sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
+            throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(g.sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
         }
         calls += 1
-        group.removeAll(keepingCapacity: true)
-        while let next = read() {
-            if isCall(next) {
-                lookahead = next
-                break
-            }
-            if case .observe(let o) = next.event { group.append(o) }
-        }
+        group = g.observations
         if stage == .beforeTrainIter || stage == .beforeValIter {
             stepGroup = group
         }
         return recorded.time
-    }
-
-    private func isCall(_ e: TraceEntry) -> Bool {
-        if case .call = e.event { return true }
-        return false
     }
 
     private func describe(_ c: Call) -> String {

@@ -249,8 +249,19 @@ public final class TraceReader {
     /// Decodes the next block that has events, calling `body` with each matching event in
     /// place (it may take the event out with ``TraceEntry/takingEvent()``); returns false at
     /// the end of the trace. At damage it throws, after `body` has seen every event before
-    /// it. Do not mix with ``next()``.
+    /// it. Events that ``next()`` has decoded but not returned come first.
     public func drainNextBlock(_ body: (inout TraceEntry) throws -> Void) throws -> Bool {
+        if batchIndex < batch.count {
+            while batchIndex < batch.count {
+                batchIndex += 1
+                try body(&batch[batchIndex - 1])
+            }
+            return true
+        }
+        if let error = pendingError {
+            pendingError = nil
+            throw error
+        }
         while true {
             if blockRemaining > 0 {
                 try drainBlock(body)
