@@ -11,7 +11,7 @@ struct GoldenTests {
     func coverage() {
         #expect(goldenNames.count >= 10)
         for needed in ["lr-step", "lr-cosine", "lr-flat-cosine", "lr-cosine-restart", "lr-cyclic", "lr-one-cycle", "lr-exp", "lr-poly", "lr-inv",
-                       "lr-linear", "lr-fixed", "checkpoint", "eval-save-best", "gradient-accumulation", "iter-based", "train-val", "custom-hooks", "replay-"] {
+                       "lr-linear", "lr-fixed", "lr-yolox", "checkpoint", "eval-save-best", "gradient-accumulation", "iter-based", "train-val", "custom-hooks", "replay-"] {
             #expect(goldenNames.contains { $0.hasPrefix(needed) || $0.contains(needed) }, "no golden for \(needed)")
         }
     }
