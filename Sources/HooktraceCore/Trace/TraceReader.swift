@@ -143,6 +143,10 @@ public final class TraceReader {
         rawBuffer.deallocate()
     }
 
+    /// Common names as string literals: a literal's storage is immortal, so the many copies
+    /// of a stage name in decoded events cost no reference counting.
+    private static let immortal: [String: String] = Dictionary(uniqueKeysWithValues: Stage.allCases.map { ($0.rawValue, $0.rawValue) })
+
     /// Names defined so far (the trace's interned strings, in id order).
     public var nameTable: [String] { names }
 
@@ -516,7 +520,7 @@ public final class TraceReader {
             guard names.count + added.count <= TraceFormat.maxTotalNames else {
                 throw fail(.limit, "the trace defines more than \(TraceFormat.maxTotalNames) names")
             }
-            names.append(contentsOf: added)
+            names.append(contentsOf: added.map { Self.immortal[$0] ?? $0 })
         }
         offset += UInt64(header.frameSize)
         blockCount += 1
