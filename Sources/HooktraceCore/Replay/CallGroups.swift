@@ -47,9 +47,8 @@ public struct CallGroup {
 /// event moved into its group, no intermediate entries); memory holds one block's groups.
 public final class CallGroupReader {
     public let reader: TraceReader
-    /// Groups completed in the current block, handed out in order.
+    /// Groups completed in the current block, in reverse order (the next one last).
     @exclusivity(unchecked) private var ready: [CallGroup] = []
-    @exclusivity(unchecked) private var readyIndex = 0
     /// The group being filled; it completes at the next call or at the end.
     @exclusivity(unchecked) private var current: CallGroup?
     @exclusivity(unchecked) private var finished = false
@@ -68,19 +67,16 @@ public final class CallGroupReader {
 
     /// The next group, or nil at the end.
     public func next() -> CallGroup? {
-        while readyIndex == ready.count {
-            ready.removeAll(keepingCapacity: true)
-            readyIndex = 0
+        while ready.isEmpty {
             if finished {
                 defer { current = nil }
                 return current
             }
             fill()
+            // Handed out from the end, so that each group is moved out, not copied.
+            ready.reverse()
         }
-        var group = CallGroup()
-        swap(&group, &ready[readyIndex])
-        readyIndex += 1
-        return group
+        return ready.popLast()
     }
 
     private func fill() {
@@ -102,9 +98,7 @@ public final class CallGroupReader {
         var event = Event.runEnd(RunEnd(status: .completed))
         swap(&event, &entry.event)
         if case .call(let c) = event {
-            if current != nil {
-                ready.append(current.take()!)
-            }
+            if let finished = current.take() { ready.append(finished) }
             current = CallGroup(call: c, sequence: entry.sequence)
             return
         }

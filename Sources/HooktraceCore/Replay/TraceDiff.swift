@@ -213,10 +213,12 @@ private struct Engine {
             let ga = nextA()
             let gb = nextB()
             if ga == nil && gb == nil { break }
-            if let ga, ga.call == nil { start(ga, a: true) }
-            if let gb, gb.call == nil { start(gb, a: false) }
-            if let ga, let gb, ga.sameCall(as: gb) {
-                compare(ga, gb)
+            // Force-unwrapping the constants (rather than `if let` bindings) lets the groups be
+            // borrowed: a binding copied each group, one reference count per field.
+            if ga != nil, ga!.call == nil { start(ga!, a: true) }
+            if gb != nil, gb!.call == nil { start(gb!, a: false) }
+            if ga != nil, gb != nil, ga!.sameCall(as: gb!) {
+                compare(ga!, gb!)
                 continue
             }
             // Misaligned: report, and let the trace that is behind catch up.
