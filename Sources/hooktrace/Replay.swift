@@ -139,7 +139,10 @@ struct Replay: ParsableCommand {
             if output != nil { printError("hooktrace: the replay up to the failure is in \(target) (it ends with a failed run_end)") }
             throw failure
         }
-        let diff = try TraceDiff.compare(trace, target, options: report.options)
+        var diff = try TraceDiff.compare(trace, target, options: report.options)
+        // The replay without -o is a temporary file, gone after this report: in the text
+        // report, say what it is instead (JSON keeps the path, "" when it was not kept).
+        if output == nil { diff.b.path = report.format == .text ? "replay of \(trace) (not kept; -o FILE keeps it)" : "" }
         try report.report(diff)
     }
 }
