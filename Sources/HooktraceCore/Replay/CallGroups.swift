@@ -12,6 +12,8 @@ public struct CallGroup {
     public var spans: [HookSpan] = []
     /// Sequence number of the call event (or of the first event of the prelude).
     public var sequence: UInt64 = 0
+    /// Whether the group was cut short by damage (its events after the damage are lost).
+    public var cutShort = false
     /// The run_start of the prelude. Kept out of line (an array of at most one): a group is
     /// moved a few times per call, and an inline RunStart would make every move a large copy.
     public var runStart: RunStart? {
@@ -70,6 +72,7 @@ public final class CallGroupReader {
         while ready.isEmpty {
             if finished {
                 defer { current = nil }
+                if damage != nil { current?.cutShort = true }
                 return current
             }
             fill()

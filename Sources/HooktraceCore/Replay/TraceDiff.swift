@@ -218,6 +218,11 @@ private struct Engine {
             if ga != nil, ga!.call == nil { start(ga!, a: true) }
             if gb != nil, gb!.call == nil { start(gb!, a: false) }
             if ga != nil, gb != nil, ga!.sameCall(as: gb!) {
+                // A group cut short by damage holds only part of its call: counted, not compared.
+                if ga!.cutShort || gb!.cutShort {
+                    if ga!.call != nil { diff.a.calls += 1; diff.b.calls += 1 }
+                    continue
+                }
                 compare(ga!, gb!)
                 continue
             }
@@ -225,7 +230,14 @@ private struct Engine {
             diff.callMismatches += 1
             if diff.firstCallMismatch == nil {
                 diff.firstCallMismatch = "call \(diff.a.calls) differs: A has \(ga.map(describe) ?? "nothing (ended)"), B has \(gb.map(describe) ?? "nothing (ended)")"
-                diff.warnings.append("the traces' calls differ (\(diff.firstCallMismatch!)); they come from different runs, so calls are matched by (stage, epoch, iter) where they can be")
+                if ga == nil || gb == nil {
+                    // One trace ends first: a shorter (or damaged) recording of the same run, not another run.
+                    let (ended, reader) = ga == nil ? ("A", ra) : ("B", rb)
+                    let why = reader.damage != nil ? "it is damaged" : "it stops early"
+                    diff.warnings.append("\(ended) ends after \(diff.a.calls) calls (\(why)); the other trace's remaining calls are counted as differing")
+                } else {
+                    diff.warnings.append("the traces' calls differ (\(diff.firstCallMismatch!)); they come from different runs, so calls are matched by (stage, epoch, iter) where they can be")
+                }
             }
             switch (ga, gb) {
             case (let x?, nil): alone(x, a: true)

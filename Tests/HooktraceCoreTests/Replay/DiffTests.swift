@@ -22,6 +22,28 @@ struct DiffTests {
         #expect(d.text.hasSuffix("result: same\n"))
     }
 
+    @Test("a damaged copy is compared up to the damage: no false observation difference, and it is said to end, not to be another run")
+    func damagedCopy() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let config = try RunConfig(text: replayBase, name: "base")
+        let path = dir.file("small-blocks.htrace")
+        var o = TraceWriter.Options()
+        o.blockEvents = 7  // blocks end inside call groups
+        let writer = try TraceWriter(path: path, options: o)
+        try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
+        try writer.close()
+        let bytes = try readBytes(path)
+        try writeBytes(Array(bytes[0..<(bytes.count / 2)]), to: dir.file("cut.htrace"))
+        let d = try TraceDiff.compare(path, dir.file("cut.htrace"))
+        #expect(!d.same)
+        #expect(d.b.damage != nil)
+        #expect(d.observationMismatches == 0, "\(d.warnings)")
+        #expect(d.warnings.contains { $0.hasPrefix("B ends after") && $0.contains("it is damaged") }, "\(d.warnings)")
+        #expect(!d.warnings.contains { $0.contains("different runs") })
+        #expect(d.series.allSatisfy { $0.differing == 0 })
+    }
+
     @Test("an effect that differs before the first call (a warning in the prelude) makes the traces different")
     func preludeDifference() throws {
         let dir = TemporaryDirectory()
