@@ -26,13 +26,8 @@ struct DiffTests {
     func damagedCopy() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let config = try RunConfig(text: replayBase, name: "base")
-        let path = dir.file("small-blocks.htrace")
-        var o = TraceWriter.Options()
-        o.blockEvents = 7  // blocks end inside call groups
-        let writer = try TraceWriter(path: path, options: o)
-        try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
-        try writer.close()
+        // Blocks of 7 events end inside call groups.
+        let (path, _) = try recordFile(replayBase, dir, name: "small-blocks.htrace", blockEvents: 7)
         let bytes = try readBytes(path)
         try writeBytes(Array(bytes[0..<(bytes.count / 2)]), to: dir.file("cut.htrace"))
         let d = try TraceDiff.compare(path, dir.file("cut.htrace"))

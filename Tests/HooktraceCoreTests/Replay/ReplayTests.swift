@@ -2,12 +2,15 @@
 import HooktraceTesting
 import Testing
 
-/// Records `json` to a file in `dir`; returns the path and the events.
-func recordFile(_ json: String, _ dir: TemporaryDirectory, name: String = "base.htrace") throws -> (String, [Event]) {
+/// Records `json` to a file in `dir` (blocks of `blockEvents` events when given); returns
+/// the path and the events.
+func recordFile(_ json: String, _ dir: TemporaryDirectory, name: String = "base.htrace", blockEvents: Int? = nil) throws -> (String, [Event]) {
     let config = try RunConfig(text: json, name: "base")
     var events: [Event] = []
     let path = dir.file(name)
-    let writer = try TraceWriter(path: path)
+    var options = TraceWriter.Options()
+    if let blockEvents { options.blockEvents = blockEvents }
+    let writer = try TraceWriter(path: path, options: options)
     try Simulator.record(config) { e throws(HooktraceError) in
         events.append(e)
         try writer.append(e)
@@ -174,13 +177,7 @@ struct ReplayTests {
     func damaged() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let config = try RunConfig(text: replayBase, name: "base")
-        let path = dir.file("small-blocks.htrace")
-        var o = TraceWriter.Options()
-        o.blockEvents = 20
-        let writer = try TraceWriter(path: path, options: o)
-        try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
-        try writer.close()
+        let (path, _) = try recordFile(replayBase, dir, name: "small-blocks.htrace", blockEvents: 20)
         let bytes = try readBytes(path)
         try writeBytes(Array(bytes[0..<(bytes.count / 2)]), to: path)
         var events: [Event] = []
