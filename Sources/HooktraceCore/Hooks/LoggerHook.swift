@@ -9,6 +9,8 @@ public final class LoggerHook: Hook {
     public var resetFlag: Bool
     public let byEpoch: Bool
     public var isText: Bool { type == "TextLoggerHook" }
+    /// Dvclive takes its training values per epoch when by_epoch, else per iteration (spec §7.6).
+    private let isDvclive: Bool
     public var methods: Set<Stage> {
         var m: Set<Stage> = [.beforeRun, .beforeEpoch, .afterTrainIter, .afterTrainEpoch, .afterValEpoch]
         if Self.closingBackends.contains(type) { m.insert(.afterRun) }
@@ -25,6 +27,7 @@ public final class LoggerHook: Hook {
     init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
         self.type = type
         config = args.value
+        isDvclive = type == "DvcliveLoggerHook"
         interval = try args.int("interval", default: 10)
         ignoreLast = try args.bool("ignore_last", default: true)
         resetFlag = try args.bool("reset_flag", default: false)
@@ -60,8 +63,7 @@ public final class LoggerHook: Hook {
         case .beforeEpoch:
             runner.logBuffer.clear()
         case .afterTrainIter:
-            // Dvclive takes its training values per epoch when by_epoch, else per iteration (spec §7.6).
-            if type == "DvcliveLoggerHook" && byEpoch { return }
+            if isDvclive && byEpoch { return }
             if byEpoch && everyNInnerIters(runner, interval) {
                 runner.logBuffer.average(interval)
             } else if !byEpoch && everyNIters(runner, interval) {
@@ -74,7 +76,7 @@ public final class LoggerHook: Hook {
                 if resetFlag { runner.logBuffer.clearOutput() }
             }
         case .afterTrainEpoch:
-            if type == "DvcliveLoggerHook" && !byEpoch { return }
+            if isDvclive && !byEpoch { return }
             if runner.logBuffer.ready {
                 try log(runner)
                 if resetFlag { runner.logBuffer.clearOutput() }

@@ -1,11 +1,15 @@
-/// The settings the fp16 optimizer hooks add (spec §7.3), checked as mmcv checks them.
-/// Loss scaling itself is not modelled: the simulation's gradients never overflow, so
-/// every step is taken (a real GradScaler skips the step of an overflowing iteration).
-func readFp16Settings(_ args: inout ConfigArgs) throws(HooktraceError) {
+/// The stages of an optimizer hook; for the fp16 variants, also reads the settings they add
+/// (spec §7.3), checked as mmcv checks them. Loss scaling itself is not modelled: the
+/// simulation's gradients never overflow, so every step is taken (a real GradScaler skips
+/// the step of an overflowing iteration).
+func optimizerHookMethods(_ args: inout ConfigArgs, fp16: Bool) throws(HooktraceError) -> Set<Stage> {
+    guard fp16 else { return [.afterTrainIter] }
     _ = try args.bool("coalesce", default: true)
     _ = try args.int("bucket_size_mb", default: -1)
     _ = try args.bool("distributed", default: true)
     if let scale = args.raw("loss_scale") { try checkLossScale(scale, path: args.keyPath("loss_scale")) }
+    // mmcv wraps the model for fp16 in before_run.
+    return [.beforeRun, .afterTrainIter]
 }
 
 /// mmcv's check of `loss_scale`: a float (static), "dynamic", or GradScaler arguments.
@@ -31,8 +35,7 @@ public final class OptimizerHook: Hook {
     init(_ type: String, _ args: inout ConfigArgs, fp16: Bool = false) throws(HooktraceError) {
         self.type = type
         config = args.value
-        methods = fp16 ? [.beforeRun, .afterTrainIter] : [.afterTrainIter]
-        if fp16 { try readFp16Settings(&args) }
+        methods = try optimizerHookMethods(&args, fp16: fp16)
         let clip = args.raw("grad_clip")
         if let clip, clip != .null {
             guard case .object = clip else { throw configError(args.keyPath("grad_clip"), "expected null or an object such as {\"max_norm\": 35, \"norm_type\": 2}, got \(describeValue(clip))") }
@@ -72,8 +75,7 @@ public final class GradientCumulativeOptimizerHook: Hook {
     init(_ type: String, _ args: inout ConfigArgs, fp16: Bool = false) throws(HooktraceError) {
         self.type = type
         config = args.value
-        methods = fp16 ? [.beforeRun, .afterTrainIter] : [.afterTrainIter]
-        if fp16 { try readFp16Settings(&args) }
+        methods = try optimizerHookMethods(&args, fp16: fp16)
         cumulativeIters = try args.int("cumulative_iters", default: 1)
         guard cumulativeIters > 0 else {
             throw configError(args.keyPath("cumulative_iters"), "must be a positive integer, got \(cumulativeIters)")

@@ -98,8 +98,7 @@ public final class CallGroupReader {
     @inline(__always)
     private func absorb(_ entry: inout TraceEntry) {
         // Take the event (not the entry: its call context is not needed here).
-        var event = Event.runEnd(RunEnd(status: .completed))
-        swap(&event, &entry.event)
+        let event = entry.takeEvent()
         if case .call(let c) = event {
             if let finished = current.take() { ready.append(finished) }
             current = CallGroup(call: c, sequence: entry.sequence)

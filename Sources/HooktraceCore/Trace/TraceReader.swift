@@ -18,13 +18,19 @@ public struct TraceEntry: Equatable, Sendable {
         self.context = context
     }
 
-    /// A copy of the entry that takes its event, leaving a placeholder behind: moving the
-    /// event saves a retain and a release per string it holds (the readers' batches).
+    /// Takes the event out, leaving a placeholder behind: moving the event saves a retain
+    /// and a release per string it holds.
     @inline(__always)
-    public mutating func takingEvent() -> TraceEntry {
+    public mutating func takeEvent() -> Event {
         var moved = Event.runEnd(RunEnd(status: .completed))
         swap(&moved, &event)
-        return TraceEntry(sequence: sequence, event: moved, context: context)
+        return moved
+    }
+
+    /// A copy of the entry that takes its event (``takeEvent()``): the readers' batches.
+    @inline(__always)
+    public mutating func takingEvent() -> TraceEntry {
+        TraceEntry(sequence: sequence, event: takeEvent(), context: context)
     }
 }
 
@@ -251,7 +257,7 @@ public final class TraceReader {
     }
 
     /// Decodes the next block that has events, calling `body` with each matching event in
-    /// place (it may take the event out with ``TraceEntry/takingEvent()``); returns false at
+    /// place (it may take the event out with ``TraceEntry/takeEvent()``); returns false at
     /// the end of the trace. At damage it throws, after `body` has seen every event before
     /// it. Events that ``next()`` has decoded but not returned come first.
     public func drainNextBlock(_ body: (inout TraceEntry) throws -> Void) throws -> Bool {
@@ -281,18 +287,7 @@ public final class TraceReader {
     /// Throws what `body` throws, or a ``HooktraceError`` at damage (after every event
     /// before it).
     public func forEach(_ body: (TraceEntry) throws -> Void) throws {
-        while batchIndex < batch.count {
-            batchIndex += 1
-            try body(batch[batchIndex - 1])
-        }
-        if let error = pendingError {
-            pendingError = nil
-            throw error
-        }
-        while true {
-            try drainBlock { try body($0) }
-            guard try nextBlock() != nil else { return }
-        }
+        while try drainNextBlock({ try body($0) }) {}
     }
 
     /// Decodes the rest of the current block, calling `body` with each matching event.
