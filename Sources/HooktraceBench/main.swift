@@ -125,6 +125,36 @@ func benchReplay(trace: String, dir: String, repeats: Int, label: String) throws
     print("")
 }
 
+if only == "sizes" {
+    print("Event \(MemoryLayout<Event>.size) Call \(MemoryLayout<Call>.size) Effect \(MemoryLayout<Effect>.size) EffectAction \(MemoryLayout<EffectAction>.size) Observation \(MemoryLayout<Observation>.size) CallGroup \(MemoryLayout<CallGroup>.size) TraceEntry \(MemoryLayout<TraceEntry>.size) Scalar \(MemoryLayout<Scalar>.size)")
+    exit(0)
+}
+if only == "groups" {
+    for _ in 0..<repeats { let r = try CallGroupReader(path: "\(dir)/record.htrace", prefetch: false); while r.next() != nil {} }
+    exit(0)
+}
+// Profiling mode: the layers under diff, timed one by one on the replay benchmark's traces.
+if only == "layers" {
+    let a = "\(dir)/record.htrace", b = "\(dir)/replayed.htrace"
+    func best(_ label: String, _ body: () throws -> Void) throws {
+        var t = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = now()
+            try body()
+            t = min(t, Double(now() - t0))
+        }
+        print("\(label): \(fmt(t / 1e6, 1)) ms")
+    }
+    try best("decode A (events)") { var n = 0; try TraceReader(path: a).forEach { _ in n += 1 } }
+    try best("groups A (one thread)") { let r = try CallGroupReader(path: a, prefetch: false); while r.next() != nil {} }
+    try best("groups A (prefetched)") { let r = try CallGroupReader(path: a); while r.next() != nil {} }
+    try best("groups A and B (prefetched)") {
+        let ra = try CallGroupReader(path: a), rb = try CallGroupReader(path: b)
+        while true { let x = ra.next(), y = rb.next(); if x == nil && y == nil { break } }
+    }
+    try best("diff") { _ = try TraceDiff.compare(a, b) }
+    exit(0)
+}
 if only == "replay" {
     try benchReplay(trace: "\(dir)/record.htrace", dir: dir, repeats: repeats, label: "Faster R-CNN 1x, step [8, 11] → [9, 11]")
     exit(0)

@@ -10,9 +10,9 @@ public final class RecordedInputs: RunInputs {
     /// The damage that ended the recording early, if any.
     public var damage: HooktraceError? { groups.damage }
     /// Observations recorded after the current call.
-    private var group: [Observation] = []
+    private var group: ArraySlice<Observation> = []
     /// Observations of the current step (recorded after its before_*_iter call).
-    private var stepGroup: [Observation] = []
+    private var stepGroup: ArraySlice<Observation> = []
     /// Calls replayed so far.
     public private(set) var calls = 0
     /// Where metrics come from when the recording has none at an evaluation: the

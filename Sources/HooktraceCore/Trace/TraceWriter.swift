@@ -35,13 +35,17 @@ public final class TraceWriter {
         public var metadata: [(key: String, value: String)] = [("writer", "hooktrace \(hooktraceVersion)")]
         /// Call `fsync` after every block.
         public var syncEachBlock: Bool = false
+        /// Compress and write blocks on a background thread, overlapping with the encoding
+        /// of the next block. The file is the same byte for byte; what changes is when a
+        /// block reaches the disk (by the next `flush()` or `close()` at the latest), so it
+        /// is off for timed flushes and `syncEachBlock`, which promise a block on disk soon.
+        public var pipelined: Bool = true
 
         public init() {}
     }
 
     public let path: String
     public let options: Options
-    private var fd: Int32
     /// All state `append` touches, in one value behind a pointer the writer owns: no
     /// dynamic exclusivity check per event (a class's `var`s would cost several).
     private let blockStorage: UnsafeMutablePointer<BlockBuilder>
@@ -49,13 +53,12 @@ public final class TraceWriter {
         _read { yield blockStorage.pointee }
         _modify { yield &blockStorage.pointee }
     }
-    private let compressor: Compressor
     private let blockEvents: UInt32
     private let timed: Bool
-    private var frame = ByteSink(capacity: 1 << 16)
     private var flushedEvents: UInt64 = 0
-    private var offset: UInt64 = 0
-    private var index: [(offset: UInt64, header: BlockHeader)] = []
+    /// Compresses, frames and writes blocks: on its own thread when pipelined.
+    private let output: BlockOutput
+    private let worker: BackgroundWorker?
 
     /// Creates (or truncates) the file at `path` and writes the header.
     ///
@@ -74,26 +77,32 @@ public final class TraceWriter {
         self.timed = options.flushInterval != nil
         blockStorage = .allocate(capacity: 1)
         blockStorage.initialize(to: BlockBuilder())
-        self.compressor = try Compressor(codec: options.codec, level: level)
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let compressor = try Compressor(codec: options.codec, level: level)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw HooktraceError(.io, "cannot create the trace: \(systemError()); check the directory exists and is writable", file: path)
         }
+        output = BlockOutput(path: path, fd: fd, codec: options.codec, compressor: compressor, syncEachBlock: options.syncEachBlock)
+        worker = options.pipelined && !timed && !options.syncEachBlock ? BackgroundWorker(depth: 2) : nil
         let header = TraceHeader.encode(codec: options.codec, metadata: options.metadata)
-        try writeAll(header)
+        try output.writeAll(header)
         block.encoder.beginBlock()
     }
 
     deinit {
-        if fd >= 0 { _ = Glibc.close(fd) }
+        worker?.stop()
+        output.closeFile()
         blockStorage.deinitialize(count: 1)
         blockStorage.deallocate()
     }
 
     /// Number of events appended so far.
     public var eventCount: UInt64 { flushedEvents + UInt64(block.pendingEvents) }
-    /// Bytes written to the file so far.
-    public var bytesWritten: UInt64 { offset }
+    /// Bytes written to the file so far (blocks still being compressed are waited for).
+    public var bytesWritten: UInt64 {
+        worker?.drain()
+        return output.offset
+    }
 
     /// Appends one event; may write a block.
     ///
@@ -116,17 +125,13 @@ public final class TraceWriter {
         for e in events { try append(e) }
     }
 
-    /// Writes the pending events as a block, if there are any.
+    /// Writes the pending events as a block, if there are any (when pipelined: hands the
+    /// block to the background thread; an error there is thrown by the next `flush` or
+    /// `close`).
     public func flush() throws(HooktraceError) {
+        if let error = output.failure() { throw error }
         guard block.pendingEvents > 0 else { return }
         let pendingEvents = block.pendingEvents
-        let compressed = block.payload.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try compressor.compress(buf) } }
-        var stored = try compressed.get()
-        var codec = options.codec
-        if codec != .none && stored.count >= block.payload.count {
-            stored = block.payload.bytes
-            codec = .none
-        }
         var names = ByteSink()
         if !block.encoder.newNames.isEmpty {
             names.uvarint(UInt64(block.encoder.newNames.count))
@@ -135,42 +140,108 @@ public final class TraceWriter {
                 names.append(utf8: n)
             }
         }
+        // Everything but the stored form, its length and its checksum.
         let header = BlockHeader(
-            kind: .events, codec: codec, firstSequence: flushedEvents,
+            kind: .events, codec: options.codec, firstSequence: flushedEvents,
             eventCount: pendingEvents, firstNameID: block.encoder.newNamesStart,
-            namesLength: UInt32(names.count), storedLength: UInt32(stored.count),
-            rawLength: UInt32(block.payload.count), bodyCRC: crc32(stored, continuing: crc32(names.bytes)),
+            namesLength: UInt32(names.count), storedLength: 0,
+            rawLength: UInt32(block.payload.count), bodyCRC: 0,
             epochMin: block.epochMin, epochMax: block.epochMax, iterMin: block.iterMin, iterMax: block.iterMax)
-        try writeFrame(header, names.bytes, stored)
+        let raw = block.payload.bytes, nameBytes = names.bytes
         flushedEvents += UInt64(pendingEvents)
         block.reset()
+        if let worker {
+            let output = output
+            worker.submit { output.writeBlock(header, nameBytes, raw) }
+        } else {
+            output.writeBlock(header, nameBytes, raw)
+            if let error = output.failure() { throw error }
+        }
     }
 
     /// Writes the pending block and the end block, then closes the file.
     public func close() throws(HooktraceError) {
         guard !block.isClosed else { return }
         try flush()
-        try writeAll(endBlock(events: flushedEvents, names: block.encoder.nameCount, index: index))
-        if fsync(fd) != 0 && errno != EINVAL {
+        worker?.stop()
+        if let error = output.failure() { throw error }
+        try output.writeAll(endBlock(events: flushedEvents, names: block.encoder.nameCount, index: output.index))
+        if fsync(output.fd) != 0 && errno != EINVAL {
             throw HooktraceError(.io, "cannot sync the trace to disk: \(systemError())", file: path)
         }
         block.isClosed = true
-        _ = Glibc.close(fd)
+        output.closeFile()
+    }
+}
+
+/// The writing end of a trace writer: compresses a block, frames it and writes it.
+///
+/// Used by one thread at a time: the writer's background worker while blocks are being
+/// written, the writer itself before the first block and after the worker has stopped.
+private final class BlockOutput: @unchecked Sendable {
+    let path: String
+    private(set) var fd: Int32
+    let codec: Codec
+    let compressor: Compressor
+    let syncEachBlock: Bool
+    private(set) var offset: UInt64 = 0
+    private(set) var index: [(offset: UInt64, header: BlockHeader)] = []
+    private var frame = ByteSink(capacity: 1 << 16)
+    /// The first error; once set, no further block is written (a gap would misplace the rest).
+    private let errorLock = Monitor()
+    private var error: HooktraceError?
+
+    init(path: String, fd: Int32, codec: Codec, compressor: Compressor, syncEachBlock: Bool) {
+        self.path = path
+        self.fd = fd
+        self.codec = codec
+        self.compressor = compressor
+        self.syncEachBlock = syncEachBlock
+    }
+
+    deinit {
+        closeFile()
+    }
+
+    func failure() -> HooktraceError? {
+        errorLock.withLock { error }
+    }
+
+    private func fail(_ e: HooktraceError) {
+        errorLock.withLock { if error == nil { error = e } }
+    }
+
+    func closeFile() {
+        if fd >= 0 { _ = Glibc.close(fd) }
         fd = -1
     }
 
-    private func writeFrame(_ header: BlockHeader, _ names: [UInt8], _ stored: [UInt8]) throws(HooktraceError) {
-        frame.reset()
-        header.encode(into: &frame)
-        frame.append(names)
-        frame.append(stored)
-        if header.kind == .events { index.append((offset, header)) }
-        let bytes = frame.bytes
-        try writeAll(bytes)
-        if options.syncEachBlock { _ = fsync(fd) }
+    /// Compresses `raw` (stored as is when that is not smaller), then writes the frame.
+    func writeBlock(_ partial: BlockHeader, _ names: [UInt8], _ raw: [UInt8]) {
+        if failure() != nil { return }
+        do throws(HooktraceError) {
+            let compressed = raw.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try compressor.compress(buf) } }
+            var stored = try compressed.get()
+            var header = partial
+            if codec != .none && stored.count >= raw.count {
+                stored = raw
+                header.codec = .none
+            }
+            header.storedLength = UInt32(stored.count)
+            header.bodyCRC = crc32(stored, continuing: crc32(names))
+            frame.reset()
+            header.encode(into: &frame)
+            frame.append(names)
+            frame.append(stored)
+            index.append((offset, header))
+            try writeAll(frame.bytes)
+            if syncEachBlock { _ = fsync(fd) }
+        } catch {
+            fail(error)
+        }
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws(HooktraceError) {
+    func writeAll(_ bytes: [UInt8]) throws(HooktraceError) {
         var done = 0
         let failure: String? = bytes.withUnsafeBytes { buf in
             while done < buf.count {
