@@ -10,9 +10,9 @@ public final class RecordedInputs: RunInputs {
     /// The damage that ended the recording early, if any.
     public var damage: HooktraceError? { groups.damage }
     /// Observations recorded after the current call.
-    private var group: ArraySlice<Observation> = []
+    private var group: [Observation] = []
     /// Observations of the current step (recorded after its before_*_iter call).
-    private var stepGroup: ArraySlice<Observation> = []
+    private var stepGroup: [Observation] = []
     /// Calls replayed so far.
     public private(set) var calls = 0
     /// Where metrics come from when the recording has none at an evaluation: the
@@ -27,7 +27,7 @@ public final class RecordedInputs: RunInputs {
 
     public func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
         var next = groups.next()
-        while let g = next, g.call == nil { next = groups.next() }  // the prelude's notes
+        while let g = next, g.isPrelude { next = groups.next() }  // the prelude's notes
         guard let g = next, let recorded = g.call else {
             if let damage {
                 throw HooktraceError(.damaged, "replay stopped after \(calls) calls: the recording is damaged (\(damage.message))", file: reader.path, offset: damage.offset, block: damage.block)

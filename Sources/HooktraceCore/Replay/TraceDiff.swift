@@ -215,12 +215,12 @@ private struct Engine {
             if ga == nil && gb == nil { break }
             // Force-unwrapping the constants (rather than `if let` bindings) lets the groups be
             // borrowed: a binding copied each group, one reference count per field.
-            if ga != nil, ga!.call == nil { start(ga!, a: true) }
-            if gb != nil, gb!.call == nil { start(gb!, a: false) }
+            if ga != nil, ga!.isPrelude { start(ga!, a: true) }
+            if gb != nil, gb!.isPrelude { start(gb!, a: false) }
             if ga != nil, gb != nil, ga!.sameCall(as: gb!) {
                 // A group cut short by damage holds only part of its call: counted, not compared.
                 if ga!.cutShort || gb!.cutShort {
-                    if ga!.call != nil { diff.a.calls += 1; diff.b.calls += 1 }
+                    if !ga!.isPrelude { diff.a.calls += 1; diff.b.calls += 1 }
                     continue
                 }
                 compare(ga!, gb!)
@@ -279,7 +279,7 @@ private struct Engine {
     }
 
     mutating func alone(_ g: CallGroup, a: Bool) {
-        if g.call != nil {
+        if !g.isPrelude {
             if a { diff.a.calls += 1 } else { diff.b.calls += 1 }
         }
         for e in g.effects {
@@ -318,35 +318,40 @@ private struct Engine {
     }
 
     mutating func compare(_ ga: CallGroup, _ gb: CallGroup) {
-        if ga.call != nil {
+        if !ga.isPrelude {
             diff.a.calls += 1
             diff.b.calls += 1
         }
-        if !ga.observations.elementsEqual(gb.observations, by: { $0.isIdentical(to: $1) }) {
+        if !ga.sameObservations(as: gb) {
             diff.observationMismatches += 1
             if diff.observationMismatches == 1 {
                 diff.warnings.append("observations differ at \(describe(ga)): the traces record different training steps")
             }
         }
-        if diff.options.includeTiming, let ca = ga.call, let cb = gb.call, ca.time != cb.time {
+        let callA = ga.call
+        if diff.options.includeTiming, let ca = callA, let cb = gb.call, ca.time != cb.time {
             diff.timingMismatches += 1
         }
-        for e in ga.effects {
-            ta.apply(e, at: ga.call)
-            track(e, a: true)
-        }
-        for e in gb.effects {
-            tb.apply(e, at: gb.call)
-            track(e, a: false)
+        let effectsA = ga.effects, effectsB = gb.effects
+        if !effectsA.isEmpty || !effectsB.isEmpty {
+            let callB = gb.call
+            for e in effectsA {
+                ta.apply(e, at: callA)
+                track(e, a: true)
+            }
+            for e in effectsB {
+                tb.apply(e, at: callB)
+                track(e, a: false)
+            }
         }
         let timing = diff.options.includeTiming
         // Fast path: identical effects (the common case) only need counting.
-        if ga.effects.count == gb.effects.count && zip(ga.effects, gb.effects).allSatisfy({ same($0, $1) }) {
-            for e in ga.effects {
+        if effectsA.count == effectsB.count && zip(effectsA, effectsB).allSatisfy({ same($0, $1) }) {
+            for e in effectsA {
                 let kind = DiffKind.of(e.action)
                 if diff.options.kinds.contains(kind) { count(kind, a: 1, b: 1, differing: false) }
             }
-            if let c = ga.call, c.stage == Stage.afterTrainIter.rawValue {
+            if let c = callA, c.stage == Stage.afterTrainIter.rawValue {
                 currentCall = c
                 compareSeries(at: c.iter)
             }

@@ -311,6 +311,21 @@ func writeXOR(_ x: UInt64, _ out: inout ByteSink) {
 }
 
 /// Decodes one block payload into events, using the trace's name table.
+/// An observation with its name as an id into the trace's name table.
+struct CompactObservation {
+    var kind: ObservationKind
+    var key: UInt32
+    var value: Scalar
+}
+
+/// An event as ``EventDecoder/nextRecord(_:_:)`` gives it.
+enum DecodedRecord {
+    case call(CallContext)
+    case observe(CompactObservation)
+    /// Any other event (or, from a reader's already decoded events, a call or observation).
+    case event(Event)
+}
+
 struct EventDecoder {
     private var prevTime: Int64 = 0
     private var prevEpoch: Int64 = 0
@@ -422,18 +437,8 @@ struct EventDecoder {
             case Tag.runStart:
                 return .runStart(try runStart(&c, names))
             case Tag.observe:
-                let kindByte = try c.u8()
-                guard let kind = ObservationKind(rawValue: kindByte) else { throw .invalid("unknown observation kind \(kindByte)") }
-                let key = try nameID(&c, names)
-                let valueTag = c.isAtEnd ? 0xFF : c.base[c.position]
-                let value: Scalar
-                if valueTag == ScalarTag.double {
-                    c.position += 1
-                    value = .double(try real(&c, slot: predictorSlot(key, Channel.observe, 0)))
-                } else {
-                    value = try scalar(&c, keyID: key, names)
-                }
-                return .observe(Observation(kind: kind, name: names[Int(key)], value: value))
+                let o = try observation(&c, names)
+                return .observe(Observation(kind: o.kind, name: names[Int(o.key)], value: o.value))
             case Tag.hookSpan:
                 let hook = try name(&c, names)
                 let start = (context?.time ?? 0) &+ (try c.svarint())
@@ -452,6 +457,47 @@ struct EventDecoder {
                 _ = try c.bytes(length)
             default:
                 throw .invalid("unknown event tag 0x\(String(tag, radix: 16)); the trace may come from a newer hooktrace")
+            }
+        }
+    }
+
+    /// An observation record after its tag.
+    @inline(__always)
+    private mutating func observation(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> CompactObservation {
+        let kindByte = try c.u8()
+        guard let kind = ObservationKind(rawValue: kindByte) else { throw .invalid("unknown observation kind \(kindByte)") }
+        let key = try nameID(&c, names)
+        let valueTag = c.isAtEnd ? 0xFF : c.base[c.position]
+        if valueTag == ScalarTag.double {
+            c.position += 1
+            return CompactObservation(kind: kind, key: key, value: .double(try real(&c, slot: predictorSlot(key, Channel.observe, 0))))
+        }
+        return CompactObservation(kind: kind, key: key, value: try scalar(&c, keyID: key, names))
+    }
+
+    /// Decodes the next event like ``nextEvent(_:_:)``, but leaves the two most frequent
+    /// kinds, calls and observations, with name ids instead of names (no string copies).
+    mutating func nextRecord(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> DecodedRecord {
+        while true {
+            guard !c.isAtEnd else { throw .shortInput }
+            switch c.base[c.position] {
+            case Tag.call:
+                c.position += 1
+                let ctx = try counters(&c, names)
+                context = ctx
+                return .call(ctx)
+            case Tag.observe:
+                c.position += 1
+                return .observe(try observation(&c, names))
+            case Tag.context:
+                c.position += 1
+                context = try counters(&c, names)
+            case Tag.firstExtension...0xFF:
+                c.position += 1
+                let length = try c.count(limit: c.remaining)
+                _ = try c.bytes(length)
+            default:
+                return .event(try nextEvent(&c, names))
             }
         }
     }

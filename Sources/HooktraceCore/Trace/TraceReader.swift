@@ -347,6 +347,12 @@ public final class TraceReader {
                 failure = "\(remaining) of the header's \(currentHeader.eventCount) events are missing"
             }
         }
+        try checkBlockEnd(failure, &dec, &c, &remaining)
+    }
+
+    /// After a block's events: what is left must be extension records only.
+    private func checkBlockEnd(_ failure: String?, _ dec: inout EventDecoder, _ c: inout ByteCursor, _ remaining: inout Int) throws(HooktraceError) {
+        var failure = failure
         if failure == nil && remaining == 0 {
             do { try dec.skipTrailingExtensions(&c) } catch { failure = describe(error) }
         }
@@ -357,6 +363,66 @@ public final class TraceReader {
             remaining = 0
             throw blockFailed(failure)
         }
+    }
+
+    /// Like ``drainNextBlock(_:)``, but calls and observations come as compact records
+    /// (name ids, no strings) and no entry or filter is involved: the call-group reader's
+    /// loop. Events ``next()`` had already decoded come as `.event`.
+    func drainNextRecords(_ body: (DecodedRecord, UInt64) -> Void) throws(HooktraceError) -> Bool {
+        if batchIndex < batch.count {
+            while batchIndex < batch.count {
+                batchIndex += 1
+                body(.event(batch[batchIndex - 1].event), batch[batchIndex - 1].sequence)
+            }
+            return true
+        }
+        if let error = pendingError {
+            pendingError = nil
+            throw error
+        }
+        while true {
+            if blockRemaining > 0 {
+                try drainRecords(body)
+                return true
+            }
+            guard try nextBlock() != nil else { return false }
+        }
+    }
+
+    private func drainRecords(_ body: (DecodedRecord, UInt64) -> Void) throws(HooktraceError) {
+        let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<Int(currentHeader.rawLength)])
+        var c = ByteCursor(raw, position: rawPosition)
+        var dec = decoder
+        decoder = EventDecoder()
+        let names = self.names
+        var seq = sequence
+        var remaining = blockRemaining
+        var failure: String?
+        defer {
+            decoder = dec
+            rawPosition = c.position
+            sequence = seq
+            blockRemaining = remaining
+            if let ctx = dec.context {
+                lastContext = Call(stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
+                                   innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time)
+                lastContextSerial = dec.contextSerial
+            }
+        }
+        do throws(DecodeFailure) {
+            while remaining > 0 {
+                let record = try dec.nextRecord(&c, names)
+                remaining -= 1
+                seq += 1
+                body(record, seq - 1)
+            }
+        } catch {
+            failure = describe(error)
+            if case .shortInput = error, c.isAtEnd {
+                failure = "\(remaining) of the header's \(currentHeader.eventCount) events are missing"
+            }
+        }
+        try checkBlockEnd(failure, &dec, &c, &remaining)
     }
 
     /// Marks the current block as damaged; the reader stays positioned at its start.
