@@ -175,8 +175,11 @@ private final class GroupBuilder: @unchecked Sendable {
         do {
             let more = try reader.drainNextRecords { record, sequence in self.absorb(record, sequence) }
             if !more { finished = true }
-        } catch {
+        } catch let error as HooktraceError {
             damage = error
+            finished = true
+        } catch {
+            damage = HooktraceError(.io, "\(error)", file: reader.path)
             finished = true
         }
         let done = batch

@@ -261,10 +261,16 @@ public final class TraceReader {
     /// the end of the trace. At damage it throws, after `body` has seen every event before
     /// it. Events that ``next()`` has decoded but not returned come first.
     public func drainNextBlock(_ body: (inout TraceEntry) throws -> Void) throws -> Bool {
+        try drainStep(body) { try drainBlock(body) }
+    }
+
+    /// One step of the drain loops: the events ``next()`` decoded but did not return, or
+    /// the error it met, or else `drain` on the next block that has events.
+    private func drainStep(_ leftover: (inout TraceEntry) throws -> Void, _ drain: () throws -> Void) throws -> Bool {
         if batchIndex < batch.count {
             while batchIndex < batch.count {
                 batchIndex += 1
-                try body(&batch[batchIndex - 1])
+                try leftover(&batch[batchIndex - 1])
             }
             return true
         }
@@ -274,7 +280,7 @@ public final class TraceReader {
         }
         while true {
             if blockRemaining > 0 {
-                try drainBlock(body)
+                try drain()
                 return true
             }
             guard try nextBlock() != nil else { return false }
@@ -368,25 +374,8 @@ public final class TraceReader {
     /// Like ``drainNextBlock(_:)``, but calls and observations come as compact records
     /// (name ids, no strings) and no entry or filter is involved: the call-group reader's
     /// loop. Events ``next()`` had already decoded come as `.event`.
-    func drainNextRecords(_ body: (DecodedRecord, UInt64) -> Void) throws(HooktraceError) -> Bool {
-        if batchIndex < batch.count {
-            while batchIndex < batch.count {
-                batchIndex += 1
-                body(.event(batch[batchIndex - 1].event), batch[batchIndex - 1].sequence)
-            }
-            return true
-        }
-        if let error = pendingError {
-            pendingError = nil
-            throw error
-        }
-        while true {
-            if blockRemaining > 0 {
-                try drainRecords(body)
-                return true
-            }
-            guard try nextBlock() != nil else { return false }
-        }
+    func drainNextRecords(_ body: (DecodedRecord, UInt64) -> Void) throws -> Bool {
+        try drainStep({ body(.event($0.event), $0.sequence) }) { try drainRecords(body) }
     }
 
     private func drainRecords(_ body: (DecodedRecord, UInt64) -> Void) throws(HooktraceError) {
