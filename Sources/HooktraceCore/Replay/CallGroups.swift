@@ -25,12 +25,13 @@ public struct CallGroup {
         let h = head
         return batch.effects[Int(h.effects.lowerBound)..<Int(h.effects.upperBound)]
     }
-    var compactObservations: ArraySlice<CompactObservation> {
+    var compactObservations: UnsafeMutableBufferPointer<CompactObservation> {
         let h = head
-        return batch.observations[Int(h.observations.lowerBound)..<Int(h.observations.upperBound)]
+        return UnsafeMutableBufferPointer(rebasing: batch.observations[Int(h.observations.lowerBound)..<Int(h.observations.upperBound)])
     }
     public var observations: [Observation] {
-        compactObservations.map { Observation(kind: $0.kind, name: batch.names[Int($0.key)], value: $0.value) }
+        let names = Array(batch.names)
+        return compactObservations.map { Observation(kind: $0.kind, name: names[Int($0.key)], value: $0.value(names)) }
     }
     private var others: ArraySlice<Event> {
         let h = head
@@ -50,23 +51,39 @@ public struct CallGroup {
 
     /// Whether both groups are the same call: (stage, epoch, iter, inner_iter, mode), or both preludes.
     public func sameCall(as other: CallGroup) -> Bool {
+        var names = NameMatcher()
+        return sameCall(as: other, &names)
+    }
+
+    /// ``sameCall(as:)`` for groups of two traces, their names matched through `names`.
+    func sameCall(as other: CallGroup, _ names: inout NameMatcher) -> Bool {
         switch (head.call, other.head.call) {
         case (nil, nil): true
         case (let x?, let y?):
             x.iter == y.iter && x.epoch == y.epoch && x.innerIter == y.innerIter && x.mode == y.mode
-                && batch.names[Int(x.stageID)] == other.batch.names[Int(y.stageID)]
+                && names.same(x.stageID, batch.names, y.stageID, other.batch.names)
         default: false
         }
     }
 
     /// Whether both groups hold the same observations (bit for bit), in the same order.
     public func sameObservations(as other: CallGroup) -> Bool {
+        var names = NameMatcher()
+        return sameObservations(as: other, &names)
+    }
+
+    func sameObservations(as other: CallGroup, _ names: inout NameMatcher) -> Bool {
         let x = compactObservations, y = other.compactObservations
         guard x.count == y.count else { return false }
-        let sameTable = batch === other.batch
+        let tableA = batch.names, tableB = other.batch.names
+        // `batch` and `other.batch` keep the buffers alive (both are borrowed for the call).
         for (a, b) in zip(x, y) {
-            guard a.kind == b.kind, a.value.isIdentical(to: b.value) else { return false }
-            if sameTable ? a.key != b.key : batch.names[Int(a.key)] != other.batch.names[Int(b.key)] { return false }
+            guard a.kind == b.kind, a.tag == b.tag, names.same(a.key, tableA, b.key, tableB) else { return false }
+            if a.tag == ScalarTag.string {
+                guard names.same(UInt32(a.bits), tableA, UInt32(b.bits), tableB) else { return false }
+            } else if a.bits != b.bits {
+                return false
+            }
         }
         return true
     }
@@ -75,6 +92,24 @@ public struct CallGroup {
     public var key: String {
         guard let c = call else { return "prelude" }
         return "\(c.stage) \(c.epoch) \(c.iter) \(c.innerIter) \(c.mode)"
+    }
+}
+
+/// Whether a name id of one trace and a name id of another are the same name, remembering
+/// the pairs found equal (the same few names recur in every group): comparing the strings
+/// each time was most of the cost of comparing two groups.
+struct NameMatcher {
+    /// For each id of the first trace, the id of the second found equal to it (or -1).
+    private var match: [Int32] = []
+
+    @inline(__always)
+    mutating func same(_ a: UInt32, _ namesA: UnsafeMutableBufferPointer<String>, _ b: UInt32, _ namesB: UnsafeMutableBufferPointer<String>) -> Bool {
+        let i = Int(a)
+        if i < match.count && match[i] == Int32(b) { return true }
+        guard namesA[i] == namesB[Int(b)] else { return false }
+        if i >= match.count { match.append(contentsOf: repeatElement(-1, count: i + 1 - match.count)) }
+        match[i] = Int32(b)
+        return true
     }
 }
 
@@ -89,17 +124,37 @@ struct GroupHead {
     var others: Range<Int32>
 }
 
-/// The call groups completed in one block, stored flat: one array per kind of record.
+/// The call groups completed in one block, stored flat: one buffer per kind of record.
+///
+/// Immutable once built. Built on the decoding thread and read on another, so the records
+/// read per group (heads, observations, names) live in buffers of the batch's own:
+/// reading them touches no shared reference count (an array's count, retained and
+/// released from two threads, bounced between the cores' caches at every group).
 final class GroupBatch: @unchecked Sendable {
-    // Filled by one thread, then read by one other: no dynamic exclusivity checks (they
-    // cost a fifth of the grouping time).
     /// The trace's name table as of this block: the ids in the records index it.
-    @exclusivity(unchecked) var names: [String] = []
-    @exclusivity(unchecked) var heads: [GroupHead] = []
-    @exclusivity(unchecked) var observations: [CompactObservation] = []
-    @exclusivity(unchecked) var effects: [Effect] = []
+    let names: UnsafeMutableBufferPointer<String>
+    let heads: UnsafeMutableBufferPointer<GroupHead>
+    let observations: UnsafeMutableBufferPointer<CompactObservation>
+    let effects: [Effect]
     /// Rare events: hook spans, run_start, run_end.
-    @exclusivity(unchecked) var others: [Event] = []
+    let others: [Event]
+
+    init(names: [String] = [], heads: [GroupHead] = [], observations: [CompactObservation] = [], effects: [Effect] = [], others: [Event] = []) {
+        self.names = .allocate(capacity: names.count)
+        _ = self.names.initialize(from: names)
+        self.heads = .allocate(capacity: heads.count)
+        _ = self.heads.initialize(from: heads)
+        self.observations = .allocate(capacity: observations.count)
+        _ = self.observations.initialize(from: observations)
+        self.effects = effects
+        self.others = others
+    }
+
+    deinit {
+        names.deinitialize().deallocate()
+        heads.deallocate()
+        observations.deallocate()
+    }
 }
 
 /// Reads a trace as call groups, streaming.
@@ -155,15 +210,99 @@ public final class CallGroupReader {
 
 /// Turns a reader's events into call groups, a block at a time.
 ///
-/// Records go straight into the block's ``GroupBatch``; the group still open at the end of
-/// a block carries its records into the next block's batch.
+/// Records go into flat arrays (a value the decoding loop mutates in place: no reference
+/// counting per record); at the end of a block the completed groups become a
+/// ``GroupBatch``, and the group still open carries its records into the next block.
 private final class GroupBuilder: @unchecked Sendable {
     let reader: TraceReader
-    @exclusivity(unchecked) private var batch = GroupBatch()
-    /// The group being filled; it completes at the next call or at the end.
-    @exclusivity(unchecked) private var current: GroupHead?
+    private var parts = Parts()
     private var finished = false
     private(set) var damage: HooktraceError?
+
+    /// The arrays of a ``GroupBatch`` being filled, and the group still open.
+    struct Parts {
+        var heads: [GroupHead] = []
+        var observations: [CompactObservation] = []
+        var effects: [Effect] = []
+        var others: [Event] = []
+        /// The group being filled; it completes at the next call or at the end.
+        var current: GroupHead?
+
+        /// Ends the current group: its records are the arrays' tails.
+        mutating func close() {
+            guard var h = current.take() else { return }
+            h.observations = h.observations.lowerBound..<Int32(observations.count)
+            h.effects = h.effects.lowerBound..<Int32(effects.count)
+            h.others = h.others.lowerBound..<Int32(others.count)
+            heads.append(h)
+        }
+
+        mutating func open(_ call: CallContext?, _ sequence: UInt64) {
+            close()
+            let o = Int32(observations.count), e = Int32(effects.count), x = Int32(others.count)
+            current = GroupHead(call: call, sequence: sequence, observations: o..<o, effects: e..<e, others: x..<x)
+        }
+
+        @inline(__always)
+        mutating func absorb(_ record: DecodedRecord, _ sequence: UInt64, _ reader: TraceReader) {
+            switch record {
+            case .call(let ctx):
+                open(ctx, sequence)
+            case .observe(let o):
+                if current == nil { open(nil, sequence) }
+                observations.append(o)
+            case .event(let event):
+                absorb(event, sequence, reader)
+            }
+        }
+
+        private mutating func absorb(_ event: Event, _ sequence: UInt64, _ reader: TraceReader) {
+            if case .call(let c) = event {
+                // Only from events the reader had decoded before the groups began.
+                let stage = UInt32(reader.nameTable.firstIndex(of: c.stage) ?? 0)
+                open(CallContext(stageID: stage, time: c.time, epoch: Int64(c.epoch), iter: Int64(c.iter),
+                                 innerIter: Int64(c.innerIter), mode: c.mode.rawValue), sequence)
+                return
+            }
+            if current == nil { open(nil, sequence) }
+            switch event {
+            case .effect(let x): effects.append(x)
+            case .observe(let o):
+                let names = reader.nameTable
+                let id = { (s: String) in UInt32(names.firstIndex(of: s) ?? 0) }
+                observations.append(CompactObservation(kind: o.kind, key: id(o.name), value: o.value, id: id))
+            case .hookSpan, .runStart, .runEnd: others.append(event)
+            case .call: break
+            }
+        }
+
+        /// Moves the completed groups out; the open group's records move to the front.
+        mutating func takeBatch(names: [String]) -> GroupBatch {
+            let batch: GroupBatch
+            let done = heads
+            heads.removeAll(keepingCapacity: true)
+            guard var open = current else {
+                batch = GroupBatch(names: names, heads: done, observations: observations, effects: effects, others: others)
+                observations.removeAll(keepingCapacity: true)
+                effects = []
+                others = []
+                return batch
+            }
+            batch = GroupBatch(
+                names: names, heads: done,
+                observations: Array(observations[..<Int(open.observations.lowerBound)]),
+                effects: Array(effects[..<Int(open.effects.lowerBound)]),
+                others: Array(others[..<Int(open.others.lowerBound)]))
+            observations.removeSubrange(..<Int(open.observations.lowerBound))
+            effects.removeSubrange(..<Int(open.effects.lowerBound))
+            others.removeSubrange(..<Int(open.others.lowerBound))
+            open.observations = 0..<0
+            open.effects = 0..<0
+            open.others = 0..<0
+            current = open
+            return batch
+        }
+    }
 
     init(reader: TraceReader) {
         self.reader = reader
@@ -172,8 +311,11 @@ private final class GroupBuilder: @unchecked Sendable {
     /// The groups completed by the next block; nil after the last.
     func nextBatch() -> GroupBatch? {
         if finished { return nil }
+        var p = Parts()
+        swap(&p, &parts)
+        let reader = self.reader
         do {
-            let more = try reader.drainNextRecords { record, sequence in self.absorb(record, sequence) }
+            let more = try reader.drainNextRecords { record, sequence in p.absorb(record, sequence, reader) }
             if !more { finished = true }
         } catch let error as HooktraceError {
             damage = error
@@ -182,79 +324,12 @@ private final class GroupBuilder: @unchecked Sendable {
             damage = HooktraceError(.io, "\(error)", file: reader.path)
             finished = true
         }
-        let done = batch
-        done.names = reader.nameTable
-        batch = GroupBatch()
-        if var open = current.take() {
-            if finished {
-                if damage != nil { open.cutShort = true }
-                close(open, in: done)
-            } else {
-                current = carry(open, from: done)
-            }
+        if finished {
+            if damage != nil { p.current?.cutShort = true }
+            p.close()
         }
-        return done
-    }
-
-    /// Ends `head` in `batch`: its records are the arrays' tails.
-    private func close(_ head: GroupHead, in batch: GroupBatch) {
-        var h = head
-        h.observations = h.observations.lowerBound..<Int32(batch.observations.count)
-        h.effects = h.effects.lowerBound..<Int32(batch.effects.count)
-        h.others = h.others.lowerBound..<Int32(batch.others.count)
-        batch.heads.append(h)
-    }
-
-    /// Moves an open group's records from `old` into the new batch.
-    private func carry(_ head: GroupHead, from old: GroupBatch) -> GroupHead {
-        batch.observations.append(contentsOf: old.observations[Int(head.observations.lowerBound)...])
-        batch.effects.append(contentsOf: old.effects[Int(head.effects.lowerBound)...])
-        batch.others.append(contentsOf: old.others[Int(head.others.lowerBound)...])
-        old.observations.removeSubrange(Int(head.observations.lowerBound)...)
-        old.effects.removeSubrange(Int(head.effects.lowerBound)...)
-        old.others.removeSubrange(Int(head.others.lowerBound)...)
-        return GroupHead(call: head.call, sequence: head.sequence, observations: 0..<0, effects: 0..<0, others: 0..<0)
-    }
-
-    private func open(_ call: CallContext?, _ sequence: UInt64) {
-        if let finished = current.take() { close(finished, in: batch) }
-        let o = Int32(batch.observations.count), e = Int32(batch.effects.count), x = Int32(batch.others.count)
-        current = GroupHead(call: call, sequence: sequence, observations: o..<o, effects: e..<e, others: x..<x)
-    }
-
-    @inline(__always)
-    private func absorb(_ record: DecodedRecord, _ sequence: UInt64) {
-        switch record {
-        case .call(let ctx):
-            open(ctx, sequence)
-        case .observe(let o):
-            if current == nil { open(nil, sequence) }
-            batch.observations.append(o)
-        case .event(let event):
-            absorb(event, sequence)
-        }
-    }
-
-    private func absorb(_ event: Event, _ sequence: UInt64) {
-        switch event {
-        case .call(let c):
-            // Only from events the reader had decoded before the groups began.
-            let names = reader.nameTable
-            let stage = UInt32(names.firstIndex(of: c.stage) ?? 0)
-            open(CallContext(stageID: stage, time: c.time, epoch: Int64(c.epoch), iter: Int64(c.iter),
-                             innerIter: Int64(c.innerIter), mode: c.mode.rawValue), sequence)
-            return
-        default:
-            break
-        }
-        if current == nil { open(nil, sequence) }
-        switch event {
-        case .effect(let x): batch.effects.append(x)
-        case .observe(let o):
-            let key = UInt32(reader.nameTable.firstIndex(of: o.name) ?? 0)
-            batch.observations.append(CompactObservation(kind: o.kind, key: key, value: o.value))
-        case .hookSpan, .runStart, .runEnd: batch.others.append(event)
-        case .call: break
-        }
+        let batch = p.takeBatch(names: reader.nameTable)
+        swap(&p, &parts)
+        return batch
     }
 }

@@ -13,6 +13,20 @@ public enum DiffKind: String, CaseIterable, Sendable {
         case .emaUpdate, .stop, .note, .custom: .other
         }
     }
+
+    /// The kind's bit in a set of kinds held as a mask (hashing a `Set` per effect is slow).
+    var bit: UInt32 {
+        switch self {
+        case .lr: 1
+        case .momentum: 2
+        case .checkpoint: 4
+        case .eval: 8
+        case .log: 16
+        case .optimizer: 32
+        case .order: 64
+        case .other: 128
+        }
+    }
 }
 
 /// A semantic comparison of two traces, call by call.
@@ -150,6 +164,11 @@ private struct Engine {
     var valuesA: [Double] = []
     var valuesB: [Double] = []
     var currentCall: Call?
+    var names = NameMatcher()
+    /// `diff.options.kinds` as a mask of ``DiffKind/bit``.
+    let wanted: UInt32
+
+    func wants(_ kind: DiffKind) -> Bool { wanted & kind.bit != 0 }
 
     /// Sets a series' value in force in one trace, adding the series when new.
     mutating func setSeries(_ kind: DiffKind, _ optimizer: String, _ group: Int, _ v: Double, a: Bool) {
@@ -179,6 +198,7 @@ private struct Engine {
         ra = try CallGroupReader(path: a)
         rb = try CallGroupReader(path: b)
         diff = TraceDiff(a: TraceDiff.Side(path: a), b: TraceDiff.Side(path: b), options: options)
+        wanted = options.kinds.reduce(0) { $0 | $1.bit }
     }
 
     mutating func nextA() -> CallGroup? {
@@ -217,7 +237,7 @@ private struct Engine {
             // borrowed: a binding copied each group, one reference count per field.
             if ga != nil, ga!.isPrelude { start(ga!, a: true) }
             if gb != nil, gb!.isPrelude { start(gb!, a: false) }
-            if ga != nil, gb != nil, ga!.sameCall(as: gb!) {
+            if ga != nil, gb != nil, ga!.sameCall(as: gb!, &names) {
                 // A group cut short by damage holds only part of its call: counted, not compared.
                 if ga!.cutShort || gb!.cutShort {
                     if !ga!.isPrelude { diff.a.calls += 1; diff.b.calls += 1 }
@@ -286,7 +306,7 @@ private struct Engine {
             if a { ta.apply(e, at: g.call) } else { tb.apply(e, at: g.call) }
             track(e, a: a)
             let kind = DiffKind.of(e.action)
-            guard diff.options.kinds.contains(kind) else { continue }
+            guard wants(kind) else { continue }
             count(kind, a: a ? 1 : 0, b: a ? 0 : 1, differing: true)
         }
     }
@@ -322,7 +342,7 @@ private struct Engine {
             diff.a.calls += 1
             diff.b.calls += 1
         }
-        if !ga.sameObservations(as: gb) {
+        if !ga.sameObservations(as: gb, &names) {
             diff.observationMismatches += 1
             if diff.observationMismatches == 1 {
                 diff.warnings.append("observations differ at \(describe(ga)): the traces record different training steps")
@@ -349,7 +369,7 @@ private struct Engine {
         if effectsA.count == effectsB.count && zip(effectsA, effectsB).allSatisfy({ same($0, $1) }) {
             for e in effectsA {
                 let kind = DiffKind.of(e.action)
-                if diff.options.kinds.contains(kind) { count(kind, a: 1, b: 1, differing: false) }
+                if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
             }
             if let c = callA, c.stage == Stage.afterTrainIter.rawValue {
                 currentCall = c
@@ -359,7 +379,7 @@ private struct Engine {
         }
         // Learning rates and momenta are compared as the values in force at each iteration
         // (compareSeries), not write by write: a recording sees changes, a simulation every write.
-        for kind in DiffKind.allCases where diff.options.kinds.contains(kind) && kind != .order && kind != .lr && kind != .momentum {
+        for kind in DiffKind.allCases where wants(kind) && kind != .order && kind != .lr && kind != .momentum {
             var ea = ga.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
             var eb = gb.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
             if kind == .checkpoint {
@@ -422,7 +442,7 @@ private struct Engine {
     mutating func compareSeries(at iter: Int) {
         for i in diff.series.indices {
             let kind = diff.series[i].kind
-            guard kind == .lr ? diff.options.kinds.contains(.lr) : diff.options.kinds.contains(.momentum) else { continue }
+            guard wants(kind) else { continue }
             diff.series[i].compared += 1
             let x = valuesA[i]
             let y = valuesB[i]

@@ -311,11 +311,46 @@ func writeXOR(_ x: UInt64, _ out: inout ByteSink) {
 }
 
 /// Decodes one block payload into events, using the trace's name table.
-/// An observation with its name as an id into the trace's name table.
+/// An observation with its name (and a string value) as ids into the trace's name table:
+/// plain bits, copied without reference counting.
 struct CompactObservation {
     var kind: ObservationKind
     var key: UInt32
-    var value: Scalar
+    /// A ``ScalarTag``.
+    var tag: UInt8
+    /// The value: a double's or an int's bits, 0 or 1 for a bool, a string's name id.
+    var bits: UInt64
+
+    init(kind: ObservationKind, key: UInt32, tag: UInt8, bits: UInt64) {
+        self.kind = kind
+        self.key = key
+        self.tag = tag
+        self.bits = bits
+    }
+
+    /// From a decoded observation value; `id` finds a string's name id.
+    init(kind: ObservationKind, key: UInt32, value: Scalar, id: (String) -> UInt32) {
+        self.kind = kind
+        self.key = key
+        switch value {
+        case .null: (tag, bits) = (ScalarTag.null, 0)
+        case .bool(let b): (tag, bits) = (b ? ScalarTag.trueValue : ScalarTag.falseValue, 0)
+        case .int(let i): (tag, bits) = (ScalarTag.int, UInt64(bitPattern: i))
+        case .double(let d): (tag, bits) = (ScalarTag.double, d.bitPattern)
+        case .string(let s): (tag, bits) = (ScalarTag.string, UInt64(id(s)))
+        }
+    }
+
+    func value(_ names: [String]) -> Scalar {
+        switch tag {
+        case ScalarTag.falseValue: .bool(false)
+        case ScalarTag.trueValue: .bool(true)
+        case ScalarTag.int: .int(Int64(bitPattern: bits))
+        case ScalarTag.double: .double(Double(bitPattern: bits))
+        case ScalarTag.string: .string(names[Int(bits)])
+        default: .null
+        }
+    }
 }
 
 /// An event as ``EventDecoder/nextRecord(_:_:)`` gives it.
@@ -438,7 +473,7 @@ struct EventDecoder {
                 return .runStart(try runStart(&c, names))
             case Tag.observe:
                 let o = try observation(&c, names)
-                return .observe(Observation(kind: o.kind, name: names[Int(o.key)], value: o.value))
+                return .observe(Observation(kind: o.kind, name: names[Int(o.key)], value: o.value(names)))
             case Tag.hookSpan:
                 let hook = try name(&c, names)
                 let start = (context?.time ?? 0) &+ (try c.svarint())
@@ -467,12 +502,16 @@ struct EventDecoder {
         let kindByte = try c.u8()
         guard let kind = ObservationKind(rawValue: kindByte) else { throw .invalid("unknown observation kind \(kindByte)") }
         let key = try nameID(&c, names)
-        let valueTag = c.isAtEnd ? 0xFF : c.base[c.position]
-        if valueTag == ScalarTag.double {
-            c.position += 1
-            return CompactObservation(kind: kind, key: key, value: .double(try real(&c, slot: predictorSlot(key, Channel.observe, 0))))
+        let tag = try c.u8()
+        let bits: UInt64
+        switch tag {
+        case ScalarTag.double: bits = try real(&c, slot: predictorSlot(key, Channel.observe, 0)).bitPattern
+        case ScalarTag.null, ScalarTag.falseValue, ScalarTag.trueValue: bits = 0
+        case ScalarTag.int: bits = UInt64(bitPattern: try c.svarint())
+        case ScalarTag.string: bits = UInt64(try nameID(&c, names))
+        default: throw .invalid("unknown scalar type \(tag)")
         }
-        return CompactObservation(kind: kind, key: key, value: try scalar(&c, keyID: key, names))
+        return CompactObservation(kind: kind, key: key, tag: tag, bits: bits)
     }
 
     /// Decodes the next event like ``nextEvent(_:_:)``, but leaves the two most frequent
