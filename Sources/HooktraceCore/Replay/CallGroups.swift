@@ -17,6 +17,10 @@ public struct CallGroup {
         }
     }
     public var isPrelude: Bool { head.call == nil }
+    /// Whether the call is after_train_iter (where the values in force are compared).
+    var isAfterTrainIter: Bool { head.call.map { $0.stageID == batch.afterTrainIterID } ?? false }
+    /// runner.iter at the call (0 for the prelude).
+    var iter: Int { Int(head.call?.iter ?? 0) }
     /// Sequence number of the call event (or of the first event of the prelude).
     public var sequence: UInt64 { head.sequence }
     /// Whether the group was cut short by damage (its events after the damage are lost).
@@ -138,6 +142,8 @@ final class GroupBatch: @unchecked Sendable {
     let effects: [Effect]
     /// Rare events: hook spans, run_start, run_end.
     let others: [Event]
+    /// The name id of after_train_iter (UInt32.max when the trace has none yet).
+    let afterTrainIterID: UInt32
 
     init(names: [String] = [], heads: [GroupHead] = [], observations: [CompactObservation] = [], effects: [Effect] = [], others: [Event] = []) {
         self.names = .allocate(capacity: names.count)
@@ -148,6 +154,7 @@ final class GroupBatch: @unchecked Sendable {
         _ = self.observations.initialize(from: observations)
         self.effects = effects
         self.others = others
+        afterTrainIterID = names.firstIndex(of: Stage.afterTrainIter.rawValue).map { UInt32($0) } ?? .max
     }
 
     deinit {
@@ -220,7 +227,9 @@ private final class GroupBuilder: @unchecked Sendable {
     private(set) var damage: HooktraceError?
 
     /// The arrays of a ``GroupBatch`` being filled, and the group still open.
-    struct Parts {
+    struct Parts: RecordSink {
+        /// The reader's name table before the block (for events decoded before the groups began).
+        var names: [String] = []
         var heads: [GroupHead] = []
         var observations: [CompactObservation] = []
         var effects: [Effect] = []
@@ -243,23 +252,19 @@ private final class GroupBuilder: @unchecked Sendable {
             current = GroupHead(call: call, sequence: sequence, observations: o..<o, effects: e..<e, others: x..<x)
         }
 
-        @inline(__always)
-        mutating func absorb(_ record: DecodedRecord, _ sequence: UInt64, _ reader: TraceReader) {
-            switch record {
-            case .call(let ctx):
-                open(ctx, sequence)
-            case .observe(let o):
-                if current == nil { open(nil, sequence) }
-                observations.append(o)
-            case .event(let event):
-                absorb(event, sequence, reader)
-            }
+        mutating func call(_ context: CallContext, _ sequence: UInt64) {
+            open(context, sequence)
         }
 
-        private mutating func absorb(_ event: Event, _ sequence: UInt64, _ reader: TraceReader) {
+        mutating func observe(_ observation: CompactObservation, _ sequence: UInt64) {
+            if current == nil { open(nil, sequence) }
+            observations.append(observation)
+        }
+
+        mutating func event(_ event: Event, _ sequence: UInt64) {
             if case .call(let c) = event {
                 // Only from events the reader had decoded before the groups began.
-                let stage = UInt32(reader.nameTable.firstIndex(of: c.stage) ?? 0)
+                let stage = UInt32(names.firstIndex(of: c.stage) ?? 0)
                 open(CallContext(stageID: stage, time: c.time, epoch: Int64(c.epoch), iter: Int64(c.iter),
                                  innerIter: Int64(c.innerIter), mode: c.mode.rawValue), sequence)
                 return
@@ -268,7 +273,7 @@ private final class GroupBuilder: @unchecked Sendable {
             switch event {
             case .effect(let x): effects.append(x)
             case .observe(let o):
-                let names = reader.nameTable
+                let names = self.names
                 let id = { (s: String) in UInt32(names.firstIndex(of: s) ?? 0) }
                 observations.append(CompactObservation(kind: o.kind, key: id(o.name), value: o.value, id: id))
             case .hookSpan, .runStart, .runEnd: others.append(event)
@@ -313,9 +318,9 @@ private final class GroupBuilder: @unchecked Sendable {
         if finished { return nil }
         var p = Parts()
         swap(&p, &parts)
-        let reader = self.reader
+        p.names = reader.nameTable
         do {
-            let more = try reader.drainNextRecords { record, sequence in p.absorb(record, sequence, reader) }
+            let more = try reader.drainNextRecords(into: &p)
             if !more { finished = true }
         } catch let error as HooktraceError {
             damage = error

@@ -163,7 +163,6 @@ private struct Engine {
     /// Values in force per series, in both traces; parallel to `diff.series`.
     var valuesA: [Double] = []
     var valuesB: [Double] = []
-    var currentCall: Call?
     var names = NameMatcher()
     /// `diff.options.kinds` as a mask of ``DiffKind/bit``.
     let wanted: UInt32
@@ -348,21 +347,22 @@ private struct Engine {
                 diff.warnings.append("observations differ at \(describe(ga)): the traces record different training steps")
             }
         }
-        let callA = ga.call
-        if diff.options.includeTiming, let ca = callA, let cb = gb.call, ca.time != cb.time {
+        if diff.options.includeTiming, let ca = ga.call, let cb = gb.call, ca.time != cb.time {
             diff.timingMismatches += 1
         }
         let effectsA = ga.effects, effectsB = gb.effects
-        if !effectsA.isEmpty || !effectsB.isEmpty {
-            let callB = gb.call
-            for e in effectsA {
-                ta.apply(e, at: callA)
-                track(e, a: true)
-            }
-            for e in effectsB {
-                tb.apply(e, at: callB)
-                track(e, a: false)
-            }
+        if effectsA.isEmpty && effectsB.isEmpty {
+            if ga.isAfterTrainIter { compareSeries(at: ga) }
+            return
+        }
+        let callA = ga.call, callB = gb.call
+        for e in effectsA {
+            ta.apply(e, at: callA)
+            track(e, a: true)
+        }
+        for e in effectsB {
+            tb.apply(e, at: callB)
+            track(e, a: false)
         }
         let timing = diff.options.includeTiming
         // Fast path: identical effects (the common case) only need counting.
@@ -371,10 +371,7 @@ private struct Engine {
                 let kind = DiffKind.of(e.action)
                 if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
             }
-            if let c = callA, c.stage == Stage.afterTrainIter.rawValue {
-                currentCall = c
-                compareSeries(at: c.iter)
-            }
+            if ga.isAfterTrainIter { compareSeries(at: ga) }
             return
         }
         // Learning rates and momenta are compared as the values in force at each iteration
@@ -411,10 +408,7 @@ private struct Engine {
                     hook: x?.hook ?? y?.hook ?? "", a: text(x), b: text(y))
             }
         }
-        if let c = ga.call, c.stage == Stage.afterTrainIter.rawValue {
-            currentCall = c
-            compareSeries(at: c.iter)
-        }
+        if ga.isAfterTrainIter { compareSeries(at: ga) }
     }
 
     /// The hook that sets a series (from run_start), for reporting.
@@ -439,7 +433,9 @@ private struct Engine {
         return "\(describe(g)): \(ea.count) record(s) in A, \(eb.count) in B"
     }
 
-    mutating func compareSeries(at iter: Int) {
+    /// Compares the values in force at the after_train_iter call `g`.
+    mutating func compareSeries(at g: CallGroup) {
+        let iter = g.iter
         for i in diff.series.indices {
             let kind = diff.series[i].kind
             guard wants(kind) else { continue }
@@ -448,7 +444,7 @@ private struct Engine {
             let y = valuesB[i]
             guard x.bitPattern != y.bitPattern else { continue }
             diff.series[i].differing += 1
-            if diff.firstDivergence == nil, let c = currentCall {
+            if diff.firstDivergence == nil, let c = g.call {
                 let s = diff.series[i]
                 diff.firstDivergence = TraceDiff.Divergence(
                     kind: kind, stage: "before_train_iter", epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode.description,

@@ -46,6 +46,38 @@ enum ScalarTag {
 
 let predictorSlots = 1024
 
+/// The last value per predictor slot (XOR coding of doubles), in memory of its own: a
+/// write is a store, where an array checked its uniqueness first (a runtime call per
+/// double). Shared, not copied, when its coder is copied; coders are moved, never forked.
+final class PredictorTable: @unchecked Sendable {
+    let slots: UnsafeMutablePointer<UInt64>
+
+    init() {
+        slots = .allocate(capacity: predictorSlots)
+        slots.initialize(repeating: 0, count: predictorSlots)
+    }
+
+    deinit { slots.deallocate() }
+
+    func reset() { slots.update(repeating: 0, count: predictorSlots) }
+
+    /// Records `bits` in `slot`, returning the slot's previous value.
+    @inline(__always)
+    func exchange(_ slot: Int, _ bits: UInt64) -> UInt64 {
+        let old = slots[slot]
+        slots[slot] = bits
+        return old
+    }
+
+    /// Replaces the slot's value by itself XOR `x`, returning the new value.
+    @inline(__always)
+    func unxor(_ slot: Int, _ x: UInt64) -> UInt64 {
+        let bits = x ^ slots[slot]
+        slots[slot] = bits
+        return bits
+    }
+}
+
 @inline(__always)
 func predictorSlot(_ nameID: UInt32, _ channel: UInt64, _ group: Int) -> Int {
     let key = UInt64(nameID) &* 8 &+ channel &+ UInt64(truncatingIfNeeded: group) &* 7919
@@ -76,7 +108,7 @@ struct EventEncoder {
     private var prevEpoch: Int64 = 0
     private var prevIter: Int64 = 0
     private var prevInner: Int64 = 0
-    private var predictor = [UInt64](repeating: 0, count: predictorSlots)
+    private let predictor = PredictorTable()
     private var blockHasContext = false
 
     /// The call that events belong to, across blocks.
@@ -87,7 +119,7 @@ struct EventEncoder {
         prevEpoch = 0
         prevIter = 0
         prevInner = 0
-        for i in predictor.indices { predictor[i] = 0 }
+        predictor.reset()
         blockHasContext = false
         newNames.removeAll(keepingCapacity: true)
         newNamesStart = nameCount
@@ -108,9 +140,7 @@ struct EventEncoder {
     @inline(__always)
     private mutating func real(_ value: Double, slot: Int, _ out: inout ByteSink) {
         let bits = value.bitPattern
-        let x = bits ^ predictor[slot]
-        predictor[slot] = bits
-        writeXOR(x, &out)
+        writeXOR(bits ^ predictor.exchange(slot, bits), &out)
     }
 
     private mutating func scalar(_ value: Scalar, keyID: UInt32, _ out: inout ByteSink) {
@@ -353,12 +383,13 @@ struct CompactObservation {
     }
 }
 
-/// An event as ``EventDecoder/nextRecord(_:_:)`` gives it.
-enum DecodedRecord {
-    case call(CallContext)
-    case observe(CompactObservation)
+/// Where ``EventDecoder/nextRecord(_:_:into:sequence:)`` puts what it decodes: calls and
+/// observations compact, anything else as an event.
+protocol RecordSink {
+    mutating func call(_ context: CallContext, _ sequence: UInt64)
+    mutating func observe(_ observation: CompactObservation, _ sequence: UInt64)
     /// Any other event (or, from a reader's already decoded events, a call or observation).
-    case event(Event)
+    mutating func event(_ event: Event, _ sequence: UInt64)
 }
 
 struct EventDecoder {
@@ -366,7 +397,7 @@ struct EventDecoder {
     private var prevEpoch: Int64 = 0
     private var prevIter: Int64 = 0
     private var prevInner: Int64 = 0
-    private var predictor = [UInt64](repeating: 0, count: predictorSlots)
+    private let predictor = PredictorTable()
     /// The call the most recent event belongs to; survives across blocks.
     var context: CallContext? {
         didSet { contextSerial &+= 1 }
@@ -379,7 +410,7 @@ struct EventDecoder {
         prevEpoch = 0
         prevIter = 0
         prevInner = 0
-        for i in predictor.indices { predictor[i] = 0 }
+        predictor.reset()
     }
 
     @inline(__always)
@@ -402,14 +433,20 @@ struct EventDecoder {
         let lead = Int(control >> 4)
         let trail = Int(control & 0x0F)
         guard lead + trail <= 8 else { throw .invalid("bad double control byte 0x\(String(control, radix: 16))") }
-        var x: UInt64 = 0
         let n = 8 - lead - trail
-        for i in 0..<n {
-            x |= UInt64(try c.u8()) << UInt64(8 * (trail + i))
+        guard c.remaining >= n else { throw .shortInput }
+        var x: UInt64 = 0
+        if n > 0 && c.remaining >= 8 {
+            // One load, the bytes past the n wanted masked off.
+            let word = UInt64(littleEndian: c.base.loadUnaligned(fromByteOffset: c.position, as: UInt64.self))
+            x = (n == 8 ? word : word & ((1 << UInt64(8 * n)) - 1)) << UInt64(8 * trail)
+        } else {
+            for i in 0..<n {
+                x |= UInt64(c.base[c.position + i]) << UInt64(8 * (trail + i))
+            }
         }
-        let bits = x ^ predictor[slot]
-        predictor[slot] = bits
-        return Double(bitPattern: bits)
+        c.position += n
+        return Double(bitPattern: predictor.unxor(slot, x))
     }
 
     private mutating func scalar(_ c: inout ByteCursor, keyID: UInt32, _ names: [String]) throws(DecodeFailure) -> Scalar {
@@ -514,9 +551,11 @@ struct EventDecoder {
         return CompactObservation(kind: kind, key: key, tag: tag, bits: bits)
     }
 
-    /// Decodes the next event like ``nextEvent(_:_:)``, but leaves the two most frequent
-    /// kinds, calls and observations, with name ids instead of names (no string copies).
-    mutating func nextRecord(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> DecodedRecord {
+    /// Decodes the next event like ``nextEvent(_:_:)`` into `sink`, but leaves the two most
+    /// frequent kinds, calls and observations, with name ids instead of names (no string
+    /// copies, no enum to build and destroy).
+    @inline(__always)
+    mutating func nextRecord<S: RecordSink>(_ c: inout ByteCursor, _ names: [String], into sink: inout S, sequence: UInt64) throws(DecodeFailure) {
         while true {
             guard !c.isAtEnd else { throw .shortInput }
             switch c.base[c.position] {
@@ -524,10 +563,10 @@ struct EventDecoder {
                 c.position += 1
                 let ctx = try counters(&c, names)
                 context = ctx
-                return .call(ctx)
+                return sink.call(ctx, sequence)
             case Tag.observe:
                 c.position += 1
-                return .observe(try observation(&c, names))
+                return sink.observe(try observation(&c, names), sequence)
             case Tag.context:
                 c.position += 1
                 context = try counters(&c, names)
@@ -536,7 +575,7 @@ struct EventDecoder {
                 let length = try c.count(limit: c.remaining)
                 _ = try c.bytes(length)
             default:
-                return .event(try nextEvent(&c, names))
+                return sink.event(try nextEvent(&c, names), sequence)
             }
         }
     }

@@ -308,7 +308,6 @@ public final class TraceReader {
         let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<Int(currentHeader.rawLength)])
         var c = ByteCursor(raw, position: rawPosition)
         var dec = decoder
-        decoder = EventDecoder()
         let names = self.names
         let filter = self.filter
         let filtering = !filter.isEmpty
@@ -374,15 +373,14 @@ public final class TraceReader {
     /// Like ``drainNextBlock(_:)``, but calls and observations come as compact records
     /// (name ids, no strings) and no entry or filter is involved: the call-group reader's
     /// loop. Events ``next()`` had already decoded come as `.event`.
-    func drainNextRecords(_ body: (DecodedRecord, UInt64) -> Void) throws -> Bool {
-        try drainStep({ body(.event($0.event), $0.sequence) }) { try drainRecords(body) }
+    func drainNextRecords<S: RecordSink>(into sink: inout S) throws -> Bool {
+        try drainStep({ sink.event($0.event, $0.sequence) }) { try drainRecords(into: &sink) }
     }
 
-    private func drainRecords(_ body: (DecodedRecord, UInt64) -> Void) throws(HooktraceError) {
+    private func drainRecords<S: RecordSink>(into sink: inout S) throws(HooktraceError) {
         let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<Int(currentHeader.rawLength)])
         var c = ByteCursor(raw, position: rawPosition)
         var dec = decoder
-        decoder = EventDecoder()
         let names = self.names
         var seq = sequence
         var remaining = blockRemaining
@@ -400,10 +398,9 @@ public final class TraceReader {
         }
         do throws(DecodeFailure) {
             while remaining > 0 {
-                let record = try dec.nextRecord(&c, names)
+                try dec.nextRecord(&c, names, into: &sink, sequence: seq)
                 remaining -= 1
                 seq += 1
-                body(record, seq - 1)
             }
         } catch {
             failure = describe(error)
