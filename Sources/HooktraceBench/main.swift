@@ -129,6 +129,15 @@ if only == "sizes" {
     print("Event \(MemoryLayout<Event>.size) Call \(MemoryLayout<Call>.size) Effect \(MemoryLayout<Effect>.size) EffectAction \(MemoryLayout<EffectAction>.size) Observation \(MemoryLayout<Observation>.size) CallGroup \(MemoryLayout<CallGroup>.size) TraceEntry \(MemoryLayout<TraceEntry>.size) Scalar \(MemoryLayout<Scalar>.size)")
     exit(0)
 }
+if only == "replayonly" {
+    let hooks = try JSONValue.parse(#"{"lr_config": {"policy": "step", "step": [9, 11], "warmup": "linear", "warmup_iters": 500, "warmup_ratio": 0.001}}"#)
+    for _ in 0..<repeats {
+        let writer = try TraceWriter(path: "\(dir)/replayed2.htrace")
+        try Replayer.replay(trace: "\(dir)/record.htrace", hooks: hooks) { e throws(HooktraceError) in try writer.append(e) }
+        try writer.close()
+    }
+    exit(0)
+}
 if only == "groups" {
     for _ in 0..<repeats { let r = try CallGroupReader(path: "\(dir)/record.htrace", prefetch: false); while r.next() != nil {} }
     exit(0)

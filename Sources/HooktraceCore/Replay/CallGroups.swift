@@ -34,8 +34,13 @@ public struct CallGroup {
         return UnsafeMutableBufferPointer(rebasing: batch.observations[Int(h.observations.lowerBound)..<Int(h.observations.upperBound)])
     }
     public var observations: [Observation] {
-        let names = Array(batch.names)
-        return compactObservations.map { Observation(kind: $0.kind, name: names[Int($0.key)], value: $0.value(names)) }
+        let compact = compactObservations
+        guard !compact.isEmpty else { return [] }
+        let names = batch.names
+        return compact.map { o in
+            let value: Scalar = o.tag == ScalarTag.string ? .string(names[Int(o.bits)]) : o.value([])
+            return Observation(kind: o.kind, name: names[Int(o.key)], value: value)
+        }
     }
     private var others: ArraySlice<Event> {
         let h = head

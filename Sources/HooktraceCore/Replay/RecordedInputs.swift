@@ -55,7 +55,7 @@ public final class RecordedInputs: RunInputs {
     public func pass(_ passage: Passage, _ runner: Runner) {}
 
     public func step(train: Bool, _ runner: Runner) throws(HooktraceError) -> [Observation] {
-        stepGroup.filter { $0.kind != .metric }
+        stepGroup.contains { $0.kind == .metric } ? stepGroup.filter { $0.kind != .metric } : stepGroup
     }
 
     public func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Double)] {

@@ -14,8 +14,18 @@ public struct LogBuffer: Sendable {
 
     var keys: [String] { histories.map(\.key) }
 
+    /// Where the next update's key probably is: keys come in the same order every step.
+    private var hint = 0
+
     public mutating func update(_ key: String, _ value: Double, count: Int = 1) {
+        if hint < histories.count && histories[hint].key == key {
+            histories[hint].values.append(value)
+            histories[hint].counts.append(count)
+            hint = hint + 1 == histories.count ? 0 : hint + 1
+            return
+        }
         for i in histories.indices where histories[i].key == key {
+            hint = i + 1 == histories.count ? 0 : i + 1
             histories[i].values.append(value)
             histories[i].counts.append(count)
             return

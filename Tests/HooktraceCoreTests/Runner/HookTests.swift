@@ -431,4 +431,31 @@ struct PythonNumberTests {
     func round5(x: Double, expected: Double) {
         #expect(pythonRound(x, 5) == expected)
     }
+
+    @Test("the fast round(x, n) agrees bit for bit with Python's formatting steps")
+    func roundFastPathMatchesFormatting() {
+        var rng = SplitMix64(seed: 99)
+        var cases: [Double] = [0, -0.0, 0.5, 1.5, 2.5, -2.5, 1e-5, 5e-6, -5e-6, 0.125, 1e15, 3e16, -7.25e-7, .ulpOfOne, .leastNonzeroMagnitude]
+        for _ in 0..<20_000 {
+            let magnitude = Double.pow10(Int(rng.next() % 14) - 8)
+            cases.append((rng.unit() * 2 - 1) * magnitude)
+            // Values on and next to decimal halves, where rounding is decided by the last bit.
+            let half = (Double(rng.next() % 100_000) + 0.5) / 100_000
+            cases.append(half)
+            cases.append(half.nextUp)
+            cases.append(half.nextDown)
+        }
+        for x in cases {
+            for digits in [0, 1, 3, 5, 8] {
+                let fast = pythonRound(x, digits), slow = pythonRoundByFormatting(x, digits)
+                #expect(fast.bitPattern == slow.bitPattern, "round(\(x), \(digits)): \(fast) vs \(slow)")
+            }
+        }
+    }
+}
+
+private extension Double {
+    static func pow10(_ n: Int) -> Double {
+        n >= 0 ? (0..<n).reduce(1.0) { v, _ in v * 10 } : 1 / pow10(-n)
+    }
 }
