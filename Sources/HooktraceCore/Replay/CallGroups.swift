@@ -198,7 +198,7 @@ public final class CallGroupReader {
         self.reader = reader
         let builder = GroupBuilder(reader: reader)
         self.builder = builder
-        prefetcher = prefetch ? Prefetcher(depth: 3) { builder.nextBatch() } : nil
+        prefetcher = prefetch ? Prefetcher(depth: 8) { builder.nextBatch() } : nil
     }
 
     deinit {
@@ -266,7 +266,12 @@ private final class GroupBuilder: @unchecked Sendable {
             observations.append(observation)
         }
 
-        mutating func event(_ event: Event, _ sequence: UInt64) {
+        mutating func effect(_ effect: consuming Effect, _ sequence: UInt64) {
+            if current == nil { open(nil, sequence) }
+            effects.append(effect)
+        }
+
+        mutating func event(_ event: consuming Event, _ sequence: UInt64) {
             if case .call(let c) = event {
                 // Only from events the reader had decoded before the groups began.
                 let stage = UInt32(names.firstIndex(of: c.stage) ?? 0)
@@ -275,13 +280,15 @@ private final class GroupBuilder: @unchecked Sendable {
                 return
             }
             if current == nil { open(nil, sequence) }
-            switch event {
+            switch consume event {
             case .effect(let x): effects.append(x)
             case .observe(let o):
                 let names = self.names
                 let id = { (s: String) in UInt32(names.firstIndex(of: s) ?? 0) }
                 observations.append(CompactObservation(kind: o.kind, key: id(o.name), value: o.value, id: id))
-            case .hookSpan, .runStart, .runEnd: others.append(event)
+            case .hookSpan(let x): others.append(.hookSpan(x))
+            case .runStart(let x): others.append(.runStart(x))
+            case .runEnd(let x): others.append(.runEnd(x))
             case .call: break
             }
         }

@@ -388,8 +388,9 @@ struct CompactObservation {
 protocol RecordSink {
     mutating func call(_ context: CallContext, _ sequence: UInt64)
     mutating func observe(_ observation: CompactObservation, _ sequence: UInt64)
+    mutating func effect(_ effect: consuming Effect, _ sequence: UInt64)
     /// Any other event (or, from a reader's already decoded events, a call or observation).
-    mutating func event(_ event: Event, _ sequence: UInt64)
+    mutating func event(_ event: consuming Event, _ sequence: UInt64)
 }
 
 struct EventDecoder {
@@ -567,6 +568,9 @@ struct EventDecoder {
             case Tag.observe:
                 c.position += 1
                 return sink.observe(try observation(&c, names), sequence)
+            case let tag where tag >= Tag.setLR && tag <= Tag.custom:
+                c.position += 1
+                return sink.effect(try effect(tag, &c, names), sequence)
             case Tag.context:
                 c.position += 1
                 context = try counters(&c, names)
