@@ -18,7 +18,25 @@ public struct CallGroup {
     }
     public var isPrelude: Bool { head.call == nil }
     /// Whether the call is after_train_iter (where the values in force are compared).
-    var isAfterTrainIter: Bool { head.call.map { $0.stageID == batch.afterTrainIterID } ?? false }
+    var isAfterTrainIter: Bool { isCall(.afterTrainIter) }
+
+    /// Whether the group is a call of `stage`.
+    @inline(__always)
+    func isCall(_ stage: Stage) -> Bool {
+        head.call.map { $0.stageID == batch.stageIDs[stage.index] } ?? false
+    }
+
+    /// Whether the group is the call `runner.call_hook(stage)` with these counters.
+    @inline(__always)
+    func isCall(_ stage: Stage, epoch: Int, iter: Int, innerIter: Int, mode: Mode) -> Bool {
+        guard let c = head.call else { return false }
+        return c.stageID == batch.stageIDs[stage.index] && c.iter == Int64(iter) && c.epoch == Int64(epoch)
+            && c.innerIter == Int64(innerIter) && c.mode == mode.rawValue
+    }
+
+    /// The recorded time of the call (0 for the prelude).
+    var time: Int64 { head.call?.time ?? 0 }
+    var hasObservations: Bool { !head.observations.isEmpty }
     /// runner.iter at the call (0 for the prelude).
     var iter: Int { Int(head.call?.iter ?? 0) }
     /// Sequence number of the call event (or of the first event of the prelude).
@@ -147,8 +165,8 @@ final class GroupBatch: @unchecked Sendable {
     let effects: [Effect]
     /// Rare events: hook spans, run_start, run_end.
     let others: [Event]
-    /// The name id of after_train_iter (UInt32.max when the trace has none yet).
-    let afterTrainIterID: UInt32
+    /// The name id of each stage, by ``Stage/index`` (UInt32.max for a stage not named yet).
+    let stageIDs: [UInt32]
 
     init(names: [String] = [], heads: [GroupHead] = [], observations: [CompactObservation] = [], effects: [Effect] = [], others: [Event] = []) {
         self.names = .allocate(capacity: names.count)
@@ -159,7 +177,7 @@ final class GroupBatch: @unchecked Sendable {
         _ = self.observations.initialize(from: observations)
         self.effects = effects
         self.others = others
-        afterTrainIterID = names.firstIndex(of: Stage.afterTrainIter.rawValue).map { UInt32($0) } ?? .max
+        stageIDs = Stage.allCases.map { stage in names.firstIndex(of: stage.rawValue).map { UInt32($0) } ?? .max }
     }
 
     deinit {

@@ -28,22 +28,23 @@ public final class RecordedInputs: RunInputs {
     public func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
         var next = groups.next()
         while let g = next, g.isPrelude { next = groups.next() }  // the prelude's notes
-        guard let g = next, let recorded = g.call else {
+        guard let g = next, !g.isPrelude else {
             if let damage {
                 throw HooktraceError(.damaged, "replay stopped after \(calls) calls: the recording is damaged (\(damage.message))", file: reader.path, offset: damage.offset, block: damage.block)
             }
             throw HooktraceError(.truncated, "replay stopped after \(calls) calls: the recording ends there (it stopped early, or the runner wants more calls than it recorded) while the replayed run calls \(stage.rawValue) at epoch \(runner.epoch), iter \(runner.iter)", file: reader.path)
         }
-        let mine = Call(stage: stage.rawValue, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode, time: recorded.time)
-        guard mine == recorded else {
+        guard g.isCall(stage, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode) else {
+            let recorded = g.call!
+            let mine = Call(stage: stage.rawValue, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode, time: recorded.time)
             throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(g.sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
         }
         calls += 1
-        group = g.observations
+        group = g.hasObservations ? g.observations : []
         if stage == .beforeTrainIter || stage == .beforeValIter {
             stepGroup = group
         }
-        return recorded.time
+        return g.time
     }
 
     private func describe(_ c: Call) -> String {
