@@ -125,10 +125,34 @@ struct EventEncoder {
         newNamesStart = nameCount
     }
 
+    /// The names met most recently, with their ids, and where the next one probably is:
+    /// a run names the same things in the same order every step (stage, observation keys,
+    /// hooks), so one string comparison usually finds the id without hashing.
+    private var recent = [(name: String, id: UInt32)](repeating: ("", 0), count: 16)
+    private var recentNext = 0
+    private var recentValid = 0
+
     @inline(__always)
     mutating func id(_ name: String) -> UInt32 {
+        let guess = recentNext
+        if guess < recentValid && recent[guess].name == name {
+            recentNext = (guess + 1) & 15
+            return recent[guess].id
+        }
+        return idSlow(name)
+    }
+
+    private mutating func idSlow(_ name: String) -> UInt32 {
+        for i in 0..<recentValid where recent[i].name == name {
+            recentNext = (i + 1) & 15
+            return recent[i].id
+        }
         let (id, isNew) = table.intern(name)
         if isNew { newNames.append(name) }
+        let slot = recentNext
+        recent[slot] = (name, id)
+        if recentValid < 16 { recentValid = max(recentValid, slot + 1) }
+        recentNext = (slot + 1) & 15
         return id
     }
 
