@@ -92,6 +92,48 @@ func benchRecord(_ configPath: String, repeats: Int, dir: String) throws {
     print("| simulate only (events discarded) | \(fmt(bestSim / 1e6, 1)) | \(fmt(bestSim / Double(calls), 1)) | - |")
     print("| simulate + write trace | \(fmt(bestRec / 1e6, 1)) | \(fmt(bestRec / Double(calls), 1)) | \(fmt(Double(size) / Double(events), 2)) |")
     print("")
+    try compressionFloor(config, repeats: repeats, dir: dir)
+}
+
+/// What compressing this run's encoded events costs on its own: the same events written
+/// uncompressed, then that file's bytes compressed block-sized piece by piece with libzstd.
+/// No recording of the run can be faster than this (the trace is compressed by design).
+func compressionFloor(_ config: RunConfig, repeats: Int, dir: String) throws {
+    var o = TraceWriter.Options()
+    o.codec = .none
+    o.pipelined = false
+    let writer = try TraceWriter(path: "\(dir)/record-raw.htrace", options: o)
+    try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
+    try writer.close()
+    guard let f = fopen("\(dir)/record-raw.htrace", "rb") else { return }
+    var raw: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true { let n = fread(&buf, 1, buf.count, f); if n == 0 { break }; raw.append(contentsOf: buf[0..<n]) }
+    fclose(f)
+    let blocks = max(1, Int((writer.eventCount + 8191) / 8192))
+    let piece = (raw.count + blocks - 1) / blocks
+    let cctx = ZSTD_createCCtx()
+    defer { ZSTD_freeCCtx(cctx) }
+    var out = [UInt8](repeating: 0, count: ZSTD_compressBound(piece))
+    var line = "compression alone (libzstd on the \(fmt(Double(raw.count) / 1_048_576, 1)) MiB of encoded events, \(blocks) pieces):"
+    for level: Int32 in [1, -5] {
+        var best = Double.infinity
+        for _ in 0..<max(repeats, 3) {
+            let t0 = now()
+            raw.withUnsafeBytes { src in
+                var start = 0
+                while start < src.count {
+                    let n = min(piece, src.count - start)
+                    _ = ZSTD_compressCCtx(cctx, &out, out.count, src.baseAddress! + start, n, level)
+                    start += n
+                }
+            }
+            best = min(best, Double(now() - t0))
+        }
+        line += " level \(level) \(fmt(best / 1e6, 1)) ms;"
+    }
+    print(String(line.dropLast()))
+    print("")
 }
 
 // Replay and diff: the Faster R-CNN trace replayed with step [9, 11], then diffed.

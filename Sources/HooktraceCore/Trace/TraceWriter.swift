@@ -292,7 +292,10 @@ struct BlockBuilder: ~Copyable {
         if timed && pendingEvents == 0 { started = ContinuousClock.now }
         encoder.encode(event, into: &payload)
         pendingEvents += 1
-        if let ctx = encoder.context {
+        // The counters change only at calls (and a block starts with the current ones).
+        var isCall = false
+        if case .call = event { isCall = true }
+        if isCall || pendingEvents == 1, let ctx = encoder.context {
             let e = UInt32(truncatingIfNeeded: ctx.epoch)
             let i = UInt64(ctx.iter)
             if e < epochMin { epochMin = e }
