@@ -53,7 +53,7 @@ public final class OptimizerHook: Hook {
             norm = g
             runner.logBuffer.update("grad_norm", g, count: runner.numSamples)
         }
-        try runner.effect(self, .optimizerStep(optimizer: runner.optimizers.first?.name ?? "", stepped: true, gradNorm: norm))
+        try runner.effect(self, .optimizerStep(optimizer: runner.firstOptimizerName, stepped: true, gradNorm: norm))
     }
 }
 
@@ -108,6 +108,6 @@ public final class GradientCumulativeOptimizerHook: Hook {
             norm = g
             runner.logBuffer.update("grad_norm", g, count: runner.numSamples)
         }
-        try runner.effect(self, .optimizerStep(optimizer: runner.optimizers.first?.name ?? "", stepped: stepped, gradNorm: norm))
+        try runner.effect(self, .optimizerStep(optimizer: runner.firstOptimizerName, stepped: stepped, gradNorm: norm))
     }
 }

@@ -55,11 +55,37 @@ public struct CallGroup {
         let compact = compactObservations
         guard !compact.isEmpty else { return [] }
         let names = batch.names
-        return compact.map { o in
-            let value: Scalar = o.tag == ScalarTag.string ? .string(names[Int(o.bits)]) : o.value([])
-            return Observation(kind: o.kind, name: names[Int(o.key)], value: value)
+        var out: [Observation] = []
+        out.reserveCapacity(compact.count)
+        for o in compact {
+            let value: Scalar = o.tag == ScalarTag.double ? .double(Double(bitPattern: o.bits))
+                : o.tag == ScalarTag.string ? .string(names[Int(o.bits)]) : o.value([])
+            out.append(Observation(kind: o.kind, name: names[Int(o.key)], value: value))
+        }
+        return out
+    }
+    /// Puts the group's observations in `buffer`, rewriting only the values when the group
+    /// has the same kinds and names as what `buffer` holds (`shape` remembers them): a
+    /// replay's steps all observe the same things, so the array is built once, not per step.
+    func observations(into buffer: inout [Observation], shape: inout [UInt64]) {
+        let compact = compactObservations
+        let names = batch.names
+        var same = compact.count == shape.count
+        if same {
+            for i in 0..<compact.count where shape[i] != compact[i].shape { same = false; break }
+        }
+        guard same else {
+            buffer = observations
+            shape = compact.map(\.shape)
+            return
+        }
+        for i in 0..<compact.count {
+            let o = compact[i]
+            buffer[i].value = o.tag == ScalarTag.double ? .double(Double(bitPattern: o.bits))
+                : o.tag == ScalarTag.string ? .string(names[Int(o.bits)]) : o.value([])
         }
     }
+
     private var others: ArraySlice<Event> {
         let h = head
         return batch.others[Int(h.others.lowerBound)..<Int(h.others.upperBound)]

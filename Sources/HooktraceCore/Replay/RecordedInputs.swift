@@ -9,10 +9,16 @@ public final class RecordedInputs: RunInputs {
     private var reader: TraceReader { groups.reader }
     /// The damage that ended the recording early, if any.
     public var damage: HooktraceError? { groups.damage }
-    /// Observations recorded after the current call.
-    private var group: [Observation] = []
-    /// Observations of the current step (recorded after its before_*_iter call).
+    /// Observations of the current step (recorded after its before_*_iter call), and of
+    /// the current call when it is another; each array is reused from call to call.
     private var stepGroup: [Observation] = []
+    private var stepShape: [UInt64] = []
+    private var stepHasMetrics = false
+    private var otherGroup: [Observation] = []
+    private var otherShape: [UInt64] = []
+    private var currentIsStep = false
+    /// Observations recorded after the current call.
+    private var group: [Observation] { currentIsStep ? stepGroup : otherGroup }
     /// Calls replayed so far.
     public private(set) var calls = 0
     /// Where metrics come from when the recording has none at an evaluation: the
@@ -40,9 +46,12 @@ public final class RecordedInputs: RunInputs {
             throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(g.sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
         }
         calls += 1
-        group = g.hasObservations ? g.observations : []
-        if stage == .beforeTrainIter || stage == .beforeValIter {
-            stepGroup = group
+        currentIsStep = stage == .beforeTrainIter || stage == .beforeValIter
+        if currentIsStep {
+            g.observations(into: &stepGroup, shape: &stepShape)
+            stepHasMetrics = stepGroup.contains { $0.kind == .metric }
+        } else if g.hasObservations || !otherGroup.isEmpty {
+            g.observations(into: &otherGroup, shape: &otherShape)
         }
         return g.time
     }
@@ -56,7 +65,7 @@ public final class RecordedInputs: RunInputs {
     public func pass(_ passage: Passage, _ runner: Runner) {}
 
     public func step(train: Bool, _ runner: Runner) throws(HooktraceError) -> [Observation] {
-        stepGroup.contains { $0.kind == .metric } ? stepGroup.filter { $0.kind != .metric } : stepGroup
+        stepHasMetrics ? stepGroup.filter { $0.kind != .metric } : stepGroup
     }
 
     public func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Double)] {

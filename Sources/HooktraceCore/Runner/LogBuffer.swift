@@ -35,14 +35,21 @@ public struct LogBuffer: Sendable {
 
     /// `average(n)`: each key over its last `n` entries (all when `n` is 0).
     public mutating func average(_ n: Int = 0) {
+        var products: [Double] = []
         for h in histories {
             let take = n > 0 ? min(n, h.values.count) : h.values.count
-            let vs = h.values.suffix(take)
-            let cs = h.counts.suffix(take)
-            var products: [Double] = []
+            let first = h.values.count - take
+            products.removeAll(keepingCapacity: true)
             products.reserveCapacity(take)
-            for (x, k) in zip(vs, cs) { products.append(x * Double(k)) }
-            let total = cs.reduce(0, +)
+            var total = 0
+            h.values.withUnsafeBufferPointer { vs in
+                h.counts.withUnsafeBufferPointer { cs in
+                    for i in first..<vs.count {
+                        products.append(vs[i] * Double(cs[i]))
+                        total += cs[i]
+                    }
+                }
+            }
             setOutput(h.key, .double(pairwiseSum(products) / Double(total)))
         }
         ready = true

@@ -145,6 +145,9 @@ public final class Runner {
 
     // MARK: Optimizer access
 
+    /// The first optimizer's key ("" for a single optimizer), read without copying its state.
+    public var firstOptimizerName: String { optimizers.isEmpty ? "" : optimizers[0].name }
+
     /// `runner.current_lr()` of group 0 of each optimizer, in order.
     public var currentLRs: [(optimizer: String, lr: Double)] {
         optimizers.map { ($0.name, $0.groups.first?.lr ?? 0) }
@@ -158,7 +161,9 @@ public final class Runner {
 
     private func step(train: Bool) throws(HooktraceError) {
         let observations = try inputs.step(train: train, self)
-        outputs.removeAll(keepingCapacity: true)
+        // The same keys every step: overwrite in place (removeAll(keepingCapacity:) was a
+        // generic replaceSubrange costing more than the step's other bookkeeping).
+        var outputCount = 0
         numSamples = 1
         for o in observations where o.kind == .numSamples {
             if case .int(let n) = o.value { numSamples = Int(n) }
@@ -169,7 +174,12 @@ public final class Runner {
             switch o.kind {
             case .logVar:
                 if let v = o.value.number {
-                    outputs.append((o.name, v))
+                    if outputCount < outputs.count {
+                        outputs[outputCount] = (o.name, v)
+                    } else {
+                        outputs.append((o.name, v))
+                    }
+                    outputCount += 1
                     logBuffer.update(o.name, v, count: numSamples)
                 }
             case .other where o.name == "grad_norm":
@@ -178,6 +188,7 @@ public final class Runner {
                 break
             }
         }
+        if outputCount < outputs.count { outputs.removeLast(outputs.count - outputCount) }
     }
 
     // MARK: Run loops

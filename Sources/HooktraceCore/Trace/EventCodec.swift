@@ -125,34 +125,21 @@ struct EventEncoder {
         newNamesStart = nameCount
     }
 
-    /// The names met most recently, with their ids, and where the next one probably is:
-    /// a run names the same things in the same order every step (stage, observation keys,
-    /// hooks), so one string comparison usually finds the id without hashing.
-    private var recent = [(name: String, id: UInt32)](repeating: ("", 0), count: 16)
-    private var recentNext = 0
-    private var recentValid = 0
+    /// Ids of names met before, found without hashing their bytes: a small direct-mapped
+    /// cache keyed by the string's two words. The runner passes the same string values
+    /// again and again (literals, small strings held inline), so the words repeat; a hit
+    /// is confirmed with `==`, which for identical words is immediate, and a miss (equal
+    /// text in other storage, or a collision) falls back to the table.
+    private var cache = [(name: String, id: UInt32)](repeating: ("", UInt32.max), count: 64)
 
     @inline(__always)
     mutating func id(_ name: String) -> UInt32 {
-        let guess = recentNext
-        if guess < recentValid && recent[guess].name == name {
-            recentNext = (guess + 1) & 15
-            return recent[guess].id
-        }
-        return idSlow(name)
-    }
-
-    private mutating func idSlow(_ name: String) -> UInt32 {
-        for i in 0..<recentValid where recent[i].name == name {
-            recentNext = (i + 1) & 15
-            return recent[i].id
-        }
+        let words = unsafeBitCast(name, to: (UInt64, UInt64).self)
+        let slot = Int(truncatingIfNeeded: ((words.0 ^ (words.1 &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD) >> 58)
+        if cache[slot].id != UInt32.max && cache[slot].name == name { return cache[slot].id }
         let (id, isNew) = table.intern(name)
         if isNew { newNames.append(name) }
-        let slot = recentNext
-        recent[slot] = (name, id)
-        if recentValid < 16 { recentValid = max(recentValid, slot + 1) }
-        recentNext = (slot + 1) & 15
+        cache[slot] = (name, id)
         return id
     }
 
@@ -394,6 +381,9 @@ struct CompactObservation {
         case .string(let s): (tag, bits) = (ScalarTag.string, UInt64(id(s)))
         }
     }
+
+    /// Kind, value type and name id in one word: what stays the same from step to step.
+    var shape: UInt64 { UInt64(kind.rawValue) << 56 | UInt64(tag) << 48 | UInt64(key) }
 
     func value(_ names: [String]) -> Scalar {
         switch tag {
