@@ -11,16 +11,17 @@ public final class RecordedInputs: RunInputs {
     public var damage: HooktraceError? { groups.damage }
     /// Observations of the current step (recorded after its before_*_iter call), and of
     /// the current call when it is another; each array is reused from call to call.
-    private var stepGroup: [Observation] = []
-    private var stepShape: [UInt64] = []
-    private var stepHasMetrics = false
-    private var otherGroup: [Observation] = []
-    private var otherShape: [UInt64] = []
-    private var currentIsStep = false
+    /// (Single-threaded state touched at every call: no dynamic exclusivity checks.)
+    @exclusivity(unchecked) private var stepGroup: [Observation] = []
+    @exclusivity(unchecked) private var stepShape: [UInt64] = []
+    @exclusivity(unchecked) private var stepHasMetrics = false
+    @exclusivity(unchecked) private var otherGroup: [Observation] = []
+    @exclusivity(unchecked) private var otherShape: [UInt64] = []
+    @exclusivity(unchecked) private var currentIsStep = false
     /// Observations recorded after the current call.
     private var group: [Observation] { currentIsStep ? stepGroup : otherGroup }
     /// Calls replayed so far.
-    public private(set) var calls = 0
+    @exclusivity(unchecked) public private(set) var calls = 0
     /// Where metrics come from when the recording has none at an evaluation: the
     /// simulation for simulated recordings, nothing for real ones.
     private let fallback: SimulatedInputs?

@@ -37,7 +37,7 @@ public final class Runner {
     /// `runner.meta['exp_name']`.
     public let experimentName: String
     @exclusivity(unchecked) public private(set) var clock: Int64 = 0
-    public private(set) var hooks: [RegisteredHook] = [] {
+    @exclusivity(unchecked) public private(set) var hooks: [RegisteredHook] = [] {
         didSet { dispatch = nil }
     }
     // The hot state is `@exclusivity(unchecked)`: the runner is single-threaded and hooks

@@ -19,17 +19,17 @@ public final class ScheduleHook: Hook {
     public let policy: SchedulePolicy
     public let byEpoch: Bool
     public let warmup: String?
-    public private(set) var warmupIters: Int?
+    @exclusivity(unchecked) public private(set) var warmupIters: Int?
     public let warmupRatio: Double
     let warmupEpochs: Int?
     /// Per optimizer, per group.
-    public private(set) var base: [[Double]] = []
-    public private(set) var regular: [[Double]] = []
-    private var cyclicPhases: [Phase] = []
-    private var maxIterPerPhase = 0
+    @exclusivity(unchecked) public private(set) var base: [[Double]] = []
+    @exclusivity(unchecked) public private(set) var regular: [[Double]] = []
+    @exclusivity(unchecked) private var cyclicPhases: [Phase] = []
+    @exclusivity(unchecked) private var maxIterPerPhase = 0
     /// One-cycle phases: end iteration, start and end multipliers (LR) or 0/1 selecting
     /// base/max momentum (momentum).
-    private var cyclePhases: [Phase] = []
+    @exclusivity(unchecked) private var cyclePhases: [Phase] = []
 
     public var methods: Set<Stage> { [.beforeRun, .beforeTrainEpoch, .beforeTrainIter] }
 
