@@ -84,12 +84,10 @@ struct ByteSink: ~Copyable {
     /// The low `n` bytes of `v`, least significant first.
     @inline(__always)
     mutating func littleEndian(_ v: UInt64, _ n: Int) {
-        reserve(n)
-        var v = v
-        for i in 0..<n {
-            base[count + i] = UInt8(truncatingIfNeeded: v)
-            v >>= 8
-        }
+        // One 8-byte store; the bytes past the n kept lie beyond `count` and are overwritten
+        // by what comes next (or never read).
+        reserve(8)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: v.littleEndian, as: UInt64.self)
         count += n
     }
 
