@@ -130,7 +130,8 @@ public struct CallGroup {
         guard x.count == y.count else { return false }
         let tableA = batch.names, tableB = other.batch.names
         // `batch` and `other.batch` keep the buffers alive (both are borrowed for the call).
-        for (a, b) in zip(x, y) {
+        for i in 0..<x.count {
+            let a = x[i], b = y[i]
             guard a.kind == b.kind, a.tag == b.tag, names.same(a.key, tableA, b.key, tableB) else { return false }
             if a.tag == ScalarTag.string {
                 guard names.same(UInt32(a.bits), tableA, UInt32(b.bits), tableB) else { return false }

@@ -336,6 +336,19 @@ private struct Engine {
         x.hook == y.hook && x.action.isIdentical(to: y.action)
     }
 
+    /// Whether two groups' effects are identical, in order (an index loop: `zip` cost a
+    /// generic metadata lookup per group).
+    func sameEffects(_ a: ArraySlice<Effect>, _ b: ArraySlice<Effect>) -> Bool {
+        guard a.count == b.count else { return false }
+        var i = a.startIndex, j = b.startIndex
+        while i < a.endIndex {
+            guard same(a[i], b[j]) else { return false }
+            i += 1
+            j += 1
+        }
+        return true
+    }
+
     mutating func compare(_ ga: CallGroup, _ gb: CallGroup) {
         if !ga.isPrelude {
             diff.a.calls += 1
@@ -366,7 +379,7 @@ private struct Engine {
         }
         let timing = diff.options.includeTiming
         // Fast path: identical effects (the common case) only need counting.
-        if effectsA.count == effectsB.count && zip(effectsA, effectsB).allSatisfy({ same($0, $1) }) {
+        if sameEffects(effectsA, effectsB) {
             for e in effectsA {
                 let kind = DiffKind.of(e.action)
                 if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
