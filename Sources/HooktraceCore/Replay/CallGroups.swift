@@ -195,13 +195,14 @@ final class GroupBatch: @unchecked Sendable {
     /// The name id of each stage, by ``Stage/index`` (UInt32.max for a stage not named yet).
     let stageIDs: [UInt32]
 
-    init(names: [String] = [], heads: [GroupHead] = [], observations: [CompactObservation] = [], effects: [Effect] = [], others: [Event] = []) {
+    /// A batch owning `heads` and `observations` (it deallocates them).
+    init(names: [String] = [], heads: UnsafeMutableBufferPointer<GroupHead> = .init(start: nil, count: 0),
+         observations: UnsafeMutableBufferPointer<CompactObservation> = .init(start: nil, count: 0),
+         effects: [Effect] = [], others: [Event] = []) {
         self.names = .allocate(capacity: names.count)
         _ = self.names.initialize(from: names)
-        self.heads = .allocate(capacity: heads.count)
-        _ = self.heads.initialize(from: heads)
-        self.observations = .allocate(capacity: observations.count)
-        _ = self.observations.initialize(from: observations)
+        self.heads = heads
+        self.observations = observations
         self.effects = effects
         self.others = others
         stageIDs = Stage.allCases.map { stage in names.firstIndex(of: stage.rawValue).map { UInt32($0) } ?? .max }
@@ -211,6 +212,50 @@ final class GroupBatch: @unchecked Sendable {
         names.deinitialize().deallocate()
         heads.deallocate()
         observations.deallocate()
+    }
+}
+
+/// A growable buffer of plain values whose memory is handed over whole (``take(keeping:)``),
+/// where an array would be copied into the batch that keeps it.
+struct FlatBuffer<Element> {
+    private var base: UnsafeMutablePointer<Element>?
+    private(set) var count = 0
+    private var capacity = 0
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if count == capacity { grow() }
+        (base! + count).initialize(to: element)
+        count += 1
+    }
+
+    private mutating func grow() {
+        let newCapacity = max(1024, capacity * 2)
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
+        if let base {
+            bigger.moveInitialize(from: base, count: count)
+            base.deallocate()
+        }
+        base = bigger
+        capacity = newCapacity
+    }
+
+    /// Hands over the memory holding all but the last `keep` elements (the caller
+    /// deallocates it); those last elements start a fresh buffer.
+    mutating func take(keeping keep: Int) -> UnsafeMutableBufferPointer<Element> {
+        let taken = UnsafeMutableBufferPointer(start: base, count: count - keep)
+        let old = base
+        let oldCapacity = capacity
+        base = nil
+        count = 0
+        capacity = 0
+        if keep > 0, let old {
+            base = .allocate(capacity: max(1024, oldCapacity))
+            capacity = max(1024, oldCapacity)
+            base!.moveInitialize(from: old + taken.count, count: keep)
+            count = keep
+        }
+        return taken
     }
 }
 
@@ -280,8 +325,8 @@ private final class GroupBuilder: @unchecked Sendable {
     struct Parts: RecordSink {
         /// The reader's name table before the block (for events decoded before the groups began).
         var names: [String] = []
-        var heads: [GroupHead] = []
-        var observations: [CompactObservation] = []
+        var heads = FlatBuffer<GroupHead>()
+        var observations = FlatBuffer<CompactObservation>()
         var effects: [Effect] = []
         var others: [Event] = []
         /// The group being filled; it completes at the next call or at the end.
@@ -340,34 +385,42 @@ private final class GroupBuilder: @unchecked Sendable {
 
         /// Moves the completed groups out; the open group's records move to the front.
         mutating func takeBatch(names: [String]) -> GroupBatch {
-            let batch: GroupBatch
-            let done = heads
-            heads.removeAll(keepingCapacity: true)
+            // The batch takes the buffers' memory as it is (no copy); only the open group's
+            // records, if any, are copied to the front of fresh ones.
+            let done = heads.take(keeping: 0)
             guard var open = current else {
-                batch = GroupBatch(names: names, heads: done, observations: observations, effects: effects, others: others)
-                observations.removeAll(keepingCapacity: true)
+                let batch = GroupBatch(names: names, heads: done, observations: observations.take(keeping: 0), effects: effects, others: others)
                 effects = []
                 others = []
                 return batch
             }
-            batch = GroupBatch(
+            let batch = GroupBatch(
                 names: names, heads: done,
-                observations: Array(observations[..<Int(open.observations.lowerBound)]),
+                observations: observations.take(keeping: observations.count - Int(open.observations.lowerBound)),
                 effects: Array(effects[..<Int(open.effects.lowerBound)]),
                 others: Array(others[..<Int(open.others.lowerBound)]))
-            observations.removeSubrange(..<Int(open.observations.lowerBound))
             effects.removeSubrange(..<Int(open.effects.lowerBound))
             others.removeSubrange(..<Int(open.others.lowerBound))
-            open.observations = 0..<0
+            open.observations = 0..<Int32(observations.count)
             open.effects = 0..<0
             open.others = 0..<0
             current = open
             return batch
         }
+
+        /// Frees what was not handed over (a builder dropped mid-trace).
+        mutating func release() {
+            heads.take(keeping: 0).deallocate()
+            observations.take(keeping: 0).deallocate()
+        }
     }
 
     init(reader: TraceReader) {
         self.reader = reader
+    }
+
+    deinit {
+        parts.release()
     }
 
     /// The groups completed by the next block; nil after the last.
