@@ -127,19 +127,29 @@ struct EventEncoder {
 
     /// Ids of names met before, found without hashing their bytes: a small direct-mapped
     /// cache keyed by the string's two words. The runner passes the same string values
-    /// again and again (literals, small strings held inline), so the words repeat; a hit
-    /// is confirmed with `==`, which for identical words is immediate, and a miss (equal
-    /// text in other storage, or a collision) falls back to the table.
-    private var cache = [(name: String, id: UInt32)](repeating: ("", UInt32.max), count: 64)
+    /// again and again (literals, small strings held inline), so the words repeat. A hit
+    /// compares words only: the cache holds each string it saw (`cacheNames`), so a heap
+    /// string's storage stays alive and its address cannot come back with other text.
+    /// A miss (equal text in other storage, or a collision) falls back to the table.
+    private var cacheNames = [String](repeating: "", count: 64)
+    private var cacheWords = [(UInt64, UInt64)](repeating: (0, 0), count: 64)
+    private var cacheIDs = [UInt32](repeating: UInt32.max, count: 64)
 
     @inline(__always)
     mutating func id(_ name: String) -> UInt32 {
         let words = unsafeBitCast(name, to: (UInt64, UInt64).self)
         let slot = Int(truncatingIfNeeded: ((words.0 ^ (words.1 &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD) >> 58)
-        if cache[slot].id != UInt32.max && cache[slot].name == name { return cache[slot].id }
+        let cached = cacheWords[slot]
+        if cached.0 == words.0 && cached.1 == words.1 && cacheIDs[slot] != UInt32.max { return cacheIDs[slot] }
+        return idMiss(name, words, slot)
+    }
+
+    private mutating func idMiss(_ name: String, _ words: (UInt64, UInt64), _ slot: Int) -> UInt32 {
         let (id, isNew) = table.intern(name)
         if isNew { newNames.append(name) }
-        cache[slot] = (name, id)
+        cacheNames[slot] = name
+        cacheWords[slot] = words
+        cacheIDs[slot] = id
         return id
     }
 
