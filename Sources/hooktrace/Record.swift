@@ -160,7 +160,9 @@ struct Hooks: ParsableCommand {
         let (runner, _) = try prepareRun(cfg, file: config)
         var out = StandardOutput()
         out.write(Simulator.hookListing(runner) + "\n")
-        let passive = runner.hooks.filter { $0.hook is PassiveHook }
+        // Known passive types (mmdetection's check and model hooks) are listed under their
+        // stages above; only the others' stages are unknown.
+        let passive = runner.hooks.filter { ($0.hook as? PassiveHook)?.isKnown == false }
         if !passive.isEmpty {
             out.write("\nnot simulated (passive; the stages they act on are unknown to hooktrace):\n")
             for p in passive { out.write("(" + pad(Priority.label(p.priority), 12) + ") " + p.hook.type + "\n") }

@@ -52,10 +52,18 @@ public final class PassiveHook: Hook {
     /// Whether the type is one of ``knownStages`` (no effects to miss, so no warning).
     public var isKnown: Bool { Self.knownStages[type] != nil }
 
-    /// Stages of mmdetection 2.x hooks that only check or log outside the trace's view.
+    /// Stages of mmdetection 2.x hooks whose work a trace cannot show: checks, memory
+    /// logging, and changes to the model or the data pipeline (YOLOX's mode switch, norm
+    /// synchronisation across ranks, random input sizes). They change no learning rate,
+    /// checkpoint or log record, so a run with them is simulated exactly.
     static let knownStages: [String: Set<Stage>] = [
         "NumClassCheckHook": [.beforeTrainEpoch, .beforeValEpoch],
         "CheckInvalidLossHook": [.afterTrainIter],
+        "MemoryProfilerHook": [.afterIter],
+        "SetEpochInfoHook": [.beforeTrainEpoch],
+        "SyncNormHook": [.beforeTrainEpoch, .afterTrainEpoch],
+        "SyncRandomSizeHook": [.afterTrainEpoch],
+        "YOLOXModeSwitchHook": [.beforeTrainEpoch],
     ]
 
     public init(type: String, config: JSONValue) {

@@ -117,6 +117,20 @@ struct RegistrationTests {
         let stagesListed = listing.components(separatedBy: " -------------------- ").filter { $0.contains("NumClassCheckHook") }
             .compactMap { $0.split(separator: ":").first.map { String($0.filter { !$0.isWhitespace }) } }
         #expect(stagesListed == ["before_train_epoch", "before_val_epoch"])
+        // mmdetection 2.x's YOLOX hooks and the other model/data-side hooks: listed under the
+        // stages their classes override (MemoryProfilerHook's after_iter under both kinds).
+        let yolox = #""custom_hooks": [{"type": "YOLOXModeSwitchHook", "num_last_epoch": 1, "priority": 48}, {"type": "SyncNormHook", "num_last_epochs": 1, "priority": 48}, {"type": "MemoryProfilerHook", "interval": 2}, {"type": "SetEpochInfoHook"}, {"type": "SyncRandomSizeHook"}], "workflow": [["train", 1], ["val", 1]]"#
+        let (_, yoloxRunner) = try simulate(config(yolox, data: #""data": {"train": 3, "val": 2}"#))
+        #expect(yoloxRunner.warnings.isEmpty)
+        let sections = Simulator.hookListing(yoloxRunner).components(separatedBy: " -------------------- ")
+        func stages(of hook: String) -> [String] {
+            sections.filter { $0.contains(hook + " ") }.compactMap { $0.split(separator: ":").first.map { String($0.filter { !$0.isWhitespace }) } }
+        }
+        #expect(stages(of: "YOLOXModeSwitchHook") == ["before_train_epoch"])
+        #expect(stages(of: "SyncNormHook") == ["before_train_epoch", "after_train_epoch"])
+        #expect(stages(of: "MemoryProfilerHook") == ["after_train_iter", "after_val_iter"])
+        #expect(stages(of: "SetEpochInfoHook") == ["before_train_epoch"])
+        #expect(stages(of: "SyncRandomSizeHook") == ["after_train_epoch"])
         let typo = configErrorMessage(config(#""custom_hooks": [{"type": "CheckpiontHook"}]"#))
         #expect(typo == "custom_hooks[0].type: CheckpiontHook is not in the hook registry (did you mean \"CheckpointHook\"?)")
         let eval = configErrorMessage(config(#""custom_hooks": [{"type": "EvalHook"}]"#))
