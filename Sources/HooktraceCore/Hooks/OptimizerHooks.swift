@@ -12,6 +12,36 @@ func optimizerHookMethods(_ args: inout ConfigArgs, fp16: Bool) throws(Hooktrace
     return [.beforeRun, .afterTrainIter]
 }
 
+/// Reads `grad_clip`: null (no clipping) or the keyword arguments mmcv passes to torch's
+/// `clip_grad_norm_(params, **grad_clip)` at every optimizer step. What that call would
+/// reject at the first step (not a dict, no `max_norm`, a keyword it does not take) is
+/// an error here before the run, the same for every optimizer hook. Returns whether
+/// gradients are clipped.
+func readGradClip(_ args: inout ConfigArgs) throws(HooktraceError) -> Bool {
+    guard let clip = args.raw("grad_clip"), clip != .null else { return false }
+    let path = args.keyPath("grad_clip")
+    guard case .object(let members) = clip else {
+        throw configError(path, "expected null or an object such as {\"max_norm\": 35, \"norm_type\": 2}, got \(describeValue(clip)) (mmcv passes it as keyword arguments to torch's clip_grad_norm_)")
+    }
+    let accepted = ["max_norm", "norm_type", "error_if_nonfinite", "foreach"]
+    for (key, value) in members {
+        guard accepted.contains(key) else {
+            throw configError(path + "." + key, "torch's clip_grad_norm_ has no parameter '\(key)'" + suggestion(key, accepted) + "; it takes max_norm, norm_type, error_if_nonfinite and foreach")
+        }
+        switch (key, value) {
+        case ("max_norm", .int), ("max_norm", .double), ("norm_type", .int), ("norm_type", .double), ("norm_type", .string("inf")),
+             ("error_if_nonfinite", .bool), ("foreach", .bool), ("foreach", .null):
+            continue
+        default:
+            throw configError(path + "." + key, "unexpected value \(describeValue(value))" + (key == "norm_type" ? " (a number, or \"inf\")" : key == "max_norm" ? " (a number)" : ""))
+        }
+    }
+    guard members.contains(where: { $0.key == "max_norm" }) else {
+        throw configError(path, "needs max_norm (torch's clip_grad_norm_ requires it; mmcv would fail at the first optimizer step), e.g. {\"max_norm\": 35, \"norm_type\": 2}")
+    }
+    return true
+}
+
 /// mmcv's check of `loss_scale`: a float (static), "dynamic", or GradScaler arguments.
 func checkLossScale(_ value: JSONValue, path: String) throws(HooktraceError) {
     switch value {
@@ -36,13 +66,7 @@ public final class OptimizerHook: Hook {
         self.type = type
         config = args.value
         methods = try optimizerHookMethods(&args, fp16: fp16)
-        let clip = args.raw("grad_clip")
-        if let clip, clip != .null {
-            guard case .object = clip else { throw configError(args.keyPath("grad_clip"), "expected null or an object such as {\"max_norm\": 35, \"norm_type\": 2}, got \(describeValue(clip))") }
-            gradClip = true
-        } else {
-            gradClip = false
-        }
+        gradClip = try readGradClip(&args)
         _ = try args.bool("detect_anomalous_params", default: false)
     }
 
@@ -80,8 +104,7 @@ public final class GradientCumulativeOptimizerHook: Hook {
         guard cumulativeIters > 0 else {
             throw configError(args.keyPath("cumulative_iters"), "must be a positive integer, got \(cumulativeIters)")
         }
-        let clip = args.raw("grad_clip")
-        gradClip = clip != nil && clip != .null
+        gradClip = try readGradClip(&args)
         _ = try args.bool("detect_anomalous_params", default: false)
     }
 
