@@ -2,6 +2,25 @@
 import Glibc
 #endif
 
+/// The stages of every EMA hook: updates after training iterations, and the model's
+/// parameters swapped with their averages at each training epoch's start and end.
+private let emaStages: Set<Stage> = [.beforeRun, .afterTrainIter, .beforeTrainEpoch, .afterTrainEpoch]
+
+/// The arguments every EMA hook has: `momentum` in (0, 1) and a positive `interval`.
+private func emaArguments(_ args: inout ConfigArgs) throws(HooktraceError) -> (momentum: Double, interval: Int) {
+    let m = try args.double("momentum", default: 0.0002)
+    guard m > 0 && m < 1 else { throw configError(args.keyPath("momentum"), "must be in (0, 1), got \(formatDouble(m))") }
+    let interval = try args.int("interval", default: 1)
+    guard interval > 0 else { throw configError(args.keyPath("interval"), "must be a positive integer, got \(interval)") }
+    _ = args.raw("resume_from")
+    return (m, interval)
+}
+
+/// The swap of parameters and averages at an epoch boundary, as an effect.
+private func emaSwap(_ hook: any Hook, _ runner: Runner) throws(HooktraceError) {
+    try runner.effect(hook, .custom(kind: "ema_swap", fields: []))
+}
+
 /// mmcv's `EMAHook`: the momentum of each EMA update, and the parameter/EMA swaps at
 /// epoch boundaries (spec §7.9).
 public final class EMAHook: Hook {
@@ -10,17 +29,14 @@ public final class EMAHook: Hook {
     public let momentum: Double
     public let interval: Int
     public let warmUp: Int
-    public var methods: Set<Stage> { [.beforeRun, .afterTrainIter, .beforeTrainEpoch, .afterTrainEpoch] }
+    public var methods: Set<Stage> { emaStages }
 
     init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
         self.type = type
         config = args.value
-        let m = try args.double("momentum", default: 0.0002)
-        guard m > 0 && m < 1 else { throw configError(args.keyPath("momentum"), "must be in (0, 1), got \(formatDouble(m))") }
-        interval = try args.int("interval", default: 1)
-        guard interval > 0 else { throw configError(args.keyPath("interval"), "must be a positive integer, got \(interval)") }
+        let (m, interval) = try emaArguments(&args)
+        self.interval = interval
         warmUp = try args.int("warm_up", default: 100)
-        _ = args.raw("resume_from")
         momentum = pow(m, Double(interval))
     }
 
@@ -31,7 +47,7 @@ public final class EMAHook: Hook {
             if runner.iter % interval != 0 { return }
             try runner.effect(self, .emaUpdate(momentum: m))
         case .beforeTrainEpoch, .afterTrainEpoch:
-            try runner.effect(self, .custom(kind: "ema_swap", fields: []))
+            try emaSwap(self, runner)
         default:
             break
         }
@@ -49,19 +65,15 @@ public final class MomentumEMAHook: Hook {
     public let interval: Int
     /// `total_iter` (Exp) or `warm_up` (Linear).
     public let horizon: Int
-    public var methods: Set<Stage> { [.beforeRun, .afterTrainIter, .beforeTrainEpoch, .afterTrainEpoch] }
+    public var methods: Set<Stage> { emaStages }
 
     static let types = ["ExpMomentumEMAHook", "LinearMomentumEMAHook"]
 
     init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
         self.type = type
         config = args.value
-        momentum = try args.double("momentum", default: 0.0002)
-        guard momentum > 0 && momentum < 1 else { throw configError(args.keyPath("momentum"), "must be in (0, 1), got \(formatDouble(momentum))") }
-        interval = try args.int("interval", default: 1)
-        guard interval > 0 else { throw configError(args.keyPath("interval"), "must be a positive integer, got \(interval)") }
+        (momentum, interval) = try emaArguments(&args)
         _ = try args.bool("skip_buffers", default: false)
-        _ = args.raw("resume_from")
         let key = type == "ExpMomentumEMAHook" ? "total_iter" : "warm_up"
         horizon = try args.int(key, default: type == "ExpMomentumEMAHook" ? 2000 : 100)
         guard horizon > 0 else { throw configError(args.keyPath(key), "must be a positive integer, got \(horizon)") }
@@ -81,7 +93,7 @@ public final class MomentumEMAHook: Hook {
             guard (runner.iter + 1) % interval == 0 else { return }
             try runner.effect(self, .emaUpdate(momentum: momentum(at: runner.iter)))
         case .beforeTrainEpoch, .afterTrainEpoch:
-            try runner.effect(self, .custom(kind: "ema_swap", fields: []))
+            try emaSwap(self, runner)
         default:
             break
         }
