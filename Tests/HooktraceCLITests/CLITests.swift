@@ -422,6 +422,17 @@ struct LiveRecordTests {
         #expect(stages.prefix(3) == ["before_run", "before_train", "before_train_epoch"])
         let metrics = entries.compactMap { e -> Double? in if case .observe(let o) = e.event, o.kind == .metric { o.value.number } else { nil } }
         #expect(metrics.count == 2)
+        // mmengine's log records (scalars.json of its local visualization backend) are the
+        // LoggerHook's log effects, each after the call that wrote it.
+        var lastCall = ""
+        var logs: [(after: String, fields: [Field])] = []
+        for e in entries {
+            if case .call(let c) = e.event { lastCall = c.stage }
+            if case .effect(let x) = e.event, x.hook == "LoggerHook", case .log(let fields) = x.action { logs.append((lastCall, fields)) }
+        }
+        #expect(logs.map(\.after) == ["after_train_iter", "after_train_iter", "after_val_epoch", "after_train_iter", "after_train_iter", "after_val_epoch"])
+        #expect(logs.first?.fields.contains(Field("loss", .double(1.0))) == true)
+        #expect(logs.last?.fields.contains(Field("step", .int(2))) == true)
     }
 
     @Test("no command, a missing command, a program without a runner: clear messages, nothing half-written")

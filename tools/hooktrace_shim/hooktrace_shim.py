@@ -191,9 +191,10 @@ def _start(runner, framework):
     _channel.send(["start", info])
     for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
         name = type(h).__name__
-        if name == "TextLoggerHook":
+        if name == "TextLoggerHook" or (framework == "mmengine" and name == "LoggerHook"):
             _state["log_every"] = max(1, int(getattr(h, "interval", 10) or 10))
             _state["log_by_epoch"] = bool(getattr(h, "by_epoch", True))
+            _state["log_hook"] = name
         elif name == "CheckpointHook" and not getattr(h, "by_epoch", True):
             _state["ckpt_every"] = max(1, int(getattr(h, "interval", 1) or 1))
 
@@ -308,6 +309,7 @@ def _scan(runner):
     st = _state
     work_dir = getattr(runner, "work_dir", None)
     if not work_dir:
+        _tail_log(runner)
         return
     files = _files(work_dir)
     before = st.get("files", {})
@@ -323,7 +325,7 @@ def _scan(runner):
         hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
         _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
     st["files"] = files
-    _tail_log(work_dir)
+    _tail_log(runner)
 
 
 def _watch(runner, stage):
@@ -334,17 +336,42 @@ def _watch(runner, stage):
         _scan(runner)
 
 
-def _tail_log(work_dir):
+def _find_log(runner):
+    """The file the run's log records go to, once it exists: mmcv's <timestamp>.log.json in
+    work_dir, or the scalars.json of mmengine's local visualization backend."""
+    candidates = []
+    vis = getattr(runner, "visualizer", None)
+    backends = getattr(vis, "_vis_backends", None)
+    if isinstance(backends, dict):
+        for backend in backends.values():
+            path = getattr(backend, "_scalar_save_file", None)
+            if isinstance(path, str) and os.path.isabs(path):
+                candidates.append(path)
+    log_dir = getattr(runner, "log_dir", None)
+    if isinstance(log_dir, str):
+        candidates.append(os.path.join(log_dir, "vis_data", "scalars.json"))
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    work_dir = getattr(runner, "work_dir", None)
+    if not work_dir:
+        return None
+    try:
+        logs = sorted(e.path for e in os.scandir(work_dir) if e.name.endswith(".log.json"))
+    except OSError:
+        return None
+    return logs[-1] if logs else None
+
+
+def _tail_log(runner):
+    """Sends the log records written since the last look, as effects of the logger hook."""
     st = _state
     path = st.get("log_path")
     if path is None:
-        try:
-            logs = sorted(e.path for e in os.scandir(work_dir) if e.name.endswith(".log.json"))
-        except OSError:
-            logs = []
-        if not logs:
+        path = _find_log(runner)
+        if path is None:
             return
-        path = st["log_path"] = logs[-1]
+        st["log_path"] = path
         st["log_offset"] = 0
     try:
         with open(path, "r") as f:
@@ -353,12 +380,13 @@ def _tail_log(work_dir):
             st["log_offset"] = f.tell()
     except OSError:
         return
+    hook = st.get("log_hook", "TextLoggerHook")
     for line in data.splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        _channel.send(["log", "TextLoggerHook", record])
+        _channel.send(["log", hook, record])
 
 
 def _observe(runner, stage):
@@ -459,7 +487,7 @@ def _patch_mmcv(module):
                 _scan(self)
             log_every = st.get("log_every")
             if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
-                _tail_log(getattr(self, "work_dir", None) or "")
+                _tail_log(self)
         if len(buf) >= _BATCH:
             ch.flush()
 
@@ -496,6 +524,11 @@ def _patch_mmengine(module):
         buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), _perf_ns() - ch.t0))
         original(self, fn_name, **kwargs)
         _watch(self, fn_name)
+        # mmengine's LoggerHook writes its train records every `interval` batches.
+        if fn_name == "after_train_iter":
+            every = _state.get("log_every")
+            if every and (inner + 1) % every == 0:
+                _tail_log(self)
 
     call_hook._hooktrace = True
     runner_cls.call_hook = call_hook

@@ -9,6 +9,7 @@ class Runner(object):
         self.epoch = 0
         self.iter = 0
         self.work_dir = None
+        self.log_dir = None
 
     @property
     def hooks(self):
@@ -16,7 +17,9 @@ class Runner(object):
 
     def call_hook(self, fn_name, **kwargs):
         for hook in self._hooks:
-            getattr(hook, fn_name, lambda runner, **kw: None)(self, **kwargs)
+            method = getattr(hook, fn_name, None)
+            if method is not None:
+                method(self, **kwargs)
 
     def train(self):
         self.call_hook("before_run")
