@@ -3,54 +3,52 @@
 /// Keys keep their insertion order. Averages use numpy's pairwise summation so that the
 /// numbers match what mmcv logs to the last bit.
 public struct LogBuffer: Sendable {
-    /// Histories per key, in insertion order. A handful of keys: a linear scan with
-    /// `String ==` (a pointer compare for the same string) beats hashing.
-    private var histories: [(key: String, values: [Double], counts: [Int])] = []
+    /// The keys, in insertion order, and each key's history of (value, count): parallel
+    /// arrays, so that finding a key reads strings without copying them and an update
+    /// appends to one array. A handful of keys: a linear scan with `String ==` (a pointer
+    /// compare for the same string) beats hashing.
+    private var historyKeys: [String] = []
+    private var histories: [[(value: Double, count: Int)]] = []
     /// `log_buffer.output`, in insertion order.
     public private(set) var output: [(key: String, value: Scalar)] = []
     public var ready = false
 
     public init() {}
 
-    var keys: [String] { histories.map(\.key) }
+    var keys: [String] { historyKeys }
 
     /// Where the next update's key probably is: keys come in the same order every step.
     private var hint = 0
 
     public mutating func update(_ key: String, _ value: Double, count: Int = 1) {
-        if hint < histories.count && histories[hint].key == key {
-            histories[hint].values.append(value)
-            histories[hint].counts.append(count)
-            hint = hint + 1 == histories.count ? 0 : hint + 1
-            return
+        var i = hint
+        if !(i < historyKeys.count && historyKeys[i] == key) {
+            guard let found = historyKeys.firstIndex(of: key) else {
+                historyKeys.append(key)
+                histories.append([(value, count)])
+                return
+            }
+            i = found
         }
-        for i in histories.indices where histories[i].key == key {
-            hint = i + 1 == histories.count ? 0 : i + 1
-            histories[i].values.append(value)
-            histories[i].counts.append(count)
-            return
-        }
-        histories.append((key, [value], [count]))
+        histories[i].append((value, count))
+        hint = i + 1 == historyKeys.count ? 0 : i + 1
     }
 
     /// `average(n)`: each key over its last `n` entries (all when `n` is 0).
     public mutating func average(_ n: Int = 0) {
         var products: [Double] = []
-        for h in histories {
-            let take = n > 0 ? min(n, h.values.count) : h.values.count
-            let first = h.values.count - take
+        for (key, history) in zip(historyKeys, histories) {
+            let take = n > 0 ? min(n, history.count) : history.count
             products.removeAll(keepingCapacity: true)
             products.reserveCapacity(take)
             var total = 0
-            h.values.withUnsafeBufferPointer { vs in
-                h.counts.withUnsafeBufferPointer { cs in
-                    for i in first..<vs.count {
-                        products.append(vs[i] * Double(cs[i]))
-                        total += cs[i]
-                    }
+            history.withUnsafeBufferPointer { entries in
+                for e in entries[(entries.count - take)...] {
+                    products.append(e.value * Double(e.count))
+                    total += e.count
                 }
             }
-            setOutput(h.key, .double(pairwiseSum(products) / Double(total)))
+            setOutput(key, .double(pairwiseSum(products) / Double(total)))
         }
         ready = true
     }
@@ -74,7 +72,9 @@ public struct LogBuffer: Sendable {
     }
 
     public mutating func clear() {
+        historyKeys.removeAll(keepingCapacity: true)
         histories.removeAll(keepingCapacity: true)
+        hint = 0
         clearOutput()
     }
 

@@ -131,25 +131,33 @@ struct EventEncoder {
     /// compares words only: the cache holds each string it saw (`cacheNames`), so a heap
     /// string's storage stays alive and its address cannot come back with other text.
     /// A miss (equal text in other storage, or a collision) falls back to the table.
-    private var cacheNames = [String](repeating: "", count: 64)
-    private var cacheWords = [(UInt64, UInt64)](repeating: (0, 0), count: 64)
-    private var cacheIDs = [UInt32](repeating: UInt32.max, count: 64)
+    /// Two ways per set, the most recent first: names that alternate (before_train_iter,
+    /// after_train_iter) and share a set would otherwise evict each other at every call.
+    private var cacheNames = [String](repeating: "", count: 128)
+    private var cacheWords = [(UInt64, UInt64)](repeating: (0, 0), count: 128)
+    private var cacheIDs = [UInt32](repeating: UInt32.max, count: 128)
 
     @inline(__always)
     mutating func id(_ name: String) -> UInt32 {
         let words = unsafeBitCast(name, to: (UInt64, UInt64).self)
-        let slot = Int(truncatingIfNeeded: ((words.0 ^ (words.1 &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD) >> 58)
-        let cached = cacheWords[slot]
-        if cached.0 == words.0 && cached.1 == words.1 && cacheIDs[slot] != UInt32.max { return cacheIDs[slot] }
-        return idMiss(name, words, slot)
+        let set = Int(truncatingIfNeeded: ((words.0 &* 0x9E37_79B9_7F4A_7C15) ^ (words.1 &* 0xFF51_AFD7_ED55_8CCD)) >> 58) << 1
+        var cached = cacheWords[set]
+        if cached.0 == words.0 && cached.1 == words.1 && cacheIDs[set] != UInt32.max { return cacheIDs[set] }
+        cached = cacheWords[set + 1]
+        if cached.0 == words.0 && cached.1 == words.1 && cacheIDs[set + 1] != UInt32.max { return cacheIDs[set + 1] }
+        return idMiss(name, words, set)
     }
 
-    private mutating func idMiss(_ name: String, _ words: (UInt64, UInt64), _ slot: Int) -> UInt32 {
+    private mutating func idMiss(_ name: String, _ words: (UInt64, UInt64), _ set: Int) -> UInt32 {
         let (id, isNew) = table.intern(name)
         if isNew { newNames.append(name) }
-        cacheNames[slot] = name
-        cacheWords[slot] = words
-        cacheIDs[slot] = id
+        // The newcomer takes the first way; what was there moves to the second.
+        cacheNames[set + 1] = cacheNames[set]
+        cacheWords[set + 1] = cacheWords[set]
+        cacheIDs[set + 1] = cacheIDs[set]
+        cacheNames[set] = name
+        cacheWords[set] = words
+        cacheIDs[set] = id
         return id
     }
 
