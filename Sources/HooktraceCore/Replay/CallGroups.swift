@@ -37,6 +37,8 @@ public struct CallGroup {
     /// The recorded time of the call (0 for the prelude).
     var time: Int64 { head.call?.time ?? 0 }
     var hasObservations: Bool { !head.observations.isEmpty }
+    /// Whether an observation is an evaluation metric (read from the compact records).
+    var hasMetrics: Bool { compactObservations.contains { $0.kind == .metric } }
     /// runner.iter at the call (0 for the prelude).
     var iter: Int { Int(head.call?.iter ?? 0) }
     /// Sequence number of the call event (or of the first event of the prelude).

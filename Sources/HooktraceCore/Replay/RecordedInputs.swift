@@ -50,7 +50,7 @@ public final class RecordedInputs: RunInputs {
         currentIsStep = stage == .beforeTrainIter || stage == .beforeValIter
         if currentIsStep {
             g.observations(into: &stepGroup, shape: &stepShape)
-            stepHasMetrics = stepGroup.contains { $0.kind == .metric }
+            stepHasMetrics = g.hasMetrics
         } else if g.hasObservations || !otherGroup.isEmpty {
             g.observations(into: &otherGroup, shape: &otherShape)
         }

@@ -165,27 +165,31 @@ public final class Runner {
         // generic replaceSubrange costing more than the step's other bookkeeping).
         var outputCount = 0
         numSamples = 1
-        for o in observations where o.kind == .numSamples {
-            if case .int(let n) = o.value { numSamples = Int(n) }
-        }
         gradNorm = nil
-        for o in observations {
-            try emit(.observe(o))
-            switch o.kind {
-            case .logVar:
-                if let v = o.value.number {
-                    if outputCount < outputs.count {
-                        outputs[outputCount] = (o.name, v)
-                    } else {
-                        outputs.append((o.name, v))
+        // Read through the buffer: a `for o in observations` loop copied each observation
+        // (and retained and released its strings) once more per pass.
+        try observations.withUnsafeBufferPointer { (buffer) throws(HooktraceError) in
+            for i in buffer.indices where buffer[i].kind == .numSamples {
+                if case .int(let n) = buffer[i].value { numSamples = Int(n) }
+            }
+            for i in buffer.indices {
+                try emit(.observe(buffer[i]))
+                switch buffer[i].kind {
+                case .logVar:
+                    if let v = buffer[i].value.number {
+                        if outputCount < outputs.count {
+                            outputs[outputCount] = (buffer[i].name, v)
+                        } else {
+                            outputs.append((buffer[i].name, v))
+                        }
+                        outputCount += 1
+                        logBuffer.update(buffer[i].name, v, count: numSamples)
                     }
-                    outputCount += 1
-                    logBuffer.update(o.name, v, count: numSamples)
+                case .other where buffer[i].name == "grad_norm":
+                    gradNorm = buffer[i].value.number
+                default:
+                    break
                 }
-            case .other where o.name == "grad_norm":
-                gradNorm = o.value.number
-            default:
-                break
             }
         }
         if outputCount < outputs.count { outputs.removeLast(outputs.count - outputCount) }
