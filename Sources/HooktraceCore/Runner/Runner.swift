@@ -109,8 +109,12 @@ public final class Runner {
                 hooks.compactMap { entry in entry.hook.method(for: stage).map { (entry.hook, $0) } }
             }
         }
-        for (hook, method) in dispatch![stage.index] {
-            try hook.call(method, self)
+        // One retain of the stage's list for the loop, none per entry.
+        let entries = dispatch.unsafelyUnwrapped[stage.index]
+        try entries.withUnsafeBufferPointer { (list) throws(HooktraceError) in
+            for i in list.indices {
+                try list[i].hook.call(list[i].method, self)
+            }
         }
         inputs.afterCall(self)
     }
