@@ -223,6 +223,9 @@ struct FlatBuffer<Element> {
     private var base: UnsafeMutablePointer<Element>?
     private(set) var count = 0
     private var capacity = 0
+    /// The most a taken buffer held: the next one starts that big (blocks are alike), not
+    /// small and doubled a few times per block.
+    private var sizeHint = 1024
 
     @inline(__always)
     mutating func append(_ element: Element) {
@@ -232,7 +235,7 @@ struct FlatBuffer<Element> {
     }
 
     private mutating func grow() {
-        let newCapacity = max(1024, capacity * 2)
+        let newCapacity = max(sizeHint, capacity * 2)
         let bigger = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
         if let base {
             bigger.moveInitialize(from: base, count: count)
@@ -246,14 +249,15 @@ struct FlatBuffer<Element> {
     /// deallocates it); those last elements start a fresh buffer.
     mutating func take(keeping keep: Int) -> UnsafeMutableBufferPointer<Element> {
         let taken = UnsafeMutableBufferPointer(start: base, count: count - keep)
+        sizeHint = max(sizeHint, count)
         let old = base
         let oldCapacity = capacity
         base = nil
         count = 0
         capacity = 0
         if keep > 0, let old {
-            base = .allocate(capacity: max(1024, oldCapacity))
-            capacity = max(1024, oldCapacity)
+            capacity = max(sizeHint, oldCapacity)
+            base = .allocate(capacity: capacity)
             base!.moveInitialize(from: old + taken.count, count: keep)
             count = keep
         }
