@@ -245,6 +245,13 @@ struct FlatBuffer<Element> {
         capacity = newCapacity
     }
 
+    var last: Element? { count > 0 ? base![count - 1] : nil }
+
+    @inline(__always)
+    mutating func updateLast(_ body: (inout Element) -> Void) {
+        body(&base![count - 1])
+    }
+
     /// Hands over the memory holding all but the last `keep` elements (the caller
     /// deallocates it); those last elements start a fresh buffer.
     mutating func take(keeping keep: Int) -> UnsafeMutableBufferPointer<Element> {
@@ -335,22 +342,30 @@ private final class GroupBuilder: @unchecked Sendable {
         var observations = FlatBuffer<CompactObservation>()
         var effects: [Effect] = []
         var others: [Event] = []
-        /// The group being filled; it completes at the next call or at the end.
-        var current: GroupHead?
+        /// Whether the last head is the group being filled (it completes at the next call
+        /// or at the end). Its head is written once, when it opens; closing it only sets
+        /// where its records end.
+        var isOpen = false
 
-        /// Ends the current group: its records are the arrays' tails.
+        /// Ends the open group: its records are the arrays' tails.
+        @inline(__always)
         mutating func close() {
-            guard var h = current.take() else { return }
-            h.observations = h.observations.lowerBound..<Int32(observations.count)
-            h.effects = h.effects.lowerBound..<Int32(effects.count)
-            h.others = h.others.lowerBound..<Int32(others.count)
-            heads.append(h)
+            guard isOpen else { return }
+            isOpen = false
+            let o = Int32(observations.count), e = Int32(effects.count), x = Int32(others.count)
+            heads.updateLast { h in
+                h.observations = h.observations.lowerBound..<o
+                h.effects = h.effects.lowerBound..<e
+                h.others = h.others.lowerBound..<x
+            }
         }
 
+        @inline(__always)
         mutating func open(_ call: CallContext?, _ sequence: UInt64) {
             close()
             let o = Int32(observations.count), e = Int32(effects.count), x = Int32(others.count)
-            current = GroupHead(call: call, sequence: sequence, observations: o..<o, effects: e..<e, others: x..<x)
+            heads.append(GroupHead(call: call, sequence: sequence, observations: o..<o, effects: e..<e, others: x..<x))
+            isOpen = true
         }
 
         mutating func call(_ context: CallContext, _ sequence: UInt64) {
@@ -358,12 +373,12 @@ private final class GroupBuilder: @unchecked Sendable {
         }
 
         mutating func observe(_ observation: CompactObservation, _ sequence: UInt64) {
-            if current == nil { open(nil, sequence) }
+            if !isOpen { open(nil, sequence) }
             observations.append(observation)
         }
 
         mutating func effect(_ effect: consuming Effect, _ sequence: UInt64) {
-            if current == nil { open(nil, sequence) }
+            if !isOpen { open(nil, sequence) }
             effects.append(effect)
         }
 
@@ -375,7 +390,7 @@ private final class GroupBuilder: @unchecked Sendable {
                                  innerIter: Int64(c.innerIter), mode: c.mode.rawValue), sequence)
                 return
             }
-            if current == nil { open(nil, sequence) }
+            if !isOpen { open(nil, sequence) }
             switch consume event {
             case .effect(let x): effects.append(x)
             case .observe(let o):
@@ -393,24 +408,26 @@ private final class GroupBuilder: @unchecked Sendable {
         mutating func takeBatch(names: [String]) -> GroupBatch {
             // The batch takes the buffers' memory as it is (no copy); only the open group's
             // records, if any, are copied to the front of fresh ones.
-            let done = heads.take(keeping: 0)
-            guard var open = current else {
-                let batch = GroupBatch(names: names, heads: done, observations: observations.take(keeping: 0), effects: effects, others: others)
+            guard isOpen, let open = heads.last else {
+                let batch = GroupBatch(names: names, heads: heads.take(keeping: 0), observations: observations.take(keeping: 0),
+                                       effects: effects, others: others)
                 effects = []
                 others = []
                 return batch
             }
             let batch = GroupBatch(
-                names: names, heads: done,
+                names: names, heads: heads.take(keeping: 1),
                 observations: observations.take(keeping: observations.count - Int(open.observations.lowerBound)),
                 effects: Array(effects[..<Int(open.effects.lowerBound)]),
                 others: Array(others[..<Int(open.others.lowerBound)]))
             effects.removeSubrange(..<Int(open.effects.lowerBound))
             others.removeSubrange(..<Int(open.others.lowerBound))
-            open.observations = 0..<Int32(observations.count)
-            open.effects = 0..<0
-            open.others = 0..<0
-            current = open
+            // The open group's records now start the arrays.
+            heads.updateLast { h in
+                h.observations = 0..<0
+                h.effects = 0..<0
+                h.others = 0..<0
+            }
             return batch
         }
 
@@ -446,7 +463,7 @@ private final class GroupBuilder: @unchecked Sendable {
             finished = true
         }
         if finished {
-            if damage != nil { p.current?.cutShort = true }
+            if damage != nil && p.isOpen { p.heads.updateLast { $0.cutShort = true } }
             p.close()
         }
         let batch = p.takeBatch(names: reader.nameTable)
