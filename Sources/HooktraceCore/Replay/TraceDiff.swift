@@ -232,18 +232,24 @@ private struct Engine {
             let ga = nextA()
             let gb = nextB()
             if ga == nil && gb == nil { break }
-            // Force-unwrapping the constants (rather than `if let` bindings) lets the groups be
-            // borrowed: a binding copied each group, one reference count per field.
-            if ga != nil, ga!.isPrelude { start(ga!, a: true) }
-            if gb != nil, gb!.isPrelude { start(gb!, a: false) }
-            if ga != nil, gb != nil, ga!.sameCall(as: gb!, &names) {
-                // A group cut short by damage holds only part of its call: counted, not compared.
-                if ga!.cutShort || gb!.cutShort {
-                    if !ga!.isPrelude { diff.a.calls += 1; diff.b.calls += 1 }
+            // The common case first, on unwrapped groups (each `!` of an optional group was a
+            // copy: a reference count on its batch).
+            if let a = ga, let b = gb {
+                if a.isPrelude { start(a, a: true) }
+                if b.isPrelude { start(b, a: false) }
+                if a.sameCall(as: b, &names) {
+                    // A group cut short by damage holds only part of its call: counted, not compared.
+                    if a.cutShort || b.cutShort {
+                        if !a.isPrelude { diff.a.calls += 1; diff.b.calls += 1 }
+                        continue
+                    }
+                    compare(a, b)
                     continue
                 }
-                compare(ga!, gb!)
-                continue
+            } else if let a = ga, a.isPrelude {
+                start(a, a: true)
+            } else if let b = gb, b.isPrelude {
+                start(b, a: false)
             }
             // Misaligned: report, and let the trace that is behind catch up.
             diff.callMismatches += 1
