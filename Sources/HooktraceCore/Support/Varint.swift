@@ -20,8 +20,10 @@ struct ByteSink: ~Copyable {
         count = 0
     }
 
+    /// Makes room for `n` more bytes. The `…Unchecked` writes that follow, `n` bytes in
+    /// all, then need no check of their own (an event's fixed-size fields reserve once).
     @inline(__always)
-    private mutating func reserve(_ n: Int) {
+    mutating func reserve(_ n: Int) {
         if count + n > capacity { grow(count + n) }
     }
 
@@ -46,6 +48,11 @@ struct ByteSink: ~Copyable {
     @inline(__always)
     mutating func u8(_ v: UInt8) {
         reserve(1)
+        u8Unchecked(v)
+    }
+
+    @inline(__always)
+    mutating func u8Unchecked(_ v: UInt8) {
         base[count] = v
         count += 1
     }
@@ -53,6 +60,12 @@ struct ByteSink: ~Copyable {
     @inline(__always)
     mutating func uvarint(_ value: UInt64) {
         reserve(10)
+        uvarintUnchecked(value)
+    }
+
+    /// At most 10 bytes.
+    @inline(__always)
+    mutating func uvarintUnchecked(_ value: UInt64) {
         var v = value
         var i = count
         while v >= 0x80 {
@@ -84,9 +97,14 @@ struct ByteSink: ~Copyable {
     /// The low `n` bytes of `v`, least significant first.
     @inline(__always)
     mutating func littleEndian(_ v: UInt64, _ n: Int) {
-        // One 8-byte store; the bytes past the n kept lie beyond `count` and are overwritten
-        // by what comes next (or never read).
         reserve(8)
+        littleEndianUnchecked(v, n)
+    }
+
+    /// Needs 8 bytes of room: one 8-byte store; the bytes past the n kept lie beyond
+    /// `count` and are overwritten by what comes next (or never read).
+    @inline(__always)
+    mutating func littleEndianUnchecked(_ v: UInt64, _ n: Int) {
         UnsafeMutableRawPointer(base + count).storeBytes(of: v.littleEndian, as: UInt64.self)
         count += n
     }

@@ -198,13 +198,14 @@ struct EventEncoder {
     }
 
     private mutating func counters(_ ctx: CallContext, tag: UInt8, _ out: inout ByteSink) {
-        out.u8(tag)
-        out.uvarint(UInt64(ctx.stageID))
-        out.svarint(ctx.time &- prevTime)
-        out.svarint(ctx.epoch &- prevEpoch)
-        out.svarint(ctx.iter &- prevIter)
-        out.svarint(ctx.innerIter &- prevInner)
-        out.u8(ctx.mode)
+        out.reserve(1 + 5 * 10 + 1)
+        out.u8Unchecked(tag)
+        out.uvarintUnchecked(UInt64(ctx.stageID))
+        out.uvarintUnchecked(zigzag(ctx.time &- prevTime))
+        out.uvarintUnchecked(zigzag(ctx.epoch &- prevEpoch))
+        out.uvarintUnchecked(zigzag(ctx.iter &- prevIter))
+        out.uvarintUnchecked(zigzag(ctx.innerIter &- prevInner))
+        out.u8Unchecked(ctx.mode)
         prevTime = ctx.time
         prevEpoch = ctx.epoch
         prevIter = ctx.iter
@@ -232,13 +233,16 @@ struct EventEncoder {
         case .runStart(let r):
             encodeRunStart(r, &out)
         case .observe(let o):
-            out.u8(Tag.observe)
-            out.u8(o.kind.rawValue)
             let key = id(o.name)
-            out.uvarint(UInt64(key))
+            // tag, kind, key (≤ 5 bytes), value tag, and a double's ≤ 9 bytes.
+            out.reserve(1 + 1 + 5 + 1 + 9)
+            out.u8Unchecked(Tag.observe)
+            out.u8Unchecked(o.kind.rawValue)
+            out.uvarintUnchecked(UInt64(key))
             if case .double(let d) = o.value {
-                out.u8(ScalarTag.double)
-                real(d, slot: predictorSlot(key, Channel.observe, 0), &out)
+                out.u8Unchecked(ScalarTag.double)
+                let bits = d.bitPattern
+                writeXORUnchecked(bits ^ predictor.exchange(predictorSlot(key, Channel.observe, 0), bits), &out)
             } else {
                 scalar(o.value, keyID: key, &out)
             }
@@ -359,14 +363,21 @@ struct EventEncoder {
 
 @inline(__always)
 func writeXOR(_ x: UInt64, _ out: inout ByteSink) {
+    out.reserve(9)
+    writeXORUnchecked(x, &out)
+}
+
+/// `writeXOR` into room already reserved (9 bytes).
+@inline(__always)
+func writeXORUnchecked(_ x: UInt64, _ out: inout ByteSink) {
     if x == 0 {
-        out.u8(0x80)
+        out.u8Unchecked(0x80)
         return
     }
     let lead = x.leadingZeroBitCount >> 3
     let trail = x.trailingZeroBitCount >> 3
-    out.u8(UInt8(lead << 4 | trail))
-    out.littleEndian(x >> UInt64(trail * 8), 8 - lead - trail)
+    out.u8Unchecked(UInt8(lead << 4 | trail))
+    out.littleEndianUnchecked(x >> UInt64(trail * 8), 8 - lead - trail)
 }
 
 /// Decodes one block payload into events, using the trace's name table.
