@@ -55,6 +55,8 @@ public final class TraceWriter {
     }
     private let blockEvents: UInt32
     private let timed: Bool
+    /// `options.flushInterval` in nanoseconds of the monotonic clock.
+    private let flushIntervalNanos: UInt64?
     private var flushedEvents: UInt64 = 0
     /// Compresses, frames and writes blocks: on its own thread when pipelined.
     private let output: BlockOutput
@@ -75,6 +77,10 @@ public final class TraceWriter {
         self.options = options
         self.blockEvents = UInt32(options.blockEvents)
         self.timed = options.flushInterval != nil
+        flushIntervalNanos = options.flushInterval.map { d in
+            let (seconds, attoseconds) = d.components
+            return seconds < 0 ? 0 : UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(clamping: attoseconds / 1_000_000_000)
+        }
         blockStorage = .allocate(capacity: 1)
         blockStorage.initialize(to: BlockBuilder())
         let compressor = try Compressor(codec: options.codec, level: level)
@@ -115,8 +121,8 @@ public final class TraceWriter {
             try flush()
         case .closed:
             throw HooktraceError(.usage, "append after close", file: path)
-        case .checkTime(let started):
-            if let interval = options.flushInterval, ContinuousClock.now - started >= interval { try flush() }
+        case .checkTime:
+            if let interval = flushIntervalNanos, monotonicNanos() &- block.started >= interval { try flush() }
         }
     }
 
@@ -133,9 +139,10 @@ public final class TraceWriter {
         guard block.pendingEvents > 0 else { return }
         let pendingEvents = block.pendingEvents
         var names = ByteSink()
-        if !block.encoder.newNames.isEmpty {
-            names.uvarint(UInt64(block.encoder.newNames.count))
-            for n in block.encoder.newNames {
+        let newNames = block.newNames
+        if !newNames.isEmpty {
+            names.uvarint(UInt64(newNames.count))
+            for n in newNames {
                 names.uvarint(UInt64(n.utf8.count))
                 names.append(utf8: n)
             }
@@ -143,7 +150,7 @@ public final class TraceWriter {
         // Everything but the stored form, its length and its checksum.
         let header = BlockHeader(
             kind: .events, codec: options.codec, firstSequence: flushedEvents,
-            eventCount: pendingEvents, firstNameID: block.encoder.newNamesStart,
+            eventCount: pendingEvents, firstNameID: block.newNamesStart,
             namesLength: UInt32(names.count), storedLength: 0,
             rawLength: UInt32(block.payload.count), bodyCRC: 0,
             epochMin: block.epochMin, epochMax: block.epochMax, iterMin: block.iterMin, iterMax: block.iterMax)
@@ -165,7 +172,7 @@ public final class TraceWriter {
         try flush()
         worker?.stop()
         if let error = output.failure() { throw error }
-        try output.writeAll(endBlock(events: flushedEvents, names: block.encoder.nameCount, index: output.index))
+        try output.writeAll(endBlock(events: flushedEvents, names: block.nameCount, index: output.index))
         if fsync(output.fd) != 0 && errno != EINVAL {
             throw HooktraceError(.io, "cannot sync the trace to disk: \(systemError())", file: path)
         }
@@ -264,6 +271,13 @@ private final class BlockOutput: @unchecked Sendable {
 /// The version of this build of hooktrace.
 public let hooktraceVersion = "0.1.0"
 
+/// The monotonic clock in nanoseconds.
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
 func systemError() -> String {
     String(cString: strerror(errno))
 }
@@ -275,7 +289,7 @@ struct BlockBuilder: ~Copyable {
         case full
         case closed
         /// A timed writer should compare the clock with the block's start.
-        case checkTime(ContinuousClock.Instant)
+        case checkTime
     }
 
     var encoder = EventEncoder()
@@ -283,13 +297,16 @@ struct BlockBuilder: ~Copyable {
     var pendingEvents: UInt32 = 0
     var epochMin = UInt32.max, epochMax: UInt32 = 0
     var iterMin = UInt64.max, iterMax: UInt64 = 0
-    var started: ContinuousClock.Instant?
+    /// When the block's first event came (monotonic nanoseconds), for timed flushes. Plain
+    /// integers: a `ContinuousClock.Instant` here made the builder a type of runtime-known
+    /// size, handled through its metadata at every event.
+    var started: UInt64 = 0
     var isClosed = false
 
     @inline(__always)
     mutating func add(_ event: Event, blockEvents: UInt32, timed: Bool) -> Outcome {
         if isClosed { return .closed }
-        if timed && pendingEvents == 0 { started = ContinuousClock.now }
+        if timed && pendingEvents == 0 { started = monotonicNanos() }
         encoder.encode(event, into: &payload)
         pendingEvents += 1
         // The counters change only at calls (and a block starts with the current ones).
@@ -304,9 +321,15 @@ struct BlockBuilder: ~Copyable {
             if i > iterMax { iterMax = i }
         }
         if pendingEvents >= blockEvents || payload.count >= TraceFormat.maxPayloadBytes / 2 { return .full }
-        if timed, pendingEvents & 63 == 0, let started { return .checkTime(started) }
+        if timed, pendingEvents & 63 == 0 { return .checkTime }
         return .more
     }
+
+    // What the writer reads of the encoder, read here: projecting `encoder` out of the
+    // borrowed builder copied the whole encoder, and a debug build over-released that copy.
+    var newNames: [String] { encoder.newNames }
+    var newNamesStart: UInt32 { encoder.newNamesStart }
+    var nameCount: UInt32 { encoder.nameCount }
 
     mutating func reset() {
         payload.reset()
@@ -315,7 +338,7 @@ struct BlockBuilder: ~Copyable {
         epochMax = 0
         iterMin = .max
         iterMax = 0
-        started = nil
+        started = 0
         encoder.beginBlock()
     }
 }
