@@ -182,7 +182,12 @@ public final class Runner {
                 case .logVar:
                     if let v = buffer[i].value.number {
                         if outputCount < outputs.count {
-                            outputs[outputCount] = (buffer[i].name, v)
+                            // Usually the same key as last step: only the value changes.
+                            if outputs[outputCount].name == buffer[i].name {
+                                outputs[outputCount].value = v
+                            } else {
+                                outputs[outputCount] = (buffer[i].name, v)
+                            }
                         } else {
                             outputs.append((buffer[i].name, v))
                         }
