@@ -81,10 +81,12 @@ public struct CallGroup {
             shape = compact.map(\.shape)
             return
         }
-        for i in 0..<compact.count {
-            let o = compact[i]
-            buffer[i].value = o.tag == ScalarTag.double ? .double(Double(bitPattern: o.bits))
-                : o.tag == ScalarTag.string ? .string(names[Int(o.bits)]) : o.value([])
+        buffer.withUnsafeMutableBufferPointer { out in
+            for i in 0..<compact.count {
+                let o = compact[i]
+                out[i].value = o.tag == ScalarTag.double ? .double(Double(bitPattern: o.bits))
+                    : o.tag == ScalarTag.string ? .string(names[Int(o.bits)]) : o.value([])
+            }
         }
     }
 
