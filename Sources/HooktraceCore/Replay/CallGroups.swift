@@ -57,14 +57,7 @@ public struct CallGroup {
         let compact = compactObservations
         guard !compact.isEmpty else { return [] }
         let names = batch.names
-        var out: [Observation] = []
-        out.reserveCapacity(compact.count)
-        for o in compact {
-            let value: Scalar = o.tag == ScalarTag.double ? .double(Double(bitPattern: o.bits))
-                : o.tag == ScalarTag.string ? .string(names[Int(o.bits)]) : o.value([])
-            out.append(Observation(kind: o.kind, name: names[Int(o.key)], value: value))
-        }
-        return out
+        return compact.map { Observation(kind: $0.kind, name: names[Int($0.key)], value: $0.value(names)) }
     }
     /// Puts the group's observations in `buffer`, rewriting only the values when the group
     /// has the same kinds and names as what `buffer` holds (`shape` remembers them): a
@@ -82,11 +75,7 @@ public struct CallGroup {
             return
         }
         buffer.withUnsafeMutableBufferPointer { out in
-            for i in 0..<compact.count {
-                let o = compact[i]
-                out[i].value = o.tag == ScalarTag.double ? .double(Double(bitPattern: o.bits))
-                    : o.tag == ScalarTag.string ? .string(names[Int(o.bits)]) : o.value([])
-            }
+            for i in 0..<compact.count { out[i].value = compact[i].value(names) }
         }
     }
 
@@ -123,12 +112,8 @@ public struct CallGroup {
         }
     }
 
-    /// Whether both groups hold the same observations (bit for bit), in the same order.
-    public func sameObservations(as other: CallGroup) -> Bool {
-        var names = NameMatcher()
-        return sameObservations(as: other, &names)
-    }
-
+    /// Whether both groups hold the same observations (bit for bit), in the same order,
+    /// their names matched through `names`.
     func sameObservations(as other: CallGroup, _ names: inout NameMatcher) -> Bool {
         let x = compactObservations, y = other.compactObservations
         guard x.count == y.count else { return false }
@@ -220,7 +205,9 @@ final class GroupBatch: @unchecked Sendable {
 }
 
 /// A growable buffer of plain values whose memory is handed over whole (``take(keeping:)``),
-/// where an array would be copied into the batch that keeps it.
+/// where an array would be copied into the batch that keeps it. For trivial types only
+/// (``GroupHead``, ``CompactObservation``): memory is moved and freed without
+/// deinitializing elements.
 struct FlatBuffer<Element> {
     private var base: UnsafeMutablePointer<Element>?
     private(set) var count = 0

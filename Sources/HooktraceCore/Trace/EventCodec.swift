@@ -414,7 +414,9 @@ struct CompactObservation {
     /// Kind, value type and name id in one word: what stays the same from step to step.
     var shape: UInt64 { UInt64(kind.rawValue) << 56 | UInt64(tag) << 48 | UInt64(key) }
 
-    func value(_ names: [String]) -> Scalar {
+    /// The value, a string's looked up in `names` (the trace's name table, or a batch's copy).
+    @inline(__always)
+    func value<Names: RandomAccessCollection<String>>(_ names: Names) -> Scalar where Names.Index == Int {
         switch tag {
         case ScalarTag.falseValue: .bool(false)
         case ScalarTag.trueValue: .bool(true)
