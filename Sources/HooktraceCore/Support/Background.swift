@@ -17,8 +17,7 @@ import Darwin
 final class Prefetcher<Item>: @unchecked Sendable {
     private let monitor = Monitor()
     // Guarded by `monitor`.
-    private var queue: [Item?] = []
-    private var head = 0
+    private var queue = HandOverQueue<Item>()
     private var ended = false
     private var cancelled = false
     /// Whether a thread was started (fixed at init).
@@ -48,7 +47,7 @@ final class Prefetcher<Item>: @unchecked Sendable {
     private func loop() {
         while true {
             monitor.lock()
-            while queue.count - head >= depth && !cancelled { monitor.wait() }
+            while queue.count >= depth && !cancelled { monitor.wait() }
             if cancelled {
                 ended = true
                 monitor.broadcast()
@@ -59,11 +58,7 @@ final class Prefetcher<Item>: @unchecked Sendable {
             let item = produce()
             monitor.lock()
             if let item {
-                if head > 0 && head == queue.count {
-                    queue.removeAll(keepingCapacity: true)
-                    head = 0
-                }
-                queue.append(item)
+                queue.push(item)
             } else {
                 ended = true
             }
@@ -78,10 +73,8 @@ final class Prefetcher<Item>: @unchecked Sendable {
         guard threaded else { return produce() }
         monitor.lock()
         defer { monitor.unlock() }
-        while head == queue.count && !ended { monitor.wait() }
-        guard head < queue.count else { return nil }
-        let item = queue[head].take()
-        head += 1
+        while queue.isEmpty && !ended { monitor.wait() }
+        guard let item = queue.pop() else { return nil }
         monitor.broadcast()
         return item
     }
@@ -114,8 +107,7 @@ final class Prefetcher<Item>: @unchecked Sendable {
 final class BackgroundWorker: @unchecked Sendable {
     private let monitor = Monitor()
     // Guarded by `monitor`.
-    private var jobs: [(() -> Void)?] = []
-    private var head = 0
+    private var jobs = HandOverQueue<() -> Void>()
     private var busy = false
     private var stopping = false
     private var thread: pthread_t?
@@ -130,16 +122,10 @@ final class BackgroundWorker: @unchecked Sendable {
     private func loop() {
         monitor.lock()
         while true {
-            while head == jobs.count && !stopping { monitor.wait() }
-            if head == jobs.count {
+            while jobs.isEmpty && !stopping { monitor.wait() }
+            guard let job = jobs.pop() else {
                 monitor.unlock()
                 return
-            }
-            let job = jobs[head].take()!
-            head += 1
-            if head == jobs.count {
-                jobs.removeAll(keepingCapacity: true)
-                head = 0
             }
             busy = true
             monitor.broadcast()
@@ -155,8 +141,8 @@ final class BackgroundWorker: @unchecked Sendable {
     func submit(_ job: @escaping () -> Void) {
         guard thread != nil else { return job() }
         monitor.lock()
-        while jobs.count - head >= depth { monitor.wait() }
-        jobs.append(job)
+        while jobs.count >= depth { monitor.wait() }
+        jobs.push(job)
         monitor.broadcast()
         monitor.unlock()
     }
@@ -165,7 +151,7 @@ final class BackgroundWorker: @unchecked Sendable {
     func drain() {
         guard thread != nil else { return }
         monitor.lock()
-        while head < jobs.count || busy { monitor.wait() }
+        while !jobs.isEmpty || busy { monitor.wait() }
         monitor.unlock()
     }
 
@@ -178,6 +164,30 @@ final class BackgroundWorker: @unchecked Sendable {
         monitor.unlock()
         pthread_join(t, nil)
         thread = nil
+    }
+}
+
+/// First in, first out, for the hand-over between two threads (guarded by the owner's
+/// ``Monitor``): taken items leave the front by index, and the storage is reused once empty.
+private struct HandOverQueue<Element> {
+    private var items: [Element?] = []
+    private var head = 0
+
+    var count: Int { items.count - head }
+    var isEmpty: Bool { head == items.count }
+
+    mutating func push(_ item: Element) {
+        if head > 0 && head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        items.append(item)
+    }
+
+    mutating func pop() -> Element? {
+        guard head < items.count else { return nil }
+        head += 1
+        return items[head - 1].take()
     }
 }
 
