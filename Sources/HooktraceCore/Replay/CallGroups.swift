@@ -11,10 +11,7 @@ public struct CallGroup {
 
     /// Nil for the prelude (events before the first call: run_start, notes).
     public var call: Call? {
-        head.call.map { ctx in
-            Call(stage: batch.names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
-                 innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time)
-        }
+        head.call.map { $0.call(batch.names) }
     }
     public var isPrelude: Bool { head.call == nil }
     /// Whether the call is after_train_iter (where the values in force are compared).

@@ -92,6 +92,13 @@ struct CallContext: Equatable {
     var iter: Int64
     var innerIter: Int64
     var mode: UInt8
+
+    /// The call, its stage named from `names` (the trace's name table, or a batch's copy).
+    @inline(__always)
+    func call<Names: RandomAccessCollection<String>>(_ names: Names) -> Call where Names.Index == Int {
+        Call(stage: names[Int(stageID)], epoch: Int(epoch), iter: Int(iter),
+             innerIter: Int(innerIter), mode: Mode(rawValue: mode) ?? .none, time: time)
+    }
 }
 
 /// Encodes events into a block payload; keeps the trace's name table.
@@ -547,9 +554,7 @@ struct EventDecoder {
             case Tag.call:
                 let ctx = try counters(&c, names)
                 context = ctx
-                return .call(Call(
-                    stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
-                    innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time))
+                return .call(ctx.call(names))
             case Tag.context:
                 context = try counters(&c, names)
             case Tag.runStart:

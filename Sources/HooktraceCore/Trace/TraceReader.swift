@@ -314,7 +314,7 @@ public final class TraceReader {
         var seq = sequence
         var remaining = blockRemaining
         var serial = lastContextSerial
-        var failure: String?
+        var failure: DecodeFailure?
         // One entry updated in place: assigning moves the new values in, where building a
         // fresh entry per event costs a copy and a destroy of the whole entry. Its context
         // changes only when the decoder meets a call or context record.
@@ -332,10 +332,7 @@ public final class TraceReader {
                 entry.event = try dec.nextEvent(&c, names)
                 if dec.contextSerial != serial {
                     serial = dec.contextSerial
-                    entry.context = dec.context.map { ctx in
-                        Call(stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
-                             innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time)
-                    }
+                    entry.context = dec.context.map { $0.call(names) }
                 }
                 entry.sequence = seq
                 remaining -= 1
@@ -347,17 +344,18 @@ public final class TraceReader {
                 }
             }
         } catch let error as DecodeFailure {
-            failure = describe(error)
-            if case .shortInput = error, c.isAtEnd {
-                failure = "\(remaining) of the header's \(currentHeader.eventCount) events are missing"
-            }
+            failure = error
         }
         try checkBlockEnd(failure, &dec, &c, &remaining)
     }
 
-    /// After a block's events: what is left must be extension records only.
-    private func checkBlockEnd(_ failure: String?, _ dec: inout EventDecoder, _ c: inout ByteCursor, _ remaining: inout Int) throws(HooktraceError) {
-        var failure = failure
+    /// After a block's events (or the decoding failure that stopped them): what is left
+    /// must be extension records only.
+    private func checkBlockEnd(_ decoding: DecodeFailure?, _ dec: inout EventDecoder, _ c: inout ByteCursor, _ remaining: inout Int) throws(HooktraceError) {
+        var failure = decoding.map(describe)
+        if case .shortInput? = decoding, c.isAtEnd {
+            failure = "\(remaining) of the header's \(currentHeader.eventCount) events are missing"
+        }
         if failure == nil && remaining == 0 {
             do { try dec.skipTrailingExtensions(&c) } catch { failure = describe(error) }
         }
@@ -384,15 +382,14 @@ public final class TraceReader {
         let names = self.names
         var seq = sequence
         var remaining = blockRemaining
-        var failure: String?
+        var failure: DecodeFailure?
         defer {
             decoder = dec
             rawPosition = c.position
             sequence = seq
             blockRemaining = remaining
             if let ctx = dec.context {
-                lastContext = Call(stage: names[Int(ctx.stageID)], epoch: Int(ctx.epoch), iter: Int(ctx.iter),
-                                   innerIter: Int(ctx.innerIter), mode: Mode(rawValue: ctx.mode) ?? .none, time: ctx.time)
+                lastContext = ctx.call(names)
                 lastContextSerial = dec.contextSerial
             }
         }
@@ -403,10 +400,7 @@ public final class TraceReader {
                 seq += 1
             }
         } catch {
-            failure = describe(error)
-            if case .shortInput = error, c.isAtEnd {
-                failure = "\(remaining) of the header's \(currentHeader.eventCount) events are missing"
-            }
+            failure = error
         }
         try checkBlockEnd(failure, &dec, &c, &remaining)
     }
