@@ -23,20 +23,6 @@ func fileSize(_ path: String) -> UInt64 {
     return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
 }
 
-/// A whole file's bytes; nil when it cannot be opened.
-func readFile(_ path: String) -> [UInt8]? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n == 0 { break }
-        bytes.append(contentsOf: buf[0..<n])
-    }
-    return bytes
-}
-
 func fmt(_ v: Double, _ digits: Int) -> String {
     if v.isNaN { return "-" }
     var s = String(Int((v * pow(10, Double(digits))).rounded()))
@@ -75,8 +61,7 @@ if only == "read" {
 
 // Simulation: record the Faster R-CNN 1x example (mmcv runner + hooks + trace writer).
 func benchRecord(_ configPath: String, repeats: Int, dir: String) throws {
-    guard let bytes = readFile(configPath) else { print("cannot open \(configPath)"); return }
-    let config = try RunConfig(text: String(decoding: bytes, as: UTF8.self), name: "faster_rcnn_r50_fpn_1x_coco")
+    let config = try RunConfig(text: try readTextFile(configPath), name: "faster_rcnn_r50_fpn_1x_coco")
     var bestSim = Double.infinity, bestRec = Double.infinity
     var calls = 0, events = 0
     var size: UInt64 = 0
@@ -115,7 +100,7 @@ func compressionFloor(_ config: RunConfig, repeats: Int, dir: String) throws {
     let writer = try TraceWriter(path: "\(dir)/record-raw.htrace", options: o)
     try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
     try writer.close()
-    guard let raw = readFile("\(dir)/record-raw.htrace") else { return }
+    let raw = try readFileBytes("\(dir)/record-raw.htrace")
     let blocks = max(1, Int((writer.eventCount + 8191) / 8192))
     let piece = (raw.count + blocks - 1) / blocks
     let cctx = ZSTD_createCCtx()

@@ -49,16 +49,7 @@ public func readTrace(_ path: String, filter: TraceFilter = TraceFilter()) throw
 }
 
 public func readBytes(_ path: String) throws -> [UInt8] {
-    guard let f = fopen(path, "rb") else { throw HooktraceError(.io, "cannot open", file: path) }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n == 0 { break }
-        out.append(contentsOf: buf[0..<n])
-    }
-    return out
+    try readFileBytes(path)
 }
 
 public func writeBytes(_ bytes: [UInt8], to path: String) throws {

@@ -195,6 +195,11 @@ func fileExists(_ path: String) -> Bool {
 
 /// The text of a (config, hooks) file, at most 64 MiB; errors name the file.
 public func readTextFile(_ path: String) throws(HooktraceError) -> String {
+    String(decoding: try readFileBytes(path, limit: 64 << 20), as: UTF8.self)
+}
+
+/// A whole file's bytes (at most `limit`, when given); errors name the file and the fix.
+public func readFileBytes(_ path: String, limit: Int? = nil) throws(HooktraceError) -> [UInt8] {
     guard let f = fopen(path, "rb") else {
         throw HooktraceError(.io, "cannot open: \(errno == ENOENT ? "no such file; check the path" : systemError())", file: path)
     }
@@ -205,7 +210,7 @@ public func readTextFile(_ path: String) throws(HooktraceError) -> String {
         let n = fread(&buffer, 1, buffer.count, f)
         if n == 0 { break }
         bytes.append(contentsOf: buffer[0..<n])
-        if bytes.count > 64 << 20 { throw HooktraceError(.limit, "larger than 64 MiB", file: path) }
+        if let limit, bytes.count > limit { throw HooktraceError(.limit, "larger than \(limit >> 20) MiB", file: path) }
     }
-    return String(decoding: bytes, as: UTF8.self)
+    return bytes
 }
