@@ -45,11 +45,16 @@ struct Example: ParsableCommand {
         options.codec = Codec(name: codec) ?? .zstd
         options.level = level
         options.blockEvents = blockEvents
-        let temporary = output + ".partial"
-        let writer = try TraceWriter(path: temporary, options: options)
-        try run.generate { try writer.append($0) }
-        try writer.close()
-        try renameReplacing(temporary, output)
-        printError("wrote \(output): \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))")
+        let out = try OutputPath(output)
+        do {
+            let writer = try TraceWriter(path: out.writePath, options: options)
+            try run.generate { try writer.append($0) }
+            try writer.close()
+            try out.commit()
+            printError("wrote \(output): \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))")
+        } catch {
+            out.discard()
+            throw error
+        }
     }
 }

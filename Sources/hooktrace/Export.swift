@@ -42,7 +42,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         if let output {
-            try writeAtomically(output) { sink in try export(sink) }
+            try writeAtomically(output, inputs: [file]) { sink in try export(sink) }
         } else {
             var out = StandardOutput()
             defer { out.flush() }
@@ -75,11 +75,15 @@ struct Export: ParsableCommand {
     }
 }
 
-/// Writes `path` through a temporary file renamed into place, so a failure leaves nothing half-written.
-func writeAtomically(_ path: String, _ body: ((String) throws -> Void) throws -> Void) throws {
-    let temporary = path + ".tmp-\(getpid())"
-    guard let file = fopen(temporary, "wx") else {
-        throw HooktraceError(.io, "cannot create the output: \(String(cString: strerror(errno))); check the directory exists and is writable", file: path)
+/// Writes the output `path` as ``OutputPath`` decides (a regular file through `PATH.partial`
+/// renamed into place, so a failure leaves nothing half-written; `-`, a device or a FIFO
+/// directly), refusing to write over one of `inputs`.
+func writeAtomically(_ path: String, inputs: [String], _ body: ((String) throws -> Void) throws -> Void) throws {
+    let out = try OutputPath(path, inputs: inputs)
+    guard let file = fopen(out.writePath, "w") else {
+        let why = String(cString: strerror(errno))
+        out.discard()
+        throw HooktraceError(.io, "cannot create the output: \(why); check the directory exists and is writable", file: path)
     }
     var closed = false
     do {
@@ -92,12 +96,10 @@ func writeAtomically(_ path: String, _ body: ((String) throws -> Void) throws ->
         if fclose(file) != 0 {
             throw HooktraceError(.io, "cannot write the output: \(String(cString: strerror(errno)))", file: path)
         }
-        guard rename(temporary, path) == 0 else {
-            throw HooktraceError(.io, "cannot move the output into place: \(String(cString: strerror(errno)))", file: path)
-        }
+        try out.commit()
     } catch {
         if !closed { fclose(file) }
-        unlink(temporary)
+        out.discard()
         throw error
     }
 }

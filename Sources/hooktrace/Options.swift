@@ -78,11 +78,6 @@ func fixed(_ v: Double, _ digits: Int) -> String {
     return (negative ? "-" : "") + s
 }
 
-func renameReplacing(_ from: String, _ to: String) throws {
-    guard rename(from, to) == 0 else {
-        throw HooktraceError(.io, "cannot move \(from) into place: \(String(cString: strerror(errno)))", file: to)
-    }
-}
 
 func pad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : s + String(repeating: " ", count: width - s.count)

@@ -61,7 +61,7 @@ struct Plot: ParsableCommand {
         let chart = SVGChart(title: title, yLabel: kind.description, series: series, logY: logY)
         let svg = chart.svg
         if let output {
-            try writeAtomically(output) { sink in try sink(svg) }
+            try writeAtomically(output, inputs: files) { sink in try sink(svg) }
             printError("wrote \(output) (\(series.map { "\($0.points.count) points" }.joined(separator: ", ")))")
         } else {
             var out = StandardOutput()

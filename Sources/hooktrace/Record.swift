@@ -95,8 +95,14 @@ struct Record: ParsableCommand {
         }
         var options = TraceWriter.Options()
         options.codec = Codec(name: codec) ?? .zstd
-        let temporary = out + ".partial-\(getpid())"
-        let writer = try TraceWriter(path: temporary, options: options)
+        let target = try OutputPath(out, inputs: [config])
+        let writer: TraceWriter
+        do {
+            writer = try TraceWriter(path: target.writePath, options: options)
+        } catch {
+            target.discard()
+            throw error
+        }
         var calls = 0
         let started = ContinuousClock.now
         var lastProgress = started
@@ -118,10 +124,10 @@ struct Record: ParsableCommand {
             try writer.close()
         } catch {
             try? writer.close()
-            unlink(temporary)
+            target.discard()
             throw error
         }
-        try renameReplacing(temporary, out)
+        try target.commit()
         if quiet { return }
         for warning in runner.warnings { printError("hooktrace: warning: \(warning)") }
         let elapsed = ContinuousClock.now - started
@@ -179,13 +185,6 @@ extension Record {
         }
         var options = LiveRecorder.Options(output: out, shimDirectory: shim)
         options.perHookTiming = perHookTiming
-        // Check the output directory before starting a possibly long run.
-        let probe = out + ".probe-\(getpid())"
-        guard let f = fopen(probe, "w") else {
-            throw HooktraceError(.io, "cannot write the trace: \(String(cString: strerror(errno))); check the directory exists and is writable", file: out)
-        }
-        fclose(f)
-        unlink(probe)
         let outcome = try LiveRecorder(options: options).run(command: command)
         if !quiet {
             for note in outcome.notes { printError("hooktrace: \(note)") }

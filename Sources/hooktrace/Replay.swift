@@ -116,9 +116,16 @@ struct Replay: ParsableCommand {
             }
             overrides.append((String(option[..<eq]), try Replayer.parseOption(String(option[option.index(after: eq)...]))))
         }
-        let target = output ?? "\(trace).replay-\(getpid()).htrace"
-        let temporary = target + ".partial-\(getpid())"
-        let writer = try TraceWriter(path: temporary)
+        // The replay is read back for the diff: only a regular file will do.
+        let out = try OutputPath(output ?? "\(trace).replay-\(getpid()).htrace", inputs: [trace] + (hooks.map { [$0] } ?? []), allowDirect: false)
+        let target = out.path
+        let writer: TraceWriter
+        do {
+            writer = try TraceWriter(path: out.writePath)
+        } catch {
+            out.discard()
+            throw error
+        }
         let hooksValue = hooksJSON
         let overridesValue = overrides
         let result = Result { () throws(HooktraceError) in
@@ -129,11 +136,11 @@ struct Replay: ParsableCommand {
         // A replay that failed before its first call wrote nothing worth keeping.
         if let failure, writer.eventCount <= 1 {
             try? writer.close()
-            unlink(temporary)
+            out.discard()
             throw HooktraceError(failure.code, failure.message, file: hooks ?? failure.file ?? trace)
         }
         try writer.close()
-        try renameReplacing(temporary, target)
+        try out.commit()
         defer { if output == nil { unlink(target) } }
         if let failure {
             if output != nil { printError("hooktrace: the replay up to the failure is in \(target) (it ends with a failed run_end)") }

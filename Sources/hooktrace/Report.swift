@@ -23,7 +23,7 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let html = try HTMLReport.make(file, vs: vs)
-        try writeAtomically(output) { sink in try sink(html) }
+        try writeAtomically(output, inputs: [file] + (vs.map { [$0] } ?? [])) { sink in try sink(html) }
         printError("wrote \(output)")
     }
 }

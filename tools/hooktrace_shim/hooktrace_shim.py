@@ -35,6 +35,8 @@ import time
 
 _perf_ns = time.perf_counter_ns
 _BATCH = 2048
+# A batch is sent at least this often (ns), so a kill loses at most this much of the run.
+_FLUSH_NS = 500000000
 
 
 class _Channel(object):
@@ -44,6 +46,7 @@ class _Channel(object):
         self.buffer = []
         self.failed = False
         self.t0 = _perf_ns()
+        self.flushed_at = 0  # ns since t0 of the last batch sent
 
     def send(self, message):
         self.buffer.append(json.dumps(message, separators=(",", ":"), default=_jsonable))
@@ -51,19 +54,25 @@ class _Channel(object):
             self.flush()
 
     def flush(self):
+        # The buffer is emptied in place: call_hook holds a reference to it across sends.
         if not self.buffer or self.failed:
-            self.buffer = []
+            del self.buffer[:]
             return
         data = marshal.dumps(self.buffer, 4)
-        self.buffer = []
+        del self.buffer[:]
+        self.flushed_at = _perf_ns() - self.t0
         try:
             if self.sock is None:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(self.path)
+                # "@name" is an abstract socket (Linux): nothing on disk, gone with the recorder.
+                address = "\0" + self.path[1:] if self.path.startswith("@") else self.path
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(30)
+                sock.connect(address)
+                self.sock = sock
             self.sock.sendall(b"M%d\n" % len(data) + data)
-        except OSError as exc:
+        except OSError as exc:  # the recorder is gone (or stuck): train on, unrecorded
             self.failed = True
-            sys.stderr.write("hooktrace: cannot reach the recorder (%s); this process is not recorded\n" % (exc,))
+            sys.stderr.write("hooktrace: cannot reach the recorder (%s); the rest of this process is not recorded\n" % (exc,))
 
     def close(self):
         self.flush()
@@ -163,7 +172,18 @@ def _hook_named(runner, fragment):
 
 
 def _start(runner, framework):
-    loaders = {}
+    loaders = dict(_state.get("run_loaders") or {})
+    for mode in loaders:
+        _loaders_sent.add(mode)
+        for stage in ("before_%s_epoch" % mode, "before_%s_iter" % mode):
+            _loader_pending.discard(stage)
+    for mode, loop in (("train", "_train_loop"), ("val", "_val_loop"), ("test", "_test_loop")):
+        dl = getattr(getattr(runner, loop, None), "dataloader", None)  # mmengine's built loops
+        if dl is not None and mode not in loaders:
+            try:
+                loaders[mode] = len(dl)
+            except TypeError:
+                pass
     for h in getattr(runner, "hooks", []):
         dl = getattr(h, "dataloader", None)
         if dl is not None and "Eval" in type(h).__name__:
@@ -189,6 +209,7 @@ def _start(runner, framework):
         "work_dir": getattr(runner, "work_dir", None),
     }
     _channel.send(["start", info])
+    _channel.flush()  # the run's start reaches the trace at once
     for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
         name = type(h).__name__
         if name == "TextLoggerHook" or (framework == "mmengine" and name == "LoggerHook"):
@@ -440,6 +461,10 @@ _MODES = {None: 0, "train": 1, "val": 2, "test": 3}
 
 
 def _patch_mmcv(module):
+    for name in ("EpochBasedRunner", "IterBasedRunner"):
+        cls = getattr(module, name, None)
+        if cls is not None:
+            _patch_run(cls)
     runner_cls = getattr(module, "BaseRunner", None)
     if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
         return
@@ -488,11 +513,34 @@ def _patch_mmcv(module):
             log_every = st.get("log_every")
             if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
                 _tail_log(self)
-        if len(buf) >= _BATCH:
+        if len(buf) >= _BATCH or perf() - ch.t0 - ch.flushed_at > _FLUSH_NS:
             ch.flush()
 
     call_hook._hooktrace = True
     runner_cls.call_hook = call_hook
+
+
+def _patch_run(cls):
+    """Learns every loader's length when mmcv's run(data_loaders, workflow) starts, so the
+    run's start carries them all (without this a val loader's length is only seen at the
+    first val epoch)."""
+    original = cls.__dict__.get("run")
+    if original is None or getattr(original, "_hooktrace", False):
+        return
+
+    def run(self, data_loaders, workflow, *args, **kwargs):
+        try:
+            lengths = {}
+            for (mode, _), dl in zip(workflow, data_loaders):
+                if isinstance(mode, str) and mode not in lengths:
+                    lengths[mode] = len(dl)
+            _state["run_loaders"] = lengths
+        except Exception:
+            pass
+        return original(self, data_loaders, workflow, *args, **kwargs)
+
+    run._hooktrace = True
+    cls.run = run
 
 
 def _patch_mmengine(module):
@@ -524,6 +572,8 @@ def _patch_mmengine(module):
         buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), _perf_ns() - ch.t0))
         original(self, fn_name, **kwargs)
         _watch(self, fn_name)
+        if len(buf) >= _BATCH or _perf_ns() - ch.t0 - ch.flushed_at > _FLUSH_NS:
+            ch.flush()
         # mmengine's LoggerHook writes its train records every `interval` batches.
         if fn_name == "after_train_iter":
             every = _state.get("log_every")

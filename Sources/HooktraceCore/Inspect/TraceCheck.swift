@@ -151,19 +151,25 @@ public enum TraceRepair {
         let report: IntegrityReport
         if let given { report = given } else { report = try IntegrityReport.check(path: path) }
         if report.verdict == .intact { return nil }
-        let target = output ?? path
-        let temporary = target + ".repair-\(getpid()).tmp"
+        // In place: the repaired copy is renamed over the trace once the original is linked
+        // to a backup name that was free (an older backup is never overwritten).
+        let out = output == nil ? try OutputPath(path) : try OutputPath(output!, inputs: [path])
+        let temporary = out.writePath
         let src = open(path, O_RDONLY | O_CLOEXEC)
-        guard src >= 0 else { throw HooktraceError(.io, "cannot open the trace: \(systemError())", file: path) }
+        guard src >= 0 else {
+            out.discard()
+            throw HooktraceError(.io, "cannot open the trace: \(systemError())", file: path)
+        }
         defer { _ = close(src) }
-        let dst = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let dst = open(temporary, O_WRONLY | O_TRUNC | O_CLOEXEC, 0o644)
         guard dst >= 0 else {
+            out.discard()
             throw HooktraceError(.io, "cannot create \(temporary): \(systemError()); choose another output with -o", file: path)
         }
         var ok = false
         defer {
             _ = close(dst)
-            if !ok { unlink(temporary) }
+            if !ok { out.discard() }
         }
         var copied: UInt64 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
@@ -181,20 +187,33 @@ public enum TraceRepair {
             }
             try writeAll(dst, endBlock(events: report.goodEvents, names: UInt32(report.nameCount), index: index), path: temporary)
         }
-        guard fsync(dst) == 0 else { throw HooktraceError(.io, "cannot sync \(temporary): \(systemError())", file: path) }
+        guard fsync(dst) == 0 || out.isDirect else { throw HooktraceError(.io, "cannot sync \(temporary): \(systemError())", file: path) }
         var backup: String?
         if output == nil {
-            backup = path + ".bak"
-            guard rename(path, path + ".bak") == 0 else {
-                throw HooktraceError(.io, "cannot keep a backup at \(path).bak: \(systemError()); nothing was changed", file: path)
-            }
+            backup = try keepBackup(of: path)
         }
-        guard rename(temporary, target) == 0 else {
-            throw HooktraceError(.io, "cannot move the repaired trace to \(target): \(systemError())" + (backup.map { "; the original is at \($0)" } ?? ""), file: path)
+        do {
+            try out.commit()
+        } catch {
+            throw HooktraceError(error.code, error.message + (backup.map { "; the original is at \($0)" } ?? ""), file: path)
         }
         ok = true
+        let target = output ?? path
         return RepairResult(output: target, backup: backup, keptBlocks: report.goodBlocks, keptEvents: report.goodEvents,
                             droppedBytes: report.fileSize - report.goodBytes)
+    }
+
+    /// Links `path` to the first free name of `path.bak`, `path.bak.1`, `path.bak.2`, …
+    /// (`link` fails rather than replace an existing file).
+    private static func keepBackup(of path: String) throws(HooktraceError) -> String {
+        for n in 0..<1000 {
+            let name = n == 0 ? path + ".bak" : path + ".bak.\(n)"
+            if link(path, name) == 0 { return name }
+            guard errno == EEXIST else {
+                throw HooktraceError(.io, "cannot keep a backup at \(name): \(systemError()); nothing was changed (repair with -o NEW instead)", file: path)
+            }
+        }
+        throw HooktraceError(.io, "\(path).bak … .bak.999 all exist; remove old backups or repair with -o NEW; nothing was changed", file: path)
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(HooktraceError) {

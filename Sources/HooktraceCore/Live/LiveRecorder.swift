@@ -46,33 +46,36 @@ public final class LiveRecorder {
         let fd: Int32
         var buffer: [UInt8] = []
         var writer: TraceWriter?
-        var temporary = ""
+        var output: OutputPath?
         var path = ""
         var rank = 0
         var world = 1
         var meta: [Field] = []
         var hookNames: [String] = []
-        var started = false
-        var pending: [Event] = []
         var startInfo: JSONValue?
         var loaders: [LoaderLength] = []
-        var needed: Set<String> = ["train"]
         var stages: [String] = []
         var closed = false
         init(fd: Int32) { self.fd = fd }
     }
 
     public func run(command: [String]) throws(HooktraceError) -> Outcome {
-        guard let program = command.first else {
+        guard command.first != nil else {
             throw HooktraceError(.usage, "no command after --; e.g. hooktrace record -o run.htrace -- python train.py config.py")
         }
-        let socketPath = "/tmp/hooktrace-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
-        let listener = try listen(socketPath)
-        defer {
-            _ = close(listener)
-            unlink(socketPath)
+        let socketName = "hooktrace-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let listener = try listen(socketName)
+        defer { _ = close(listener) }
+        // The first trace's output is checked and reserved before a possibly long run starts.
+        let firstOutput = try OutputPath(options.output)
+        // The shim reads "@name" as an abstract socket address.
+        let pid: pid_t
+        do {
+            pid = try spawn(command, socketPath: "@" + socketName)
+        } catch {
+            firstOutput.discard()
+            throw error
         }
-        let pid = try spawn(command, socketPath: socketPath)
         // Keep running through Ctrl-C so the traces get finished; the command gets the signal.
         let oldInt = signal(SIGINT, SIG_IGN)
         let oldTerm = signal(SIGTERM, SIG_IGN)
@@ -80,22 +83,25 @@ public final class LiveRecorder {
             signal(SIGINT, oldInt)
             signal(SIGTERM, oldTerm)
         }
+        var session = Session(first: firstOutput)
         var clients: [Client] = []
-        var notes: [String] = []
         var exitCode: Int32?
         var graceUntil: ContinuousClock.Instant?
         var failure: HooktraceError?
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             for c in clients where !c.closed { fds.append(pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)) }
             _ = poll(&fds, nfds_t(fds.count), 100)
             if fds[0].revents & Int16(POLLIN) != 0 {
                 let fd = accept(listener, nil, nil)
-                if fd >= 0 { clients.append(Client(fd: fd)) }
+                if fd >= 0 {
+                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                    clients.append(Client(fd: fd))
+                }
             }
             for c in clients where !c.closed {
                 guard let entry = fds.first(where: { $0.fd == c.fd }), entry.revents != 0 else { continue }
-                var chunk = [UInt8](repeating: 0, count: 1 << 16)
                 let n = read(c.fd, &chunk, chunk.count)
                 if n <= 0 {
                     c.closed = true
@@ -104,10 +110,15 @@ public final class LiveRecorder {
                 }
                 c.buffer.append(contentsOf: chunk[0..<n])
                 do {
-                    try process(c, &notes)
+                    try process(c, &session)
                 } catch {
-                    failure = error
+                    if failure == nil { failure = error }
                 }
+            }
+            // A block is on disk at most a second after its first event, even when the
+            // run goes quiet (a long evaluation, a hang).
+            for c in clients {
+                do { try c.writer?.flushIfDue() } catch { if failure == nil { failure = error } }
             }
             if exitCode == nil {
                 var status: Int32 = 0
@@ -121,26 +132,60 @@ public final class LiveRecorder {
         }
         var traces: [(Int, String, UInt64)] = []
         let code = exitCode ?? 0
+        let end = LiveRecorder.runEnd(exitCode: code)
         for c in clients {
             if !c.closed { _ = close(c.fd) }
-            try startIfReady(c, force: true)
-            guard let writer = c.writer else { continue }
-            let status: RunStatus = code == 0 ? .completed : (code > 128 ? .interrupted : .failed)
-            let message = code == 0 ? "" : (code > 128 ? "the command was killed by signal \(code - 128)" : "the command exited with status \(code)")
-            try writer.append(.runEnd(RunEnd(status: status, exitCode: Int(code), message: message)))
-            try writer.close()
-            guard rename(c.temporary, c.path) == 0 else {
-                throw HooktraceError(.io, "cannot move the trace into place: \(systemError())", file: c.path)
+            guard let writer = c.writer, let output = c.output else { continue }
+            do {
+                try writer.append(.runEnd(end))
+                try writer.close()
+                try output.commit()
+                traces.append((c.rank, c.path, writer.eventCount))
+            } catch {
+                if failure == nil { failure = error }
+                session.notes.append("the trace of rank \(c.rank) is kept in \(output.writePath) (\(error.message)); `hooktrace check \(output.writePath)` shows what it holds")
             }
-            traces.append((c.rank, c.path, writer.eventCount))
         }
+        // The first output was reserved up front; nothing was recorded into it.
+        if session.unused(options.output) { firstOutput.discard() }
         if let failure { throw failure }
         if traces.isEmpty {
-            notes.append(clients.isEmpty
+            session.notes.append(clients.isEmpty
                 ? "nothing was recorded: the command never started a Python process with the shim (is it a Python program? does it reset PYTHONPATH?)"
                 : "nothing was recorded: the program imported neither mmcv's nor mmengine's runner, or never called a hook")
         }
-        return Outcome(exitCode: code, traces: traces.sorted { $0.0 < $1.0 }.map { (rank: $0.0, path: $0.1, events: $0.2) }, notes: notes)
+        return Outcome(exitCode: code, traces: traces.sorted { $0.0 < $1.0 }.map { (rank: $0.0, path: $0.1, events: $0.2) }, notes: session.notes)
+    }
+
+    /// How a run that exited with `code` ended: interrupted when stopped by SIGINT, SIGTERM
+    /// or SIGHUP (someone asked it to stop), failed on any other signal or non-zero status.
+    static func runEnd(exitCode code: Int32) -> RunEnd {
+        if code == 0 { return RunEnd(status: .completed, exitCode: 0, message: "") }
+        if code > 128 {
+            let signal = code - 128
+            let asked = signal == SIGINT || signal == SIGTERM || signal == SIGHUP
+            return RunEnd(status: asked ? .interrupted : .failed, exitCode: Int(code), message: "the command was killed by signal \(signal)")
+        }
+        return RunEnd(status: .failed, exitCode: Int(code), message: "the command exited with status \(code)")
+    }
+
+    /// Outputs reserved for the traces of this recording, and notes for the user.
+    private struct Session {
+        var outputs: [String: OutputPath] = [:]
+        var used: Set<String> = []
+        var notes: [String] = []
+        init(first: OutputPath) { outputs[first.path] = first }
+        func unused(_ path: String) -> Bool { !used.contains(path) }
+        mutating func output(for path: String) throws(HooktraceError) -> OutputPath {
+            guard !used.contains(path) else {
+                throw HooktraceError(.usage, "two processes of the run report the same rank; their traces would share \(path)")
+            }
+            used.insert(path)
+            if let reserved = outputs[path] { return reserved }
+            let o = try OutputPath(path)
+            outputs[path] = o
+            return o
+        }
     }
 
     private func decodeStatus(_ status: Int32) -> Int32 {
@@ -149,26 +194,30 @@ public final class LiveRecorder {
         return 128 + signalled
     }
 
-    private func listen(_ path: String) throws(HooktraceError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    /// Listens on an abstract Unix socket (Linux): no file to leave behind when the
+    /// recorder is killed, and close-on-exec, so the command never inherits the listener
+    /// (a child holding it could connect to itself and block forever once the recorder died).
+    private func listen(_ name: String) throws(HooktraceError) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HooktraceError(.io, "cannot create a socket for the recorder: \(systemError())") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw HooktraceError(.io, "socket path too long: \(path)")
+        let bytes = Array(name.utf8)
+        guard bytes.count + 1 < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw HooktraceError(.io, "socket name too long: \(name)")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-            raw[bytes.count] = 0
+            raw[0] = 0  // abstract namespace
+            for (i, b) in bytes.enumerated() { raw[i + 1] = b }
         }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
         let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
         guard ok == 0, Glibc.listen(fd, 64) == 0 else {
             let why = systemError()
             _ = close(fd)
-            throw HooktraceError(.io, "cannot listen on \(path): \(why)")
+            throw HooktraceError(.io, "cannot listen on the recorder's socket: \(why)")
         }
         return fd
     }
@@ -217,7 +266,7 @@ public final class LiveRecorder {
 
     // MARK: Messages
 
-    private func process(_ c: Client, _ notes: inout [String]) throws(HooktraceError) {
+    private func process(_ c: Client, _ session: inout Session) throws(HooktraceError) {
         var start = 0
         defer { c.buffer.removeSubrange(0..<start) }
         while let newline = c.buffer[start...].firstIndex(of: 0x0A) {
@@ -225,47 +274,47 @@ public final class LiveRecorder {
             if bytes.first == UInt8(ascii: "M") {
                 // A marshal batch: "M<length>\n" then that many bytes.
                 guard let length = Int(String(decoding: bytes.dropFirst(), as: UTF8.self)), length >= 0 else {
-                    notes.append("ignored a malformed batch header from the shim")
+                    session.notes.append("ignored a malformed batch header from the shim")
                     start = newline + 1
                     continue
                 }
                 guard c.buffer.count - (newline + 1) >= length else { return }
                 let body = Array(c.buffer[(newline + 1)..<(newline + 1 + length)])
                 start = newline + 1 + length
-                try batch(body, c, &notes)
+                try batch(body, c, &session)
                 continue
             }
             start = newline + 1
             let line = String(decoding: bytes, as: UTF8.self)
             guard let message = try? JSONValue.parse(line), case .array(let parts) = message else {
-                notes.append("ignored a malformed message from the shim")
+                session.notes.append("ignored a malformed message from the shim")
                 continue
             }
             // A batch is an array of messages; a message is an array starting with its kind.
             let messages: [JSONValue] = parts.first.map { if case .array = $0 { return parts } else { return [message] } } ?? []
             for m in messages {
                 guard case .array(let fields) = m, case .string(let kind)? = fields.first else { continue }
-                try handle(kind, Array(fields.dropFirst()), c)
+                try handle(kind, Array(fields.dropFirst()), c, &session)
             }
         }
     }
 
     /// A marshal batch: a list of call tuples `(0, stage, epoch, iter, inner_iter, mode, t)`,
     /// observation tuples `(1, kind, value, name)` and JSON messages as strings.
-    private func batch(_ body: [UInt8], _ c: Client, _ notes: inout [String]) throws(HooktraceError) {
+    private func batch(_ body: [UInt8], _ c: Client, _ session: inout Session) throws(HooktraceError) {
         let decoded: MarshalValue? = body.withUnsafeBytes { buf in
             var reader = MarshalReader(buf)
             return try? reader.read()
         }
         guard case .list(let items)? = decoded else {
-            notes.append("ignored a malformed batch from the shim")
+            session.notes.append("ignored a malformed batch from the shim")
             return
         }
         for item in items {
             switch item {
             case .string(let json):
                 guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else { continue }
-                try handle(kind, Array(fields.dropFirst()), c)
+                try handle(kind, Array(fields.dropFirst()), c, &session)
             case .list(let t) where t.count == 7:
                 guard case .int(0) = t[0], case .int(let sid) = t[1], case .int(let epoch) = t[2], case .int(let iter) = t[3],
                       case .int(let inner) = t[4], case .int(let mode) = t[5], case .int(let time) = t[6] else { continue }
@@ -313,28 +362,25 @@ public final class LiveRecorder {
         }
     }
 
+    /// Appends an event to the client's trace; events before its run_start (there are
+    /// none with the shim's message order) have no trace to go to and are dropped.
     private func emit(_ c: Client, _ event: Event) throws(HooktraceError) {
-        guard let writer = c.writer else {
-            guard c.startInfo != nil else { return }
-            c.pending.append(event)
-            if c.pending.count >= 1_000_000 { try startIfReady(c, force: true) }
-            return
-        }
-        try writer.append(event)
+        try c.writer?.append(event)
     }
 
-    /// Writes run_start once the loader lengths a replay needs are known (they are only
-    /// known once training starts), then the events held back until then.
-    private func startIfReady(_ c: Client, force: Bool = false) throws(HooktraceError) {
-        guard c.writer == nil, let info = c.startInfo else { return }
-        let known = Set(c.loaders.map(\.mode))
-        guard force || c.needed.isSubset(of: known) else { return }
+    /// Opens the client's trace and writes run_start as soon as the run's start is known,
+    /// with the loader lengths known then: nothing is held back in memory, so a kill loses
+    /// at most the block being filled. (Lengths learnt later are not needed: a replay
+    /// counts them from the recorded calls.)
+    private func start(_ c: Client, _ info: JSONValue, _ session: inout Session) throws(HooktraceError) {
+        guard c.writer == nil else { return }
         c.path = LiveRecorder.tracePath(options.output, rank: c.rank, world: c.world)
-        c.temporary = c.path + ".partial-\(getpid())"
+        let output = try session.output(for: c.path)
+        c.output = output
         var o = TraceWriter.Options()
         o.flushInterval = .seconds(1)
         o.metadata.append(("host", hostName()))
-        let writer = try TraceWriter(path: c.temporary, options: o)
+        let writer = try TraceWriter(path: output.writePath, options: o)
         c.writer = writer
         var groups: [ParamGroup] = []
         if case .array(let list)? = info["param_groups"] {
@@ -373,11 +419,11 @@ public final class LiveRecorder {
             source: [string(info["framework"]) ?? "python", string(info["version"]) ?? ""].filter { !$0.isEmpty }.joined(separator: " "), runner: string(info["runner"]) ?? "", maxEpochs: int(info["max_epochs"]),
             maxIters: int(info["max_iters"]), workflow: workflow, loaders: c.loaders, paramGroups: groups, hooks: hooks, seed: 0,
             config: config, meta: meta)))
-        for e in c.pending { try writer.append(e) }
-        c.pending.removeAll()
+        // The start is on disk at once: a run that dies while loading data still leaves a trace.
+        try writer.flush()
     }
 
-    private func handle(_ kind: String, _ p: [JSONValue], _ c: Client) throws(HooktraceError) {
+    private func handle(_ kind: String, _ p: [JSONValue], _ c: Client, _ session: inout Session) throws(HooktraceError) {
         switch kind {
         case "hello":
             let info = p.first
@@ -394,16 +440,10 @@ public final class LiveRecorder {
             if case .object(let members)? = info["loaders"] {
                 for (mode, n) in members { c.loaders.append(LoaderLength(mode, int(n) ?? 0)) }
             }
-            if case .array(let phases)? = info["config"]?["workflow"] {
-                for phase in phases {
-                    if case .array(let pair) = phase, let mode = string(pair.first) { c.needed.insert(mode) }
-                }
-            }
-            try startIfReady(c)
+            try start(c, info, &session)
         case "loader":
             guard p.count >= 2, let mode = string(p[0]), let n = int(p[1]) else { return }
             if !c.loaders.contains(where: { $0.mode == mode }) { c.loaders.append(LoaderLength(mode, n)) }
-            try startIfReady(c)
         case "stage":
             guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return }
             while c.stages.count <= id { c.stages.append("stage\(c.stages.count)") }

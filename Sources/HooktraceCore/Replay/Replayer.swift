@@ -87,7 +87,9 @@ public enum Replayer {
         } catch {
             throw HooktraceError(.damaged, "the recorded run config is not valid JSON (\(error))", file: trace)
         }
-        let merged = try mergedConfig(recorded: recordedConfig, hooks: hooks, overrides: overrides)
+        // A real run's start may lack loader lengths that the shim saw only later; the calls show them.
+        let completed = start.source == "simulated" ? recordedConfig : try RecordedLoaders.complete(recordedConfig, trace: trace)
+        let merged = try mergedConfig(recorded: completed, hooks: hooks, overrides: overrides)
         var name = "replay"
         if case .string(let exp)? = start.meta.first(where: { $0.key == "exp_name" })?.value {
             name = exp.hasSuffix(".py") ? String(exp.dropLast(3)) : exp

@@ -122,7 +122,11 @@ public final class TraceReader {
         self.filter = filter
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            let reason = errno == ENOENT ? "no such file; check the path" : systemError()
+            var reason = errno == ENOENT ? "no such file; check the path" : systemError()
+            let partial = path + OutputPath.partialSuffix
+            if errno == ENOENT, access(partial, F_OK) == 0 {
+                reason = "no such file, but \(partial) holds an unfinished recording of it (its writer was stopped). `hooktrace check \(partial)` shows what it holds; `hooktrace repair \(partial) -o \(path)` closes it under this name"
+            }
             throw HooktraceError(.io, "cannot open the trace: \(reason)", file: path)
         }
         var st = stat()

@@ -126,6 +126,15 @@ public final class TraceWriter {
         }
     }
 
+    /// Writes the pending block if its first event is older than ``Options/flushInterval``;
+    /// for a live recorder to call when no event has come for a while. Does nothing
+    /// without a flush interval.
+    public func flushIfDue() throws(HooktraceError) {
+        guard let interval = flushIntervalNanos, block.pendingEvents > 0,
+              monotonicNanos() &- block.started >= interval else { return }
+        try flush()
+    }
+
     /// Appends events in order.
     public func append(contentsOf events: some Sequence<Event>) throws(HooktraceError) {
         for e in events { try append(e) }

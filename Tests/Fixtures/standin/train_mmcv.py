@@ -1,10 +1,13 @@
 """A stand-in training program that uses the (stand-in) mmcv runner, as a user's would.
 
-Environment: CRASH_AT=N raises after N training iterations; EPOCHS, ITERS set the length.
+Environment: CRASH_AT=N raises after N training iterations; EPOCHS, ITERS set the length;
+START_DELAY=S sleeps S seconds before training (a slow data set), STEP_DELAY=S sleeps in
+every training step; DONE_FILE=PATH is created when training ends.
 """
 import json
 import os
 import sys
+import time
 
 from mmcv.runner import EpochBasedRunner, Hook
 
@@ -20,6 +23,8 @@ class Model(object):
 
     def train_step(self, batch, optimizer):
         self.steps += 1
+        if os.environ.get("STEP_DELAY"):
+            time.sleep(float(os.environ["STEP_DELAY"]))
         if os.environ.get("CRASH_AT") and self.steps > int(os.environ["CRASH_AT"]):
             raise RuntimeError("CUDA out of memory (simulated)")
         loss = 2.0 / self.steps
@@ -93,8 +98,13 @@ def main():
     runner.register_hook(MyHook(), 50)
     runner.register_hook(TextLoggerHook(), 90)
     print("training for %d epochs" % epochs)
+    sys.stdout.flush()
+    if os.environ.get("START_DELAY"):
+        time.sleep(float(os.environ["START_DELAY"]))
     runner.run([list(range(iters)), list(range(2))], [("train", 1), ("val", 1)])
     print("done")
+    if os.environ.get("DONE_FILE"):
+        open(os.environ["DONE_FILE"], "w").close()
 
 
 if __name__ == "__main__":
