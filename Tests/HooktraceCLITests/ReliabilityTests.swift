@@ -51,7 +51,8 @@ struct KilledRecorderTests {
     func noHang() throws {
         let k = KilledRecording()
         // The program starts slowly (2 s), then sends many batches to a recorder that is gone.
-        let finished = try k.run(env: ["START_DELAY": "2", "ITERS": "20000", "EPOCHS": "1"], killAfter: 1.0)
+        // It must not even stall: the shim's 30 s send timeout is only a last resort.
+        let finished = try k.run(env: ["START_DELAY": "2", "ITERS": "20000", "EPOCHS": "1"], killAfter: 1.0, timeout: 20)
         #expect(finished, "the training program hung after its recorder was killed")
         // Nothing of the socket is left on disk (abstract socket), and the reserved output
         // is visible under its name.
