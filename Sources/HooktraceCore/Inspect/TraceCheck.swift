@@ -35,6 +35,8 @@ public struct IntegrityReport: Sendable {
     public var laterBlocks: [(offset: UInt64, firstSequence: UInt64, events: UInt32)] = []
     /// Sequence numbers from the first lost event to the last one known to exist.
     public var lostSequences: ClosedRange<UInt64>?
+    /// The damage is a torn end block after intact event blocks: no event was lost.
+    public var tornEndBlock = false
     /// For repair: offset and event count of every good event block, and the number of names.
     var index: [(offset: UInt64, events: UInt32)] = []
     var nameCount = 0
@@ -78,10 +80,22 @@ public struct IntegrityReport: Sendable {
             report.verdict = .damaged
             report.problem = error
             if !report.closed {
-                report.scanForLaterBlocks(after: error.offset ?? report.goodBytes)
+                report.tornEndBlock = report.endBlockStarts(at: report.goodBytes)
+                if !report.tornEndBlock { report.scanForLaterBlocks(after: error.offset ?? report.goodBytes) }
             }
         }
         return report
+    }
+
+    /// Whether the bytes at `offset` start an end block (its magic and kind byte): a writer
+    /// killed while closing the trace tore its end marker, and no event was lost.
+    private func endBlockStarts(at offset: UInt64) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { _ = close(fd) }
+        var head = [UInt8](repeating: 0, count: 5)
+        guard preadFully(fd, &head, offset) == 5 else { return false }
+        return head == [0x48, 0x54, 0x42, 0x4B, BlockKind.end.rawValue]
     }
 
     /// Looks for intact block headers after the damage, to say what was lost.
@@ -103,9 +117,13 @@ public struct IntegrityReport: Sendable {
                     if buf[i] == 0x48, buf[i + 1] == 0x54, buf[i + 2] == 0x42, buf[i + 3] == 0x4B,
                        let header = try? BlockHeader.parse(UnsafeRawBufferPointer(rebasing: buf[i..<(i + TraceFormat.blockHeaderSize)])),
                        position + UInt64(i) + UInt64(header.frameSize) <= fileSize {
-                        if header.kind == .events {
+                        // Only a header whose sequence numbers could follow the good part says
+                        // what was lost (a forged one may claim anything, up to 2^64 − 1).
+                        let (end, overflow) = header.firstSequence.addingReportingOverflow(UInt64(header.eventCount))
+                        if header.kind == .events, header.eventCount > 0, !overflow, header.firstSequence >= goodEvents,
+                           end <= UInt64(Int64.max) {
                             laterBlocks.append((position + UInt64(i), header.firstSequence, header.eventCount))
-                            lastKnown = header.firstSequence + UInt64(header.eventCount) - 1
+                            lastKnown = end - 1
                         }
                         position += UInt64(i) + UInt64(header.frameSize)
                         advanced = true
@@ -124,8 +142,11 @@ public struct IntegrityReport: Sendable {
 
     /// The events that cannot be read back: everything from ``goodEvents`` on.
     public var lostEventsDescription: String {
+        if tornEndBlock {
+            return "nothing (the end marker is torn: the writer was stopped while closing the trace; every event is intact)"
+        }
         if let lostSequences {
-            return "events \(lostSequences.lowerBound)…\(lostSequences.upperBound) (\(lostSequences.count) known) and any after them"
+            return "events \(lostSequences.lowerBound)…\(lostSequences.upperBound) (\(lostSequences.upperBound - lostSequences.lowerBound + 1) known) and any after them"
         }
         return "events from \(goodEvents) on (how many is unknown: no intact block follows)"
     }

@@ -221,3 +221,13 @@ struct ByteCursor {
         return slice
     }
 }
+
+extension Int64 {
+    /// `self + other`, clamped to the representable range: totals of times read from an
+    /// untrusted trace never trap.
+    @inlinable
+    func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+}

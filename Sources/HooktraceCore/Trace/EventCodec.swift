@@ -534,8 +534,12 @@ struct EventDecoder {
         let inner = prevInner &+ (try c.svarint())
         let mode = try c.u8()
         guard Mode(rawValue: mode) != nil else { throw .invalid("unknown mode \(mode)") }
-        guard epoch >= 0, iter >= 0, inner >= 0, epoch <= Int64(UInt32.max) else {
+        guard epoch >= 0, iter >= 0, inner >= 0, epoch <= Int64(UInt32.max),
+              iter <= TraceFormat.maxCounter, inner <= TraceFormat.maxCounter else {
             throw .invalid("counters out of range (epoch \(epoch), iter \(iter), inner_iter \(inner))")
+        }
+        guard time.magnitude <= TraceFormat.maxTime else {
+            throw .invalid("call time \(time) ns is out of range (at most ±2^61 ns)")
         }
         prevTime = time
         prevEpoch = epoch
@@ -566,6 +570,9 @@ struct EventDecoder {
                 let hook = try name(&c, names)
                 let start = (context?.time ?? 0) &+ (try c.svarint())
                 let duration = try c.svarint()
+                guard start.magnitude <= TraceFormat.maxTime, duration.magnitude <= TraceFormat.maxTime else {
+                    throw .invalid("hook span out of range (start \(start) ns, duration \(duration) ns; at most ±2^61 ns)")
+                }
                 return .hookSpan(HookSpan(hook: hook, start: start, duration: duration))
             case Tag.runEnd:
                 let statusByte = try c.u8()

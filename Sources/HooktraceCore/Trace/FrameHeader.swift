@@ -20,6 +20,11 @@ public enum TraceFormat {
     static let maxTotalNames = 1 << 24
     static let maxFieldsPerRecord = 1 << 16
     static let maxListLength = 1 << 20
+    /// Largest iter / inner_iter a call may carry: sums and differences of counters never overflow.
+    static let maxCounter: Int64 = 1 << 61
+    /// Largest magnitude of a time (ns since the run started, ~73 years) and of a hook span's
+    /// start and duration: a difference or a sum of two never overflows.
+    static let maxTime: UInt64 = 1 << 61
 }
 
 /// The file header: magic, version, default codec and writer metadata.

@@ -146,13 +146,13 @@ public enum HTMLReport {
                         if let last = lastCall {
                             let i = stageIndex[last.stage] ?? { stageIndex[last.stage] = d.stageTimes.count; d.stageTimes.append((last.stage, 0, 0)); return d.stageTimes.count - 1 }()
                             d.stageTimes[i].count += 1
-                            d.stageTimes[i].total += max(0, c.time - last.time)
+                            d.stageTimes[i].total = d.stageTimes[i].total.saturatingAdd(max(0, c.time - last.time))
                         }
                         lastCall = c
                     case .hookSpan(let s):
                         let i = hookIndex[s.hook] ?? { hookIndex[s.hook] = d.hookTimes.count; d.hookTimes.append((s.hook, 0, 0)); return d.hookTimes.count - 1 }()
                         d.hookTimes[i].count += 1
-                        d.hookTimes[i].total += s.duration
+                        d.hookTimes[i].total = d.hookTimes[i].total.saturatingAdd(s.duration)
                     case .observe(let o):
                         if o.kind == .metric && !d.metrics.contains(o.name) { d.metrics.append(o.name) }
                     case .effect(let x):
