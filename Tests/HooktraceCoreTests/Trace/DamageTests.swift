@@ -234,4 +234,42 @@ struct DamageTests {
         #expect(entries.count == 1)
         #expect(entries.first?.event == .call(Call(stage: "before_run", epoch: 0, iter: 0, innerIter: 0, mode: .none, time: 0)))
     }
+
+    @Test("check and repair survive a forged later header with first sequence 2^64 − 1 after damage")
+    func forgedLaterHeader() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, bytes, ends) = try multiBlockTrace(dir)
+        // Damage the second block's body, then forge an intact-looking header after it.
+        var damaged = Array(bytes[0..<ends[1]])
+        damaged[ends[0] + TraceFormat.blockHeaderSize + 3] ^= 0xFF
+        let forged = BlockHeader(kind: .events, codec: .none, firstSequence: .max, eventCount: 5, firstNameID: 0,
+                                 namesLength: 0, storedLength: 0, rawLength: 0, bodyCRC: 0,
+                                 epochMin: 0, epochMax: 0, iterMin: 0, iterMax: 0)
+        var out = ByteSink()
+        forged.encode(into: &out)
+        damaged += out.bytes
+        let path = dir.file("forged")
+        try writeBytes(damaged, to: path)
+        let report = try IntegrityReport.check(path: path)
+        #expect(report.verdict == .damaged)
+        #expect(report.laterBlocks.isEmpty, "a header claiming sequence 2^64 − 1 cannot follow the good part")
+        #expect(report.lostEventsDescription.contains("from 37 on"))
+        let repaired = try TraceRepair.repair(path: path, output: dir.file("fixed"))
+        #expect(repaired?.keptEvents == 37)
+    }
+
+    @Test("a torn end marker loses nothing, and check says so")
+    func tornEndMarker() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, bytes, ends) = try multiBlockTrace(dir)
+        let lastEventBlockEnd = ends[ends.count - 2]
+        let path = dir.file("torn")
+        try writeBytes(Array(bytes[0..<(lastEventBlockEnd + 20)]), to: path)
+        let report = try IntegrityReport.check(path: path)
+        #expect(report.verdict == .damaged)
+        #expect(report.goodEvents == 400)
+        #expect(report.lostEventsDescription.hasPrefix("nothing"))
+    }
 }
