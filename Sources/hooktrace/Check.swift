@@ -34,7 +34,7 @@ struct Check: ParsableCommand {
             if !quiet {
                 out.write("  good:     \(r.goodBlocks) block(s), events 0…\(r.goodEvents == 0 ? "-" : String(r.goodEvents - 1)), bytes 0…\(r.goodBytes)\n")
                 if let problem { out.write("  problem:  \(problem.message)\n") }
-                if r.closed {
+                if r.closed && r.headerDamage == nil {
                     out.write("  lost:     nothing (the bytes follow the end marker)\n")
                 } else {
                     out.write("  lost:     \(r.lostEventsDescription)\n")

@@ -8,8 +8,31 @@ public enum CfgOptions {
     /// Parses one value. Throws on unbalanced brackets, where mmcv fails an assertion.
     public static func parse(_ text: String) throws(HooktraceError) -> JSONValue {
         if text.first == "{", let object = try? JSONValue.parse(text), case .object = object { return object }
+        // Checked once for the whole value (mmcv asserts it for every piece; the pieces of
+        // a balanced value split at top-level commas are balanced too), so that splitting
+        // stays linear in the value's length per level.
+        var round = 0, square = 0, depth = 0
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "("): round += 1
+            case UInt8(ascii: ")"): round -= 1
+            case UInt8(ascii: "["): square += 1
+            case UInt8(ascii: "]"): square -= 1
+            default: continue
+            }
+            depth = max(depth, round + square)
+        }
+        guard round == 0, square == 0 else {
+            throw HooktraceError(.usage, "--cfg-options: unbalanced brackets in '\(text)'")
+        }
+        guard depth <= maxDepth else {
+            throw HooktraceError(.usage, "--cfg-options: a value nested deeper than \(maxDepth) levels (as JSON configs are limited)")
+        }
         return try iterable(Substring(text))
     }
+
+    /// The deepest nesting of brackets a value may have, the same limit as JSON files.
+    public static let maxDepth = 512
 
     private static func iterable(_ raw: Substring) throws(HooktraceError) -> JSONValue {
         var value = String(raw.trimmingEnds { $0 == "'" || $0 == "\"" }.filter { $0 != " " })[...]
@@ -19,10 +42,14 @@ public enum CfgOptions {
             value = value.dropFirst().dropLast()
         } else if !value.contains(",") {
             return scalar(String(value))
+        } else if nextComma(value) == value.endIndex {
+            // Commas only inside brackets that do not nest, e.g. "[a,(b],c)": mmcv recurses
+            // on the same text until Python's recursion limit.
+            throw HooktraceError(.usage, "--cfg-options: cannot split '\(value)': its brackets do not nest")
         }
         var items: [JSONValue] = []
         while !value.isEmpty {
-            let comma = try nextComma(value)
+            let comma = nextComma(value)
             items.append(try iterable(value[..<comma]))
             value = comma < value.endIndex ? value[value.index(after: comma)...] : value[value.endIndex...]
         }
@@ -30,11 +57,7 @@ public enum CfgOptions {
     }
 
     /// The first comma outside brackets and parentheses, or the end.
-    private static func nextComma(_ s: Substring) throws(HooktraceError) -> Substring.Index {
-        let count = { (c: Character) in s.reduce(0) { $0 + ($1 == c ? 1 : 0) } }
-        guard count("(") == count(")"), count("[") == count("]") else {
-            throw HooktraceError(.usage, "--cfg-options: unbalanced brackets in '\(s)'")
-        }
+    private static func nextComma(_ s: Substring) -> Substring.Index {
         var round = 0, square = 0
         var i = s.startIndex
         while i < s.endIndex {

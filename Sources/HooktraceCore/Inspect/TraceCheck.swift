@@ -37,6 +37,12 @@ public struct IntegrityReport: Sendable {
     public var lostSequences: ClosedRange<UInt64>?
     /// The damage is a torn end block after intact event blocks: no event was lost.
     public var tornEndBlock = false
+    /// The file header's damage, when the blocks were found after a damaged header.
+    public var headerDamage: HooktraceError?
+    /// Where the first block starts, and where the last good event block ends.
+    var blocksStart: UInt64 = 0
+    var eventsEnd: UInt64 = 0
+    var codec: Codec = .zstd
     /// For repair: offset and event count of every good event block, and the number of names.
     var index: [(offset: UInt64, events: UInt32)] = []
     var nameCount = 0
@@ -46,9 +52,12 @@ public struct IntegrityReport: Sendable {
     /// - Throws: only when the file cannot be read as a trace at all (missing, not a
     ///   trace, damaged header, newer version).
     public static func check(path: String) throws(HooktraceError) -> IntegrityReport {
-        let reader = try TraceReader(path: path)
+        let reader = try TraceReader(path: path, recoverHeader: true)
         var report = IntegrityReport(path: path, fileSize: reader.fileSize, verdict: .intact)
         report.goodBytes = UInt64(reader.header.size)
+        report.blocksStart = UInt64(reader.header.size)
+        report.headerDamage = reader.headerDamage
+        report.codec = reader.header.codec
         while true {
             let block: TraceBlock?
             do {
@@ -65,12 +74,14 @@ public struct IntegrityReport: Sendable {
             report.goodBlocks += 1
             report.goodEvents += UInt64(block.header.eventCount)
             report.goodBytes = reader.offset
+            report.eventsEnd = reader.offset
             report.index.append((block.offset, block.header.eventCount))
             if block.entries.contains(where: { if case .runEnd = $0.event { true } else { false } }) {
                 report.runEnded = true
             }
         }
         report.nameCount = reader.nameTable.count
+        if report.eventsEnd == 0 { report.eventsEnd = report.blocksStart }
         switch reader.state {
         case .closed:
             report.verdict = .intact
@@ -83,6 +94,11 @@ public struct IntegrityReport: Sendable {
                 report.tornEndBlock = report.endBlockStarts(at: report.goodBytes)
                 if !report.tornEndBlock { report.scanForLaterBlocks(after: error.offset ?? report.goodBytes) }
             }
+        }
+        // A damaged header is damage even when every block after it reads back.
+        if let damage = report.headerDamage, report.verdict != .damaged {
+            report.verdict = .damaged
+            report.problem = damage
         }
         return report
     }
@@ -142,6 +158,9 @@ public struct IntegrityReport: Sendable {
 
     /// The events that cannot be read back: everything from ``goodEvents`` on.
     public var lostEventsDescription: String {
+        if headerDamage != nil && problem == headerDamage {
+            return "nothing (only the file header is damaged; every block after it is intact and `hooktrace repair` rebuilds the header)"
+        }
         if tornEndBlock {
             return "nothing (the end marker is torn: the writer was stopped while closing the trace; every event is intact)"
         }
@@ -192,19 +211,32 @@ public enum TraceRepair {
             _ = close(dst)
             if !ok { out.discard() }
         }
-        var copied: UInt64 = 0
+        // The good part is copied as it is, unless the header must be rebuilt: then a new
+        // header, the event blocks, and an end block whose index follows the blocks' new offsets.
+        let rebuild = report.headerDamage != nil
+        var shift: Int64 = 0
+        var copyFrom: UInt64 = 0
+        var copyTo = report.goodBytes
+        if rebuild {
+            let header = TraceHeader.encode(codec: report.codec, metadata: [("writer", "hooktrace \(hooktraceVersion) (header rebuilt by repair)")])
+            try writeAll(dst, header, path: temporary)
+            shift = Int64(header.count) - Int64(report.blocksStart)
+            copyFrom = report.blocksStart
+            copyTo = report.eventsEnd
+        }
+        var copied = copyFrom
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while copied < report.goodBytes {
-            let want = Int(min(UInt64(buffer.count), report.goodBytes - copied))
+        while copied < copyTo {
+            let want = Int(min(UInt64(buffer.count), copyTo - copied))
             let n = buffer.withUnsafeMutableBytes { preadFully(src, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), copied) }
             guard n == want else { throw HooktraceError(.io, "cannot read the trace at byte \(copied)", file: path, offset: copied) }
             try writeAll(dst, Array(buffer[0..<n]), path: temporary)
             copied += UInt64(n)
         }
-        if !report.closed {
+        if !report.closed || rebuild {
             var index: [(offset: UInt64, header: BlockHeader)] = []
             for entry in report.index {
-                index.append((entry.offset, BlockHeader(kind: .events, codec: .none, firstSequence: 0, eventCount: entry.events, firstNameID: 0, namesLength: 0, storedLength: 0, rawLength: 0, bodyCRC: 0, epochMin: 0, epochMax: 0, iterMin: 0, iterMax: 0)))
+                index.append((UInt64(Int64(entry.offset) + shift), BlockHeader(kind: .events, codec: .none, firstSequence: 0, eventCount: entry.events, firstNameID: 0, namesLength: 0, storedLength: 0, rawLength: 0, bodyCRC: 0, epochMin: 0, epochMax: 0, iterMin: 0, iterMax: 0)))
             }
             try writeAll(dst, endBlock(events: report.goodEvents, names: UInt32(report.nameCount), index: index), path: temporary)
         }

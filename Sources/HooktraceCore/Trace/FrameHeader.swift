@@ -17,7 +17,10 @@ public enum TraceFormat {
     static let maxPayloadBytes = 64 << 20
     static let maxNamesBytes = 64 << 20
     static let maxNameLength = 16 << 20
-    static let maxTotalNames = 1 << 24
+    static let maxTotalNames = 1 << 22
+    /// Bytes of all names of a trace together: the name table's memory is bounded by this,
+    /// not by the file's size.
+    static let maxTotalNameBytes = 128 << 20
     static let maxFieldsPerRecord = 1 << 16
     static let maxListLength = 1 << 20
     /// Largest iter / inner_iter a call may carry: sums and differences of counters never overflow.
@@ -141,7 +144,9 @@ public struct BlockHeader: Equatable, Sendable {
             guard crc32(UnsafeRawBufferPointer(rebasing: raw[0..<68])) == storedCRC else { throw ParseError.badChecksum }
             let kindByte = try c.u8()
             let codecByte = try c.u8()
-            _ = try c.u16()
+            guard try c.u16() == 0, raw.loadUnaligned(fromByteOffset: 64, as: UInt32.self) == 0 else {
+                throw ParseError.outOfBounds("a reserved field is not zero (written by a newer or a foreign writer)")
+            }
             guard let kind = BlockKind(rawValue: kindByte) else { throw ParseError.unknownKind(kindByte) }
             guard let codec = Codec(rawValue: codecByte) else { throw ParseError.unknownCodec(codecByte) }
             let header = BlockHeader(

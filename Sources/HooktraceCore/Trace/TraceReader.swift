@@ -117,7 +117,19 @@ public final class TraceReader {
     ///
     /// - Throws: ``HooktraceError`` `.io` (missing or unreadable), `.notATrace`,
     ///   `.unsupportedVersion` or `.damaged` (header checksum).
-    public init(path: String, filter: TraceFilter = TraceFilter()) throws(HooktraceError) {
+    public convenience init(path: String, filter: TraceFilter = TraceFilter()) throws(HooktraceError) {
+        try self.init(path: path, filter: filter, recoverHeader: false)
+    }
+
+    /// The damage found in the file header when the reader was opened with
+    /// `recoverHeader`; the blocks are then read from the first block found after it.
+    public private(set) var headerDamage: HooktraceError?
+
+    /// Opens a trace; with `recoverHeader`, a damaged file header (a checksum failure, or a
+    /// corrupted magic, version or codec) does not stop the reader: it looks for the first
+    /// block (sequence 0, name id 0, valid frame checksum) and reads the blocks from there,
+    /// keeping the header's error in ``headerDamage`` (for `check` and `repair`).
+    public init(path: String, filter: TraceFilter = TraceFilter(), recoverHeader: Bool) throws(HooktraceError) {
         self.path = path
         self.filter = filter
         fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -143,8 +155,37 @@ public final class TraceReader {
         do {
             (header, offset) = try Self.readHeader(fd: fd, path: path, fileSize: fileSize)
         } catch {
-            _ = Glibc.close(fd)
-            throw error
+            let recoverable = error.code == .damaged || error.code == .notATrace || error.code == .unsupportedVersion || error.code == .truncated
+            guard recoverHeader, recoverable, let (start, codec) = Self.firstBlock(fd: fd, fileSize: fileSize) else {
+                _ = Glibc.close(fd)
+                throw error
+            }
+            headerDamage = error
+            header = TraceHeader(majorVersion: TraceFormat.majorVersion, minorVersion: TraceFormat.minorVersion,
+                                 codec: codec, metadata: [], size: Int(start))
+            offset = start
+        }
+    }
+
+    /// The offset and codec of the trace's first block, found by scanning the bytes where
+    /// the file header and its metadata (at most 1 MiB) can end.
+    private static func firstBlock(fd: Int32, fileSize: UInt64) -> (UInt64, Codec)? {
+        let minimum = TraceFormat.fileHeaderFixedSize + 1 + 4
+        let span = min(Int(clamping: fileSize), TraceFormat.fileHeaderFixedSize + TraceFormat.maxMetadataBytes + 4 + TraceFormat.blockHeaderSize)
+        guard span >= minimum + TraceFormat.blockHeaderSize else { return nil }
+        var bytes = [UInt8](repeating: 0, count: span)
+        guard preadFully(fd, &bytes, 0) == span else { return nil }
+        return bytes.withUnsafeBytes { buf -> (UInt64, Codec)? in
+            var i = minimum
+            while i + TraceFormat.blockHeaderSize <= span {
+                if buf[i] == 0x48, buf[i + 1] == 0x54, buf[i + 2] == 0x42, buf[i + 3] == 0x4B,
+                   let h = try? BlockHeader.parse(UnsafeRawBufferPointer(rebasing: buf[i..<(i + TraceFormat.blockHeaderSize)])),
+                   h.firstSequence == 0, h.firstNameID == 0, UInt64(i) + UInt64(h.frameSize) <= fileSize {
+                    return (UInt64(i), h.codec)
+                }
+                i += 1
+            }
+            return nil
         }
     }
 
@@ -179,6 +220,20 @@ public final class TraceReader {
             let minor = UInt16(fixed[10]) | UInt16(fixed[11]) << 8
             let codecByte = fixed[12]
             let metaLength = fixed[16..<20].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            // The checksum first: a damaged version or codec byte is damage, not a newer file.
+            if metaLength <= TraceFormat.maxMetadataBytes, UInt64(TraceFormat.fileHeaderFixedSize) + UInt64(metaLength) + 4 <= fileSize {
+                let size = TraceFormat.fileHeaderFixedSize + Int(metaLength) + 4
+                var whole = [UInt8](repeating: 0, count: size)
+                if preadFully(fd, &whole, 0) == size {
+                    let stored = whole.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self).littleEndian }
+                    guard crc32(Array(whole[0..<(size - 4)])) == stored else {
+                        throw HooktraceError(.damaged, "the trace header fails its checksum; `hooktrace repair` rebuilds it when the blocks after it are intact", file: path, offset: 0)
+                    }
+                }
+            }
+            guard fixed[13] == 0, fixed[14] == 0, fixed[15] == 0 else {
+                throw HooktraceError(.damaged, "the trace header's reserved bytes are not zero (a newer or foreign writer, or damage)", file: path, offset: 13)
+            }
             guard major <= TraceFormat.majorVersion else {
                 throw HooktraceError(.unsupportedVersion, "trace format \(major).\(minor) is newer than this hooktrace reads (\(TraceFormat.majorVersion).\(TraceFormat.minorVersion)); upgrade hooktrace", file: path, offset: 8)
             }
@@ -189,7 +244,7 @@ public final class TraceReader {
                 throw HooktraceError(.unsupportedVersion, "unknown codec \(codecByte) in the header; upgrade hooktrace", file: path, offset: 12)
             }
             guard metaLength <= TraceFormat.maxMetadataBytes else {
-                throw HooktraceError(.damaged, "header metadata of \(metaLength) bytes exceeds the 1 MiB limit; the header is damaged", file: path, offset: 16)
+                throw HooktraceError(.damaged, "header metadata of \(metaLength) bytes exceeds the 1 MiB limit; the header is damaged (`hooktrace repair` rebuilds it when the blocks after it are intact)", file: path, offset: 16)
             }
             size = TraceFormat.fileHeaderFixedSize + Int(metaLength) + 4
             guard UInt64(size) <= fileSize else {
@@ -201,7 +256,7 @@ public final class TraceReader {
             }
             let stored = whole.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self).littleEndian }
             guard crc32(Array(whole[0..<(size - 4)])) == stored else {
-                throw HooktraceError(.damaged, "the trace header fails its checksum; the file is damaged beyond repair", file: path, offset: 0)
+                throw HooktraceError(.damaged, "the trace header fails its checksum; `hooktrace repair` rebuilds it when the blocks after it are intact", file: path, offset: 0)
             }
             let parsed = whole.withUnsafeBytes { buf -> [(key: String, value: String)]? in
                 var c = ByteCursor(UnsafeRawBufferPointer(rebasing: buf[TraceFormat.fileHeaderFixedSize..<(size - 4)]))
@@ -563,7 +618,11 @@ public final class TraceReader {
             }
             guard let added else { throw fail(.damaged, "the block's names section is malformed") }
             guard names.count + added.count <= TraceFormat.maxTotalNames else {
-                throw fail(.limit, "the trace defines more than \(TraceFormat.maxTotalNames) names")
+                throw fail(.limit, "the trace defines more than \(TraceFormat.maxTotalNames) names (the limit of the format); the file is damaged or hostile")
+            }
+            namesBytes += added.reduce(0) { $0 + $1.utf8.count }
+            guard namesBytes <= TraceFormat.maxTotalNameBytes else {
+                throw fail(.limit, "the trace's names take more than \(TraceFormat.maxTotalNameBytes >> 20) MiB (the limit of the format); the file is damaged or hostile")
             }
             names.append(contentsOf: added.map { Self.immortal[$0] ?? $0 })
         }

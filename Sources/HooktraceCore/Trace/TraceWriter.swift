@@ -58,6 +58,8 @@ public final class TraceWriter {
     /// `options.flushInterval` in nanoseconds of the monotonic clock.
     private let flushIntervalNanos: UInt64?
     private var flushedEvents: UInt64 = 0
+    /// Bytes of the names written so far (bounded like the reader bounds them).
+    private var nameBytes = 0
     /// Compresses, frames and writes blocks: on its own thread when pipelined.
     private let output: BlockOutput
     private let worker: BackgroundWorker?
@@ -152,9 +154,16 @@ public final class TraceWriter {
         if !newNames.isEmpty {
             names.uvarint(UInt64(newNames.count))
             for n in newNames {
+                guard n.utf8.count <= TraceFormat.maxNameLength else {
+                    throw HooktraceError(.limit, "a name of \(n.utf8.count) bytes is longer than a trace may hold (\(TraceFormat.maxNameLength >> 20) MiB)", file: path)
+                }
+                nameBytes += n.utf8.count
                 names.uvarint(UInt64(n.utf8.count))
                 names.append(utf8: n)
             }
+        }
+        guard Int(block.newNamesStart) + newNames.count <= TraceFormat.maxTotalNames, nameBytes <= TraceFormat.maxTotalNameBytes else {
+            throw HooktraceError(.limit, "the run uses more distinct names (paths, keys, messages) than a trace may hold (\(TraceFormat.maxTotalNames) names, \(TraceFormat.maxTotalNameBytes >> 20) MiB); the events so far are kept", file: path)
         }
         // Everything but the stored form, its length and its checksum.
         let header = BlockHeader(

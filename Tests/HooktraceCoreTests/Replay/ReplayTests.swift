@@ -132,6 +132,31 @@ struct ReplayTests {
         }
     }
 
+    @Test("--cfg-options nesting is capped like JSON's (512 levels) and long lists parse in linear time")
+    func cfgOptionLimits() throws {
+        let deep = String(repeating: "[", count: 513) + "1" + String(repeating: "]", count: 513)
+        #expect {
+            try Replayer.parseOption(deep)
+        } throws: { error in
+            (error as? HooktraceError)?.message.contains("deeper than 512") == true
+        }
+        // 8,000 levels took 18 s before the cap; now it is refused at once.
+        #expect(throws: HooktraceError.self) {
+            try Replayer.parseOption(String(repeating: "[", count: 8000) + String(repeating: "]", count: 8000))
+        }
+        let ok = String(repeating: "[", count: 512) + "1" + String(repeating: "]", count: 512)
+        var v = try Replayer.parseOption(ok)
+        var levels = 0
+        while case .array(let a) = v, let first = a.first { v = first; levels += 1 }
+        #expect(levels == 512 && v == .int(1))
+        let long = "[" + (0..<20_000).map(String.init).joined(separator: ",") + "]"
+        guard case .array(let items) = try Replayer.parseOption(long) else {
+            Issue.record("not a list")
+            return
+        }
+        #expect(items.count == 20_000 && items.last == .int(19_999))
+    }
+
     @Test("--cfg-options set single values, parsed as mmcv's DictAction does")
     func cfgOptions() throws {
         func parse(_ s: String) -> JSONValue? { try? Replayer.parseOption(s) }
@@ -165,6 +190,8 @@ struct ReplayTests {
         #expect(parse("\"step\"") == .string("step"))
         #expect(parse(#"{"max_norm": 35}"#) == .object([("max_norm", .int(35))]))
         #expect(throws: HooktraceError.self) { try Replayer.parseOption("[1,2") }
+        // Brackets that do not nest: mmcv recurses on the same text until Python gives up.
+        #expect(throws: HooktraceError.self) { try Replayer.parseOption("[a,(b],c)") }
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let (path, _) = try recordFile(replayBase, dir)

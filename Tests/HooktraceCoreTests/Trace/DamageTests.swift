@@ -1,3 +1,4 @@
+import Glibc
 @testable import HooktraceCore
 import HooktraceTesting
 import Testing
@@ -271,5 +272,71 @@ struct DamageTests {
         #expect(report.verdict == .damaged)
         #expect(report.goodEvents == 400)
         #expect(report.lostEventsDescription.hasPrefix("nothing"))
+    }
+
+    @Test("every single-bit flip in the file header is damage that repair undoes, keeping every event")
+    func headerBitFlips() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (events, bytes, _) = try multiBlockTrace(dir)
+        let headerSize = try TraceReader(path: dir.file("good")).header.size
+        let path = dir.file("flipped")
+        let fixed = dir.file("fixed")
+        for bit in 0..<(headerSize * 8) {
+            var damaged = bytes
+            damaged[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
+            try writeBytes(damaged, to: path)
+            let report = try IntegrityReport.check(path: path)
+            #expect(report.verdict == .damaged, "bit \(bit)")
+            #expect(report.headerDamage != nil, "bit \(bit)")
+            #expect(report.goodEvents == 400, "bit \(bit)")
+            unlink(fixed)
+            let result = try TraceRepair.repair(path: path, output: fixed, report: report)
+            #expect(result?.keptEvents == 400, "bit \(bit)")
+            #expect(try IntegrityReport.check(path: fixed).verdict == .intact, "bit \(bit)")
+            let (got, error) = readWhatYouCan(fixed)
+            #expect(error == nil && identical(got, events), "bit \(bit)")
+        }
+    }
+
+    /// A trace of blocks that define names and hold no events: `(count, length)` per block.
+    private func namesOnlyTrace(_ blocks: [(count: Int, length: Int)], to path: String) throws {
+        var out = ByteSink()
+        out.append(TraceHeader.encode(codec: .none, metadata: []))
+        var defined = 0
+        for (count, length) in blocks {
+            var names = ByteSink()
+            names.uvarint(UInt64(count))
+            let name = [UInt8](repeating: 0x61, count: length)
+            for _ in 0..<count {
+                names.uvarint(UInt64(length))
+                names.append(name)
+            }
+            let header = BlockHeader(kind: .events, codec: .none, firstSequence: 0, eventCount: 0, firstNameID: UInt32(defined),
+                                     namesLength: UInt32(names.count), storedLength: 0, rawLength: 0, bodyCRC: crc32(names.bytes),
+                                     epochMin: .max, epochMax: 0, iterMin: .max, iterMax: 0)
+            header.encode(into: &out)
+            out.append(names.bytes)
+            defined += count
+        }
+        try writeBytes(out.bytes, to: path)
+    }
+
+    @Test("the name table is bounded in count and bytes: a hostile trace is refused, not loaded")
+    func nameTableLimits() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let many = dir.file("many")
+        try namesOnlyTrace([(TraceFormat.maxTotalNames, 0), (1, 0)], to: many)
+        let (_, error) = readWhatYouCan(many)
+        #expect(error?.code == .limit && error?.message.contains("names") == true, "\(String(describing: error))")
+        let big = dir.file("big")
+        try namesOnlyTrace([(50, 1 << 20), (50, 1 << 20), (50, 1 << 20)], to: big)
+        let (_, bigError) = readWhatYouCan(big)
+        #expect(bigError?.code == .limit && bigError?.message.contains("MiB") == true, "\(String(describing: bigError))")
+        let fine = dir.file("fine")
+        try namesOnlyTrace([(1000, 3), (10, 5)], to: fine)
+        let (_, none) = readWhatYouCan(fine)
+        #expect(none == nil)
     }
 }
