@@ -192,6 +192,8 @@ struct OutputPathTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let intoDir = try CLI.run(["record", "--config", config, "-o", dir])
         #expect(intoDir.status == 2 && intoDir.stderr.contains("is a directory"))
+        let dirConfig = try CLI.run(["record", "--config", dir, "-o", scratch.file("x.htrace")])
+        #expect(dirConfig.status == 2 && dirConfig.stderr.contains("is a directory"), "\(dirConfig.stderr)")
         let empty = try CLI.run(["record", "--config", config, "-o", ""])
         #expect(empty.status == 2 && empty.stderr.contains("empty"))
         let replayDev = try CLI.run(["replay", trace, "-o", "/dev/null"])

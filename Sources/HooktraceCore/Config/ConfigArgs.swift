@@ -122,6 +122,16 @@ public struct ConfigArgs {
     }
 
     /// Rejects keys that were never read, as Python rejects unexpected keyword arguments.
+    /// When `key` is not set but another member looks like a misspelling of it, the error
+    /// to give instead of one about `key`'s default value (`warmup_iter` for `warmup_iters`).
+    public func misspelling(of key: String) -> HooktraceError? {
+        guard !members.contains(where: { $0.key == key }) else { return nil }
+        for (other, _) in members where other != key && !used.contains(other) && !suggestion(other, [key]).isEmpty {
+            return configError(keyPath(other), "there is no parameter '\(other)' (did you mean \"\(key)\"?); remove it or check the spelling")
+        }
+        return nil
+    }
+
     public func finish(owner: String) throws(HooktraceError) {
         for (key, _) in members where !used.contains(key) && key != "type" && key != "priority" {
             throw configError(keyPath(key), "\(owner) has no parameter '\(key)'" + suggestion(key, known) + "; remove it or check the spelling")

@@ -178,11 +178,16 @@ struct JSONParser {
         while true {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a member name in double quotes") }
+            let keyPosition = i
             let key = try string()
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after the member name") }
             i += 1
             let v = try value()
+            // Python's json keeps the last of two equal keys; a config with both is a mistake.
+            if members.contains(where: { $0.key == key }) {
+                throw error("the key \"\(key)\" appears twice in this object; keep one", at: keyPosition)
+            }
             members.append((key, v))
             skipSpace()
             guard i < bytes.count else { throw error("unexpected end of input inside an object") }

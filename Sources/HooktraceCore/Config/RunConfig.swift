@@ -202,8 +202,10 @@ public struct RunConfig {
             throw configError(path + ".type", "unknown optimizer \"\(type)\"" + suggestion(type, optimizerDefaults.keys.sorted()) + "; known: \(optimizerDefaults.keys.sorted().joined(separator: ", "))")
         }
         guard let lr = try args.optionalDouble("lr") else { throw configError(path + ".lr", "missing: the initial learning rate") }
+        try checkLearningRate(lr, path + ".lr")
         func group(_ a: inout ConfigArgs, lr: Double, momentum: Double?, betas: (Double, Double)?) throws(HooktraceError) -> ParamGroupState {
             let glr = try a.double("lr", default: lr)
+            try checkLearningRate(glr, a.keyPath("lr"))
             var g = ParamGroupState(lr: glr, momentum: nil, betas: nil)
             if defaults.momentum { g.momentum = try a.double("momentum", default: momentum ?? 0) }
             if defaults.betas {
@@ -326,5 +328,13 @@ public struct RunConfig {
             }
         }
         return out
+    }
+}
+
+/// torch's optimizers refuse a learning rate that is not `0.0 <= lr` (negative or NaN);
+/// an infinite one (JSON's 1e400) is refused here too: no schedule can start from it.
+func checkLearningRate(_ lr: Double, _ path: String) throws(HooktraceError) {
+    guard lr.isFinite, lr >= 0 else {
+        throw configError(path, "must be a finite number ≥ 0 (torch refuses \"Invalid learning rate\"), got \(formatDouble(lr))")
     }
 }

@@ -71,6 +71,15 @@ public struct IntegrityReport: Sendable {
                 report.goodBytes = reader.offset
                 break
             }
+            if let wrong = rangeProblem(block) {
+                // Filters trust a frame's ranges to skip blocks: a wrong range hides events.
+                report.verdict = .damaged
+                report.problem = HooktraceError(.damaged, "block \(block.index) at byte \(block.offset): \(wrong); filters would skip its events. Run `hooktrace repair \(path)` to keep the blocks before it", file: path, offset: block.offset, block: block.index)
+                report.index.removeAll { $0.offset >= block.offset }
+                report.nameCount = reader.nameTable.count
+                report.scanForLaterBlocks(after: block.offset)
+                return report
+            }
             report.goodBlocks += 1
             report.goodEvents += UInt64(block.header.eventCount)
             report.goodBytes = reader.offset
@@ -101,6 +110,27 @@ public struct IntegrityReport: Sendable {
             report.problem = damage
         }
         return report
+    }
+
+    /// What is wrong with `block`'s epoch and iteration ranges, which must be exactly those of
+    /// the calls its events belong to (min > max when none does), or nil.
+    private static func rangeProblem(_ block: TraceBlock) -> String? {
+        var epochMin = UInt32.max, epochMax: UInt32 = 0, iterMin = UInt64.max, iterMax: UInt64 = 0
+        for entry in block.entries {
+            var call = entry.context
+            if call == nil, case .call(let c) = entry.event { call = c }
+            guard let c = call else { continue }
+            let e = UInt32(clamping: c.epoch), i = UInt64(clamping: c.iter)
+            epochMin = min(epochMin, e)
+            epochMax = max(epochMax, e)
+            iterMin = min(iterMin, i)
+            iterMax = max(iterMax, i)
+        }
+        let h = block.header
+        guard h.epochMin == epochMin, h.epochMax == epochMax, h.iterMin == iterMin, h.iterMax == iterMax else {
+            return "its frame says epochs \(h.epochMin)…\(h.epochMax), iterations \(h.iterMin)…\(h.iterMax), but its events belong to epochs \(epochMin)…\(epochMax), iterations \(iterMin)…\(iterMax)"
+        }
+        return nil
     }
 
     /// Whether the bytes at `offset` start an end block (its magic and kind byte): a writer

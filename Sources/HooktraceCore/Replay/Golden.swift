@@ -204,6 +204,10 @@ public func readFileBytes(_ path: String, limit: Int? = nil) throws(HooktraceErr
         throw HooktraceError(.io, "cannot open: \(errno == ENOENT ? "no such file; check the path" : systemError())", file: path)
     }
     defer { fclose(f) }
+    var st = stat()
+    if fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+        throw HooktraceError(.io, "is a directory, not a file; give the path of a file inside it", file: path)
+    }
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
     while true {
@@ -212,5 +216,6 @@ public func readFileBytes(_ path: String, limit: Int? = nil) throws(HooktraceErr
         bytes.append(contentsOf: buffer[0..<n])
         if let limit, bytes.count > limit { throw HooktraceError(.limit, "larger than \(limit >> 20) MiB", file: path) }
     }
+    if ferror(f) != 0 { throw HooktraceError(.io, "cannot read: \(systemError())", file: path) }
     return bytes
 }

@@ -96,6 +96,8 @@ public final class TraceReader {
     private var fd: Int32
     private var names: [String] = []
     private var namesBytes = 0
+    /// Offset and event count of every event block read, checked against the end block's index.
+    private var blockIndex: [(UInt64, UInt32)] = []
     private var decoder = EventDecoder()
     private let decompressor = Decompressor()
     private var body: [UInt8] = []
@@ -576,13 +578,32 @@ public final class TraceReader {
             if header.firstNameID != UInt32(names.count) {
                 throw fail(.damaged, "the end block does not match the names read")
             }
-            let totalRead = body.withUnsafeBytes { buf -> UInt64? in
-                var c = ByteCursor(UnsafeRawBufferPointer(rebasing: buf[0..<bodyLength]))
-                return try? c.uvarint()
+            guard header.codec == .none, header.eventCount == 0, header.namesLength == 0, header.firstSequence == nextSequence,
+                  header.epochMin == .max, header.epochMax == 0, header.iterMin == .max, header.iterMax == 0 else {
+                throw fail(.damaged, "the end block's frame does not describe an end block (codec, counts, sequence or ranges)")
             }
-            guard let total = totalRead else { throw fail(.damaged, "the end block is malformed") }
+            // The index must list exactly the blocks read: their offsets and event counts.
+            let parsed = body.withUnsafeBytes { buf -> (UInt64, [(UInt64, UInt32)])? in
+                var c = ByteCursor(UnsafeRawBufferPointer(rebasing: buf[0..<bodyLength]))
+                guard let total = try? c.uvarint(), let n = try? c.count(limit: c.remaining) else { return nil }
+                var entries: [(UInt64, UInt32)] = []
+                entries.reserveCapacity(n)
+                var at: UInt64 = 0
+                for _ in 0..<n {
+                    guard let delta = try? c.uvarint(), let count = try? c.uvarint(), count <= UInt64(UInt32.max) else { return nil }
+                    let (next, overflow) = at.addingReportingOverflow(delta)
+                    guard !overflow else { return nil }
+                    at = next
+                    entries.append((at, UInt32(count)))
+                }
+                return c.isAtEnd ? (total, entries) : nil
+            }
+            guard let (total, entries) = parsed else { throw fail(.damaged, "the end block's index is malformed") }
             guard total == nextSequence else {
                 throw fail(.damaged, "the end block counts \(total) events, the blocks hold \(nextSequence)")
+            }
+            guard entries.count == blockIndex.count, zip(entries, blockIndex).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 }) else {
+                throw fail(.damaged, "the end block's index does not list the blocks read (\(entries.count) entries, \(blockIndex.count) blocks)")
             }
             offset += UInt64(header.frameSize)
             blockCount += 1
@@ -596,6 +617,7 @@ public final class TraceReader {
             return TraceBlock(index: blockCount - 1, offset: blockOffset, header: header, entries: [], decoded: false)
         }
 
+        blockIndex.append((blockOffset, header.eventCount))
         // Names section: always applied, so later blocks can be decoded after a skip.
         if header.firstNameID != UInt32(names.count) {
             throw fail(.damaged, "the block's names start at id \(header.firstNameID), expected \(names.count)")

@@ -48,6 +48,8 @@ struct ConfigTests {
         (#""simulation": {"data_time": {"mean": 86000, "jitter": 1000}}"#, "simulation.data_time: mean + jitter must be at most 86400 seconds"),
         (#""evaluation": {"interval": 1}, "data": {"train": 3, "val": 1000000000000}"#, "data.val: 1000000000000 batches per epoch is beyond what hooktrace simulates"),
         (#""simulation": {"loss": {"start": 1, "ende": 0.1}}"#, "simulation.loss.ende: a curve has no parameter 'ende'"),
+        // A misspelt key is named, not the default value it left behind.
+        (#""lr_config": {"policy": "step", "step": 2, "warmup": "linear", "warmup_iter": 500}"#, #"lr_config.warmup_iter: there is no parameter 'warmup_iter' (did you mean "warmup_iters"?)"#),
     ])
     func badConfigs(extra: String, expected: String) {
         let message = configErrorMessage(config(extra))
@@ -65,6 +67,27 @@ struct ConfigTests {
     func runnerErrors(runner: String, expected: String) {
         let message = configErrorMessage(config(runner: runner))
         #expect(message == expected, "got: \(message ?? "no error")")
+    }
+
+    @Test("learning rates torch refuses (negative, NaN) and infinite ones are config errors", arguments: [
+        (#"{"type": "SGD", "lr": -0.1}"#, "optimizer.lr: must be a finite number ≥ 0"),
+        (#"{"type": "SGD", "lr": NaN}"#, "optimizer.lr: must be a finite number ≥ 0"),
+        (#"{"type": "SGD", "lr": Infinity}"#, "optimizer.lr: must be a finite number ≥ 0"),
+        (#"{"type": "SGD", "lr": 1e400}"#, "optimizer.lr: must be a finite number ≥ 0"),
+        (#"{"type": "SGD", "lr": 0.1, "param_groups": [{}, {"lr": -1}]}"#, "optimizer.param_groups[1].lr: must be a finite number ≥ 0"),
+    ])
+    func learningRates(optimizer: String, expected: String) {
+        let text = #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 1}, "data": {"train": 1}, "optimizer": "# + optimizer + "}"
+        let message = configErrorMessage(text)
+        #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    @Test("a key given twice in one object is an error naming it and its line")
+    func duplicateKeys() {
+        let text = "{\"runner\": {\"type\": \"EpochBasedRunner\", \"max_epochs\": 1},\n \"data\": {\"train\": 1},\n \"optimizer\": {\"type\": \"SGD\", \"lr\": 0.1, \"lr\": 0.2}}"
+        let message = configErrorMessage(text)
+        #expect(message?.contains("\"lr\" appears twice") == true, "got: \(message ?? "no error")")
+        #expect(message?.contains("line 3") == true, "got: \(message ?? "no error")")
     }
 
     @Test("optimizer errors and shapes")
@@ -96,8 +119,10 @@ struct ConfigTests {
 
     @Test("JSON parsing keeps ints and floats apart and reports positions")
     func json() throws {
-        let v = try JSONValue.parse(#"{"a": 1, "b": 1.0, "c": [1e3, -0], "d": "x\u00e9\n", "a": 2}"#)
+        let v = try JSONValue.parse(#"{"a": 2, "b": 1.0, "c": [1e3, -0], "d": "x\u00e9\n"}"#)
         #expect(v["a"] == .int(2))
+        // Python's json would keep the last "a"; in a config, two are a mistake.
+        #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(#"{"a": 1, "a": 2}"#) }
         #expect(v["b"] == .double(1.0))
         #expect(v["c"] == .array([.double(1000), .int(0)]))
         #expect(v["d"] == .string("xé\n"))

@@ -39,7 +39,9 @@ func configErrorMessage(_ json: String) -> String? {
 /// A minimal valid config with `extra` merged in (top-level keys).
 func config(_ extra: String = "", runner: String = #""runner": {"type": "EpochBasedRunner", "max_epochs": 2}"#,
             data: String = #""data": {"train": 3}"#) -> String {
-    var parts = [runner, #""optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.95}"#, data]
+    // An `extra` that sets "data" replaces the default (a key may appear once).
+    var parts = [runner, #""optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.95}"#]
+    if !extra.contains(#""data":"#) { parts.append(data) }
     if !extra.isEmpty { parts.append(extra) }
     return "{" + parts.joined(separator: ", ") + "}"
 }

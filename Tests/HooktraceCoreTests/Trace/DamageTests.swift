@@ -339,4 +339,98 @@ struct DamageTests {
         let (_, none) = readWhatYouCan(fine)
         #expect(none == nil)
     }
+
+    /// The file header and the frames of a trace, each frame as (offset, header, names, stored payload).
+    private func frames(_ bytes: [UInt8], headerSize: Int) throws -> [(header: BlockHeader, names: [UInt8], stored: [UInt8])] {
+        var out: [(BlockHeader, [UInt8], [UInt8])] = []
+        var at = headerSize
+        while at < bytes.count {
+            let h = try bytes.withUnsafeBytes { try BlockHeader.parse(UnsafeRawBufferPointer(rebasing: $0[at..<(at + TraceFormat.blockHeaderSize)])) }
+            let namesStart = at + TraceFormat.blockHeaderSize
+            let storedStart = namesStart + Int(h.namesLength)
+            out.append((h, Array(bytes[namesStart..<storedStart]), Array(bytes[storedStart..<(storedStart + Int(h.storedLength))])))
+            at = storedStart + Int(h.storedLength)
+        }
+        return out
+    }
+
+    /// Reassembles a trace from its header bytes and frames, with fresh checksums.
+    private func assemble(_ head: ArraySlice<UInt8>, _ frames: [(header: BlockHeader, names: [UInt8], stored: [UInt8])]) -> [UInt8] {
+        var out = ByteSink()
+        out.append(Array(head))
+        for var f in frames {
+            f.header.namesLength = UInt32(f.names.count)
+            f.header.storedLength = UInt32(f.stored.count)
+            f.header.bodyCRC = crc32(f.names + f.stored)
+            f.header.encode(into: &out)
+            out.append(f.names)
+            out.append(f.stored)
+        }
+        return out.bytes
+    }
+
+    @Test("check verifies what FORMAT.md promises: block ranges, the end-block index, one frame per block, reserved fields")
+    func structuralChecks() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        for codec in [Codec.zstd, .zlib] {
+            let (_, bytes, _) = try multiBlockTrace(dir, codec: codec)
+            let headerSize = try TraceReader(path: dir.file("good")).header.size
+            let head = bytes[0..<headerSize]
+            let original = try frames(bytes, headerSize: headerSize)
+            #expect(assemble(head, original) == bytes, "reassembly is exact")
+            let path = dir.file("crafted")
+            func verdict(_ f: [(header: BlockHeader, names: [UInt8], stored: [UInt8])]) throws -> IntegrityReport {
+                try writeBytes(assemble(head, f), to: path)
+                return try IntegrityReport.check(path: path)
+            }
+            // A lying range (valid checksums): filters would skip the block's events.
+            var lying = original
+            lying[2].header.epochMin += 1
+            lying[2].header.epochMax += 1
+            let r1 = try verdict(lying)
+            #expect(r1.verdict == .damaged && r1.problem?.message.contains("filters would skip") == true, "\(codec)")
+            #expect(r1.goodBlocks == 2)
+            // An end-block index that does not list the blocks.
+            var index = original
+            let end = index.count - 1
+            var body = ByteSink()
+            body.uvarint(400)
+            body.uvarint(UInt64(end))
+            var prev: UInt64 = 0
+            var at = UInt64(headerSize)
+            for (k, f) in original.prefix(end).enumerated() {
+                body.uvarint(at - prev)
+                prev = at
+                body.uvarint(UInt64(f.header.eventCount) + (k == 3 ? 1 : 0))
+                at += UInt64(TraceFormat.blockHeaderSize) + UInt64(f.names.count + f.stored.count)
+            }
+            index[end].stored = body.bytes
+            index[end].header.rawLength = UInt32(body.count)
+            let r2 = try verdict(index)
+            #expect(r2.verdict == .damaged && r2.problem?.message.contains("index") == true, "\(codec)")
+            // Two frames (zstd) or bytes after the stream (zlib) in one block.
+            var doubled = original
+            let compressor = try Compressor(codec: codec, level: codec.defaultLevel)
+            let k = try #require(original.firstIndex { $0.header.kind == .events && $0.header.codec == codec })
+            doubled[k].stored += codec == .zstd ? try compressor.compress([]) : [1, 2, 3]
+            let r3 = try verdict(doubled)
+            #expect(r3.verdict == .damaged && r3.problem?.message.contains("after its") == true, "\(codec): \(String(describing: r3.problem))")
+            // A reserved field that is not zero.
+            var reserved = original
+            var sink = ByteSink()
+            reserved[1].header.encode(into: &sink)
+            var raw = sink.bytes
+            raw[64] = 1
+            let crc = crc32(Array(raw[0..<68]))
+            raw[68] = UInt8(crc & 0xFF); raw[69] = UInt8(crc >> 8 & 0xFF); raw[70] = UInt8(crc >> 16 & 0xFF); raw[71] = UInt8(crc >> 24)
+            var crafted = Array(head)
+            var sink0 = ByteSink()
+            reserved[0].header.encode(into: &sink0)
+            crafted += sink0.bytes + reserved[0].names + reserved[0].stored + raw + reserved[1].names + reserved[1].stored
+            try writeBytes(crafted, to: path)
+            let r4 = try IntegrityReport.check(path: path)
+            #expect(r4.verdict == .damaged && r4.problem?.message.contains("reserved") == true, "\(codec)")
+        }
+    }
 }

@@ -47,7 +47,9 @@ public final class ScheduleHook: Hook {
         warmupRatio = try args.double("warmup_ratio", default: kind == .lr ? 0.1 : 0.9)
         let byEpochWarmup = kind == .lr ? try args.bool("warmup_by_epoch", default: false) : false
         if warmup != nil {
-            guard iters > 0 else { throw configError(args.keyPath("warmup_iters"), "must be > 0 when warmup is set, got \(iters)") }
+            guard iters > 0 else {
+                throw args.misspelling(of: "warmup_iters") ?? configError(args.keyPath("warmup_iters"), "must be > 0 when warmup is set, got \(iters)")
+            }
             guard warmupRatio > 0 && warmupRatio <= 1 else {
                 throw configError(args.keyPath("warmup_ratio"), "must be in (0, 1], got \(formatDouble(warmupRatio))")
             }

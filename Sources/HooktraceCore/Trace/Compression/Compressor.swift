@@ -129,6 +129,12 @@ final class Decompressor {
             if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != UInt64(output.count) {
                 throw .invalid("the zstd frame declares \(declared) bytes, the block \(output.count)")
             }
+            // Exactly one frame: a second frame (or bytes after the first) is not what a writer writes.
+            let frameSize = ZSTD_findFrameCompressedSize(input.baseAddress, input.count)
+            if ZSTD_isError(frameSize) != 0 { throw .invalid("the zstd frame is invalid: \(String(cString: ZSTD_getErrorName(frameSize)))") }
+            guard frameSize == input.count else {
+                throw .invalid("the block holds \(input.count - frameSize) byte(s) after its zstd frame (one frame per block)")
+            }
             let n = ZSTD_decompressDCtx(ctx, output.baseAddress, output.count, input.baseAddress, input.count)
             if ZSTD_isError(n) != 0 {
                 throw .invalid("zstd: \(String(cString: ZSTD_getErrorName(n)))")
@@ -152,6 +158,7 @@ final class Decompressor {
             stream.pointee.avail_out = uInt(output.count)
             let rc = inflate(stream, Z_FINISH)
             let produced = output.count - Int(stream.pointee.avail_out)
+            let unread = Int(stream.pointee.avail_in)
             let message = stream.pointee.msg.map { String(cString: $0) }
             stream.pointee.next_in = nil
             stream.pointee.next_out = nil
@@ -162,6 +169,7 @@ final class Decompressor {
                 throw .invalid("zlib: \(message ?? "inflate failed with code \(rc)")")
             }
             guard produced == output.count else { throw .invalid("zlib produced \(produced) bytes, the block declares \(output.count)") }
+            guard unread == 0 else { throw .invalid("the block holds \(unread) byte(s) after its zlib stream (one stream per block)") }
         }
     }
 }
