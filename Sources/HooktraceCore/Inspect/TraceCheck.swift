@@ -76,11 +76,13 @@ public struct IntegrityReport: Sendable {
                 report.verdict = .damaged
                 report.problem = HooktraceError(.damaged, "block \(block.index) at byte \(block.offset): \(wrong); filters would skip its events. Run `hooktrace repair \(path)` to keep the blocks before it", file: path, offset: block.offset, block: block.index)
                 report.index.removeAll { $0.offset >= block.offset }
-                report.nameCount = reader.nameTable.count
                 report.scanForLaterBlocks(after: block.offset)
                 return report
             }
             report.goodBlocks += 1
+            // Names of good blocks only: a damaged block's names section is read before its
+            // payload fails, and a repaired trace must not count them.
+            report.nameCount = reader.nameTable.count
             report.goodEvents += UInt64(block.header.eventCount)
             report.goodBytes = reader.offset
             report.eventsEnd = reader.offset
@@ -89,7 +91,6 @@ public struct IntegrityReport: Sendable {
                 report.runEnded = true
             }
         }
-        report.nameCount = reader.nameTable.count
         if report.eventsEnd == 0 { report.eventsEnd = report.blocksStart }
         switch reader.state {
         case .closed:
@@ -100,7 +101,7 @@ public struct IntegrityReport: Sendable {
             report.verdict = .damaged
             report.problem = error
             if !report.closed {
-                report.tornEndBlock = report.endBlockStarts(at: report.goodBytes)
+                report.tornEndBlock = error.code == .truncated && report.endBlockStarts(at: report.goodBytes)
                 if !report.tornEndBlock { report.scanForLaterBlocks(after: error.offset ?? report.goodBytes) }
             }
         }
