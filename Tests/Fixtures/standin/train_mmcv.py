@@ -2,7 +2,8 @@
 
 Environment: CRASH_AT=N raises after N training iterations; EPOCHS, ITERS set the length;
 START_DELAY=S sleeps S seconds before training (a slow data set), STEP_DELAY=S sleeps in
-every training step; DONE_FILE=PATH is created when training ends.
+every training step; DONE_FILE=PATH is created when training ends; ITER_LOG=PATH gets the
+wall-clock time (time.time()) at which each training step ended, as JSON, at the end.
 """
 import json
 import os
@@ -17,6 +18,9 @@ class SGD(object):
         self.param_groups = [{"lr": lr, "momentum": momentum}]
 
 
+ITER_TIMES = [] if os.environ.get("ITER_LOG") else None
+
+
 class Model(object):
     def __init__(self):
         self.steps = 0
@@ -25,6 +29,8 @@ class Model(object):
         self.steps += 1
         if os.environ.get("STEP_DELAY"):
             time.sleep(float(os.environ["STEP_DELAY"]))
+        if ITER_TIMES is not None:
+            ITER_TIMES.append(time.time())
         if os.environ.get("CRASH_AT") and self.steps > int(os.environ["CRASH_AT"]):
             raise RuntimeError("CUDA out of memory (simulated)")
         loss = 2.0 / self.steps
@@ -103,6 +109,9 @@ def main():
         time.sleep(float(os.environ["START_DELAY"]))
     runner.run([list(range(iters)), list(range(2))], [("train", 1), ("val", 1)])
     print("done")
+    if ITER_TIMES is not None:
+        with open(os.environ["ITER_LOG"], "w") as f:
+            json.dump(ITER_TIMES, f)
     if os.environ.get("DONE_FILE"):
         open(os.environ["DONE_FILE"], "w").close()
 
