@@ -13,13 +13,19 @@ struct CLI {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Whether the process died of a signal (a trap is SIGILL or SIGTRAP).
+        var signalled = false
     }
 
-    static func run(_ arguments: [String], cwd: String? = nil) throws -> Result {
+    /// Runs the binary with `arguments`; `environment` entries are added to this process's.
+    static func run(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -29,8 +35,16 @@ struct CLI {
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                      stderr: String(decoding: errData, as: UTF8.self), signalled: process.terminationReason == .uncaughtSignal)
     }
+}
+
+/// The small synthetic example trace, written into `scratch` as ex.htrace.
+func exampleTrace(_ scratch: Scratch) throws -> String {
+    let path = scratch.file("ex.htrace")
+    let r = try CLI.run(["example", "--small", "-o", path])
+    #expect(r.status == 0, "\(r.stderr)")
+    return path
 }
 
 final class Scratch {
@@ -45,12 +59,7 @@ final class Scratch {
 
 @Suite("hooktrace command line")
 struct CLITests {
-    private func example(_ scratch: Scratch) throws -> String {
-        let path = scratch.file("ex.htrace")
-        let r = try CLI.run(["example", "--small", "-o", path])
-        #expect(r.status == 0, "\(r.stderr)")
-        return path
-    }
+    private func example(_ scratch: Scratch) throws -> String { try exampleTrace(scratch) }
 
     @Test("help lists the commands and exits 0")
     func help() throws {
@@ -260,21 +269,7 @@ struct LiveRecordTests {
     }()
 
     static func record(_ args: [String], env extra: [String: String] = [:]) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["PYTHONPATH"] = fixtures
-        for (k, v) in extra { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try CLI.run(args, environment: extra.merging(["PYTHONPATH": fixtures]) { a, _ in a })
     }
 
     static func events(_ path: String) throws -> [TraceEntry] {

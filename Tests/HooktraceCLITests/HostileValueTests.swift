@@ -40,7 +40,7 @@ struct HostileValueTests {
             ["replay", path], ["diff", path, path], ["repair", path, "-o", scratch.file("fixed-\(UUID().uuidString).htrace")],
         ]
         for args in commands {
-            let r = try CLI.runChecked(args)
+            let r = try CLI.run(args)
             #expect(r.signalled == false, "\(args) died of signal \(r.status): \(r.stderr.suffix(300))")
             #expect((0...2).contains(r.status), "\(args) exited \(r.status)")
             if r.status == 2 { #expect(!r.stderr.isEmpty, "\(args) failed without a message") }
@@ -120,27 +120,3 @@ struct HostileValueTests {
     }
 }
 
-extension CLI {
-    struct CheckedResult {
-        var status: Int32
-        var signalled: Bool
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Like `run`, but says whether the process died of a signal (a trap is SIGILL/SIGTRAP).
-    static func runChecked(_ arguments: [String]) throws -> CheckedResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CheckedResult(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-                             stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-}

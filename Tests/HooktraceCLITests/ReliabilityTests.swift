@@ -123,12 +123,7 @@ struct KilledRecorderTests {
 
 @Suite("Reliability: -o never clobbers what it points at")
 struct OutputPathTests {
-    private func example(_ scratch: Scratch) throws -> String {
-        let path = scratch.file("ex.htrace")
-        let r = try CLI.run(["example", "--small", "-o", path])
-        #expect(r.status == 0, "\(r.stderr)")
-        return path
-    }
+    private func example(_ scratch: Scratch) throws -> String { try exampleTrace(scratch) }
 
     @Test("a character device is written directly, never replaced by a file")
     func devNull() throws {
