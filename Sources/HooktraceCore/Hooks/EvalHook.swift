@@ -51,12 +51,13 @@ public final class EvalHook: Hook {
         dynamicIntervals = intervals
         saveBest = try args.optionalString("save_best")
         rule = try args.optionalString("rule")
+        // Given keys replace mmcv's defaults (EvalHook.__init__ keeps the defaults only for None).
         func keys(_ key: String, _ defaults: [String]) throws(HooktraceError) -> [String] {
             guard let v = args.raw(key), v != .null else { return defaults }
             switch v {
-            case .string(let s): return defaults + [s]
+            case .string(let s): return [s]
             case .array(let items):
-                var out = defaults
+                var out: [String] = []
                 for item in items {
                     guard case .string(let s) = item else { throw configError(args.keyPath(key), "expected strings, got \(describeValue(item))") }
                     out.append(s)

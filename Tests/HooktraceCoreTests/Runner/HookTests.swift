@@ -255,6 +255,20 @@ struct EvalTests {
         #expect(effects(try simulate(less).events, "EvalHook").filter { if case .bestUpdate = $0 { true } else { false } }.count == 3)
     }
 
+    @Test("greater_keys and less_keys replace mmcv's defaults: less_keys=[acc] keeps the first of a rising acc")
+    func explicitKeys() throws {
+        let json = config(#""evaluation": {"interval": 1, "save_best": "acc", "greater_keys": [], "less_keys": ["acc"]}, "simulation": {"metrics": {"acc": {"start": 0.2, "end": 0.9, "noise": 0}}}"#,
+                          runner: #""runner": {"type": "EpochBasedRunner", "max_epochs": 3}"#, data: #""data": {"train": 4, "val": 2}"#)
+        let (events, runner) = try simulate(json)
+        let best = effects(events, "EvalHook").compactMap { a -> String? in if case .bestUpdate(_, _, let c) = a { fileName(c) } else { nil } }
+        #expect(best == ["best_acc_epoch_1.pth"])
+        #expect(runner.files.contents.map(fileName).contains("best_acc_epoch_1.pth"))
+        // A single string is a one-key list (mmcv wraps it in a tuple), again replacing the defaults.
+        #expect(try EvalHook.inferRule("acc", greater: [], less: ["acc"], path: "p") == "less")
+        let single = config(#""evaluation": {"save_best": "mAP", "greater_keys": "acc"}"#, data: #""data": {"train": 2, "val": 2}"#)
+        #expect(configErrorMessage(single)?.contains("cannot infer") == true, "mAP is no longer a greater key once greater_keys is given")
+    }
+
     @Test("start and interval choose the evaluated epochs, including the initial evaluation")
     func startInterval() throws {
         func evaluated(_ eval: String, epochs: Int = 5) throws -> [Int] {
