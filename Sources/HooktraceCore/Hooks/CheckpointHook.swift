@@ -9,7 +9,12 @@ public final class CheckpointHook: Hook {
     public let saveLast: Bool
     let outDirOption: String?
     let filenameTemplate: String?
-    let createSymlink: Bool
+    /// `create_symlink` as the config gives it (nil: not given).
+    let createSymlinkOption: Bool?
+    /// The storage back-end mmcv's FileClient infers (`file_client_args.backend`, or the
+    /// out_dir's `s3://` / `http(s)://` prefix); only the local disk holds symbolic links.
+    let backend: String?
+    private var createSymlink = true
     public private(set) var outDir = ""
     public var methods: Set<Stage> { [.beforeRun, .afterTrainIter, .afterTrainEpoch] }
 
@@ -23,12 +28,19 @@ public final class CheckpointHook: Hook {
         maxKeepCheckpoints = try args.int("max_keep_ckpts", default: -1)
         saveLast = try args.bool("save_last", default: true)
         _ = try args.bool("sync_buffer", default: false)
-        _ = args.raw("file_client_args")
+        var backendName: String?
+        if let fc = args.raw("file_client_args"), fc != .null {
+            guard case .object = fc else {
+                throw configError(args.keyPath("file_client_args"), "expected an object such as {\"backend\": \"disk\"}, got \(describeValue(fc))")
+            }
+            if case .string(let b)? = fc["backend"] { backendName = b }
+        }
+        backend = backendName
         filenameTemplate = try args.optionalString("filename_tmpl")
         if let t = filenameTemplate, formatTemplate(t, 1) == nil {
             throw configError(args.keyPath("filename_tmpl"), "\"\(t)\" needs one '{}' placeholder for the epoch or iteration number (e.g. \"epoch_{}.pth\")")
         }
-        createSymlink = try args.bool("create_symlink", default: true)
+        createSymlinkOption = args.raw("create_symlink") == nil || args.raw("create_symlink") == .null ? nil : try args.bool("create_symlink", default: true)
         _ = args.raw("meta")
         if interval == 0 && maxKeepCheckpoints > 0 && saveLast {
             throw configError(args.path, "interval 0 with max_keep_ckpts > 0 makes mmcv fail with \"range() arg 3 must not be zero\" at the last save; use interval -1 (never) or a positive interval")
@@ -43,6 +55,13 @@ public final class CheckpointHook: Hook {
             } else {
                 outDir = runner.workDir
             }
+            // mmcv's CheckpointHook.before_run: no latest.pth link where the back-end cannot
+            // hold symbolic links; a warning only when the config asked for one.
+            let canLink = Self.allowsSymlinks(backend: backend, uri: outDir)
+            createSymlink = (createSymlinkOption ?? true) && canLink
+            if createSymlinkOption == true && !canLink {
+                try runner.warn(self, "create_symlink is true but \(Self.backendName(backend: backend, uri: outDir)) cannot hold symbolic links: no latest.pth link is made (as mmcv)")
+            }
         case .afterTrainEpoch:
             guard byEpoch else { return }
             if everyNEpochs(runner, interval) || (saveLast && isLastEpoch(runner)) {
@@ -56,6 +75,24 @@ public final class CheckpointHook: Hook {
         default:
             break
         }
+    }
+
+    /// mmcv's `FileClient.infer_client`: the back-end from `file_client_args`, else from the
+    /// path's prefix (`s3` → petrel, `http`/`https` → http), else the local disk.
+    static func backendName(backend: String?, uri: String) -> String {
+        if let backend { return backend }
+        let parts = uri.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[1].hasPrefix("//") else { return "disk" }
+        switch parts[0] {
+        case "s3": return "petrel"
+        case "http", "https": return "http"
+        default: return "disk"
+        }
+    }
+
+    /// Only mmcv's HardDiskBackend allows symbolic links.
+    static func allowsSymlinks(backend: String?, uri: String) -> Bool {
+        backendName(backend: backend, uri: uri) == "disk"
     }
 
     private func save(_ runner: Runner) throws(HooktraceError) {

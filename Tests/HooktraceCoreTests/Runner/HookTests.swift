@@ -204,14 +204,32 @@ struct CheckpointTests {
         #expect(r.saves == ["save model_0003.pth", "save model_0006.pth", "remove model_0003.pth", "save model_0007.pth"])
     }
 
-    @Test("out_dir gets the work_dir's basename appended; latest.pth links the newest file")
+    @Test("out_dir gets the work_dir's basename appended; latest.pth links the newest file on a local disk")
     func outDir() throws {
-        let json = config(#""checkpoint_config": {"interval": 1, "out_dir": "s3://bucket/ckpts"}, "work_dir": "work_dirs/exp1""#)
+        let json = config(#""checkpoint_config": {"interval": 1, "out_dir": "/data/ckpts"}, "work_dir": "work_dirs/exp1""#)
         let (events, runner) = try simulate(json)
         let actions = effects(events, "CheckpointHook")
-        #expect(actions.first == .checkpointSave(path: "s3://bucket/ckpts/exp1/epoch_1.pth"))
-        #expect(actions.last == .checkpointLink(link: "s3://bucket/ckpts/exp1/latest.pth", target: "epoch_2.pth"))
-        #expect(runner.hookMessages.lastCheckpoint == "s3://bucket/ckpts/exp1/epoch_2.pth")
+        #expect(actions.first == .checkpointSave(path: "/data/ckpts/exp1/epoch_1.pth"))
+        #expect(actions.last == .checkpointLink(link: "/data/ckpts/exp1/latest.pth", target: "epoch_2.pth"))
+        #expect(runner.hookMessages.lastCheckpoint == "/data/ckpts/exp1/epoch_2.pth")
+    }
+
+    @Test("back-ends without symbolic links (s3://, http://, file_client_args) get no latest.pth; asking for one warns", arguments: [
+        (#""out_dir": "s3://bucket/ckpts""#, false),
+        (#""out_dir": "https://host/ckpts""#, false),
+        (#""out_dir": "/data/ckpts", "file_client_args": {"backend": "petrel"}"#, false),
+        (#""out_dir": "s3://bucket/ckpts", "create_symlink": true"#, true),
+        (#""out_dir": "/data/ckpts", "file_client_args": {"backend": "disk"}"#, false),
+    ])
+    func noSymlinkBackends(settings: String, warns: Bool) throws {
+        let json = config(#""checkpoint_config": {"interval": 1, "# + settings + "}, \"work_dir\": \"work_dirs/exp1\"")
+        let (events, runner) = try simulate(json)
+        let actions = effects(events, "CheckpointHook")
+        let links = actions.filter { if case .checkpointLink = $0 { true } else { false } }
+        let local = settings.contains(#""disk""#)
+        #expect(links.isEmpty == !local, "\(settings)")
+        #expect(actions.filter { if case .checkpointSave = $0 { true } else { false } }.count == 2)
+        #expect(runner.warnings.contains { $0.contains("create_symlink") } == warns, "\(runner.warnings)")
     }
 }
 
