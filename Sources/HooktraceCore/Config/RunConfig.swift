@@ -298,30 +298,42 @@ public struct RunConfig {
             }
         } else if let evaluation, evaluation != .null {
             s.metrics = defaultMetrics(evaluation["metric"])
+            s.report = .mmdet(defaultMetricNames(evaluation["metric"]))
         }
         try args.finish(owner: "simulation")
         return s
     }
 
-    /// Metrics an mmdetection-style evaluation reports for `metric` (bbox → bbox_mAP, …).
-    static func defaultMetrics(_ metric: JSONValue?) -> [(String, Simulation.Curve)] {
-        var names: [String] = []
+    /// The metrics an mmdetection 2.x evaluation reports for `metric` (its datasets'
+    /// `evaluate`): the curves to draw, in the order the results list them.
+    static func defaultMetricNames(_ metric: JSONValue?) -> [String] {
         switch metric {
-        case .string(let s): names = [s]
-        case .array(let items): names = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
-        default: names = ["bbox"]
+        case .string(let s): [s]
+        case .array(let items): items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        default: ["bbox"]
         }
+    }
+
+    static func defaultMetrics(_ metric: JSONValue?) -> [(String, Simulation.Curve)] {
         var out: [(String, Simulation.Curve)] = []
-        for n in names {
+        for n in defaultMetricNames(metric) {
             switch n {
-            case "bbox", "segm", "proposal":
-                let prefix = n == "proposal" ? "AR" : "\(n)_mAP"
-                if n == "proposal" {
-                    out.append(("AR@100", Simulation.Curve(start: 0.3, end: 0.55, noise: 0.003)))
-                } else {
-                    out.append((prefix, Simulation.Curve(start: 0.1, end: n == "bbox" ? 0.374 : 0.34, noise: 0.003)))
-                    out.append((prefix + "_50", Simulation.Curve(start: 0.2, end: 0.581, noise: 0.003)))
-                    out.append((prefix + "_75", Simulation.Curve(start: 0.1, end: 0.404, noise: 0.003)))
+            case "bbox", "segm":
+                // Final values of a Faster / Mask R-CNN 1x run on COCO.
+                let end = n == "bbox" ? [0.374, 0.581, 0.404, 0.212, 0.41, 0.481] : [0.34, 0.552, 0.363, 0.155, 0.369, 0.511]
+                for (item, e) in zip(MMDetMetrics.cocoItems, end) {
+                    out.append(("\(n)_\(item)", Simulation.Curve(start: e / 3, end: e, noise: 0.003)))
+                }
+            case "proposal", "proposal_fast":
+                let end = [0.51, 0.58, 0.6, 0.41, 0.66, 0.76]
+                for (item, e) in zip(MMDetMetrics.proposalItems, end) where n == "proposal" || item.hasPrefix("AR@") {
+                    out.append((item, Simulation.Curve(start: e / 2, end: e, noise: 0.003)))
+                }
+            case "mAP":
+                out.append(("mAP", Simulation.Curve(start: 0.3, end: 0.8, noise: 0.003)))
+            case "recall":
+                for num in MMDetMetrics.proposalNums {
+                    out.append(("recall@\(num)@0.5", Simulation.Curve(start: 0.6, end: 0.9, noise: 0.003)))
                 }
             default:
                 out.append((n, Simulation.Curve(start: 0.1, end: 0.7, noise: 0.005)))

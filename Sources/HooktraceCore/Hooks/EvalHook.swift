@@ -149,13 +149,13 @@ public final class EvalHook: Hook {
     private func evaluate(_ runner: Runner) throws(HooktraceError) {
         let metrics = try runner.evaluateMetrics()
         for (name, value) in metrics {
-            try runner.emit(.observe(Observation(kind: .metric, name: name, value: .double(value))))
+            try runner.emit(.observe(Observation(kind: .metric, name: name, value: value)))
         }
         runner.work(.evaluation(batches: evalLength))
         runner.logBuffer.setOutput("eval_iter_num", .int(Int64(evalLength)))
-        for (name, value) in metrics { runner.logBuffer.setOutput(name, .double(value)) }
+        for (name, value) in metrics { runner.logBuffer.setOutput(name, value) }
         runner.logBuffer.ready = true
-        try runner.effect(self, .evaluate(metrics.map { Field($0.0, .double($0.1)) }))
+        try runner.effect(self, .evaluate(metrics.map { Field($0.0, $0.1) }))
         guard var key = saveBest else { return }
         if metrics.isEmpty {
             try runner.warn(self, "the evaluation returned no results; the best checkpoint is not updated")
@@ -168,8 +168,11 @@ public final class EvalHook: Hook {
                 rule = try Self.inferRule(key, greater: greaterKeys, less: lessKeys, path: "evaluation.save_best")
             }
         }
-        guard let score = metrics.first(where: { $0.0 == key })?.1 else {
+        guard let result = metrics.first(where: { $0.0 == key })?.1 else {
             throw HooktraceError(.invalidInput, "evaluation.save_best: the evaluation has no metric \"\(key)\" (it reports \(metrics.map(\.0).joined(separator: ", "))); mmcv raises KeyError here")
+        }
+        guard let score = result.number else {
+            throw HooktraceError(.invalidInput, "evaluation.save_best: \"\(key)\" is not a number (\(result)); mmcv cannot compare it with the best score")
         }
         guard score != 0 else { return }  // mmcv skips a falsy score
         let greater = rule == "greater"

@@ -69,8 +69,8 @@ public final class RecordedInputs: RunInputs {
         stepHasMetrics ? stepGroup.filter { $0.kind != .metric } : stepGroup
     }
 
-    public func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Double)] {
-        let recorded = group.filter { $0.kind == .metric }.compactMap { o in o.value.number.map { (o.name, $0) } }
+    public func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {
+        let recorded = group.filter { $0.kind == .metric }.map { ($0.name, $0.value) }
         if !recorded.isEmpty { return recorded }
         if let fallback { return try fallback.metrics(runner) }
         missingMetrics.append("epoch \(runner.epoch), iter \(runner.iter)")

@@ -15,7 +15,7 @@ public protocol RunInputs: AnyObject {
     /// What one training or validation step observes (log_vars, num_samples, grad_norm).
     func step(train: Bool, _ runner: Runner) throws(HooktraceError) -> [Observation]
     /// What an evaluation at the current call reports.
-    func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Double)]
+    func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)]
     /// Time a hook spends inside the current call.
     func hookWork(_ work: HookWork, _ runner: Runner)
 }
@@ -137,14 +137,14 @@ public final class SimulatedInputs: RunInputs {
         return out
     }
 
-    public func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Double)] {
+    public func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {
         let p = progress(runner)
-        return model.metrics.enumerated().map { i, m in
+        let raw = model.metrics.enumerated().map { i, m in
             var g = rng(.metric, i, runner.iter &* 1_000_003 &+ runner.epoch)
             let mean = m.curve.start + (m.curve.end - m.curve.start) * (1 - expApprox(-4 * min(max(p, 0), 1)))
-            let v = mean + g.normal() * m.curve.noise
-            return (m.name, (v * 1000).rounded() / 1000)
+            return (m.name, mean + g.normal() * m.curve.noise)
         }
+        return MMDetMetrics.results(model.report, raw: raw)
     }
 
     public func hookWork(_ work: HookWork, _ runner: Runner) {

@@ -143,7 +143,7 @@ public final class Runner {
     }
 
     /// Metrics an evaluation at the current call reports, in order.
-    func evaluateMetrics() throws(HooktraceError) -> [(String, Double)] {
+    func evaluateMetrics() throws(HooktraceError) -> [(String, Scalar)] {
         try inputs.metrics(self)
     }
 

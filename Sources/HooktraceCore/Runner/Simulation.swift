@@ -33,6 +33,17 @@ public struct Simulation: Sendable {
     public var gradNorm = Curve(start: 12.0, end: 4.0, noise: 1.0)
     /// Evaluation metrics and how they improve with training progress, in order.
     public var metrics: [(name: String, curve: Curve)] = []
+    /// How the drawn values are reported: as named, or as mmdetection's datasets report
+    /// the evaluation's `metric` list (derived keys, rounding, COCO's copypaste string).
+    public var report: MetricReport = .asNamed
+
+    /// How simulated metric values become an evaluation's results.
+    public enum MetricReport: Equatable, Sendable {
+        /// Each curve is a result under its own name, rounded to 4 decimals.
+        case asNamed
+        /// mmdetection 2.x's `CocoDataset` / `VOCDataset.evaluate` for these metrics.
+        case mmdet([String])
+    }
 
     public init() {}
 
@@ -40,7 +51,7 @@ public struct Simulation: Sendable {
         a.seed == b.seed && a.batchSize == b.batchSize && a.loss == b.loss
             && a.logVars.elementsEqual(b.logVars, by: { $0 == $1 })
             && a.dataTime == b.dataTime && a.iterTime == b.iterTime && a.valIterTime == b.valIterTime
-            && a.metrics.elementsEqual(b.metrics, by: { $0.name == $1.name && $0.curve == $1.curve })
+            && a.metrics.elementsEqual(b.metrics, by: { $0.name == $1.name && $0.curve == $1.curve }) && a.report == b.report
     }
 }
 

@@ -287,6 +287,59 @@ struct EvalTests {
         #expect(configErrorMessage(single)?.contains("cannot infer") == true, "mAP is no longer a greater key once greater_keys is given")
     }
 
+    @Test("default metrics are the keys mmdetection 2.28's datasets return, in their order", arguments: [
+        (#""bbox""#, ["bbox_mAP", "bbox_mAP_50", "bbox_mAP_75", "bbox_mAP_s", "bbox_mAP_m", "bbox_mAP_l", "bbox_mAP_copypaste"]),
+        (#"["bbox", "segm"]"#, ["bbox_mAP", "bbox_mAP_50", "bbox_mAP_75", "bbox_mAP_s", "bbox_mAP_m", "bbox_mAP_l", "bbox_mAP_copypaste",
+                                "segm_mAP", "segm_mAP_50", "segm_mAP_75", "segm_mAP_s", "segm_mAP_m", "segm_mAP_l", "segm_mAP_copypaste"]),
+        (#""proposal""#, ["AR@100", "AR@300", "AR@1000", "AR_s@1000", "AR_m@1000", "AR_l@1000"]),
+        (#""proposal_fast""#, ["AR@100", "AR@300", "AR@1000"]),
+        (#""mAP""#, ["mAP", "AP50"]),
+        (#""recall""#, ["recall@100@0.5", "recall@300@0.5", "recall@1000@0.5"]),
+    ])
+    func mmdetMetricKeys(metric: String, keys: [String]) throws {
+        let json = config(#""evaluation": {"interval": 1, "metric": "# + metric + "}, \"log_config\": {\"interval\": 1, \"hooks\": [{\"type\": \"TextLoggerHook\"}]}",
+                          runner: #""runner": {"type": "EpochBasedRunner", "max_epochs": 1}"#, data: #""data": {"train": 2, "val": 2}"#)
+        let (events, _) = try simulate(json)
+        guard case .evaluate(let fields)? = effects(events, "EvalHook").first else {
+            Issue.record("no evaluation")
+            return
+        }
+        #expect(fields.map(\.key) == keys)
+        // The val log record carries the results as mmcv's TextLoggerHook writes them.
+        let val = effects(events, "TextLoggerHook").compactMap { a -> [Field]? in
+            if case .log(let f) = a, f.first?.value == .string("val") { f } else { nil }
+        }.first
+        #expect(val.map { Array($0.map(\.key).suffix(keys.count)) } == keys)
+        for field in fields {
+            let key = field.key
+            switch field.value {
+            case .double(let v) where key == "AP50": #expect(v == pythonRound(v, 3))
+            case .double(let v) where key.hasPrefix("bbox") || key.hasPrefix("segm") || key.hasPrefix("AR") && metric.contains("\"proposal\""):
+                #expect(v == pythonRound(v, 4), "\(key) = \(v)")
+            case .string(let s):
+                // The six COCO stats at 4 decimals, in order.
+                let prefix = String(key.dropLast("_mAP_copypaste".count))
+                let stats = fields.filter { $0.key.hasPrefix(prefix + "_mAP") && $0.key != key }.map { MMDetMetrics.fixed4($0.value.number ?? -1) }
+                #expect(s == stats.joined(separator: " "))
+            default: break
+            }
+        }
+    }
+
+    @Test("VOC's mAP comes first, so save_best='auto' picks it; AP50 is the same mean AP rounded to 3 decimals")
+    func vocAuto() throws {
+        let json = config(#""evaluation": {"interval": 1, "metric": "mAP", "save_best": "auto"}"#,
+                          runner: #""runner": {"type": "EpochBasedRunner", "max_epochs": 2}"#, data: #""data": {"train": 2, "val": 2}"#)
+        let actions = effects(try simulate(json).events, "EvalHook")
+        let keys = actions.compactMap { a -> String? in if case .bestUpdate(let k, _, _) = a { k } else { nil } }
+        #expect(keys.first == "mAP")
+        guard case .evaluate(let fields)? = actions.first, let map = fields[0].value.number, let ap50 = fields[1].value.number else {
+            Issue.record("no evaluation")
+            return
+        }
+        #expect(ap50 == pythonRound(map, 3))
+    }
+
     @Test("start and interval choose the evaluated epochs, including the initial evaluation")
     func startInterval() throws {
         func evaluated(_ eval: String, epochs: Int = 5) throws -> [Int] {
