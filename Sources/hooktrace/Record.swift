@@ -89,10 +89,8 @@ struct Record: ParsableCommand {
         let cfg = try loadConfig(config)
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
-        _ = try prepareRun(cfg, file: config)
-        if !cfg.ignored.isEmpty && !quiet {
-            printError("hooktrace: note: ignoring config keys that do not affect hooks: \(cfg.ignored.joined(separator: ", "))")
-        }
+        let (prepared, _) = try prepareRun(cfg, file: config)
+        if !quiet { printConfigNotes(cfg, runner: prepared) }
         var options = TraceWriter.Options()
         options.codec = Codec(name: codec) ?? .zstd
         let target = try OutputPath(out, inputs: [config])
@@ -148,6 +146,15 @@ struct Record: ParsableCommand {
 
 func fileNameOnly(_ path: String) -> String { baseName(path) }
 
+/// Notes about the config that do not change the run: top-level keys that do not affect
+/// hooks, and keys mmcv itself ignores.
+func printConfigNotes(_ cfg: RunConfig, runner: Runner?) {
+    if !cfg.ignored.isEmpty {
+        printError("hooktrace: note: ignoring config keys that do not affect hooks: \(cfg.ignored.joined(separator: ", "))")
+    }
+    for note in runner?.configNotes ?? [] { printError("hooktrace: note: \(note)") }
+}
+
 struct Hooks: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the hooks a config registers, per stage, in mmcv's order.",
@@ -164,6 +171,12 @@ struct Hooks: ParsableCommand {
     func run() throws {
         let cfg = try loadConfig(config)
         let (runner, _) = try prepareRun(cfg, file: config)
+        // The warnings `record` would give, on stderr, before the listing.
+        printConfigNotes(cfg, runner: runner)
+        for text in runner.configWarnings { printError("hooktrace: warning: config: \(text)") }
+        for entry in runner.hooks {
+            for text in (entry.hook as? any IgnoresSettings)?.ignoredSettings ?? [] { printError("hooktrace: warning: \(entry.name): \(text)") }
+        }
         var out = StandardOutput()
         out.write(Simulator.hookListing(runner) + "\n")
         // Known passive types (mmdetection's check and model hooks) are listed under their

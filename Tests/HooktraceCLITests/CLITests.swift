@@ -240,6 +240,19 @@ struct RecordCLITests {
 
 @Suite("hooktrace lr")
 struct LRCLITests {
+    @Test("hooks prints the warnings and notes record would give, on stderr, the listing on stdout")
+    func hooksWarnings() throws {
+        let scratch = Scratch()
+        let path = scratch.file("w.json")
+        try Data(#"{"runner": {"type": "EpochBasedRunner", "max_epochs": 1}, "optimizer": {"type": "SGD", "lr": 0.02}, "log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}], "foo": 1}, "evaluation": {"interval": 1, "priority": "HIGH"}, "data": {"train": 2, "val": 1}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        let r = try CLI.run(["hooks", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("hooktrace: note: log_config.foo is not read"))
+        #expect(r.stderr.contains("hooktrace: warning: EvalHook: evaluation.priority"))
+        #expect(r.stderr.contains("hooktrace: warning: EvalHook: evaluation has no metric"))
+        #expect(!r.stdout.contains("warning") && r.stdout.contains("before_run:"))
+    }
+
     @Test("lr prints the value in force at each iteration, from a recorded example")
     func lr() throws {
         let scratch = Scratch()

@@ -11,7 +11,7 @@ public struct RunConfig {
     /// mmcv/mmdetection keys that do not affect hooks; ignored without a warning.
     static let ignoredKeys = ["model", "dataset_type", "data_root", "img_norm_cfg", "train_pipeline", "test_pipeline",
                               "dist_params", "log_level", "load_from", "resume_from", "opencv_num_threads",
-                              "mp_start_method", "auto_scale_lr", "gpu_ids", "seed", "device", "_base_", "norm_cfg"]
+                              "mp_start_method", "auto_scale_lr", "gpu_ids", "seed", "device", "_base_", "norm_cfg", "auto_resume"]
 
     /// Bounds that keep a simulated run finite and its clock within Int64 nanoseconds.
     public static let maxLoaderLength = 1_000_000_000
@@ -32,6 +32,8 @@ public struct RunConfig {
     public var workDir: String
     /// Top-level keys that were ignored (reported as a warning).
     public var ignored: [String] = []
+    /// Settings the config gives that the simulation does not act on, with what happens instead.
+    public var warnings: [String] = []
 
     /// Parses and validates `text` (the contents of a config file named `name`).
     public init(text: String, name: String) throws(HooktraceError) {
@@ -54,6 +56,11 @@ public struct RunConfig {
             let hint = suggestion(key, Self.knownKeys)
             if !hint.isEmpty { throw configError(key, "unknown key\(hint)") }
             if !Self.ignoredKeys.contains(key) { ignored.append(key) }
+        }
+        for key in ["resume_from", "auto_resume"] {
+            if let v = json[key], v != .null, v != .bool(false) {
+                warnings.append("\(key) (\(describeValue(v))): resuming is not simulated yet; the run starts from its beginning")
+            }
         }
 
         // runner

@@ -7,13 +7,16 @@ import Glibc
 private let emaStages: Set<Stage> = [.beforeRun, .afterTrainIter, .beforeTrainEpoch, .afterTrainEpoch]
 
 /// The arguments every EMA hook has: `momentum` in (0, 1) and a positive `interval`.
-private func emaArguments(_ args: inout ConfigArgs) throws(HooktraceError) -> (momentum: Double, interval: Int) {
+private func emaArguments(_ args: inout ConfigArgs) throws(HooktraceError) -> (momentum: Double, interval: Int, ignored: [String]) {
     let m = try args.double("momentum", default: 0.0002)
     guard m > 0 && m < 1 else { throw configError(args.keyPath("momentum"), "must be in (0, 1), got \(formatDouble(m))") }
     let interval = try args.int("interval", default: 1)
     guard interval > 0 else { throw configError(args.keyPath("interval"), "must be a positive integer, got \(interval)") }
-    _ = args.raw("resume_from")
-    return (m, interval)
+    var ignored: [String] = []
+    if let r = args.raw("resume_from"), r != .null {
+        ignored.append("\(args.keyPath("resume_from")): resuming the averaged weights is not simulated; the averages start from the model's weights")
+    }
+    return (m, interval, ignored)
 }
 
 /// The swap of parameters and averages at an epoch boundary, as an effect.
@@ -23,7 +26,8 @@ private func emaSwap(_ hook: any Hook, _ runner: Runner) throws(HooktraceError) 
 
 /// mmcv's `EMAHook`: the momentum of each EMA update, and the parameter/EMA swaps at
 /// epoch boundaries (spec §7.9).
-public final class EMAHook: Hook {
+public final class EMAHook: IgnoresSettings {
+    public let ignoredSettings: [String]
     public let type: String
     public let config: JSONValue
     public let momentum: Double
@@ -34,7 +38,8 @@ public final class EMAHook: Hook {
     init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
         self.type = type
         config = args.value
-        let (m, interval) = try emaArguments(&args)
+        let (m, interval, ignored) = try emaArguments(&args)
+        ignoredSettings = ignored
         self.interval = interval
         warmUp = try args.int("warm_up", default: 100)
         momentum = pow(m, Double(interval))
@@ -58,7 +63,8 @@ public final class EMAHook: Hook {
 /// registered in mmcv's registry when mmdetection is imported): an EMA update after every
 /// `interval`-th iteration with the momentum of its momentum function, and the swaps at
 /// epoch boundaries.
-public final class MomentumEMAHook: Hook {
+public final class MomentumEMAHook: IgnoresSettings {
+    public let ignoredSettings: [String]
     public let type: String
     public let config: JSONValue
     public let momentum: Double
@@ -72,7 +78,7 @@ public final class MomentumEMAHook: Hook {
     init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
         self.type = type
         config = args.value
-        (momentum, interval) = try emaArguments(&args)
+        (momentum, interval, ignoredSettings) = try emaArguments(&args)
         _ = try args.bool("skip_buffers", default: false)
         let key = type == "ExpMomentumEMAHook" ? "total_iter" : "warm_up"
         horizon = try args.int(key, default: type == "ExpMomentumEMAHook" ? 2000 : 100)

@@ -3,7 +3,7 @@
 /// mmdetection's `dynamic_intervals` ([[milestone, interval], …]) the interval changes
 /// once `progress + 1` (epoch or iteration) reaches a milestone, decided before each
 /// train epoch and iteration as mmdetection's EvalHook does.
-public final class EvalHook: Hook {
+public final class EvalHook: IgnoresSettings {
     public let type: String
     public let config: JSONValue
     public let start: Int?
@@ -21,6 +21,18 @@ public final class EvalHook: Hook {
     private var initialCheckDone = false
     private var outDir = ""
     public var methods: Set<Stage> { [.beforeRun, .beforeTrainEpoch, .beforeTrainIter, .afterTrainEpoch, .afterTrainIter] }
+
+    /// Settings accepted but not acted on, each with what happens instead.
+    public internal(set) var ignoredSettings: [String] = []
+
+    /// EvalHook's own parameters (mmcv's and DistEvalHook's, mmdetection's dynamic_intervals).
+    static let ownParameters: Set<String> = ["start", "interval", "by_epoch", "save_best", "rule", "test_fn", "greater_keys",
+                                             "less_keys", "out_dir", "file_client_args", "dynamic_intervals",
+                                             "broadcast_bn_buffer", "tmpdir", "gpu_collect", "type"]
+    /// What mmdetection 2.x's CocoDataset.evaluate and VOCDataset.evaluate accept; EvalHook
+    /// passes every other key on to `dataset.evaluate`.
+    static let evaluateParameters: Set<String> = ["metric", "logger", "jsonfile_prefix", "classwise", "proposal_nums", "iou_thrs",
+                                                  "metric_items", "iou_thr", "scale_ranges"]
 
     static let defaultGreaterKeys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
     static let defaultLessKeys = ["loss"]
@@ -72,6 +84,15 @@ public final class EvalHook: Hook {
         _ = args.raw("file_client_args")
         _ = args.raw("test_fn")
         // Everything else goes to dataset.evaluate (metric, classwise, …).
+        for key in args.keys where !Self.ownParameters.contains(key) && !Self.evaluateParameters.contains(key) {
+            let path = args.keyPath(key)
+            ignoredSettings.append(key == "priority"
+                ? "\(path): mmdetection registers EvalHook at LOW whatever is given, and passes priority on to dataset.evaluate, which its CocoDataset and VOCDataset reject (TypeError at the first evaluation); ignored"
+                : "\(path): passed on to dataset.evaluate, which mmdetection's CocoDataset and VOCDataset do not accept (TypeError at the first evaluation); ignored")
+        }
+        if args.raw("metric") == nil || args.raw("metric") == .null {
+            ignoredSettings.append("evaluation has no metric: the dataset's default is used (CocoDataset: bbox, VOCDataset: mAP); simulated as bbox")
+        }
         for key in args.keys { _ = args.raw(key) }
         if saveBest != nil {
             if let r = rule, r != "greater" && r != "less" {

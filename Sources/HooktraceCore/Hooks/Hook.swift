@@ -16,6 +16,12 @@ public protocol Hook: AnyObject {
     func call(_ method: Stage, _ runner: Runner) throws(HooktraceError)
 }
 
+/// A hook that accepts settings it does not act on: each is reported once, as a warning
+/// naming the key and what happens instead (nothing is accepted and ignored silently).
+public protocol IgnoresSettings: Hook {
+    var ignoredSettings: [String] { get }
+}
+
 extension Hook {
     /// `get_triggered_stages()`: listed stages the hook's class acts on, in `Hook.stages` order.
     public var triggeredStages: [Stage] {

@@ -1,7 +1,8 @@
 /// mmcv's `LoggerHook` base with its backends. `TextLoggerHook` records exactly the JSON
 /// lines mmcv appends to `<timestamp>.log.json` (floats rounded to 5 decimals); the other
 /// backends record the scalar tags they would send, with their step.
-public final class LoggerHook: Hook {
+public final class LoggerHook: IgnoresSettings {
+    public private(set) var ignoredSettings: [String] = []
     public let type: String
     public let config: JSONValue
     public let interval: Int
@@ -42,6 +43,14 @@ public final class LoggerHook: Hook {
                 throw configError(args.keyPath("file_client_args"), "file_client_args needs out_dir to be set (mmcv raises ValueError)")
             }
         } else {
+            if type == "PaviLoggerHook" {
+                if args.raw("add_last_ckpt") == .bool(true) {
+                    ignoredSettings.append("\(args.keyPath("add_last_ckpt")): the upload of the last checkpoint to pavi at after_run is not simulated (no effect in the trace)")
+                }
+                if let kw = args.raw("add_ckpt_kwargs"), kw != .null {
+                    ignoredSettings.append("\(args.keyPath("add_ckpt_kwargs")): checkpoint uploads to pavi are not simulated; ignored")
+                }
+            }
             // Backend-specific options (init_kwargs, log_dir, …) do not change what is logged.
             for key in args.keys { _ = args.raw(key) }
         }

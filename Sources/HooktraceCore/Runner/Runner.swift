@@ -62,6 +62,10 @@ public final class Runner {
     private let sink: (Event) throws(HooktraceError) -> Void
     private var warned: Set<String> = []
     public private(set) var warnings: [String] = []
+    /// Warnings about the config as a whole (not one hook's settings), emitted at the run's start.
+    public var configWarnings: [String] = []
+    /// Things the user should know that do not change the run (keys mmcv itself ignores).
+    public var configNotes: [String] = []
 
     public init(kind: Kind, maxEpochs: Int?, maxIters: Int?, workflow: [WorkflowPhase], loaders: [LoaderLength],
                 optimizers: [OptimizerState], isDictOptimizer: Bool, workDir: String, experimentName: String,
@@ -209,6 +213,13 @@ public final class Runner {
     /// Runs the workflow to the end, emitting `run_start` first and `run_end` last.
     public func run(runStart: RunStart) throws(HooktraceError) {
         try emit(.runStart(runStart))
+        for text in configWarnings where warned.insert(text).inserted {
+            warnings.append("config: \(text)")
+            try emit(.effect(Effect(hook: "config", .note(text))))
+        }
+        for entry in hooks {
+            for text in (entry.hook as? any IgnoresSettings)?.ignoredSettings ?? [] { try warn(entry.hook, text) }
+        }
         for entry in hooks where (entry.hook as? PassiveHook)?.isKnown == false {
             try warn(entry.hook, "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)")
         }

@@ -69,7 +69,10 @@ public enum Simulator {
             guard let hooks = args.raw("hooks"), case .array(let entries) = hooks else {
                 throw configError("log_config.hooks", "expected a list of logger configs such as [{\"type\": \"TextLoggerHook\"}]")
             }
-            try args.finish(owner: "log_config")
+            // mmcv's register_logger_hooks reads interval and hooks only; it ignores the rest.
+            for key in args.keys where key != "interval" && key != "hooks" {
+                runner.configNotes.append("log_config.\(key) is not read by mmcv's register_logger_hooks (only interval and hooks are); ignored, as mmcv does")
+            }
             for (i, entry) in entries.enumerated() {
                 var e = entry
                 if iterBased { e = setDefault(e, "by_epoch", .bool(false)) }
@@ -89,10 +92,14 @@ public enum Simulator {
         }
         if let cfg = present("evaluation") {
             var args = try ConfigArgs(cfg, path: "evaluation")
-            _ = args.pop("by_epoch")  // mmdetection sets it from the runner type
+            let givenByEpoch = args.pop("by_epoch")  // mmdetection sets it from the runner type
             let hook = try EvalHook("EvalHook", &args, byEpoch: !iterBased, evalLength: context.valLength)
+            if let given = givenByEpoch, given != .null, given != .bool(!iterBased) {
+                hook.ignoredSettings.insert("evaluation.by_epoch: mmdetection sets it from the runner type (\(!iterBased) for \(config.kind.rawValue)); \(describeValue(given)) is ignored", at: 0)
+            }
             runner.register(hook, priority: Priority.low.rawValue)
         }
+        runner.configWarnings = config.warnings
         runner.observesGradNorm = runner.hooks.contains { entry in
             (entry.hook as? OptimizerHook)?.gradClip == true || (entry.hook as? GradientCumulativeOptimizerHook)?.gradClip == true
         }

@@ -82,6 +82,33 @@ struct ConfigTests {
         #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
     }
 
+    @Test("settings accepted but not acted on each get one warning naming the key and what happens instead")
+    func ignoredSettingsWarn() throws {
+        let json = config(#""log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}, {"type": "PaviLoggerHook", "add_last_ckpt": true, "add_ckpt_kwargs": {}}], "foo": 1}, "evaluation": {"interval": 1, "by_epoch": false, "priority": "HIGH", "jsonfile_prefix": "x", "classwise": true, "efficient_test": true}, "custom_hooks": [{"type": "EMAHook", "resume_from": "x.pth"}], "resume_from": "work_dirs/x/latest.pth""#,
+                          data: #""data": {"train": 2, "val": 1}"#)
+        let (events, runner) = try simulate(json)
+        let expected = [
+            "config: resume_from (\"work_dirs/x/latest.pth\"): resuming is not simulated yet",
+            "EMAHook: custom_hooks[0].resume_from: resuming the averaged weights is not simulated",
+            "EvalHook: evaluation.by_epoch: mmdetection sets it from the runner type (true for EpochBasedRunner); false is ignored",
+            "EvalHook: evaluation.priority: mmdetection registers EvalHook at LOW whatever is given",
+            "EvalHook: evaluation.efficient_test: passed on to dataset.evaluate",
+            "EvalHook: evaluation has no metric",
+            "PaviLoggerHook: log_config.hooks[1].add_last_ckpt: the upload of the last checkpoint",
+            "PaviLoggerHook: log_config.hooks[1].add_ckpt_kwargs: checkpoint uploads to pavi are not simulated",
+        ]
+        for e in expected { #expect(runner.warnings.contains { $0.hasPrefix(e) }, "missing: \(e) in \(runner.warnings)") }
+        #expect(runner.warnings.count == expected.count, "\(runner.warnings)")
+        // Known evaluate arguments (jsonfile_prefix, classwise) are not warned about; each warning is a note in the trace.
+        let notes = events.compactMap { e -> String? in if case .effect(let x) = e, case .note(let t) = x.action { t } else { nil } }
+        #expect(notes.count == expected.count)
+        // Keys mmcv's register_logger_hooks ignores are accepted, with a note that is not a warning.
+        #expect(runner.configNotes.count == 1 && runner.configNotes[0].hasPrefix("log_config.foo is not read"))
+        // by_epoch equal to what mmdetection sets is not a warning.
+        let same = config(#""evaluation": {"interval": 1, "by_epoch": true, "metric": "bbox"}"#, data: #""data": {"train": 2, "val": 1}"#)
+        #expect(try simulate(same).runner.warnings.isEmpty)
+    }
+
     @Test("a key given twice in one object is an error naming it and its line")
     func duplicateKeys() {
         let text = "{\"runner\": {\"type\": \"EpochBasedRunner\", \"max_epochs\": 1},\n \"data\": {\"train\": 1},\n \"optimizer\": {\"type\": \"SGD\", \"lr\": 0.1, \"lr\": 0.2}}"
