@@ -134,9 +134,21 @@ public struct ConfigArgs {
 
     public func finish(owner: String) throws(HooktraceError) {
         for (key, _) in members where !used.contains(key) && key != "type" && key != "priority" {
+            if let hint = Self.misplaced[owner + "." + key] {
+                throw configError(keyPath(key), "\(owner) has no parameter '\(key)': \(hint)")
+            }
             throw configError(keyPath(key), "\(owner) has no parameter '\(key)'" + suggestion(key, known) + "; remove it or check the spelling")
         }
     }
+
+    /// Parameters that belong elsewhere, with where (mistakes seen in configs).
+    static let misplaced: [String: String] = [
+        "CheckpointHook.save_best": "save_best belongs in `evaluation` (mmcv's EvalHook keeps the best checkpoint); move it there",
+        "CheckpointHook.rule": "rule belongs in `evaluation`, next to save_best; move it there",
+        "EMAHook.ema_type": "that is mmengine's EMAHook; in mmdetection 2.x the EMA variant is the hook type: use \"type\": \"ExpMomentumEMAHook\" (or LinearMomentumEMAHook)",
+        "ExpMomentumEMAHook.ema_type": "that is mmengine's EMAHook; here the hook type already names the variant: remove it",
+        "LinearMomentumEMAHook.ema_type": "that is mmengine's EMAHook; here the hook type already names the variant: remove it",
+    ]
 }
 
 /// A config error: the path, what is wrong and how to fix it.

@@ -47,7 +47,7 @@ public struct HookRegistry: Sendable {
     /// Unknown types that look like a typo of a known one are an error ("did you mean");
     /// other unknown types become passive hooks when `allowPassive` (custom hooks).
     public func build(_ cfg: JSONValue, path: String, defaults: [(String, JSONValue)] = [], context: HookBuildContext,
-                      allowPassive: Bool = false) throws(HooktraceError) -> any Hook {
+                      allowPassive: Bool = false, logger: Bool = false) throws(HooktraceError) -> any Hook {
         guard case .object = cfg else {
             throw configError(path, "a hook config must be an object with a \"type\", got \(describeValue(cfg))")
         }
@@ -77,7 +77,7 @@ public struct HookRegistry: Sendable {
         if !allowPassive {
             throw configError(path + ".type", "\(type) is not in the hook registry" + suggestion(type, knownNames))
         }
-        return PassiveHook(type: type, config: args.value)
+        return PassiveHook(type: type, config: args.value, isLogger: logger)
     }
 
     /// The hooks of mmcv 1.7 that hooktrace simulates.

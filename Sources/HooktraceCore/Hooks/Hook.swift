@@ -70,11 +70,18 @@ public final class PassiveHook: Hook {
         "SyncNormHook": [.beforeTrainEpoch, .afterTrainEpoch],
         "SyncRandomSizeHook": [.afterTrainEpoch],
         "YOLOXModeSwitchHook": [.beforeTrainEpoch],
+        // mmcv 1.7's receptive-field search (mmdetection's RF-Next configs): adapts the
+        // model's dilations and writes its search state as JSON in work_dir.
+        "RFSearchHook": [.afterTrainIter, .afterTrainEpoch],
     ]
 
-    public init(type: String, config: JSONValue) {
+    /// A logger from `log_config.hooks` (its records are what the simulation misses).
+    public let isLogger: Bool
+
+    public init(type: String, config: JSONValue, isLogger: Bool = false) {
         self.type = type
         self.config = config
+        self.isLogger = isLogger
         methods = Self.knownStages[type] ?? []
     }
 

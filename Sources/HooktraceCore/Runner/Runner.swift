@@ -220,8 +220,11 @@ public final class Runner {
         for entry in hooks {
             for text in (entry.hook as? any IgnoresSettings)?.ignoredSettings ?? [] { try warn(entry.hook, text) }
         }
-        for entry in hooks where (entry.hook as? PassiveHook)?.isKnown == false {
-            try warn(entry.hook, "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)")
+        for entry in hooks {
+            guard let passive = entry.hook as? PassiveHook, !passive.isKnown else { continue }
+            try warn(entry.hook, passive.isLogger
+                ? "logger type \(entry.hook.type) is not known to hooktrace (programs register their own through custom_imports); kept as a passive logger (called in order, its records are not simulated)"
+                : "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)")
         }
         switch kind {
         case .epochBased: try runEpochBased()

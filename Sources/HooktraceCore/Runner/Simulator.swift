@@ -76,7 +76,10 @@ public enum Simulator {
             for (i, entry) in entries.enumerated() {
                 var e = entry
                 if iterBased { e = setDefault(e, "by_epoch", .bool(false)) }
-                runner.register(try registry.build(e, path: "log_config.hooks[\(i)]", defaults: [("interval", interval)], context: context),
+                // Programs register their own loggers (custom_imports): an unknown one is kept
+                // as a passive logger, like an unknown custom hook.
+                runner.register(try registry.build(e, path: "log_config.hooks[\(i)]", defaults: [("interval", interval)], context: context,
+                                                   allowPassive: true, logger: true),
                                 priority: Priority.veryLow.rawValue)
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 @testable import HooktraceCore
 import Testing
 
@@ -48,6 +49,9 @@ struct ConfigTests {
         (#""simulation": {"data_time": {"mean": 86000, "jitter": 1000}}"#, "simulation.data_time: mean + jitter must be at most 86400 seconds"),
         (#""evaluation": {"interval": 1}, "data": {"train": 3, "val": 1000000000000}"#, "data.val: 1000000000000 batches per epoch is beyond what hooktrace simulates"),
         (#""simulation": {"loss": {"start": 1, "ende": 0.1}}"#, "simulation.loss.ende: a curve has no parameter 'ende'"),
+        // Suggestions that fit the mistake.
+        (#""checkpoint_config": {"interval": 1, "save_best": "bbox_mAP"}"#, "checkpoint_config.save_best: CheckpointHook has no parameter 'save_best': save_best belongs in `evaluation`"),
+        (#""custom_hooks": [{"type": "EMAHook", "ema_type": "ExpMomentumEMA"}]"#, #"custom_hooks[0].ema_type: EMAHook has no parameter 'ema_type': that is mmengine's EMAHook; in mmdetection 2.x the EMA variant is the hook type: use "type": "ExpMomentumEMAHook""#),
         // A misspelt key is named, not the default value it left behind.
         (#""lr_config": {"policy": "step", "step": 2, "warmup": "linear", "warmup_iter": 500}"#, #"lr_config.warmup_iter: there is no parameter 'warmup_iter' (did you mean "warmup_iters"?)"#),
     ])
@@ -107,6 +111,31 @@ struct ConfigTests {
         // by_epoch equal to what mmdetection sets is not a warning.
         let same = config(#""evaluation": {"interval": 1, "by_epoch": true, "metric": "bbox"}"#, data: #""data": {"train": 2, "val": 1}"#)
         #expect(try simulate(same).runner.warnings.isEmpty)
+    }
+
+    @Test("an unknown logger type is a passive logger with a warning, as an unknown custom hook; a misspelt one is an error")
+    func unknownLogger() throws {
+        let json = config(#""log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}, {"type": "MyCompanyLoggerHook", "project": "x"}]}"#)
+        let (_, runner) = try simulate(json)
+        #expect(runner.warnings.contains { $0.hasPrefix("MyCompanyLoggerHook: logger type MyCompanyLoggerHook is not known to hooktrace") })
+        #expect(runner.hooks.last?.hook.type == "MyCompanyLoggerHook" && runner.hooks.last?.priority == Priority.veryLow.rawValue)
+        let typo = configErrorMessage(config(#""log_config": {"interval": 1, "hooks": [{"type": "TextLogerHook"}]}"#))
+        #expect(typo?.contains(#"did you mean "TextLoggerHook""#) == true, "\(typo ?? "")")
+    }
+
+    @Test("RFSearchHook (mmdetection's RF-Next configs) is listed under the stages its class overrides, without a warning")
+    func rfSearch() throws {
+        let json = config(#""custom_hooks": [{"type": "RFSearchHook", "mode": "fixed", "config": {}, "rfstructure_file": null, "verbose": true}]"#)
+        let (_, runner) = try simulate(json)
+        #expect(runner.warnings.isEmpty, "\(runner.warnings)")
+        let listing = Simulator.hookListing(runner)
+        func section(_ stage: String) -> String {
+            guard let range = listing.range(of: stage + ":\n") else { return "" }
+            return String(listing[range.upperBound...]).components(separatedBy: "\n --------").first ?? ""
+        }
+        #expect(section("after_train_iter").contains("RFSearchHook"), "\(listing)")
+        #expect(section("after_train_epoch").contains("RFSearchHook"), "\(listing)")
+        #expect(!section("before_train_epoch").contains("RFSearchHook"))
     }
 
     @Test("a key given twice in one object is an error naming it and its line")

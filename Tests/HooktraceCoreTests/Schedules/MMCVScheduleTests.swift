@@ -1,3 +1,4 @@
+import Foundation
 @testable import HooktraceCore
 import Testing
 
@@ -107,7 +108,13 @@ struct MMCVScheduleTests {
     func oneCycleTotalSteps(maxIters: Int) throws {
         let hook = #"{"type": "OneCycleLrUpdaterHook", "max_lr": 0.01, "total_steps": 5, "pct_start": 0.5, "anneal_strategy": "linear", "div_factor": 25, "final_div_factor": 1e4}"#
         if maxIters == 10 {
-            #expect(throws: HooktraceError.self) { try scheduleRun(hook, multi: false, iterations: maxIters, iterBased: true) }
+            // The error names the setting's key path, like a validation error.
+            #expect {
+                try scheduleRun(hook, multi: false, iterations: maxIters, iterBased: true)
+            } throws: { error in
+                let m = (error as? HooktraceError)?.message ?? ""
+                return m.range(of: #"^[a-z_]+(\[\d+\])?\.total_steps: OneCycleLrUpdaterHook: total_steps 5 is less than"#, options: .regularExpression) != nil
+            }
         } else {
             let r = try scheduleRun(hook, multi: false, iterations: maxIters, iterBased: true)
             // Iteration 1 of a 5-step schedule: linear from max_lr/25 towards max_lr over 1.5 iterations.
@@ -126,7 +133,12 @@ struct MMCVScheduleTests {
         }
         // Cumulative periods [5, 7] do not cover 10 iterations: mmcv raises ValueError during the run.
         let short = #"{"type": "CosineRestartLrUpdaterHook", "by_epoch": false, "periods": [5, 2], "restart_weights": [0.5, 0.5], "min_lr": 0.0001}"#
-        #expect(throws: HooktraceError.self) { try scheduleRun(short, multi: multi, iterations: 10) }
+        #expect {
+            try scheduleRun(short, multi: multi, iterations: 10)
+        } throws: { error in
+            let m = (error as? HooktraceError)?.message ?? ""
+            return m.range(of: #"^[a-z_]+(\[\d+\])?\.periods: CosineRestartLrUpdaterHook: progress"#, options: .regularExpression) != nil
+        }
     }
 
     @Test("test_step_runner_hook: int step with min_lr / min_momentum clipping", arguments: [false, true])

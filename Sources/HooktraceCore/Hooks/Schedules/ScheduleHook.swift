@@ -32,8 +32,17 @@ public final class ScheduleHook: Hook {
     @exclusivity(unchecked) private var cyclePhases: [Phase] = []
 
     public var methods: Set<Stage> { [.beforeRun, .beforeTrainEpoch, .beforeTrainIter] }
+    /// Where the hook's settings are in the config (`lr_config`, `custom_hooks[1]`): errors
+    /// found while the run is simulated name the key there.
+    let keyPath: String
+
+    /// An error about the setting `key` of this hook, found while the run is simulated.
+    private func settingError(_ key: String?, _ message: String) -> HooktraceError {
+        configError(key.map { keyPath.isEmpty ? $0 : keyPath + "." + $0 } ?? keyPath, "\(type): " + message)
+    }
 
     init(type: String, kind: Kind, policy: SchedulePolicy, args: inout ConfigArgs, byEpochDefault: Bool = true) throws(HooktraceError) {
+        keyPath = args.path
         self.type = type
         self.kind = kind
         self.policy = policy
@@ -78,7 +87,7 @@ public final class ScheduleHook: Hook {
             try write(regular, runner)
         case .beforeTrainIter:
             guard let w = warmupIters else {
-                throw HooktraceError(.invalidInput, "\(type): warmup_by_epoch needs a train epoch to convert warmup epochs to iterations, and IterBasedRunner has none; set warmup_by_epoch to false")
+                throw settingError("warmup_by_epoch", "warmup_by_epoch needs a train epoch to convert warmup epochs to iterations, and IterBasedRunner has none; set warmup_by_epoch to false")
             }
             let cur = runner.iter
             if !byEpoch {
@@ -107,7 +116,7 @@ public final class ScheduleHook: Hook {
             let maxIters = runner.maxIters ?? 0
             let t = totalSteps ?? maxIters
             if t < maxIters {
-                throw HooktraceError(.invalidInput, "\(type): total_steps \(t) is less than the run's max_iters \(maxIters) (mmcv raises ValueError); set total_steps to at least \(maxIters) or omit it")
+                throw settingError("total_steps", "total_steps \(t) is less than the run's max_iters \(maxIters) (mmcv raises ValueError); set total_steps to at least \(maxIters) or omit it")
             }
             base = []
             for o in runner.optimizers.indices {
@@ -132,7 +141,7 @@ public final class ScheduleHook: Hook {
             for o in runner.optimizers.indices {
                 let opt = runner.optimizers[o]
                 guard opt.defaultsHaveMomentum || opt.defaultsHaveBetas else {
-                    throw HooktraceError(.invalidInput, "\(type): optimizer \(opt.className) has neither momentum nor betas (mmcv raises ValueError: optimizer must support momentum with option enabled)")
+                    throw settingError(nil, "optimizer \(opt.className) has neither momentum nor betas (mmcv raises ValueError: optimizer must support momentum with option enabled)")
                 }
                 let bases = try formatParam(baseM, runner: runner, optimizer: opt, what: "base_momentum")
                 let maxes = try formatParam(maxM, runner: runner, optimizer: opt, what: "max_momentum")
@@ -167,7 +176,7 @@ public final class ScheduleHook: Hook {
                         row.append(group.initialLR!)
                     case .momentum:
                         guard let m = group.currentMomentum else {
-                            throw HooktraceError(.invalidInput, "\(type): optimizer \(runner.optimizers[o].className) has neither momentum nor betas (mmcv raises KeyError: 'betas'); remove momentum_config")
+                            throw settingError(nil, "optimizer \(runner.optimizers[o].className) has neither momentum nor betas (mmcv raises KeyError: 'betas'); remove momentum_config")
                         }
                         if group.initialMomentum == nil { group.initialMomentum = m }
                         row.append(group.initialMomentum!)
@@ -180,7 +189,7 @@ public final class ScheduleHook: Hook {
                 let maxIters = runner.maxIters ?? 0
                 maxIterPerPhase = maxIters / times
                 guard maxIterPerPhase > 0 else {
-                    throw HooktraceError(.invalidInput, "\(type): max_iters \(maxIters) is less than cyclic_times \(times), so mmcv divides by zero; lower cyclic_times")
+                    throw settingError("cyclic_times", "max_iters \(maxIters) is less than cyclic_times \(times), so mmcv divides by zero; lower cyclic_times")
                 }
                 let iterUp = Int(up * Double(maxIterPerPhase))
                 cyclicPhases = [Phase(start: 0, end: Double(iterUp), startRatio: 1, endRatio: ratio.0),
@@ -199,19 +208,19 @@ public final class ScheduleHook: Hook {
             return Array(repeating: value.number!, count: n)
         case .array(let items):
             guard items.count == n else {
-                throw HooktraceError(.invalidInput, "\(type): \(what) has \(items.count) values but optimizer \(key) has \(n) param groups (mmcv raises ValueError)")
+                throw settingError(what, "\(what) has \(items.count) values but optimizer \(key) has \(n) param groups (mmcv raises ValueError)")
             }
             return items.map { $0.number ?? .nan }
         case .object:
             guard let entry = value[key] else {
-                throw HooktraceError(.invalidInput, "\(type): \(what) has no entry \"\(key)\" (mmcv raises KeyError; a single optimizer is keyed by its class name)")
+                throw settingError(what, "\(what) has no entry \"\(key)\" (mmcv raises KeyError; a single optimizer is keyed by its class name)")
             }
             guard case .array(let items) = entry, items.count == n else {
-                throw HooktraceError(.invalidInput, "\(type): \(what)[\"\(key)\"] must list one value per param group (\(n))")
+                throw settingError(what, "\(what)[\"\(key)\"] must list one value per param group (\(n))")
             }
             return items.map { $0.number ?? .nan }
         default:
-            throw HooktraceError(.invalidInput, "\(type): \(what) must be a number, a list or a dict")
+            throw settingError(what, "\(what) must be a number, a list or a dict")
         }
     }
 
@@ -308,7 +317,7 @@ public final class ScheduleHook: Hook {
             if progress >= m - lastIter { return end }
             let w = warmupIters ?? 0
             guard m - w - lastIter != 0 else {
-                throw HooktraceError(.invalidInput, "\(type): warmup_iters (\(w)) plus num_last_epochs × loader length (\(lastIter)) equals the whole run (\(m)): mmdetection divides by zero here")
+                throw settingError("num_last_epochs", "warmup_iters (\(w)) plus num_last_epochs × loader length (\(lastIter)) equals the whole run (\(m)): mmdetection divides by zero here")
             }
             return annealingCos(b, end, Double(progress - w) / Double(m - w - lastIter))
         case .flatCosineAnnealing(let startPercent, let target):
@@ -326,7 +335,7 @@ public final class ScheduleHook: Hook {
                 cumulative.append(sum)
             }
             guard let idx = cumulative.firstIndex(where: { p < $0 }) else {
-                throw HooktraceError(.invalidInput, "\(type): progress \(p) exceeds the cumulative periods \(cumulative) (mmcv raises ValueError); make the periods cover the whole run")
+                throw settingError("periods", "progress \(p) exceeds the cumulative periods \(cumulative) (mmcv raises ValueError); make the periods cover the whole run")
             }
             let w = weights[idx]
             let nearestRestart = idx == 0 ? 0 : cumulative[idx - 1]
