@@ -60,16 +60,21 @@ struct Export: ParsableCommand {
         }
         var text = ""
         if format == .csv { try sink(CSVExport.header) }
-        try readAll(file, filter: filters.filter) { entry in
-            switch format {
-            case .jsonl: JSONLines.write(entry, to: &text)
-            case .csv: CSVExport.write(entry, to: &text)
-            case .chromeTrace: break
+        do {
+            try readAll(file, filter: filters.filter) { entry in
+                switch format {
+                case .jsonl: JSONLines.write(entry, to: &text)
+                case .csv: CSVExport.write(entry, to: &text)
+                case .chromeTrace: break
+                }
+                if text.utf8.count >= 1 << 16 {
+                    try sink(text)
+                    text.removeAll(keepingCapacity: true)
+                }
             }
-            if text.utf8.count >= 1 << 16 {
-                try sink(text)
-                text.removeAll(keepingCapacity: true)
-            }
+        } catch let damage as HooktraceError where damage.isDamageAfterReading {
+            try sink(text)  // the events before the damage, then the damage
+            throw damage
         }
         try sink(text)
     }

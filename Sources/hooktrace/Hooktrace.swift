@@ -15,8 +15,10 @@ struct Hooktrace: ParsableCommand {
             counters and time, the observations between calls (loss, timings, metrics) and the \
             effects each hook had (learning rates, checkpoints, log records).
 
-            Exit status: 0 success, 1 a problem was found (e.g. `check` found damage), 2 trouble \
-            (bad arguments, unreadable input).
+            Exit status: 0 success; 1 a problem was found: `check` found damage, a reading \
+            command met damage after printing what the intact blocks hold, `diff` and `replay` \
+            found differences; 2 trouble: bad arguments, a file that is not a trace or cannot be \
+            read at all.
             """,
         version: hooktraceVersion,
         subcommands: [Record.self, Replay.self, Diff.self, Verify.self, Hooks.self, LR.self, Plot.self, Report.self, Info.self, Show.self, Check.self, Repair.self, Export.self, Example.self]
@@ -29,7 +31,9 @@ struct Hooktrace: ParsableCommand {
             try command.run()
         } catch let error as HooktraceError {
             printError("hooktrace: error: \(error)")
-            Glibc.exit(2)
+            // One rule for damaged traces: a command that read what the intact blocks hold
+            // and then met damage exits 1; 2 is for nothing readable at all.
+            Glibc.exit(error.isDamageAfterReading ? 1 : 2)
         } catch let error as ExitCode {
             Glibc.exit(error.rawValue)
         } catch {

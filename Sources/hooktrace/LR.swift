@@ -51,7 +51,7 @@ struct LR: ParsableCommand {
             return columns.count - 1
         }
         var headerWritten = false
-        try reader.forEach { entry in
+        try reader.forEachIntact { entry in
             switch entry.event {
             case .runStart(let r):
                 for g in r.paramGroups {

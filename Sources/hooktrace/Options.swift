@@ -49,7 +49,7 @@ struct FilterOptions: ParsableArguments {
 /// Reads every matching event, then reports damage as the error it is (after the good events were printed).
 func readAll(_ path: String, filter: TraceFilter, _ body: (TraceEntry) throws -> Void) throws {
     let reader = try TraceReader(path: path, filter: filter)
-    try reader.forEach(body)
+    try reader.forEachIntact(body)
     if case .damaged(let error) = reader.state { throw error }
 }
 

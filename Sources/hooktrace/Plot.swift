@@ -68,5 +68,7 @@ struct Plot: ParsableCommand {
             out.write(svg)
             out.flush()
         }
+        // Plotted from the intact blocks; the damage is reported last (exit 1).
+        if let damage = series.lazy.compactMap(\.damage).first { throw damage }
     }
 }

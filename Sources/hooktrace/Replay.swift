@@ -53,7 +53,16 @@ struct DiffOptionGroup: ParsableArguments {
         var out = StandardOutput()
         out.write(format == .json ? diff.json : diff.text)
         out.flush()
-        if !diff.same { throw ExitCode(1) }
+        // A damaged trace was compared up to its damage: say so on stderr too, and exit 1
+        // (the one rule for reading damaged traces) even when the intact part is the same.
+        var damaged = false
+        for side in [diff.a, diff.b] {
+            if let damage = side.damage {
+                printError("hooktrace: error: " + (side.path.isEmpty ? "" : "\(side.path): ") + damage)
+                damaged = true
+            }
+        }
+        if !diff.same || damaged { throw ExitCode(1) }
     }
 }
 
@@ -75,8 +84,8 @@ struct Replay: ParsableCommand {
             cannot change.
 
             Prints the semantic diff against the recording. Exit status: 0 same effects, 1 \
-            different, 2 trouble (bad hooks, a damaged recording: the replay then stops at the \
-            damage and says where).
+            different or the recording is damaged (the replay then stops at the damage and says \
+            where), 2 trouble (bad hooks, a file that is not a trace).
 
             Examples:
               hooktrace replay run.htrace --hooks new_schedule.json -o new.htrace
@@ -137,19 +146,21 @@ struct Replay: ParsableCommand {
         if let failure, writer.eventCount <= 1 {
             try? writer.close()
             out.discard()
-            throw HooktraceError(failure.code, failure.message, file: hooks ?? failure.file ?? trace)
+            throw HooktraceError(failure.code, failure.message, file: hooks ?? failure.file ?? trace, offset: failure.offset, block: failure.block)
         }
         try writer.close()
         try out.commit()
         defer { if output == nil { unlink(target) } }
-        if let failure {
-            if output != nil { printError("hooktrace: the replay up to the failure is in \(target) (it ends with a failed run_end)") }
-            throw failure
-        }
         var diff = try TraceDiff.compare(trace, target, options: report.options)
         // The replay without -o is a temporary file, gone after this report: in the text
         // report, say what it is instead (JSON keeps the path, "" when it was not kept).
         if output == nil { diff.b.path = report.format == .text ? "replay of \(trace) (not kept; -o FILE keeps it)" : "" }
+        if let failure {
+            // What was replayed before the failure (damage, divergence) is still compared.
+            _ = try? report.report(diff)
+            if output != nil { printError("hooktrace: the replay up to the failure is in \(target) (it ends with a failed run_end)") }
+            throw failure
+        }
         try report.report(diff)
     }
 }
@@ -163,7 +174,8 @@ struct Diff: ParsableCommand {
             runs are matched by (stage, epoch, iter) with a warning. Timing is left out unless \
             --include-timing. --format json gives a stable object for scripts (docs/FORMAT.md).
 
-            Exit status: 0 same, 1 different, 2 trouble.
+            Exit status: 0 same, 1 different (or a trace is damaged: compared up to the damage, \
+            which is named on stderr), 2 trouble.
             """
     )
 

@@ -22,8 +22,9 @@ struct Report: ParsableCommand {
     var output: String
 
     func run() throws {
-        let html = try HTMLReport.make(file, vs: vs)
+        let (html, damage) = try HTMLReport.make(file, vs: vs)
         try writeAtomically(output, inputs: [file] + (vs.map { [$0] } ?? [])) { sink in try sink(html) }
-        printError("wrote \(output)")
+        printError("wrote \(output)" + (damage == nil ? "" : " (from the intact blocks)"))
+        if let damage { throw damage }
     }
 }

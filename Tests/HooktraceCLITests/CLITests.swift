@@ -172,7 +172,7 @@ struct CLITests {
         #expect(bad.stdout.contains("hooktrace repair"))
 
         let show = try CLI.run(["show", path])
-        #expect(show.status == 2)
+        #expect(show.status == 1, "damage after the intact blocks: exit 1")
         #expect(show.stderr.contains("hooktrace repair"))
 
         let fixed = try CLI.run(["repair", path])

@@ -120,3 +120,72 @@ struct HostileValueTests {
     }
 }
 
+
+/// One exit-code rule for damaged traces (README, "Reading a trace"): every reading command
+/// prints what the intact blocks hold, names the damage on stderr and exits 1; 2 only when
+/// nothing could be read (not a trace, a missing file).
+@Suite("Exit status of every reading command on damaged traces")
+struct DamageExitTests {
+    /// (arguments with TRACE standing for the trace, whether the command writes to stdout)
+    static let commands: [([String], Bool)] = [
+        (["info", "TRACE"], true), (["show", "TRACE"], true), (["show", "TRACE", "--json"], true), (["check", "TRACE"], true),
+        (["lr", "TRACE", "--changes"], true), (["export", "TRACE"], true), (["export", "TRACE", "--format", "csv"], true),
+        (["export", "TRACE", "--format", "chrome-trace"], true), (["plot", "TRACE"], true), (["plot", "TRACE", "--what", "loss"], true),
+        (["report", "TRACE", "-o", "OUT"], false), (["diff", "GOOD", "TRACE"], true), (["replay", "TRACE"], true),
+    ]
+
+    static func run(_ args: [String], trace: String, good: String, scratch: Scratch) throws -> CLI.Result {
+        let out = scratch.file("out-\(UUID().uuidString).html")
+        return try CLI.run(args.map { $0 == "TRACE" ? trace : $0 == "GOOD" ? good : $0 == "OUT" ? out : $0 })
+    }
+
+    @Test("a trace damaged after some intact blocks: output from them, the damage on stderr, exit 1")
+    func damagedMidway() throws {
+        let scratch = Scratch()
+        let good = scratch.file("good.htrace")
+        #expect(try CLI.run(["record", "--config", RecordCLITests.examples + "/cosine_warmup.json", "-q", "-o", good]).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        bytes = bytes.prefix(bytes.count * 2 / 3)
+        let damaged = scratch.file("damaged.htrace")
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        for (args, prints) in Self.commands {
+            let r = try Self.run(args, trace: damaged, good: good, scratch: scratch)
+            #expect(r.status == 1, "\(args): exit \(r.status): \(r.stderr.suffix(200))")
+            #expect(!prints || !r.stdout.isEmpty, "\(args) printed nothing")
+            if args[0] != "check" && args[0] != "info" {
+                #expect(r.stderr.contains("damaged.htrace") && (r.stderr.contains("block") || r.stderr.contains("damage")), "\(args): \(r.stderr)")
+            }
+        }
+    }
+
+    @Test("a damaged header with intact blocks: the blocks are read, the header damage is named, exit 1")
+    func damagedHeader() throws {
+        let scratch = Scratch()
+        let good = scratch.file("good.htrace")
+        #expect(try CLI.run(["record", "--config", RecordCLITests.examples + "/cosine_warmup.json", "-q", "-o", good]).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        bytes[9] ^= 0x10  // the format version's high byte
+        let damaged = scratch.file("damaged.htrace")
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        for (args, prints) in Self.commands where args[0] != "replay" {
+            let r = try Self.run(args, trace: damaged, good: good, scratch: scratch)
+            #expect(r.status == 1, "\(args): exit \(r.status): \(r.stderr.suffix(200))")
+            #expect(!prints || !r.stdout.isEmpty, "\(args) printed nothing")
+        }
+    }
+
+    @Test("a file that is not a trace, or no file: exit 2 and a message")
+    func unreadable() throws {
+        let scratch = Scratch()
+        let good = try exampleTrace(scratch)
+        let text = scratch.file("notes.txt")
+        try Data("not a trace\n".utf8).write(to: URL(fileURLWithPath: text))
+        for path in [text, scratch.file("missing.htrace")] {
+            for (args, _) in Self.commands {
+                let r = try Self.run(args, trace: path, good: good, scratch: scratch)
+                #expect(r.status == 2, "\(args) on \(path): exit \(r.status)")
+                #expect(r.stderr.contains("hooktrace: error:"), "\(args): \(r.stderr)")
+            }
+        }
+    }
+}

@@ -440,7 +440,12 @@ private final class GroupBuilder: @unchecked Sendable {
         p.names = reader.nameTable
         do {
             let more = try reader.drainNextRecords(into: &p)
-            if !more { finished = true }
+            if !more {
+                finished = true
+                // Damage the reader reports at the end (bytes after the end block, a
+                // header rebuilt from the blocks): the groups are complete, the trace is not.
+                if case .damaged(let error) = reader.state { damage = error }
+            }
         } catch let error as HooktraceError {
             damage = error
             finished = true

@@ -67,6 +67,12 @@ public struct HooktraceError: Error, Sendable, Equatable, CustomStringConvertibl
         self.block = block
     }
 
+    /// Damage in a trace's blocks (or its header, once the blocks after it were read): the
+    /// reader returned what the intact blocks hold before it.
+    public var isDamageAfterReading: Bool {
+        (code == .damaged || code == .truncated) && block != nil
+    }
+
     public var description: String {
         var prefix = ""
         if let file { prefix = "\(file): " }

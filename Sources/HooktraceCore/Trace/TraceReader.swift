@@ -120,7 +120,18 @@ public final class TraceReader {
     /// - Throws: ``HooktraceError`` `.io` (missing or unreadable), `.notATrace`,
     ///   `.unsupportedVersion` or `.damaged` (header checksum).
     public convenience init(path: String, filter: TraceFilter = TraceFilter()) throws(HooktraceError) {
-        try self.init(path: path, filter: filter, recoverHeader: false)
+        try self.init(path: path, filter: filter, recoverHeader: true)
+        reportsHeaderDamage = true
+    }
+
+    /// Whether a recovered header's damage becomes the reader's final state (for commands
+    /// that read events: they print what the blocks hold, then report the damage).
+    private var reportsHeaderDamage = false
+
+    /// At the end of the blocks: a recovered header is damage the reader reports last.
+    private func endState(_ state: ReadState) -> ReadState {
+        guard reportsHeaderDamage, let damage = headerDamage else { return state }
+        return .damaged(HooktraceError(.damaged, damage.message + "; every block after it was read", file: path, offset: 0, block: blockCount))
     }
 
     /// The damage found in the file header when the reader was opened with
@@ -157,7 +168,8 @@ public final class TraceReader {
         do {
             (header, offset) = try Self.readHeader(fd: fd, path: path, fileSize: fileSize)
         } catch {
-            let recoverable = error.code == .damaged || error.code == .notATrace || error.code == .unsupportedVersion || error.code == .truncated
+            // A newer version or codec behind a valid checksum is real, not damage: refused.
+            let recoverable = error.code == .damaged || error.code == .notATrace || error.code == .truncated
             guard recoverHeader, recoverable, let (start, codec) = Self.firstBlock(fd: fd, fileSize: fileSize) else {
                 _ = Glibc.close(fd)
                 throw error
@@ -357,6 +369,18 @@ public final class TraceReader {
         while try drainNextBlock({ try body($0) }) {}
     }
 
+    /// Like ``forEach(_:)``, but damage ends the loop instead of throwing: every event of
+    /// the intact blocks has been seen, and ``state`` holds the damage for the caller to
+    /// report after its output (errors thrown by `body` still propagate).
+    public func forEachIntact(_ body: (TraceEntry) throws -> Void) throws {
+        do {
+            try forEach(body)
+        } catch let error as HooktraceError {
+            if case .damaged(let damage) = state, damage == error { return }
+            throw error
+        }
+    }
+
     /// Decodes the rest of the current block, calling `body` with each matching event.
     ///
     /// The hot loop works on local copies of the decoding state and writes them back at
@@ -529,7 +553,7 @@ public final class TraceReader {
     private func readBlock() throws(HooktraceError) -> TraceBlock? {
         let remaining = fileSize - offset
         if remaining == 0 {
-            state = .endedEarly
+            state = endState(.endedEarly)
             return nil
         }
         if remaining < UInt64(TraceFormat.blockHeaderSize) {
@@ -608,7 +632,7 @@ public final class TraceReader {
             offset += UInt64(header.frameSize)
             blockCount += 1
             closedEventCount = total
-            state = .closed
+            state = endState(.closed)
             if offset < fileSize {
                 // Bytes after the end marker: report them, but everything before was read.
                 let extra = fileSize - offset

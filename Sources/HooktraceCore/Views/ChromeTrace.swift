@@ -47,7 +47,7 @@ public enum ChromeTrace {
         func slice(_ name: String, _ start: Int64, _ end: Int64, _ args: String = "") throws {
             try event("{\"ph\":\"X\",\"pid\":1,\"tid\":1,\"name\":\(jsonString(name)),\"ts\":\(us(start)),\"dur\":\(us(max(0, end - start)))\(args)}")
         }
-        try reader.forEach { entry in
+        try reader.forEachIntact { entry in
             switch entry.event {
             case .call(let c):
                 lastTime = c.time
@@ -102,7 +102,7 @@ public enum ChromeTrace {
         let reader = try TraceReader(path: path, filter: TraceFilter(epochs: epochs))
         var n = 0
         var seen = Set<Int>()
-        try reader.forEach { e in
+        try reader.forEachIntact { e in
             switch e.event {
             case .call(let c):
                 n += c.stage.hasSuffix("_iter") ? 2 : 1

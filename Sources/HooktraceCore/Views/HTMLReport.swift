@@ -1,7 +1,9 @@
 /// One self-contained HTML page about a run: no network, no scripts.
 public enum HTMLReport {
-    /// The report of `path`, compared with `other` when given.
-    public static func make(_ path: String, vs other: String? = nil) throws(HooktraceError) -> String {
+    /// The report of `path`, compared with `other` when given, and the first damage met:
+    /// a damaged trace's page shows its intact blocks and says where the damage is.
+    public static func make(_ path: String, vs other: String? = nil) throws(HooktraceError) -> (html: String, damage: HooktraceError?) {
+        var damage: HooktraceError?
         let summary = try TraceSummary.read(path: path)
         let details = try Details.read(path)
         var html = """
@@ -43,6 +45,7 @@ public enum HTMLReport {
             var series: [RunSeries] = []
             for f in files {
                 let s = try RunSeries.read(f, kind: kind)
+                damage = damage ?? s.damage
                 if !s.points.isEmpty { series.append(s) }
             }
             guard !series.isEmpty else { continue }
@@ -52,6 +55,7 @@ public enum HTMLReport {
             var series: [RunSeries] = []
             for f in files {
                 let s = try RunSeries.read(f, kind: .metric(metric))
+                damage = damage ?? s.damage
                 if !s.points.isEmpty { series.append(s) }
             }
             guard !series.isEmpty else { continue }
@@ -100,7 +104,7 @@ public enum HTMLReport {
             html += "</table>\n"
         }
         html += "<p class=\"muted\">Written by hooktrace \(hooktraceVersion).</p>\n</body></html>\n"
-        return html
+        return (html, damage)
     }
 
     static func statusText(_ s: TraceSummary) -> String {
@@ -139,7 +143,7 @@ public enum HTMLReport {
             var hookIndex: [String: Int] = [:]
             var config = ""
             do {
-                try reader.forEach { e in
+                try reader.forEachIntact { e in
                     switch e.event {
                     case .runStart(let r): config = r.config
                     case .call(let c):

@@ -27,6 +27,8 @@ public enum SeriesKind: Equatable, Sendable, CustomStringConvertible {
 
 /// A series read from a trace, with the run's markers (epochs, checkpoints, evaluations).
 public struct RunSeries: Sendable {
+    /// The damage that ended the trace early: the series holds the intact blocks' points.
+    public var damage: HooktraceError?
     public var label: String
     /// (iteration, value), in order.
     public var points: [(x: Int, y: Double)] = []
@@ -57,7 +59,7 @@ public struct RunSeries: Sendable {
             return true
         }
         do {
-            try reader.forEach { entry in
+            try reader.forEachIntact { entry in
                 switch entry.event {
                 case .runStart(let r):
                     if let g = r.paramGroups.first(where: { $0.group == group }) {
@@ -109,7 +111,7 @@ public struct RunSeries: Sendable {
             throw HooktraceError(.io, "\(error)", file: path)
         }
         if let p = pendingLast { s.points.append((p.0, p.1)) }
-        if case .damaged(let e) = reader.state { throw e }
+        if case .damaged(let e) = reader.state { s.damage = e }
         return s
     }
 
