@@ -112,7 +112,12 @@ public final class CheckpointHook: Hook {
         // The hook's own idea of the name (differs for EpochBasedRunner + by_epoch=False).
         let (name, current) = byEpoch ? ("epoch_{}.pth", runner.epoch + 1) : ("iter_{}.pth", runner.iter + 1)
         let template = filenameTemplate ?? name
-        runner.hookMessages.lastCheckpoint = joinPath(outDir, formatTemplate(template, current) ?? template)
+        let last = joinPath(outDir, formatTemplate(template, current) ?? template)
+        runner.hookMessages.lastCheckpoint = last
+        // What mmcv stores in runner.meta['hook_msgs'] (and so in the checkpoints saved
+        // after it): the hook's own name for the file, which is iter_{i}.pth for
+        // by_epoch=False even where an EpochBasedRunner saves epoch_{e}.pth.
+        try runner.effect(self, .custom(kind: "hook_msgs", fields: [Field("last_ckpt", .string(last))]))
         if maxKeepCheckpoints > 0 {
             var k = current - maxKeepCheckpoints * interval
             while k > 0 {

@@ -210,8 +210,24 @@ struct CheckpointTests {
         let (events, runner) = try simulate(json)
         let actions = effects(events, "CheckpointHook")
         #expect(actions.first == .checkpointSave(path: "/data/ckpts/exp1/epoch_1.pth"))
-        #expect(actions.last == .checkpointLink(link: "/data/ckpts/exp1/latest.pth", target: "epoch_2.pth"))
+        #expect(actions.last == .custom(kind: "hook_msgs", fields: [Field("last_ckpt", .string("/data/ckpts/exp1/epoch_2.pth"))]))
+        #expect(actions.dropLast().last == .checkpointLink(link: "/data/ckpts/exp1/latest.pth", target: "epoch_2.pth"))
         #expect(runner.hookMessages.lastCheckpoint == "/data/ckpts/exp1/epoch_2.pth")
+    }
+
+    @Test("by_epoch=False on an EpochBasedRunner: the file is epoch_{e}.pth, mmcv's hook_msgs.last_ckpt says iter_{i}.pth, as recorded")
+    func lastCheckpointName() throws {
+        let json = config(#""checkpoint_config": {"interval": 3, "by_epoch": false}"#, runner: #""runner": {"type": "EpochBasedRunner", "max_epochs": 2}"#)
+        let (events, runner) = try simulate(json)
+        let actions = effects(events, "CheckpointHook")
+        let saves = actions.compactMap { a -> String? in if case .checkpointSave(let p) = a { fileName(p) } else { nil } }
+        let messages = actions.compactMap { a -> String? in
+            if case .custom("hook_msgs", let f) = a, case .string(let p)? = f.first?.value { fileName(p) } else { nil }
+        }
+        // Train loader of 3 batches, 2 epochs: iterations 3 and 6 save (the last one also as save_last).
+        #expect(saves == ["epoch_1.pth", "epoch_2.pth"])
+        #expect(messages == ["iter_3.pth", "iter_6.pth"])
+        #expect(runner.hookMessages.lastCheckpoint.map(fileName) == "iter_6.pth")
     }
 
     @Test("back-ends without symbolic links (s3://, http://, file_client_args) get no latest.pth; asking for one warns", arguments: [
