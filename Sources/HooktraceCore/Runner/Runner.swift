@@ -233,6 +233,14 @@ public final class Runner {
         try emit(.runEnd(RunEnd(status: .completed)))
     }
 
+    /// `runner.max_iters` as the run will see it from before_run on (an EpochBasedRunner's is
+    /// max_epochs × the train loader's length, set when the run starts).
+    var plannedMaxIters: Int? {
+        guard kind == .epochBased else { return maxIters }
+        guard let maxEpochs, let i = workflow.firstIndex(where: { $0.mode == "train" }) else { return maxIters }
+        return maxEpochs * loaderLength(i)
+    }
+
     private func loaderLength(_ phase: Int) -> Int {
         let mode = workflow[phase].mode
         return loaders.first(where: { $0.mode == mode })?.length ?? 0

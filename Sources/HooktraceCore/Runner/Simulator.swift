@@ -103,6 +103,7 @@ public enum Simulator {
             runner.register(hook, priority: Priority.low.rawValue)
         }
         runner.configWarnings = config.warnings
+        for entry in runner.hooks { try (entry.hook as? ScheduleHook)?.preflight(runner) }
         runner.observesGradNorm = runner.hooks.contains { entry in
             (entry.hook as? OptimizerHook)?.gradClip == true || (entry.hook as? GradientCumulativeOptimizerHook)?.gradClip == true
         }

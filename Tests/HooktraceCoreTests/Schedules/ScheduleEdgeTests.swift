@@ -101,8 +101,10 @@ struct ScheduleEdgeTests {
         let lrs = try inForce(run(#""lr_config": {"policy": "OneCycle", "max_lr": 0.1, "total_steps": 100, "pct_start": 0.25, "anneal_strategy": "linear"}"#, epochs: 1, train: 10))
         #expect(lrs[0] == 0.1 / 25)
         #expect(lrs[9] == annealingLinear(0.1 / 25, 0.1, 9.0 / 24))
-        #expect(configErrorMessage(run(#""lr_config": {"policy": "OneCycle", "max_lr": 0.1, "total_steps": 5}"#, epochs: 1, train: 10)) == nil,
-                "total_steps is checked when the run starts, as mmcv does")
+        // mmcv raises when the run starts; the config alone decides it, so hooktrace says so
+        // before anything runs or is written, naming the key.
+        #expect(configErrorMessage(run(#""lr_config": {"policy": "OneCycle", "max_lr": 0.1, "total_steps": 5}"#, epochs: 1, train: 10))?
+                    .hasPrefix("lr_config.total_steps: OneCycleLrUpdaterHook: total_steps 5 is less than the run's max_iters 10") == true)
     }
 
     @Test("poly and inv follow mmcv's formulas")
@@ -153,5 +155,16 @@ struct ScheduleEdgeTests {
     func noMomentum() {
         let json = run(#""momentum_config": {"policy": "step", "step": [1]}"#, optimizer: #"{"type": "Adagrad", "lr": 0.01}"#)
         #expect(throws: HooktraceError.self) { try inForce(json, momentum: true) }
+    }
+
+    @Test("errors mmcv raises mid-run that the config alone decides come before anything runs, naming the key", arguments: [
+        (#""lr_config": {"policy": "CosineRestart", "by_epoch": false, "periods": [5, 2], "restart_weights": [1, 1], "min_lr": 0}"#, "lr_config.periods: CosineRestartLrUpdaterHook: progress 9 exceeds the cumulative periods (7 in all)"),
+        (#""lr_config": {"policy": "CosineRestart", "periods": [1], "restart_weights": [1], "min_lr": 0}"#, "lr_config.periods: CosineRestartLrUpdaterHook: progress 1 exceeds the cumulative periods (1 in all)"),
+        (#""lr_config": {"policy": "cyclic", "by_epoch": false, "cyclic_times": 11}"#, "lr_config.cyclic_times: CyclicLrUpdaterHook: max_iters 10 is less than cyclic_times 11"),
+        (#""lr_config": {"policy": "OneCycle", "max_lr": {"Adam": [0.1]}}"#, "lr_config.max_lr: OneCycleLrUpdaterHook: max_lr has no entry \"SGD\""),
+    ])
+    func preflight(settings: String, expected: String) {
+        let message = configErrorMessage(run(settings, epochs: 2, train: 5))
+        #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
     }
 }

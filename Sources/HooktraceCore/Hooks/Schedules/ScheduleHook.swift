@@ -110,6 +110,47 @@ public final class ScheduleHook: Hook {
         kind == .lr ? group.lr : group.currentMomentum
     }
 
+    /// The errors mmcv would raise during the run that the config alone decides (total_steps
+    /// shorter than the run, periods that do not cover it, too many cycles, an optimizer
+    /// without momentum, per-group values that do not fit): checked before anything runs.
+    func preflight(_ runner: Runner) throws(HooktraceError) {
+        let maxIters = runner.plannedMaxIters ?? 0
+        switch policy {
+        case .oneCycleLR(let maxLR, let totalSteps, _, _, _, _, _):
+            let t = totalSteps ?? maxIters
+            if t < maxIters {
+                throw settingError("total_steps", "total_steps \(t) is less than the run's max_iters \(maxIters) (mmcv raises ValueError); set total_steps to at least \(maxIters) or omit it")
+            }
+            for opt in runner.optimizers { _ = try formatParam(maxLR, runner: runner, optimizer: opt, what: "max_lr") }
+        case .oneCycleMomentum(let baseM, let maxM, _, _, _):
+            for opt in runner.optimizers {
+                guard opt.defaultsHaveMomentum || opt.defaultsHaveBetas else {
+                    throw settingError(nil, "optimizer \(opt.className) has neither momentum nor betas (mmcv raises ValueError: optimizer must support momentum with option enabled)")
+                }
+                _ = try formatParam(baseM, runner: runner, optimizer: opt, what: "base_momentum")
+                _ = try formatParam(maxM, runner: runner, optimizer: opt, what: "max_momentum")
+            }
+        case .cyclic(_, let times, _, _, _):
+            if maxIters / times <= 0 {
+                throw settingError("cyclic_times", "max_iters \(maxIters) is less than cyclic_times \(times), so mmcv divides by zero; lower cyclic_times")
+            }
+        case .cosineRestart(let periods, _, _):
+            // The last progress the schedule is asked for: the last epoch, or the last iteration.
+            guard !(runner.kind == .iterBased && byEpoch) else { break }
+            let last = byEpoch ? (runner.maxEpochs ?? 0) - 1 : maxIters - 1
+            let total = periods.reduce(0, +)
+            if last >= total {
+                throw settingError("periods", "progress \(last) exceeds the cumulative periods (\(total) in all) (mmcv raises ValueError during the run); make the periods cover the whole run (\(last + 1) \(byEpoch ? "epochs" : "iterations"))")
+            }
+        default:
+            if kind == .momentum {
+                for opt in runner.optimizers where opt.groups.contains(where: { $0.currentMomentum == nil }) {
+                    throw settingError(nil, "optimizer \(opt.className) has neither momentum nor betas (mmcv raises KeyError: 'betas'); remove momentum_config")
+                }
+            }
+        }
+    }
+
     private func beforeRun(_ runner: Runner) throws(HooktraceError) {
         switch policy {
         case .oneCycleLR(let maxLR, let totalSteps, let pct, _, let div, let finalDiv, let threePhase):
