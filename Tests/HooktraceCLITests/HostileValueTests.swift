@@ -139,15 +139,21 @@ struct DamageExitTests {
         return try CLI.run(args.map { $0 == "TRACE" ? trace : $0 == "GOOD" ? good : $0 == "OUT" ? out : $0 })
     }
 
-    @Test("a trace damaged after some intact blocks: output from them, the damage on stderr, exit 1")
-    func damagedMidway() throws {
-        let scratch = Scratch()
+    /// A recording of the cosine example (good.htrace) and a copy damaged by `damage`.
+    static func recordAndDamage(_ scratch: Scratch, _ damage: (inout Data) -> Void) throws -> (good: String, damaged: String) {
         let good = scratch.file("good.htrace")
         #expect(try CLI.run(["record", "--config", RecordCLITests.examples + "/cosine_warmup.json", "-q", "-o", good]).status == 0)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
-        bytes = bytes.prefix(bytes.count * 2 / 3)
+        damage(&bytes)
         let damaged = scratch.file("damaged.htrace")
         try bytes.write(to: URL(fileURLWithPath: damaged))
+        return (good, damaged)
+    }
+
+    @Test("a trace damaged after some intact blocks: output from them, the damage on stderr, exit 1")
+    func damagedMidway() throws {
+        let scratch = Scratch()
+        let (good, damaged) = try Self.recordAndDamage(scratch) { $0 = $0.prefix($0.count * 2 / 3) }
         for (args, prints) in Self.commands {
             let r = try Self.run(args, trace: damaged, good: good, scratch: scratch)
             #expect(r.status == 1, "\(args): exit \(r.status): \(r.stderr.suffix(200))")
@@ -161,12 +167,7 @@ struct DamageExitTests {
     @Test("a damaged header with intact blocks: the blocks are read, the header damage is named, exit 1")
     func damagedHeader() throws {
         let scratch = Scratch()
-        let good = scratch.file("good.htrace")
-        #expect(try CLI.run(["record", "--config", RecordCLITests.examples + "/cosine_warmup.json", "-q", "-o", good]).status == 0)
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
-        bytes[9] ^= 0x10  // the format version's high byte
-        let damaged = scratch.file("damaged.htrace")
-        try bytes.write(to: URL(fileURLWithPath: damaged))
+        let (good, damaged) = try Self.recordAndDamage(scratch) { $0[9] ^= 0x10 }  // the format version's high byte
         for (args, prints) in Self.commands where args[0] != "replay" {
             let r = try Self.run(args, trace: damaged, good: good, scratch: scratch)
             #expect(r.status == 1, "\(args): exit \(r.status): \(r.stderr.suffix(200))")
