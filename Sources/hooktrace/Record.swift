@@ -181,7 +181,7 @@ struct Hooks: ParsableCommand {
         out.write(Simulator.hookListing(runner) + "\n")
         // Known passive types (mmdetection's check and model hooks) are listed under their
         // stages above; only the others' stages are unknown.
-        let passive = runner.hooks.filter { ($0.hook as? PassiveHook)?.isKnown == false }
+        let passive = runner.hooks.filter { ($0.hook as? PassiveHook)?.methods.isEmpty == true }
         if !passive.isEmpty {
             out.write("\nnot simulated (passive; the stages they act on are unknown to hooktrace):\n")
             for p in passive { out.write("(" + pad(Priority.label(p.priority), 12) + ") " + p.hook.type + "\n") }

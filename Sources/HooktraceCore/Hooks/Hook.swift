@@ -78,11 +78,20 @@ public final class PassiveHook: Hook {
     /// A logger from `log_config.hooks` (its records are what the simulation misses).
     public let isLogger: Bool
 
+    /// Hooks of mmdetection 2.x whose stages are known but whose effects are not simulated
+    /// (listed under their stages, and warned about). MMDetWandbHook is a WandbLoggerHook
+    /// (LoggerHook's before_run, before_epoch, after_train_iter, after_train_epoch,
+    /// after_val_epoch; WandbLoggerHook's after_run) that also uploads checkpoints and
+    /// evaluation tables.
+    static let listedStages: [String: Set<Stage>] = [
+        "MMDetWandbHook": [.beforeRun, .beforeTrainEpoch, .beforeValEpoch, .afterTrainIter, .afterTrainEpoch, .afterValEpoch, .afterRun],
+    ]
+
     public init(type: String, config: JSONValue, isLogger: Bool = false) {
         self.type = type
         self.config = config
         self.isLogger = isLogger
-        methods = Self.knownStages[type] ?? []
+        methods = Self.knownStages[type] ?? Self.listedStages[type] ?? []
     }
 
     public func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {}

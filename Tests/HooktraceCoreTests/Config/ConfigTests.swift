@@ -138,6 +138,22 @@ struct ConfigTests {
         #expect(!section("before_train_epoch").contains("RFSearchHook"))
     }
 
+    @Test("mmdetection's MMDetWandbHook is listed under the stages its class overrides and warned about (its uploads are not simulated)")
+    func mmdetWandb() throws {
+        let json = config(#""log_config": {"interval": 50, "hooks": [{"type": "TextLoggerHook"}, {"type": "MMDetWandbHook", "init_kwargs": {"project": "mmdetection"}, "interval": 50, "log_checkpoint": true, "num_eval_images": 100}]}"#)
+        let (_, runner) = try simulate(json)
+        #expect(runner.warnings.contains { $0.hasPrefix("MMDetWandbHook: logger type MMDetWandbHook is not known") })
+        let listing = Simulator.hookListing(runner)
+        for stage in ["before_run", "before_train_epoch", "after_train_iter", "after_train_epoch", "after_val_epoch", "after_run"] {
+            guard let range = listing.range(of: stage + ":\n") else {
+                Issue.record("no \(stage) in the listing")
+                continue
+            }
+            let section = String(listing[range.upperBound...]).components(separatedBy: "\n --------").first ?? ""
+            #expect(section.contains("(VERY_LOW    ) MMDetWandbHook"), "\(stage): \(section)")
+        }
+    }
+
     @Test("a key given twice in one object is an error naming it and its line")
     func duplicateKeys() {
         let text = "{\"runner\": {\"type\": \"EpochBasedRunner\", \"max_epochs\": 1},\n \"data\": {\"train\": 1},\n \"optimizer\": {\"type\": \"SGD\", \"lr\": 0.1, \"lr\": 0.2}}"
