@@ -112,15 +112,6 @@ public struct ConfigArgs {
         }
     }
 
-    /// One of `choices`, or nil when absent.
-    public mutating func choice(_ key: String, _ choices: [String]) throws(HooktraceError) -> String? {
-        guard let s = try optionalString(key) else { return nil }
-        guard choices.contains(s) else {
-            throw configError(keyPath(key), "must be one of \(choices.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(s)\"" + suggestion(s, choices))
-        }
-        return s
-    }
-
     /// Rejects keys that were never read, as Python rejects unexpected keyword arguments.
     /// When `key` is not set but another member looks like a misspelling of it, the error
     /// to give instead of one about `key`'s default value (`warmup_iter` for `warmup_iters`).

@@ -40,19 +40,6 @@ public indirect enum JSONValue: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// A short name of the value's type, for error messages ("an integer", "a string", …).
-    public var kindName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .int: "an integer"
-        case .double: "a float"
-        case .string: "a string"
-        case .array: "a list"
-        case .object: "an object"
-        }
-    }
-
     /// Compact JSON text (Python `json.dumps` separators: `", "` and `": "`).
     public var description: String {
         switch self {

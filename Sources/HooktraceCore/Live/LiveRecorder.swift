@@ -35,8 +35,8 @@ public final class LiveRecorder {
         self.options = options
     }
 
-    /// The trace path for `rank` of `world` processes.
-    public static func tracePath(_ output: String, rank: Int, world: Int) -> String {
+    /// The trace path for process `rank` of a run: `output` for rank 0, `NAME.rankK.htrace` otherwise.
+    public static func tracePath(_ output: String, rank: Int) -> String {
         guard rank != 0 else { return output }
         let base = output.hasSuffix(".htrace") ? String(output.dropLast(7)) : output
         return "\(base).rank\(rank).htrace"
@@ -374,7 +374,7 @@ public final class LiveRecorder {
     /// counts them from the recorded calls.)
     private func start(_ c: Client, _ info: JSONValue, _ session: inout Session) throws(HooktraceError) {
         guard c.writer == nil else { return }
-        c.path = LiveRecorder.tracePath(options.output, rank: c.rank, world: c.world)
+        c.path = LiveRecorder.tracePath(options.output, rank: c.rank)
         let output = try session.output(for: c.path)
         c.output = output
         var o = TraceWriter.Options()
@@ -394,7 +394,7 @@ public final class LiveRecorder {
             for h in list {
                 let type = string(h["type"]) ?? "Hook"
                 let count = hooks.filter { $0.type == type }.count + 1
-                hooks.append(HookInfo(name: count == 1 ? type : "\(type)#\(count)", type: type, priority: int(h["priority"]) ?? 50))
+                hooks.append(HookInfo(name: HookInfo.uniqueName(type, count: count), type: type, priority: int(h["priority"]) ?? 50))
             }
         }
         var workflow: [WorkflowPhase] = []

@@ -90,7 +90,7 @@ public final class Runner {
     public func register(_ hook: any Hook, priority: Int) {
         var count = 1
         for h in hooks where h.hook.type == hook.type { count += 1 }
-        let name = count == 1 ? hook.type : "\(hook.type)#\(count)"
+        let name = HookInfo.uniqueName(hook.type, count: count)
         var index = 0
         for i in stride(from: hooks.count - 1, through: 0, by: -1) where hooks[i].priority <= priority {
             index = i + 1

@@ -29,17 +29,6 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
         }
     }
 
-    /// The listed stages a generic method stands for.
-    public var specifics: [Stage] {
-        switch self {
-        case .beforeEpoch: [.beforeTrainEpoch, .beforeValEpoch]
-        case .afterEpoch: [.afterTrainEpoch, .afterValEpoch]
-        case .beforeIter: [.beforeTrainIter, .beforeValIter]
-        case .afterIter: [.afterTrainIter, .afterValIter]
-        default: [self]
-        }
-    }
-
     /// Position in `allCases`.
     public var index: Int {
         switch self {

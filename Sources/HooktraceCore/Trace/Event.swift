@@ -254,6 +254,11 @@ public struct HookInfo: Equatable, Sendable {
     /// The hook's config as JSON, or `""` when unknown.
     public var config: String
 
+    /// The run's name for the `count`-th hook of `type`: the type, then `Type#2`, `Type#3`…
+    public static func uniqueName(_ type: String, count: Int) -> String {
+        count == 1 ? type : "\(type)#\(count)"
+    }
+
     public init(name: String, type: String, priority: Int, config: String = "") {
         self.name = name
         self.type = type

@@ -175,3 +175,24 @@ public struct BlockHeader: Equatable, Sendable {
         }
     }
 }
+
+/// The end block: total events, then the index of event blocks (offset deltas and counts).
+func endBlock(events: UInt64, names: UInt32, index: [(offset: UInt64, header: BlockHeader)]) -> [UInt8] {
+    var body = ByteSink()
+    body.uvarint(events)
+    body.uvarint(UInt64(index.count))
+    var prevOffset: UInt64 = 0
+    for entry in index {
+        body.uvarint(entry.offset - prevOffset)
+        prevOffset = entry.offset
+        body.uvarint(UInt64(entry.header.eventCount))
+    }
+    let header = BlockHeader(
+        kind: .end, codec: .none, firstSequence: events, eventCount: 0, firstNameID: names,
+        namesLength: 0, storedLength: UInt32(body.count), rawLength: UInt32(body.count),
+        bodyCRC: crc32(body.bytes), epochMin: .max, epochMax: 0, iterMin: .max, iterMax: 0)
+    var out = ByteSink()
+    header.encode(into: &out)
+    out.append(body.bytes)
+    return out.bytes
+}
