@@ -154,23 +154,36 @@ public enum Golden {
     }
 
     private static func accept(_ actual: String, _ golden: Case) throws(HooktraceError) {
-        let dumpTemp = golden.dump + ".tmp"
-        guard let f = fopen(dumpTemp, "w") else { throw HooktraceError(.io, "cannot write", file: dumpTemp) }
-        let reader = try TraceReader(path: actual)
+        // The dump is written like any output (through DUMP.partial); the trace was
+        // written next to the golden and is moved over it.
+        let dump = try OutputPath(golden.dump)
+        guard let f = fopen(dump.writePath, "w") else {
+            dump.discard()
+            throw HooktraceError(.io, "cannot write: \(systemError())", file: dump.writePath)
+        }
         var text = "# \(golden.name): the expected trace, one event per line (hooktrace show). Review changes like code.\n"
         text += EventText.header + "\n"
-        while let e = try reader.next() {
-            text += EventText.line(e) + "\n"
-            if text.utf8.count > 1 << 16 {
-                fputs(text, f)
-                text = ""
+        do {
+            let reader = try TraceReader(path: actual)
+            while let e = try reader.next() {
+                text += EventText.line(e) + "\n"
+                if text.utf8.count > 1 << 16 {
+                    fputs(text, f)
+                    text = ""
+                }
             }
+        } catch {
+            fclose(f)
+            dump.discard()
+            throw error
         }
         fputs(text, f)
         fclose(f)
-        guard rename(actual, golden.expected) == 0, rename(dumpTemp, golden.dump) == 0 else {
-            throw HooktraceError(.io, "cannot write the golden files: \(systemError())", file: golden.directory)
+        guard rename(actual, golden.expected) == 0 else {
+            dump.discard()
+            throw HooktraceError(.io, "cannot write the golden trace: \(systemError())", file: golden.expected)
         }
+        try dump.commit()
     }
 }
 
