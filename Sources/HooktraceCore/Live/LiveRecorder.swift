@@ -148,7 +148,11 @@ public final class LiveRecorder {
         }
         // The first output was reserved up front; nothing was recorded into it.
         if session.unused(options.output) { firstOutput.discard() }
-        if let failure { throw failure }
+        if let failure {
+            // Where the recorded data is matters more than the error: say both.
+            let kept = session.notes.filter { $0.hasPrefix("the trace of rank") }
+            throw HooktraceError(failure.code, ([failure.message] + kept).joined(separator: "; "), file: failure.file, offset: failure.offset, block: failure.block)
+        }
         if traces.isEmpty {
             session.notes.append(clients.isEmpty
                 ? "nothing was recorded: the command never started a Python process with the shim (is it a Python program? does it reset PYTHONPATH?)"
