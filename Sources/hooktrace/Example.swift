@@ -46,6 +46,7 @@ struct Example: ParsableCommand {
         options.level = level
         options.blockEvents = blockEvents
         let out = try OutputPath(output)
+        removePartialOnInterrupt(out)
         do {
             let writer = try TraceWriter(path: out.writePath, options: options)
             try run.generate { try writer.append($0) }

@@ -85,6 +85,7 @@ struct Export: ParsableCommand {
 /// directly), refusing to write over one of `inputs`.
 func writeAtomically(_ path: String, inputs: [String], _ body: ((String) throws -> Void) throws -> Void) throws {
     let out = try OutputPath(path, inputs: inputs)
+    removePartialOnInterrupt(out)
     guard let file = fopen(out.writePath, "w") else {
         let why = String(cString: strerror(errno))
         out.discard()

@@ -82,3 +82,24 @@ func fixed(_ v: Double, _ digits: Int) -> String {
 func pad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
 }
+
+/// The partial file of the output being written, removed if the command is interrupted.
+nonisolated(unsafe) private var interruptedPartial: UnsafeMutablePointer<CChar>?
+
+/// Ctrl-C (or SIGTERM) while writing `out`: its partial file is removed before the command
+/// ends as the signal would end it. Simulated recordings, replays and renderings are made
+/// again by running the command again, so a stopped one leaves nothing behind. (A real
+/// run's recorder keeps its partial trace instead: that data cannot be made again. And a
+/// `kill -9` leaves the partial file, which the next command names.)
+func removePartialOnInterrupt(_ out: OutputPath) {
+    guard !out.isDirect else { return }
+    if let old = interruptedPartial { free(old) }
+    interruptedPartial = strdup(out.writePath)
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig) { sig in
+            if let p = interruptedPartial { unlink(p) }
+            signal(sig, SIG_DFL)
+            raise(sig)
+        }
+    }
+}

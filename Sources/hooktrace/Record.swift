@@ -94,6 +94,7 @@ struct Record: ParsableCommand {
         var options = TraceWriter.Options()
         options.codec = Codec(name: codec) ?? .zstd
         let target = try OutputPath(out, inputs: [config])
+        removePartialOnInterrupt(target)
         let writer: TraceWriter
         do {
             writer = try TraceWriter(path: target.writePath, options: options)

@@ -128,6 +128,7 @@ struct Replay: ParsableCommand {
         // The replay is read back for the diff: only a regular file will do.
         let out = try OutputPath(output ?? "\(trace).replay-\(getpid()).htrace", inputs: [trace] + (hooks.map { [$0] } ?? []), allowDirect: false)
         let target = out.path
+        removePartialOnInterrupt(out)
         let writer: TraceWriter
         do {
             writer = try TraceWriter(path: out.writePath)

@@ -209,6 +209,34 @@ struct OutputPathTests {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    @Test("Ctrl-C while recording a simulated run removes its partial file (it is made again by running again)")
+    func interruptedRecord() throws {
+        let scratch = Scratch()
+        let out = scratch.file("fr.htrace")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["record", "--config", RecordCLITests.examples + "/faster_rcnn_r50_fpn_1x_coco.json", "-q", "-o", out]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for the partial file: the recording is under way.
+        var waited = 0
+        while !FileManager.default.fileExists(atPath: out + ".partial") && waited < 200 {
+            usleep(10_000)
+            waited += 1
+        }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        if process.terminationReason == .uncaughtSignal {
+            #expect(process.terminationStatus == SIGINT)
+            #expect(!FileManager.default.fileExists(atPath: out + ".partial"), "the partial file was left behind")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        } else {
+            // The machine was fast enough to finish first: then the trace is complete.
+            #expect(try CLI.run(["check", out]).status == 0)
+        }
+    }
+
     @Test("a symbolic link to a trace keeps being a link; the file it points at is replaced")
     func symlink() throws {
         let scratch = Scratch()
