@@ -17,6 +17,21 @@ struct CLI {
         var signalled = false
     }
 
+    /// Starts the binary with `arguments` in the background, its output discarded;
+    /// `environment` entries are added to this process's.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs the binary with `arguments`; `environment` entries are added to this process's.
     static func run(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()

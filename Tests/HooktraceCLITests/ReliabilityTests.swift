@@ -16,17 +16,8 @@ private struct KilledRecording {
 
     /// Returns whether the training program finished within `timeout` seconds after the kill.
     func run(env extra: [String: String], killAfter: Double, timeout: Double = 60) throws -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["record", "-q", "-o", trace, "--", "python3", LiveRecordTests.fixtures + "/train_mmcv.py", scratch.file("wd")]
-        var env = ProcessInfo.processInfo.environment
-        env["PYTHONPATH"] = LiveRecordTests.fixtures
-        env["DONE_FILE"] = done
-        for (k, v) in extra { env[k] = v }
-        process.environment = env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.start(["record", "-q", "-o", trace, "--", "python3", LiveRecordTests.fixtures + "/train_mmcv.py", scratch.file("wd")],
+                                    environment: extra.merging(["PYTHONPATH": LiveRecordTests.fixtures, "DONE_FILE": done]) { a, _ in a })
         usleep(UInt32(killAfter * 1_000_000))
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -92,17 +83,8 @@ struct KilledRecorderTests {
     func runEndStatus() throws {
         let scratch = Scratch()
         let trace = scratch.file("t.htrace")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["record", "-q", "-o", trace, "--", "python3", LiveRecordTests.fixtures + "/train_mmcv.py", scratch.file("wd")]
-        var env = ProcessInfo.processInfo.environment
-        env["PYTHONPATH"] = LiveRecordTests.fixtures
-        env["ITERS"] = "400"
-        env["STEP_DELAY"] = "0.01"
-        process.environment = env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.start(["record", "-q", "-o", trace, "--", "python3", LiveRecordTests.fixtures + "/train_mmcv.py", scratch.file("wd")],
+                                    environment: ["PYTHONPATH": LiveRecordTests.fixtures, "ITERS": "400", "STEP_DELAY": "0.01"])
         usleep(1_500_000)
         // The training program is the recorder's child: kill it, not the recorder.
         let pkill = Process()
@@ -213,12 +195,7 @@ struct OutputPathTests {
     func interruptedRecord() throws {
         let scratch = Scratch()
         let out = scratch.file("fr.htrace")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["record", "--config", RecordCLITests.examples + "/faster_rcnn_r50_fpn_1x_coco.json", "-q", "-o", out]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.start(["record", "--config", RecordCLITests.examples + "/faster_rcnn_r50_fpn_1x_coco.json", "-q", "-o", out])
         // Wait for the partial file: the recording is under way.
         var waited = 0
         while !FileManager.default.fileExists(atPath: out + ".partial") && waited < 200 {
