@@ -234,15 +234,18 @@ public final class TraceReader {
             let minor = UInt16(fixed[10]) | UInt16(fixed[11]) << 8
             let codecByte = fixed[12]
             let metaLength = fixed[16..<20].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            // The checksum first: a damaged version or codec byte is damage, not a newer file.
-            if metaLength <= TraceFormat.maxMetadataBytes, UInt64(TraceFormat.fileHeaderFixedSize) + UInt64(metaLength) + 4 <= fileSize {
-                let size = TraceFormat.fileHeaderFixedSize + Int(metaLength) + 4
-                var whole = [UInt8](repeating: 0, count: size)
-                if preadFully(fd, &whole, 0) == size {
-                    let stored = whole.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self).littleEndian }
-                    guard crc32(Array(whole[0..<(size - 4)])) == stored else {
-                        throw HooktraceError(.damaged, "the trace header fails its checksum; `hooktrace repair` rebuilds it when the blocks after it are intact", file: path, offset: 0)
-                    }
+            // The checksum first, when the length allows it: a damaged version or codec byte is
+            // damage, not a newer file.
+            size = TraceFormat.fileHeaderFixedSize + Int(metaLength) + 4
+            var whole: [UInt8] = []
+            if metaLength <= TraceFormat.maxMetadataBytes, UInt64(size) <= fileSize {
+                whole = [UInt8](repeating: 0, count: size)
+                guard preadFully(fd, &whole, 0) == size else {
+                    throw HooktraceError(.io, "cannot read the trace header", file: path)
+                }
+                let stored = whole.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self).littleEndian }
+                guard crc32(Array(whole[0..<(size - 4)])) == stored else {
+                    throw HooktraceError(.damaged, "the trace header fails its checksum; `hooktrace repair` rebuilds it when the blocks after it are intact", file: path, offset: 0)
                 }
             }
             guard fixed[13] == 0, fixed[14] == 0, fixed[15] == 0 else {
@@ -260,17 +263,8 @@ public final class TraceReader {
             guard metaLength <= TraceFormat.maxMetadataBytes else {
                 throw HooktraceError(.damaged, "header metadata of \(metaLength) bytes exceeds the 1 MiB limit; the header is damaged (`hooktrace repair` rebuilds it when the blocks after it are intact)", file: path, offset: 16)
             }
-            size = TraceFormat.fileHeaderFixedSize + Int(metaLength) + 4
             guard UInt64(size) <= fileSize else {
                 throw HooktraceError(.truncated, "the file ends inside the trace header; nothing was recorded", file: path, offset: fileSize)
-            }
-            var whole = [UInt8](repeating: 0, count: size)
-            guard preadFully(fd, &whole, 0) == size else {
-                throw HooktraceError(.io, "cannot read the trace header", file: path)
-            }
-            let stored = whole.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self).littleEndian }
-            guard crc32(Array(whole[0..<(size - 4)])) == stored else {
-                throw HooktraceError(.damaged, "the trace header fails its checksum; `hooktrace repair` rebuilds it when the blocks after it are intact", file: path, offset: 0)
             }
             let parsed = whole.withUnsafeBytes { buf -> [(key: String, value: String)]? in
                 var c = ByteCursor(UnsafeRawBufferPointer(rebasing: buf[TraceFormat.fileHeaderFixedSize..<(size - 4)]))
