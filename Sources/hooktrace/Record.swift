@@ -42,14 +42,17 @@ struct Record: ParsableCommand {
             The config uses mmcv's own keys, as JSON (docs/CONFIG.md).
 
             The config is checked completely before anything runs; on an error nothing is written. \
-            The trace appears at the output path only when complete.
+            The trace is written as OUTPUT.partial and appears at the output path only when \
+            complete (a device or FIFO such as /dev/null is written directly).
 
             With -- COMMAND, runs the command (a Python program using mmcv 1.x or mmengine) with \
             hooktrace's recorder shim on its Python path, and records every call_hook of the real \
             run without changes to its code or config: counters, timestamps, log_vars, learning \
             rates and momenta, checkpoints, log records. Each process of a distributed run writes \
-            its own trace (NAME.rankK.htrace). The command's output passes through; hooktrace exits \
-            with the command's exit status.
+            its own trace (NAME.rankK.htrace). The trace is on disk from the run's start (within \
+            about a second); if hooktrace itself is killed, NAME.partial keeps what was recorded \
+            and the training goes on. The command's output passes through; hooktrace exits with \
+            the command's exit status.
 
             Examples:
               hooktrace record --config traces/examples/faster_rcnn_r50_fpn_1x_coco.json -o run.htrace
