@@ -220,4 +220,35 @@ struct ReplayTests {
         #expect(end.status == .failed && end.message.contains("replay stopped"))
         #expect(events.count > 10)
     }
+
+    @Test("a real run's start without a loader length: replay counts it from the recorded calls")
+    func inferredLoaders() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let json = #"""
+        {"runner": {"type": "EpochBasedRunner", "max_epochs": 3}, "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9},
+         "lr_config": {"policy": "step", "step": [2]}, "checkpoint_config": {"interval": 1},
+         "workflow": [["train", 1], ["val", 1]], "data": {"train": 4, "val": 3}}
+        """#
+        let (_, events) = try recordFile(json, dir)
+        // As a live recorder writes it when the val loader's length was only seen later:
+        // a real run's start, the config's data and the loaders without val.
+        let path = dir.file("real.htrace")
+        let writer = try TraceWriter(path: path)
+        for e in events {
+            guard case .runStart(var start) = e else {
+                try writer.append(e)
+                continue
+            }
+            start.source = "mmcv 1.7.2"
+            start.loaders = start.loaders.filter { $0.mode != "val" }
+            start.config = start.config.replacingOccurrences(of: #""data":{"train":4,"val":3}"#, with: #""data":{"train":4}"#)
+            #expect(!start.config.contains(#""val":3"#), "the test must remove the length: \(start.config)")
+            try writer.append(.runStart(start))
+        }
+        try writer.close()
+        #expect(try RecordedLoaders.infer(trace: path, modes: ["train", "val"], iterBased: false) == ["train": 4, "val": 3])
+        let replayed = try replayEvents(path, nil)
+        #expect(identical(body(replayed), body(events)), "the replay with the inferred lengths reproduces the run")
+    }
 }
