@@ -3,7 +3,9 @@
 ///
 /// The recording is the source of truth: in an epoch-based run, a loader's length is the
 /// number of `before_MODE_iter` calls in the first MODE epoch; in an iteration-based run,
-/// the train loader's length is the iteration at which `runner.epoch` first moves.
+/// the train loader's length L shows where `runner.epoch` first moves: mmcv's
+/// IterBasedRunner reads the loader's epoch before drawing the batch, so the first call
+/// of epoch 1 is at iteration L + 1.
 enum RecordedLoaders {
     /// The lengths of `modes` that the calls of `trace` show, by mode.
     ///
@@ -16,8 +18,8 @@ enum RecordedLoaders {
         while !remaining.isEmpty, let entry = try reader.next() {
             guard case .call(let c) = entry.event else { continue }
             if iterBased {
-                if remaining.contains("train"), c.epoch > 0, c.iter > 0 {
-                    found["train"] = c.iter / c.epoch
+                if remaining.contains("train"), c.epoch > 0, c.iter > 1 {
+                    found["train"] = (c.iter - 1) / c.epoch
                     remaining.remove("train")
                 }
                 continue

@@ -251,4 +251,13 @@ struct ReplayTests {
         let replayed = try replayEvents(path, nil)
         #expect(identical(body(replayed), body(events)), "the replay with the inferred lengths reproduces the run")
     }
+
+    @Test("an IterBasedRunner's train loader length is read from where runner.epoch first moves", arguments: [1, 3, 4, 7])
+    func inferredIterLoader(length: Int) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let json = #"{"runner": {"type": "IterBasedRunner", "max_iters": 20}, "optimizer": {"type": "SGD", "lr": 0.02}, "data": {"train": \#(length)}}"#
+        let (path, _) = try recordFile(json, dir)
+        #expect(try RecordedLoaders.infer(trace: path, modes: ["train"], iterBased: true) == ["train": length])
+    }
 }
