@@ -433,4 +433,34 @@ struct DamageTests {
             #expect(r4.verdict == .damaged && r4.problem?.message.contains("reserved") == true, "\(codec)")
         }
     }
+
+    @Test("the writer refuses a name longer than a reader accepts, keeping what it wrote")
+    func writerNameLimit() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("long")
+        let writer = try TraceWriter(path: path)
+        try writer.append(.call(Call(stage: "before_run", epoch: 0, iter: 0, innerIter: 0, mode: .none, time: 0)))
+        try writer.flush()
+        let long = String(repeating: "x", count: TraceFormat.maxNameLength + 1)
+        try writer.append(.effect(Effect(hook: "H", .note(long))))
+        #expect {
+            try writer.flush()
+        } throws: { error in
+            (error as? HooktraceError)?.code == .limit
+        }
+        let (events, error) = readWhatYouCan(path)
+        #expect(error == nil && events.count == 1, "the block before the refused one reads back")
+    }
+
+    @Test("a recorded run's end: interrupted for SIGINT, SIGTERM and SIGHUP, failed for other signals and exit codes")
+    func runEndStatus() {
+        #expect(LiveRecorder.runEnd(exitCode: 0).status == .completed)
+        #expect(LiveRecorder.runEnd(exitCode: 1).status == .failed)
+        #expect(LiveRecorder.runEnd(exitCode: 128 + SIGINT).status == .interrupted)
+        #expect(LiveRecorder.runEnd(exitCode: 128 + SIGTERM).status == .interrupted)
+        #expect(LiveRecorder.runEnd(exitCode: 128 + SIGHUP).status == .interrupted)
+        #expect(LiveRecorder.runEnd(exitCode: 128 + SIGKILL).status == .failed)
+        #expect(LiveRecorder.runEnd(exitCode: 128 + SIGSEGV).message == "the command was killed by signal \(SIGSEGV)")
+    }
 }
