@@ -96,7 +96,11 @@ public final class OutputPath {
         guard fd >= 0 else {
             let why = errno
             if why == EEXIST {
-                throw HooktraceError(.usage, "\(writePath) exists: another hooktrace is writing \(path), or an earlier one was stopped. `hooktrace check \(writePath)` shows what it holds; move or remove it, then run again", file: path)
+                var st = stat()
+                let empty = stat(writePath, &st) == 0 && st.st_size == 0
+                throw HooktraceError(.usage, "\(writePath) exists: another hooktrace is writing \(path), or an earlier one was stopped"
+                    + (empty ? " before it wrote anything (the file is empty); remove it, then run again"
+                             : ". `hooktrace check \(writePath)` shows what it holds; move or remove it, then run again"), file: path)
             }
             throw HooktraceError(.io, "cannot create \(writePath): \(String(cString: strerror(why))); check the directory exists and is writable", file: path)
         }

@@ -218,6 +218,9 @@ public final class TraceReader {
     private static func readHeader(fd: Int32, path: String, fileSize: UInt64) throws(HooktraceError) -> (TraceHeader, UInt64) {
         var fixed = [UInt8](repeating: 0, count: TraceFormat.fileHeaderFixedSize)
         let n = preadFully(fd, &fixed, 0)
+        if n == 0 {
+            throw HooktraceError(.notATrace, "the file is empty: nothing was written to it (a recording stopped before its run started?)", file: path, offset: 0)
+        }
         if n < 8 || Array(fixed[0..<8]) != TraceFormat.magic {
             if n >= 1 && n < 8 && Array(fixed[0..<n]) == Array(TraceFormat.magic[0..<n]) {
                 throw HooktraceError(.truncated, "the file ends inside the trace header (\(n) bytes); nothing was recorded", file: path, offset: UInt64(n))
