@@ -491,10 +491,11 @@ def _patch_mmcv(module):
         if sid is None:
             sid = _stage_ids[fn_name] = len(_stage_ids)
             ch.send(["stage", sid, fn_name])
+        t = perf() - ch.t0
         try:  # mmcv's own counters, without its property calls
-            buf.append((0, sid, self._epoch, self._iter, self._inner_iter, modes.get(self.mode, 0), perf() - ch.t0))
+            buf.append((0, sid, self._epoch, self._iter, self._inner_iter, modes.get(self.mode, 0), t))
         except AttributeError:
-            buf.append((0, sid, self.epoch, self.iter, self.inner_iter, modes.get(self.mode, 0), perf() - ch.t0))
+            buf.append((0, sid, self.epoch, self.iter, self.inner_iter, modes.get(self.mode, 0), t))
         if _per_hook_timing:
             for hook in self.hooks:
                 t = perf()
@@ -513,7 +514,8 @@ def _patch_mmcv(module):
             log_every = st.get("log_every")
             if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
                 _tail_log(self)
-        if len(buf) >= _BATCH or perf() - ch.t0 - ch.flushed_at > _FLUSH_NS:
+        # The call's start time decides (one clock read per call).
+        if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
             ch.flush()
 
     call_hook._hooktrace = True
@@ -569,10 +571,11 @@ def _patch_mmengine(module):
         if sid is None:
             sid = _stage_ids[fn_name] = len(_stage_ids)
             ch.send(["stage", sid, fn_name])
-        buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), _perf_ns() - ch.t0))
+        t = _perf_ns() - ch.t0
+        buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), t))
         original(self, fn_name, **kwargs)
         _watch(self, fn_name)
-        if len(buf) >= _BATCH or _perf_ns() - ch.t0 - ch.flushed_at > _FLUSH_NS:
+        if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
             ch.flush()
         # mmengine's LoggerHook writes its train records every `interval` batches.
         if fn_name == "after_train_iter":
