@@ -16,6 +16,11 @@ struct FuzzFixtureTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
     }
 
+    @Test("the fixtures are there (a .gitignore rule once kept them out of the repository)")
+    func present() {
+        #expect(Self.fixtures.count >= 1, "no files in \(Self.directory)")
+    }
+
     @Test("each input reads without a trap, and repair yields an intact trace of exactly the good events", arguments: fixtures)
     func fixture(_ name: String) throws {
         let path = Self.directory + "/" + name
