@@ -10,7 +10,7 @@ let package = Package(
     name: "hooktrace",
     products: [
         .executable(name: "hooktrace", targets: ["hooktrace"]),
-        .library(name: "HooktraceCore", targets: ["HooktraceCore"]),
+        .library(name: "Hooktrace", targets: ["HooktraceFormat", "HooktraceSim", "HooktraceAnalysis", "HooktraceRender"]),
         .library(name: "HooktraceTesting", targets: ["HooktraceTesting"]),
     ],
     dependencies: [
@@ -27,38 +27,60 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The layers, each depending only on those below it (docs/DESIGN.md; tools/check-layers
+        // fails the tests when an import goes the wrong way).
         .target(
-            name: "HooktraceCore",
+            name: "HooktraceFormat",
             dependencies: ["CZstd", "CZlib"],
             swiftSettings: strictness
         ),
         .target(
+            name: "HooktraceSim",
+            dependencies: ["HooktraceFormat"],
+            swiftSettings: strictness
+        ),
+        .target(
+            name: "HooktraceAnalysis",
+            dependencies: ["HooktraceFormat", "HooktraceSim"],
+            swiftSettings: strictness
+        ),
+        .target(
+            name: "HooktraceRender",
+            dependencies: ["HooktraceFormat", "HooktraceSim", "HooktraceAnalysis"],
+            swiftSettings: strictness
+        ),
+        .target(
+            name: "HooktraceLive",
+            dependencies: ["HooktraceFormat", "HooktraceSim"],
+            swiftSettings: strictness
+        ),
+        .target(
             name: "HooktraceTesting",
-            dependencies: ["HooktraceCore"],
+            dependencies: ["HooktraceFormat", "HooktraceSim", "HooktraceAnalysis", "HooktraceRender"],
             swiftSettings: strictness
         ),
         .executableTarget(
             name: "hooktrace",
             dependencies: [
-                "HooktraceCore",
+                "HooktraceFormat", "HooktraceSim", "HooktraceAnalysis", "HooktraceRender", "HooktraceLive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness
         ),
         .executableTarget(
             name: "hooktrace-bench",
-            dependencies: ["HooktraceCore"],
+            dependencies: ["HooktraceFormat", "HooktraceSim", "HooktraceAnalysis", "HooktraceRender"],
             path: "Sources/HooktraceBench",
             swiftSettings: strictness
         ),
         .testTarget(
-            name: "HooktraceCoreTests",
-            dependencies: ["HooktraceCore", "HooktraceTesting"],
+            name: "HooktraceTests",
+            dependencies: ["HooktraceFormat", "HooktraceSim", "HooktraceAnalysis", "HooktraceRender", "HooktraceLive", "HooktraceTesting"],
             swiftSettings: strictness
         ),
         .testTarget(
             name: "HooktraceCLITests",
-            dependencies: ["HooktraceCore"],
+            dependencies: ["HooktraceFormat", "HooktraceSim", "HooktraceAnalysis", "HooktraceRender", "HooktraceLive"],
             swiftSettings: strictness
         ),
     ],

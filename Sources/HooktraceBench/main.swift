@@ -1,6 +1,9 @@
 // hooktrace-bench: speed and size of the trace format on the synthetic "COCO 1x" stream.
 // Run with tools/bench (release build). Not part of the tests: numbers depend on the machine.
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceRender
+import HooktraceSim
 internal import CZstd
 #if canImport(Glibc)
 import Glibc

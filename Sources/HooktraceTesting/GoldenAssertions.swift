@@ -1,4 +1,7 @@
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceRender
+import HooktraceSim
 import Testing
 
 /// Checks the golden `name` under `traces/golden/` of the package that holds `filePath`.

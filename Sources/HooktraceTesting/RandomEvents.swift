@@ -1,4 +1,7 @@
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceRender
+import HooktraceSim
 
 /// Seeded generators of arbitrary events, for property tests of anything that reads or
 /// writes traces.

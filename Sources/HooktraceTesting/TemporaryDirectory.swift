@@ -1,4 +1,7 @@
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceRender
+import HooktraceSim
 #if canImport(Glibc)
 import Glibc
 #endif

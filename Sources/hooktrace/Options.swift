@@ -2,7 +2,11 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceLive
+import HooktraceRender
+import HooktraceSim
 
 /// An inclusive range written `A`, `A:B`, `A:` or `:B`.
 struct CounterRange: ExpressibleByArgument {
@@ -79,7 +83,7 @@ func fixed(_ v: Double, _ digits: Int) -> String {
 }
 
 
-func pad(_ s: String, _ width: Int) -> String {
+package func pad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
 }
 

@@ -1,5 +1,9 @@
 import ArgumentParser
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceLive
+import HooktraceRender
+import HooktraceSim
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(

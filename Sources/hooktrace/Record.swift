@@ -1,5 +1,9 @@
 import ArgumentParser
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceLive
+import HooktraceRender
+import HooktraceSim
 
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +32,7 @@ func prepareRun(_ cfg: RunConfig, file: String) throws -> (Runner, RunStart) {
     }
 }
 
-func baseName(_ path: String) -> String {
+package func baseName(_ path: String) -> String {
     String(path.split(separator: "/").last ?? Substring(path))
 }
 

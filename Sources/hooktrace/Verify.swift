@@ -1,5 +1,9 @@
 import ArgumentParser
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceLive
+import HooktraceRender
+import HooktraceSim
 
 #if canImport(Glibc)
 import Glibc

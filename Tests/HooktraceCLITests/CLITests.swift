@@ -1,5 +1,9 @@
 import Foundation
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceLive
+import HooktraceRender
+import HooktraceSim
 import Testing
 
 /// Runs the built `hooktrace` binary (next to the test bundle) and captures its output.

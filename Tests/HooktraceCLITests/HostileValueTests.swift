@@ -1,5 +1,9 @@
 import Foundation
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceLive
+import HooktraceRender
+import HooktraceSim
 import Testing
 
 /// Traces whose blocks are intact (valid CRCs) but whose values are extreme: every reading

@@ -2,7 +2,11 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import HooktraceCore
+import HooktraceAnalysis
+import HooktraceFormat
+import HooktraceLive
+import HooktraceRender
+import HooktraceSim
 import Testing
 
 /// A small recorded run shared by the view tests.

@@ -1,6 +1,6 @@
 // libFuzzer target for hooktrace's trace reader, `check` and `repair`.
 //
-// Built by tools/fuzz together with HooktraceCore's sources as one module (so it can use
+// Built by tools/fuzz together with HooktraceFormat's sources as one module (so it can use
 // the format's internals), with `swiftc -sanitize=fuzzer,address`. Not part of the package.
 //
 // Each input is a trace file. The target reads it the ways the commands do (events, call

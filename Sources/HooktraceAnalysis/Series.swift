@@ -1,0 +1,126 @@
+import HooktraceFormat
+import HooktraceSim
+
+/// What a chart plots.
+package enum SeriesKind: Equatable, Sendable, CustomStringConvertible {
+    case lr, momentum, loss
+    case metric(String)
+
+    /// Parses `lr`, `momentum`, `loss` or `metric:NAME`.
+    package init?(name: String) {
+        switch name {
+        case "lr": self = .lr
+        case "momentum": self = .momentum
+        case "loss": self = .loss
+        default:
+            guard name.hasPrefix("metric:"), name.count > 7 else { return nil }
+            self = .metric(String(name.dropFirst(7)))
+        }
+    }
+
+    package var description: String {
+        switch self {
+        case .lr: "lr"
+        case .momentum: "momentum"
+        case .loss: "loss"
+        case .metric(let m): m
+        }
+    }
+}
+
+/// A series read from a trace, with the run's markers (epochs, checkpoints, evaluations).
+package struct RunSeries: Sendable {
+    /// The damage that ended the trace early: the series holds the intact blocks' points.
+    package var damage: HooktraceError?
+    package var label: String
+    /// (iteration, value), in order.
+    package var points: [(x: Int, y: Double)] = []
+    /// Iterations where a new train epoch starts.
+    package var epochStarts: [Int] = []
+    package var saves: [(x: Int, path: String)] = []
+    package var removals: [(x: Int, path: String)] = []
+    package var evaluations: [Int] = []
+    /// What other series the trace has (for "no such series" messages).
+    package var available: Set<String> = []
+
+    /// Reads `kind` (param group `group` of the first optimizer) from `path`, keeping only
+    /// iterations within `iters` / `epochs`. Step-like series (lr, momentum) keep only the
+    /// points where the value changes (plus the last), so long runs stay small.
+    /// - Complexity: O(events), memory O(points kept).
+    package static func read(_ path: String, kind: SeriesKind, group: Int = 0, iters: ClosedRange<Int>? = nil,
+                            epochs: ClosedRange<Int>? = nil) throws(HooktraceError) -> RunSeries {
+        let reader = try TraceReader(path: path)
+        var s = RunSeries(label: baseLabel(path))
+        var current: Double?
+        var lastEpoch = -1
+        var lastKept: Double?
+        var pendingLast: (Int, Double)?
+        func inRange(_ c: Call?) -> Bool {
+            guard let c else { return false }
+            if let iters, !iters.contains(c.iter) { return false }
+            if let epochs, !epochs.contains(c.epoch) { return false }
+            return true
+        }
+        do {
+            try reader.forEachIntact { entry in
+                switch entry.event {
+                case .runStart(let r):
+                    if let g = r.paramGroups.first(where: { $0.group == group }) {
+                        current = kind == .lr ? g.lr : (kind == .momentum ? g.momentum : nil)
+                        s.available.insert("lr")
+                        if g.momentum != nil { s.available.insert("momentum") }
+                    }
+                case .effect(let e):
+                    switch e.action {
+                    case .setLR(_, let g, let v) where g == group && kind == .lr: current = v
+                    case .setMomentum(_, let g, let v) where g == group && kind == .momentum: current = v
+                    case .checkpointSave(let p) where inRange(entry.context): s.saves.append((entry.context!.iter, p))
+                    case .checkpointRemove(let p) where inRange(entry.context): s.removals.append((entry.context!.iter, p))
+                    case .evaluate where inRange(entry.context): s.evaluations.append(entry.context!.iter)
+                    case .setMomentum: s.available.insert("momentum")
+                    default: break
+                    }
+                case .observe(let o):
+                    if o.kind == .logVar && o.name == "loss" { s.available.insert("loss") }
+                    if o.kind == .metric { s.available.insert("metric:" + o.name) }
+                    guard inRange(entry.context), let v = o.value.number, let c = entry.context else { return }
+                    switch kind {
+                    case .loss where o.kind == .logVar && o.name == "loss" && c.mode == .train:
+                        s.points.append((c.iter, v))
+                    case .metric(let name) where o.kind == .metric && o.name == name:
+                        s.points.append((c.iter, v))
+                    default: break
+                    }
+                case .call(let c):
+                    if c.stage == "before_train_epoch" || (c.stage == "before_train_iter" && c.epoch != lastEpoch && lastEpoch >= 0) {
+                        if c.epoch != lastEpoch && inRange(entry.context) { s.epochStarts.append(c.iter) }
+                    }
+                    if c.mode == .train { lastEpoch = c.epoch }
+                    guard c.stage == "after_train_iter", kind == .lr || kind == .momentum, let v = current, inRange(entry.context) else { return }
+                    if lastKept.map({ $0.bitPattern != v.bitPattern }) ?? true {
+                        if let p = pendingLast { s.points.append((p.0, p.1)) }
+                        s.points.append((c.iter, v))
+                        lastKept = v
+                        pendingLast = nil
+                    } else {
+                        pendingLast = (c.iter, v)
+                    }
+                default: break
+                }
+            }
+        } catch let e as HooktraceError {
+            throw e
+        } catch {
+            throw HooktraceError(.io, "\(error)", file: path)
+        }
+        if let p = pendingLast { s.points.append((p.0, p.1)) }
+        if case .damaged(let e) = reader.state { s.damage = e }
+        return s
+    }
+
+    static func baseLabel(_ path: String) -> String {
+        var name = fileName(path)
+        if name.hasSuffix(".htrace") { name.removeLast(7) }
+        return name
+    }
+}

@@ -1,0 +1,508 @@
+import HooktraceFormat
+import HooktraceSim
+
+/// What `hooktrace diff` compares.
+package enum DiffKind: String, CaseIterable, Sendable {
+    case lr, momentum, checkpoint, eval, log, optimizer, order, other
+
+    static func of(_ action: EffectAction) -> DiffKind {
+        switch action {
+        case .setLR: .lr
+        case .setMomentum: .momentum
+        case .checkpointSave, .checkpointRemove, .checkpointLink: .checkpoint
+        case .evaluate, .bestUpdate: .eval
+        case .log: .log
+        case .optimizerStep: .optimizer
+        case .emaUpdate, .stop, .note, .custom: .other
+        }
+    }
+
+    /// The kind's bit in a set of kinds held as a mask (hashing a `Set` per effect is slow).
+    var bit: UInt32 {
+        switch self {
+        case .lr: 1
+        case .momentum: 2
+        case .checkpoint: 4
+        case .eval: 8
+        case .log: 16
+        case .optimizer: 32
+        case .order: 64
+        case .other: 128
+        }
+    }
+}
+
+/// A semantic comparison of two traces, call by call.
+package struct TraceDiff {
+    public struct Options: Sendable {
+        public var kinds: Set<DiffKind> = Set(DiffKind.allCases)
+        /// How many items (ranges, paths, hooks) each list shows.
+        public var limit = 10
+        /// Compare call timestamps and the timing fields of log records too.
+        public var includeTiming = false
+        public init() {}
+    }
+
+    package struct Side: Sendable {
+        package var path: String
+        package var source = ""
+        package var runner = ""
+        package var calls = 0
+        package var events: UInt64 = 0
+        package var hooks: [HookInfo] = []
+        package var damage: String?
+    }
+
+    /// Where and how the traces first differ.
+    package struct Divergence: Sendable {
+        package var kind: DiffKind
+        package var stage: String
+        package var epoch: Int
+        package var iter: Int
+        package var innerIter: Int
+        package var mode: String
+        package var hook: String
+        package var a: String
+        package var b: String
+    }
+
+    /// A per-iteration series (LR or momentum of one param group).
+    package struct Series: Sendable {
+        package var kind: DiffKind
+        package var optimizer: String
+        package var group: Int
+        package var compared = 0
+        package var differing = 0
+        package var ranges: [ClosedRange<Int>] = []
+        package var maxAbs: (diff: Double, iter: Int, a: Double, b: Double)?
+        package var maxRel: (diff: Double, iter: Int, a: Double, b: Double)?
+
+        package var label: String { (optimizer.isEmpty ? "" : optimizer + ".") + "\(kind.rawValue)[\(group)]" }
+    }
+
+    package struct Counts: Sendable {
+        package var a = 0
+        package var b = 0
+        package var differing = 0
+    }
+
+    package var a: Side
+    package var b: Side
+    package var options: Options
+    package var warnings: [String] = []
+    /// Calls whose (stage, epoch, iter, inner_iter, mode) differ or exist in one trace only.
+    package var callMismatches = 0
+    package var firstCallMismatch: String?
+    /// Aligned calls whose observations differ.
+    package var observationMismatches = 0
+    package var timingMismatches = 0
+    package var firstDivergence: Divergence?
+    package var series: [Series] = []
+    package var checkpoints = Checkpoints()
+    package var evaluations = Counts()
+    package var best: (a: [String], b: [String]) = ([], [])
+    package var logRecords = Counts()
+    package var firstLogDifference: String?
+    package var optimizerSteps = Counts()
+    package var otherEffects = Counts()
+    package var order: [String] = []
+
+    package struct Checkpoints: Sendable {
+        package var savedA: [String] = []
+        package var savedB: [String] = []
+        package var removedA: [String] = []
+        package var removedB: [String] = []
+        package var keptA: [String] = []
+        package var keptB: [String] = []
+    }
+
+    /// Whether the traces agree in everything compared.
+    package var same: Bool {
+        callMismatches == 0 && observationMismatches == 0 && timingMismatches == 0 && firstDivergence == nil
+            && order.isEmpty && series.allSatisfy { $0.differing == 0 }
+            && [evaluations, logRecords, optimizerSteps, otherEffects].allSatisfy { $0.differing == 0 }
+            && Set(checkpoints.savedA) == Set(checkpoints.savedB) && checkpoints.keptA == checkpoints.keptB
+    }
+
+    /// Compares two traces.
+    /// - Complexity: O(events) time; memory bounded by one call group per trace plus the
+    ///   checkpoint names and the ranges it reports.
+    package static func compare(_ pathA: String, _ pathB: String, options: Options = Options()) throws(HooktraceError) -> TraceDiff {
+        var engine = try Engine(pathA, pathB, options)
+        try engine.run()
+        return engine.diff
+    }
+}
+
+private struct Tracker {
+    var files: [String] = []
+    var saved: [String] = []
+    var removed: [String] = []
+    var best: [String] = []
+
+    mutating func apply(_ e: Effect, at call: Call?) {
+        switch e.action {
+        case .checkpointSave(let p):
+            saved.append(p)
+            if !files.contains(p) { files.append(p) }
+        case .checkpointRemove(let p):
+            removed.append(p)
+            files.removeAll { $0 == p }
+        case .bestUpdate(let k, let v, let c):
+            best.append("\(k)=\(formatDouble(v)) \(fileName(c)) (epoch \(call?.epoch ?? 0), iter \(call?.iter ?? 0))")
+        default: break
+        }
+    }
+}
+
+private struct Engine {
+    var diff: TraceDiff
+    let ra: CallGroupReader
+    let rb: CallGroupReader
+    var ta = Tracker()
+    var tb = Tracker()
+    var pendingA: CallGroup?
+    var pendingB: CallGroup?
+    /// Values in force per series, in both traces; parallel to `diff.series`.
+    var valuesA: [Double] = []
+    var valuesB: [Double] = []
+    var names = NameMatcher()
+    /// `diff.options.kinds` as a mask of ``DiffKind/bit``.
+    let wanted: UInt32
+
+    func wants(_ kind: DiffKind) -> Bool { wanted & kind.bit != 0 }
+
+    /// Sets a series' value in force in one trace, adding the series when new.
+    mutating func setSeries(_ kind: DiffKind, _ optimizer: String, _ group: Int, _ v: Double, a: Bool) {
+        var i = 0
+        while i < diff.series.count {
+            let s = diff.series[i]
+            if s.group == group && s.kind == kind && s.optimizer == optimizer { break }
+            i += 1
+        }
+        if i == diff.series.count {
+            diff.series.append(TraceDiff.Series(kind: kind, optimizer: optimizer, group: group))
+            valuesA.append(.nan)
+            valuesB.append(.nan)
+        }
+        if a { valuesA[i] = v } else { valuesB[i] = v }
+    }
+
+    mutating func track(_ e: Effect, a: Bool) {
+        switch e.action {
+        case .setLR(let o, let g, let v): setSeries(.lr, o, g, v, a: a)
+        case .setMomentum(let o, let g, let v): setSeries(.momentum, o, g, v, a: a)
+        default: break
+        }
+    }
+
+    init(_ a: String, _ b: String, _ options: TraceDiff.Options) throws(HooktraceError) {
+        ra = try CallGroupReader(path: a)
+        rb = try CallGroupReader(path: b)
+        diff = TraceDiff(a: TraceDiff.Side(path: a), b: TraceDiff.Side(path: b), options: options)
+        wanted = options.kinds.reduce(0) { $0 | $1.bit }
+    }
+
+    mutating func nextA() -> CallGroup? {
+        if let p = pendingA { pendingA = nil; return p }
+        return ra.next()
+    }
+
+    mutating func nextB() -> CallGroup? {
+        if let p = pendingB { pendingB = nil; return p }
+        return rb.next()
+    }
+
+    mutating func start(_ g: CallGroup, a: Bool) {
+        guard let r = g.runStart else { return }
+        if a {
+            diff.a.source = r.source
+            diff.a.runner = r.runner
+            diff.a.hooks = r.hooks
+        } else {
+            diff.b.source = r.source
+            diff.b.runner = r.runner
+            diff.b.hooks = r.hooks
+        }
+        for p in r.paramGroups {
+            setSeries(.lr, p.optimizer, p.group, p.lr, a: a)
+            if let m = p.momentum { setSeries(.momentum, p.optimizer, p.group, m, a: a) }
+        }
+    }
+
+    mutating func run() throws(HooktraceError) {
+        while true {
+            let ga = nextA()
+            let gb = nextB()
+            if ga == nil && gb == nil { break }
+            // The common case first, on unwrapped groups (each `!` of an optional group was a
+            // copy: a reference count on its batch).
+            if let a = ga, let b = gb {
+                if a.isPrelude { start(a, a: true) }
+                if b.isPrelude { start(b, a: false) }
+                if a.sameCall(as: b, &names) {
+                    // A group cut short by damage holds only part of its call: counted, not compared.
+                    if a.cutShort || b.cutShort {
+                        if !a.isPrelude { diff.a.calls += 1; diff.b.calls += 1 }
+                        continue
+                    }
+                    compare(a, b)
+                    continue
+                }
+            } else if let a = ga, a.isPrelude {
+                start(a, a: true)
+            } else if let b = gb, b.isPrelude {
+                start(b, a: false)
+            }
+            // Misaligned: report, and let the trace that is behind catch up.
+            diff.callMismatches += 1
+            if diff.firstCallMismatch == nil {
+                diff.firstCallMismatch = "call \(diff.a.calls) differs: A has \(ga.map(describe) ?? "nothing (ended)"), B has \(gb.map(describe) ?? "nothing (ended)")"
+                if ga == nil || gb == nil {
+                    // One trace ends first: a shorter (or damaged) recording of the same run, not another run.
+                    let (ended, reader) = ga == nil ? ("A", ra) : ("B", rb)
+                    let why = reader.damage != nil ? "it is damaged" : "it stops early"
+                    diff.warnings.append("\(ended) ends after \(diff.a.calls) calls (\(why)); the other trace's remaining calls are counted as differing")
+                } else {
+                    diff.warnings.append("the traces' calls differ (\(diff.firstCallMismatch!)); they come from different runs, so calls are matched by (stage, epoch, iter) where they can be")
+                }
+            }
+            switch (ga, gb) {
+            case (let x?, nil): alone(x, a: true)
+            case (nil, let y?): alone(y, a: false)
+            case (let x?, let y?):
+                let kx = (x.call?.iter ?? -1, x.call?.epoch ?? -1)
+                let ky = (y.call?.iter ?? -1, y.call?.epoch ?? -1)
+                if kx < ky {
+                    alone(x, a: true)
+                    pendingB = y
+                } else if ky < kx {
+                    alone(y, a: false)
+                    pendingA = x
+                } else {
+                    alone(x, a: true)
+                    alone(y, a: false)
+                }
+            default: break
+            }
+        }
+        diff.a.events = ra.reader.nextSequence
+        diff.b.events = rb.reader.nextSequence
+        if let d = ra.damage { diff.a.damage = d.message; diff.warnings.append("A is damaged: \(d.description); compared up to the damage") }
+        if let d = rb.damage { diff.b.damage = d.message; diff.warnings.append("B is damaged: \(d.description); compared up to the damage") }
+        diff.checkpoints.savedA = ta.saved.filter { !tb.saved.contains($0) }
+        diff.checkpoints.savedB = tb.saved.filter { !ta.saved.contains($0) }
+        diff.checkpoints.removedA = ta.removed.filter { !tb.removed.contains($0) }
+        diff.checkpoints.removedB = tb.removed.filter { !ta.removed.contains($0) }
+        diff.checkpoints.keptA = ta.files
+        diff.checkpoints.keptB = tb.files
+        diff.best = (ta.best, tb.best)
+        if diff.options.kinds.contains(.order) { diff.order = orderChanges(diff.a.hooks, diff.b.hooks) }
+        if !diff.options.kinds.contains(.checkpoint) { diff.checkpoints = TraceDiff.Checkpoints() }
+    }
+
+    func describe(_ g: CallGroup) -> String {
+        guard let c = g.call else { return "the prelude" }
+        return "\(c.stage) (epoch \(c.epoch), iter \(c.iter), inner_iter \(c.innerIter), \(c.mode))"
+    }
+
+    mutating func alone(_ g: CallGroup, a: Bool) {
+        if !g.isPrelude {
+            if a { diff.a.calls += 1 } else { diff.b.calls += 1 }
+        }
+        for e in g.effects {
+            if a { ta.apply(e, at: g.call) } else { tb.apply(e, at: g.call) }
+            track(e, a: a)
+            let kind = DiffKind.of(e.action)
+            guard wants(kind) else { continue }
+            count(kind, a: a ? 1 : 0, b: a ? 0 : 1, differing: true)
+        }
+    }
+
+    mutating func count(_ kind: DiffKind, a: Int, b: Int, differing: Bool) {
+        func bump(_ c: inout TraceDiff.Counts) {
+            c.a += a
+            c.b += b
+            if differing { c.differing += 1 }
+        }
+        switch kind {
+        case .eval: bump(&diff.evaluations)
+        case .log: bump(&diff.logRecords)
+        case .optimizer: bump(&diff.optimizerSteps)
+        case .other: bump(&diff.otherEffects)
+        default: break
+        }
+    }
+
+    static let timingKeys: Set<String> = ["time", "data_time", "memory"]
+
+    func comparable(_ e: Effect, timing: Bool) -> Effect {
+        guard !timing, case .log(let fields) = e.action else { return e }
+        return Effect(hook: e.hook, .log(fields.filter { !Engine.timingKeys.contains($0.key) }))
+    }
+
+    func same(_ x: Effect, _ y: Effect) -> Bool {
+        x.hook == y.hook && x.action.isIdentical(to: y.action)
+    }
+
+    /// Whether two groups' effects are identical, in order (an index loop: `zip` cost a
+    /// generic metadata lookup per group).
+    func sameEffects(_ a: ArraySlice<Effect>, _ b: ArraySlice<Effect>) -> Bool {
+        guard a.count == b.count else { return false }
+        var i = a.startIndex, j = b.startIndex
+        while i < a.endIndex {
+            guard same(a[i], b[j]) else { return false }
+            i += 1
+            j += 1
+        }
+        return true
+    }
+
+    mutating func compare(_ ga: CallGroup, _ gb: CallGroup) {
+        if !ga.isPrelude {
+            diff.a.calls += 1
+            diff.b.calls += 1
+        }
+        if !ga.sameObservations(as: gb, &names) {
+            diff.observationMismatches += 1
+            if diff.observationMismatches == 1 {
+                diff.warnings.append("observations differ at \(describe(ga)): the traces record different training steps")
+            }
+        }
+        if diff.options.includeTiming, let ca = ga.call, let cb = gb.call, ca.time != cb.time {
+            diff.timingMismatches += 1
+        }
+        let effectsA = ga.effects, effectsB = gb.effects
+        if effectsA.isEmpty && effectsB.isEmpty {
+            if ga.isAfterTrainIter { compareSeries(at: ga) }
+            return
+        }
+        let callA = ga.call, callB = gb.call
+        for e in effectsA {
+            ta.apply(e, at: callA)
+            track(e, a: true)
+        }
+        for e in effectsB {
+            tb.apply(e, at: callB)
+            track(e, a: false)
+        }
+        let timing = diff.options.includeTiming
+        // Fast path: identical effects (the common case) only need counting.
+        if sameEffects(effectsA, effectsB) {
+            for e in effectsA {
+                let kind = DiffKind.of(e.action)
+                if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
+            }
+            if ga.isAfterTrainIter { compareSeries(at: ga) }
+            return
+        }
+        // Learning rates and momenta are compared as the values in force at each iteration
+        // (compareSeries), not write by write: a recording sees changes, a simulation every write.
+        for kind in DiffKind.allCases where wants(kind) && kind != .order && kind != .lr && kind != .momentum {
+            var ea = ga.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            var eb = gb.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            if kind == .checkpoint {
+                // Files found by scanning a directory come in name order: compare as sets.
+                let key = { (e: Effect) in EventText.describe(.effect(e)).2 }
+                ea.sort { key($0) < key($1) }
+                eb.sort { key($0) < key($1) }
+            }
+            if ea.isEmpty && eb.isEmpty { continue }
+            let equal = ea.count == eb.count && zip(ea, eb).allSatisfy { same($0, $1) }
+            count(kind, a: ea.count, b: eb.count, differing: !equal)
+            guard !equal else { continue }
+            if kind == .log && diff.firstLogDifference == nil {
+                diff.firstLogDifference = logDifference(ea, eb, at: ga)
+            }
+            if diff.firstDivergence == nil, let c = ga.call {
+                let i = (0..<min(ea.count, eb.count)).first(where: { !same(ea[$0], eb[$0]) }) ?? min(ea.count, eb.count)
+                let x = i < ea.count ? ea[i] : nil
+                let y = i < eb.count ? eb[i] : nil
+                // When the same effect comes from different hooks, the hook is the difference.
+                let byHook = x != nil && y != nil && x!.hook != y!.hook
+                func text(_ e: Effect?) -> String {
+                    guard let e else { return "(nothing)" }
+                    let (type, _, detail) = EventText.describe(.effect(e))
+                    return "\(type) \(detail)" + (byHook ? " (by \(e.hook))" : "")
+                }
+                diff.firstDivergence = TraceDiff.Divergence(
+                    kind: kind, stage: c.stage, epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode.description,
+                    hook: x?.hook ?? y?.hook ?? "", a: text(x), b: text(y))
+            }
+        }
+        if ga.isAfterTrainIter { compareSeries(at: ga) }
+    }
+
+    /// The hook that sets a series (from run_start), for reporting.
+    func hookFor(_ kind: DiffKind) -> String {
+        let suffix = kind == .lr ? "LrUpdaterHook" : "MomentumUpdaterHook"
+        return diff.a.hooks.first { $0.type.hasSuffix(suffix) }?.name ?? diff.b.hooks.first { $0.type.hasSuffix(suffix) }?.name ?? ""
+    }
+
+    func logDifference(_ ea: [Effect], _ eb: [Effect], at g: CallGroup) -> String {
+        for (x, y) in zip(ea, eb) {
+            guard case .log(let fa) = x.action, case .log(let fb) = y.action else { continue }
+            for f in fa {
+                let other = fb.first(where: { $0.key == f.key })
+                if other.map({ !$0.value.isIdentical(to: f.value) }) ?? true {
+                    return "\(describe(g)): \(x.hook) \(f.key) \(f.value) → \(other.map { "\($0.value)" } ?? "(absent)")"
+                }
+            }
+            for f in fb where !fa.contains(where: { $0.key == f.key }) {
+                return "\(describe(g)): \(y.hook) \(f.key) (absent) → \(f.value)"
+            }
+        }
+        return "\(describe(g)): \(ea.count) record(s) in A, \(eb.count) in B"
+    }
+
+    /// Compares the values in force at the after_train_iter call `g`.
+    mutating func compareSeries(at g: CallGroup) {
+        let iter = g.iter
+        for i in diff.series.indices {
+            let kind = diff.series[i].kind
+            guard wants(kind) else { continue }
+            diff.series[i].compared += 1
+            let x = valuesA[i]
+            let y = valuesB[i]
+            guard x.bitPattern != y.bitPattern else { continue }
+            diff.series[i].differing += 1
+            if diff.firstDivergence == nil, let c = g.call {
+                let s = diff.series[i]
+                diff.firstDivergence = TraceDiff.Divergence(
+                    kind: kind, stage: "before_train_iter", epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode.description,
+                    hook: hookFor(kind), a: "\(s.label)=\(formatDouble(x)) in force", b: "\(s.label)=\(formatDouble(y)) in force")
+            }
+            if let last = diff.series[i].ranges.last, last.upperBound == iter - 1 {
+                diff.series[i].ranges[diff.series[i].ranges.count - 1] = last.lowerBound...iter
+            } else if diff.series[i].ranges.count < 10_000 {
+                diff.series[i].ranges.append(iter...iter)
+            }
+            let abs = Swift.abs(x - y)
+            if diff.series[i].maxAbs.map({ abs > $0.diff }) ?? true { diff.series[i].maxAbs = (abs, iter, x, y) }
+            let rel = abs / max(Swift.abs(x), Swift.abs(y))
+            if diff.series[i].maxRel.map({ rel > $0.diff }) ?? true { diff.series[i].maxRel = (rel, iter, x, y) }
+        }
+    }
+
+    /// "X moved before Y" for pairs whose order flipped, plus added, removed and re-prioritised hooks.
+    func orderChanges(_ a: [HookInfo], _ b: [HookInfo]) -> [String] {
+        var out: [String] = []
+        let namesA = a.map(\.name), namesB = b.map(\.name)
+        for h in a where !namesB.contains(h.name) { out.append("\(h.name) (\(Priority.label(h.priority))) only in A") }
+        for h in b where !namesA.contains(h.name) { out.append("\(h.name) (\(Priority.label(h.priority))) only in B") }
+        for h in a {
+            if let g = b.first(where: { $0.name == h.name }), g.priority != h.priority {
+                out.append("\(h.name): priority \(Priority.label(h.priority)) → \(Priority.label(g.priority))")
+            }
+        }
+        let common = namesA.filter { namesB.contains($0) }
+        for (i, x) in common.enumerated() {
+            for y in common[(i + 1)...] {
+                if let bx = namesB.firstIndex(of: x), let by = namesB.firstIndex(of: y), by < bx {
+                    out.append("\(y) moved before \(x)")
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,487 @@
+#if canImport(Glibc)
+import Glibc
+import HooktraceFormat
+import HooktraceSim
+#endif
+
+/// Records a real training run: starts a command with hooktrace's Python shim on its
+/// path, receives the shim's messages over a Unix socket (one connection per process,
+/// so each rank of a distributed run gets its own trace) and writes them as traces.
+///
+/// The command's output passes through untouched; its exit status is returned.
+package final class LiveRecorder {
+    public struct Options: Sendable {
+        /// The trace path for rank 0 (or a single process); rank k writes `NAME.rankK.htrace`.
+        public var output: String
+        /// The directory holding `sitecustomize.py` and `hooktrace_shim.py`.
+        public var shimDirectory: String
+        public var perHookTiming = false
+        public init(output: String, shimDirectory: String) {
+            self.output = output
+            self.shimDirectory = shimDirectory
+        }
+    }
+
+    package struct Outcome: Sendable {
+        /// The command's exit status (128 + signal when it was killed).
+        package var exitCode: Int32
+        /// Traces written, by rank.
+        package var traces: [(rank: Int, path: String, events: UInt64)]
+        /// Things the user should know (nothing recorded, unknown messages…).
+        package var notes: [String]
+    }
+
+    let options: Options
+
+    package init(options: Options) {
+        self.options = options
+    }
+
+    /// The trace path for process `rank` of a run: `output` for rank 0, `NAME.rankK.htrace` otherwise.
+    package static func tracePath(_ output: String, rank: Int) -> String {
+        guard rank != 0 else { return output }
+        let base = output.hasSuffix(".htrace") ? String(output.dropLast(7)) : output
+        return "\(base).rank\(rank).htrace"
+    }
+
+    private final class Client {
+        let fd: Int32
+        var buffer: [UInt8] = []
+        var writer: TraceWriter?
+        var output: OutputPath?
+        var path = ""
+        var rank = 0
+        var world = 1
+        var meta: [Field] = []
+        var hookNames: [String] = []
+        var startInfo: JSONValue?
+        var loaders: [LoaderLength] = []
+        var stages: [String] = []
+        var closed = false
+        init(fd: Int32) { self.fd = fd }
+    }
+
+    package func run(command: [String]) throws(HooktraceError) -> Outcome {
+        guard command.first != nil else {
+            throw HooktraceError(.usage, "no command after --; e.g. hooktrace record -o run.htrace -- python train.py config.py")
+        }
+        let socketName = "hooktrace-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let listener = try listen(socketName)
+        defer { _ = close(listener) }
+        // The first trace's output is checked and reserved before a possibly long run starts.
+        let firstOutput = try OutputPath(options.output)
+        // The shim reads "@name" as an abstract socket address.
+        let pid: pid_t
+        do {
+            pid = try spawn(command, socketPath: "@" + socketName)
+        } catch {
+            firstOutput.discard()
+            throw error
+        }
+        // Keep running through Ctrl-C so the traces get finished; the command gets the signal.
+        let oldInt = signal(SIGINT, SIG_IGN)
+        let oldTerm = signal(SIGTERM, SIG_IGN)
+        defer {
+            signal(SIGINT, oldInt)
+            signal(SIGTERM, oldTerm)
+        }
+        var session = Session(first: firstOutput)
+        var clients: [Client] = []
+        var exitCode: Int32?
+        var graceUntil: ContinuousClock.Instant?
+        var failure: HooktraceError?
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            for c in clients where !c.closed { fds.append(pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), 100)
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                let fd = accept(listener, nil, nil)
+                if fd >= 0 {
+                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                    clients.append(Client(fd: fd))
+                }
+            }
+            for c in clients where !c.closed {
+                guard let entry = fds.first(where: { $0.fd == c.fd }), entry.revents != 0 else { continue }
+                let n = read(c.fd, &chunk, chunk.count)
+                if n <= 0 {
+                    c.closed = true
+                    _ = close(c.fd)
+                    continue
+                }
+                c.buffer.append(contentsOf: chunk[0..<n])
+                do {
+                    try process(c, &session)
+                } catch {
+                    if failure == nil { failure = error }
+                }
+            }
+            // A block is on disk at most a second after its first event, even when the
+            // run goes quiet (a long evaluation, a hang).
+            for c in clients {
+                do { try c.writer?.flushIfDue() } catch { if failure == nil { failure = error } }
+            }
+            if exitCode == nil {
+                var status: Int32 = 0
+                let r = waitpid(pid, &status, WNOHANG)
+                if r == pid {
+                    exitCode = decodeStatus(status)
+                    graceUntil = ContinuousClock.now + .seconds(2)
+                }
+            }
+            if let g = graceUntil, clients.allSatisfy(\.closed) || ContinuousClock.now > g { break }
+        }
+        var traces: [(Int, String, UInt64)] = []
+        let code = exitCode ?? 0
+        let end = LiveRecorder.runEnd(exitCode: code)
+        for c in clients {
+            if !c.closed { _ = close(c.fd) }
+            guard let writer = c.writer, let output = c.output else { continue }
+            do {
+                try writer.append(.runEnd(end))
+                try writer.close()
+                try output.commit()
+                traces.append((c.rank, c.path, writer.eventCount))
+            } catch {
+                if failure == nil { failure = error }
+                session.notes.append("the trace of rank \(c.rank) is kept in \(output.writePath) (\(error.message)); `hooktrace check \(output.writePath)` shows what it holds")
+            }
+        }
+        // The first output was reserved up front; nothing was recorded into it.
+        if session.unused(options.output) { firstOutput.discard() }
+        if let failure {
+            // Where the recorded data is matters more than the error: say both.
+            let kept = session.notes.filter { $0.hasPrefix("the trace of rank") }
+            throw HooktraceError(failure.code, ([failure.message] + kept).joined(separator: "; "), file: failure.file, offset: failure.offset, block: failure.block)
+        }
+        if traces.isEmpty {
+            session.notes.append(clients.isEmpty
+                ? "nothing was recorded: the command never started a Python process with the shim (is it a Python program? does it reset PYTHONPATH?)"
+                : "nothing was recorded: the program imported neither mmcv's nor mmengine's runner, or never called a hook")
+        }
+        return Outcome(exitCode: code, traces: traces.sorted { $0.0 < $1.0 }.map { (rank: $0.0, path: $0.1, events: $0.2) }, notes: session.notes)
+    }
+
+    /// How a run that exited with `code` ended: interrupted when stopped by SIGINT, SIGTERM
+    /// or SIGHUP (someone asked it to stop), failed on any other signal or non-zero status.
+    static func runEnd(exitCode code: Int32) -> RunEnd {
+        if code == 0 { return RunEnd(status: .completed, exitCode: 0, message: "") }
+        if code > 128 {
+            let signal = code - 128
+            let asked = signal == SIGINT || signal == SIGTERM || signal == SIGHUP
+            return RunEnd(status: asked ? .interrupted : .failed, exitCode: Int(code), message: "the command was killed by signal \(signal)")
+        }
+        return RunEnd(status: .failed, exitCode: Int(code), message: "the command exited with status \(code)")
+    }
+
+    /// Outputs reserved for the traces of this recording, and notes for the user.
+    private struct Session {
+        var outputs: [String: OutputPath] = [:]
+        var used: Set<String> = []
+        var notes: [String] = []
+        init(first: OutputPath) { outputs[first.path] = first }
+        func unused(_ path: String) -> Bool { !used.contains(path) }
+        mutating func output(for path: String) throws(HooktraceError) -> OutputPath {
+            guard !used.contains(path) else {
+                throw HooktraceError(.usage, "two processes of the run report the same rank; their traces would share \(path)")
+            }
+            used.insert(path)
+            if let reserved = outputs[path] { return reserved }
+            let o = try OutputPath(path)
+            outputs[path] = o
+            return o
+        }
+    }
+
+    private func decodeStatus(_ status: Int32) -> Int32 {
+        let signalled = status & 0x7F
+        if signalled == 0 { return (status >> 8) & 0xFF }
+        return 128 + signalled
+    }
+
+    /// Listens on an abstract Unix socket (Linux): no file to leave behind when the
+    /// recorder is killed, and close-on-exec, so the command never inherits the listener
+    /// (a child holding it could connect to itself and block forever once the recorder died).
+    private func listen(_ name: String) throws(HooktraceError) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw HooktraceError(.io, "cannot create a socket for the recorder: \(systemError())") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8)
+        guard bytes.count + 1 < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw HooktraceError(.io, "socket name too long: \(name)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw[0] = 0  // abstract namespace
+            for (i, b) in bytes.enumerated() { raw[i + 1] = b }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard ok == 0, Glibc.listen(fd, 64) == 0 else {
+            let why = systemError()
+            _ = close(fd)
+            throw HooktraceError(.io, "cannot listen on the recorder's socket: \(why)")
+        }
+        return fd
+    }
+
+    private func spawn(_ command: [String], socketPath: String) throws(HooktraceError) -> pid_t {
+        var env: [String] = []
+        var pythonPath = options.shimDirectory
+        var index = 0
+        while let entry = environ[index] {
+            let s = String(cString: entry)
+            index += 1
+            if s.hasPrefix("PYTHONPATH=") {
+                let existing = String(s.dropFirst("PYTHONPATH=".count))
+                if !existing.isEmpty { pythonPath += ":" + existing }
+                continue
+            }
+            if s.hasPrefix("HOOKTRACE_SOCKET=") || s.hasPrefix("HOOKTRACE_PER_HOOK_TIMING=") { continue }
+            env.append(s)
+        }
+        env.append("PYTHONPATH=" + pythonPath)
+        env.append("HOOKTRACE_SOCKET=" + socketPath)
+        if options.perHookTiming { env.append("HOOKTRACE_PER_HOOK_TIMING=1") }
+        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGTERM)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF))
+        let rc = posix_spawnp(&pid, command[0], nil, &attr, &argv, &envp)
+        posix_spawnattr_destroy(&attr)
+        guard rc == 0 else {
+            let why = rc == ENOENT ? "command not found; check the name and PATH" : String(cString: strerror(rc))
+            throw HooktraceError(.usage, "cannot start \(command[0]): \(why)")
+        }
+        return pid
+    }
+
+    // MARK: Messages
+
+    private func process(_ c: Client, _ session: inout Session) throws(HooktraceError) {
+        var start = 0
+        defer { c.buffer.removeSubrange(0..<start) }
+        while let newline = c.buffer[start...].firstIndex(of: 0x0A) {
+            let bytes = c.buffer[start..<newline]
+            if bytes.first == UInt8(ascii: "M") {
+                // A marshal batch: "M<length>\n" then that many bytes.
+                guard let length = Int(String(decoding: bytes.dropFirst(), as: UTF8.self)), length >= 0 else {
+                    session.notes.append("ignored a malformed batch header from the shim")
+                    start = newline + 1
+                    continue
+                }
+                guard c.buffer.count - (newline + 1) >= length else { return }
+                let body = Array(c.buffer[(newline + 1)..<(newline + 1 + length)])
+                start = newline + 1 + length
+                try batch(body, c, &session)
+                continue
+            }
+            start = newline + 1
+            let line = String(decoding: bytes, as: UTF8.self)
+            guard let message = try? JSONValue.parse(line), case .array(let parts) = message else {
+                session.notes.append("ignored a malformed message from the shim")
+                continue
+            }
+            // A batch is an array of messages; a message is an array starting with its kind.
+            let messages: [JSONValue] = parts.first.map { if case .array = $0 { return parts } else { return [message] } } ?? []
+            for m in messages {
+                guard case .array(let fields) = m, case .string(let kind)? = fields.first else { continue }
+                try handle(kind, Array(fields.dropFirst()), c, &session)
+            }
+        }
+    }
+
+    /// A marshal batch: a list of call tuples `(0, stage, epoch, iter, inner_iter, mode, t)`,
+    /// observation tuples `(1, kind, value, name)` and JSON messages as strings.
+    private func batch(_ body: [UInt8], _ c: Client, _ session: inout Session) throws(HooktraceError) {
+        let decoded: MarshalValue? = body.withUnsafeBytes { buf in
+            var reader = MarshalReader(buf)
+            return try? reader.read()
+        }
+        guard case .list(let items)? = decoded else {
+            session.notes.append("ignored a malformed batch from the shim")
+            return
+        }
+        for item in items {
+            switch item {
+            case .string(let json):
+                guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else { continue }
+                try handle(kind, Array(fields.dropFirst()), c, &session)
+            case .list(let t) where t.count == 7:
+                guard case .int(0) = t[0], case .int(let sid) = t[1], case .int(let epoch) = t[2], case .int(let iter) = t[3],
+                      case .int(let inner) = t[4], case .int(let mode) = t[5], case .int(let time) = t[6] else { continue }
+                let stage = sid >= 0 && sid < c.stages.count ? c.stages[Int(sid)] : "stage\(sid)"
+                try emit(c, .call(Call(stage: stage, epoch: Int(epoch), iter: Int(iter), innerIter: Int(inner),
+                                       mode: Mode(rawValue: UInt8(truncatingIfNeeded: mode)) ?? .none, time: time)))
+            case .list(let t) where t.count == 4:
+                guard case .int(1) = t[0], case .int(let k) = t[1], case .string(let name) = t[3] else { continue }
+                let kind: ObservationKind = k == 0 ? .logVar : k == 1 ? .numSamples : k == 2 ? .metric : .other
+                let value: Scalar
+                switch t[2] {
+                case .int(let i): value = .int(i)
+                case .float(let d): value = .double(d)
+                case .bool(let b): value = .bool(b)
+                case .string(let s): value = .string(s)
+                default: value = .null
+                }
+                try emit(c, .observe(Observation(kind: kind, name: name, value: value)))
+            default:
+                continue
+            }
+        }
+    }
+
+    private func int(_ v: JSONValue?) -> Int? {
+        switch v {
+        case .int(let i)?: Int(i)
+        case .double(let d)?: d.isFinite ? Int(d) : nil
+        default: nil
+        }
+    }
+
+    private func string(_ v: JSONValue?) -> String? {
+        if case .string(let s)? = v { return s }
+        return nil
+    }
+
+    private func scalar(_ v: JSONValue?) -> Scalar {
+        switch v {
+        case .bool(let b)?: .bool(b)
+        case .int(let i)?: .int(i)
+        case .double(let d)?: .double(d)
+        case .string(let s)?: .string(s)
+        default: .null
+        }
+    }
+
+    /// Appends an event to the client's trace; events before its run_start (there are
+    /// none with the shim's message order) have no trace to go to and are dropped.
+    private func emit(_ c: Client, _ event: Event) throws(HooktraceError) {
+        try c.writer?.append(event)
+    }
+
+    /// Opens the client's trace and writes run_start as soon as the run's start is known,
+    /// with the loader lengths known then: nothing is held back in memory, so a kill loses
+    /// at most the block being filled. (Lengths learnt later are not needed: a replay
+    /// counts them from the recorded calls.)
+    private func start(_ c: Client, _ info: JSONValue, _ session: inout Session) throws(HooktraceError) {
+        guard c.writer == nil else { return }
+        c.path = LiveRecorder.tracePath(options.output, rank: c.rank)
+        let output = try session.output(for: c.path)
+        c.output = output
+        var o = TraceWriter.Options()
+        o.flushInterval = .seconds(1)
+        o.metadata.append(("host", hostName()))
+        let writer = try TraceWriter(path: output.writePath, options: o)
+        c.writer = writer
+        var groups: [ParamGroup] = []
+        if case .array(let list)? = info["param_groups"] {
+            for g in list {
+                guard case .array(let f) = g, f.count == 4 else { continue }
+                groups.append(ParamGroup(optimizer: string(f[0]) ?? "", group: int(f[1]) ?? 0, lr: f[2].number ?? .nan, momentum: f[3].number))
+            }
+        }
+        var hooks: [HookInfo] = []
+        if case .array(let list)? = info["hooks"] {
+            for h in list {
+                let type = string(h["type"]) ?? "Hook"
+                let count = hooks.filter { $0.type == type }.count + 1
+                hooks.append(HookInfo(name: HookInfo.uniqueName(type, count: count), type: type, priority: int(h["priority"]) ?? 50))
+            }
+        }
+        var workflow: [WorkflowPhase] = []
+        var config = ""
+        if let cfg = info["config"], case .object(var members) = cfg {
+            if case .array(let phases)? = cfg["workflow"] {
+                for phase in phases {
+                    if case .array(let pair) = phase, pair.count == 2, let mode = string(pair[0]) { workflow.append(WorkflowPhase(mode, int(pair[1]) ?? 1)) }
+                }
+            }
+            // The loader lengths learnt from the run complete the config's data.
+            var data: [(key: String, value: JSONValue)] = []
+            if case .object(let d)? = cfg["data"] { data = d }
+            for l in c.loaders where !data.contains(where: { $0.key == l.mode }) { data.append((l.mode, .int(Int64(l.length)))) }
+            members.removeAll { $0.key == "data" }
+            members.append(("data", .object(data)))
+            config = JSONValue.object(members).compact
+        }
+        var meta = c.meta
+        if let wd = string(info["work_dir"]) { meta.append(Field("work_dir", .string(wd))) }
+        try writer.append(.runStart(RunStart(
+            source: [string(info["framework"]) ?? "python", string(info["version"]) ?? ""].filter { !$0.isEmpty }.joined(separator: " "), runner: string(info["runner"]) ?? "", maxEpochs: int(info["max_epochs"]),
+            maxIters: int(info["max_iters"]), workflow: workflow, loaders: c.loaders, paramGroups: groups, hooks: hooks, seed: 0,
+            config: config, meta: meta)))
+        // The start is on disk at once: a run that dies while loading data still leaves a trace.
+        try writer.flush()
+    }
+
+    private func handle(_ kind: String, _ p: [JSONValue], _ c: Client, _ session: inout Session) throws(HooktraceError) {
+        switch kind {
+        case "hello":
+            let info = p.first
+            c.rank = int(info?["rank"]) ?? 0
+            c.world = int(info?["world_size"]) ?? 1
+            c.meta = [Field("rank", .int(Int64(c.rank))), Field("world_size", .int(Int64(c.world))),
+                      Field("pid", .int(Int64(int(info?["pid"]) ?? 0))), Field("python", .string(string(info?["python"]) ?? ""))]
+            if case .array(let argv)? = info?["argv"] {
+                c.meta.append(Field("argv", .string(argv.compactMap { string($0) }.joined(separator: " "))))
+            }
+        case "start":
+            guard c.startInfo == nil, let info = p.first else { return }
+            c.startInfo = info
+            if case .object(let members)? = info["loaders"] {
+                for (mode, n) in members { c.loaders.append(LoaderLength(mode, int(n) ?? 0)) }
+            }
+            try start(c, info, &session)
+        case "loader":
+            guard p.count >= 2, let mode = string(p[0]), let n = int(p[1]) else { return }
+            if !c.loaders.contains(where: { $0.mode == mode }) { c.loaders.append(LoaderLength(mode, n)) }
+        case "stage":
+            guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return }
+            while c.stages.count <= id { c.stages.append("stage\(c.stages.count)") }
+            c.stages[id] = string(p[1]) ?? "stage\(id)"
+        case "lr", "mom":
+            guard p.count >= 4 else { return }
+            let opt = string(p[0]) ?? "", group = int(p[1]) ?? 0, value = p[2].number ?? .nan, hook = string(p[3]) ?? "unknown"
+            try emit(c, .effect(Effect(hook: hook, kind == "lr" ? .setLR(optimizer: opt, group: group, value: value)
+                                                                 : .setMomentum(optimizer: opt, group: group, value: value))))
+        case "ckpt":
+            guard p.count >= 3 else { return }
+            let path = string(p[1]) ?? "", hook = string(p[2]) ?? "CheckpointHook"
+            let action: EffectAction = switch string(p[0]) {
+            case "remove": .checkpointRemove(path: path)
+            case "link": .checkpointLink(link: path, target: p.count > 3 ? string(p[3]) ?? "" : "")
+            default: .checkpointSave(path: path)
+            }
+            try emit(c, .effect(Effect(hook: hook, action)))
+        case "log":
+            guard p.count >= 2, case .object(let members) = p[1] else { return }
+            try emit(c, .effect(Effect(hook: string(p[0]) ?? "TextLoggerHook", .log(members.map { Field($0.key, scalar($0.value)) }))))
+        case "span":
+            guard p.count >= 3 else { return }
+            try emit(c, .hookSpan(HookSpan(hook: string(p[0]) ?? "?", start: Int64(int(p[1]) ?? 0), duration: Int64(int(p[2]) ?? 0))))
+        default:
+            break  // "end" and future messages
+        }
+    }
+}
+
+func hostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    gethostname(&buffer, buffer.count)
+    return String(cString: buffer)
+}

@@ -1,0 +1,361 @@
+import HooktraceFormat
+
+/// A run config: mmcv's config dictionaries (as JSON) plus hooktrace's `data` and
+/// `simulation`, validated into a runner ready to record.
+///
+/// Validation happens before anything runs; every error names its config path and the
+/// fix. docs/CONFIG.md documents every key.
+package struct RunConfig {
+    package static let knownKeys = [
+        "runner", "optimizer", "lr_config", "momentum_config", "optimizer_config", "checkpoint_config", "log_config",
+        "custom_hooks", "evaluation", "workflow", "data", "simulation", "work_dir", "fp16",
+    ]
+    /// mmcv/mmdetection keys that do not affect hooks; ignored without a warning.
+    static let ignoredKeys = ["model", "dataset_type", "data_root", "img_norm_cfg", "train_pipeline", "test_pipeline",
+                              "dist_params", "log_level", "load_from", "resume_from", "opencv_num_threads",
+                              "mp_start_method", "auto_scale_lr", "gpu_ids", "seed", "device", "_base_", "norm_cfg", "auto_resume"]
+
+    /// Bounds that keep a simulated run finite and its clock within Int64 nanoseconds.
+    package static let maxLoaderLength = 1_000_000_000
+    package static let maxTrainIterations = 10_000_000_000
+    /// The longest simulated duration of one step (a day), mean plus jitter.
+    package static let maxStepSeconds = 86_400.0
+
+    package var json: JSONValue
+    package var name: String
+    package var kind: Runner.Kind
+    package var maxEpochs: Int?
+    package var maxIters: Int?
+    package var workflow: [WorkflowPhase]
+    package var loaders: [LoaderLength]
+    package var optimizers: [OptimizerState]
+    package var isDictOptimizer: Bool
+    package var simulation: Simulation
+    package var workDir: String
+    /// Top-level keys that were ignored (reported as a warning).
+    package var ignored: [String] = []
+    /// Settings the config gives that the simulation does not act on, with what happens instead.
+    package var warnings: [String] = []
+
+    /// Parses and validates `text` (the contents of a config file named `name`).
+    package init(text: String, name: String) throws(HooktraceError) {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(text)
+        } catch {
+            throw HooktraceError(.invalidInput, "not valid JSON: \(error)")
+        }
+        try self.init(json: value, name: name)
+    }
+
+    package init(json: JSONValue, name: String) throws(HooktraceError) {
+        self.json = json
+        self.name = name
+        guard case .object(let members) = json else {
+            throw configError("", "a run config must be a JSON object with keys such as \"runner\", \"optimizer\", \"lr_config\"")
+        }
+        for (key, _) in members where !Self.knownKeys.contains(key) {
+            let hint = suggestion(key, Self.knownKeys)
+            if !hint.isEmpty { throw configError(key, "unknown key\(hint)") }
+            if !Self.ignoredKeys.contains(key) { ignored.append(key) }
+        }
+        for key in ["resume_from", "auto_resume"] {
+            if let v = json[key], v != .null, v != .bool(false) {
+                warnings.append("\(key) (\(describeValue(v))): resuming is not simulated yet; the run starts from its beginning")
+            }
+        }
+
+        // runner
+        var runner = try ConfigArgs(json["runner"] ?? .object([("type", .string("EpochBasedRunner"))]), path: "runner")
+        let type = try runner.string("type", default: "EpochBasedRunner")
+        guard let kind = Runner.Kind(rawValue: type == "Runner" ? "EpochBasedRunner" : type) else {
+            throw configError("runner.type", "unknown runner \"\(type)\"; use \"EpochBasedRunner\" or \"IterBasedRunner\"" + suggestion(type, Runner.Kind.allCases.map(\.rawValue)))
+        }
+        self.kind = kind
+        maxEpochs = try runner.optionalInt("max_epochs")
+        maxIters = try runner.optionalInt("max_iters")
+        if maxEpochs != nil && maxIters != nil {
+            throw configError("runner", "only one of max_epochs or max_iters can be set (mmcv raises ValueError)")
+        }
+        switch kind {
+        case .epochBased:
+            guard let e = maxEpochs else { throw configError("runner.max_epochs", "EpochBasedRunner needs max_epochs") }
+            guard e >= 0 else { throw configError("runner.max_epochs", "must not be negative, got \(e)") }
+        case .iterBased:
+            guard let i = maxIters else { throw configError("runner.max_iters", "IterBasedRunner needs max_iters") }
+            guard i >= 0 else { throw configError("runner.max_iters", "must not be negative, got \(i)") }
+        }
+        try runner.finish(owner: type)
+
+        // workflow
+        var phases: [WorkflowPhase] = []
+        if let w = json["workflow"], w != .null {
+            guard case .array(let items) = w else { throw configError("workflow", "expected a list such as [[\"train\", 1], [\"val\", 1]], got \(describeValue(w))") }
+            for (i, item) in items.enumerated() {
+                let path = "workflow[\(i)]"
+                guard case .array(let pair) = item, pair.count == 2, case .string(let mode) = pair[0], case .int(let count) = pair[1] else {
+                    throw configError(path, "expected a pair such as [\"train\", 1], got \(describeValue(item))")
+                }
+                guard mode == "train" || mode == "val" else {
+                    throw configError(path, "runner has no workflow mode \"\(mode)\" (mmcv raises ValueError); use \"train\" or \"val\"")
+                }
+                guard count >= 0 else { throw configError(path, "the repeat count must not be negative, got \(count)") }
+                guard count <= Self.maxLoaderLength else { throw configError(path, "the repeat count must be at most \(Self.maxLoaderLength), got \(count)") }
+                phases.append(WorkflowPhase(mode, Int(count)))
+            }
+        } else {
+            phases = [WorkflowPhase("train", 1)]
+        }
+        guard phases.contains(where: { $0.mode == "train" && $0.count > 0 }) else {
+            throw configError("workflow", "has no \"train\" phase: mmcv's runner would loop forever; add [\"train\", 1]")
+        }
+        workflow = phases
+
+        // data
+        var data = try ConfigArgs(json["data"] ?? .object([]), path: "data")
+        func length(_ mode: String) throws(HooktraceError) -> Int? {
+            guard let v = data.raw(mode), v != .null else { return nil }
+            guard case .int(let n) = v else {
+                throw configError("data.\(mode)", "expected the number of batches per epoch of the \(mode) loader (an integer), got \(describeValue(v))")
+            }
+            guard n > 0 else { throw configError("data.\(mode)", "must be a positive number of batches, got \(n)") }
+            guard n <= Self.maxLoaderLength else {
+                throw configError("data.\(mode)", "\(n) batches per epoch is beyond what hooktrace simulates (at most \(Self.maxLoaderLength)); is it the number of images rather than of batches?")
+            }
+            return Int(n)
+        }
+        var loaders: [LoaderLength] = []
+        guard let train = try length("train") else {
+            throw configError("data.train", "missing: give the number of batches per epoch of the train loader, e.g. \"data\": {\"train\": 7330}")
+        }
+        loaders.append(LoaderLength("train", train))
+        let val = try length("val")
+        if let val { loaders.append(LoaderLength("val", val)) }
+        if phases.contains(where: { $0.mode == "val" }) && val == nil {
+            throw configError("data.val", "the workflow has a val phase: give the val loader's length, e.g. \"val\": 5000")
+        }
+        if let e = json["evaluation"], e != .null, val == nil {
+            throw configError("data.val", "evaluation is configured: give the val loader's length, e.g. \"val\": 5000")
+        }
+        let samplesPerGPU = try data.optionalInt("samples_per_gpu")
+        _ = data.raw("workers_per_gpu")
+        _ = data.raw("test")
+        try data.finish(owner: "data")
+        self.loaders = loaders
+        let trainIterations: Int
+        if kind == .iterBased {
+            trainIterations = maxIters ?? 0
+        } else {
+            let (product, overflow) = (maxEpochs ?? 0).multipliedReportingOverflow(by: train)
+            trainIterations = overflow ? Int.max : product
+        }
+        guard trainIterations <= Self.maxTrainIterations else {
+            let key = kind == .iterBased ? "runner.max_iters" : "runner.max_epochs"
+            throw configError(key, "the run would simulate \(trainIterations == Int.max ? "over \(Self.maxTrainIterations)" : "\(trainIterations)") training iterations; hooktrace simulates at most \(Self.maxTrainIterations) (a trace of roughly 40 GB)")
+        }
+        // Val phases are not bounded by max_epochs / max_iters: bound what the workflow implies.
+        let trainPerCycle = phases.filter { $0.mode == "train" }.reduce(0) { $0 &+ $1.count }
+        let valPerCycle = phases.filter { $0.mode == "val" }.reduce(0) { $0 &+ $1.count }
+        if valPerCycle > 0, let valLength = val {
+            let limit = kind == .iterBased ? (maxIters ?? 0) : (maxEpochs ?? 0)
+            let cycles = trainPerCycle > 0 ? (limit + trainPerCycle - 1) / trainPerCycle : 0
+            let (perCycle, o1) = kind == .iterBased ? (valPerCycle, false) : valPerCycle.multipliedReportingOverflow(by: valLength)
+            let (valIterations, o2) = perCycle.multipliedReportingOverflow(by: cycles)
+            guard !o1, !o2, valIterations <= Self.maxTrainIterations else {
+                throw configError("workflow", "its val phases would run \(o1 || o2 ? "over \(Self.maxTrainIterations)" : "\(valIterations)") val iterations; hooktrace simulates at most \(Self.maxTrainIterations)")
+            }
+        }
+
+        // optimizer
+        (optimizers, isDictOptimizer) = try Self.optimizers(json["optimizer"])
+
+        // simulation
+        simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: json["evaluation"])
+        if let w = json["work_dir"], w != .null {
+            guard case .string(let s) = w else { throw configError("work_dir", "expected a path, got \(describeValue(w))") }
+            workDir = s
+        } else {
+            workDir = "work_dirs/" + name
+        }
+    }
+
+    static let optimizerDefaults: [String: (momentum: Bool, betas: Bool)] = [
+        "SGD": (true, false), "RMSprop": (true, false), "Adam": (false, true), "AdamW": (false, true),
+        "Adamax": (false, true), "NAdam": (false, true), "RAdam": (false, true), "Adagrad": (false, false),
+        "Adadelta": (false, false), "ASGD": (false, false), "Rprop": (false, false), "LBFGS": (false, false),
+        "SparseAdam": (false, true),
+    ]
+
+    static func optimizers(_ value: JSONValue?) throws(HooktraceError) -> ([OptimizerState], Bool) {
+        guard let value, value != .null else {
+            throw configError("optimizer", "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
+        }
+        guard case .object(let members) = value else { throw configError("optimizer", "expected an object, got \(describeValue(value))") }
+        if value["type"] != nil {
+            return ([try optimizer(value, name: "", path: "optimizer")], false)
+        }
+        guard !members.isEmpty else { throw configError("optimizer", "an empty dict of optimizers; give \"type\" and \"lr\"") }
+        var result: [OptimizerState] = []
+        for (name, cfg) in members {
+            result.append(try optimizer(cfg, name: name, path: "optimizer.\(name)"))
+        }
+        return (result, true)
+    }
+
+    static func optimizer(_ value: JSONValue, name: String, path: String) throws(HooktraceError) -> OptimizerState {
+        var args = try ConfigArgs(value, path: path)
+        guard let type = try args.optionalString("type") else {
+            throw configError(path, "an optimizer needs \"type\" (e.g. \"SGD\")")
+        }
+        guard let defaults = optimizerDefaults[type] else {
+            throw configError(path + ".type", "unknown optimizer \"\(type)\"" + suggestion(type, optimizerDefaults.keys.sorted()) + "; known: \(optimizerDefaults.keys.sorted().joined(separator: ", "))")
+        }
+        guard let lr = try args.optionalDouble("lr") else { throw configError(path + ".lr", "missing: the initial learning rate") }
+        try checkLearningRate(lr, path + ".lr")
+        func group(_ a: inout ConfigArgs, lr: Double, momentum: Double?, betas: (Double, Double)?) throws(HooktraceError) -> ParamGroupState {
+            let glr = try a.double("lr", default: lr)
+            try checkLearningRate(glr, a.keyPath("lr"))
+            var g = ParamGroupState(lr: glr, momentum: nil, betas: nil)
+            if defaults.momentum { g.momentum = try a.double("momentum", default: momentum ?? 0) }
+            if defaults.betas {
+                if let b = a.raw("betas"), b != .null {
+                    guard case .array(let items) = b, items.count == 2, let b1 = items[0].number, let b2 = items[1].number else {
+                        throw configError(a.keyPath("betas"), "expected two numbers such as [0.9, 0.999], got \(describeValue(b))")
+                    }
+                    g.betas = (b1, b2)
+                } else {
+                    g.betas = betas ?? (0.9, 0.999)
+                }
+            }
+            return g
+        }
+        let base = try group(&args, lr: lr, momentum: nil, betas: nil)
+        var groups = [base]
+        if let list = args.raw("param_groups"), list != .null {
+            guard case .array(let items) = list, !items.isEmpty else {
+                throw configError(path + ".param_groups", "expected a non-empty list of groups such as [{\"lr\": 0.02}, {\"lr\": 0.01}]")
+            }
+            groups = []
+            for (i, item) in items.enumerated() {
+                var ga = try ConfigArgs(item, path: path + ".param_groups[\(i)]")
+                groups.append(try group(&ga, lr: base.lr, momentum: base.momentum, betas: base.betas))
+                try ga.finish(owner: "a param group")
+            }
+        }
+        for key in ["weight_decay", "nesterov", "dampening", "eps", "amsgrad", "alpha", "centered", "paramwise_cfg", "constructor", "foreach", "maximize"] {
+            _ = args.raw(key)
+        }
+        try args.finish(owner: type)
+        return OptimizerState(name: name, className: type, groups: groups, defaultsHaveMomentum: defaults.momentum, defaultsHaveBetas: defaults.betas)
+    }
+
+    static func simulation(_ value: JSONValue?, samplesPerGPU: Int?, evaluation: JSONValue?) throws(HooktraceError) -> Simulation {
+        var s = Simulation()
+        var args = try ConfigArgs(value ?? .object([]), path: "simulation")
+        if let seed = try args.optionalInt("seed") {
+            guard seed >= 0 else { throw configError("simulation.seed", "must not be negative, got \(seed)") }
+            s.seed = UInt64(seed)
+        }
+        s.batchSize = try args.int("batch_size", default: samplesPerGPU ?? 2)
+        guard s.batchSize > 0 else { throw configError("simulation.batch_size", "must be positive, got \(s.batchSize)") }
+        func curve(_ key: String, _ d: Simulation.Curve) throws(HooktraceError) -> Simulation.Curve {
+            guard let v = args.raw(key), v != .null else { return d }
+            var c = try ConfigArgs(v, path: "simulation.\(key)")
+            let result = Simulation.Curve(start: try c.double("start", default: d.start), end: try c.double("end", default: d.end),
+                                          noise: try c.double("noise", default: d.noise))
+            try c.finish(owner: "a curve")
+            guard result.noise >= 0 else { throw configError("simulation.\(key).noise", "must not be negative") }
+            return result
+        }
+        func duration(_ key: String, _ d: Simulation.Duration) throws(HooktraceError) -> Simulation.Duration {
+            guard let v = args.raw(key), v != .null else { return d }
+            if let n = v.number {
+                guard n >= 0 else { throw configError("simulation.\(key)", "must not be negative") }
+                guard n <= Self.maxStepSeconds else { throw configError("simulation.\(key)", "at most \(Int(Self.maxStepSeconds)) seconds (a day) per step, got \(n)") }
+                return Simulation.Duration(mean: n, jitter: 0)
+            }
+            var c = try ConfigArgs(v, path: "simulation.\(key)")
+            let result = Simulation.Duration(mean: try c.double("mean", default: d.mean), jitter: try c.double("jitter", default: d.jitter))
+            try c.finish(owner: "a duration")
+            guard result.mean >= 0, result.jitter >= 0 else { throw configError("simulation.\(key)", "mean and jitter must not be negative") }
+            guard result.mean + result.jitter <= Self.maxStepSeconds else {
+                throw configError("simulation.\(key)", "mean + jitter must be at most \(Int(Self.maxStepSeconds)) seconds (a day) per step")
+            }
+            return result
+        }
+        s.loss = try curve("loss", s.loss)
+        s.gradNorm = try curve("grad_norm", s.gradNorm)
+        s.dataTime = try duration("data_time", s.dataTime)
+        s.iterTime = try duration("iter_time", s.iterTime)
+        s.valIterTime = try duration("val_iter_time", s.valIterTime)
+        s.evalIterTime = try duration("eval_iter_time", s.evalIterTime)
+        s.checkpointTime = try duration("checkpoint_time", s.checkpointTime)
+        if let lv = args.raw("log_vars"), lv != .null {
+            guard case .object(let members) = lv else { throw configError("simulation.log_vars", "expected an object of shares such as {\"loss_cls\": 0.4, \"loss_bbox\": 0.6}") }
+            for (k, v) in members {
+                guard let share = v.number else { throw configError("simulation.log_vars.\(k)", "expected a number, got \(describeValue(v))") }
+                s.logVars.append((k, share))
+            }
+        }
+        if let m = args.raw("metrics"), m != .null {
+            guard case .object(let members) = m else { throw configError("simulation.metrics", "expected an object such as {\"bbox_mAP\": {\"start\": 0.1, \"end\": 0.37}}") }
+            for (k, v) in members {
+                var c = try ConfigArgs(v, path: "simulation.metrics.\(k)")
+                s.metrics.append((k, Simulation.Curve(start: try c.double("start", default: 0.1), end: try c.double("end", default: 0.4),
+                                                       noise: try c.double("noise", default: 0.003))))
+                try c.finish(owner: "a metric")
+            }
+        } else if let evaluation, evaluation != .null {
+            s.metrics = defaultMetrics(evaluation["metric"])
+            s.report = .mmdet(defaultMetricNames(evaluation["metric"]))
+        }
+        try args.finish(owner: "simulation")
+        return s
+    }
+
+    /// The metrics an mmdetection 2.x evaluation reports for `metric` (its datasets'
+    /// `evaluate`): the curves to draw, in the order the results list them.
+    static func defaultMetricNames(_ metric: JSONValue?) -> [String] {
+        switch metric {
+        case .string(let s): [s]
+        case .array(let items): items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        default: ["bbox"]
+        }
+    }
+
+    static func defaultMetrics(_ metric: JSONValue?) -> [(String, Simulation.Curve)] {
+        var out: [(String, Simulation.Curve)] = []
+        for n in defaultMetricNames(metric) {
+            switch n {
+            case "bbox", "segm":
+                // Final values of a Faster / Mask R-CNN 1x run on COCO.
+                let end = n == "bbox" ? [0.374, 0.581, 0.404, 0.212, 0.41, 0.481] : [0.34, 0.552, 0.363, 0.155, 0.369, 0.511]
+                for (item, e) in zip(MMDetMetrics.cocoItems, end) {
+                    out.append(("\(n)_\(item)", Simulation.Curve(start: e / 3, end: e, noise: 0.003)))
+                }
+            case "proposal", "proposal_fast":
+                let end = [0.51, 0.58, 0.6, 0.41, 0.66, 0.76]
+                for (item, e) in zip(MMDetMetrics.proposalItems, end) where n == "proposal" || item.hasPrefix("AR@") {
+                    out.append((item, Simulation.Curve(start: e / 2, end: e, noise: 0.003)))
+                }
+            case "mAP":
+                out.append(("mAP", Simulation.Curve(start: 0.3, end: 0.8, noise: 0.003)))
+            case "recall":
+                for num in MMDetMetrics.proposalNums {
+                    out.append(("recall@\(num)@0.5", Simulation.Curve(start: 0.6, end: 0.9, noise: 0.003)))
+                }
+            default:
+                out.append((n, Simulation.Curve(start: 0.1, end: 0.7, noise: 0.005)))
+            }
+        }
+        return out
+    }
+}
+
+/// torch's optimizers refuse a learning rate that is not `0.0 <= lr` (negative or NaN);
+/// an infinite one (JSON's 1e400) is refused here too: no schedule can start from it.
+func checkLearningRate(_ lr: Double, _ path: String) throws(HooktraceError) {
+    guard lr.isFinite, lr >= 0 else {
+        throw configError(path, "must be a finite number ≥ 0 (torch refuses \"Invalid learning rate\"), got \(formatDouble(lr))")
+    }
+}

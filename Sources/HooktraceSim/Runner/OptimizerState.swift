@@ -1,0 +1,39 @@
+import HooktraceFormat
+
+/// A parameter group of a simulated optimizer: the values hooks read and write.
+package struct ParamGroupState: Sendable {
+    package var lr: Double
+    /// SGD-style `momentum`, when the optimizer has it.
+    package var momentum: Double?
+    /// Adam-style `betas`, when the optimizer has them.
+    package var betas: (Double, Double)?
+    package var initialLR: Double?
+    package var initialMomentum: Double?
+    /// OneCycle momentum's per-group bounds.
+    package var baseMomentum: Double?
+    package var maxMomentum: Double?
+
+    /// `momentum`, else `betas[0]`.
+    package var currentMomentum: Double? { momentum ?? betas?.0 }
+
+    /// Writes momentum (or beta1); no-op when the group has neither.
+    package mutating func setMomentum(_ m: Double) {
+        if momentum != nil {
+            momentum = m
+        } else if let b = betas {
+            betas = (m, b.1)
+        }
+    }
+}
+
+/// A simulated optimizer: its class name and parameter groups.
+package struct OptimizerState: Sendable {
+    /// The optimizer's key in a dict of optimizers; `""` for a single optimizer.
+    package var name: String
+    /// `SGD`, `Adam`, …
+    package var className: String
+    package var groups: [ParamGroupState]
+    /// Whether the optimizer's defaults have `momentum` / `betas` (OneCycle momentum checks).
+    package var defaultsHaveMomentum: Bool
+    package var defaultsHaveBetas: Bool
+}

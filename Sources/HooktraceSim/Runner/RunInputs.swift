@@ -1,0 +1,162 @@
+import HooktraceFormat
+
+/// Where a run's inputs come from: the simulation's seeded models (`record`) or a
+/// recorded trace (`replay`). Hooks never see the difference.
+///
+/// Inputs are everything the hooks cannot change: when each call happens, what each step
+/// observes, what an evaluation reports. The runner asks for them in the order mmcv's
+/// runner would meet them.
+package protocol RunInputs: AnyObject {
+    /// The time of the call the runner is about to make (a recording also checks that it
+    /// made this call).
+    func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64
+    /// All hooks of the current call have run.
+    func afterCall(_ runner: Runner)
+    /// Time passing between calls: one of mmcv's sleeps, or loading a batch.
+    func pass(_ passage: Passage, _ runner: Runner)
+    /// What one training or validation step observes (log_vars, num_samples, grad_norm).
+    func step(train: Bool, _ runner: Runner) throws(HooktraceError) -> [Observation]
+    /// What an evaluation at the current call reports.
+    func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)]
+    /// Time a hook spends inside the current call.
+    func hookWork(_ work: HookWork, _ runner: Runner)
+}
+
+package enum Passage: Sendable {
+    case sleep(Int64)
+    case dataLoad
+}
+
+package enum HookWork: Sendable {
+    case checkpoint
+    case evaluation(batches: Int)
+}
+
+/// Inputs drawn from the simulation's models.
+///
+/// Every draw is keyed by what it is and where it happens (a stream and the step or
+/// iteration), not by how many draws came before, so a run's observations do not depend
+/// on its hooks: a replay with other hooks that evaluates at a new epoch gets the metric
+/// the simulation would have reported there. Time that hooks spend inside a call is added
+/// after the call, so every hook of a call sees the call's timestamp (a replay, which
+/// keeps recorded timestamps, then computes the same timings).
+package final class SimulatedInputs: RunInputs {
+    package let model: Simulation
+    private var now: Int64 = 0
+    private var pending: Int64 = 0
+    /// Set when the clock would pass Int64 nanoseconds (~292 years); the next call throws.
+    private var overflowed = false
+    private var steps = 0
+    private var loads = 0
+    private var works = 0
+
+    package init(_ model: Simulation) {
+        self.model = model
+    }
+
+    enum Stream: UInt64 {
+        case loss = 1, gradNorm, dataTime, iterTime, valIterTime, checkpoint, evaluation, metric
+    }
+
+    /// A generator for one draw: a hash of the seed, the stream and the key.
+    func rng(_ stream: Stream, _ a: Int, _ b: Int = 0) -> SplitMix64 {
+        var mixer = SplitMix64(seed: model.seed ^ (stream.rawValue &* 0x9E37_79B9_7F4A_7C15))
+        let x = mixer.next() ^ UInt64(bitPattern: Int64(a)) &* 0xBF58_476D_1CE4_E5B9
+        var mixer2 = SplitMix64(seed: x)
+        return SplitMix64(seed: mixer2.next() ^ UInt64(bitPattern: Int64(b)) &* 0x94D0_49BB_1331_11EB)
+    }
+
+    func nanoseconds(_ d: Simulation.Duration, _ stream: Stream, _ a: Int, _ b: Int = 0) -> Int64 {
+        var g = rng(stream, a, b)
+        let seconds = d.mean + (g.unit() * 2 - 1) * d.jitter
+        return Int64((max(0, seconds) * 1e9).rounded())
+    }
+
+    package func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
+        if overflowed {
+            throw HooktraceError(.invalidInput, "the simulated clock passed 292 years (the limit of its nanosecond timestamps) at epoch \(runner.epoch), iter \(runner.iter); shorten the run or the simulation's times")
+        }
+        return now
+    }
+
+    /// Adds `ns` to `total`, noting an overflow instead of trapping.
+    private func add(_ total: inout Int64, _ ns: Int64) {
+        let (sum, overflow) = total.addingReportingOverflow(ns)
+        if overflow { overflowed = true; total = .max } else { total = sum }
+    }
+
+    package func afterCall(_ runner: Runner) {
+        add(&now, pending)
+        pending = 0
+    }
+
+    package func pass(_ passage: Passage, _ runner: Runner) {
+        switch passage {
+        case .sleep(let ns):
+            add(&now, ns)
+        case .dataLoad:
+            loads += 1
+            add(&now, nanoseconds(model.dataTime, .dataTime, loads))
+        }
+    }
+
+    private func progress(_ runner: Runner) -> Double {
+        guard let m = runner.maxIters, m > 0 else { return 0 }
+        return Double(runner.iter) / Double(m)
+    }
+
+    /// The curve's value at `progress`, float32 as a tensor's `.item()` gives.
+    static func sample(_ c: Simulation.Curve, _ g: inout SplitMix64, progress: Double, decay: Double = 5) -> Double {
+        let p = min(max(progress, 0), 1)
+        let mean = c.end + (c.start - c.end) * expApprox(-decay * p)
+        return Double(Float(mean + g.normal() * c.noise))
+    }
+
+    package func step(train: Bool, _ runner: Runner) throws(HooktraceError) -> [Observation] {
+        steps += 1
+        var g = rng(.loss, steps)
+        let total = Self.sample(model.loss, &g, progress: progress(runner))
+        var out: [Observation] = []
+        if model.logVars.isEmpty {
+            out.append(Observation(kind: .logVar, name: "loss", value: .double(total)))
+        } else {
+            // Components as float32 tensors, and their float32 sum as mmdetection's `_parse_losses`.
+            var sum: Float = 0
+            for (name, share) in model.logVars {
+                let part = Float(total * share)
+                sum += part
+                out.append(Observation(kind: .logVar, name: name, value: .double(Double(part))))
+            }
+            out.append(Observation(kind: .logVar, name: "loss", value: .double(Double(sum))))
+        }
+        out.append(Observation(kind: .numSamples, name: "num_samples", value: .int(Int64(model.batchSize))))
+        if train && runner.observesGradNorm {
+            var n = rng(.gradNorm, steps)
+            let norm = max(0, Self.sample(model.gradNorm, &n, progress: progress(runner), decay: 3))
+            out.append(Observation(kind: .other, name: "grad_norm", value: .double(norm)))
+        }
+        add(&now, train ? nanoseconds(model.iterTime, .iterTime, steps) : nanoseconds(model.valIterTime, .valIterTime, steps))
+        return out
+    }
+
+    package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {
+        let p = progress(runner)
+        let raw = model.metrics.enumerated().map { i, m in
+            var g = rng(.metric, i, runner.iter &* 1_000_003 &+ runner.epoch)
+            let mean = m.curve.start + (m.curve.end - m.curve.start) * (1 - expApprox(-4 * min(max(p, 0), 1)))
+            return (m.name, mean + g.normal() * m.curve.noise)
+        }
+        return MMDetMetrics.results(model.report, raw: raw)
+    }
+
+    package func hookWork(_ work: HookWork, _ runner: Runner) {
+        works += 1
+        switch work {
+        case .checkpoint:
+            add(&pending, nanoseconds(model.checkpointTime, .checkpoint, works))
+        case .evaluation(let batches):
+            let (total, overflow) = Int64(batches).multipliedReportingOverflow(by: nanoseconds(model.evalIterTime, .evaluation, works))
+            if overflow { overflowed = true } else { add(&pending, total) }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import HooktraceFormat
+
+/// The seeded models that stand in for the model, the data loader and the evaluator.
+///
+/// Everything a simulated run observes comes from here, drawn from one SplitMix64
+/// stream in a fixed order, so the same config and seed give the same trace. The
+/// models are deliberately simple; docs/CONFIG.md documents each parameter.
+package struct Simulation: Sendable {
+    /// A value that decays from `start` to `end` with noise.
+    package struct Curve: Sendable, Equatable {
+        package var start: Double
+        package var end: Double
+        package var noise: Double
+    }
+
+    /// A duration in seconds: mean and uniform jitter (±).
+    package struct Duration: Sendable, Equatable {
+        package var mean: Double
+        package var jitter: Double
+    }
+
+    package var seed: UInt64 = 0
+    /// `num_samples` of every step (the batch size).
+    package var batchSize = 2
+    package var loss = Curve(start: 2.0, end: 0.4, noise: 0.05)
+    /// Components of the loss, each a share of it (`loss_cls`: 0.4, …), in order.
+    package var logVars: [(name: String, share: Double)] = []
+    package var dataTime = Duration(mean: 0.05, jitter: 0.01)
+    package var iterTime = Duration(mean: 0.3, jitter: 0.02)
+    package var valIterTime = Duration(mean: 0.1, jitter: 0.01)
+    package var checkpointTime = Duration(mean: 1.0, jitter: 0.0)
+    /// Seconds per evaluation iteration (the evaluation's test loop).
+    package var evalIterTime = Duration(mean: 0.05, jitter: 0.0)
+    /// Gradient norm before clipping.
+    package var gradNorm = Curve(start: 12.0, end: 4.0, noise: 1.0)
+    /// Evaluation metrics and how they improve with training progress, in order.
+    package var metrics: [(name: String, curve: Curve)] = []
+    /// How the drawn values are reported: as named, or as mmdetection's datasets report
+    /// the evaluation's `metric` list (derived keys, rounding, COCO's copypaste string).
+    package var report: MetricReport = .asNamed
+
+    /// How simulated metric values become an evaluation's results.
+    package enum MetricReport: Equatable, Sendable {
+        /// Each curve is a result under its own name, rounded to 4 decimals.
+        case asNamed
+        /// mmdetection 2.x's `CocoDataset` / `VOCDataset.evaluate` for these metrics.
+        case mmdet([String])
+    }
+
+    package init() {}
+
+    static func == (a: Simulation, b: Simulation) -> Bool {
+        a.seed == b.seed && a.batchSize == b.batchSize && a.loss == b.loss
+            && a.logVars.elementsEqual(b.logVars, by: { $0 == $1 })
+            && a.dataTime == b.dataTime && a.iterTime == b.iterTime && a.valIterTime == b.valIterTime
+            && a.metrics.elementsEqual(b.metrics, by: { $0.name == $1.name && $0.curve == $1.curve }) && a.report == b.report
+    }
+}
+
+/// e^x by a fixed series, so the simulation never depends on the platform's libm.
+func expApprox(_ x: Double) -> Double {
+    // e^x = (e^(x/64))^64, the inner value by a 12-term Taylor series.
+    let y = x / 64
+    var term = 1.0
+    var sum = 1.0
+    for k in 1...12 {
+        term *= y / Double(k)
+        sum += term
+    }
+    for _ in 0..<6 { sum *= sum }
+    return sum
+}
