@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
+#endif
 import HooktraceFormat
 import HooktraceSim
-#endif
 
 /// Records a real training run: starts a command with hooktrace's Python shim on its
 /// path, receives the shim's messages over a Unix socket (one connection per process,
@@ -400,7 +400,9 @@ package final class LiveRecorder {
             for h in list {
                 let type = string(h["type"]) ?? "Hook"
                 let count = hooks.filter { $0.type == type }.count + 1
-                hooks.append(HookInfo(name: HookInfo.uniqueName(type, count: count), type: type, priority: int(h["priority"]) ?? 50))
+                var stages: [String]?
+                if case .array(let names)? = h["stages"] { stages = names.compactMap { string($0) } }
+                hooks.append(HookInfo(name: HookInfo.uniqueName(type, count: count), type: type, priority: int(h["priority"]) ?? 50, stages: stages))
             }
         }
         var workflow: [WorkflowPhase] = []

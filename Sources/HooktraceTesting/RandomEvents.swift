@@ -97,7 +97,7 @@ public struct RandomEvents {
             workflow: (0..<int(0...3)).map { _ in WorkflowPhase(string(), int(0...5)) },
             loaders: (0..<int(0...2)).map { _ in LoaderLength(string(), int(0...100_000)) },
             paramGroups: (0..<int(0...3)).map { g in ParamGroup(optimizer: string(), group: g, lr: double(), momentum: chance(0.5) ? double() : nil) },
-            hooks: (0..<int(0...6)).map { _ in HookInfo(name: string(), type: string(), priority: int(-5...105), config: string()) },
+            hooks: (0..<int(0...6)).map { _ in HookInfo(name: string(), type: string(), priority: int(-5...105), config: string(), stages: chance(0.3) ? nil : (0..<int(0...4)).map { _ in string() }) },
             seed: rng.next(), config: string(), meta: fields())
     }
 

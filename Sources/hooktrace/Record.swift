@@ -169,14 +169,18 @@ struct Hooks: ParsableCommand {
         discussion: """
             The same listing mmcv's runner logs as "Hooks will be executed in the following \
             order", computed from the config alone: priorities, the insertion rule for ties, \
-            and which stages each hook acts on.
+            and which stages each hook acts on. Given a trace instead, prints the listing \
+            of the recorded run, from the stages recorded for each hook.
             """
     )
 
-    @Argument(help: "The run config (JSON).")
+    @Argument(help: "The run config (JSON), or a trace.")
     var config: String
 
     func run() throws {
+        if startsWithTraceMagic(config) {
+            return try listRecorded()
+        }
         let cfg = try loadConfig(config)
         let (runner, _) = try prepareRun(cfg, file: config)
         // The warnings `record` would give, on stderr, before the listing.
@@ -193,6 +197,22 @@ struct Hooks: ParsableCommand {
         if !passive.isEmpty {
             out.write("\nnot simulated (passive; the stages they act on are unknown to hooktrace):\n")
             for p in passive { out.write("(" + pad(Priority.label(p.priority), 12) + ") " + p.hook.type + "\n") }
+        }
+        out.flush()
+    }
+
+    /// The listing of a recorded run, from its run_start.
+    private func listRecorded() throws {
+        let reader = try TraceReader(path: config)
+        guard case .runStart(let start)? = try reader.next()?.event else {
+            throw HooktraceError(.invalidInput, "the trace does not start with a run_start, so it names no hooks", file: config)
+        }
+        var out = StandardOutput()
+        out.write(Simulator.hookListing(start.hooks) + "\n")
+        let unknown = start.hooks.filter { $0.stages == nil }
+        if !unknown.isEmpty {
+            out.write("\nstages not recorded (a format 1.0 trace, or the recorder could not ask the hook):\n")
+            for h in unknown { out.write("(" + pad(Priority.label(h.priority), 12) + ") " + h.type + "\n") }
         }
         out.flush()
     }

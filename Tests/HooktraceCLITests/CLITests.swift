@@ -255,6 +255,21 @@ struct RecordCLITests {
         #expect(own.status == 0, "\(own.stderr)")
         #expect(own.stdout.contains("not simulated (passive"))
     }
+
+    @Test("hooks on a trace prints the recorded run's listing, the same as its config's")
+    func hooksOfTrace() throws {
+        let scratch = Scratch()
+        for example in ["faster_rcnn_r50_fpn_1x_coco", "custom_hooks_mixed_priorities"] {
+            let config = Self.examples + "/\(example).json", trace = scratch.file("\(example).htrace")
+            #expect(try CLI.run(["record", "--config", config, "-o", trace, "--quiet"]).status == 0)
+            let fromConfig = try CLI.run(["hooks", config]), fromTrace = try CLI.run(["hooks", trace])
+            #expect(fromTrace.status == 0, "\(fromTrace.stderr)")
+            let listing = { (text: String) in text.components(separatedBy: "\n\n").first ?? "" }
+            #expect(listing(fromTrace.stdout) == listing(fromConfig.stdout) && !listing(fromTrace.stdout).isEmpty)
+            // The user's own hook: its stages are unknown, and the trace says so.
+            #expect(fromTrace.stdout.contains("stages not recorded") == fromConfig.stdout.contains("not simulated (passive"))
+        }
+    }
 }
 
 @Suite("hooktrace lr")
@@ -325,6 +340,8 @@ struct LiveRecordTests {
         }
         #expect(start.source == "mmcv 1.7.2-standin" && start.runner == "EpochBasedRunner" && start.maxEpochs == 2)
         #expect(start.hooks.map(\.name) == ["StepLrUpdaterHook", "CheckpointHook", "MyHook", "TextLoggerHook"])
+        // Each hook's get_triggered_stages(), as the runner reported it (MyHook overrides nothing).
+        #expect(start.hooks.map(\.stages) == [["before_run", "before_train_epoch"], ["after_train_epoch"], [], ["before_run", "after_train_iter"]])
         #expect(start.paramGroups == [ParamGroup(group: 0, lr: 0.1, momentum: 0.9)])
         let calls = entries.compactMap { e -> String? in
             if case .call(let c) = e.event { return "\(c.stage) \(c.epoch) \(c.iter) \(c.innerIter) \(c.mode)" }

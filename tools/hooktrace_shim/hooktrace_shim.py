@@ -149,8 +149,24 @@ def _groups(runner):
 def _hooks(runner):
     out = []
     for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
-        out.append({"type": type(h).__name__, "priority": _priority_int(getattr(h, "priority", 50))})
+        info = {"type": type(h).__name__, "priority": _priority_int(getattr(h, "priority", 50))}
+        stages = _triggered_stages(h)
+        if stages is not None:
+            info["stages"] = stages
+        out.append(info)
     return out
+
+
+def _triggered_stages(hook):
+    """The hook's get_triggered_stages() (mmcv >= 1.3, mmengine), or None."""
+    method = getattr(hook, "get_triggered_stages", None)
+    if not callable(method):
+        return None
+    try:
+        stages = method()
+    except Exception:
+        return None
+    return [str(s) for s in stages] if isinstance(stages, (list, tuple)) else None
 
 
 def _priority_int(p):

@@ -253,17 +253,22 @@ public struct HookInfo: Equatable, Sendable {
     public var priority: Int
     /// The hook's config as JSON, or `""` when unknown.
     public var config: String
+    /// The stages the hook acts on, in the framework's listing order (mmcv's and mmengine's
+    /// `get_triggered_stages()`): what the hook listing shows. Nil when the recording did
+    /// not say (format 1.0 traces, recorders that could not ask).
+    public var stages: [String]?
 
     /// The run's name for the `count`-th hook of `type`: the type, then `Type#2`, `Type#3`…
     public static func uniqueName(_ type: String, count: Int) -> String {
         count == 1 ? type : "\(type)#\(count)"
     }
 
-    package init(name: String, type: String, priority: Int, config: String = "") {
+    package init(name: String, type: String, priority: Int, config: String = "", stages: [String]? = nil) {
         self.name = name
         self.type = type
         self.priority = priority
         self.config = config
+        self.stages = stages
     }
 }
 

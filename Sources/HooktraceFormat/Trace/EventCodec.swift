@@ -21,6 +21,8 @@ enum Tag {
     static let hookSpan: UInt8 = 0x12
     static let runEnd: UInt8 = 0x13
     static let firstExtension: UInt8 = 0x80
+    /// Extension 0x80 (format 1.1), right after a run_start: each hook's triggered stages.
+    static let hookStages: UInt8 = 0x80
 }
 
 /// Predictor channels for XOR-encoded doubles (see FORMAT.md, "Doubles").
@@ -365,6 +367,23 @@ struct EventEncoder {
         out.u64(r.seed)
         name(r.config, &out)
         fields(r.meta, &out)
+        // Format 1.1: the hooks' stages in an extension record that 1.0 readers skip.
+        guard r.hooks.contains(where: { $0.stages != nil }) else { return }
+        var payload = ByteSink()
+        payload.uvarint(UInt64(r.hooks.count))
+        for h in r.hooks {
+            guard let stages = h.stages else {
+                payload.uvarint(0)
+                continue
+            }
+            payload.uvarint(UInt64(stages.count) + 1)
+            for stage in stages { name(stage, &payload) }
+        }
+        out.u8(Tag.hookStages)
+        out.uvarint(UInt64(payload.count))
+        payload.withUnsafeBytes { bytes in
+            for b in bytes { out.u8(b) }
+        }
     }
 }
 
@@ -738,6 +757,21 @@ struct EventDecoder {
         let seed = try c.u64()
         let config = try name(&c, names)
         let meta = try fields(&c, names)
+        if !c.isAtEnd && c.base[c.position] == Tag.hookStages {
+            c.position += 1
+            let length = try c.count(limit: c.remaining)
+            let end = c.position + length
+            let count = try c.count(limit: length)
+            guard count == hooks.count else { throw .invalid("hook stages for \(count) hooks, run_start has \(hooks.count)") }
+            for i in hooks.indices {
+                let n = try c.count(limit: end - c.position)
+                guard n > 0 else { continue }
+                var stages: [String] = []
+                for _ in 0..<(n - 1) { stages.append(try name(&c, names)) }
+                hooks[i].stages = stages
+            }
+            guard c.position == end else { throw .invalid("the hook stages record's length (\(length) bytes) does not match its contents") }
+        }
         return RunStart(
             source: source, runner: runner, maxEpochs: maxEpochs, maxIters: maxIters, workflow: workflow,
             loaders: loaders, paramGroups: groups, hooks: hooks, seed: seed, config: config, meta: meta)

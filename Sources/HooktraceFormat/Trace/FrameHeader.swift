@@ -4,7 +4,7 @@ package enum TraceFormat {
     package static let magic: [UInt8] = [0x89, 0x48, 0x54, 0x52, 0x41, 0x43, 0x45, 0x0A]  // \x89 H T R A C E \n
     /// The format version this build writes and the newest it reads.
     package static let majorVersion: UInt16 = 1
-    package static let minorVersion: UInt16 = 0
+    package static let minorVersion: UInt16 = 1
     /// The 4 bytes every block frame starts with: `HTBK`.
     package static let blockMagic: UInt32 = 0x4B42_5448
     /// Size of the fixed file header before the metadata.

@@ -45,7 +45,8 @@ package enum JSONLines {
                 return s
             }.joined(separator: ",") + "]")
             o.raw("hooks", "[" + r.hooks.map { h in
-                "{\"name\":\(jsonString(h.name)),\"type\":\(jsonString(h.type)),\"priority\":\(h.priority),\"config\":\(jsonString(h.config))}"
+                "{\"name\":\(jsonString(h.name)),\"type\":\(jsonString(h.type)),\"priority\":\(h.priority),\"config\":\(jsonString(h.config))"
+                    + (h.stages.map { ",\"stages\":[" + $0.map(jsonString).joined(separator: ",") + "]" } ?? "") + "}"
             }.joined(separator: ",") + "]")
             o.raw("seed", String(r.seed))
             o.string("config", r.config)

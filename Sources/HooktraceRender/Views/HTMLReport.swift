@@ -82,7 +82,7 @@ package enum HTMLReport {
 
         html += "<h2>Hooks in order</h2>\n"
         if let listing = details.listing {
-            html += "<p class=\"muted\">mmcv's listing, from the run's config.</p>\n<pre>\(escape(listing))</pre>\n"
+            html += "<p class=\"muted\">mmcv's listing, from the stages recorded for each hook.</p>\n<pre>\(escape(listing))</pre>\n"
         } else if let r = summary.runStart {
             html += "<table>\n<tr><th>#</th><th>hook</th><th>priority</th></tr>\n"
             for (i, h) in r.hooks.enumerated() {
@@ -145,11 +145,11 @@ package enum HTMLReport {
             var lastCall: Call?
             var stageIndex: [String: Int] = [:]
             var hookIndex: [String: Int] = [:]
-            var config = ""
             do {
                 try reader.forEachIntact { e in
                     switch e.event {
-                    case .runStart(let r): config = r.config
+                    case .runStart(let r):
+                        if r.hooks.contains(where: { $0.stages != nil }) { d.listing = Simulator.hookListing(r.hooks) }
                     case .call(let c):
                         if let last = lastCall {
                             let i = stageIndex[last.stage] ?? { stageIndex[last.stage] = d.stageTimes.count; d.stageTimes.append((last.stage, 0, 0)); return d.stageTimes.count - 1 }()
@@ -183,10 +183,6 @@ package enum HTMLReport {
                 throw error
             } catch {
                 throw HooktraceError(.io, "\(error)", file: path)
-            }
-            if !config.isEmpty, let json = try? JSONValue.parse(config), let cfg = try? RunConfig(json: json, name: "report"),
-               let prepared = try? Simulator.prepare(cfg, sink: { _ throws(HooktraceError) in }) {
-                d.listing = Simulator.hookListing(prepared.0)
             }
             d.stageTimes.sort { $0.total > $1.total }
             d.hookTimes.sort { $0.total > $1.total }

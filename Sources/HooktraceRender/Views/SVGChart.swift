@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+#endif
 import HooktraceFormat
 import HooktraceSim
 import HooktraceAnalysis
-#endif
 
 /// A line chart as self-contained SVG text: axes with readable ticks, epoch boundaries,
 /// checkpoint and evaluation markers, a legend; several series overlay, each with its own

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-import HooktraceFormat
 #endif
+import HooktraceFormat
 
 /// The stages of every EMA hook: updates after training iterations, and the model's
 /// parameters swapped with their averages at each training epoch's start and end.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-import HooktraceFormat
 #endif
+import HooktraceFormat
 
 /// The results mmdetection 2.x's datasets report from `evaluate` (mmdet 2.28's
 /// `CocoDataset` and `VOCDataset`), built from simulated raw values.

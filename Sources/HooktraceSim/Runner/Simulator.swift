@@ -122,7 +122,7 @@ package enum Simulator {
             paramGroups: config.optimizers.flatMap { o in
                 o.groups.enumerated().map { ParamGroup(optimizer: o.name, group: $0.offset, lr: $0.element.lr, momentum: $0.element.currentMomentum) }
             },
-            hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.hook.config.compact) },
+            hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.hook.config.compact, stages: Self.recordedStages($0.hook)) },
             seed: config.simulation.seed, config: config.json.compact,
             meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py"))])
         return (runner, runStart)
@@ -146,17 +146,35 @@ package enum Simulator {
     }
 
     /// mmcv's `get_hook_info()` listing of `runner`'s hooks.
+    /// A hook's stages as the trace records them; nil for a passive hook of a type whose
+    /// stages hooktrace does not know.
+    static func recordedStages(_ hook: any Hook) -> [String]? {
+        if let passive = hook as? PassiveHook, passive.methods.isEmpty { return nil }
+        return hook.triggeredStages.map(\.rawValue)
+    }
+
     package static func hookListing(_ runner: Runner) -> String {
+        hookListing(runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, stages: $0.hook.triggeredStages.map(\.rawValue)) })
+    }
+
+    /// mmcv's hook listing (`runner.get_hook_info()`) of a run's hooks, in their order: per
+    /// stage, the hooks acting on it with their priority. Built from the stages recorded in
+    /// the trace (hooks whose stages were not recorded are left out), so a view never
+    /// re-runs a simulation to print it.
+    package static func hookListing(_ hooks: [HookInfo]) -> String {
+        var order = Stage.listed.map(\.rawValue)
+        for h in hooks { for s in h.stages ?? [] where !order.contains(s) { order.append(s) } }
         var blocks: [String] = []
-        for stage in Stage.listed {
-            let lines = runner.hooks.filter { $0.hook.triggeredStages.contains(stage) }.map { entry in
-                "(" + pad(Priority.label(entry.priority), 12) + ") " + pad(entry.hook.type, 35)
+        for stage in order {
+            let lines = hooks.filter { $0.stages?.contains(stage) == true }.map { h in
+                "(" + pad(Priority.label(h.priority), 12) + ") " + pad(h.type, 35)
             }
             guard !lines.isEmpty else { continue }
-            blocks.append(stage.rawValue + ":\n" + lines.joined(separator: "\n") + "\n -------------------- ")
+            blocks.append(stage + ":\n" + lines.joined(separator: "\n") + "\n -------------------- ")
         }
         return blocks.joined(separator: "\n")
     }
+
     /// The optimizer hook config mmdetection builds when a config has `fp16`: the keys of
     /// `optimizer_config` and of `fp16` become keyword arguments of Fp16OptimizerHook.
     static func fp16OptimizerConfig(optimizer: JSONValue?, fp16: JSONValue) throws(HooktraceError) -> JSONValue {

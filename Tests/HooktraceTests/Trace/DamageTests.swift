@@ -143,7 +143,8 @@ struct DamageTests {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         var bytes = try writeTrace(everyKind, to: dir.file("t"))
-        bytes[8] = 2  // major version 2
+        bytes[8] = 2  // major version 2.0
+        bytes[10] = 0
         let size = TraceHeader.encode(codec: .zstd, metadata: TraceWriter.Options().metadata).count
         let crc = crc32(Array(bytes[0..<(size - 4)]))
         for i in 0..<4 { bytes[size - 4 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-import HooktraceFormat
 #endif
+import HooktraceFormat
 
 /// mmcv's `LrUpdaterHook` and `MomentumUpdaterHook` with all their policies.
 ///

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-import HooktraceFormat
 #endif
+import HooktraceFormat
 
 /// `annealing_cos(start, end, factor, weight)`, evaluated in mmcv's order.
 @inline(__always)

@@ -17,6 +17,22 @@ class Hook(object):
     def after_train_iter(self, runner): self.after_iter(runner)
     def after_val_iter(self, runner): self.after_iter(runner)
 
+    # The listed stages a hook acts on, as mmcv 1.x computes them: a stage counts when the
+    # hook's class overrides its method, or the generic method the stage falls back to.
+    _listed = ["before_run", "before_train_epoch", "before_train_iter", "after_train_iter",
+               "after_train_epoch", "before_val_epoch", "before_val_iter", "after_val_iter",
+               "after_val_epoch", "after_run"]
+    _generic = {"before_train_epoch": "before_epoch", "before_val_epoch": "before_epoch",
+                "after_train_epoch": "after_epoch", "after_val_epoch": "after_epoch",
+                "before_train_iter": "before_iter", "before_val_iter": "before_iter",
+                "after_train_iter": "after_iter", "after_val_iter": "after_iter"}
+
+    def get_triggered_stages(self):
+        def overridden(name):
+            return getattr(type(self), name) is not getattr(Hook, name)
+        return [s for s in self._listed
+                if overridden(s) or (s in self._generic and overridden(self._generic[s]))]
+
 
 class BaseRunner(object):
     def __init__(self, model, optimizer=None, work_dir=None, max_epochs=None, meta=None):
