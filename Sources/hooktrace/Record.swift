@@ -148,7 +148,7 @@ struct Record: ParsableCommand {
         if let best = runner.hookMessages.bestCheckpoint, let score = runner.hookMessages.bestScore {
             printError("  best: \(fileNameOnly(best)) (\(formatDouble(score)))")
         }
-        printError("  final lr: " + runner.currentLRs.map { ($0.optimizer.isEmpty ? "" : "\($0.optimizer) ") + formatDouble($0.lr) }.joined(separator: ", "))
+        printError("  final lr: " + runner.context.currentLRs.map { ($0.optimizer.isEmpty ? "" : "\($0.optimizer) ") + formatDouble($0.lr) }.joined(separator: ", "))
     }
 }
 

@@ -49,7 +49,7 @@ package final class CheckpointHook: Hook {
         }
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         switch method {
         case .beforeRun:
             if let o = outDirOption, !o.isEmpty {
@@ -62,7 +62,7 @@ package final class CheckpointHook: Hook {
             let canLink = Self.allowsSymlinks(backend: backend, uri: outDir)
             createSymlink = (createSymlinkOption ?? true) && canLink
             if createSymlinkOption == true && !canLink {
-                try runner.warn(self, "create_symlink is true but \(Self.backendName(backend: backend, uri: outDir)) cannot hold symbolic links: no latest.pth link is made (as mmcv)")
+                try runner.warn("create_symlink is true but \(Self.backendName(backend: backend, uri: outDir)) cannot hold symbolic links: no latest.pth link is made (as mmcv)")
             }
         case .afterTrainEpoch:
             guard byEpoch else { return }
@@ -97,7 +97,7 @@ package final class CheckpointHook: Hook {
         backendName(backend: backend, uri: uri) == "disk"
     }
 
-    private func save(_ runner: Runner) throws(HooktraceError) {
+    private func save(_ runner: HookContext) throws(HooktraceError) {
         // runner.save_checkpoint: the runner's own default template and counter.
         let runnerNumber = runner.kind == .epochBased ? runner.epoch + 1 : runner.iter + 1
         let runnerTemplate = filenameTemplate ?? (runner.kind == .epochBased ? "epoch_{}.pth" : "iter_{}.pth")
@@ -105,11 +105,11 @@ package final class CheckpointHook: Hook {
         let path = joinPath(outDir, file)
         runner.work(.checkpoint)
         runner.files.write(path)
-        try runner.effect(self, .checkpointSave(path: path))
+        try runner.effect(.checkpointSave(path: path))
         if createSymlink {
             let link = joinPath(outDir, "latest.pth")
             runner.files.link(link, to: file)
-            try runner.effect(self, .checkpointLink(link: link, target: file))
+            try runner.effect(.checkpointLink(link: link, target: file))
         }
         // The hook's own idea of the name (differs for EpochBasedRunner + by_epoch=False).
         let (name, current) = byEpoch ? ("epoch_{}.pth", runner.epoch + 1) : ("iter_{}.pth", runner.iter + 1)
@@ -119,14 +119,14 @@ package final class CheckpointHook: Hook {
         // What mmcv stores in runner.meta['hook_msgs'] (and so in the checkpoints saved
         // after it): the hook's own name for the file, which is iter_{i}.pth for
         // by_epoch=False even where an EpochBasedRunner saves epoch_{e}.pth.
-        try runner.effect(self, .custom(kind: "hook_msgs", fields: [Field("last_ckpt", .string(last))]))
+        try runner.effect(.custom(kind: "hook_msgs", fields: [Field("last_ckpt", .string(last))]))
         if maxKeepCheckpoints > 0 {
             var k = current - maxKeepCheckpoints * interval
             while k > 0 {
                 let candidate = joinPath(outDir, formatTemplate(template, k) ?? template)
                 guard runner.files.exists(candidate) else { break }
                 runner.files.remove(candidate)
-                try runner.effect(self, .checkpointRemove(path: candidate))
+                try runner.effect(.checkpointRemove(path: candidate))
                 k -= interval
             }
         }

@@ -21,8 +21,8 @@ private func emaArguments(_ args: inout ConfigArgs) throws(HooktraceError) -> (m
 }
 
 /// The swap of parameters and averages at an epoch boundary, as an effect.
-private func emaSwap(_ hook: any Hook, _ runner: Runner) throws(HooktraceError) {
-    try runner.effect(hook, .custom(kind: "ema_swap", fields: []))
+private func emaSwap(_ hook: any Hook, _ runner: HookContext) throws(HooktraceError) {
+    try runner.effect(.custom(kind: "ema_swap", fields: []))
 }
 
 /// mmcv's `EMAHook`: the momentum of each EMA update, and the parameter/EMA swaps at
@@ -46,12 +46,12 @@ package final class EMAHook: IgnoresSettings {
         momentum = pow(m, Double(interval))
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         switch method {
         case .afterTrainIter:
             let m = min(momentum, Double(1 + runner.iter) / Double(warmUp + runner.iter))
             if runner.iter % interval != 0 { return }
-            try runner.effect(self, .emaUpdate(momentum: m))
+            try runner.effect(.emaUpdate(momentum: m))
         case .beforeTrainEpoch, .afterTrainEpoch:
             try emaSwap(self, runner)
         default:
@@ -94,11 +94,11 @@ package final class MomentumEMAHook: IgnoresSettings {
         return min(pow(momentum, Double(interval)), Double(1 + iter) / Double(horizon + iter))
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         switch method {
         case .afterTrainIter:
             guard (runner.iter + 1) % interval == 0 else { return }
-            try runner.effect(self, .emaUpdate(momentum: momentum(at: runner.iter)))
+            try runner.effect(.emaUpdate(momentum: momentum(at: runner.iter)))
         case .beforeTrainEpoch, .afterTrainEpoch:
             try emaSwap(self, runner)
         default:

@@ -118,7 +118,7 @@ package final class EvalHook: IgnoresSettings {
 
     /// mmdetection's `_decide_interval`: the interval of the last milestone ≤ progress + 1
     /// (`bisect.bisect`).
-    private func decideInterval(_ runner: Runner) {
+    private func decideInterval(_ runner: HookContext) {
         guard dynamicMilestones.count > 1 else { return }
         let progress = (byEpoch ? runner.epoch : runner.iter) + 1
         var lo = 0, hi = dynamicMilestones.count
@@ -129,14 +129,14 @@ package final class EvalHook: IgnoresSettings {
         interval = dynamicIntervals[max(lo, 1) - 1]
     }
 
-    private func shouldEvaluate(_ runner: Runner) -> Bool {
+    private func shouldEvaluate(_ runner: HookContext) -> Bool {
         let cur = byEpoch ? runner.epoch : runner.iter
         guard let start else { return byEpoch ? everyNEpochs(runner, interval) : everyNIters(runner, interval) }
         if cur + 1 < start { return false }
         return (cur + 1 - start) % interval == 0
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         switch method {
         case .beforeRun:
             if let o = outDirOption, !o.isEmpty {
@@ -159,9 +159,7 @@ package final class EvalHook: IgnoresSettings {
             try evaluate(runner)
         case .afterTrainIter:
             guard !byEpoch, shouldEvaluate(runner) else { return }
-            for entry in runner.hooks {
-                if let logger = entry.hook as? LoggerHook { try logger.call(.afterTrainIter, runner) }
-            }
+            try runner.runLoggersAfterTrainIter()
             runner.logBuffer.clear()
             try evaluate(runner)
         default:
@@ -169,19 +167,19 @@ package final class EvalHook: IgnoresSettings {
         }
     }
 
-    private func evaluate(_ runner: Runner) throws(HooktraceError) {
+    private func evaluate(_ runner: HookContext) throws(HooktraceError) {
         let metrics = try runner.evaluateMetrics()
         for (name, value) in metrics {
-            try runner.emit(.observe(Observation(kind: .metric, name: name, value: value)))
+            try runner.observe(Observation(kind: .metric, name: name, value: value))
         }
         runner.work(.evaluation(batches: evalLength))
         runner.logBuffer.setOutput("eval_iter_num", .int(Int64(evalLength)))
         for (name, value) in metrics { runner.logBuffer.setOutput(name, value) }
         runner.logBuffer.ready = true
-        try runner.effect(self, .evaluate(metrics.map { Field($0.0, $0.1) }))
+        try runner.effect(.evaluate(metrics.map { Field($0.0, $0.1) }))
         guard var key = saveBest else { return }
         if metrics.isEmpty {
-            try runner.warn(self, "the evaluation returned no results; the best checkpoint is not updated")
+            try runner.warn("the evaluation returned no results; the best checkpoint is not updated")
             return
         }
         if key == "auto" {
@@ -204,7 +202,7 @@ package final class EvalHook: IgnoresSettings {
         runner.hookMessages.bestScore = score
         if let old = runner.hookMessages.bestCheckpoint, runner.files.exists(old) {
             runner.files.remove(old)
-            try runner.effect(self, .checkpointRemove(path: old))
+            try runner.effect(.checkpointRemove(path: old))
         }
         let n = byEpoch ? runner.epoch + 1 : runner.iter + 1
         let name = "best_\(key)_\(byEpoch ? "epoch" : "iter")_\(n).pth"
@@ -212,7 +210,7 @@ package final class EvalHook: IgnoresSettings {
         runner.hookMessages.bestCheckpoint = path
         runner.work(.checkpoint)
         runner.files.write(path)
-        try runner.effect(self, .checkpointSave(path: path))
-        try runner.effect(self, .bestUpdate(key: key, value: score, checkpoint: path))
+        try runner.effect(.checkpointSave(path: path))
+        try runner.effect(.bestUpdate(key: key, value: score, checkpoint: path))
     }
 }

@@ -6,7 +6,7 @@ import HooktraceFormat
 /// method for a stage when the hook defines it, or else the generic method the stage
 /// falls back to (`before_train_epoch` → `before_epoch`), exactly as mmcv's `Hook` base
 /// class does. Hooks change the run only through the runner, and report what they did
-/// as effects (``Runner/emit(_:)``).
+/// as effects (``HookContext/effect(_:)``).
 package protocol Hook: AnyObject {
     /// The registered type name, e.g. `StepLrUpdaterHook`.
     var type: String { get }
@@ -15,7 +15,7 @@ package protocol Hook: AnyObject {
     /// The hook's config as given (for the trace's run_start).
     var config: JSONValue { get }
     /// Runs the hook's method `method` (a stage, or a generic method).
-    func call(_ method: Stage, _ runner: Runner) throws(HooktraceError)
+    func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError)
 }
 
 /// A hook that accepts settings it does not act on: each is reported once, as a warning
@@ -40,12 +40,12 @@ extension Hook {
     }
 
     // mmcv's helper predicates.
-    func everyNEpochs(_ runner: Runner, _ n: Int) -> Bool { n > 0 && (runner.epoch + 1) % n == 0 }
-    func everyNInnerIters(_ runner: Runner, _ n: Int) -> Bool { n > 0 && (runner.innerIter + 1) % n == 0 }
-    func everyNIters(_ runner: Runner, _ n: Int) -> Bool { n > 0 && (runner.iter + 1) % n == 0 }
-    func endOfEpoch(_ runner: Runner) -> Bool { runner.innerIter + 1 == (runner.dataLoaderLength ?? -1) }
-    func isLastEpoch(_ runner: Runner) -> Bool { runner.epoch + 1 == (runner.maxEpochs ?? -1) }
-    func isLastIter(_ runner: Runner) -> Bool { runner.iter + 1 == (runner.maxIters ?? -1) }
+    func everyNEpochs(_ runner: HookContext, _ n: Int) -> Bool { n > 0 && (runner.epoch + 1) % n == 0 }
+    func everyNInnerIters(_ runner: HookContext, _ n: Int) -> Bool { n > 0 && (runner.innerIter + 1) % n == 0 }
+    func everyNIters(_ runner: HookContext, _ n: Int) -> Bool { n > 0 && (runner.iter + 1) % n == 0 }
+    func endOfEpoch(_ runner: HookContext) -> Bool { runner.innerIter + 1 == (runner.dataLoaderLength ?? -1) }
+    func isLastEpoch(_ runner: HookContext) -> Bool { runner.epoch + 1 == (runner.maxEpochs ?? -1) }
+    func isLastIter(_ runner: HookContext) -> Bool { runner.iter + 1 == (runner.maxIters ?? -1) }
 }
 
 /// A hook the simulation does not simulate: kept in the run, called in order, no effects.
@@ -96,7 +96,7 @@ package final class PassiveHook: Hook {
         methods = Self.knownStages[type] ?? Self.listedStages[type] ?? []
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {}
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {}
 }
 
 /// A hook in the runner's list.

@@ -13,7 +13,7 @@ package final class IterTimerHook: Hook {
         config = args.value
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         switch method {
         case .beforeEpoch:
             start = runner.clock
@@ -42,5 +42,5 @@ package final class InertHook: Hook {
         for p in parameters { _ = args.raw(p) }
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {}
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {}
 }

@@ -58,16 +58,16 @@ package final class LoggerHook: IgnoresSettings {
         }
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         switch method {
         case .beforeRun:
-            if let last = runner.hooks.last(where: { $0.hook is LoggerHook })?.hook as? LoggerHook, last === self {
+            if runner.isLastLogger(self) {
                 resetFlag = true
             }
             if isText {
-                try runner.effect(self, .log([
+                try runner.effect(.log([
                     Field("env_info", .string("simulated by hooktrace")),
-                    Field("seed", .int(Int64(runner.simulationModel.seed))),
+                    Field("seed", .int(Int64(runner.seed))),
                     Field("exp_name", .string(runner.experimentName)),
                 ]))
             }
@@ -101,31 +101,31 @@ package final class LoggerHook: IgnoresSettings {
         }
     }
 
-    private func modeName(_ runner: Runner) -> String {
+    private func modeName(_ runner: HookContext) -> String {
         if runner.mode == .train {
             return runner.logBuffer.outputValue("time") != nil ? "train" : "val"
         }
         return "val"
     }
 
-    private func logEpoch(_ runner: Runner) -> Int {
+    private func logEpoch(_ runner: HookContext) -> Int {
         runner.mode == .val ? runner.epoch : runner.epoch + 1
     }
 
-    private func logIter(_ runner: Runner, inner: Bool) -> Int {
+    private func logIter(_ runner: HookContext, inner: Bool) -> Int {
         byEpoch && inner ? runner.innerIter + 1 : runner.iter + 1
     }
 
-    private func log(_ runner: Runner) throws(HooktraceError) {
+    private func log(_ runner: HookContext) throws(HooktraceError) {
         if isText {
-            try runner.effect(self, .log(textRecord(runner)))
+            try runner.effect(.log(textRecord(runner)))
         } else {
-            try runner.effect(self, .log(tags(runner)))
+            try runner.effect(.log(tags(runner)))
         }
     }
 
     /// The JSON line of `TextLoggerHook.log`: mode, epoch, iter, lr, then the buffer's output.
-    private func textRecord(_ runner: Runner) -> [Field] {
+    private func textRecord(_ runner: HookContext) -> [Field] {
         var fields: [Field] = []
         func set(_ key: String, _ value: Scalar) {
             if let i = fields.firstIndex(where: { $0.key == key }) { fields[i].value = value } else { fields.append(Field(key, value)) }
@@ -156,7 +156,7 @@ package final class LoggerHook: IgnoresSettings {
     /// `get_loggable_tags()` plus the step the backend logs at: Pavi drops the mode prefix
     /// and steps val logs by epoch when by_epoch; Dvclive steps by epoch when by_epoch;
     /// Segmind by runner.epoch; the others by iteration (spec §7.6).
-    private func tags(_ runner: Runner) -> [Field] {
+    private func tags(_ runner: HookContext) -> [Field] {
         let mode = modeName(runner)
         let addMode = type != "PaviLoggerHook"
         let step: Int

@@ -72,14 +72,14 @@ package final class OptimizerHook: Hook {
         _ = try args.bool("detect_anomalous_params", default: false)
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         guard method == .afterTrainIter else { return }
         var norm: Double?
         if gradClip, let g = runner.gradNorm {
             norm = g
             runner.logBuffer.update("grad_norm", g, count: runner.numSamples)
         }
-        try runner.effect(self, .optimizerStep(optimizer: runner.firstOptimizerName, stepped: true, gradNorm: norm))
+        try runner.effect(.optimizerStep(optimizer: runner.firstOptimizerName, stepped: true, gradNorm: norm))
     }
 }
 
@@ -110,13 +110,13 @@ package final class GradientCumulativeOptimizerHook: Hook {
         _ = try args.bool("detect_anomalous_params", default: false)
     }
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         guard method == .afterTrainIter else { return }
         let maxIters = runner.maxIters ?? 0
         let c = cumulativeIters
         if !initialized {
             if runner.iter % c != 0 {
-                try runner.warn(self, "resume iter number is not divisible by cumulative_iters in GradientCumulativeOptimizerHook, which means the gradient of some iters is lost and the result may be influenced slightly")
+                try runner.warn("resume iter number is not divisible by cumulative_iters in GradientCumulativeOptimizerHook, which means the gradient of some iters is lost and the result may be influenced slightly")
             }
             divisibleIters = maxIters / c * c
             remainderIters = maxIters - divisibleIters
@@ -125,7 +125,7 @@ package final class GradientCumulativeOptimizerHook: Hook {
         let factor = runner.iter < maxIters - remainderIters ? c : remainderIters
         if factor != c && !notedRemainder {
             notedRemainder = true
-            try runner.warn(self, "the last \(remainderIters) iterations divide the loss by \(remainderIters) instead of \(c) (max_iters \(maxIters) is not a multiple of cumulative_iters)")
+            try runner.warn("the last \(remainderIters) iterations divide the loss by \(remainderIters) instead of \(c) (max_iters \(maxIters) is not a multiple of cumulative_iters)")
         }
         let stepped = (runner.iter + 1) % c == 0 || runner.iter + 1 == maxIters
         var norm: Double?
@@ -133,6 +133,6 @@ package final class GradientCumulativeOptimizerHook: Hook {
             norm = g
             runner.logBuffer.update("grad_norm", g, count: runner.numSamples)
         }
-        try runner.effect(self, .optimizerStep(optimizer: runner.firstOptimizerName, stepped: stepped, gradNorm: norm))
+        try runner.effect(.optimizerStep(optimizer: runner.firstOptimizerName, stepped: stepped, gradNorm: norm))
     }
 }

@@ -1,156 +1,181 @@
 import HooktraceFormat
 
-/// A simulated mmcv 1.x runner: EpochBasedRunner or IterBasedRunner.
+/// What a hook sees of the run, and the only ways it can act on it.
 ///
-/// It drives `call_hook` with exactly the counters mmcv's runners have at each call
-/// (docs: the behavioural spec, sections 1 and 8), feeds hooks seeded observations in
-/// place of a model, and writes every call, observation and effect to its event sink.
-/// Time is simulated: a clock in nanoseconds advanced by the simulation's models and by
-/// mmcv's own sleeps (2 s after each epoch start and loader wrap, 1 s before `after_run`).
-package final class Runner {
-    package enum Kind: String, Sendable, CaseIterable {
-        case epochBased = "EpochBasedRunner"
-        case iterBased = "IterBasedRunner"
+/// mmcv's hooks are handed the whole runner; hooktrace's get this narrower view of it: the
+/// counters and run facts (read-only: only the runner advances them), the state mmcv's
+/// hooks legitimately change (the optimizers' param groups, the log buffer, the run's
+/// files, `runner.meta['hook_msgs']`), and methods to record what they did. A hook cannot
+/// make a call, register hooks or run another hook's method, except the one mmcv's
+/// EvalHook needs (``runLoggersAfterTrainIter()``). Effects are attributed to the hook the
+/// runner is calling, by its registered name, so a hook never names itself.
+///
+/// The runner owns one context and drives it; a test can build one on its own
+/// (``init(kind:workDir:optimizers:sink:)``) and call a single hook against it.
+package final class HookContext {
+    // Counters and step results, advanced by the runner only (this file). Reads are on the
+    // hot path of every hook, so the private storage skips the dynamic exclusivity checks;
+    // the runner is single-threaded and nothing outside this file can write it.
+    @exclusivity(unchecked) fileprivate var counters = Counters()
+    fileprivate struct Counters {
+        var epoch = 0, iter = 0, innerIter = 0
+        var mode: Mode = .none
+        var maxEpochs: Int?, maxIters: Int?
+        var dataLoaderLength: Int?
+        var clock: Int64 = 0
+        var numSamples = 0
+        var gradNorm: Double?
     }
 
-    /// `runner.meta['hook_msgs']`.
-    package struct HookMessages: Sendable {
-        package var lastCheckpoint: String?
-        package var bestScore: Double?
-        package var bestCheckpoint: String?
-    }
-
-    package let kind: Kind
-    @exclusivity(unchecked) package internal(set) var epoch = 0
-    @exclusivity(unchecked) package internal(set) var iter = 0
-    @exclusivity(unchecked) package internal(set) var innerIter = 0
-    @exclusivity(unchecked) package internal(set) var mode: Mode = .none
-    package internal(set) var maxEpochs: Int?
-    @exclusivity(unchecked) package internal(set) var maxIters: Int?
+    /// `runner.epoch`, `runner.iter`, `runner.inner_iter`, the current mode.
+    package var epoch: Int { counters.epoch }
+    package var iter: Int { counters.iter }
+    package var innerIter: Int { counters.innerIter }
+    package var mode: Mode { counters.mode }
+    package var maxEpochs: Int? { counters.maxEpochs }
+    package var maxIters: Int? { counters.maxIters }
     /// `len(runner.data_loader)`; nil before the first train or val call.
-    @exclusivity(unchecked) package internal(set) var dataLoaderLength: Int?
-    @exclusivity(unchecked) package var optimizers: [OptimizerState]
-    /// Whether `runner.optimizer` is a dict of named optimizers.
-    package let isDictOptimizer: Bool
-    @exclusivity(unchecked) package var logBuffer = LogBuffer()
-    @exclusivity(unchecked) package var hookMessages = HookMessages()
-    @exclusivity(unchecked) package var files = VirtualFiles()
+    package var dataLoaderLength: Int? { counters.dataLoaderLength }
+    /// The current call's time (ns since the run started).
+    package var clock: Int64 { counters.clock }
+    /// `num_samples` of the current step.
+    package var numSamples: Int { counters.numSamples }
+    /// The last observed gradient norm (what `clip_grad_norm_` returns).
+    package var gradNorm: Double? { counters.gradNorm }
+
+    // Run facts.
+    package let kind: Runner.Kind
     package let workDir: String
     /// `runner.meta['exp_name']`.
     package let experimentName: String
-    @exclusivity(unchecked) package private(set) var clock: Int64 = 0
-    @exclusivity(unchecked) package private(set) var hooks: [RegisteredHook] = [] {
-        didSet { dispatch = nil }
+    /// Whether `runner.optimizer` is a dict of named optimizers.
+    package let isDictOptimizer: Bool
+    /// The run's seed (`runner.meta['seed']`, what the text logger prints first).
+    package let seed: UInt64
+    /// `runner.max_iters` as the run will see it from before_run on (an EpochBasedRunner's
+    /// is max_epochs × the train loader's length, set when the run starts).
+    package let plannedMaxIters: Int?
+
+    // State hooks change, as mmcv's hooks change the runner's. Touched by several hooks on
+    // every call (a dynamic exclusivity check on each access was 7 % of a simulation), so
+    // the storage is private and unchecked; the accessors are the only way in, and the
+    // runner and its hooks run on one thread.
+    @exclusivity(unchecked) private var storedOptimizers: [OptimizerState]
+    @exclusivity(unchecked) private var storedLogBuffer = LogBuffer()
+    @exclusivity(unchecked) private var storedHookMessages = Runner.HookMessages()
+    @exclusivity(unchecked) private var storedFiles = VirtualFiles()
+
+    /// The optimizers, with their param groups' lr and momentum.
+    package var optimizers: [OptimizerState] {
+        _read { yield storedOptimizers }
+        _modify { yield &storedOptimizers }
     }
-    // The hot state is `@exclusivity(unchecked)`: the runner is single-threaded and hooks
-    // reach it only through the runner, so the dynamic exclusivity checks (a quarter of
-    // the simulation's time) buy nothing here.
-    /// Per stage (by `Stage` index), the hooks that act on it and the method each runs.
-    @exclusivity(unchecked) private var dispatch: [[(hook: any Hook, method: Stage)]]?
-    package let workflow: [WorkflowPhase]
-    package let loaders: [LoaderLength]
-    /// The current step's outputs (`runner.outputs`).
-    @exclusivity(unchecked) package private(set) var outputs: [(name: String, value: Double)] = []
-    @exclusivity(unchecked) package private(set) var numSamples = 0
-    /// The last observed gradient norm (what `clip_grad_norm_` returns).
-    @exclusivity(unchecked) package private(set) var gradNorm: Double?
-    /// Whether any hook needs gradient norms (clipping configured).
-    package var observesGradNorm = false
+    /// `runner.log_buffer`.
+    package var logBuffer: LogBuffer {
+        _read { yield storedLogBuffer }
+        _modify { yield &storedLogBuffer }
+    }
+    /// `runner.meta['hook_msgs']`.
+    package var hookMessages: Runner.HookMessages {
+        _read { yield storedHookMessages }
+        _modify { yield &storedHookMessages }
+    }
+    /// The files under the work dir (checkpoints, links).
+    package var files: VirtualFiles {
+        _read { yield storedFiles }
+        _modify { yield &storedFiles }
+    }
 
-    /// Where observations and time come from.
-    package let inputs: any RunInputs
-    /// The simulation model of the run's config (seed, metric names).
-    package let simulationModel: Simulation
-    private let sink: (Event) throws(HooktraceError) -> Void
-    private var warned: Set<String> = []
-    package private(set) var warnings: [String] = []
-    /// Warnings about the config as a whole (not one hook's settings), emitted at the run's start.
-    package var configWarnings: [String] = []
-    /// Things the user should know that do not change the run (keys mmcv itself ignores).
-    package var configNotes: [String] = []
+    fileprivate let sink: (Event) throws(HooktraceError) -> Void
+    /// The registered hooks, and which one is being called (for effects' names).
+    fileprivate var hooks: [RegisteredHook] = []
+    @exclusivity(unchecked) fileprivate var current = 0
+    fileprivate var warned: Set<String> = []
+    fileprivate(set) var warnings: [String] = []
+    /// What the current step's inputs say; the runner's (see `Runner.inputs`).
+    fileprivate weak var runner: Runner?
 
-    package init(kind: Kind, maxEpochs: Int?, maxIters: Int?, workflow: [WorkflowPhase], loaders: [LoaderLength],
-                optimizers: [OptimizerState], isDictOptimizer: Bool, workDir: String, experimentName: String,
-                simulation: Simulation, inputs: (any RunInputs)? = nil, sink: @escaping (Event) throws(HooktraceError) -> Void) {
+    /// A context on its own, for calling one hook in a test; effects go to `sink`, named
+    /// after `hookName`.
+    package convenience init(kind: Runner.Kind = .epochBased, workDir: String = "work_dirs/test", optimizers: [OptimizerState],
+                             maxEpochs: Int? = nil, maxIters: Int? = nil, hookName: String = "Hook",
+                             sink: @escaping (Event) throws(HooktraceError) -> Void) {
+        self.init(kind: kind, workDir: workDir, experimentName: "test", isDictOptimizer: false, seed: 0,
+                  plannedMaxIters: maxIters, optimizers: optimizers, sink: sink)
+        counters.maxEpochs = maxEpochs
+        counters.maxIters = maxIters
+        hooks = [RegisteredHook(hook: PassiveHook(type: hookName, config: .null), name: hookName, priority: 50)]
+    }
+
+    fileprivate init(kind: Runner.Kind, workDir: String, experimentName: String, isDictOptimizer: Bool, seed: UInt64,
+                     plannedMaxIters: Int?, optimizers: [OptimizerState], sink: @escaping (Event) throws(HooktraceError) -> Void) {
         self.kind = kind
-        self.maxEpochs = maxEpochs
-        self.maxIters = maxIters
-        self.workflow = workflow
-        self.loaders = loaders
-        self.optimizers = optimizers
-        self.isDictOptimizer = isDictOptimizer
         self.workDir = workDir
         self.experimentName = experimentName
-        self.simulationModel = simulation
-        self.inputs = inputs ?? SimulatedInputs(simulation)
+        self.isDictOptimizer = isDictOptimizer
+        self.seed = seed
+        self.plannedMaxIters = plannedMaxIters
+        self.storedOptimizers = optimizers
         self.sink = sink
     }
 
-    // MARK: Hooks
-
-    /// `register_hook`: inserts after the last hook whose priority is ≤ `priority`.
-    package func register(_ hook: any Hook, priority: Int) {
-        var count = 1
-        for h in hooks where h.hook.type == hook.type { count += 1 }
-        let name = HookInfo.uniqueName(hook.type, count: count)
-        var index = 0
-        for i in stride(from: hooks.count - 1, through: 0, by: -1) where hooks[i].priority <= priority {
-            index = i + 1
-            break
-        }
-        hooks.insert(RegisteredHook(hook: hook, name: name, priority: priority), at: index)
+    /// Moves a standalone test context to the given counters (the runner's job in a run).
+    package func setCounters(epoch: Int, iter: Int, innerIter: Int = 0, mode: Mode = .train, dataLoaderLength: Int? = nil, clock: Int64 = 0) {
+        precondition(runner == nil, "the runner owns its context's counters")
+        counters.epoch = epoch
+        counters.iter = iter
+        counters.innerIter = innerIter
+        counters.mode = mode
+        counters.dataLoaderLength = dataLoaderLength
+        counters.clock = clock
     }
 
-    /// The registered name of `hook` (its type, or `Type#n` for repeats).
-    package func name(of hook: any Hook) -> String {
-        hooks.first(where: { $0.hook === hook })?.name ?? hook.type
+    // MARK: Acting
+
+    /// Records an effect of the hook being called.
+    package func effect(_ action: EffectAction) throws(HooktraceError) {
+        try sink(.effect(Effect(hook: hooks[current].name, action)))
     }
 
-    /// `call_hook(stage)`: records the call, then runs every hook's method for it in order.
-    package func callHook(_ stage: Stage) throws(HooktraceError) {
-        clock = try inputs.callTime(stage, self)
-        try emit(.call(Call(stage: stage.rawValue, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: clock)))
-        if dispatch == nil {
-            dispatch = Stage.allCases.map { stage in
-                hooks.compactMap { entry in entry.hook.method(for: stage).map { (entry.hook, $0) } }
-            }
-        }
-        // One retain of the stage's list for the loop, none per entry.
-        let entries = dispatch.unsafelyUnwrapped[stage.index]
-        try entries.withUnsafeBufferPointer { (list) throws(HooktraceError) in
-            for i in list.indices {
-                try list[i].hook.call(list[i].method, self)
-            }
-        }
-        inputs.afterCall(self)
+    /// Records what an evaluation reported (a metric observation of the current call).
+    package func observe(_ observation: Observation) throws(HooktraceError) {
+        try sink(.observe(observation))
     }
 
-    // MARK: Effects and observations
-
-    package func emit(_ event: Event) throws(HooktraceError) {
-        try sink(event)
-    }
-
-    /// Records an effect of `hook`.
-    package func effect(_ hook: any Hook, _ action: EffectAction) throws(HooktraceError) {
-        try emit(.effect(Effect(hook: name(of: hook), action)))
-    }
-
-    /// A warning, reported once per text as a note effect of `hook`.
-    package func warn(_ hook: any Hook, _ text: String) throws(HooktraceError) {
+    /// A warning, reported once per text as a note effect of the hook being called.
+    package func warn(_ text: String) throws(HooktraceError) {
         guard warned.insert(text).inserted else { return }
-        warnings.append("\(name(of: hook)): \(text)")
-        try effect(hook, .note(text))
+        warnings.append("\(hooks[current].name): \(text)")
+        try effect(.note(text))
     }
 
-    /// Time a hook spends inside the current call (saving a checkpoint, evaluating).
+    /// Time the hook spends inside the current call (saving a checkpoint, evaluating).
     package func work(_ work: HookWork) {
-        inputs.hookWork(work, self)
+        guard let runner else { return }
+        runner.inputs.hookWork(work, runner)
     }
 
     /// Metrics an evaluation at the current call reports, in order.
     func evaluateMetrics() throws(HooktraceError) -> [(String, Scalar)] {
-        try inputs.metrics(self)
+        guard let runner else { return [] }
+        return try runner.inputs.metrics(runner)
+    }
+
+    /// mmcv's EvalHook with by_epoch=False runs every logger hook's after_train_iter before
+    /// it evaluates, so the iteration's record is written first.
+    package func runLoggersAfterTrainIter() throws(HooktraceError) {
+        let caller = current
+        defer { current = caller }
+        for i in hooks.indices where hooks[i].hook is LoggerHook {
+            current = i
+            try hooks[i].hook.call(.afterTrainIter, self)
+        }
+    }
+
+    /// Whether `hook` is the last logger hook registered (mmcv's loggers reset the log
+    /// buffer's output only there).
+    package func isLastLogger(_ hook: LoggerHook) -> Bool {
+        hooks.last(where: { $0.hook is LoggerHook })?.hook === hook
     }
 
     // MARK: Optimizer access
@@ -166,6 +191,140 @@ package final class Runner {
     package var currentMomenta: [(optimizer: String, momentum: Double)] {
         optimizers.map { ($0.name, $0.groups.first?.currentMomentum ?? 0) }
     }
+}
+
+/// A simulated mmcv 1.x runner: EpochBasedRunner or IterBasedRunner.
+///
+/// It drives `call_hook` with exactly the counters mmcv's runners have at each call
+/// (docs: the behavioural spec, sections 1 and 8), feeds hooks seeded observations in
+/// place of a model, and writes every call, observation and effect to its event sink.
+/// Hooks see it through its ``HookContext``. Time is simulated: a clock in nanoseconds
+/// advanced by the simulation's models and by mmcv's own sleeps (2 s after each epoch
+/// start and loader wrap, 1 s before `after_run`).
+package final class Runner {
+    package enum Kind: String, Sendable, CaseIterable {
+        case epochBased = "EpochBasedRunner"
+        case iterBased = "IterBasedRunner"
+    }
+
+    /// `runner.meta['hook_msgs']`.
+    package struct HookMessages: Sendable {
+        package var lastCheckpoint: String?
+        package var bestScore: Double?
+        package var bestCheckpoint: String?
+    }
+
+    /// What the hooks see.
+    package let context: HookContext
+    package var kind: Kind { context.kind }
+    package var epoch: Int { context.counters.epoch }
+    package var iter: Int { context.counters.iter }
+    package var innerIter: Int { context.counters.innerIter }
+    package var mode: Mode { context.counters.mode }
+    package var maxEpochs: Int? { context.counters.maxEpochs }
+    package var maxIters: Int? { context.counters.maxIters }
+    package var optimizers: [OptimizerState] { context.optimizers }
+    package var hookMessages: HookMessages { context.hookMessages }
+    package var files: VirtualFiles { context.files }
+    package var workDir: String { context.workDir }
+    package var warnings: [String] { context.warnings }
+
+    // The loop's own state: private, single-threaded, on the hot path (no dynamic checks).
+    private var counters: HookContext.Counters {
+        get { context.counters }
+        _modify { yield &context.counters }
+    }
+    package private(set) var hooks: [RegisteredHook] = [] {
+        didSet { dispatch = nil }
+    }
+    /// Per stage (by `Stage` index), the hooks that act on it: their index and the method.
+    @exclusivity(unchecked) private var dispatch: [[(hook: any Hook, index: Int, method: Stage)]]?
+    package let workflow: [WorkflowPhase]
+    package let loaders: [LoaderLength]
+    /// The current step's outputs (`runner.outputs`).
+    @exclusivity(unchecked) package private(set) var outputs: [(name: String, value: Double)] = []
+    /// Whether any hook needs gradient norms (clipping configured).
+    package var observesGradNorm = false
+    /// The context's sink, held here too: the runner's own events then cost no retain of it.
+    private let sink: (Event) throws(HooktraceError) -> Void
+
+    /// Where observations and time come from.
+    package let inputs: any RunInputs
+    /// The simulation model of the run's config (seed, metric names).
+    package let simulationModel: Simulation
+    /// Warnings about the config as a whole (not one hook's settings), emitted at the run's start.
+    package var configWarnings: [String] = []
+    /// Things the user should know that do not change the run (keys mmcv itself ignores).
+    package var configNotes: [String] = []
+
+    package init(kind: Kind, maxEpochs: Int?, maxIters: Int?, workflow: [WorkflowPhase], loaders: [LoaderLength],
+                optimizers: [OptimizerState], isDictOptimizer: Bool, workDir: String, experimentName: String,
+                simulation: Simulation, inputs: (any RunInputs)? = nil, sink: @escaping (Event) throws(HooktraceError) -> Void) {
+        self.workflow = workflow
+        self.loaders = loaders
+        self.sink = sink
+        self.simulationModel = simulation
+        self.inputs = inputs ?? SimulatedInputs(simulation)
+        var planned = maxIters
+        if kind == .epochBased, let maxEpochs, let i = workflow.firstIndex(where: { $0.mode == "train" }) {
+            let mode = workflow[i].mode
+            planned = maxEpochs * (loaders.first(where: { $0.mode == mode })?.length ?? 0)
+        }
+        context = HookContext(kind: kind, workDir: workDir, experimentName: experimentName, isDictOptimizer: isDictOptimizer,
+                              seed: simulation.seed, plannedMaxIters: planned, optimizers: optimizers, sink: sink)
+        context.counters.maxEpochs = maxEpochs
+        context.counters.maxIters = maxIters
+        context.runner = self
+    }
+
+    // MARK: Hooks
+
+    /// `register_hook`: inserts after the last hook whose priority is ≤ `priority`.
+    package func register(_ hook: any Hook, priority: Int) {
+        var count = 1
+        for h in hooks where h.hook.type == hook.type { count += 1 }
+        let name = HookInfo.uniqueName(hook.type, count: count)
+        var index = 0
+        for i in stride(from: hooks.count - 1, through: 0, by: -1) where hooks[i].priority <= priority {
+            index = i + 1
+            break
+        }
+        hooks.insert(RegisteredHook(hook: hook, name: name, priority: priority), at: index)
+        context.hooks = hooks
+    }
+
+    /// Runs `body` as the hook at `index` (its effects and warnings carry its name).
+    package func acting<R>(as index: Int, _ body: (HookContext) throws(HooktraceError) -> R) throws(HooktraceError) -> R {
+        context.current = index
+        return try body(context)
+    }
+
+    /// `call_hook(stage)`: records the call, then runs every hook's method for it in order.
+    package func callHook(_ stage: Stage) throws(HooktraceError) {
+        counters.clock = try inputs.callTime(stage, self)
+        let c = counters
+        try emit(.call(Call(stage: stage.rawValue, epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.clock)))
+        if dispatch == nil {
+            dispatch = Stage.allCases.map { stage in
+                hooks.indices.compactMap { i in hooks[i].hook.method(for: stage).map { (hooks[i].hook, i, $0) } }
+            }
+        }
+        // One retain of the stage's list for the loop, none per entry.
+        let entries = dispatch.unsafelyUnwrapped[stage.index]
+        try entries.withUnsafeBufferPointer { (list) throws(HooktraceError) in
+            for i in list.indices {
+                context.current = list[i].index
+                try list[i].hook.call(list[i].method, context)
+            }
+        }
+        inputs.afterCall(self)
+    }
+
+    // MARK: Effects and observations
+
+    package func emit(_ event: Event) throws(HooktraceError) {
+        try sink(event)
+    }
 
     // MARK: The step
 
@@ -174,13 +333,13 @@ package final class Runner {
         // The same keys every step: overwrite in place (removeAll(keepingCapacity:) was a
         // generic replaceSubrange costing more than the step's other bookkeeping).
         var outputCount = 0
-        numSamples = 1
-        gradNorm = nil
+        counters.numSamples = 1
+        counters.gradNorm = nil
         // Read through the buffer: a `for o in observations` loop copied each observation
         // (and retained and released its strings) once more per pass.
         try observations.withUnsafeBufferPointer { (buffer) throws(HooktraceError) in
             for i in buffer.indices where buffer[i].kind == .numSamples {
-                if case .int(let n) = buffer[i].value { numSamples = Int(n) }
+                if case .int(let n) = buffer[i].value { counters.numSamples = Int(n) }
             }
             for i in buffer.indices {
                 try emit(.observe(buffer[i]))
@@ -198,10 +357,10 @@ package final class Runner {
                             outputs.append((buffer[i].name, v))
                         }
                         outputCount += 1
-                        logBuffer.update(buffer[i].name, v, count: numSamples)
+                        context.logBuffer.update(buffer[i].name, v, count: counters.numSamples)
                     }
                 case .other where buffer[i].name == "grad_norm":
-                    gradNorm = buffer[i].value.number
+                    counters.gradNorm = buffer[i].value.number
                 default:
                     break
                 }
@@ -215,32 +374,24 @@ package final class Runner {
     /// Runs the workflow to the end, emitting `run_start` first and `run_end` last.
     package func run(runStart: RunStart) throws(HooktraceError) {
         try emit(.runStart(runStart))
-        for text in configWarnings where warned.insert(text).inserted {
-            warnings.append("config: \(text)")
+        for text in configWarnings where context.warned.insert(text).inserted {
+            context.warnings.append("config: \(text)")
             try emit(.effect(Effect(hook: "config", .note(text))))
         }
-        for entry in hooks {
-            for text in (entry.hook as? any IgnoresSettings)?.ignoredSettings ?? [] { try warn(entry.hook, text) }
+        for (i, entry) in hooks.enumerated() {
+            for text in (entry.hook as? any IgnoresSettings)?.ignoredSettings ?? [] { try acting(as: i) { c throws(HooktraceError) in try c.warn(text) } }
         }
-        for entry in hooks {
+        for (i, entry) in hooks.enumerated() {
             guard let passive = entry.hook as? PassiveHook, !passive.isKnown else { continue }
-            try warn(entry.hook, passive.isLogger
+            try acting(as: i) { c throws(HooktraceError) in try c.warn(passive.isLogger
                 ? "logger type \(entry.hook.type) is not known to hooktrace (programs register their own through custom_imports); kept as a passive logger (called in order, its records are not simulated)"
-                : "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)")
+                : "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)") }
         }
         switch kind {
         case .epochBased: try runEpochBased()
         case .iterBased: try runIterBased()
         }
         try emit(.runEnd(RunEnd(status: .completed)))
-    }
-
-    /// `runner.max_iters` as the run will see it from before_run on (an EpochBasedRunner's is
-    /// max_epochs × the train loader's length, set when the run starts).
-    var plannedMaxIters: Int? {
-        guard kind == .epochBased else { return maxIters }
-        guard let maxEpochs, let i = workflow.firstIndex(where: { $0.mode == "train" }) else { return maxIters }
-        return maxEpochs * loaderLength(i)
     }
 
     private func loaderLength(_ phase: Int) -> Int {
@@ -250,7 +401,7 @@ package final class Runner {
 
     private func runEpochBased() throws(HooktraceError) {
         guard let maxEpochs else { throw HooktraceError(.invalidInput, "EpochBasedRunner needs runner.max_epochs") }
-        if let i = workflow.firstIndex(where: { $0.mode == "train" }) { maxIters = maxEpochs * loaderLength(i) }
+        if let i = workflow.firstIndex(where: { $0.mode == "train" }) { counters.maxIters = maxEpochs * loaderLength(i) }
         try callHook(.beforeRun)
         while epoch < maxEpochs {
             for (i, phase) in workflow.enumerated() {
@@ -269,31 +420,31 @@ package final class Runner {
     }
 
     private func trainEpoch(length: Int) throws(HooktraceError) {
-        mode = .train
-        dataLoaderLength = length
-        maxIters = (maxEpochs ?? 0) * length
+        counters.mode = .train
+        counters.dataLoaderLength = length
+        counters.maxIters = (maxEpochs ?? 0) * length
         try callHook(.beforeTrainEpoch)
         inputs.pass(.sleep(2_000_000_000), self)
         for i in 0..<length {
             inputs.pass(.dataLoad, self)
-            innerIter = i
+            counters.innerIter = i
             try callHook(.beforeTrainIter)
             try step(train: true)
             try callHook(.afterTrainIter)
-            iter += 1
+            counters.iter += 1
         }
         try callHook(.afterTrainEpoch)
-        epoch += 1
+        counters.epoch += 1
     }
 
     private func valEpoch(length: Int) throws(HooktraceError) {
-        mode = .val
-        dataLoaderLength = length
+        counters.mode = .val
+        counters.dataLoaderLength = length
         try callHook(.beforeValEpoch)
         inputs.pass(.sleep(2_000_000_000), self)
         for i in 0..<length {
             inputs.pass(.dataLoad, self)
-            innerIter = i
+            counters.innerIter = i
             try callHook(.beforeValIter)
             try step(train: false)
             try callHook(.afterValIter)
@@ -325,27 +476,27 @@ package final class Runner {
         try callHook(.beforeEpoch)
         while iter < maxIters {
             for (i, phase) in workflow.enumerated() {
-                innerIter = 0
+                counters.innerIter = 0
                 for _ in 0..<phase.count {
                     if phase.mode == "train" && iter >= maxIters { break }
                     if phase.mode == "train" {
-                        mode = .train
-                        dataLoaderLength = iterLoaders[i].length
-                        epoch = iterLoaders[i].epoch
+                        counters.mode = .train
+                        counters.dataLoaderLength = iterLoaders[i].length
+                        counters.epoch = iterLoaders[i].epoch
                         next(&iterLoaders[i])
                         try callHook(.beforeTrainIter)
                         try step(train: true)
                         try callHook(.afterTrainIter)
-                        innerIter += 1
-                        iter += 1
+                        counters.innerIter += 1
+                        counters.iter += 1
                     } else {
-                        mode = .val
-                        dataLoaderLength = iterLoaders[i].length
+                        counters.mode = .val
+                        counters.dataLoaderLength = iterLoaders[i].length
                         next(&iterLoaders[i])
                         try callHook(.beforeValIter)
                         try step(train: false)
                         try callHook(.afterValIter)
-                        innerIter += 1
+                        counters.innerIter += 1
                     }
                 }
             }

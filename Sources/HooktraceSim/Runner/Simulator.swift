@@ -105,7 +105,10 @@ package enum Simulator {
             runner.register(hook, priority: Priority.low.rawValue)
         }
         runner.configWarnings = config.warnings
-        for entry in runner.hooks { try (entry.hook as? ScheduleHook)?.preflight(runner) }
+        for (i, entry) in runner.hooks.enumerated() {
+            guard let schedule = entry.hook as? ScheduleHook else { continue }
+            try runner.acting(as: i) { context throws(HooktraceError) in try schedule.preflight(context) }
+        }
         runner.observesGradNorm = runner.hooks.contains { entry in
             (entry.hook as? OptimizerHook)?.gradClip == true || (entry.hook as? GradientCumulativeOptimizerHook)?.gradClip == true
         }

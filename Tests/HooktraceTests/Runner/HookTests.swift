@@ -147,8 +147,8 @@ struct RegistrationTests {
             let type = "CountingHook"
             let config = JSONValue.object([])
             var methods: Set<Stage> { [.afterTrainEpoch] }
-            func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
-                try runner.effect(self, .custom(kind: "count", fields: [Field("epoch", .int(Int64(runner.epoch)))]))
+            func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
+                try runner.effect(.custom(kind: "count", fields: [Field("epoch", .int(Int64(runner.epoch)))]))
             }
         }
         var registry = HookRegistry.standard
@@ -158,6 +158,28 @@ struct RegistrationTests {
         var events: [Event] = []
         try Simulator.record(cfg, registry: registry) { e throws(HooktraceError) in events.append(e) }
         #expect(effects(events, "CountingHook").count == 2)
+    }
+
+    @Test("one hook runs against a context of its own, without a runner")
+    func hookWithoutRunner() throws {
+        let build = HookBuildContext(runnerKind: .epochBased, isDictOptimizer: false, valLength: 0)
+        let hook = try HookRegistry.standard.build(.object([("type", .string("StepLrUpdaterHook")), ("step", .array([.int(2)])), ("gamma", .double(0.5))]),
+                                                   path: "lr_config", context: build)
+        var events: [Event] = []
+        let sgd = OptimizerState(name: "", className: "SGD", groups: [ParamGroupState(lr: 0.1, momentum: 0.9, betas: nil)],
+                                 defaultsHaveMomentum: true, defaultsHaveBetas: false)
+        let context = HookContext(optimizers: [sgd], maxEpochs: 4, maxIters: 40, hookName: "StepLrUpdaterHook") { e throws(HooktraceError) in events.append(e) }
+        try hook.call(.beforeRun, context)
+        for epoch in 0..<4 {
+            context.setCounters(epoch: epoch, iter: epoch * 10, dataLoaderLength: 10)
+            try hook.call(.beforeTrainEpoch, context)
+        }
+        // mmcv: lr = base × gamma^(number of steps passed), steps at epoch 2.
+        #expect(context.optimizers[0].groups[0].lr == 0.05)
+        let lrs = events.compactMap { e -> Double? in
+            if case .effect(let x) = e, x.hook == "StepLrUpdaterHook", case .setLR(_, _, let v) = x.action { v } else { nil }
+        }
+        #expect(lrs == [0.1, 0.1, 0.05, 0.05])
     }
 }
 

@@ -75,7 +75,7 @@ package final class ScheduleHook: Hook {
 
     // MARK: Running
 
-    package func call(_ method: Stage, _ runner: Runner) throws(HooktraceError) {
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         switch method {
         case .beforeRun:
             try beforeRun(runner)
@@ -114,7 +114,7 @@ package final class ScheduleHook: Hook {
     /// The errors mmcv would raise during the run that the config alone decides (total_steps
     /// shorter than the run, periods that do not cover it, too many cycles, an optimizer
     /// without momentum, per-group values that do not fit): checked before anything runs.
-    func preflight(_ runner: Runner) throws(HooktraceError) {
+    func preflight(_ runner: HookContext) throws(HooktraceError) {
         let maxIters = runner.plannedMaxIters ?? 0
         switch policy {
         case .oneCycleLR(let maxLR, let totalSteps, _, _, _, _, _):
@@ -152,7 +152,7 @@ package final class ScheduleHook: Hook {
         }
     }
 
-    private func beforeRun(_ runner: Runner) throws(HooktraceError) {
+    private func beforeRun(_ runner: HookContext) throws(HooktraceError) {
         switch policy {
         case .oneCycleLR(let maxLR, let totalSteps, let pct, _, let div, let finalDiv, let threePhase):
             let maxIters = runner.maxIters ?? 0
@@ -191,7 +191,7 @@ package final class ScheduleHook: Hook {
                     runner.optimizers[o].groups[g].setMomentum(maxes[g])
                     runner.optimizers[o].groups[g].baseMomentum = bases[g]
                     runner.optimizers[o].groups[g].maxMomentum = maxes[g]
-                    try runner.effect(self, .setMomentum(optimizer: opt.name, group: g, value: maxes[g]))
+                    try runner.effect(.setMomentum(optimizer: opt.name, group: g, value: maxes[g]))
                 }
             }
             let mi = Double(runner.maxIters ?? 0)
@@ -242,7 +242,7 @@ package final class ScheduleHook: Hook {
 
     /// `format_param`: a number for every group, a list with one value per group, or a
     /// dict keyed by optimizer name (the class name for a single optimizer).
-    private func formatParam(_ value: JSONValue, runner: Runner, optimizer: OptimizerState, what: String) throws(HooktraceError) -> [Double] {
+    private func formatParam(_ value: JSONValue, runner: HookContext, optimizer: OptimizerState, what: String) throws(HooktraceError) -> [Double] {
         let n = optimizer.groups.count
         let key = runner.isDictOptimizer ? optimizer.name : optimizer.className
         switch value {
@@ -266,7 +266,7 @@ package final class ScheduleHook: Hook {
         }
     }
 
-    private func write(_ values: [[Double]], _ runner: Runner) throws(HooktraceError) {
+    private func write(_ values: [[Double]], _ runner: HookContext) throws(HooktraceError) {
         for o in runner.optimizers.indices where o < values.count {
             let count = min(values[o].count, runner.optimizers[o].groups.count)
             let name = runner.optimizers[o].name
@@ -275,17 +275,17 @@ package final class ScheduleHook: Hook {
                 switch kind {
                 case .lr:
                     runner.optimizers[o].groups[g].lr = v
-                    try runner.effect(self, .setLR(optimizer: name, group: g, value: v))
+                    try runner.effect(.setLR(optimizer: name, group: g, value: v))
                 case .momentum:
                     guard runner.optimizers[o].groups[g].currentMomentum != nil else { continue }
                     runner.optimizers[o].groups[g].setMomentum(v)
-                    try runner.effect(self, .setMomentum(optimizer: name, group: g, value: v))
+                    try runner.effect(.setMomentum(optimizer: name, group: g, value: v))
                 }
             }
         }
     }
 
-    private func regularValues(_ runner: Runner) throws(HooktraceError) -> [[Double]] {
+    private func regularValues(_ runner: HookContext) throws(HooktraceError) -> [[Double]] {
         if case .oneCycleMomentum = policy {
             var result: [[Double]] = []
             for opt in runner.optimizers {
@@ -329,7 +329,7 @@ package final class ScheduleHook: Hook {
     }
 
     /// `get_lr(runner, base_lr)` / `get_momentum(runner, base_momentum)` of the policy.
-    func value(_ runner: Runner, base b: Double) throws(HooktraceError) -> Double {
+    func value(_ runner: HookContext, base b: Double) throws(HooktraceError) -> Double {
         let p = byEpoch ? runner.epoch : runner.iter
         let m = (byEpoch ? runner.maxEpochs : runner.maxIters) ?? 0
         switch policy {
@@ -415,7 +415,7 @@ package final class ScheduleHook: Hook {
         }
     }
 
-    private func oneCycleMomentum(_ runner: Runner, _ group: ParamGroupState) -> Double {
+    private func oneCycleMomentum(_ runner: HookContext, _ group: ParamGroupState) -> Double {
         guard case .oneCycleMomentum(_, _, _, let anneal, _) = policy else { return 0 }
         let cur = Double(runner.iter)
         var start = 0.0
