@@ -51,7 +51,9 @@ package struct RunSeries: Sendable {
                             epochs: ClosedRange<Int>? = nil) throws(HooktraceError) -> RunSeries {
         let reader = try TraceReader(path: path)
         var s = RunSeries(label: baseLabel(path))
-        var current: Double?
+        var state = RunState()
+        // The value followed: group `group` of the first optimizer that has it.
+        var followed: Int?
         var lastEpoch = -1
         var lastKept: Double?
         var pendingLast: (Int, Double)?
@@ -63,17 +65,18 @@ package struct RunSeries: Sendable {
         }
         do {
             try reader.forEachIntact { entry in
-                switch entry.event {
-                case .runStart(let r):
-                    if let g = r.paramGroups.first(where: { $0.group == group }) {
-                        current = kind == .lr ? g.lr : (kind == .momentum ? g.momentum : nil)
+                switch state.apply(entry.event) {
+                case .started, .value(_, _, isNewGroup: true):
+                    followed = state.groups.firstIndex { $0.group == group }
+                    if let i = followed {
                         s.available.insert("lr")
-                        if g.momentum != nil { s.available.insert("momentum") }
+                        if state.groups[i].hasMomentum { s.available.insert("momentum") }
                     }
+                default: break
+                }
+                switch entry.event {
                 case .effect(let e):
                     switch e.action {
-                    case .setLR(_, let g, let v) where g == group && kind == .lr: current = v
-                    case .setMomentum(_, let g, let v) where g == group && kind == .momentum: current = v
                     case .checkpointSave(let p) where inRange(entry.context): s.saves.append((entry.context!.iter, p))
                     case .checkpointRemove(let p) where inRange(entry.context): s.removals.append((entry.context!.iter, p))
                     case .evaluate where inRange(entry.context): s.evaluations.append(entry.context!.iter)
@@ -96,7 +99,9 @@ package struct RunSeries: Sendable {
                         if c.epoch != lastEpoch && inRange(entry.context) { s.epochStarts.append(c.iter) }
                     }
                     if c.mode == .train { lastEpoch = c.epoch }
-                    guard c.stage == "after_train_iter", kind == .lr || kind == .momentum, let v = current, inRange(entry.context) else { return }
+                    guard c.stage == "after_train_iter", kind == .lr || kind == .momentum, let i = followed, inRange(entry.context) else { return }
+                    let v = state.values(kind == .lr ? .lr : .momentum)[i]
+                    guard kind == .lr || state.groups[i].hasMomentum else { return }
                     if lastKept.map({ $0.bitPattern != v.bitPattern }) ?? true {
                         if let p = pendingLast { s.points.append((p.0, p.1)) }
                         s.points.append((c.iter, v))

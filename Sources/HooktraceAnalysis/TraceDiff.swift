@@ -134,8 +134,8 @@ package struct TraceDiff {
     }
 }
 
+/// One trace's history that the diff reports (what is in force comes from ``RunState``).
 private struct Tracker {
-    var files: [String] = []
     var saved: [String] = []
     var removed: [String] = []
     var best: [String] = []
@@ -144,10 +144,8 @@ private struct Tracker {
         switch e.action {
         case .checkpointSave(let p):
             saved.append(p)
-            if !files.contains(p) { files.append(p) }
         case .checkpointRemove(let p):
             removed.append(p)
-            files.removeAll { $0 == p }
         case .bestUpdate(let k, let v, let c):
             best.append("\(k)=\(formatDouble(v)) \(fileName(c)) (epoch \(call?.epoch ?? 0), iter \(call?.iter ?? 0))")
         default: break
@@ -163,37 +161,46 @@ private struct Engine {
     var tb = Tracker()
     var pendingA: CallGroup?
     var pendingB: CallGroup?
-    /// Values in force per series, in both traces; parallel to `diff.series`.
-    var valuesA: [Double] = []
-    var valuesB: [Double] = []
+    /// Both runs' state: the values in force, the files kept.
+    var stateA = RunState()
+    var stateB = RunState()
+    /// Per series (parallel to `diff.series`), its param group's index in each run's state.
+    var seriesGroups: [(a: Int?, b: Int?)] = []
     var names = NameMatcher()
     /// `diff.options.kinds` as a mask of ``DiffKind/bit``.
     let wanted: UInt32
 
     func wants(_ kind: DiffKind) -> Bool { wanted & kind.bit != 0 }
 
-    /// Sets a series' value in force in one trace, adding the series when new.
-    mutating func setSeries(_ kind: DiffKind, _ optimizer: String, _ group: Int, _ v: Double, a: Bool) {
+    /// Notes that group `index` of one run's state has values of `kind`, adding the series
+    /// (kind, optimizer, group) when it is new.
+    mutating func noteSeries(_ kind: RunState.ValueKind, _ index: Int, a: Bool) {
+        let g = (a ? stateA : stateB).groups[index]
+        let diffKind: DiffKind = kind == .lr ? .lr : .momentum
         var i = 0
         while i < diff.series.count {
             let s = diff.series[i]
-            if s.group == group && s.kind == kind && s.optimizer == optimizer { break }
+            if s.group == g.group && s.kind == diffKind && s.optimizer == g.optimizer { break }
             i += 1
         }
         if i == diff.series.count {
-            diff.series.append(TraceDiff.Series(kind: kind, optimizer: optimizer, group: group))
-            valuesA.append(.nan)
-            valuesB.append(.nan)
+            diff.series.append(TraceDiff.Series(kind: diffKind, optimizer: g.optimizer, group: g.group))
+            seriesGroups.append((nil, nil))
         }
-        if a { valuesA[i] = v } else { valuesB[i] = v }
+        if a { seriesGroups[i].a = index } else { seriesGroups[i].b = index }
     }
 
     mutating func track(_ e: Effect, a: Bool) {
-        switch e.action {
-        case .setLR(let o, let g, let v): setSeries(.lr, o, g, v, a: a)
-        case .setMomentum(let o, let g, let v): setSeries(.momentum, o, g, v, a: a)
-        default: break
-        }
+        let change = a ? stateA.apply(e.action) : stateB.apply(e.action)
+        // The series a value belongs to (added the first time either run sets it).
+        if case .value(let kind, let index, _) = change { noteSeries(kind, index, a: a) }
+    }
+
+    /// The value in force of series `i` in one run (NaN where that run never had it).
+    func value(_ i: Int, a: Bool) -> Double {
+        let kind: RunState.ValueKind = diff.series[i].kind == .lr ? .lr : .momentum
+        guard let index = a ? seriesGroups[i].a : seriesGroups[i].b else { return .nan }
+        return (a ? stateA : stateB).values(kind)[index]
     }
 
     init(_ a: String, _ b: String, _ options: TraceDiff.Options) throws(HooktraceError) {
@@ -224,9 +231,11 @@ private struct Engine {
             diff.b.runner = r.runner
             diff.b.hooks = r.hooks
         }
-        for p in r.paramGroups {
-            setSeries(.lr, p.optimizer, p.group, p.lr, a: a)
-            if let m = p.momentum { setSeries(.momentum, p.optimizer, p.group, m, a: a) }
+        if a { stateA.apply(.runStart(r)) } else { stateB.apply(.runStart(r)) }
+        let state = a ? stateA : stateB
+        for i in state.groups.indices {
+            noteSeries(.lr, i, a: a)
+            if state.groups[i].hasMomentum { noteSeries(.momentum, i, a: a) }
         }
     }
 
@@ -294,8 +303,8 @@ private struct Engine {
         diff.checkpoints.savedB = tb.saved.filter { !ta.saved.contains($0) }
         diff.checkpoints.removedA = ta.removed.filter { !tb.removed.contains($0) }
         diff.checkpoints.removedB = tb.removed.filter { !ta.removed.contains($0) }
-        diff.checkpoints.keptA = ta.files
-        diff.checkpoints.keptB = tb.files
+        diff.checkpoints.keptA = stateA.files
+        diff.checkpoints.keptB = stateB.files
         diff.best = (ta.best, tb.best)
         if diff.options.kinds.contains(.order) { diff.order = orderChanges(diff.a.hooks, diff.b.hooks) }
         if !diff.options.kinds.contains(.checkpoint) { diff.checkpoints = TraceDiff.Checkpoints() }
@@ -403,9 +412,8 @@ private struct Engine {
             var eb = gb.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
             if kind == .checkpoint {
                 // Files found by scanning a directory come in name order: compare as sets.
-                let key = { (e: Effect) in EventText.describe(.effect(e)).2 }
-                ea.sort { key($0) < key($1) }
-                eb.sort { key($0) < key($1) }
+                ea.sort { Engine.checkpointKey($0).lexicographicallyPrecedes(Engine.checkpointKey($1)) }
+                eb.sort { Engine.checkpointKey($0).lexicographicallyPrecedes(Engine.checkpointKey($1)) }
             }
             if ea.isEmpty && eb.isEmpty { continue }
             let equal = ea.count == eb.count && zip(ea, eb).allSatisfy { same($0, $1) }
@@ -431,6 +439,16 @@ private struct Engine {
             }
         }
         if ga.isAfterTrainIter { compareSeries(at: ga) }
+    }
+
+    /// Orders a call's checkpoint effects by what they do to which file (then by hook).
+    static func checkpointKey(_ e: Effect) -> [String] {
+        switch e.action {
+        case .checkpointSave(let p): ["save", p, e.hook]
+        case .checkpointRemove(let p): ["remove", p, e.hook]
+        case .checkpointLink(let l, let t): ["link", l, t, e.hook]
+        default: [e.hook]
+        }
     }
 
     /// The hook that sets a series (from run_start), for reporting.
@@ -462,8 +480,8 @@ private struct Engine {
             let kind = diff.series[i].kind
             guard wants(kind) else { continue }
             diff.series[i].compared += 1
-            let x = valuesA[i]
-            let y = valuesB[i]
+            let x = value(i, a: true)
+            let y = value(i, a: false)
             guard x.bitPattern != y.bitPattern else { continue }
             diff.series[i].differing += 1
             if diff.firstDivergence == nil, let c = g.call {

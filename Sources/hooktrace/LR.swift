@@ -43,54 +43,42 @@ struct LR: ParsableCommand {
     func run() throws {
         // Values are tracked from the start of the trace; the filter only selects rows.
         let reader = try TraceReader(path: file)
-        var columns: [(optimizer: String, group: Int)] = []
-        var values: [Double] = []
+        let kind: RunState.ValueKind = momentum ? .momentum : .lr
+        var state = RunState()
         var last: [Double] = []
         var out = StandardOutput()
         var rows = 0
-        func column(_ optimizer: String, _ group: Int) -> Int {
-            if let i = columns.firstIndex(where: { $0.optimizer == optimizer && $0.group == group }) { return i }
-            columns.append((optimizer, group))
-            values.append(.nan)
-            return columns.count - 1
-        }
         var headerWritten = false
         try reader.forEachIntact { entry in
-            switch entry.event {
-            case .runStart(let r):
-                for g in r.paramGroups {
-                    let i = column(g.optimizer, g.group)
-                    values[i] = momentum ? (g.momentum ?? .nan) : g.lr
-                }
-            case .effect(let e):
-                switch e.action {
-                case .setLR(let o, let g, let v) where !momentum: values[column(o, g)] = v
-                case .setMomentum(let o, let g, let v) where momentum: values[column(o, g)] = v
-                default: break
-                }
-            case .call(let c) where c.stage == "after_train_iter":
+            if case .call(let c) = entry.event, c.stage == "after_train_iter" {
                 if let iter, !iter.range.contains(c.iter) { return }
                 if let epoch, !epoch.range.contains(c.epoch) { return }
+                // The run's param groups that have this kind of value (run_start's all do).
+                let columns = state.groups.indices.filter { i in
+                    state.groups[i].fromStart || (momentum ? state.groups[i].hasMomentum : state.groups[i].hasLR)
+                }
+                let all = state.values(kind)
+                let values = columns.map { all[$0] }
                 if changes && values.elementsEqual(last, by: { $0.bitPattern == $1.bitPattern }) { return }
                 last = values
                 rows += 1
+                let names = columns.map { i in
+                    let g = state.groups[i]
+                    return (g.optimizer.isEmpty ? "" : g.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\(g.group)]"
+                }
                 if json {
                     var fields = ["\"iter\":\(c.iter)", "\"epoch\":\(c.epoch)"]
-                    for (i, col) in columns.enumerated() {
-                        let key = (col.optimizer.isEmpty ? "" : col.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\(col.group)]"
-                        fields.append("\(jsonString(key)):\(formatDouble(values[i]))")
-                    }
+                    for (name, value) in zip(names, values) { fields.append("\(jsonString(name)):\(formatDouble(value))") }
                     out.write("{" + fields.joined(separator: ",") + "}\n")
                 } else {
                     if !headerWritten {
                         headerWritten = true
-                        let names = columns.map { (($0.optimizer.isEmpty ? "" : $0.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\($0.group)]") }
                         out.write(pad("ITER", 9) + pad("EPOCH", 7) + names.joined(separator: "  ") + "\n")
                     }
                     out.write(pad(String(c.iter), 9) + pad(String(c.epoch), 7) + values.map(formatDouble).joined(separator: "  ") + "\n")
                 }
-            default:
-                break
+            } else {
+                state.apply(entry.event)
             }
         }
         out.flush()

@@ -145,8 +145,10 @@ package enum HTMLReport {
             var lastCall: Call?
             var stageIndex: [String: Int] = [:]
             var hookIndex: [String: Int] = [:]
+            var state = RunState()
             do {
                 try reader.forEachIntact { e in
+                    state.apply(e.event)
                     switch e.event {
                     case .runStart(let r):
                         if r.hooks.contains(where: { $0.stages != nil }) { d.listing = Simulator.hookListing(r.hooks) }
@@ -168,10 +170,8 @@ package enum HTMLReport {
                         switch x.action {
                         case .checkpointSave(let p):
                             d.checkpoints.append((c?.epoch ?? 0, c?.iter ?? 0, x.hook, "saved", fileName(p)))
-                            if !d.kept.contains(p) { d.kept.append(p) }
                         case .checkpointRemove(let p):
                             d.checkpoints.append((c?.epoch ?? 0, c?.iter ?? 0, x.hook, "removed", fileName(p)))
-                            d.kept.removeAll { $0 == p }
                         case .bestUpdate(let k, let v, let ck):
                             d.best.append("\(k) = \(formatDouble(v)) → \(fileName(ck)) (iter \(c?.iter ?? 0))")
                         default: break
@@ -184,6 +184,7 @@ package enum HTMLReport {
             } catch {
                 throw HooktraceError(.io, "\(error)", file: path)
             }
+            d.kept = state.files
             d.stageTimes.sort { $0.total > $1.total }
             d.hookTimes.sort { $0.total > $1.total }
             return d

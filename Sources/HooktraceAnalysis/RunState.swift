@@ -1,0 +1,147 @@
+import HooktraceFormat
+
+/// A run's state as its effects leave it, folded over a trace's events: the one place that
+/// says what "the learning rate in force", "the checkpoints kept", "the latest link", "the
+/// best checkpoint" and "the hook messages" are. `lr`, `plot`, `report` and `diff` read
+/// these from here instead of each following the effects on its own.
+///
+/// ```swift
+/// var state = RunState()
+/// while let entry = try reader.next() { state.apply(entry.event) }
+/// print(state.files, state.best?.checkpoint ?? "-")
+/// ```
+package struct RunState: Sendable {
+    /// What a value series is: a param group's learning rate or momentum (Adam's beta1).
+    package enum ValueKind: Sendable { case lr, momentum }
+
+    /// A param group of one optimizer (`""` for a run with a single optimizer).
+    package struct Group: Equatable, Sendable {
+        package var optimizer: String
+        package var group: Int
+        /// Whether the run_start named it (else an effect introduced it).
+        package var fromStart: Bool
+        /// Whether an lr / a momentum was ever given for it (by run_start or an effect).
+        package var hasLR: Bool
+        package var hasMomentum: Bool
+    }
+
+    /// The best checkpoint an evaluation hook keeps (`best_update`).
+    package struct Best: Equatable, Sendable {
+        package var key: String
+        package var score: Double
+        package var checkpoint: String
+    }
+
+    /// Param groups in the order first met: run_start's, then those effects introduce.
+    package private(set) var groups: [Group] = []
+    /// The learning rate in force per group (parallel to ``groups``; NaN where never given).
+    package private(set) var lr: [Double] = []
+    /// The momentum in force per group (NaN where never given).
+    package private(set) var momentum: [Double] = []
+    /// Checkpoint files present, in the order they were first written.
+    package private(set) var files: [String] = []
+    /// Links present (`latest.pth` → its target), in the order first made.
+    package private(set) var links: [(link: String, target: String)] = []
+    /// The latest best checkpoint and its score.
+    package private(set) var best: Best?
+    /// `runner.meta['hook_msgs']['last_ckpt']`, as the checkpoint hook last set it.
+    package private(set) var lastCheckpoint: String?
+
+    package init() {}
+
+    /// The values of `kind`, parallel to ``groups``.
+    package func values(_ kind: ValueKind) -> [Double] {
+        kind == .lr ? lr : momentum
+    }
+
+    /// The index of a param group in ``groups``.
+    package func index(optimizer: String, group: Int) -> Int? {
+        var i = 0
+        while i < groups.count {
+            if groups[i].group == group && groups[i].optimizer == optimizer { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// What an event changed, for callers that follow values or files.
+    package enum Change: Equatable, Sendable {
+        case none
+        /// run_start: the groups were reset to the run's.
+        case started
+        /// A value of group `index` was set; `isNewGroup` when the effect introduced the group.
+        case value(ValueKind, index: Int, isNewGroup: Bool)
+        case saved(String)
+        case removed(String)
+        case linked(String)
+        case best
+        case hookMessages
+    }
+
+    /// Applies one event; returns what it changed.
+    @discardableResult
+    package mutating func apply(_ event: Event) -> Change {
+        switch event {
+        case .runStart(let r):
+            self = RunState()
+            for g in r.paramGroups {
+                groups.append(Group(optimizer: g.optimizer, group: g.group, fromStart: true, hasLR: true, hasMomentum: g.momentum != nil))
+                lr.append(g.lr)
+                momentum.append(g.momentum ?? .nan)
+            }
+            return .started
+        case .effect(let e):
+            return apply(e.action)
+        default:
+            return .none
+        }
+    }
+
+    /// Applies one effect's action; returns what it changed.
+    @discardableResult
+    package mutating func apply(_ action: EffectAction) -> Change {
+        switch action {
+        case .setLR(let o, let g, let v):
+            let (i, isNew) = groupIndex(o, g)
+            lr[i] = v
+            groups[i].hasLR = true
+            return .value(.lr, index: i, isNewGroup: isNew)
+        case .setMomentum(let o, let g, let v):
+            let (i, isNew) = groupIndex(o, g)
+            momentum[i] = v
+            groups[i].hasMomentum = true
+            return .value(.momentum, index: i, isNewGroup: isNew)
+        case .checkpointSave(let p):
+            if !files.contains(p) { files.append(p) }
+            return .saved(p)
+        case .checkpointRemove(let p):
+            files.removeAll { $0 == p }
+            links.removeAll { $0.link == p }
+            return .removed(p)
+        case .checkpointLink(let link, let target):
+            if let i = links.firstIndex(where: { $0.link == link }) {
+                links[i].target = target
+            } else {
+                links.append((link, target))
+            }
+            return .linked(link)
+        case .bestUpdate(let key, let score, let checkpoint):
+            best = Best(key: key, score: score, checkpoint: checkpoint)
+            return .best
+        case .custom(kind: "hook_msgs", let fields):
+            guard let f = fields.first(where: { $0.key == "last_ckpt" }), case .string(let path) = f.value else { return .none }
+            lastCheckpoint = path
+            return .hookMessages
+        default:
+            return .none
+        }
+    }
+
+    private mutating func groupIndex(_ optimizer: String, _ group: Int) -> (Int, Bool) {
+        if let i = index(optimizer: optimizer, group: group) { return (i, false) }
+        groups.append(Group(optimizer: optimizer, group: group, fromStart: false, hasLR: false, hasMomentum: false))
+        lr.append(.nan)
+        momentum.append(.nan)
+        return (groups.count - 1, true)
+    }
+}
