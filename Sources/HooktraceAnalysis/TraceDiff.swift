@@ -134,8 +134,35 @@ package struct TraceDiff {
     }
 }
 
+/// What the diff compares of one call: the call (nil for the prelude) and its effects.
+/// Both a trace's call groups and a replay's calls, as they happen, are compared this way.
+package protocol DiffGroup {
+    var call: Call? { get }
+    var isPrelude: Bool { get }
+    var isAfterTrainIter: Bool { get }
+    /// Whether damage cut the group short (its effects are then counted, not compared).
+    var cutShort: Bool { get }
+    var effects: ArraySlice<Effect> { get }
+}
+
+extension CallGroup: DiffGroup {}
+
+/// A call and its effects held in memory (a replay's calls as they happen).
+package struct EffectGroup: DiffGroup {
+    package var call: Call?
+    package var effects: ArraySlice<Effect>
+    package var isPrelude: Bool { call == nil }
+    package var isAfterTrainIter: Bool { call?.stage == Stage.afterTrainIter.rawValue }
+    package var cutShort: Bool { false }
+
+    package init(call: Call?, effects: ArraySlice<Effect>) {
+        self.call = call
+        self.effects = effects
+    }
+}
+
 /// One trace's history that the diff reports (what is in force comes from ``RunState``).
-private struct Tracker {
+struct Tracker {
     var saved: [String] = []
     var removed: [String] = []
     var best: [String] = []
@@ -153,10 +180,11 @@ private struct Tracker {
     }
 }
 
-private struct Engine {
+struct Engine {
     var diff: TraceDiff
-    let ra: CallGroupReader
-    let rb: CallGroupReader
+    /// The traces read, when comparing two files (a replay feeds its groups instead).
+    var ra: CallGroupReader!
+    var rb: CallGroupReader!
     var ta = Tracker()
     var tb = Tracker()
     var pendingA: CallGroup?
@@ -204,8 +232,13 @@ private struct Engine {
     }
 
     init(_ a: String, _ b: String, _ options: TraceDiff.Options) throws(HooktraceError) {
+        self.init(sides: a, b, options)
         ra = try CallGroupReader(path: a)
         rb = try CallGroupReader(path: b)
+    }
+
+    /// An engine that is fed groups (``compare(_:_:)``, ``alone(_:a:)``) rather than reading them.
+    init(sides a: String, _ b: String, _ options: TraceDiff.Options) {
         diff = TraceDiff(a: TraceDiff.Side(path: a), b: TraceDiff.Side(path: b), options: options)
         wanted = options.kinds.reduce(0) { $0 | $1.bit }
     }
@@ -222,6 +255,10 @@ private struct Engine {
 
     mutating func start(_ g: CallGroup, a: Bool) {
         guard let r = g.runStart else { return }
+        start(r, a: a)
+    }
+
+    mutating func start(_ r: RunStart, a: Bool) {
         if a {
             diff.a.source = r.source
             diff.a.runner = r.runner
@@ -252,7 +289,7 @@ private struct Engine {
                 if a.sameCall(as: b, &names) {
                     // A group cut short by damage holds only part of its call: counted, not compared.
                     if a.cutShort || b.cutShort {
-                        if !a.isPrelude { diff.a.calls += 1; diff.b.calls += 1 }
+                        if !a.isPrelude { countCutShort() }
                         continue
                     }
                     compare(a, b)
@@ -269,9 +306,8 @@ private struct Engine {
                 diff.firstCallMismatch = "call \(diff.a.calls) differs: A has \(ga.map(describe) ?? "nothing (ended)"), B has \(gb.map(describe) ?? "nothing (ended)")"
                 if ga == nil || gb == nil {
                     // One trace ends first: a shorter (or damaged) recording of the same run, not another run.
-                    let (ended, reader) = ga == nil ? ("A", ra) : ("B", rb)
-                    let why = reader.damage != nil ? "it is damaged" : "it stops early"
-                    diff.warnings.append("\(ended) ends after \(diff.a.calls) calls (\(why)); the other trace's remaining calls are counted as differing")
+                    let (ended, reader) = ga == nil ? ("A", ra!) : ("B", rb!)
+                    endsFirst(ended, damaged: reader.damage != nil)
                 } else {
                     diff.warnings.append("the traces' calls differ (\(diff.firstCallMismatch!)); they come from different runs, so calls are matched by (stage, epoch, iter) where they can be")
                 }
@@ -295,10 +331,47 @@ private struct Engine {
             default: break
             }
         }
-        diff.a.events = ra.reader.nextSequence
-        diff.b.events = rb.reader.nextSequence
-        if let d = ra.damage { diff.a.damage = d.message; diff.warnings.append("A is damaged: \(d.description); compared up to the damage") }
-        if let d = rb.damage { diff.b.damage = d.message; diff.warnings.append("B is damaged: \(d.description); compared up to the damage") }
+        finish(eventsA: ra.reader.nextSequence, eventsB: rb.reader.nextSequence, damageA: ra.damage, damageB: rb.damage)
+    }
+
+    /// A call group of trace A (`ofA`) or B that has no counterpart because the other trace
+    /// ended; `first` for the first such group (it names the call and says which trace ended).
+    mutating func unmatched(_ g: some DiffGroup, ofA: Bool, first: Bool) {
+        diff.callMismatches += 1
+        if first && diff.firstCallMismatch == nil {
+            let here = describe(g), none = "nothing (ended)"
+            diff.firstCallMismatch = "call \(diff.a.calls) differs: A has \(ofA ? here : none), B has \(ofA ? none : here)"
+            endsFirst(ofA ? "B" : "A", damaged: false)
+        }
+        alone(g, a: ofA)
+    }
+
+    /// A call that damage cut short in one trace: counted, not compared.
+    mutating func countCutShort() {
+        diff.a.calls += 1
+        diff.b.calls += 1
+    }
+
+    /// The observations of an aligned call differ.
+    mutating func observationsDiffer(at g: some DiffGroup) {
+        diff.observationMismatches += 1
+        if diff.observationMismatches == 1 {
+            diff.warnings.append("observations differ at \(describe(g)): the traces record different training steps")
+        }
+    }
+
+    /// Notes that trace `ended` ("A" or "B") has no more calls while the other goes on.
+    mutating func endsFirst(_ ended: String, damaged: Bool) {
+        let why = damaged ? "it is damaged" : "it stops early"
+        diff.warnings.append("\(ended) ends after \(diff.a.calls) calls (\(why)); the other trace's remaining calls are counted as differing")
+    }
+
+    /// Completes the diff once both sides have been compared to their end.
+    mutating func finish(eventsA: UInt64, eventsB: UInt64, damageA: HooktraceError?, damageB: HooktraceError?) {
+        diff.a.events = eventsA
+        diff.b.events = eventsB
+        if let d = damageA { diff.a.damage = d.message; diff.warnings.append("A is damaged: \(d.description); compared up to the damage") }
+        if let d = damageB { diff.b.damage = d.message; diff.warnings.append("B is damaged: \(d.description); compared up to the damage") }
         diff.checkpoints.savedA = ta.saved.filter { !tb.saved.contains($0) }
         diff.checkpoints.savedB = tb.saved.filter { !ta.saved.contains($0) }
         diff.checkpoints.removedA = ta.removed.filter { !tb.removed.contains($0) }
@@ -310,12 +383,12 @@ private struct Engine {
         if !diff.options.kinds.contains(.checkpoint) { diff.checkpoints = TraceDiff.Checkpoints() }
     }
 
-    func describe(_ g: CallGroup) -> String {
+    func describe(_ g: some DiffGroup) -> String {
         guard let c = g.call else { return "the prelude" }
         return "\(c.stage) (epoch \(c.epoch), iter \(c.iter), inner_iter \(c.innerIter), \(c.mode))"
     }
 
-    mutating func alone(_ g: CallGroup, a: Bool) {
+    mutating func alone(_ g: some DiffGroup, a: Bool) {
         if !g.isPrelude {
             if a { diff.a.calls += 1 } else { diff.b.calls += 1 }
         }
@@ -368,15 +441,15 @@ private struct Engine {
     }
 
     mutating func compare(_ ga: CallGroup, _ gb: CallGroup) {
+        if !ga.sameObservations(as: gb, &names) { observationsDiffer(at: ga) }
+        compareEffects(ga, gb)
+    }
+
+    /// Compares the effects of one call in both runs (the calls are the same call).
+    mutating func compareEffects(_ ga: some DiffGroup, _ gb: some DiffGroup) {
         if !ga.isPrelude {
             diff.a.calls += 1
             diff.b.calls += 1
-        }
-        if !ga.sameObservations(as: gb, &names) {
-            diff.observationMismatches += 1
-            if diff.observationMismatches == 1 {
-                diff.warnings.append("observations differ at \(describe(ga)): the traces record different training steps")
-            }
         }
         if diff.options.includeTiming, let ca = ga.call, let cb = gb.call, ca.time != cb.time {
             diff.timingMismatches += 1
@@ -457,7 +530,7 @@ private struct Engine {
         return diff.a.hooks.first { $0.type.hasSuffix(suffix) }?.name ?? diff.b.hooks.first { $0.type.hasSuffix(suffix) }?.name ?? ""
     }
 
-    func logDifference(_ ea: [Effect], _ eb: [Effect], at g: CallGroup) -> String {
+    func logDifference(_ ea: [Effect], _ eb: [Effect], at g: some DiffGroup) -> String {
         for (x, y) in zip(ea, eb) {
             guard case .log(let fa) = x.action, case .log(let fb) = y.action else { continue }
             for f in fa {
@@ -474,8 +547,8 @@ private struct Engine {
     }
 
     /// Compares the values in force at the after_train_iter call `g`.
-    mutating func compareSeries(at g: CallGroup) {
-        let iter = g.iter
+    mutating func compareSeries(at g: some DiffGroup) {
+        let iter = g.call?.iter ?? 0
         for i in diff.series.indices {
             let kind = diff.series[i].kind
             guard wants(kind) else { continue }

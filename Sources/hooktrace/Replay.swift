@@ -129,41 +129,52 @@ struct Replay: ParsableCommand {
             }
             overrides.append((String(option[..<eq]), try Replayer.parseOption(String(option[option.index(after: eq)...]))))
         }
-        // The replay is read back for the diff: only a regular file will do.
-        let out = try OutputPath(output ?? "\(trace).replay-\(getpid()).htrace", inputs: [trace] + (hooks.map { [$0] } ?? []), allowDirect: false)
-        let target = out.path
-        removePartialOnInterrupt(out)
-        let writer: TraceWriter
-        do {
-            writer = try TraceWriter(path: out.writePath)
-        } catch {
-            out.discard()
-            throw error
+        // The replay is compared with the recording as it runs; -o also keeps it as a trace.
+        var out: OutputPath?
+        var writer: TraceWriter?
+        if let output {
+            guard output != "-" else {
+                throw HooktraceError(.usage, "replay prints its report on standard output, so the replayed trace cannot go there too; give a file with -o")
+            }
+            let path = try OutputPath(output, inputs: [trace] + (hooks.map { [$0] } ?? []))
+            removePartialOnInterrupt(path)
+            do {
+                writer = try TraceWriter(path: path.writePath)
+            } catch {
+                path.discard()
+                throw error
+            }
+            out = path
         }
+        let label = output ?? (report.format == .text ? "replay of \(trace) (not kept; -o FILE keeps it)" : "")
+        let comparison = ReplayComparison(recorded: trace, replay: label, options: report.options)
         let hooksValue = hooksJSON
         let overridesValue = overrides
+        let writerValue = writer
         let result = Result { () throws(HooktraceError) in
-            try Replayer.replay(trace: trace, hooks: hooksValue, overrides: overridesValue) { e throws(HooktraceError) in try writer.append(e) }
+            try Replayer.replay(trace: trace, hooks: hooksValue, overrides: overridesValue,
+                                prepare: { start, inputs in comparison.prepare(start: start, inputs: inputs) }) { e throws(HooktraceError) in
+                comparison.replayed(e)
+                try writerValue?.append(e)
+            }
         }
         var failure: HooktraceError?
         if case .failure(let error) = result { failure = error }
-        // A replay that failed before its first call wrote nothing worth keeping.
-        if let failure, writer.eventCount <= 1 {
-            try? writer.close()
-            out.discard()
+        // A replay that failed before its first call has nothing worth keeping or comparing.
+        if let failure, comparison.events <= 1 {
+            try? writer?.close()
+            out?.discard()
             throw HooktraceError(failure.code, failure.message, file: hooks ?? failure.file ?? trace, offset: failure.offset, block: failure.block)
         }
-        try writer.close()
-        try out.commit()
-        defer { if output == nil { unlink(target) } }
-        var diff = try TraceDiff.compare(trace, target, options: report.options)
-        // The replay without -o is a temporary file, gone after this report: in the text
-        // report, say what it is instead (JSON keeps the path, "" when it was not kept).
-        if output == nil { diff.b.path = report.format == .text ? "replay of \(trace) (not kept; -o FILE keeps it)" : "" }
+        if let writer, let out {
+            try writer.close()
+            try out.commit()
+        }
+        let diff = comparison.finish()
         if let failure {
             // What was replayed before the failure (damage, divergence) is still compared.
             _ = try? report.report(diff)
-            if output != nil { printError("hooktrace: the replay up to the failure is in \(target) (it ends with a failed run_end)") }
+            if let output { printError("hooktrace: the replay up to the failure is in \(output) (it ends with a failed run_end)") }
             throw failure
         }
         try report.report(diff)

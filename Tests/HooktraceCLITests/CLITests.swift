@@ -530,3 +530,58 @@ struct RealMMCVTests {
         #expect(lrs.contains(0.002))
     }
 }
+
+@Suite("replay's report, compared as it runs")
+struct ReplayReportTests {
+    static let goldens = RecordCLITests.examples.replacingOccurrences(of: "traces/examples", with: "traces/golden")
+
+    /// The report `replay` prints (comparing while it replays) must be the report `diff`
+    /// prints for the recording and the replay written with -o: text and JSON, same
+    /// status, for unchanged hooks, changed schedules, checkpoints and evaluation, and a
+    /// recording damaged part way.
+    @Test("replay reports exactly what diff reports for the recording and the kept replay", arguments: [
+        ("eval-save-best", ["--cfg-options", "evaluation.interval=2"]),
+        ("eval-save-best", []),
+        ("epoch-train-val-workflow", ["--cfg-options", "lr_config.step=[1]"]),
+        ("checkpoint-retention", ["--cfg-options", "checkpoint_config.max_keep_ckpts=1"]),
+        ("iter-based-train-val", ["--cfg-options", "log_config.interval=7"]),
+        ("custom-hooks-mixed-priorities", ["--cfg-options", "checkpoint_config.interval=2", "--only", "order,checkpoint"]),
+        ("gradient-accumulation", ["--include-timing", "--limit", "2"]),
+    ])
+    func sameAsDiff(golden: String, options: [String]) throws {
+        let scratch = Scratch()
+        let recording = scratch.file("rec.htrace")
+        #expect(try CLI.run(["record", "--config", Self.goldens + "/\(golden)/config.json", "-o", recording, "--quiet"]).status == 0)
+        try check(recording, options, scratch)
+    }
+
+    @Test("a recording cut off part way: the replay stops at the damage, and both reports compare up to there")
+    func tornRecording() throws {
+        let scratch = Scratch()
+        // eval-save-best with 1500 iterations per epoch: several blocks of 8192 events.
+        let config = try String(contentsOfFile: Self.goldens + "/eval-save-best/config.json", encoding: .utf8)
+            .replacingOccurrences(of: "\"train\": 3,", with: "\"train\": 1500,")
+        try config.write(toFile: scratch.file("c.json"), atomically: true, encoding: .utf8)
+        let recording = scratch.file("rec.htrace")
+        #expect(try CLI.run(["record", "--config", scratch.file("c.json"), "-o", recording, "--quiet"]).status == 0)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: recording))
+        let torn = scratch.file("torn.htrace")
+        try bytes.prefix(bytes.count * 2 / 3).write(to: URL(fileURLWithPath: torn))
+        try check(torn, [], scratch)
+        try check(torn, ["--cfg-options", "lr_config.step=[1]", "evaluation.interval=2"], scratch)
+    }
+
+    private func check(_ recording: String, _ options: [String], _ scratch: Scratch) throws {
+        for format in ["text", "json"] {
+            let kept = scratch.file("replay-\(format)-\(UUID().uuidString).htrace")
+            let replay = try CLI.run(["replay", recording, "-o", kept, "--format", format] + options)
+            let diffOptions = options.filter { $0 == "--include-timing" } + (options.firstIndex(of: "--limit").map { ["--limit", options[$0 + 1]] } ?? [])
+                + (options.firstIndex(of: "--only").map { ["--only", options[$0 + 1]] } ?? [])
+            let diff = try CLI.run(["diff", recording, kept, "--format", format] + diffOptions)
+            #expect(replay.stdout == diff.stdout, "\(recording) \(options) \(format):\n--- replay\n\(replay.stdout)\n--- diff\n\(diff.stdout)\n\(replay.stderr)")
+            #expect(!replay.stdout.isEmpty)
+            // Same verdict; a damaged recording is exit 1 for both.
+            #expect(replay.status == diff.status || (replay.status == 1 && diff.status == 1), "\(replay.stderr)")
+        }
+    }
+}

@@ -177,11 +177,18 @@ struct OutputPathTests {
         #expect(dirConfig.status == 2 && dirConfig.stderr.contains("is a directory"), "\(dirConfig.stderr)")
         let empty = try CLI.run(["record", "--config", config, "-o", ""])
         #expect(empty.status == 2 && empty.stderr.contains("empty"))
-        let replayDev = try CLI.run(["replay", trace, "-o", "/dev/null"])
-        #expect(replayDev.status == 2 && replayDev.stderr.contains("regular file"))
+        // replay compares as it runs: its trace can go to a device; not to stdout, the report's.
+        let small = scratch.file("small.htrace")
+        #expect(try CLI.run(["record", "--config", ReplayReportTests.goldens + "/eval-save-best/config.json", "-o", small, "--quiet"]).status == 0)
+        let replayDev = try CLI.run(["replay", small, "-o", "/dev/null"])
+        #expect(replayDev.status == 0 && replayDev.stdout.contains("result: same"), "\(replayDev.stderr)")
+        var st = stat()
+        #expect(stat("/dev/null", &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR)
+        let replayStdout = try CLI.run(["replay", small, "-o", "-"])
+        #expect(replayStdout.status == 2 && replayStdout.stderr.contains("standard output"))
         // Nothing was left behind by any refusal.
         let left = try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted()
-        #expect(left == ["d", "ex.htrace", "v.json"])
+        #expect(left == ["d", "ex.htrace", "small.htrace", "v.json"])
     }
 
     @Test("a leftover OUT.partial is never overwritten: the command refuses and names it")

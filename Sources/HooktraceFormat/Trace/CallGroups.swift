@@ -128,6 +128,19 @@ package struct CallGroup {
         return true
     }
 
+    /// How many observations the group holds.
+    package var observationCount: Int { head.observations.count }
+
+    /// Whether the group's `index`-th observation is `observation` (bit for bit): a replay's
+    /// observations checked against the recording's as they come, without building the
+    /// recording's.
+    package func observation(_ index: Int, is observation: Observation) -> Bool {
+        let x = compactObservations
+        guard index < x.count else { return false }
+        let a = x[index], names = batch.names
+        return a.kind == observation.kind && names[Int(a.key)] == observation.name && a.value(names).isIdentical(to: observation.value)
+    }
+
     /// (stage, epoch, iter, inner_iter, mode): what identifies a call within a run.
     package var key: String {
         guard let c = call else { return "prelude" }

@@ -29,6 +29,12 @@ package final class RecordedInputs: RunInputs {
     private let fallback: SimulatedInputs?
     package private(set) var missingMetrics: [String] = []
 
+    /// Called with every recorded group as the replay reaches it (preludes included), before
+    /// the replayed runner makes that call: what an inline comparison pairs the replay with.
+    package var onGroup: ((CallGroup) -> Void)?
+    /// The reader of the recording's groups (to read what the replay did not reach).
+    package var groupReader: CallGroupReader { groups }
+
     package init(reader: TraceReader, fallback: SimulatedInputs?) {
         groups = CallGroupReader(reader: reader)
         self.fallback = fallback
@@ -36,7 +42,11 @@ package final class RecordedInputs: RunInputs {
 
     package func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
         var next = groups.next()
-        while let g = next, g.isPrelude { next = groups.next() }  // the prelude's notes
+        while let g = next, g.isPrelude {  // the prelude's notes
+            onGroup?(g)
+            next = groups.next()
+        }
+        if let g = next { onGroup?(g) }
         guard let g = next, !g.isPrelude else {
             if let damage {
                 throw HooktraceError(.damaged, "replay stopped after \(calls) calls: the recording is damaged (\(damage.message))", file: reader.path, offset: damage.offset, block: damage.block)

@@ -74,7 +74,7 @@ package enum Replayer {
     /// `run_end` saying why, and the error is thrown.
     @discardableResult
     package static func replay(trace: String, hooks: JSONValue?, overrides: [(path: String, value: JSONValue)] = [],
-                              registry: HookRegistry = .standard,
+                              registry: HookRegistry = .standard, prepare: ((RunStart, RecordedInputs) -> Void)? = nil,
                               sink: @escaping (Event) throws(HooktraceError) -> Void) throws(HooktraceError) -> Result {
         let reader = try TraceReader(path: trace)
         guard let first = try reader.next(), case .runStart(let start) = first.event else {
@@ -99,6 +99,7 @@ package enum Replayer {
         let config = try RunConfig(json: merged, name: name)
         let fallback = start.source == "simulated" ? SimulatedInputs(config.simulation) : nil
         let inputs = RecordedInputs(reader: reader, fallback: fallback)
+        prepare?(start, inputs)
         let runner: Runner
         do {
             runner = try Simulator.record(config, registry: registry, inputs: inputs, meta: [Field("replay", .bool(true))], sink: sink)

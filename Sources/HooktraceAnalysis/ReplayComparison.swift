@@ -1,0 +1,116 @@
+import HooktraceFormat
+import HooktraceSim
+
+/// Compares a replay with its recording while it runs: each replayed call is paired with
+/// the recorded call the replay's inputs came from, and the two are compared as `diff`
+/// compares two traces' calls. The replay is never written and read back for its report
+/// (`-o` still writes it), and the recording is read once.
+///
+/// Feed it the recording's start and inputs (``prepare(start:inputs:)``, through
+/// `Replayer.replay(prepare:)`), every replayed event (``replayed(_:)``), then take the
+/// result (``finish()``): the same ``TraceDiff`` as `TraceDiff.compare(recording, replay)`.
+package final class ReplayComparison {
+    // Touched at every replayed event, on one thread, and private: no dynamic exclusivity
+    // checks (they were a sixth of the replay's instructions).
+    @exclusivity(unchecked) private var engine: Engine
+    private var inputs: RecordedInputs?
+    /// The recording's prelude effects (notes before the first call).
+    @exclusivity(unchecked) private var recordedPrelude: [Effect] = []
+    /// Recorded calls the replay has reached but not finished (at most two).
+    @exclusivity(unchecked) private var recordedCalls: [CallGroup] = []
+    /// The replayed group in progress: nil call for the prelude.
+    @exclusivity(unchecked) private var open = false
+    @exclusivity(unchecked) private var call: Call?
+    @exclusivity(unchecked) private var effects: [Effect] = []
+    /// The replayed group's observations so far, checked one by one against the recorded
+    /// call's (which the replay's inputs came from).
+    @exclusivity(unchecked) private var observationCount = 0
+    @exclusivity(unchecked) private var observationsDiffer = false
+    /// Events the replay produced.
+    @exclusivity(unchecked) package private(set) var events: UInt64 = 0
+
+    /// `recorded` is the recording's path (side A); `replay` names side B in the report.
+    package init(recorded: String, replay: String, options: TraceDiff.Options) {
+        engine = Engine(sides: recorded, replay, options)
+    }
+
+    /// Starts side A with the recording's run_start and follows the recorded groups the
+    /// replay's inputs read.
+    package func prepare(start: RunStart, inputs: RecordedInputs) {
+        engine.start(start, a: true)
+        self.inputs = inputs
+        inputs.onGroup = { [unowned self] g in
+            if g.isPrelude {
+                recordedPrelude.append(contentsOf: g.effects)
+            } else {
+                recordedCalls.append(g)
+            }
+        }
+    }
+
+    /// One event of the replay, in order.
+    package func replayed(_ event: Event) {
+        events += 1
+        switch event {
+        case .runStart(let r):
+            engine.start(r, a: false)
+            open = true
+        case .call(let c):
+            finishGroup()
+            call = c
+            open = true
+        case .observe(let o):
+            if !observationsDiffer {
+                if call == nil || recordedCalls.isEmpty || !recordedCalls[recordedCalls.count - 1].observation(observationCount, is: o) {
+                    observationsDiffer = call != nil
+                }
+            }
+            observationCount += 1
+        case .effect(let e):
+            effects.append(e)
+        default:
+            break
+        }
+    }
+
+    /// Compares the replayed group in progress with its recorded counterpart.
+    private func finishGroup() {
+        guard open else { return }
+        let differ = observationsDiffer
+        defer {
+            effects.removeAll(keepingCapacity: true)
+            observationCount = 0
+            observationsDiffer = false
+        }
+        guard let call else {
+            engine.compareEffects(EffectGroup(call: nil, effects: recordedPrelude[...]), EffectGroup(call: nil, effects: effects[...]))
+            return
+        }
+        guard !recordedCalls.isEmpty else { return }
+        let recorded = recordedCalls.removeFirst()
+        if recorded.cutShort {
+            // Damage cut the recorded call short: counted, not compared (as diff does).
+            engine.countCutShort()
+            return
+        }
+        if differ || recorded.observationCount != observationCount { engine.observationsDiffer(at: recorded) }
+        engine.compareEffects(recorded, EffectGroup(call: call, effects: effects[...]))
+    }
+
+    /// The comparison, once the replay has ended (completed or not): recorded calls the
+    /// replay did not reach count as differing, as in a diff of the two traces.
+    package func finish() -> TraceDiff {
+        finishGroup()
+        open = false
+        var rest = recordedCalls[...]
+        let groups = inputs?.groupReader
+        var first = true
+        while let g = rest.popFirst() ?? groups?.next() {
+            engine.unmatched(g, ofA: true, first: first)
+            first = false
+        }
+        recordedCalls = []
+        engine.finish(eventsA: groups?.reader.nextSequence ?? 0, eventsB: events, damageA: groups?.damage, damageB: nil)
+        return engine.diff
+    }
+}
