@@ -16,8 +16,10 @@ package final class ReplayComparison {
     private var inputs: RecordedInputs?
     /// The recording's prelude effects (notes before the first call).
     @exclusivity(unchecked) private var recordedPrelude: [Effect] = []
-    /// Recorded calls the replay has reached but not finished (at most two).
-    @exclusivity(unchecked) private var recordedCalls: [CallGroup] = []
+    /// The recorded call of the replayed call in progress, and the one the replay's inputs
+    /// have just read for its next call (read before the runner makes that call).
+    @exclusivity(unchecked) private var recordedCurrent: CallGroup?
+    @exclusivity(unchecked) private var recordedNext: CallGroup?
     /// The replayed group in progress: nil call for the prelude.
     @exclusivity(unchecked) private var open = false
     @exclusivity(unchecked) private var call: Call?
@@ -43,7 +45,7 @@ package final class ReplayComparison {
             if g.isPrelude {
                 recordedPrelude.append(contentsOf: g.effects)
             } else {
-                recordedCalls.append(g)
+                recordedNext = g
             }
         }
     }
@@ -59,11 +61,11 @@ package final class ReplayComparison {
             finishGroup()
             call = c
             open = true
+            recordedCurrent = recordedNext
+            recordedNext = nil
         case .observe(let o):
-            if !observationsDiffer {
-                if call == nil || recordedCalls.isEmpty || !recordedCalls[recordedCalls.count - 1].observation(observationCount, is: o) {
-                    observationsDiffer = call != nil
-                }
+            if !observationsDiffer && call != nil {
+                observationsDiffer = !(recordedCurrent?.observation(observationCount, is: o) ?? false)
             }
             observationCount += 1
         case .effect(let e):
@@ -86,8 +88,8 @@ package final class ReplayComparison {
             engine.compareEffects(EffectGroup(call: nil, effects: recordedPrelude[...]), EffectGroup(call: nil, effects: effects[...]))
             return
         }
-        guard !recordedCalls.isEmpty else { return }
-        let recorded = recordedCalls.removeFirst()
+        guard let recorded = recordedCurrent else { return }
+        recordedCurrent = nil
         if recorded.cutShort {
             // Damage cut the recorded call short: counted, not compared (as diff does).
             engine.countCutShort()
@@ -102,14 +104,13 @@ package final class ReplayComparison {
     package func finish() -> TraceDiff {
         finishGroup()
         open = false
-        var rest = recordedCalls[...]
         let groups = inputs?.groupReader
         var first = true
-        while let g = rest.popFirst() ?? groups?.next() {
+        while let g = recordedNext ?? groups?.next() {
+            recordedNext = nil
             engine.unmatched(g, ofA: true, first: first)
             first = false
         }
-        recordedCalls = []
         engine.finish(eventsA: groups?.reader.nextSequence ?? 0, eventsB: events, damageA: groups?.damage, damageB: nil)
         return engine.diff
     }

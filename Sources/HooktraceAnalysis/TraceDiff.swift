@@ -140,6 +140,8 @@ package protocol DiffGroup {
     var call: Call? { get }
     var isPrelude: Bool { get }
     var isAfterTrainIter: Bool { get }
+    /// runner.iter at the call (0 for the prelude).
+    var iter: Int { get }
     /// Whether damage cut the group short (its effects are then counted, not compared).
     var cutShort: Bool { get }
     var effects: ArraySlice<Effect> { get }
@@ -151,13 +153,15 @@ extension CallGroup: DiffGroup {}
 package struct EffectGroup: DiffGroup {
     package var call: Call?
     package var effects: ArraySlice<Effect>
+    package let isAfterTrainIter: Bool
     package var isPrelude: Bool { call == nil }
-    package var isAfterTrainIter: Bool { call?.stage == Stage.afterTrainIter.rawValue }
+    package var iter: Int { call?.iter ?? 0 }
     package var cutShort: Bool { false }
 
     package init(call: Call?, effects: ArraySlice<Effect>) {
         self.call = call
         self.effects = effects
+        isAfterTrainIter = call?.stage == Stage.afterTrainIter.rawValue
     }
 }
 
@@ -167,13 +171,14 @@ struct Tracker {
     var removed: [String] = []
     var best: [String] = []
 
-    mutating func apply(_ e: Effect, at call: Call?) {
+    mutating func apply(_ e: Effect, in group: some DiffGroup) {
         switch e.action {
         case .checkpointSave(let p):
             saved.append(p)
         case .checkpointRemove(let p):
             removed.append(p)
         case .bestUpdate(let k, let v, let c):
+            let call = group.call
             best.append("\(k)=\(formatDouble(v)) \(fileName(c)) (epoch \(call?.epoch ?? 0), iter \(call?.iter ?? 0))")
         default: break
         }
@@ -203,8 +208,12 @@ struct Engine {
     /// Notes that group `index` of one run's state has values of `kind`, adding the series
     /// (kind, optimizer, group) when it is new.
     mutating func noteSeries(_ kind: RunState.ValueKind, _ index: Int, a: Bool) {
-        let g = (a ? stateA : stateB).groups[index]
         let diffKind: DiffKind = kind == .lr ? .lr : .momentum
+        // Known already (every value after the first): integers only.
+        for i in seriesGroups.indices where (a ? seriesGroups[i].a : seriesGroups[i].b) == index && diff.series[i].kind == diffKind {
+            return
+        }
+        let g = (a ? stateA : stateB).groups[index]
         var i = 0
         while i < diff.series.count {
             let s = diff.series[i]
@@ -393,7 +402,7 @@ struct Engine {
             if a { diff.a.calls += 1 } else { diff.b.calls += 1 }
         }
         for e in g.effects {
-            if a { ta.apply(e, at: g.call) } else { tb.apply(e, at: g.call) }
+            if a { ta.apply(e, in: g) } else { tb.apply(e, in: g) }
             track(e, a: a)
             let kind = DiffKind.of(e.action)
             guard wants(kind) else { continue }
@@ -459,13 +468,12 @@ struct Engine {
             if ga.isAfterTrainIter { compareSeries(at: ga) }
             return
         }
-        let callA = ga.call, callB = gb.call
         for e in effectsA {
-            ta.apply(e, at: callA)
+            ta.apply(e, in: ga)
             track(e, a: true)
         }
         for e in effectsB {
-            tb.apply(e, at: callB)
+            tb.apply(e, in: gb)
             track(e, a: false)
         }
         let timing = diff.options.includeTiming
@@ -548,7 +556,7 @@ struct Engine {
 
     /// Compares the values in force at the after_train_iter call `g`.
     mutating func compareSeries(at g: some DiffGroup) {
-        let iter = g.call?.iter ?? 0
+        let iter = g.iter
         for i in diff.series.indices {
             let kind = diff.series[i].kind
             guard wants(kind) else { continue }
