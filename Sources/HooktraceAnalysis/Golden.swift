@@ -25,21 +25,27 @@ public enum Golden {
         }
     }
 
+    /// One golden: a folder with `config.json` (and for replays `hooks.json` and `base.json`), `expected.htrace` and its dump `expected.txt`.
     public struct Case: Sendable {
+        /// The golden's name (its folder's name).
         public var name: String
+        /// The golden's folder.
         public var directory: String
 
+        /// The golden `name` in `directory`.
         public init(name: String, directory: String) {
             self.name = name
             self.directory = directory
         }
 
+        /// The run config the trace is recorded from.
         public var config: String { directory + "/config.json" }
         package var hooks: String? { fileExists(directory + "/hooks.json") ? directory + "/hooks.json" : nil }
         package var expected: String { directory + "/expected.htrace" }
         package var dump: String { directory + "/expected.txt" }
     }
 
+    /// The outcome of checking one golden.
     public enum Status: String, Sendable {
         case pass = "PASS"
         case fail = "FAIL"
@@ -47,8 +53,11 @@ public enum Golden {
         case updated = "UPDATED"
     }
 
+    /// A golden's outcome and, when it failed, what differs.
     public struct Result: Sendable {
+        /// The golden checked.
         public var golden: Case
+        /// Passed, failed, recorded or updated.
         public var status: Status
         /// What differs (the semantic diff), or what was written.
         public var message: String

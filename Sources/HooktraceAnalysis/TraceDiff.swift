@@ -34,13 +34,13 @@ package enum DiffKind: String, CaseIterable, Sendable {
 
 /// A semantic comparison of two traces, call by call.
 package struct TraceDiff {
-    public struct Options: Sendable {
-        public var kinds: Set<DiffKind> = Set(DiffKind.allCases)
+    package struct Options: Sendable {
+        package var kinds: Set<DiffKind> = Set(DiffKind.allCases)
         /// How many items (ranges, paths, hooks) each list shows.
-        public var limit = 10
+        package var limit = 10
         /// Compare call timestamps and the timing fields of log records too.
-        public var includeTiming = false
-        public init() {}
+        package var includeTiming = false
+        package init() {}
     }
 
     package struct Side: Sendable {

@@ -10,13 +10,13 @@ import HooktraceSim
 ///
 /// The command's output passes through untouched; its exit status is returned.
 package final class LiveRecorder {
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// The trace path for rank 0 (or a single process); rank k writes `NAME.rankK.htrace`.
-        public var output: String
+        package var output: String
         /// The directory holding `sitecustomize.py` and `hooktrace_shim.py`.
-        public var shimDirectory: String
-        public var perHookTiming = false
-        public init(output: String, shimDirectory: String) {
+        package var shimDirectory: String
+        package var perHookTiming = false
+        package init(output: String, shimDirectory: String) {
             self.output = output
             self.shimDirectory = shimDirectory
         }

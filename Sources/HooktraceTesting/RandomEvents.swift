@@ -11,12 +11,14 @@ import HooktraceSim
 /// let events = g.stream(count: 1_000)   // starts with run_start, calls in order
 /// ```
 public struct RandomEvents {
+    /// The generator every draw comes from.
     public var rng: SplitMix64
     private var time: Int64 = 0
     private var epoch = 0
     private var iter = 0
     private var inner = 0
 
+    /// A generator whose events are fixed by `seed`.
     public init(seed: UInt64) {
         rng = SplitMix64(seed: seed)
     }
@@ -27,6 +29,7 @@ public struct RandomEvents {
 
     private mutating func chance(_ p: Double) -> Bool { rng.unit() < p }
 
+    /// A string from a pool of awkward ones (empty, non-ASCII, quotes, NUL, 280 bytes) or a random short one.
     public mutating func string() -> String {
         let pool = ["loss", "loss_cls", "acc", "bbox_mAP", "epoch_1.pth", "", "ünïcødé ✓", "a,b\"c\nd",
                     "StepLrUpdaterHook", "MyHook", "x\u{0}y", String(repeating: "long", count: 70)]
@@ -34,6 +37,7 @@ public struct RandomEvents {
         return pool[int(0...(pool.count - 1))]
     }
 
+    /// A double, edge values included (±0, ∞, tiny, huge, float32-rounded).
     public mutating func double() -> Double {
         switch int(0...9) {
         case 0: return 0
@@ -48,6 +52,7 @@ public struct RandomEvents {
         }
     }
 
+    /// A scalar of any type.
     public mutating func scalar() -> Scalar {
         switch int(0...5) {
         case 0: return .null
@@ -58,10 +63,12 @@ public struct RandomEvents {
         }
     }
 
+    /// Up to a few fields with random keys and values.
     public mutating func fields() -> [Field] {
         (0..<int(0...6)).map { _ in Field(string(), scalar()) }
     }
 
+    /// The next call: counters never go backwards, time moves on.
     public mutating func call() -> Call {
         time += Int64(int(0...400_000_000))
         if chance(0.01) { time -= 5 }  // clocks can step back; deltas must be signed
@@ -72,6 +79,7 @@ public struct RandomEvents {
                     mode: Mode(rawValue: UInt8(int(0...3))) ?? .train, time: time)
     }
 
+    /// An effect action of any kind.
     public mutating func action() -> EffectAction {
         switch int(0...12) {
         case 0: return .setLR(optimizer: chance(0.7) ? "" : string(), group: int(0...3), value: double())
@@ -90,6 +98,7 @@ public struct RandomEvents {
         }
     }
 
+    /// A run_start with random hooks, groups and metadata.
     public mutating func runStart() -> RunStart {
         RunStart(
             source: string(), runner: chance(0.5) ? "EpochBasedRunner" : "IterBasedRunner",

@@ -8,8 +8,10 @@ import Glibc
 
 /// A fresh directory under the system's temporary directory, removed by ``remove()``.
 public struct TemporaryDirectory: Sendable {
+    /// The directory's path.
     public let path: String
 
+    /// Creates a new empty directory under the system's temporary directory.
     public init(prefix: String = "hooktrace-test") {
         var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
@@ -51,10 +53,12 @@ public func readTrace(_ path: String, filter: TraceFilter = TraceFilter()) throw
     return out
 }
 
+/// The bytes of the file at `path`.
 public func readBytes(_ path: String) throws -> [UInt8] {
     try readFileBytes(path)
 }
 
+/// Writes `bytes` to `path`, replacing the file.
 public func writeBytes(_ bytes: [UInt8], to path: String) throws {
     guard let f = fopen(path, "wb") else { throw HooktraceError(.io, "cannot create", file: path) }
     defer { fclose(f) }

@@ -30,6 +30,7 @@ public enum Mode: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case val = 2
     case test = 3
 
+    /// The text form, as hooktrace prints it.
     public var description: String {
         switch self {
         case .none: "none"
@@ -61,6 +62,7 @@ public struct Call: Equatable, Sendable {
     /// Monotonic time of the call in nanoseconds since the run started.
     public var time: Int64
 
+    /// A call of `stage` with the runner counters the hooks saw.
     public init(stage: String, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64) {
         self.stage = stage
         self.epoch = epoch
@@ -79,6 +81,7 @@ public enum Scalar: Equatable, Sendable, CustomStringConvertible {
     case double(Double)
     case string(String)
 
+    /// The text form, as hooktrace prints it.
     public var description: String {
         switch self {
         case .null: "null"
@@ -101,9 +104,12 @@ public enum Scalar: Equatable, Sendable, CustomStringConvertible {
 
 /// A named scalar, as in a log record or an evaluation result. Order is kept.
 public struct Field: Equatable, Sendable {
+    /// The field's name, e.g. `lr` or `bbox_mAP`.
     public var key: String
+    /// The field's value.
     public var value: Scalar
 
+    /// A field `key` with `value`.
     public init(_ key: String, _ value: Scalar) {
         self.key = key
         self.value = value
@@ -123,6 +129,7 @@ public enum ObservationKind: UInt8, Sendable, CaseIterable, CustomStringConverti
     /// Anything else the recorder saw (memory, …).
     case other = 4
 
+    /// The text form, as hooktrace prints it.
     public var description: String {
         switch self {
         case .logVar: "log_var"
@@ -136,10 +143,14 @@ public enum ObservationKind: UInt8, Sendable, CaseIterable, CustomStringConverti
 
 /// A measurement between calls; it belongs to the call before it.
 public struct Observation: Equatable, Sendable {
+    /// Where the value comes from (log_vars, num_samples, metric, timing, other).
     public var kind: ObservationKind
+    /// The value's name, e.g. `loss` or `bbox_mAP`.
     public var name: String
+    /// The measured value.
     public var value: Scalar
 
+    /// An observation `name` of `kind` with `value`.
     public init(kind: ObservationKind, name: String, value: Scalar) {
         self.kind = kind
         self.name = name
@@ -151,8 +162,10 @@ public struct Observation: Equatable, Sendable {
 public struct Effect: Equatable, Sendable {
     /// The hook's name in the run's hook list (see ``HookInfo/name``).
     public var hook: String
+    /// What the hook did.
     public var action: EffectAction
 
+    /// An effect `action` of the hook registered as `hook`.
     public init(hook: String, _ action: EffectAction) {
         self.hook = hook
         self.action = action
@@ -191,12 +204,14 @@ public enum EffectAction: Equatable, Sendable {
 
 /// Time one hook spent inside the current call.
 public struct HookSpan: Equatable, Sendable {
+    /// The hook's registered name (its type, or `Type#2` for a second instance).
     public var hook: String
     /// Start in nanoseconds since the run started.
     public var start: Int64
     /// Duration in nanoseconds.
     public var duration: Int64
 
+    /// A span of `duration` ns that `hook` spent, starting at `start` ns.
     public init(hook: String, start: Int64, duration: Int64) {
         self.hook = hook
         self.start = start
@@ -206,9 +221,12 @@ public struct HookSpan: Equatable, Sendable {
 
 /// One phase of a workflow, e.g. `("train", 1)`.
 public struct WorkflowPhase: Equatable, Sendable {
+    /// The phase's mode: `train` or `val`.
     public var mode: String
+    /// How many epochs (or iterations) the phase runs each round.
     public var count: Int
 
+    /// A workflow phase, as mmcv writes it: `("train", 1)`.
     public init(_ mode: String, _ count: Int) {
         self.mode = mode
         self.count = count
@@ -217,9 +235,12 @@ public struct WorkflowPhase: Equatable, Sendable {
 
 /// The length of one data loader, by mode.
 public struct LoaderLength: Equatable, Sendable {
+    /// The loader's mode: `train` or `val`.
     public var mode: String
+    /// `len(data_loader)`: batches per epoch of that mode.
     public var length: Int
 
+    /// The length of the `mode` loader.
     public init(_ mode: String, _ length: Int) {
         self.mode = mode
         self.length = length
@@ -230,11 +251,14 @@ public struct LoaderLength: Equatable, Sendable {
 public struct ParamGroup: Equatable, Sendable {
     /// The optimizer's name; `""` when the run has a single optimizer.
     public var optimizer: String
+    /// The index of the group in the optimizer's `param_groups`.
     public var group: Int
+    /// The group's learning rate when the run started.
     public var lr: Double
     /// SGD momentum or Adam `betas[0]`; nil when the optimizer has none.
     public var momentum: Double?
 
+    /// A param group's initial values.
     public init(optimizer: String = "", group: Int, lr: Double, momentum: Double?) {
         self.optimizer = optimizer
         self.group = group
@@ -278,11 +302,17 @@ public struct RunStart: Equatable, Sendable {
     public var source: String
     /// `EpochBasedRunner` or `IterBasedRunner` (or the framework's runner class).
     public var runner: String
+    /// `runner.max_epochs` (nil for an IterBasedRunner).
     public var maxEpochs: Int?
+    /// `runner.max_iters` as configured (nil when the runner derives it).
     public var maxIters: Int?
+    /// The workflow: `[("train", 1), ("val", 1)]`.
     public var workflow: [WorkflowPhase]
+    /// The data loaders' lengths by mode.
     public var loaders: [LoaderLength]
+    /// Every optimizer's param groups with their initial lr and momentum.
     public var paramGroups: [ParamGroup]
+    /// The registered hooks, in the runner's order.
     public var hooks: [HookInfo]
     /// The seed of the simulation's generators (0 for real runs).
     public var seed: UInt64
@@ -291,6 +321,7 @@ public struct RunStart: Equatable, Sendable {
     /// Anything else (rank, world size, framework version, …).
     public var meta: [Field]
 
+    /// A run specification with every field given.
     public init(
         source: String, runner: String, maxEpochs: Int? = nil, maxIters: Int? = nil,
         workflow: [WorkflowPhase] = [], loaders: [LoaderLength] = [], paramGroups: [ParamGroup] = [],
@@ -316,6 +347,7 @@ public enum RunStatus: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case failed = 1
     case interrupted = 2
 
+    /// The text form, as hooktrace prints it.
     public var description: String {
         switch self {
         case .completed: "completed"
@@ -327,10 +359,14 @@ public enum RunStatus: UInt8, Sendable, CaseIterable, CustomStringConvertible {
 
 /// The last event of a run that ended under the recorder's watch.
 public struct RunEnd: Equatable, Sendable {
+    /// Whether the run completed, failed or was interrupted.
     public var status: RunStatus
+    /// The training process's exit status (0 for a simulated run).
     public var exitCode: Int
+    /// Why the run ended so, when it did not complete (empty otherwise).
     public var message: String
 
+    /// How a run ended.
     public init(status: RunStatus, exitCode: Int = 0, message: String = "") {
         self.status = status
         self.exitCode = exitCode
@@ -389,6 +425,7 @@ extension EffectAction {
 }
 
 extension Observation {
+    /// Equal, with doubles compared bit for bit (NaN equals NaN).
     public func isIdentical(to other: Observation) -> Bool {
         kind == other.kind && name == other.name && value.isIdentical(to: other.value)
     }

@@ -12,6 +12,7 @@ public indirect enum JSONValue: Equatable, Sendable, CustomStringConvertible {
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
+    /// Equal values; object members compare in order, numbers by kind and value.
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): true
@@ -65,9 +66,13 @@ public indirect enum JSONValue: Equatable, Sendable, CustomStringConvertible {
 
 /// A JSON syntax error with its line and column.
 public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
+    /// What the parser expected.
     public var message: String
+    /// The line of the error (from 1).
     public var line: Int
+    /// The column of the error (from 1).
     public var column: Int
+    /// Where the error is and what was expected.
     public var description: String { "line \(line), column \(column): \(message)" }
 }
 

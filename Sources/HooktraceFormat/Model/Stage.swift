@@ -49,6 +49,7 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
         }
     }
 
+    /// Orders stages as ``allCases`` lists them.
     public static func < (a: Stage, b: Stage) -> Bool {
         a.index < b.index
     }

@@ -34,6 +34,7 @@ public struct HooktraceError: Error, Sendable, Equatable, CustomStringConvertibl
         /// A value given by the user is not valid.
         public static let invalidInput = Code(kind: .invalidInput)
 
+        /// The text form, as hooktrace prints it.
         public var description: String {
             switch kind {
             case .io: "io"
@@ -49,6 +50,7 @@ public struct HooktraceError: Error, Sendable, Equatable, CustomStringConvertibl
         }
     }
 
+    /// What kind of problem it is (stable, for scripts and `catch` clauses).
     public var code: Code
     /// What went wrong and what to do, as one or two sentences.
     public var message: String
@@ -59,6 +61,7 @@ public struct HooktraceError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The index of the block concerned (0-based).
     public var block: Int?
 
+    /// An error of kind `code`; `message` says what went wrong and what to do.
     public init(_ code: Code, _ message: String, file: String? = nil, offset: UInt64? = nil, block: Int? = nil) {
         self.code = code
         self.message = message
@@ -73,6 +76,7 @@ public struct HooktraceError: Error, Sendable, Equatable, CustomStringConvertibl
         (code == .damaged || code == .truncated) && block != nil
     }
 
+    /// The text form, as hooktrace prints it.
     public var description: String {
         var prefix = ""
         if let file { prefix = "\(file): " }

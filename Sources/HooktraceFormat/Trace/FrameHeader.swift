@@ -32,7 +32,9 @@ package enum TraceFormat {
 
 /// The file header: magic, version, default codec and writer metadata.
 public struct TraceHeader: Equatable, Sendable {
+    /// The format's major version (readers refuse a newer one).
     public var majorVersion: UInt16
+    /// The format's minor version (additions older readers skip).
     public var minorVersion: UInt16
     /// The codec the writer was asked to use (each block names its own).
     public var codec: Codec
@@ -41,6 +43,7 @@ public struct TraceHeader: Equatable, Sendable {
     /// Bytes the header occupies, including its checksum.
     public var size: Int
 
+    /// Equal versions, codec and metadata.
     public static func == (a: TraceHeader, b: TraceHeader) -> Bool {
         a.majorVersion == b.majorVersion && a.minorVersion == b.minorVersion && a.codec == b.codec
             && a.metadata.elementsEqual(b.metadata, by: { $0 == $1 }) && a.size == b.size

@@ -3,7 +3,9 @@
 /// Ranges are inclusive. Epoch and iteration refer to the call an event belongs to
 /// (an effect in `after_train_iter` of iteration 7 has iter 7).
 public struct TraceFilter: Sendable, Equatable {
+    /// Only calls with `runner.epoch` in this range (and what belongs to them).
     public var epochs: ClosedRange<Int>?
+    /// Only calls with `runner.iter` in this range.
     public var iters: ClosedRange<Int>?
     /// Keep only events that belong to calls of this stage.
     public var stage: String?
@@ -12,6 +14,7 @@ public struct TraceFilter: Sendable, Equatable {
     /// Keep only events with sequence numbers in this range.
     public var sequences: ClosedRange<UInt64>?
 
+    /// A filter; every criterion left nil matches everything.
     public init(epochs: ClosedRange<Int>? = nil, iters: ClosedRange<Int>? = nil, stage: String? = nil,
                 hook: String? = nil, sequences: ClosedRange<UInt64>? = nil) {
         self.epochs = epochs

@@ -8,10 +8,12 @@ import Darwin
 public struct TraceEntry: Equatable, Sendable {
     /// Position of the event in the trace, from 0.
     public var sequence: UInt64
+    /// The event.
     public var event: Event
     /// The most recent call at or before this event; nil before the first call.
     public var context: Call?
 
+    /// An entry: the event numbered `sequence`, within the call `context`.
     public init(sequence: UInt64, event: Event, context: Call?) {
         self.sequence = sequence
         self.event = event
@@ -71,13 +73,16 @@ public enum ReadState: Equatable, Sendable {
 /// while let entry = try reader.next() { print(entry.sequence, entry.event) }
 /// ```
 public final class TraceReader {
+    /// The trace's path.
     public let path: String
+    /// The file header: format version, default codec, writer metadata.
     public let header: TraceHeader
     /// Size of the file when it was opened.
     public let fileSize: UInt64
     /// Blocks that cannot hold a matching event are skipped without being decompressed.
     public var filter: TraceFilter
 
+    /// Reading, ended, or stopped by damage (with the error); check it after the last event.
     public private(set) var state: ReadState = .reading
     /// Offset of the next frame to read.
     public private(set) var offset: UInt64
@@ -91,6 +96,7 @@ public final class TraceReader {
     public private(set) var decodedBlocks = 0
     /// Sum of stored payload bytes and raw payload bytes over the event blocks read.
     public private(set) var storedBytes: UInt64 = 0
+    /// Bytes of event data decoded so far (after decompression).
     public private(set) var rawBytes: UInt64 = 0
 
     private var fd: Int32

@@ -22,7 +22,9 @@ import Darwin
 /// Writing the same events with the same options gives byte-identical files (with the
 /// same codec library version) unless a time-based flush is enabled.
 public final class TraceWriter {
+    /// How a trace is written: codec, block size, flushing, metadata.
     public struct Options: Sendable {
+        /// The block codec.
         public var codec: Codec = .zstd
         /// Compression level; nil for the codec's default.
         public var level: Int32? = nil
@@ -41,10 +43,13 @@ public final class TraceWriter {
         /// is off for timed flushes and `syncEachBlock`, which promise a block on disk soon.
         public var pipelined: Bool = true
 
+        /// The defaults: zstd, 8192 events per block, no time-based flush.
         public init() {}
     }
 
+    /// Where the trace is written.
     public let path: String
+    /// The options it was opened with.
     public let options: Options
     /// All state `append` touches, in one value behind a pointer the writer owns: no
     /// dynamic exclusivity check per event (a class's `var`s would cost several).

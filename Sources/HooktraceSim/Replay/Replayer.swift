@@ -18,11 +18,11 @@ package enum Replayer {
     /// Keys that shape the recorded calls or observations and so cannot change.
     package static let fixedKeys = ["runner", "workflow", "data", "simulation"]
 
-    public struct Result {
-        public var runner: Runner
-        public var config: RunConfig
+    package struct Result {
+        package var runner: Runner
+        package var config: RunConfig
         /// Evaluations the new hooks asked for where a real recording has no metrics.
-        public var missingMetrics: [String]
+        package var missingMetrics: [String]
     }
 
     /// The recorded run's config with `hooks` (a hooks file) and `overrides` (`--cfg-options`) applied.

@@ -56,6 +56,28 @@ func layerViolations(root: String) throws -> [String] {
     return problems.sorted()
 }
 
+/// Public declarations of the library targets without a `///` comment right above them
+/// (attributes may come between), as "Sources/T/File.swift:LINE".
+func undocumentedPublicDeclarations(root: String) throws -> [String] {
+    let fm = FileManager.default
+    var missing: [String] = []
+    for target in allowedImports.keys.sorted() where target != "hooktrace" && target != "HooktraceBench" {
+        guard let files = fm.enumerator(atPath: root + "/Sources/" + target) else { continue }
+        for case let file as String in files where file.hasSuffix(".swift") {
+            let lines = try String(contentsOfFile: root + "/Sources/" + target + "/" + file, encoding: .utf8)
+                .split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            for (i, line) in lines.enumerated() {
+                let words = line.split(separator: " ").drop { $0.hasPrefix("@") }
+                guard words.first == "public" else { continue }
+                var j = i - 1
+                while j >= 0 && lines[j].hasPrefix("@") { j -= 1 }
+                if j < 0 || !lines[j].hasPrefix("///") { missing.append("Sources/\(target)/\(file):\(i + 1)") }
+            }
+        }
+    }
+    return missing.sorted()
+}
+
 private func packageRoot() -> String {
     String(#filePath.split(separator: "/Tests/", maxSplits: 1, omittingEmptySubsequences: false)[0])
 }
@@ -67,7 +89,12 @@ struct LayerTests {
         #expect(try layerViolations(root: packageRoot()) == [])
     }
 
-    @Test("the check catches an import that goes up, and a target it does not know")
+    @Test("every public declaration is documented")
+    func documented() throws {
+        #expect(try undocumentedPublicDeclarations(root: packageRoot()) == [])
+    }
+
+    @Test("the checks catch an import that goes up, a target they do not know, an undocumented public declaration")
     func catchesWrongImport() throws {
         let root = NSTemporaryDirectory() + "hooktrace-layers-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -78,6 +105,8 @@ struct LayerTests {
         let manifest = try String(contentsOfFile: packageRoot() + "/Package.swift", encoding: .utf8)
             .replacingOccurrences(of: "name: \"HooktraceLive\",\n            dependencies: [", with: "name: \"HooktraceLive\",\n            dependencies: [\"HooktraceRender\", ")
         try manifest.write(toFile: root + "/Package.swift", atomically: true, encoding: .utf8)
+        try "/// Documented.\n@inlinable public func a() {}\n\npublic func b() {}\n".write(toFile: root + "/Sources/HooktraceFormat/Trace/Doc.swift", atomically: true, encoding: .utf8)
+        #expect(try undocumentedPublicDeclarations(root: root) == ["Sources/HooktraceFormat/Trace/Doc.swift:4"])
         #expect(try layerViolations(root: root) == [
             "Package.swift: HooktraceLive depends on HooktraceRender",
             "Sources/HooktraceFormat/Trace/Bad.swift:2 imports HooktraceSim",

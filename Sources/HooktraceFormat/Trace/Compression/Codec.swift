@@ -4,6 +4,7 @@ public enum Codec: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case zstd = 1
     case zlib = 2
 
+    /// The text form, as hooktrace prints it.
     public var description: String {
         switch self {
         case .none: "none"
