@@ -24,7 +24,7 @@ public enum Event: Equatable, Sendable {
 }
 
 /// The runner's mode at a call, as `runner.mode` shows it.
-public enum Mode: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum Mode: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringConvertible {
     case none = 0
     case train = 1
     case val = 2
@@ -117,7 +117,7 @@ public struct Field: Equatable, Sendable {
 }
 
 /// What an ``Observation`` measures.
-public enum ObservationKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum ObservationKind: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringConvertible {
     /// A scalar of the step's `log_vars` (loss, loss_cls, acc, …).
     case logVar = 0
     /// The step's `num_samples`.

@@ -14,7 +14,10 @@ import Darwin
 ///
 /// The thread ends when the producer returns nil, or at ``cancel()`` (which the owner calls
 /// when it stops early, e.g. at an error): an abandoned producer never keeps running.
-final class Prefetcher<Item>: @unchecked Sendable {
+///
+/// `@unchecked Sendable`: every mutable field is guarded by `monitor`, and the items cross
+/// threads only as `Sendable` values.
+final class Prefetcher<Item: Sendable>: @unchecked Sendable {
     private let monitor = Monitor()
     // Guarded by `monitor`.
     private var queue = HandOverQueue<Item>()
@@ -27,12 +30,12 @@ final class Prefetcher<Item>: @unchecked Sendable {
     private var thread = pthread_t()
 
     private let depth: Int
-    private let produce: () -> Item?
+    private let produce: @Sendable () -> Item?
 
     /// - Parameters:
     ///   - depth: how many items may wait for the consumer.
     ///   - produce: the next item, or nil at the end; called on the background thread.
-    init(depth: Int, produce: @escaping () -> Item?) {
+    init(depth: Int, produce: @escaping @Sendable () -> Item?) {
         precondition(depth > 0)
         self.depth = depth
         self.produce = produce
@@ -191,7 +194,9 @@ private struct HandOverQueue<Element> {
     }
 }
 
-/// A mutex with one condition: the hand-over point between two threads.
+/// A mutex with one condition: the hand-over point between two threads (where a thread
+/// must wait for the other, which `Synchronization.Mutex` alone does not offer; plain
+/// locking uses `Mutex`). `@unchecked Sendable`: the pthread objects are made for sharing.
 final class Monitor: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t> = .allocate(capacity: 1)
     private let condition: UnsafeMutablePointer<pthread_cond_t> = .allocate(capacity: 1)
@@ -215,12 +220,6 @@ final class Monitor: @unchecked Sendable {
     /// Waits (the mutex held) until another thread broadcasts.
     func wait() { pthread_cond_wait(condition, mutex) }
     func broadcast() { pthread_cond_broadcast(condition) }
-
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        lock()
-        defer { unlock() }
-        return try body()
-    }
 }
 
 /// What a background thread runs (a class, so that it crosses the C entry point as one pointer).

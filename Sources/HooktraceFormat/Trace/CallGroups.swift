@@ -169,14 +169,14 @@ package struct NameMatcher {
 }
 
 /// Where a group's records are in its batch.
-struct GroupHead {
+struct GroupHead: BitwiseCopyable {
     /// Nil for the prelude.
     var call: CallContext?
     var sequence: UInt64
     var cutShort = false
-    var observations: Range<Int32>
-    var effects: Range<Int32>
-    var others: Range<Int32>
+    var observations: IndexSpan
+    var effects: IndexSpan
+    var others: IndexSpan
 }
 
 /// The call groups completed in one block, stored flat: one buffer per kind of record.
@@ -216,11 +216,26 @@ final class GroupBatch: @unchecked Sendable {
     }
 }
 
+/// Indices `lowerBound..<upperBound` into a batch's records, as plain bits (`Range` is not
+/// `BitwiseCopyable`, and ``FlatBuffer`` holds only types that are).
+struct IndexSpan: BitwiseCopyable {
+    var lowerBound: Int32
+    var upperBound: Int32
+
+    /// An empty span starting at `index`.
+    init(at index: Int32) {
+        lowerBound = index
+        upperBound = index
+    }
+
+    var isEmpty: Bool { lowerBound == upperBound }
+    var count: Int { Int(upperBound - lowerBound) }
+}
+
 /// A growable buffer of plain values whose memory is handed over whole (``take(keeping:)``),
-/// where an array would be copied into the batch that keeps it. For trivial types only
-/// (``GroupHead``, ``CompactObservation``): memory is moved and freed without
-/// deinitializing elements.
-struct FlatBuffer<Element> {
+/// where an array would be copied into the batch that keeps it. Its memory is moved and
+/// freed without deinitializing elements, which the `BitwiseCopyable` bound makes safe.
+struct FlatBuffer<Element: BitwiseCopyable> {
     private var base: UnsafeMutablePointer<Element>?
     private(set) var count = 0
     private var capacity = 0
@@ -355,9 +370,9 @@ private final class GroupBuilder: @unchecked Sendable {
             isOpen = false
             let o = Int32(observations.count), e = Int32(effects.count), x = Int32(others.count)
             heads.updateLast { h in
-                h.observations = h.observations.lowerBound..<o
-                h.effects = h.effects.lowerBound..<e
-                h.others = h.others.lowerBound..<x
+                h.observations.upperBound = o
+                h.effects.upperBound = e
+                h.others.upperBound = x
             }
         }
 
@@ -365,7 +380,7 @@ private final class GroupBuilder: @unchecked Sendable {
         mutating func open(_ call: CallContext?, _ sequence: UInt64) {
             close()
             let o = Int32(observations.count), e = Int32(effects.count), x = Int32(others.count)
-            heads.append(GroupHead(call: call, sequence: sequence, observations: o..<o, effects: e..<e, others: x..<x))
+            heads.append(GroupHead(call: call, sequence: sequence, observations: IndexSpan(at: o), effects: IndexSpan(at: e), others: IndexSpan(at: x)))
             isOpen = true
         }
 
@@ -425,9 +440,9 @@ private final class GroupBuilder: @unchecked Sendable {
             others.removeSubrange(..<Int(open.others.lowerBound))
             // The open group's records now start the arrays.
             heads.updateLast { h in
-                h.observations = 0..<0
-                h.effects = 0..<0
-                h.others = 0..<0
+                h.observations = IndexSpan(at: 0)
+                h.effects = IndexSpan(at: 0)
+                h.others = IndexSpan(at: 0)
             }
             return batch
         }

@@ -87,7 +87,7 @@ func predictorSlot(_ nameID: UInt32, _ channel: UInt64, _ group: Int) -> Int {
 }
 
 /// The counters that events after a call belong to.
-struct CallContext: Equatable {
+struct CallContext: Equatable, BitwiseCopyable {
     var stageID: UInt32
     var time: Int64
     var epoch: Int64
@@ -106,7 +106,7 @@ struct CallContext: Equatable {
 /// Encodes events into a block payload; keeps the trace's name table.
 ///
 /// Delta and predictor state reset at every block so each block decodes on its own.
-struct EventEncoder {
+struct EventEncoder: ~Copyable {
     private var table = NameTable()
     var nameCount: UInt32 { UInt32(table.count) }
     /// Names first used in the current block, in id order.
@@ -409,7 +409,7 @@ func writeXORUnchecked(_ x: UInt64, _ out: inout ByteSink) {
 /// Decodes one block payload into events, using the trace's name table.
 /// An observation with its name (and a string value) as ids into the trace's name table:
 /// plain bits, copied without reference counting.
-struct CompactObservation {
+struct CompactObservation: BitwiseCopyable {
     var kind: ObservationKind
     var key: UInt32
     /// A ``ScalarTag``.
@@ -464,7 +464,7 @@ protocol RecordSink {
     mutating func event(_ event: consuming Event, _ sequence: UInt64)
 }
 
-struct EventDecoder {
+struct EventDecoder: ~Copyable {
     private var prevTime: Int64 = 0
     private var prevEpoch: Int64 = 0
     private var prevIter: Int64 = 0

@@ -395,7 +395,9 @@ public final class TraceReader {
         guard blockRemaining > 0 else { return }
         let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<Int(currentHeader.rawLength)])
         var c = ByteCursor(raw, position: rawPosition)
-        var dec = decoder
+        // The decoder is not copyable: taken out for the loop, put back at the end.
+        var dec = EventDecoder()
+        swap(&dec, &decoder)
         let names = self.names
         let filter = self.filter
         let filtering = !filter.isEmpty
@@ -408,7 +410,7 @@ public final class TraceReader {
         // changes only when the decoder meets a call or context record.
         var entry = TraceEntry(sequence: seq, event: .runEnd(RunEnd(status: .completed)), context: lastContext)
         defer {
-            decoder = dec
+            swap(&dec, &decoder)
             rawPosition = c.position
             sequence = seq
             blockRemaining = remaining
@@ -466,13 +468,14 @@ public final class TraceReader {
     private func drainRecords<S: RecordSink>(into sink: inout S) throws(HooktraceError) {
         let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<Int(currentHeader.rawLength)])
         var c = ByteCursor(raw, position: rawPosition)
-        var dec = decoder
+        var dec = EventDecoder()
+        swap(&dec, &decoder)
         let names = self.names
         var seq = sequence
         var remaining = blockRemaining
         var failure: DecodeFailure?
         defer {
-            decoder = dec
+            swap(&dec, &decoder)
             rawPosition = c.position
             sequence = seq
             blockRemaining = remaining

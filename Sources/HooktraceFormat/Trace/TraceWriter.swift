@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Appends events to a trace file.
 ///
@@ -51,13 +52,10 @@ public final class TraceWriter {
     public let path: String
     /// The options it was opened with.
     public let options: Options
-    /// All state `append` touches, in one value behind a pointer the writer owns: no
-    /// dynamic exclusivity check per event (a class's `var`s would cost several).
-    private let blockStorage: UnsafeMutablePointer<BlockBuilder>
-    private var block: BlockBuilder {
-        _read { yield blockStorage.pointee }
-        _modify { yield &blockStorage.pointee }
-    }
+    /// All state `append` touches, in one non-copyable value: private and touched by one
+    /// thread, so without the dynamic exclusivity check per event that a class's `var`s
+    /// would cost several times over.
+    @exclusivity(unchecked) private var block = BlockBuilder()
     private let blockEvents: UInt32
     private let timed: Bool
     /// `options.flushInterval` in nanoseconds of the monotonic clock.
@@ -88,8 +86,6 @@ public final class TraceWriter {
             let (seconds, attoseconds) = d.components
             return seconds < 0 ? 0 : UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(clamping: attoseconds / 1_000_000_000)
         }
-        blockStorage = .allocate(capacity: 1)
-        blockStorage.initialize(to: BlockBuilder())
         let compressor = try Compressor(codec: options.codec, level: level)
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -105,8 +101,6 @@ public final class TraceWriter {
     deinit {
         worker?.stop()
         output.closeFile()
-        blockStorage.deinitialize(count: 1)
-        blockStorage.deallocate()
     }
 
     /// Number of events appended so far.
@@ -218,8 +212,7 @@ private final class BlockOutput: @unchecked Sendable {
     private(set) var index: [(offset: UInt64, header: BlockHeader)] = []
     private var frame = ByteSink(capacity: 1 << 16)
     /// The first error; once set, no further block is written (a gap would misplace the rest).
-    private let errorLock = Monitor()
-    private var error: HooktraceError?
+    private let error = Mutex<HooktraceError?>(nil)
 
     init(path: String, fd: Int32, codec: Codec, compressor: Compressor, syncEachBlock: Bool) {
         self.path = path
@@ -234,11 +227,11 @@ private final class BlockOutput: @unchecked Sendable {
     }
 
     func failure() -> HooktraceError? {
-        errorLock.withLock { error }
+        error.withLock { $0 }
     }
 
     private func fail(_ e: HooktraceError) {
-        errorLock.withLock { if error == nil { error = e } }
+        error.withLock { if $0 == nil { $0 = e } }
     }
 
     func closeFile() {

@@ -4,6 +4,7 @@
 @testable import HooktraceRender
 @testable import HooktraceSim
 import HooktraceTesting
+import Synchronization
 import Testing
 
 /// The background threads (block writing, block decoding) change when work happens, never
@@ -101,10 +102,14 @@ struct PipelineTests {
     @Test("the prefetcher hands items over in order and ends once")
     func prefetcherOrder() {
         for depth in [1, 3] {
-            var n = 0
+            // The producer runs on another thread: its state is behind a lock (the closure
+            // must be @Sendable, so a captured `var` would not compile).
+            let n = Mutex(0)
             let p = Prefetcher<Int>(depth: depth) {
-                defer { n += 1 }
-                return n < 1_000 ? n : nil
+                n.withLock { n in
+                    defer { n += 1 }
+                    return n < 1_000 ? n : nil
+                }
             }
             var seen: [Int] = []
             while let x = p.next() { seen.append(x) }
