@@ -100,7 +100,7 @@ public enum Golden {
         if let hooks = golden.hooks {
             let base = path + ".base"
             defer { unlink(base) }
-            try write(base) { sink throws(HooktraceError) in try Simulator.record(config, sink: sink) }
+            try write(base) { writer throws(HooktraceError) in try Simulator.record(config, to: writer) }
             let hooksText = try readTextFile(hooks)
             let parsed: JSONValue
             do {
@@ -108,15 +108,15 @@ public enum Golden {
             } catch {
                 throw HooktraceError(.invalidInput, "not valid JSON: \(error)", file: hooks)
             }
-            try write(path) { sink throws(HooktraceError) in try Replayer.replay(trace: base, hooks: parsed, sink: sink) }
+            try write(path) { writer throws(HooktraceError) in try Replayer.replay(trace: base, hooks: parsed, to: writer) }
         } else {
-            try write(path) { sink throws(HooktraceError) in try Simulator.record(config, sink: sink) }
+            try write(path) { writer throws(HooktraceError) in try Simulator.record(config, to: writer) }
         }
     }
 
-    private static func write(_ path: String, _ body: (@escaping (Event) throws(HooktraceError) -> Void) throws(HooktraceError) -> Void) throws(HooktraceError) {
+    private static func write(_ path: String, _ body: (TraceWriter) throws(HooktraceError) -> Void) throws(HooktraceError) {
         let writer = try TraceWriter(path: path)
-        try body { e throws(HooktraceError) in try writer.append(e) }
+        try body(writer)
         try writer.close()
     }
 

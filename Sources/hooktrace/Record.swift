@@ -109,24 +109,11 @@ struct Record: ParsableCommand {
             target.discard()
             throw error
         }
-        var calls = 0
         let started = ContinuousClock.now
-        var lastProgress = started
+        let progress = ProgressSink(writer, report: !quiet)
         let runner: Runner
         do {
-            runner = try Simulator.record(cfg) { event throws(HooktraceError) in
-                try writer.append(event)
-                if case .call = event {
-                    calls += 1
-                    if !quiet && calls & 0xFFFF == 0 {
-                        let now = ContinuousClock.now
-                        if now - lastProgress > .seconds(1) {
-                            lastProgress = now
-                            printError("recording: \(calls) calls, \(writer.eventCount) events…")
-                        }
-                    }
-                }
-            }
+            runner = try Simulator.record(cfg, to: progress)
             try writer.close()
         } catch {
             try? writer.close()
@@ -137,7 +124,7 @@ struct Record: ParsableCommand {
         if quiet { return }
         for warning in runner.warnings { printError("hooktrace: warning: \(warning)") }
         let elapsed = ContinuousClock.now - started
-        var summary = "recorded \(out): \(runner.kind.rawValue), \(calls) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
+        var summary = "recorded \(out): \(runner.kind.rawValue), \(progress.calls) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
         summary += " in \(fixed(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 2)) s"
         printError(summary)
         let kept = runner.files.contents
@@ -248,5 +235,43 @@ extension Record {
             if access(candidate + "/hooktrace_shim.py", R_OK) == 0 { return candidate }
         }
         return nil
+    }
+}
+
+/// Passes a run's records to the trace writer, counting calls, and (when `report`) says on
+/// stderr how far the run is when it takes more than a second.
+private final class ProgressSink: RunSink {
+    private let writer: TraceWriter
+    private let report: Bool
+    private(set) var calls = 0
+    private var last = ContinuousClock.now
+
+    init(_ writer: TraceWriter, report: Bool) {
+        self.writer = writer
+        self.report = report
+    }
+
+    func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError) {
+        try writer.call(stage: stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time, symbols: symbols)
+        calls += 1
+        if report && calls & 0xFFFF == 0 {
+            let now = ContinuousClock.now
+            if now - last > .seconds(1) {
+                last = now
+                printError("recording: \(calls) calls, \(writer.eventCount) events…")
+            }
+        }
+    }
+
+    func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+        try writer.observe(kind: kind, name: name, value: value, symbols: symbols)
+    }
+
+    func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
+        try writer.effect(hook: hook, action: action, symbols: symbols)
+    }
+
+    func event(_ event: Event) throws(HooktraceError) {
+        try writer.append(event)
     }
 }

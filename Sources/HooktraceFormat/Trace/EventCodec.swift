@@ -222,6 +222,65 @@ struct EventEncoder: ~Copyable {
         blockHasContext = true
     }
 
+    /// The trace's name id of each run symbol met so far (UInt32.max: not yet): a run's
+    /// records find their names with one array lookup. Ids are still given in first-use
+    /// order, so the bytes are the same as for the same events written with strings.
+    private var symbolIDs: [UInt32] = []
+
+    @inline(__always)
+    mutating func id(symbol: UInt32, _ symbols: SymbolTable) -> UInt32 {
+        let i = Int(symbol)
+        if i < symbolIDs.count {
+            let known = symbolIDs[i]
+            if known != UInt32.max { return known }
+        }
+        return symbolMiss(i, symbols)
+    }
+
+    private mutating func symbolMiss(_ i: Int, _ symbols: SymbolTable) -> UInt32 {
+        if i >= symbolIDs.count { symbolIDs.append(contentsOf: repeatElement(UInt32.max, count: i + 1 - symbolIDs.count)) }
+        let id = id(symbols.name(UInt32(i)))
+        symbolIDs[i] = id
+        return id
+    }
+
+    /// Appends a call record (``RunSink/call(stage:epoch:iter:innerIter:mode:time:symbols:)``).
+    mutating func encodeCall(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64,
+                             _ symbols: SymbolTable, into out: inout ByteSink) {
+        let ctx = CallContext(stageID: id(symbol: stage, symbols), time: time, epoch: Int64(epoch), iter: Int64(iter),
+                              innerIter: Int64(innerIter), mode: mode.rawValue)
+        counters(ctx, tag: Tag.call, &out)
+        context = ctx
+    }
+
+    /// Appends an observation record, its key given as a symbol.
+    mutating func encodeObservation(kind: ObservationKind, name: UInt32, value: Scalar, _ symbols: SymbolTable, into out: inout ByteSink) {
+        if !blockHasContext, let ctx = context { counters(ctx, tag: Tag.context, &out) }
+        observation(kind: kind, key: id(symbol: name, symbols), value: value, &out)
+    }
+
+    /// Appends an effect record, its hook given as a symbol.
+    mutating func encodeEffect(hook: UInt32, action: EffectAction, _ symbols: SymbolTable, into out: inout ByteSink) {
+        if !blockHasContext, let ctx = context { counters(ctx, tag: Tag.context, &out) }
+        encodeEffect(hookID: id(symbol: hook, symbols), action, &out)
+    }
+
+    @inline(__always)
+    private mutating func observation(kind: ObservationKind, key: UInt32, value: Scalar, _ out: inout ByteSink) {
+        // tag, kind, key (≤ 5 bytes), value tag, and a double's ≤ 9 bytes.
+        out.reserve(1 + 1 + 5 + 1 + 9)
+        out.u8Unchecked(Tag.observe)
+        out.u8Unchecked(kind.rawValue)
+        out.uvarintUnchecked(UInt64(key))
+        if case .double(let d) = value {
+            out.u8Unchecked(ScalarTag.double)
+            let bits = d.bitPattern
+            writeXORUnchecked(bits ^ predictor.exchange(predictorSlot(key, Channel.observe, 0), bits), &out)
+        } else {
+            scalar(value, keyID: key, &out)
+        }
+    }
+
     /// Appends one event's encoding to `out`.
     mutating func encode(_ event: Event, into out: inout ByteSink) {
         if case .call(let c) = event {
@@ -242,21 +301,9 @@ struct EventEncoder: ~Copyable {
         case .runStart(let r):
             encodeRunStart(r, &out)
         case .observe(let o):
-            let key = id(o.name)
-            // tag, kind, key (≤ 5 bytes), value tag, and a double's ≤ 9 bytes.
-            out.reserve(1 + 1 + 5 + 1 + 9)
-            out.u8Unchecked(Tag.observe)
-            out.u8Unchecked(o.kind.rawValue)
-            out.uvarintUnchecked(UInt64(key))
-            if case .double(let d) = o.value {
-                out.u8Unchecked(ScalarTag.double)
-                let bits = d.bitPattern
-                writeXORUnchecked(bits ^ predictor.exchange(predictorSlot(key, Channel.observe, 0), bits), &out)
-            } else {
-                scalar(o.value, keyID: key, &out)
-            }
+            observation(kind: o.kind, key: id(o.name), value: o.value, &out)
         case .effect(let e):
-            encodeEffect(e, &out)
+            encodeEffect(hookID: id(e.hook), e.action, &out)
         case .hookSpan(let s):
             out.u8(Tag.hookSpan)
             name(s.hook, &out)
@@ -270,16 +317,15 @@ struct EventEncoder: ~Copyable {
         }
     }
 
-    private mutating func encodeEffect(_ e: Effect, _ out: inout ByteSink) {
-        let hook = id(e.hook)
+    private mutating func encodeEffect(hookID hook: UInt32, _ action: EffectAction, _ out: inout ByteSink) {
         func head(_ tag: UInt8, _ out: inout ByteSink) {
             out.u8(tag)
             out.uvarint(UInt64(hook))
         }
-        switch e.action {
+        switch action {
         case .setLR(let opt, let group, let value), .setMomentum(let opt, let group, let value):
             let isLR: Bool
-            if case .setLR = e.action { isLR = true } else { isLR = false }
+            if case .setLR = action { isLR = true } else { isLR = false }
             head(isLR ? Tag.setLR : Tag.setMomentum, &out)
             let optID = id(opt)
             out.uvarint(UInt64(optID))

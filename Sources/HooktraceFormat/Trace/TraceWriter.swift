@@ -115,7 +115,13 @@ public final class TraceWriter {
     ///
     /// - Complexity: amortised O(size of the event).
     public func append(_ event: Event) throws(HooktraceError) {
-        switch block.add(event, blockEvents: blockEvents, timed: timed) {
+        try handle(block.add(event, blockEvents: blockEvents, timed: timed))
+    }
+
+    /// What to do after a record was added to the block.
+    @inline(__always)
+    private func handle(_ outcome: BlockBuilder.Outcome) throws(HooktraceError) {
+        switch outcome {
         case .more:
             return
         case .full:
@@ -324,10 +330,45 @@ struct BlockBuilder: ~Copyable {
         if isClosed { return .closed }
         if timed && pendingEvents == 0 { started = monotonicNanos() }
         encoder.encode(event, into: &payload)
-        pendingEvents += 1
-        // The counters change only at calls (and a block starts with the current ones).
         var isCall = false
         if case .call = event { isCall = true }
+        return added(isCall: isCall, blockEvents: blockEvents, timed: timed)
+    }
+
+    /// Adds a call record of a run's symbols.
+    @inline(__always)
+    mutating func addCall(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64,
+                          _ symbols: SymbolTable, blockEvents: UInt32, timed: Bool) -> Outcome {
+        if isClosed { return .closed }
+        if timed && pendingEvents == 0 { started = monotonicNanos() }
+        encoder.encodeCall(stage: stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time, symbols, into: &payload)
+        return added(isCall: true, blockEvents: blockEvents, timed: timed)
+    }
+
+    /// Adds an observation record of a run's symbols.
+    @inline(__always)
+    mutating func addObservation(kind: ObservationKind, name: UInt32, value: Scalar, _ symbols: SymbolTable,
+                                 blockEvents: UInt32, timed: Bool) -> Outcome {
+        if isClosed { return .closed }
+        if timed && pendingEvents == 0 { started = monotonicNanos() }
+        encoder.encodeObservation(kind: kind, name: name, value: value, symbols, into: &payload)
+        return added(isCall: false, blockEvents: blockEvents, timed: timed)
+    }
+
+    /// Adds an effect record of a run's symbols.
+    @inline(__always)
+    mutating func addEffect(hook: UInt32, action: EffectAction, _ symbols: SymbolTable, blockEvents: UInt32, timed: Bool) -> Outcome {
+        if isClosed { return .closed }
+        if timed && pendingEvents == 0 { started = monotonicNanos() }
+        encoder.encodeEffect(hook: hook, action: action, symbols, into: &payload)
+        return added(isCall: false, blockEvents: blockEvents, timed: timed)
+    }
+
+    /// Counts the record just encoded and says whether the block is full.
+    @inline(__always)
+    private mutating func added(isCall: Bool, blockEvents: UInt32, timed: Bool) -> Outcome {
+        pendingEvents += 1
+        // The counters change only at calls (and a block starts with the current ones).
         if isCall || pendingEvents == 1, let ctx = encoder.context {
             let e = UInt32(truncatingIfNeeded: ctx.epoch)
             let i = UInt64(ctx.iter)
@@ -356,5 +397,26 @@ struct BlockBuilder: ~Copyable {
         iterMax = 0
         started = 0
         encoder.beginBlock()
+    }
+}
+
+/// A writer takes a run's records as they come, names as symbols: the same bytes as
+/// appending the same events with strings, without building them.
+extension TraceWriter: RunSink {
+    package func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError) {
+        try handle(block.addCall(stage: stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time, symbols,
+                                 blockEvents: blockEvents, timed: timed))
+    }
+
+    package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+        try handle(block.addObservation(kind: kind, name: name, value: value, symbols, blockEvents: blockEvents, timed: timed))
+    }
+
+    package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
+        try handle(block.addEffect(hook: hook, action: action, symbols, blockEvents: blockEvents, timed: timed))
+    }
+
+    package func event(_ event: Event) throws(HooktraceError) {
+        try append(event)
     }
 }

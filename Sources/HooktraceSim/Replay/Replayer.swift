@@ -76,6 +76,15 @@ package enum Replayer {
     package static func replay(trace: String, hooks: JSONValue?, overrides: [(path: String, value: JSONValue)] = [],
                               registry: HookRegistry = .standard, prepare: ((RunStart, RecordedInputs) -> Void)? = nil,
                               sink: @escaping (Event) throws(HooktraceError) -> Void) throws(HooktraceError) -> Result {
+        try replay(trace: trace, hooks: hooks, overrides: overrides, registry: registry, prepare: prepare, to: EventSink(sink))
+    }
+
+    /// ``replay(trace:hooks:overrides:registry:prepare:sink:)`` with the new run's records
+    /// going to `sink` as they are.
+    @discardableResult
+    package static func replay(trace: String, hooks: JSONValue?, overrides: [(path: String, value: JSONValue)] = [],
+                              registry: HookRegistry = .standard, prepare: ((RunStart, RecordedInputs) -> Void)? = nil,
+                              to sink: any RunSink) throws(HooktraceError) -> Result {
         let reader = try TraceReader(path: trace)
         guard let first = try reader.next(), case .runStart(let start) = first.event else {
             throw HooktraceError(.invalidInput, "the trace does not start with a run_start event; it cannot be replayed", file: trace)
@@ -102,7 +111,7 @@ package enum Replayer {
         prepare?(start, inputs)
         let runner: Runner
         do {
-            runner = try Simulator.record(config, registry: registry, inputs: inputs, meta: [Field("replay", .bool(true))], sink: sink)
+            runner = try Simulator.record(config, registry: registry, inputs: inputs, meta: [Field("replay", .bool(true))], to: sink)
         } catch {
             throw error
         }

@@ -86,9 +86,13 @@ package final class HookContext {
         _modify { yield &storedFiles }
     }
 
-    fileprivate let sink: (Event) throws(HooktraceError) -> Void
+    fileprivate let sink: any RunSink
+    /// The run's names: stages, hooks, observation keys.
+    package let symbols: SymbolTable
     /// The registered hooks, and which one is being called (for effects' names).
     fileprivate var hooks: [RegisteredHook] = []
+    /// Each registered hook's name as a symbol (parallel to `hooks`).
+    fileprivate var hookSymbols: [UInt32] = []
     @exclusivity(unchecked) fileprivate var current = 0
     fileprivate var warned: Set<String> = []
     fileprivate(set) var warnings: [String] = []
@@ -101,14 +105,15 @@ package final class HookContext {
                              maxEpochs: Int? = nil, maxIters: Int? = nil, hookName: String = "Hook",
                              sink: @escaping (Event) throws(HooktraceError) -> Void) {
         self.init(kind: kind, workDir: workDir, experimentName: "test", isDictOptimizer: false, seed: 0,
-                  plannedMaxIters: maxIters, optimizers: optimizers, sink: sink)
+                  plannedMaxIters: maxIters, optimizers: optimizers, sink: EventSink(sink), symbols: SymbolTable())
         counters.maxEpochs = maxEpochs
         counters.maxIters = maxIters
         hooks = [RegisteredHook(hook: PassiveHook(type: hookName, config: .null), name: hookName, priority: 50)]
+        hookSymbols = [symbols.intern(hookName)]
     }
 
     fileprivate init(kind: Runner.Kind, workDir: String, experimentName: String, isDictOptimizer: Bool, seed: UInt64,
-                     plannedMaxIters: Int?, optimizers: [OptimizerState], sink: @escaping (Event) throws(HooktraceError) -> Void) {
+                     plannedMaxIters: Int?, optimizers: [OptimizerState], sink: any RunSink, symbols: SymbolTable) {
         self.kind = kind
         self.workDir = workDir
         self.experimentName = experimentName
@@ -117,6 +122,7 @@ package final class HookContext {
         self.plannedMaxIters = plannedMaxIters
         self.storedOptimizers = optimizers
         self.sink = sink
+        self.symbols = symbols
     }
 
     /// Moves a standalone test context to the given counters (the runner's job in a run).
@@ -134,12 +140,12 @@ package final class HookContext {
 
     /// Records an effect of the hook being called.
     package func effect(_ action: EffectAction) throws(HooktraceError) {
-        try sink(.effect(Effect(hook: hooks[current].name, action)))
+        try sink.effect(hook: hookSymbols[current], action: action, symbols: symbols)
     }
 
     /// Records what an evaluation reported (a metric observation of the current call).
     package func observe(_ observation: Observation) throws(HooktraceError) {
-        try sink(.observe(observation))
+        try sink.observe(kind: observation.kind, name: symbols.intern(observation.name), value: observation.value, symbols: symbols)
     }
 
     /// A warning, reported once per text as a note effect of the hook being called.
@@ -246,7 +252,12 @@ package final class Runner {
     /// Whether any hook needs gradient norms (clipping configured).
     package var observesGradNorm = false
     /// The context's sink, held here too: the runner's own events then cost no retain of it.
-    private let sink: (Event) throws(HooktraceError) -> Void
+    private let sink: any RunSink
+    private let symbols: SymbolTable
+    /// The symbols of the last step's observation names, by position (the names repeat
+    /// every step, so a symbol is looked up by name only when its name changes).
+    @exclusivity(unchecked) private var observationNames: [String] = []
+    @exclusivity(unchecked) private var observationSymbols: [UInt32] = []
 
     /// Where observations and time come from.
     package let inputs: any RunInputs
@@ -259,10 +270,12 @@ package final class Runner {
 
     package init(kind: Kind, maxEpochs: Int?, maxIters: Int?, workflow: [WorkflowPhase], loaders: [LoaderLength],
                 optimizers: [OptimizerState], isDictOptimizer: Bool, workDir: String, experimentName: String,
-                simulation: Simulation, inputs: (any RunInputs)? = nil, sink: @escaping (Event) throws(HooktraceError) -> Void) {
+                simulation: Simulation, inputs: (any RunInputs)? = nil, sink: any RunSink) {
         self.workflow = workflow
         self.loaders = loaders
         self.sink = sink
+        let symbols = SymbolTable()
+        self.symbols = symbols
         self.simulationModel = simulation
         self.inputs = inputs ?? SimulatedInputs(simulation)
         var planned = maxIters
@@ -271,7 +284,7 @@ package final class Runner {
             planned = maxEpochs * (loaders.first(where: { $0.mode == mode })?.length ?? 0)
         }
         context = HookContext(kind: kind, workDir: workDir, experimentName: experimentName, isDictOptimizer: isDictOptimizer,
-                              seed: simulation.seed, plannedMaxIters: planned, optimizers: optimizers, sink: sink)
+                              seed: simulation.seed, plannedMaxIters: planned, optimizers: optimizers, sink: sink, symbols: symbols)
         context.counters.maxEpochs = maxEpochs
         context.counters.maxIters = maxIters
         context.runner = self
@@ -291,6 +304,7 @@ package final class Runner {
         }
         hooks.insert(RegisteredHook(hook: hook, name: name, priority: priority), at: index)
         context.hooks = hooks
+        context.hookSymbols = hooks.map { symbols.intern($0.name) }
     }
 
     /// Runs `body` as the hook at `index` (its effects and warnings carry its name).
@@ -303,7 +317,7 @@ package final class Runner {
     package func callHook(_ stage: Stage) throws(HooktraceError) {
         counters.clock = try inputs.callTime(stage, self)
         let c = counters
-        try emit(.call(Call(stage: stage.rawValue, epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.clock)))
+        try sink.call(stage: SymbolTable.stage(stage), epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.clock, symbols: symbols)
         if dispatch == nil {
             dispatch = Stage.allCases.map { stage in
                 hooks.indices.compactMap { i in hooks[i].hook.method(for: stage).map { (hooks[i].hook, i, $0) } }
@@ -323,10 +337,29 @@ package final class Runner {
     // MARK: Effects and observations
 
     package func emit(_ event: Event) throws(HooktraceError) {
-        try sink(event)
+        try sink.event(event)
     }
 
     // MARK: The step
+
+    /// The symbol of the step's `index`-th observation name.
+    @inline(__always)
+    private func observationSymbol(_ index: Int, _ name: String) -> UInt32 {
+        if index < observationNames.count && observationNames[index] == name { return observationSymbols[index] }
+        return observationSymbolMiss(index, name)
+    }
+
+    private func observationSymbolMiss(_ index: Int, _ name: String) -> UInt32 {
+        let symbol = symbols.intern(name)
+        if index < observationNames.count {
+            observationNames[index] = name
+            observationSymbols[index] = symbol
+        } else {
+            observationNames.append(name)
+            observationSymbols.append(symbol)
+        }
+        return symbol
+    }
 
     private func step(train: Bool) throws(HooktraceError) {
         let observations = try inputs.step(train: train, self)
@@ -342,7 +375,7 @@ package final class Runner {
                 if case .int(let n) = buffer[i].value { counters.numSamples = Int(n) }
             }
             for i in buffer.indices {
-                try emit(.observe(buffer[i]))
+                try sink.observe(kind: buffer[i].kind, name: observationSymbol(i, buffer[i].name), value: buffer[i].value, symbols: symbols)
                 switch buffer[i].kind {
                 case .logVar:
                     if let v = buffer[i].value.number {

@@ -6,6 +6,12 @@ package enum Simulator {
     /// The runner with every hook registered, and the run_start event describing it.
     package static func prepare(_ config: RunConfig, registry: HookRegistry = .standard, inputs: (any RunInputs)? = nil,
                                sink: @escaping (Event) throws(HooktraceError) -> Void) throws(HooktraceError) -> (Runner, RunStart) {
+        try prepare(config, registry: registry, inputs: inputs, to: EventSink(sink))
+    }
+
+    /// ``prepare(_:registry:inputs:sink:)`` for a run whose records go to `sink` as they are.
+    package static func prepare(_ config: RunConfig, registry: HookRegistry = .standard, inputs: (any RunInputs)? = nil,
+                               to sink: any RunSink) throws(HooktraceError) -> (Runner, RunStart) {
         let runner = Runner(
             kind: config.kind, maxEpochs: config.maxEpochs, maxIters: config.maxIters, workflow: config.workflow,
             loaders: config.loaders, optimizers: config.optimizers, isDictOptimizer: config.isDictOptimizer,
@@ -137,12 +143,20 @@ package enum Simulator {
     package static func record(_ config: RunConfig, registry: HookRegistry = .standard, inputs: (any RunInputs)? = nil,
                               meta: [Field] = [],
                               sink: @escaping (Event) throws(HooktraceError) -> Void) throws(HooktraceError) -> Runner {
-        var (runner, runStart) = try prepare(config, registry: registry, inputs: inputs, sink: sink)
+        try record(config, registry: registry, inputs: inputs, meta: meta, to: EventSink(sink))
+    }
+
+    /// ``record(_:registry:inputs:meta:sink:)`` with the records going to `sink` as they are
+    /// (names as symbols: what a trace writer takes without building events).
+    @discardableResult
+    package static func record(_ config: RunConfig, registry: HookRegistry = .standard, inputs: (any RunInputs)? = nil,
+                              meta: [Field] = [], to sink: any RunSink) throws(HooktraceError) -> Runner {
+        var (runner, runStart) = try prepare(config, registry: registry, inputs: inputs, to: sink)
         runStart.meta += meta
         do {
             try runner.run(runStart: runStart)
         } catch {
-            try sink(.runEnd(RunEnd(status: .failed, exitCode: 1, message: error.message)))
+            try sink.event(.runEnd(RunEnd(status: .failed, exitCode: 1, message: error.message)))
             throw error
         }
         return runner

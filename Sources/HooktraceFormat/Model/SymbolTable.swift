@@ -1,0 +1,101 @@
+/// The names of one run, each interned once: what the hot path from `call_hook` to the
+/// block buffer carries instead of strings.
+///
+/// Stages have fixed symbols (their ``Stage/index``), hooks get theirs when they are
+/// registered, observation keys when first produced. A trace writer maps symbols to the
+/// trace's own name ids (assigned in first-use order, so the bytes are what writing the
+/// same events as strings gives) with one array lookup per name.
+package final class SymbolTable {
+    /// Every name, by symbol.
+    package private(set) var names: [String]
+    private var index: [String: UInt32]
+
+    package init() {
+        names = Stage.allCases.map(\.rawValue)
+        index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, UInt32($0)) })
+    }
+
+    /// The symbol of `name`, interning it on first use.
+    package func intern(_ name: String) -> UInt32 {
+        if let s = index[name] { return s }
+        let s = UInt32(names.count)
+        names.append(name)
+        index[name] = s
+        return s
+    }
+
+    /// The name of `symbol`.
+    @inline(__always)
+    package func name(_ symbol: UInt32) -> String { names[Int(symbol)] }
+
+    /// A stage's fixed symbol.
+    @inline(__always)
+    package static func stage(_ stage: Stage) -> UInt32 { UInt32(stage.index) }
+}
+
+/// Where a run's events go, as the runner produces them: calls, observations and effects
+/// with their names as symbols of the run's ``SymbolTable`` (no strings built per event),
+/// and the rare events (run_start, notes at the start, run_end) as ``Event`` values.
+///
+/// A ``TraceWriter`` encodes the records directly; ``EventSink`` turns them back into
+/// ``Event`` values for code that wants them.
+package protocol RunSink: AnyObject {
+    /// `runner.call_hook(stage)` with the counters the hooks see.
+    func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError)
+    /// An observation of the current call.
+    func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError)
+    /// An effect of the hook registered as `hook`.
+    func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError)
+    /// Any other event.
+    func event(_ event: Event) throws(HooktraceError)
+}
+
+/// A ``RunSink`` that hands every record on as an ``Event`` (names as strings).
+package final class EventSink: RunSink {
+    private let body: (Event) throws(HooktraceError) -> Void
+
+    package init(_ body: @escaping (Event) throws(HooktraceError) -> Void) {
+        self.body = body
+    }
+
+    package func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError) {
+        try body(.call(Call(stage: symbols.name(stage), epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time)))
+    }
+
+    package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+        try body(.observe(Observation(kind: kind, name: symbols.name(name), value: value)))
+    }
+
+    package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
+        try body(.effect(Effect(hook: symbols.name(hook), action)))
+    }
+
+    package func event(_ event: Event) throws(HooktraceError) {
+        try body(event)
+    }
+}
+
+/// A ``RunSink`` that sends every record to each of its sinks, in order.
+package final class TeeSink: RunSink {
+    private let sinks: [any RunSink]
+
+    package init(_ sinks: [any RunSink]) {
+        self.sinks = sinks
+    }
+
+    package func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError) {
+        for s in sinks { try s.call(stage: stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time, symbols: symbols) }
+    }
+
+    package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+        for s in sinks { try s.observe(kind: kind, name: name, value: value, symbols: symbols) }
+    }
+
+    package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
+        for s in sinks { try s.effect(hook: hook, action: action, symbols: symbols) }
+    }
+
+    package func event(_ event: Event) throws(HooktraceError) {
+        for s in sinks { try s.event(event) }
+    }
+}
