@@ -50,6 +50,19 @@ package final class ReplayComparison {
         }
     }
 
+    /// The run symbol of each recorded name id met so far (UInt32.max: not yet): the
+    /// replay's observation keys are compared with the recording's as integers.
+    @exclusivity(unchecked) private var recordedSymbols: [UInt32] = []
+
+    private func symbol(ofRecorded id: UInt32, in group: CallGroup, _ symbols: SymbolTable) -> UInt32 {
+        let i = Int(id)
+        if i < recordedSymbols.count, recordedSymbols[i] != UInt32.max { return recordedSymbols[i] }
+        if i >= recordedSymbols.count { recordedSymbols.append(contentsOf: repeatElement(UInt32.max, count: i + 1 - recordedSymbols.count)) }
+        let s = symbols.intern(group.name(id))
+        recordedSymbols[i] = s
+        return s
+    }
+
     /// One event of the replay, in order.
     package func replayed(_ event: Event) {
         events += 1
@@ -113,5 +126,37 @@ package final class ReplayComparison {
         }
         engine.finish(eventsA: groups?.reader.nextSequence ?? 0, eventsB: events, damageA: groups?.damage, damageB: nil)
         return engine.diff
+    }
+}
+
+/// The replay's records come straight from the runner, names as symbols: observations are
+/// checked against the recording's with integer compares, and only effects (which the
+/// diff reports) are built as values.
+extension ReplayComparison: RunSink {
+    package func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError) {
+        replayed(.call(Call(stage: symbols.name(stage), epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time)))
+    }
+
+    package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+        events += 1
+        if !observationsDiffer && call != nil {
+            if let recorded = recordedCurrent, observationCount < recorded.observationCount,
+               symbol(ofRecorded: recorded.observationKey(observationCount), in: recorded, symbols) == name,
+               recorded.observation(observationCount, hasKind: kind, value: value) {
+                // the same observation
+            } else {
+                observationsDiffer = true
+            }
+        }
+        observationCount += 1
+    }
+
+    package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
+        events += 1
+        effects.append(Effect(hook: symbols.name(hook), action))
+    }
+
+    package func event(_ event: Event) throws(HooktraceError) {
+        replayed(event)
     }
 }

@@ -150,13 +150,10 @@ struct Replay: ParsableCommand {
         let comparison = ReplayComparison(recorded: trace, replay: label, options: report.options)
         let hooksValue = hooksJSON
         let overridesValue = overrides
-        let writerValue = writer
+        let sink: any RunSink = writer.map { TeeSink([comparison, $0]) } ?? comparison
         let result = Result { () throws(HooktraceError) in
             try Replayer.replay(trace: trace, hooks: hooksValue, overrides: overridesValue,
-                                prepare: { start, inputs in comparison.prepare(start: start, inputs: inputs) }) { e throws(HooktraceError) in
-                comparison.replayed(e)
-                try writerValue?.append(e)
-            }
+                                prepare: { start, inputs in comparison.prepare(start: start, inputs: inputs) }, to: sink)
         }
         var failure: HooktraceError?
         if case .failure(let error) = result { failure = error }

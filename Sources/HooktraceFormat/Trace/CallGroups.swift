@@ -128,6 +128,29 @@ package struct CallGroup {
         return true
     }
 
+    /// The name id (in the trace's name table) of the key of observation `index`.
+    package func observationKey(_ index: Int) -> UInt32 {
+        compactObservations[index].key
+    }
+
+    /// The name of id `id` in the trace's name table.
+    package func name(_ id: UInt32) -> String {
+        batch.names[Int(id)]
+    }
+
+    /// Whether observation `index` has `kind` and exactly `value` (doubles bit for bit).
+    package func observation(_ index: Int, hasKind kind: ObservationKind, value: Scalar) -> Bool {
+        let a = compactObservations[index]
+        guard a.kind == kind else { return false }
+        switch value {
+        case .double(let d): return a.tag == ScalarTag.double && a.bits == d.bitPattern
+        case .int(let i): return a.tag == ScalarTag.int && a.bits == UInt64(bitPattern: i)
+        case .null: return a.tag == ScalarTag.null
+        case .bool(let b): return a.tag == (b ? ScalarTag.trueValue : ScalarTag.falseValue)
+        case .string(let s): return a.tag == ScalarTag.string && batch.names[Int(a.bits)] == s
+        }
+    }
+
     /// How many observations the group holds.
     package var observationCount: Int { head.observations.count }
 
