@@ -63,6 +63,18 @@ if only == "read" {
 }
 
 // Simulation: record the Faster R-CNN 1x example (mmcv runner + hooks + trace writer).
+/// Counts a run's records and drops them: the simulation's own cost.
+final class CountingSink: RunSink {
+    var calls = 0, events = 0
+    func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError) {
+        calls += 1
+        events += 1
+    }
+    func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) { events += 1 }
+    func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) { events += 1 }
+    func event(_ event: Event) throws(HooktraceError) { events += 1 }
+}
+
 func benchRecord(_ configPath: String, repeats: Int, dir: String) throws {
     let config = try RunConfig(text: try readTextFile(configPath), name: "faster_rcnn_r50_fpn_1x_coco")
     var bestSim = Double.infinity, bestRec = Double.infinity
@@ -72,14 +84,13 @@ func benchRecord(_ configPath: String, repeats: Int, dir: String) throws {
         var t0 = now()
         calls = 0
         events = 0
-        try Simulator.record(config) { e throws(HooktraceError) in
-            events += 1
-            if case .call = e { calls += 1 }
-        }
+        let counter = CountingSink()
+        try Simulator.record(config, to: counter)
+        (calls, events) = (counter.calls, counter.events)
         bestSim = min(bestSim, Double(now() - t0))
         t0 = now()
         let writer = try TraceWriter(path: "\(dir)/record.htrace")
-        try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
+        try Simulator.record(config, to: writer)
         try writer.close()
         bestRec = min(bestRec, Double(now() - t0))
         size = fileSize("\(dir)/record.htrace")
@@ -101,7 +112,7 @@ func compressionFloor(_ config: RunConfig, repeats: Int, dir: String) throws {
     o.codec = .none
     o.pipelined = false
     let writer = try TraceWriter(path: "\(dir)/record-raw.htrace", options: o)
-    try Simulator.record(config) { e throws(HooktraceError) in try writer.append(e) }
+    try Simulator.record(config, to: writer)
     try writer.close()
     let raw = try readFileBytes("\(dir)/record-raw.htrace")
     let blocks = max(1, Int((writer.eventCount + 8191) / 8192))
@@ -133,29 +144,33 @@ func compressionFloor(_ config: RunConfig, repeats: Int, dir: String) throws {
 // Replay and diff: the Faster R-CNN trace replayed with step [9, 11], then diffed.
 func benchReplay(trace: String, dir: String, repeats: Int, label: String) throws {
     let hooks = try JSONValue.parse(#"{"lr_config": {"policy": "step", "step": [9, 11], "warmup": "linear", "warmup_iters": 500, "warmup_ratio": 0.001}}"#)
-    var bestReplay = Double.infinity, bestDiff = Double.infinity
+    var bestReplay = Double.infinity, bestDiff = Double.infinity, bestCompared = Double.infinity
     var events: UInt64 = 0, calls = 0
     let out = "\(dir)/replayed.htrace"
     for _ in 0..<repeats {
         let t0 = now()
         let writer = try TraceWriter(path: out)
-        calls = 0
-        try Replayer.replay(trace: trace, hooks: hooks) { e throws(HooktraceError) in
-            if case .call = e { calls += 1 }
-            try writer.append(e)
-        }
+        let result = try Replayer.replay(trace: trace, hooks: hooks, to: writer)
         try writer.close()
+        calls = result.runner.callCount
         events = writer.eventCount
         bestReplay = min(bestReplay, Double(now() - t0))
         let t1 = now()
         let d = try TraceDiff.compare(trace, out)
         precondition(!d.same)
         bestDiff = min(bestDiff, Double(now() - t1))
+        // What `hooktrace replay` does without -o: replay and compare in one pass.
+        let t2 = now()
+        let comparison = ReplayComparison(recorded: trace, replay: "", options: TraceDiff.Options())
+        try Replayer.replay(trace: trace, hooks: hooks, prepare: { comparison.prepare(start: $0, inputs: $1) }, to: comparison)
+        precondition(!comparison.finish().same)
+        bestCompared = min(bestCompared, Double(now() - t2))
     }
     print("replay + diff: \(label), \(calls) calls, \(events) events per trace")
     print("| step | total ms | M events/s | ns per call_hook |")
     print("|---|---:|---:|---:|")
     print("| replay (read, re-run hooks, write) | \(fmt(bestReplay / 1e6, 1)) | \(fmt(Double(events) / (bestReplay / 1e9) / 1e6, 2)) | \(fmt(bestReplay / Double(calls), 1)) |")
+    print("| replay compared as it runs (no trace written) | \(fmt(bestCompared / 1e6, 1)) | \(fmt(Double(events) / (bestCompared / 1e9) / 1e6, 2)) | \(fmt(bestCompared / Double(calls), 1)) |")
     print("| diff (both traces) | \(fmt(bestDiff / 1e6, 1)) | \(fmt(Double(2 * events) / (bestDiff / 1e9) / 1e6, 2)) | - |")
     print("peak memory (RSS, whole process): \(fmt(peakRSSMiB(), 1)) MiB")
     print("")
@@ -169,7 +184,7 @@ if only == "replayonly" {
     let hooks = try JSONValue.parse(#"{"lr_config": {"policy": "step", "step": [9, 11], "warmup": "linear", "warmup_iters": 500, "warmup_ratio": 0.001}}"#)
     for _ in 0..<repeats {
         let writer = try TraceWriter(path: "\(dir)/replayed2.htrace")
-        try Replayer.replay(trace: "\(dir)/record.htrace", hooks: hooks) { e throws(HooktraceError) in try writer.append(e) }
+        try Replayer.replay(trace: "\(dir)/record.htrace", hooks: hooks, to: writer)
         try writer.close()
     }
     exit(0)

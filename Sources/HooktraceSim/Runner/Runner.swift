@@ -313,8 +313,12 @@ package final class Runner {
         return try body(context)
     }
 
+    /// `call_hook` calls made so far.
+    @exclusivity(unchecked) package private(set) var callCount = 0
+
     /// `call_hook(stage)`: records the call, then runs every hook's method for it in order.
     package func callHook(_ stage: Stage) throws(HooktraceError) {
+        callCount += 1
         counters.clock = try inputs.callTime(stage, self)
         let c = counters
         try sink.call(stage: SymbolTable.stage(stage), epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.clock, symbols: symbols)
