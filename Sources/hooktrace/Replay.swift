@@ -87,7 +87,9 @@ struct Replay: ParsableCommand {
             take them). Keys that shape the recorded calls (runner, workflow, data, simulation) \
             cannot change.
 
-            Prints the semantic diff against the recording. Exit status: 0 same effects, 1 \
+            Prints the semantic diff against the recording, compared while the replay runs \
+            (the same report `hooktrace diff` gives for the recording and the kept replay); \
+            -o FILE also keeps the replayed trace. Exit status: 0 same effects, 1 \
             different or the recording is damaged (the replay then stops at the damage and says \
             where), 2 trouble (bad hooks, a file that is not a trace).
 
@@ -107,7 +109,7 @@ struct Replay: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Override single values: key.path=value (e.g. lr_config.step=[16,22]).", valueName: "KEY=VALUE"))
     var cfgOptions: [String] = []
 
-    @Option(name: .shortAndLong, help: "Write the replayed run's trace here (it is a normal trace).")
+    @Option(name: .shortAndLong, help: "Also keep the replayed run's trace here (a file or a device; stdout carries the report).")
     var output: String?
 
     @OptionGroup var report: DiffOptionGroup
