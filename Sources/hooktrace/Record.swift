@@ -110,10 +110,9 @@ struct Record: ParsableCommand {
             throw error
         }
         let started = ContinuousClock.now
-        let progress = ProgressSink(writer, report: !quiet)
         let runner: Runner
         do {
-            runner = try Simulator.record(cfg, to: progress)
+            runner = try Simulator.record(cfg, to: quiet ? writer : ProgressSink(writer))
             try writer.close()
         } catch {
             try? writer.close()
@@ -124,7 +123,7 @@ struct Record: ParsableCommand {
         if quiet { return }
         for warning in runner.warnings { printError("hooktrace: warning: \(warning)") }
         let elapsed = ContinuousClock.now - started
-        var summary = "recorded \(out): \(runner.kind.rawValue), \(progress.calls) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
+        var summary = "recorded \(out): \(runner.kind.rawValue), \(runner.callCount) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
         summary += " in \(fixed(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 2)) s"
         printError(summary)
         let kept = runner.files.contents
@@ -238,23 +237,21 @@ extension Record {
     }
 }
 
-/// Passes a run's records to the trace writer, counting calls, and (when `report`) says on
-/// stderr how far the run is when it takes more than a second.
+/// Passes a run's records to the trace writer, saying on stderr how far the run is when it
+/// takes more than a second.
 private final class ProgressSink: RunSink {
     private let writer: TraceWriter
-    private let report: Bool
-    private(set) var calls = 0
+    private var calls = 0
     private var last = ContinuousClock.now
 
-    init(_ writer: TraceWriter, report: Bool) {
+    init(_ writer: TraceWriter) {
         self.writer = writer
-        self.report = report
     }
 
     func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError) {
         try writer.call(stage: stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time, symbols: symbols)
         calls += 1
-        if report && calls & 0xFFFF == 0 {
+        if calls & 0xFFFF == 0 {
             let now = ContinuousClock.now
             if now - last > .seconds(1) {
                 last = now
