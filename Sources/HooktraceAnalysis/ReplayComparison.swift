@@ -22,7 +22,17 @@ package final class ReplayComparison {
     @exclusivity(unchecked) private var recordedNext: CallGroup?
     /// The replayed group in progress: nil call for the prelude.
     @exclusivity(unchecked) private var open = false
-    @exclusivity(unchecked) private var call: Call?
+    /// The replayed call in progress, as the runner gave it (the `Call` value with its
+    /// stage's name is built only for a call with effects).
+    @exclusivity(unchecked) private var call: RawCall?
+    private struct RawCall {
+        var stage: UInt32
+        var epoch: Int, iter: Int, innerIter: Int
+        var mode: Mode
+        var time: Int64
+    }
+    /// The run's names (from the first record that brings them).
+    private var symbols = SymbolTable()
     @exclusivity(unchecked) private var effects: [Effect] = []
     /// The replayed group's observations so far, checked one by one against the recorded
     /// call's (which the replay's inputs came from).
@@ -71,21 +81,39 @@ package final class ReplayComparison {
             engine.start(r, a: false)
             open = true
         case .call(let c):
-            finishGroup()
-            call = c
-            open = true
-            recordedCurrent = recordedNext
-            recordedNext = nil
+            startCall(RawCall(stage: symbols.intern(c.stage), epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.time))
         case .observe(let o):
-            if !observationsDiffer && call != nil {
-                observationsDiffer = !(recordedCurrent?.observation(observationCount, is: o) ?? false)
-            }
-            observationCount += 1
+            events -= 1
+            observe(kind: o.kind, name: symbols.intern(o.name), value: o.value)
         case .effect(let e):
             effects.append(e)
         default:
             break
         }
+    }
+
+    private func startCall(_ raw: RawCall) {
+        finishGroup()
+        call = raw
+        open = true
+        recordedCurrent = recordedNext
+        recordedNext = nil
+    }
+
+    private func observe(kind: ObservationKind, name: UInt32, value: Scalar) {
+        events += 1
+        if !observationsDiffer && call != nil {
+            observationsDiffer = !recordedHas(kind: kind, name: name, value: value)
+        }
+        observationCount += 1
+    }
+
+    /// Whether the recorded call's observation at the replay's position is this one.
+    private func recordedHas(kind: ObservationKind, name: UInt32, value: Scalar) -> Bool {
+        guard let recorded = recordedCurrent, let key = recorded.observationKey(observationCount, ifKind: kind, value: value) else { return false }
+        let i = Int(key)
+        if i < recordedSymbols.count, recordedSymbols[i] != UInt32.max { return recordedSymbols[i] == name }
+        return symbol(ofRecorded: key, in: recorded, symbols) == name
     }
 
     /// Compares the replayed group in progress with its recorded counterpart.
@@ -109,7 +137,15 @@ package final class ReplayComparison {
             return
         }
         if differ || recorded.observationCount != observationCount { engine.observationsDiffer(at: recorded) }
-        engine.compareEffects(recorded, EffectGroup(call: call, effects: effects[...]))
+        // The replay keeps the recorded call times, so a call without effects on either
+        // side has nothing else to compare.
+        if effects.isEmpty && recorded.hasNoEffects {
+            engine.compareCallWithoutEffects(recorded)
+            return
+        }
+        let replayed = Call(stage: symbols.name(call.stage), epoch: call.epoch, iter: call.iter, innerIter: call.innerIter,
+                            mode: call.mode, time: call.time)
+        engine.compareEffects(recorded, EffectGroup(call: replayed, effects: effects[...]))
     }
 
     /// The comparison, once the replay has ended (completed or not): recorded calls the
@@ -134,21 +170,13 @@ package final class ReplayComparison {
 /// diff reports) are built as values.
 extension ReplayComparison: RunSink {
     package func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError) {
-        replayed(.call(Call(stage: symbols.name(stage), epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time)))
+        if self.symbols !== symbols { self.symbols = symbols }
+        events += 1
+        startCall(RawCall(stage: stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time))
     }
 
     package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
-        events += 1
-        if !observationsDiffer && call != nil {
-            if let recorded = recordedCurrent, observationCount < recorded.observationCount,
-               symbol(ofRecorded: recorded.observationKey(observationCount), in: recorded, symbols) == name,
-               recorded.observation(observationCount, hasKind: kind, value: value) {
-                // the same observation
-            } else {
-                observationsDiffer = true
-            }
-        }
-        observationCount += 1
+        observe(kind: kind, name: name, value: value)
     }
 
     package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {

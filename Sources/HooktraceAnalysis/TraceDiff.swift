@@ -361,6 +361,14 @@ struct Engine {
         diff.b.calls += 1
     }
 
+    /// An aligned call with no effects in either run (a replay's common case): counted, and
+    /// at after_train_iter the values in force compared.
+    mutating func compareCallWithoutEffects(_ g: some DiffGroup) {
+        diff.a.calls += 1
+        diff.b.calls += 1
+        if g.isAfterTrainIter { compareSeries(at: g) }
+    }
+
     /// The observations of an aligned call differ.
     mutating func observationsDiffer(at g: some DiffGroup) {
         diff.observationMismatches += 1

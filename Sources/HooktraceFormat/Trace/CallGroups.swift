@@ -128,6 +128,27 @@ package struct CallGroup {
         return true
     }
 
+    /// Whether the group holds no effects (without building them).
+    package var hasNoEffects: Bool { head.effects.isEmpty }
+
+    /// The key's name id of observation `index` when that observation has `kind` and
+    /// exactly `value` (doubles bit for bit); nil when it differs or does not exist.
+    package func observationKey(_ index: Int, ifKind kind: ObservationKind, value: Scalar) -> UInt32? {
+        let h = head
+        guard index < h.observations.count else { return nil }
+        let a = batch.observations[Int(h.observations.lowerBound) + index]
+        guard a.kind == kind else { return nil }
+        let same: Bool
+        switch value {
+        case .double(let d): same = a.tag == ScalarTag.double && a.bits == d.bitPattern
+        case .int(let i): same = a.tag == ScalarTag.int && a.bits == UInt64(bitPattern: i)
+        case .null: same = a.tag == ScalarTag.null
+        case .bool(let b): same = a.tag == (b ? ScalarTag.trueValue : ScalarTag.falseValue)
+        case .string(let s): same = a.tag == ScalarTag.string && batch.names[Int(a.bits)] == s
+        }
+        return same ? a.key : nil
+    }
+
     /// The name id (in the trace's name table) of the key of observation `index`.
     package func observationKey(_ index: Int) -> UInt32 {
         compactObservations[index].key
