@@ -34,6 +34,10 @@ package final class ReplayComparison {
     /// The run's names (from the first record that brings them).
     private var symbols = SymbolTable()
     @exclusivity(unchecked) private var effects: [Effect] = []
+    /// How many of the replayed call's effects so far equal the recorded call's, in order,
+    /// while all of them do (then `effects` stays empty: the recorded ones stand for them).
+    @exclusivity(unchecked) private var sameEffects = 0
+    @exclusivity(unchecked) private var effectsDiffer = false
     /// The replayed group's observations so far, checked one by one against the recorded
     /// call's (which the replay's inputs came from).
     @exclusivity(unchecked) private var observationCount = 0
@@ -86,6 +90,11 @@ package final class ReplayComparison {
             events -= 1
             observe(kind: o.kind, name: symbols.intern(o.name), value: o.value)
         case .effect(let e):
+            // Events take the general path: collected, then compared as diff compares them.
+            if !effectsDiffer {
+                effectsDiffer = true
+                if call != nil, let recorded = recordedCurrent { effects.append(contentsOf: recorded.effects.prefix(sameEffects)) }
+            }
             effects.append(e)
         default:
             break
@@ -124,6 +133,8 @@ package final class ReplayComparison {
             effects.removeAll(keepingCapacity: true)
             observationCount = 0
             observationsDiffer = false
+            sameEffects = 0
+            effectsDiffer = false
         }
         guard let call else {
             engine.compareEffects(EffectGroup(call: nil, effects: recordedPrelude[...]), EffectGroup(call: nil, effects: effects[...]))
@@ -139,9 +150,18 @@ package final class ReplayComparison {
         if differ || recorded.observationCount != observationCount { engine.observationsDiffer(at: recorded) }
         // The replay keeps the recorded call times, so a call without effects on either
         // side has nothing else to compare.
-        if effects.isEmpty && recorded.hasNoEffects {
-            engine.compareCallWithoutEffects(recorded)
-            return
+        if !effectsDiffer {
+            let recordedEffects = recorded.effects
+            if sameEffects == recordedEffects.count {
+                if sameEffects == 0 {
+                    engine.compareCallWithoutEffects(recorded)
+                } else {
+                    engine.compareIdenticalEffects(recorded)
+                }
+                return
+            }
+            // The replay stopped short of the recording's effects: its own are the prefix.
+            effects.append(contentsOf: recordedEffects.prefix(sameEffects))
         }
         let replayed = Call(stage: symbols.name(call.stage), epoch: call.epoch, iter: call.iter, innerIter: call.innerIter,
                             mode: call.mode, time: call.time)
@@ -181,7 +201,25 @@ extension ReplayComparison: RunSink {
 
     package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
         events += 1
+        if !effectsDiffer, call != nil, let recorded = recordedCurrent {
+            if recordedEffect(recorded, is: hook, action) {
+                sameEffects += 1
+                return
+            }
+            // The first difference: the replay's effects so far are the recording's prefix.
+            effectsDiffer = true
+            effects.append(contentsOf: recorded.effects.prefix(sameEffects))
+        }
         effects.append(Effect(hook: symbols.name(hook), action))
+    }
+
+    /// Whether the recorded call's effect at the replay's position is this one (the hook's
+    /// name and the action, doubles bit for bit).
+    private func recordedEffect(_ recorded: CallGroup, is hook: UInt32, _ action: EffectAction) -> Bool {
+        let all = recorded.effects
+        guard sameEffects < all.count else { return false }
+        let e = all[all.startIndex + sameEffects]
+        return e.action.isIdentical(to: action) && e.hook == symbols.name(hook)
     }
 
     package func event(_ event: Event) throws(HooktraceError) {

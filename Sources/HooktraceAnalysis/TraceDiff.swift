@@ -361,6 +361,22 @@ struct Engine {
         diff.b.calls += 1
     }
 
+    /// An aligned call whose effects are identical in both runs (checked by the caller,
+    /// here A's stand for both): what ``compareEffects(_:_:)``'s fast path does.
+    mutating func compareIdenticalEffects(_ g: some DiffGroup) {
+        diff.a.calls += 1
+        diff.b.calls += 1
+        for e in g.effects {
+            ta.apply(e, in: g)
+            tb.apply(e, in: g)
+            track(e, a: true)
+            track(e, a: false)
+            let kind = DiffKind.of(e.action)
+            if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
+        }
+        if g.isAfterTrainIter { compareSeries(at: g) }
+    }
+
     /// An aligned call with no effects in either run (a replay's common case): counted, and
     /// at after_train_iter the values in force compared.
     mutating func compareCallWithoutEffects(_ g: some DiffGroup) {
