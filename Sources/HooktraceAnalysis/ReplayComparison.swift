@@ -101,11 +101,15 @@ package final class ReplayComparison {
         }
     }
 
+    /// The recorded call's observations as plain memory (kept alive by `recordedCurrent`).
+    @exclusivity(unchecked) private var recordedObservations = ObservationView()
+
     private func startCall(_ raw: RawCall) {
         finishGroup()
         call = raw
         open = true
         recordedCurrent = recordedNext
+        recordedObservations = recordedNext?.observationView ?? ObservationView()
         recordedNext = nil
     }
 
@@ -119,9 +123,10 @@ package final class ReplayComparison {
 
     /// Whether the recorded call's observation at the replay's position is this one.
     private func recordedHas(kind: ObservationKind, name: UInt32, value: Scalar) -> Bool {
-        guard let recorded = recordedCurrent, let key = recorded.observationKey(observationCount, ifKind: kind, value: value) else { return false }
+        guard let key = recordedObservations.key(observationCount, ifKind: kind, value: value) else { return false }
         let i = Int(key)
         if i < recordedSymbols.count, recordedSymbols[i] != UInt32.max { return recordedSymbols[i] == name }
+        guard let recorded = recordedCurrent else { return false }
         return symbol(ofRecorded: key, in: recorded, symbols) == name
     }
 
@@ -142,6 +147,7 @@ package final class ReplayComparison {
         }
         guard let recorded = recordedCurrent else { return }
         recordedCurrent = nil
+        recordedObservations = ObservationView()
         if recorded.cutShort {
             // Damage cut the recorded call short: counted, not compared (as diff does).
             engine.countCutShort()

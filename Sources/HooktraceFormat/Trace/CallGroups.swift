@@ -128,6 +128,12 @@ package struct CallGroup {
         return true
     }
 
+    /// The group's observations as plain memory, for checking many one by one: valid while
+    /// the group (which keeps its batch alive) is.
+    package var observationView: ObservationView {
+        ObservationView(observations: compactObservations, names: batch.names)
+    }
+
     /// Whether the group holds no effects (without building them).
     package var hasNoEffects: Bool { head.effects.isEmpty }
 
@@ -189,6 +195,47 @@ package struct CallGroup {
     package var key: String {
         guard let c = call else { return "prelude" }
         return "\(c.stage) \(c.epoch) \(c.iter) \(c.innerIter) \(c.mode)"
+    }
+}
+
+/// A call group's observations, read without reference counting (see
+/// ``CallGroup/observationView``).
+package struct ObservationView {
+    fileprivate let observations: UnsafeMutableBufferPointer<CompactObservation>
+    fileprivate let names: UnsafeMutableBufferPointer<String>
+
+    /// An empty view (no observations).
+    package init() {
+        observations = .init(start: nil, count: 0)
+        names = .init(start: nil, count: 0)
+    }
+
+    fileprivate init(observations: UnsafeMutableBufferPointer<CompactObservation>, names: UnsafeMutableBufferPointer<String>) {
+        self.observations = observations
+        self.names = names
+    }
+
+    /// How many observations there are.
+    package var count: Int { observations.count }
+
+    /// The name of id `id` in the trace's name table.
+    package func name(_ id: UInt32) -> String { names[Int(id)] }
+
+    /// The key's name id of observation `index` when that observation has `kind` and
+    /// exactly `value` (doubles bit for bit); nil when it differs or does not exist.
+    package func key(_ index: Int, ifKind kind: ObservationKind, value: Scalar) -> UInt32? {
+        guard index < observations.count else { return nil }
+        let a = observations[index]
+        guard a.kind == kind else { return nil }
+        let same: Bool
+        switch value {
+        case .double(let d): same = a.tag == ScalarTag.double && a.bits == d.bitPattern
+        case .int(let i): same = a.tag == ScalarTag.int && a.bits == UInt64(bitPattern: i)
+        case .null: same = a.tag == ScalarTag.null
+        case .bool(let b): same = a.tag == (b ? ScalarTag.trueValue : ScalarTag.falseValue)
+        case .string(let s): same = a.tag == ScalarTag.string && names[Int(a.bits)] == s
+        }
+        return same ? a.key : nil
     }
 }
 

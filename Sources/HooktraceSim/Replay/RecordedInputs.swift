@@ -31,7 +31,7 @@ package final class RecordedInputs: RunInputs {
 
     /// Called with every recorded group as the replay reaches it (preludes included), before
     /// the replayed runner makes that call: what an inline comparison pairs the replay with.
-    package var onGroup: ((CallGroup) -> Void)?
+    @exclusivity(unchecked) package var onGroup: ((CallGroup) -> Void)?
     /// The reader of the recording's groups (to read what the replay did not reach).
     package var groupReader: CallGroupReader { groups }
 
