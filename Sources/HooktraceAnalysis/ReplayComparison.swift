@@ -7,8 +7,8 @@ import HooktraceSim
 /// (`-o` still writes it), and the recording is read once.
 ///
 /// Feed it the recording's start and inputs (``prepare(start:inputs:)``, through
-/// `Replayer.replay(prepare:)`), every replayed event (``replayed(_:)``), then take the
-/// result (``finish()``): the same ``TraceDiff`` as `TraceDiff.compare(recording, replay)`.
+/// `Replayer.replay(prepare:)`), make it the replay's ``RunSink``, then take the result
+/// (``finish()``): the same ``TraceDiff`` as `TraceDiff.compare(recording, replay)`.
 package final class ReplayComparison {
     // Touched at every replayed event, on one thread, and private: no dynamic exclusivity
     // checks (they were a sixth of the replay's instructions).
@@ -68,37 +68,14 @@ package final class ReplayComparison {
     /// replay's observation keys are compared with the recording's as integers.
     @exclusivity(unchecked) private var recordedSymbols: [UInt32] = []
 
-    private func symbol(ofRecorded id: UInt32, in group: CallGroup, _ symbols: SymbolTable) -> UInt32 {
+    /// The run symbol of the recorded call's name id `id`.
+    private func symbol(ofRecorded id: UInt32) -> UInt32 {
         let i = Int(id)
         if i < recordedSymbols.count, recordedSymbols[i] != UInt32.max { return recordedSymbols[i] }
         if i >= recordedSymbols.count { recordedSymbols.append(contentsOf: repeatElement(UInt32.max, count: i + 1 - recordedSymbols.count)) }
-        let s = symbols.intern(group.name(id))
+        let s = symbols.intern(recordedObservations.name(id))
         recordedSymbols[i] = s
         return s
-    }
-
-    /// One event of the replay, in order.
-    package func replayed(_ event: Event) {
-        events += 1
-        switch event {
-        case .runStart(let r):
-            engine.start(r, a: false)
-            open = true
-        case .call(let c):
-            startCall(RawCall(stage: symbols.intern(c.stage), epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.time))
-        case .observe(let o):
-            events -= 1
-            observe(kind: o.kind, name: symbols.intern(o.name), value: o.value)
-        case .effect(let e):
-            // Events take the general path: collected, then compared as diff compares them.
-            if !effectsDiffer {
-                effectsDiffer = true
-                if call != nil, let recorded = recordedCurrent { effects.append(contentsOf: recorded.effects.prefix(sameEffects)) }
-            }
-            effects.append(e)
-        default:
-            break
-        }
     }
 
     /// The recorded call's observations as plain memory (kept alive by `recordedCurrent`).
@@ -113,21 +90,19 @@ package final class ReplayComparison {
         recordedNext = nil
     }
 
-    private func observe(kind: ObservationKind, name: UInt32, value: Scalar) {
-        events += 1
-        if !observationsDiffer && call != nil {
-            observationsDiffer = !recordedHas(kind: kind, name: name, value: value)
-        }
-        observationCount += 1
-    }
-
     /// Whether the recorded call's observation at the replay's position is this one.
     private func recordedHas(kind: ObservationKind, name: UInt32, value: Scalar) -> Bool {
         guard let key = recordedObservations.key(observationCount, ifKind: kind, value: value) else { return false }
-        let i = Int(key)
-        if i < recordedSymbols.count, recordedSymbols[i] != UInt32.max { return recordedSymbols[i] == name }
-        guard let recorded = recordedCurrent else { return false }
-        return symbol(ofRecorded: key, in: recorded, symbols) == name
+        return symbol(ofRecorded: key) == name
+    }
+
+    /// Leaves the fast path at the replayed call's first effect that differs from the
+    /// recording's (or that comes as an event): the effects so far, which agreed, are the
+    /// recorded call's prefix; from here on they are collected and compared as diff does.
+    private func collectEffects() {
+        guard !effectsDiffer else { return }
+        effectsDiffer = true
+        if call != nil, let recorded = recordedCurrent { effects.append(contentsOf: recorded.effects.prefix(sameEffects)) }
     }
 
     /// Compares the replayed group in progress with its recorded counterpart.
@@ -140,14 +115,14 @@ package final class ReplayComparison {
             observationsDiffer = false
             sameEffects = 0
             effectsDiffer = false
+            recordedCurrent = nil
+            recordedObservations = ObservationView()
         }
         guard let call else {
             engine.compareEffects(EffectGroup(call: nil, effects: recordedPrelude[...]), EffectGroup(call: nil, effects: effects[...]))
             return
         }
         guard let recorded = recordedCurrent else { return }
-        recordedCurrent = nil
-        recordedObservations = ObservationView()
         if recorded.cutShort {
             // Damage cut the recorded call short: counted, not compared (as diff does).
             engine.countCutShort()
@@ -156,19 +131,16 @@ package final class ReplayComparison {
         if differ || recorded.observationCount != observationCount { engine.observationsDiffer(at: recorded) }
         // The replay keeps the recorded call times, so a call without effects on either
         // side has nothing else to compare.
-        if !effectsDiffer {
-            let recordedEffects = recorded.effects
-            if sameEffects == recordedEffects.count {
-                if sameEffects == 0 {
-                    engine.compareCallWithoutEffects(recorded)
-                } else {
-                    engine.compareIdenticalEffects(recorded)
-                }
-                return
+        if !effectsDiffer && sameEffects == recorded.effects.count {
+            if sameEffects == 0 {
+                engine.compareCallWithoutEffects(recorded)
+            } else {
+                engine.compareIdenticalEffects(recorded)
             }
-            // The replay stopped short of the recording's effects: its own are the prefix.
-            effects.append(contentsOf: recordedEffects.prefix(sameEffects))
+            return
         }
+        // The replay stopped short of the recording's effects, or differs from them.
+        collectEffects()
         let replayed = Call(stage: symbols.name(call.stage), epoch: call.epoch, iter: call.iter, innerIter: call.innerIter,
                             mode: call.mode, time: call.time)
         engine.compareEffects(recorded, EffectGroup(call: replayed, effects: effects[...]))
@@ -202,20 +174,20 @@ extension ReplayComparison: RunSink {
     }
 
     package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
-        observe(kind: kind, name: name, value: value)
+        events += 1
+        if !observationsDiffer && call != nil {
+            observationsDiffer = !recordedHas(kind: kind, name: name, value: value)
+        }
+        observationCount += 1
     }
 
     package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
         events += 1
-        if !effectsDiffer, call != nil, let recorded = recordedCurrent {
-            if recordedEffect(recorded, is: hook, action) {
-                sameEffects += 1
-                return
-            }
-            // The first difference: the replay's effects so far are the recording's prefix.
-            effectsDiffer = true
-            effects.append(contentsOf: recorded.effects.prefix(sameEffects))
+        if !effectsDiffer, call != nil, let recorded = recordedCurrent, recordedEffect(recorded, is: hook, action) {
+            sameEffects += 1
+            return
         }
+        collectEffects()
         effects.append(Effect(hook: symbols.name(hook), action))
     }
 
@@ -228,7 +200,24 @@ extension ReplayComparison: RunSink {
         return e.action.isIdentical(to: action) && e.hook == symbols.name(hook)
     }
 
+    /// The rare events (run_start, the run's opening notes, run_end); calls and
+    /// observations that come as events take the typed path.
     package func event(_ event: Event) throws(HooktraceError) {
-        replayed(event)
+        switch event {
+        case .call(let c):
+            try call(stage: symbols.intern(c.stage), epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.time, symbols: symbols)
+        case .observe(let o):
+            try observe(kind: o.kind, name: symbols.intern(o.name), value: o.value, symbols: symbols)
+        case .runStart(let r):
+            events += 1
+            engine.start(r, a: false)
+            open = true
+        case .effect(let e):
+            events += 1
+            collectEffects()
+            effects.append(e)
+        case .hookSpan, .runEnd:
+            events += 1
+        }
     }
 }

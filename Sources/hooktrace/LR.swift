@@ -49,23 +49,30 @@ struct LR: ParsableCommand {
         var out = StandardOutput()
         var rows = 0
         var headerWritten = false
+        // The run's param groups that have this kind of value (run_start's all do), and their
+        // column names: worked out again only when the groups change, not per row.
+        var columnGroups: [RunState.Group]?
+        var columns: [Int] = []
+        var names: [String] = []
         try reader.forEachIntact { entry in
             if case .call(let c) = entry.event, c.stage == "after_train_iter" {
                 if let iter, !iter.range.contains(c.iter) { return }
                 if let epoch, !epoch.range.contains(c.epoch) { return }
-                // The run's param groups that have this kind of value (run_start's all do).
-                let columns = state.groups.indices.filter { i in
-                    state.groups[i].fromStart || (momentum ? state.groups[i].hasMomentum : state.groups[i].hasLR)
+                if columnGroups != state.groups {
+                    columnGroups = state.groups
+                    columns = state.groups.indices.filter { i in
+                        state.groups[i].fromStart || (momentum ? state.groups[i].hasMomentum : state.groups[i].hasLR)
+                    }
+                    names = columns.map { i in
+                        let g = state.groups[i]
+                        return (g.optimizer.isEmpty ? "" : g.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\(g.group)]"
+                    }
                 }
                 let all = state.values(kind)
                 let values = columns.map { all[$0] }
                 if changes && values.elementsEqual(last, by: { $0.bitPattern == $1.bitPattern }) { return }
                 last = values
                 rows += 1
-                let names = columns.map { i in
-                    let g = state.groups[i]
-                    return (g.optimizer.isEmpty ? "" : g.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\(g.group)]"
-                }
                 if json {
                     var fields = ["\"iter\":\(c.iter)", "\"epoch\":\(c.epoch)"]
                     for (name, value) in zip(names, values) { fields.append("\(jsonString(name)):\(formatDouble(value))") }

@@ -134,62 +134,13 @@ package struct CallGroup {
         ObservationView(observations: compactObservations, names: batch.names)
     }
 
-    /// Whether the group holds no effects (without building them).
-    package var hasNoEffects: Bool { head.effects.isEmpty }
-
-    /// The key's name id of observation `index` when that observation has `kind` and
-    /// exactly `value` (doubles bit for bit); nil when it differs or does not exist.
-    package func observationKey(_ index: Int, ifKind kind: ObservationKind, value: Scalar) -> UInt32? {
-        let h = head
-        guard index < h.observations.count else { return nil }
-        let a = batch.observations[Int(h.observations.lowerBound) + index]
-        guard a.kind == kind else { return nil }
-        let same: Bool
-        switch value {
-        case .double(let d): same = a.tag == ScalarTag.double && a.bits == d.bitPattern
-        case .int(let i): same = a.tag == ScalarTag.int && a.bits == UInt64(bitPattern: i)
-        case .null: same = a.tag == ScalarTag.null
-        case .bool(let b): same = a.tag == (b ? ScalarTag.trueValue : ScalarTag.falseValue)
-        case .string(let s): same = a.tag == ScalarTag.string && batch.names[Int(a.bits)] == s
-        }
-        return same ? a.key : nil
-    }
-
-    /// The name id (in the trace's name table) of the key of observation `index`.
-    package func observationKey(_ index: Int) -> UInt32 {
-        compactObservations[index].key
-    }
-
     /// The name of id `id` in the trace's name table.
     package func name(_ id: UInt32) -> String {
         batch.names[Int(id)]
     }
 
-    /// Whether observation `index` has `kind` and exactly `value` (doubles bit for bit).
-    package func observation(_ index: Int, hasKind kind: ObservationKind, value: Scalar) -> Bool {
-        let a = compactObservations[index]
-        guard a.kind == kind else { return false }
-        switch value {
-        case .double(let d): return a.tag == ScalarTag.double && a.bits == d.bitPattern
-        case .int(let i): return a.tag == ScalarTag.int && a.bits == UInt64(bitPattern: i)
-        case .null: return a.tag == ScalarTag.null
-        case .bool(let b): return a.tag == (b ? ScalarTag.trueValue : ScalarTag.falseValue)
-        case .string(let s): return a.tag == ScalarTag.string && batch.names[Int(a.bits)] == s
-        }
-    }
-
     /// How many observations the group holds.
     package var observationCount: Int { head.observations.count }
-
-    /// Whether the group's `index`-th observation is `observation` (bit for bit): a replay's
-    /// observations checked against the recording's as they come, without building the
-    /// recording's.
-    package func observation(_ index: Int, is observation: Observation) -> Bool {
-        let x = compactObservations
-        guard index < x.count else { return false }
-        let a = x[index], names = batch.names
-        return a.kind == observation.kind && names[Int(a.key)] == observation.name && a.value(names).isIdentical(to: observation.value)
-    }
 
     /// (stage, epoch, iter, inner_iter, mode): what identifies a call within a run.
     package var key: String {

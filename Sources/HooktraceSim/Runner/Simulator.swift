@@ -162,7 +162,6 @@ package enum Simulator {
         return runner
     }
 
-    /// mmcv's `get_hook_info()` listing of `runner`'s hooks.
     /// A hook's stages as the trace records them; nil for a passive hook of a type whose
     /// stages hooktrace does not know.
     static func recordedStages(_ hook: any Hook) -> [String]? {
@@ -170,8 +169,9 @@ package enum Simulator {
         return hook.triggeredStages.map(\.rawValue)
     }
 
+    /// mmcv's `get_hook_info()` listing of `runner`'s hooks.
     package static func hookListing(_ runner: Runner) -> String {
-        hookListing(runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, stages: $0.hook.triggeredStages.map(\.rawValue)) })
+        hookListing(runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, stages: recordedStages($0.hook)) })
     }
 
     /// mmcv's hook listing (`runner.get_hook_info()`) of a run's hooks, in their order: per
