@@ -1,5 +1,5 @@
 import HooktraceAnalysis
-import HooktraceFormat
+@testable import HooktraceFormat
 import HooktraceLive
 import HooktraceRender
 import HooktraceSim
@@ -144,5 +144,57 @@ struct RoundTripTests {
         #expect(throws: HooktraceError.self) { try TraceWriter(path: dir.file("t"), options: options(.zstd, level: 40)) }
         #expect(throws: HooktraceError.self) { try TraceWriter(path: dir.file("t"), options: options(.zlib, level: 0)) }
         #expect(throws: HooktraceError.self) { try TraceWriter(path: dir.file("t"), options: options(.zstd, blockEvents: 0)) }
+    }
+}
+
+@Suite("Hook stages record (format 1.1)")
+struct HookStagesRecordTests {
+    private func encoded(_ start: RunStart) -> (bytes: [UInt8], names: [String]) {
+        var encoder = EventEncoder()
+        encoder.beginBlock()
+        var sink = ByteSink()
+        encoder.encode(.runStart(start), into: &sink)
+        return (sink.bytes, encoder.newNames)
+    }
+
+    private func decode(_ bytes: [UInt8], _ names: [String]) throws(DecodeFailure) -> Event {
+        var decoder = EventDecoder()
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+        defer { raw.deallocate() }
+        raw.copyBytes(from: bytes)
+        var c = ByteCursor(UnsafeRawBufferPointer(raw))
+        return try decoder.nextEvent(&c, names)
+    }
+
+    private let start = RunStart(source: "t", runner: "EpochBasedRunner", hooks: [
+        HookInfo(name: "A", type: "A", priority: 10, stages: ["before_run", "after_train_iter"]),
+        HookInfo(name: "B", type: "B", priority: 50, stages: nil),
+        HookInfo(name: "C", type: "C", priority: 90, stages: []),
+    ])
+
+    @Test("stages round-trip: listed, unknown (nil) and none ([]) stay apart")
+    func roundTrip() throws {
+        let (bytes, names) = encoded(start)
+        #expect(try decode(bytes, names) == .runStart(start))
+        // Without any stages known, no record is written (a 1.0 run_start).
+        var plain = start
+        for i in plain.hooks.indices { plain.hooks[i].stages = nil }
+        let (plainBytes, plainNames) = encoded(plain)
+        #expect(plainBytes.count < bytes.count && !plainBytes.contains(Tag.hookStages))
+        #expect(try decode(plainBytes, plainNames) == .runStart(plain))
+    }
+
+    @Test("a damaged record is refused with a reason, never read past")
+    func damaged() throws {
+        let (bytes, names) = encoded(start)
+        let at = try #require(bytes.lastIndex(of: Tag.hookStages))
+        // The payload: length, then the hook count (3).
+        var wrongCount = bytes
+        wrongCount[at + 2] = 4
+        #expect(throws: DecodeFailure.self) { try decode(wrongCount, names) }
+        var shortLength = bytes
+        shortLength[at + 1] -= 1
+        #expect(throws: DecodeFailure.self) { try decode(shortLength, names) }
+        #expect(throws: DecodeFailure.self) { try decode(Array(bytes.dropLast()), names) }
     }
 }
