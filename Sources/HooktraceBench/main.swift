@@ -225,6 +225,12 @@ if only == "replay-big" {
     exit(0)
 }
 
+if only == "simulate" {
+    // Profiling mode: the simulation alone (events counted and dropped), run `repeats` times.
+    let config = try RunConfig(text: try readTextFile(recordConfig), name: "faster_rcnn_r50_fpn_1x_coco")
+    for _ in 0..<repeats { try Simulator.record(config, to: CountingSink()) }
+    exit(0)
+}
 if only.isEmpty || only == "record" {
     try benchRecord(recordConfig, repeats: repeats, dir: dir)
     if only == "record" { exit(0) }

@@ -2,15 +2,28 @@ import HooktraceFormat
 
 /// mmcv's `LogBuffer`: per-key histories of (value, count) and their averages.
 ///
+/// The histories are kept as one list of updates in arrival order (each tagged with its
+/// key); an average walks back from the newest update, so its cost is the entries it
+/// reads, and the storage is reused from one `clear()` to the next.
+///
 /// Keys keep their insertion order. Averages use numpy's pairwise summation so that the
 /// numbers match what mmcv logs to the last bit.
 package struct LogBuffer: Sendable {
-    /// The keys, in insertion order, and each key's history of (value, count): parallel
-    /// arrays, so that finding a key reads strings without copying them and an update
-    /// appends to one array. A handful of keys: a linear scan with `String ==` (a pointer
-    /// compare for the same string) beats hashing.
+    /// The keys, in insertion order.
     private var historyKeys: [String] = []
-    private var histories: [[(value: Double, count: Int)]] = []
+    /// How many entries each key has (parallel to `historyKeys`).
+    private var entryCounts: [Int] = []
+    /// Every update since the last `clear()`, in order: one flat array rather than an
+    /// array per key, so an update is one append into storage kept from epoch to epoch
+    /// (per-key arrays were re-grown every epoch: a third of a recording's page faults).
+    private var entries: [Entry] = []
+    private struct Entry: Sendable {
+        var value: Double
+        var count: Int
+        var key: Int
+    }
+    /// Scratch of `average`: the products it sums, grouped by key.
+    private var products: [Double] = []
     /// `log_buffer.output`, in insertion order.
     package private(set) var output: [(key: String, value: Scalar)] = []
     package var ready = false
@@ -25,34 +38,69 @@ package struct LogBuffer: Sendable {
     package mutating func update(_ key: String, _ value: Double, count: Int = 1) {
         var i = hint
         if !(i < historyKeys.count && historyKeys[i] == key) {
-            guard let found = historyKeys.firstIndex(of: key) else {
+            if let found = historyKeys.firstIndex(of: key) {
+                i = found
+            } else {
+                i = historyKeys.count
                 historyKeys.append(key)
-                histories.append([(value, count)])
-                return
+                entryCounts.append(0)
             }
-            i = found
         }
-        histories[i].append((value, count))
+        entries.append(Entry(value: value, count: count, key: i))
+        entryCounts[i] += 1
         hint = i + 1 == historyKeys.count ? 0 : i + 1
     }
 
     /// `average(n)`: each key over its last `n` entries (all when `n` is 0).
+    ///
+    /// As mmcv: `np.sum(values * nums) / np.sum(nums)` over the key's last `n` entries,
+    /// the products summed pairwise in the order they were logged.
     package mutating func average(_ n: Int = 0) {
-        var products: [Double] = []
-        for (key, history) in zip(historyKeys, histories) {
-            let take = n > 0 ? min(n, history.count) : history.count
-            products.removeAll(keepingCapacity: true)
-            products.reserveCapacity(take)
-            var total = 0
-            history.withUnsafeBufferPointer { entries in
-                for e in entries[(entries.count - take)...] {
-                    products.append(e.value * Double(e.count))
-                    total += e.count
+        let keyCount = historyKeys.count
+        // Per key: where its products start in the scratch array, the next slot to fill
+        // (from its end, walking back), and its sum of counts.
+        var slots = [Slot](repeating: Slot(), count: keyCount)
+        var remaining = 0
+        for k in 0..<keyCount {
+            slots[k].start = remaining
+            remaining += n > 0 ? min(n, entryCounts[k]) : entryCounts[k]
+            slots[k].fill = remaining
+        }
+        let total = remaining
+        if products.count < total { products.append(contentsOf: repeatElement(0, count: total - products.count)) }
+        products.withUnsafeMutableBufferPointer { out in
+            slots.withUnsafeMutableBufferPointer { slot in
+                entries.withUnsafeBufferPointer { all in
+                    var j = all.count
+                    while remaining > 0 && j > 0 {
+                        j -= 1
+                        let k = all[j].key
+                        guard slot[k].fill > slot[k].start else { continue }
+                        slot[k].fill -= 1
+                        out[slot[k].fill] = all[j].value * Double(all[j].count)
+                        slot[k].counts += all[j].count
+                        remaining -= 1
+                    }
                 }
             }
-            setOutput(key, .double(pairwiseSum(products) / Double(total)))
+        }
+        products.withUnsafeBufferPointer { all in
+            for k in 0..<keyCount {
+                let end = k + 1 < keyCount ? slots[k + 1].start : total
+                let value = Scalar.double(pairwiseSum(all[slots[k].start..<end]) / Double(slots[k].counts))
+                // Usually the output already lists the keys in this order.
+                if k < output.count && output[k].key == historyKeys[k] {
+                    output[k].value = value
+                } else {
+                    setOutput(historyKeys[k], value)
+                }
+            }
         }
         ready = true
+    }
+
+    private struct Slot {
+        var start = 0, fill = 0, counts = 0
     }
 
     /// Sets `output[key]` keeping the key's position if present.
@@ -75,7 +123,8 @@ package struct LogBuffer: Sendable {
 
     package mutating func clear() {
         historyKeys.removeAll(keepingCapacity: true)
-        histories.removeAll(keepingCapacity: true)
+        entryCounts.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
         hint = 0
         clearOutput()
     }
@@ -99,13 +148,16 @@ func pairwiseSum(_ a: Slice<UnsafeBufferPointer<Double>>) -> Double {
         for i in 0..<n { res += a[s + i] }
         return res
     } else if n <= 128 {
-        var r = (0..<8).map { a[s + $0] }
+        // Eight running sums, as numpy's unrolled loop keeps them (locals: no array).
+        var r0 = a[s], r1 = a[s + 1], r2 = a[s + 2], r3 = a[s + 3]
+        var r4 = a[s + 4], r5 = a[s + 5], r6 = a[s + 6], r7 = a[s + 7]
         var i = 8
         while i < n - (n % 8) {
-            for j in 0..<8 { r[j] += a[s + i + j] }
+            r0 += a[s + i]; r1 += a[s + i + 1]; r2 += a[s + i + 2]; r3 += a[s + i + 3]
+            r4 += a[s + i + 4]; r5 += a[s + i + 5]; r6 += a[s + i + 6]; r7 += a[s + i + 7]
             i += 8
         }
-        var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        var res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
         while i < n {
             res += a[s + i]
             i += 1
