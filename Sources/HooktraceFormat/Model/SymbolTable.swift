@@ -11,9 +11,19 @@ package final class SymbolTable {
     private var index: [String: UInt32]
 
     package init() {
-        names = Stage.allCases.map(\.rawValue)
+        names = Stage.allCases.map(\.rawValue) + Self.wellKnown
         index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, UInt32($0)) })
     }
+
+    /// Names the runner and mmcv's hooks use on every step, with fixed symbols after the
+    /// stages' (so hooks need no lookup): the log keys of IterTimerHook and OptimizerHook,
+    /// and the step's `loss` and `num_samples`.
+    private static let wellKnown = ["time", "data_time", "grad_norm", "loss", "num_samples"]
+    package static let time = UInt32(Stage.allCases.count)
+    package static let dataTime = time + 1
+    package static let gradNorm = time + 2
+    package static let loss = time + 3
+    package static let numSamples = time + 4
 
     /// The symbol of `name`, interning it on first use.
     package func intern(_ name: String) -> UInt32 {

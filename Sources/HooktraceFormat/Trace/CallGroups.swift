@@ -172,6 +172,13 @@ package struct ObservationView {
     /// The name of id `id` in the trace's name table.
     package func name(_ id: UInt32) -> String { names[Int(id)] }
 
+    /// Observation `index`'s kind.
+    package func kind(_ index: Int) -> ObservationKind { observations[index].kind }
+    /// Observation `index`'s key, as a name id of the trace.
+    package func key(_ index: Int) -> UInt32 { observations[index].key }
+    /// Observation `index`'s value.
+    package func value(_ index: Int) -> Scalar { observations[index].value(names) }
+
     /// The key's name id of observation `index` when that observation has `kind` and
     /// exactly `value` (doubles bit for bit); nil when it differs or does not exist.
     package func key(_ index: Int, ifKind kind: ObservationKind, value: Scalar) -> UInt32? {

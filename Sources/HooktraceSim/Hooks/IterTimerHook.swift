@@ -18,9 +18,9 @@ package final class IterTimerHook: Hook {
         case .beforeEpoch:
             start = runner.clock
         case .beforeIter:
-            runner.logBuffer.update("data_time", Double(runner.clock - start) / 1e9)
+            runner.logBuffer.update(SymbolTable.dataTime, Double(runner.clock - start) / 1e9)
         case .afterIter:
-            runner.logBuffer.update("time", Double(runner.clock - start) / 1e9)
+            runner.logBuffer.update(SymbolTable.time, Double(runner.clock - start) / 1e9)
             start = runner.clock
         default:
             break

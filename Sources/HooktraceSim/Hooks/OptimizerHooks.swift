@@ -77,7 +77,7 @@ package final class OptimizerHook: Hook {
         var norm: Double?
         if gradClip, let g = runner.gradNorm {
             norm = g
-            runner.logBuffer.update("grad_norm", g, count: runner.numSamples)
+            runner.logBuffer.update(SymbolTable.gradNorm, g, count: runner.numSamples)
         }
         try runner.effect(.optimizerStep(optimizer: runner.firstOptimizerName, stepped: true, gradNorm: norm))
     }
@@ -131,7 +131,7 @@ package final class GradientCumulativeOptimizerHook: Hook {
         var norm: Double?
         if stepped && gradClip, let g = runner.gradNorm {
             norm = g
-            runner.logBuffer.update("grad_norm", g, count: runner.numSamples)
+            runner.logBuffer.update(SymbolTable.gradNorm, g, count: runner.numSamples)
         }
         try runner.effect(.optimizerStep(optimizer: runner.firstOptimizerName, stepped: stepped, gradNorm: norm))
     }

@@ -11,17 +11,15 @@ package final class RecordedInputs: RunInputs {
     private var reader: TraceReader { groups.reader }
     /// The damage that ended the recording early, if any.
     package var damage: HooktraceError? { groups.damage }
-    /// Observations of the current step (recorded after its before_*_iter call), and of
-    /// the current call when it is another; each array is reused from call to call.
-    /// (Single-threaded state touched at every call: no dynamic exclusivity checks.)
-    @exclusivity(unchecked) private var stepGroup: [Observation] = []
-    @exclusivity(unchecked) private var stepShape: [UInt64] = []
-    @exclusivity(unchecked) private var stepHasMetrics = false
-    @exclusivity(unchecked) private var otherGroup: [Observation] = []
-    @exclusivity(unchecked) private var otherShape: [UInt64] = []
+    /// The recorded group of the current step (its before_*_iter call), and of the current
+    /// call when it is another: what the step and an evaluation read.
+    @exclusivity(unchecked) private var stepGroup: CallGroup?
+    @exclusivity(unchecked) private var otherGroup: CallGroup?
     @exclusivity(unchecked) private var currentIsStep = false
-    /// Observations recorded after the current call.
-    private var group: [Observation] { currentIsStep ? stepGroup : otherGroup }
+    /// The runner's symbol for each name id of the recording met so far (UInt32.max: not
+    /// yet), in the table it was interned in.
+    @exclusivity(unchecked) private var symbolOfName: [UInt32] = []
+    private var symbolsOwner: SymbolTable?
     /// Calls replayed so far.
     @exclusivity(unchecked) package private(set) var calls = 0
     /// Where metrics come from when the recording has none at an evaluation: the
@@ -61,10 +59,9 @@ package final class RecordedInputs: RunInputs {
         calls += 1
         currentIsStep = stage == .beforeTrainIter || stage == .beforeValIter
         if currentIsStep {
-            g.observations(into: &stepGroup, shape: &stepShape)
-            stepHasMetrics = g.hasMetrics
-        } else if g.hasObservations || !otherGroup.isEmpty {
-            g.observations(into: &otherGroup, shape: &otherShape)
+            stepGroup = g
+        } else {
+            otherGroup = g.hasObservations ? g : nil
         }
         return g.time
     }
@@ -77,12 +74,28 @@ package final class RecordedInputs: RunInputs {
 
     package func pass(_ passage: Passage, _ runner: Runner) {}
 
-    package func step(train: Bool, _ runner: Runner) throws(HooktraceError) -> [Observation] {
-        stepHasMetrics ? stepGroup.filter { $0.kind != .metric } : stepGroup
+    package func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError) {
+        let symbols = runner.context.symbols
+        if symbolsOwner !== symbols {
+            symbolOfName.removeAll()
+            symbolsOwner = symbols
+        }
+        let view = stepGroup?.observationView ?? ObservationView()
+        var count = 0
+        for i in 0..<view.count {
+            let kind = view.kind(i)
+            if kind == .metric { continue }  // an evaluation's, not the step's
+            let id = Int(view.key(i))
+            if id >= symbolOfName.count { symbolOfName.append(contentsOf: repeatElement(UInt32.max, count: id + 1 - symbolOfName.count)) }
+            if symbolOfName[id] == UInt32.max { symbolOfName[id] = symbols.intern(view.name(UInt32(id))) }
+            SimulatedInputs.put(&observations, &count, kind, symbolOfName[id], view.value(i))
+        }
+        if count < observations.count { observations.removeLast(observations.count - count) }
     }
 
     package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {
-        let recorded = group.filter { $0.kind == .metric }.map { ($0.name, $0.value) }
+        let group = currentIsStep ? stepGroup : otherGroup
+        let recorded = (group?.observations ?? []).filter { $0.kind == .metric }.map { ($0.name, $0.value) }
         if !recorded.isEmpty { return recorded }
         if let fallback { return try fallback.metrics(runner) }
         missingMetrics.append("epoch \(runner.epoch), iter \(runner.iter)")

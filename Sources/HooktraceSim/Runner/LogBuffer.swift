@@ -8,8 +8,11 @@ import HooktraceFormat
 ///
 /// Keys keep their insertion order. Averages use numpy's pairwise summation so that the
 /// numbers match what mmcv logs to the last bit.
-package struct LogBuffer: Sendable {
-    /// The keys, in insertion order.
+package struct LogBuffer {
+    /// The run's names: history keys are its symbols.
+    private let symbols: SymbolTable
+    /// The keys, in insertion order, as symbols and as names (for the output).
+    private var historySymbols: [UInt32] = []
     private var historyKeys: [String] = []
     /// How many entries each key has (parallel to `historyKeys`).
     private var entryCounts: [Int] = []
@@ -17,7 +20,7 @@ package struct LogBuffer: Sendable {
     /// array per key, so an update is one append into storage kept from epoch to epoch
     /// (per-key arrays were re-grown every epoch: a third of a recording's page faults).
     private var entries: [Entry] = []
-    private struct Entry: Sendable {
+    private struct Entry {
         var value: Double
         var count: Int
         var key: Int
@@ -28,27 +31,37 @@ package struct LogBuffer: Sendable {
     package private(set) var output: [(key: String, value: Scalar)] = []
     package var ready = false
 
-    package init() {}
+    /// An empty buffer whose keys are symbols of `symbols`.
+    package init(symbols: SymbolTable) {
+        self.symbols = symbols
+    }
 
     var keys: [String] { historyKeys }
 
     /// Where the next update's key probably is: keys come in the same order every step.
     private var hint = 0
 
-    package mutating func update(_ key: String, _ value: Double, count: Int = 1) {
+    /// `update({key: value}, count)` for the key with symbol `key`.
+    package mutating func update(_ key: UInt32, _ value: Double, count: Int = 1) {
         var i = hint
-        if !(i < historyKeys.count && historyKeys[i] == key) {
-            if let found = historyKeys.firstIndex(of: key) {
+        if !(i < historySymbols.count && historySymbols[i] == key) {
+            if let found = historySymbols.firstIndex(of: key) {
                 i = found
             } else {
-                i = historyKeys.count
-                historyKeys.append(key)
+                i = historySymbols.count
+                historySymbols.append(key)
+                historyKeys.append(symbols.name(key))
                 entryCounts.append(0)
             }
         }
         entries.append(Entry(value: value, count: count, key: i))
         entryCounts[i] += 1
-        hint = i + 1 == historyKeys.count ? 0 : i + 1
+        hint = i + 1 == historySymbols.count ? 0 : i + 1
+    }
+
+    /// `update({key: value}, count)` by name.
+    package mutating func update(named key: String, _ value: Double, count: Int = 1) {
+        update(symbols.intern(key), value, count: count)
     }
 
     /// `average(n)`: each key over its last `n` entries (all when `n` is 0).
@@ -123,6 +136,7 @@ package struct LogBuffer: Sendable {
 
     package mutating func clear() {
         historyKeys.removeAll(keepingCapacity: true)
+        historySymbols.removeAll(keepingCapacity: true)
         entryCounts.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
         hint = 0

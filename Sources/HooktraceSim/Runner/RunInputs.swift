@@ -14,12 +14,28 @@ package protocol RunInputs: AnyObject {
     func afterCall(_ runner: Runner)
     /// Time passing between calls: one of mmcv's sleeps, or loading a batch.
     func pass(_ passage: Passage, _ runner: Runner)
-    /// What one training or validation step observes (log_vars, num_samples, grad_norm).
-    func step(train: Bool, _ runner: Runner) throws(HooktraceError) -> [Observation]
+    /// What one training or validation step observes (log_vars, num_samples, grad_norm),
+    /// written over `observations` (the runner's array, reused from step to step), names
+    /// as symbols of the runner's table.
+    func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError)
     /// What an evaluation at the current call reports.
     func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)]
     /// Time a hook spends inside the current call.
     func hookWork(_ work: HookWork, _ runner: Runner)
+}
+
+/// One value a step observes, its name a symbol of the run's ``SymbolTable``: what the
+/// runner hands its sink and log buffer on every step, with no string to compare or copy.
+package struct StepObservation {
+    package var kind: ObservationKind
+    package var name: UInt32
+    package var value: Scalar
+
+    package init(kind: ObservationKind, name: UInt32, value: Scalar) {
+        self.kind = kind
+        self.name = name
+        self.value = value
+    }
 }
 
 package enum Passage: Sendable {
@@ -49,8 +65,11 @@ package final class SimulatedInputs: RunInputs {
     private var steps = 0
     private var loads = 0
     private var works = 0
-    /// The last step's observations, rewritten by the next (private, single-threaded).
-    @exclusivity(unchecked) private var observations: [Observation] = []
+    /// The symbols of the loss components' names (`model.logVars`) and their shares, in
+    /// the table they were interned in (a runner's; looked up once per run).
+    private var logVarSymbols: [UInt32] = []
+    private var logVarShares: [Double] = []
+    private var symbolsOwner: SymbolTable?
 
     package init(_ model: Simulation) {
         self.model = model
@@ -114,49 +133,46 @@ package final class SimulatedInputs: RunInputs {
         return Double(Float(mean + g.normal() * c.noise))
     }
 
-    package func step(train: Bool, _ runner: Runner) throws(HooktraceError) -> [Observation] {
+    package func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError) {
         steps += 1
+        let symbols = runner.context.symbols
+        if symbolsOwner !== symbols {
+            logVarSymbols = model.logVars.map { symbols.intern($0.name) }
+            logVarShares = model.logVars.map(\.share)
+            symbolsOwner = symbols
+        }
         var g = rng(.loss, steps)
         let total = Self.sample(model.loss, &g, progress: progress(runner))
-        // The same observations every step: written over last step's array in place (a new
-        // array per step, grown four times, was a sixth of a recording's instructions).
+        // The same observations every step: written over last step's in place (a new array
+        // per step, grown four times, was a sixth of a recording's instructions).
         var count = 0
-        if model.logVars.isEmpty {
-            put(&count, .logVar, "loss", .double(total))
+        if logVarSymbols.isEmpty {
+            Self.put(&observations, &count, .logVar, SymbolTable.loss, .double(total))
         } else {
             // Components as float32 tensors, and their float32 sum as mmdetection's `_parse_losses`.
             var sum: Float = 0
-            for (name, share) in model.logVars {
-                let part = Float(total * share)
+            for i in logVarSymbols.indices {
+                let part = Float(total * logVarShares[i])
                 sum += part
-                put(&count, .logVar, name, .double(Double(part)))
+                Self.put(&observations, &count, .logVar, logVarSymbols[i], .double(Double(part)))
             }
-            put(&count, .logVar, "loss", .double(Double(sum)))
+            Self.put(&observations, &count, .logVar, SymbolTable.loss, .double(Double(sum)))
         }
-        put(&count, .numSamples, "num_samples", .int(Int64(model.batchSize)))
+        Self.put(&observations, &count, .numSamples, SymbolTable.numSamples, .int(Int64(model.batchSize)))
         if train && runner.observesGradNorm {
             var n = rng(.gradNorm, steps)
             let norm = max(0, Self.sample(model.gradNorm, &n, progress: progress(runner), decay: 3))
-            put(&count, .other, "grad_norm", .double(norm))
+            Self.put(&observations, &count, .other, SymbolTable.gradNorm, .double(norm))
         }
         if count < observations.count { observations.removeLast(observations.count - count) }
         add(&now, train ? nanoseconds(model.iterTime, .iterTime, steps) : nanoseconds(model.valIterTime, .valIterTime, steps))
-        return observations
     }
 
-    /// Sets observation `index` of the step (then moves `index` on), keeping the name's
-    /// storage when it is the one already there.
+    /// Sets observation `index` of the step, then moves `index` on.
     @inline(__always)
-    private func put(_ index: inout Int, _ kind: ObservationKind, _ name: String, _ value: Scalar) {
-        if index < observations.count {
-            if observations[index].kind == kind && observations[index].name == name {
-                observations[index].value = value
-            } else {
-                observations[index] = Observation(kind: kind, name: name, value: value)
-            }
-        } else {
-            observations.append(Observation(kind: kind, name: name, value: value))
-        }
+    static func put(_ observations: inout [StepObservation], _ index: inout Int, _ kind: ObservationKind, _ name: UInt32, _ value: Scalar) {
+        let o = StepObservation(kind: kind, name: name, value: value)
+        if index < observations.count { observations[index] = o } else { observations.append(o) }
         index += 1
     }
 

@@ -57,34 +57,19 @@ package final class HookContext {
     package let plannedMaxIters: Int?
 
     // State hooks change, as mmcv's hooks change the runner's. Touched by several hooks on
-    // every call (a dynamic exclusivity check on each access was 7 % of a simulation), so
-    // the storage is private and unchecked; the accessors are the only way in, and the
-    // runner and its hooks run on one thread.
-    @exclusivity(unchecked) private var storedOptimizers: [OptimizerState]
-    @exclusivity(unchecked) private var storedLogBuffer = LogBuffer()
-    @exclusivity(unchecked) private var storedHookMessages = Runner.HookMessages()
-    @exclusivity(unchecked) private var storedFiles = VirtualFiles()
+    // every call (a dynamic exclusivity check on each access was 7 % of a simulation, and
+    // _read/_modify accessors over private storage cost a coroutine per access), so they
+    // are stored properties without the dynamic check: the runner and its hooks run on
+    // one thread, and nothing outside the package can reach them.
 
     /// The optimizers, with their param groups' lr and momentum.
-    package var optimizers: [OptimizerState] {
-        _read { yield storedOptimizers }
-        _modify { yield &storedOptimizers }
-    }
+    @exclusivity(unchecked) package var optimizers: [OptimizerState]
     /// `runner.log_buffer`.
-    package var logBuffer: LogBuffer {
-        _read { yield storedLogBuffer }
-        _modify { yield &storedLogBuffer }
-    }
+    @exclusivity(unchecked) package var logBuffer: LogBuffer
     /// `runner.meta['hook_msgs']`.
-    package var hookMessages: Runner.HookMessages {
-        _read { yield storedHookMessages }
-        _modify { yield &storedHookMessages }
-    }
+    @exclusivity(unchecked) package var hookMessages = Runner.HookMessages()
     /// The files under the work dir (checkpoints, links).
-    package var files: VirtualFiles {
-        _read { yield storedFiles }
-        _modify { yield &storedFiles }
-    }
+    @exclusivity(unchecked) package var files = VirtualFiles()
 
     fileprivate let sink: any RunSink
     /// The run's names: stages, hooks, observation keys.
@@ -97,7 +82,7 @@ package final class HookContext {
     fileprivate var warned: Set<String> = []
     fileprivate(set) var warnings: [String] = []
     /// What the current step's inputs say; the runner's (see `Runner.inputs`).
-    fileprivate weak var runner: Runner?
+    fileprivate unowned(unsafe) var runner: Runner?
 
     /// A context on its own, for calling one hook in a test; effects go to `sink`, named
     /// after `hookName`.
@@ -120,7 +105,8 @@ package final class HookContext {
         self.isDictOptimizer = isDictOptimizer
         self.seed = seed
         self.plannedMaxIters = plannedMaxIters
-        self.storedOptimizers = optimizers
+        self.optimizers = optimizers
+        self.logBuffer = LogBuffer(symbols: symbols)
         self.sink = sink
         self.symbols = symbols
     }
@@ -247,17 +233,13 @@ package final class Runner {
     @exclusivity(unchecked) private var dispatch: [[(hook: any Hook, index: Int, method: Stage)]]?
     package let workflow: [WorkflowPhase]
     package let loaders: [LoaderLength]
-    /// The current step's outputs (`runner.outputs`).
-    @exclusivity(unchecked) package private(set) var outputs: [(name: String, value: Double)] = []
     /// Whether any hook needs gradient norms (clipping configured).
     package var observesGradNorm = false
     /// The context's sink, held here too: the runner's own events then cost no retain of it.
     private let sink: any RunSink
     private let symbols: SymbolTable
-    /// The symbols of the last step's observation names, by position (the names repeat
-    /// every step, so a symbol is looked up by name only when its name changes).
-    @exclusivity(unchecked) private var observationNames: [String] = []
-    @exclusivity(unchecked) private var observationSymbols: [UInt32] = []
+    /// The current step's observations (rewritten by each step; single-threaded).
+    @exclusivity(unchecked) private var stepObservations: [StepObservation] = []
 
     /// Where observations and time come from.
     package let inputs: any RunInputs
@@ -346,64 +328,27 @@ package final class Runner {
 
     // MARK: The step
 
-    /// The symbol of the step's `index`-th observation name.
-    @inline(__always)
-    private func observationSymbol(_ index: Int, _ name: String) -> UInt32 {
-        if index < observationNames.count && observationNames[index] == name { return observationSymbols[index] }
-        return observationSymbolMiss(index, name)
-    }
-
-    private func observationSymbolMiss(_ index: Int, _ name: String) -> UInt32 {
-        let symbol = symbols.intern(name)
-        if index < observationNames.count {
-            observationNames[index] = name
-            observationSymbols[index] = symbol
-        } else {
-            observationNames.append(name)
-            observationSymbols.append(symbol)
-        }
-        return symbol
-    }
-
     private func step(train: Bool) throws(HooktraceError) {
-        let observations = try inputs.step(train: train, self)
-        // The same keys every step: overwrite in place (removeAll(keepingCapacity:) was a
-        // generic replaceSubrange costing more than the step's other bookkeeping).
-        var outputCount = 0
+        try inputs.step(train: train, self, into: &stepObservations)
         counters.numSamples = 1
         counters.gradNorm = nil
-        // Read through the buffer: a `for o in observations` loop copied each observation
-        // (and retained and released its strings) once more per pass.
-        try observations.withUnsafeBufferPointer { (buffer) throws(HooktraceError) in
+        // Read through the buffer: a `for o in stepObservations` loop copies each one.
+        try stepObservations.withUnsafeBufferPointer { (buffer) throws(HooktraceError) in
             for i in buffer.indices where buffer[i].kind == .numSamples {
                 if case .int(let n) = buffer[i].value { counters.numSamples = Int(n) }
             }
             for i in buffer.indices {
-                try sink.observe(kind: buffer[i].kind, name: observationSymbol(i, buffer[i].name), value: buffer[i].value, symbols: symbols)
+                try sink.observe(kind: buffer[i].kind, name: buffer[i].name, value: buffer[i].value, symbols: symbols)
                 switch buffer[i].kind {
                 case .logVar:
-                    if let v = buffer[i].value.number {
-                        if outputCount < outputs.count {
-                            // Usually the same key as last step: only the value changes.
-                            if outputs[outputCount].name == buffer[i].name {
-                                outputs[outputCount].value = v
-                            } else {
-                                outputs[outputCount] = (buffer[i].name, v)
-                            }
-                        } else {
-                            outputs.append((buffer[i].name, v))
-                        }
-                        outputCount += 1
-                        context.logBuffer.update(buffer[i].name, v, count: counters.numSamples)
-                    }
-                case .other where buffer[i].name == "grad_norm":
+                    if let v = buffer[i].value.number { context.logBuffer.update(buffer[i].name, v, count: counters.numSamples) }
+                case .other where buffer[i].name == SymbolTable.gradNorm:
                     counters.gradNorm = buffer[i].value.number
                 default:
                     break
                 }
             }
         }
-        if outputCount < outputs.count { outputs.removeLast(outputs.count - outputCount) }
     }
 
     // MARK: Run loops

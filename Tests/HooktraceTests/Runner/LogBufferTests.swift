@@ -30,7 +30,7 @@ struct LogBufferTests {
           arguments: [UInt64(1), 2, 3, 4, 5])
     func matchesModel(seed: UInt64) {
         var rng = SplitMix64(seed: seed)
-        var buffer = LogBuffer()
+        var buffer = LogBuffer(symbols: SymbolTable())
         var model = Model()
         let names = ["loss_cls", "loss_bbox", "loss", "time", "data_time", "grad_norm", "acc"]
         for _ in 0..<400 {
@@ -40,7 +40,7 @@ struct LogBufferTests {
                 let key = names[Int(rng.next() % UInt64(rng.next() % 10 < 8 ? 4 : names.count))]
                 let value = Double(rng.next() % 1_000_000) / 997.0 + 1e-7
                 let count = 1 + Int(rng.next() % 4)
-                buffer.update(key, value, count: count)
+                buffer.update(named: key, value, count: count)
                 model.update(key, value, count)
             } else if action < 98 {
                 let n = [0, 1, 7, 8, 9, 50, 128, 129, 300][Int(rng.next() % 9)]
@@ -62,9 +62,9 @@ struct LogBufferTests {
 
     @Test("a key logged once early is still averaged over its one entry after many others")
     func sparseKey() {
-        var buffer = LogBuffer()
-        buffer.update("rare", 3.0, count: 2)
-        for i in 0..<1000 { buffer.update("loss", Double(i)) }
+        var buffer = LogBuffer(symbols: SymbolTable())
+        buffer.update(named: "rare", 3.0, count: 2)
+        for i in 0..<1000 { buffer.update(SymbolTable.loss, Double(i)) }
         buffer.average(50)
         #expect(buffer.outputValue("rare") == .double(3.0))
         #expect(buffer.outputValue("loss") == .double(pairwiseSum((950..<1000).map(Double.init)) / 50))
