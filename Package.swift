@@ -27,8 +27,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // The layers, each depending only on those below it (docs/DESIGN.md; tools/check-layers
-        // fails the tests when an import goes the wrong way).
+        // The layers, each depending only on those below it (docs/DESIGN.md; the tests'
+        // Architecture/LayerTests fail when an import goes the wrong way).
         .target(
             name: "HooktraceFormat",
             dependencies: ["CZstd", "CZlib"],

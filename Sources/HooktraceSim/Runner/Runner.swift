@@ -230,7 +230,13 @@ package final class Runner {
         didSet { dispatch = nil }
     }
     /// Per stage (by `Stage` index), the hooks that act on it: their index and the method.
-    @exclusivity(unchecked) private var dispatch: [[(hook: any Hook, index: Int, method: Stage)]]?
+    @exclusivity(unchecked) private var dispatch: [[Dispatch]]?
+    /// One hook method to run for a stage.
+    private struct Dispatch {
+        let hook: any Hook
+        let index: Int
+        let method: Stage
+    }
     package let workflow: [WorkflowPhase]
     package let loaders: [LoaderLength]
     /// Whether any hook needs gradient norms (clipping configured).
@@ -306,7 +312,7 @@ package final class Runner {
         try sink.call(stage: SymbolTable.stage(stage), epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.clock, symbols: symbols)
         if dispatch == nil {
             dispatch = Stage.allCases.map { stage in
-                hooks.indices.compactMap { i in hooks[i].hook.method(for: stage).map { (hooks[i].hook, i, $0) } }
+                hooks.indices.compactMap { i in hooks[i].hook.method(for: stage).map { Dispatch(hook: hooks[i].hook, index: i, method: $0) } }
             }
         }
         // One retain of the stage's list for the loop, none per entry.
