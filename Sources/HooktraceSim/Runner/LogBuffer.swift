@@ -20,10 +20,11 @@ package struct LogBuffer {
     /// array per key, so an update is one append into storage kept from epoch to epoch
     /// (per-key arrays were re-grown every epoch: a third of a recording's page faults).
     private var entries: [Entry] = []
+    /// 16 bytes: an epoch of a long run logs about a million of them.
     private struct Entry {
         var value: Double
-        var count: Int
-        var key: Int
+        var count: Int32
+        var key: Int32
     }
     /// Scratch of `average`: the products it sums, grouped by key.
     private var products: [Double] = []
@@ -54,7 +55,7 @@ package struct LogBuffer {
                 entryCounts.append(0)
             }
         }
-        entries.append(Entry(value: value, count: count, key: i))
+        entries.append(Entry(value: value, count: Int32(clamping: count), key: Int32(i)))
         entryCounts[i] += 1
         hint = i + 1 == historySymbols.count ? 0 : i + 1
     }
@@ -87,11 +88,11 @@ package struct LogBuffer {
                     var j = all.count
                     while remaining > 0 && j > 0 {
                         j -= 1
-                        let k = all[j].key
+                        let k = Int(all[j].key)
                         guard slot[k].fill > slot[k].start else { continue }
                         slot[k].fill -= 1
                         out[slot[k].fill] = all[j].value * Double(all[j].count)
-                        slot[k].counts += all[j].count
+                        slot[k].counts += Int(all[j].count)
                         remaining -= 1
                     }
                 }
