@@ -1,5 +1,5 @@
 /// The hook methods a runner calls: mmcv's ten listed stages and the four generic ones.
-public enum Stage: String, CaseIterable, Sendable, Comparable {
+public enum Stage: String, CaseIterable, Sendable, Comparable, BitwiseCopyable {
     case beforeRun = "before_run"
     case beforeTrainEpoch = "before_train_epoch"
     case beforeTrainIter = "before_train_iter"

@@ -16,6 +16,16 @@ package protocol Hook: AnyObject {
     var config: JSONValue { get }
     /// Runs the hook's method `method` (a stage, or a generic method).
     func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError)
+    /// Runs `call` on `hook`, an instance of this type passed as a plain object: how the
+    /// runner calls hooks without a retain and a release around each call (it holds them
+    /// unretained; the default implementation is the only one needed).
+    static func invoke(_ hook: AnyObject, _ method: Stage, _ runner: HookContext) throws(HooktraceError)
+}
+
+extension Hook {
+    package static func invoke(_ hook: AnyObject, _ method: Stage, _ runner: HookContext) throws(HooktraceError) {
+        try unsafeDowncast(hook, to: Self.self).call(method, runner)
+    }
 }
 
 /// A hook that accepts settings it does not act on: each is reported once, as a warning

@@ -17,9 +17,8 @@ package final class RecordedInputs: RunInputs {
     @exclusivity(unchecked) private var otherGroup: CallGroup?
     @exclusivity(unchecked) private var currentIsStep = false
     /// The runner's symbol for each name id of the recording met so far (UInt32.max: not
-    /// yet), in the table it was interned in.
+    /// yet); reset when a run starts.
     @exclusivity(unchecked) private var symbolOfName: [UInt32] = []
-    private var symbolsOwner: SymbolTable?
     /// Calls replayed so far.
     @exclusivity(unchecked) package private(set) var calls = 0
     /// Where metrics come from when the recording has none at an evaluation: the
@@ -36,6 +35,10 @@ package final class RecordedInputs: RunInputs {
     package init(reader: TraceReader, fallback: SimulatedInputs?) {
         groups = CallGroupReader(reader: reader)
         self.fallback = fallback
+    }
+
+    package func start(_ runner: Runner) {
+        symbolOfName.removeAll()
     }
 
     package func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
@@ -75,11 +78,6 @@ package final class RecordedInputs: RunInputs {
     package func pass(_ passage: Passage, _ runner: Runner) {}
 
     package func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError) {
-        let symbols = runner.context.symbols
-        if symbolsOwner !== symbols {
-            symbolOfName.removeAll()
-            symbolsOwner = symbols
-        }
         let view = stepGroup?.observationView ?? ObservationView()
         var count = 0
         for i in 0..<view.count {
@@ -87,7 +85,7 @@ package final class RecordedInputs: RunInputs {
             if kind == .metric { continue }  // an evaluation's, not the step's
             let id = Int(view.key(i))
             if id >= symbolOfName.count { symbolOfName.append(contentsOf: repeatElement(UInt32.max, count: id + 1 - symbolOfName.count)) }
-            if symbolOfName[id] == UInt32.max { symbolOfName[id] = symbols.intern(view.name(UInt32(id))) }
+            if symbolOfName[id] == UInt32.max { symbolOfName[id] = runner.context.symbols.intern(view.name(UInt32(id))) }
             SimulatedInputs.put(&observations, &count, kind, symbolOfName[id], view.value(i))
         }
         if count < observations.count { observations.removeLast(observations.count - count) }

@@ -7,6 +7,9 @@ import HooktraceFormat
 /// observes, what an evaluation reports. The runner asks for them in the order mmcv's
 /// runner would meet them.
 package protocol RunInputs: AnyObject {
+    /// The run is about to start (before run_start): names can be interned in the
+    /// runner's symbol table.
+    func start(_ runner: Runner)
     /// The time of the call the runner is about to make (a recording also checks that it
     /// made this call).
     func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64
@@ -65,11 +68,10 @@ package final class SimulatedInputs: RunInputs {
     private var steps = 0
     private var loads = 0
     private var works = 0
-    /// The symbols of the loss components' names (`model.logVars`) and their shares, in
-    /// the table they were interned in (a runner's; looked up once per run).
+    /// The symbols of the loss components' names (`model.logVars`) in the runner's table
+    /// (interned when the run starts), and their shares.
     private var logVarSymbols: [UInt32] = []
     private var logVarShares: [Double] = []
-    private var symbolsOwner: SymbolTable?
 
     package init(_ model: Simulation) {
         self.model = model
@@ -91,6 +93,11 @@ package final class SimulatedInputs: RunInputs {
         var g = rng(stream, a, b)
         let seconds = d.mean + (g.unit() * 2 - 1) * d.jitter
         return Int64((max(0, seconds) * 1e9).rounded())
+    }
+
+    package func start(_ runner: Runner) {
+        logVarSymbols = model.logVars.map { runner.context.symbols.intern($0.name) }
+        logVarShares = model.logVars.map(\.share)
     }
 
     package func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
@@ -135,12 +142,6 @@ package final class SimulatedInputs: RunInputs {
 
     package func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError) {
         steps += 1
-        let symbols = runner.context.symbols
-        if symbolsOwner !== symbols {
-            logVarSymbols = model.logVars.map { symbols.intern($0.name) }
-            logVarShares = model.logVars.map(\.share)
-            symbolsOwner = symbols
-        }
         var g = rng(.loss, steps)
         let total = Self.sample(model.loss, &g, progress: progress(runner))
         // The same observations every step: written over last step's in place (a new array

@@ -227,16 +227,12 @@ package final class Runner {
         _modify { yield &context.counters }
     }
     package private(set) var hooks: [RegisteredHook] = [] {
-        didSet { dispatch = nil }
+        didSet { dispatchStale = true }
     }
     /// Per stage (by `Stage` index), the hooks that act on it: their index and the method.
-    @exclusivity(unchecked) private var dispatch: [[Dispatch]]?
-    /// One hook method to run for a stage.
-    private struct Dispatch {
-        let hook: any Hook
-        let index: Int
-        let method: Stage
-    }
+    /// Per stage, the hooks that act on it, rebuilt at the first call after the hooks change.
+    @exclusivity(unchecked) private var dispatch = DispatchTable([])
+    @exclusivity(unchecked) private var dispatchStale = true
     package let workflow: [WorkflowPhase]
     package let loaders: [LoaderLength]
     /// Whether any hook needs gradient norms (clipping configured).
@@ -310,18 +306,18 @@ package final class Runner {
         counters.clock = try inputs.callTime(stage, self)
         let c = counters
         try sink.call(stage: SymbolTable.stage(stage), epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.clock, symbols: symbols)
-        if dispatch == nil {
-            dispatch = Stage.allCases.map { stage in
-                hooks.indices.compactMap { i in hooks[i].hook.method(for: stage).map { Dispatch(hook: hooks[i].hook, index: i, method: $0) } }
-            }
+        if dispatchStale {
+            dispatch = DispatchTable(hooks)
+            dispatchStale = false
         }
-        // One retain of the stage's list for the loop, none per entry.
-        let entries = dispatch.unsafelyUnwrapped[stage.index]
-        try entries.withUnsafeBufferPointer { (list) throws(HooktraceError) in
-            for i in list.indices {
-                context.current = list[i].index
-                try list[i].hook.call(list[i].method, context)
+        let list = dispatch.entries(for: stage)
+        for i in list.indices {
+            let entry = list[i]
+            context.current = entry.index
+            let outcome = entry.hook._withUnsafeGuaranteedRef { hook in
+                Result { () throws(HooktraceError) in try entry.type.invoke(hook, entry.method, context) }
             }
+            try outcome.get()
         }
         inputs.afterCall(self)
     }
@@ -338,21 +334,20 @@ package final class Runner {
         try inputs.step(train: train, self, into: &stepObservations)
         counters.numSamples = 1
         counters.gradNorm = nil
-        // Read through the buffer: a `for o in stepObservations` loop copies each one.
-        try stepObservations.withUnsafeBufferPointer { (buffer) throws(HooktraceError) in
-            for i in buffer.indices where buffer[i].kind == .numSamples {
-                if case .int(let n) = buffer[i].value { counters.numSamples = Int(n) }
-            }
-            for i in buffer.indices {
-                try sink.observe(kind: buffer[i].kind, name: buffer[i].name, value: buffer[i].value, symbols: symbols)
-                switch buffer[i].kind {
-                case .logVar:
-                    if let v = buffer[i].value.number { context.logBuffer.update(buffer[i].name, v, count: counters.numSamples) }
-                case .other where buffer[i].name == SymbolTable.gradNorm:
-                    counters.gradNorm = buffer[i].value.number
-                default:
-                    break
-                }
+        // By index: withUnsafeBufferPointer (or a for-in loop) retained the array per step.
+        for i in stepObservations.indices where stepObservations[i].kind == .numSamples {
+            if case .int(let n) = stepObservations[i].value { counters.numSamples = Int(n) }
+        }
+        for i in stepObservations.indices {
+            let o = stepObservations[i]
+            try sink.observe(kind: o.kind, name: o.name, value: o.value, symbols: symbols)
+            switch o.kind {
+            case .logVar:
+                if let v = o.value.number { context.logBuffer.update(o.name, v, count: counters.numSamples) }
+            case .other where o.name == SymbolTable.gradNorm:
+                counters.gradNorm = o.value.number
+            default:
+                break
             }
         }
     }
@@ -361,6 +356,7 @@ package final class Runner {
 
     /// Runs the workflow to the end, emitting `run_start` first and `run_end` last.
     package func run(runStart: RunStart) throws(HooktraceError) {
+        inputs.start(self)
         try emit(.runStart(runStart))
         for text in configWarnings where context.warned.insert(text).inserted {
             context.warnings.append("config: \(text)")
@@ -492,5 +488,51 @@ package final class Runner {
         inputs.pass(.sleep(1_000_000_000), self)
         try callHook(.afterEpoch)
         try callHook(.afterRun)
+    }
+}
+
+/// Which hook methods run for each stage, in order: the hooks unretained (the runner's
+/// `hooks` own them for as long as the runner exists) with their types, which call them.
+///
+/// Calling through a strong `any Hook` loaded from an array cost an atomic retain and
+/// release around every hook call, and one more for the stage's array: over a third of a
+/// simulation's time. The entries are plain values in memory this table owns.
+private struct DispatchTable: ~Copyable {
+    struct Entry: BitwiseCopyable {
+        let hook: Unmanaged<AnyObject>
+        let type: any Hook.Type
+        /// The hook's position in the runner's list.
+        let index: Int
+        /// The method that runs: the stage's own or its generic one.
+        let method: Stage
+    }
+
+    private let storage: UnsafeMutableBufferPointer<Entry>
+    /// Where each stage's entries start in `storage` (by `Stage.index`), and the end.
+    private let starts: [Int]
+
+    init(_ hooks: [RegisteredHook]) {
+        var entries: [Entry] = []
+        var starts: [Int] = []
+        for stage in Stage.allCases {
+            starts.append(entries.count)
+            for (i, registered) in hooks.enumerated() {
+                guard let method = registered.hook.method(for: stage) else { continue }
+                entries.append(Entry(hook: .passUnretained(registered.hook), type: type(of: registered.hook), index: i, method: method))
+            }
+        }
+        starts.append(entries.count)
+        storage = .allocate(capacity: max(entries.count, 1))
+        _ = storage.initialize(from: entries)
+        self.starts = starts
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The entries of `stage`; valid while the table exists.
+    @inline(__always)
+    func entries(for stage: Stage) -> UnsafeBufferPointer<Entry> {
+        let i = stage.index
+        return UnsafeBufferPointer(rebasing: storage[starts[i]..<starts[i + 1]])
     }
 }
