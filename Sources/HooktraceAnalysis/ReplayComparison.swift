@@ -16,10 +16,10 @@ package final class ReplayComparison {
     private var inputs: RecordedInputs?
     /// The recording's prelude effects (notes before the first call).
     @exclusivity(unchecked) private var recordedPrelude: [Effect] = []
-    /// The recorded call of the replayed call in progress, and the one the replay's inputs
-    /// have just read for its next call (read before the runner makes that call).
-    @exclusivity(unchecked) private var recordedCurrent: CallGroup?
-    @exclusivity(unchecked) private var recordedNext: CallGroup?
+    /// The recorded call of the replayed call in progress (the replay's inputs read it
+    /// just before the runner made the call).
+    /// (A handle without reference counting: the inputs hold the group while it is compared.)
+    @exclusivity(unchecked) private var recordedCurrent: GroupRef?
     /// The replayed group in progress: nil call for the prelude.
     @exclusivity(unchecked) private var open = false
     /// The replayed call in progress, as the runner gave it (the `Call` value with its
@@ -55,13 +55,7 @@ package final class ReplayComparison {
     package func prepare(start: RunStart, inputs: RecordedInputs) {
         engine.start(start, a: true)
         self.inputs = inputs
-        inputs.onGroup = { [unowned self] g in
-            if g.isPrelude {
-                recordedPrelude.append(contentsOf: g.effects)
-            } else {
-                recordedNext = g
-            }
-        }
+        inputs.onPrelude = { [unowned self] g in recordedPrelude.append(contentsOf: g.effects) }
     }
 
     /// The run symbol of each recorded name id met so far (UInt32.max: not yet): the
@@ -85,9 +79,8 @@ package final class ReplayComparison {
         finishGroup()
         call = raw
         open = true
-        recordedCurrent = recordedNext
-        recordedObservations = recordedNext?.observationView ?? ObservationView()
-        recordedNext = nil
+        recordedCurrent = inputs?.currentRef
+        recordedObservations = recordedCurrent?.observationView ?? ObservationView()
     }
 
     /// Whether the recorded call's observation at the replay's position is this one.
@@ -153,8 +146,9 @@ package final class ReplayComparison {
         open = false
         let groups = inputs?.groupReader
         var first = true
-        while let g = recordedNext ?? groups?.next() {
-            recordedNext = nil
+        var unmatched = inputs?.unmatched
+        while let g = unmatched ?? groups?.next() {
+            unmatched = nil
             engine.unmatched(g, ofA: true, first: first)
             first = false
         }
@@ -193,11 +187,10 @@ extension ReplayComparison: RunSink {
 
     /// Whether the recorded call's effect at the replay's position is this one (the hook's
     /// name and the action, doubles bit for bit).
-    private func recordedEffect(_ recorded: CallGroup, is hook: UInt32, _ action: EffectAction) -> Bool {
+    private func recordedEffect(_ recorded: GroupRef, is hook: UInt32, _ action: EffectAction) -> Bool {
         let all = recorded.effects
         guard sameEffects < all.count else { return false }
-        let e = all[all.startIndex + sameEffects]
-        return e.action.isIdentical(to: action) && e.hook == symbols.name(hook)
+        return all[sameEffects].action.isIdentical(to: action) && symbols.name(hook, is: all[sameEffects].hook)
     }
 
     /// The rare events (run_start, the run's opening notes, run_end); calls and

@@ -144,10 +144,12 @@ package protocol DiffGroup {
     var iter: Int { get }
     /// Whether damage cut the group short (its effects are then counted, not compared).
     var cutShort: Bool { get }
-    var effects: ArraySlice<Effect> { get }
+    associatedtype Effects: RandomAccessCollection<Effect> where Effects.Index == Int
+    var effects: Effects { get }
 }
 
 extension CallGroup: DiffGroup {}
+extension GroupRef: DiffGroup {}
 
 /// A call and its effects held in memory (a replay's calls as they happen).
 package struct EffectGroup: DiffGroup {
@@ -462,7 +464,8 @@ struct Engine {
 
     /// Whether two groups' effects are identical, in order (an index loop: `zip` cost a
     /// generic metadata lookup per group).
-    func sameEffects(_ a: ArraySlice<Effect>, _ b: ArraySlice<Effect>) -> Bool {
+    func sameEffects<A: RandomAccessCollection<Effect>, B: RandomAccessCollection<Effect>>(_ a: A, _ b: B) -> Bool
+    where A.Index == Int, B.Index == Int {
         guard a.count == b.count else { return false }
         var i = a.startIndex, j = b.startIndex
         while i < a.endIndex {

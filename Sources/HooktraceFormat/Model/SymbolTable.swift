@@ -38,6 +38,10 @@ package final class SymbolTable {
     @inline(__always)
     package func name(_ symbol: UInt32) -> String { names[Int(symbol)] }
 
+    /// Whether `symbol` is `name` (compared in place, no copy of the name).
+    @inline(__always)
+    package func name(_ symbol: UInt32, is name: String) -> Bool { names[Int(symbol)] == name }
+
     /// A stage's fixed symbol.
     @inline(__always)
     package static func stage(_ stage: Stage) -> UInt32 { UInt32(stage.index) }

@@ -5,17 +5,24 @@
 /// until asked for.
 package struct CallGroup {
     let batch: GroupBatch
-    let index: Int
+    /// The group as a handle without reference counting, for the replay's per-call path:
+    /// valid only while this group (or a copy of it) is held. (Stored: a getter across
+    /// modules is a call that retains and releases the block.)
+    package let unretained: GroupRef
+    var index: Int { unretained.index }
+
+    init(batch: GroupBatch, index: Int) {
+        self.batch = batch
+        unretained = GroupRef(batch: batch, index: index)
+    }
 
     @inline(__always) var head: GroupHead { batch.heads[index] }
 
     /// Nil for the prelude (events before the first call: run_start, notes).
-    package var call: Call? {
-        head.call.map { $0.call(batch.names) }
-    }
-    package var isPrelude: Bool { head.call == nil }
+    package var call: Call? { unretained.call }
+    package var isPrelude: Bool { unretained.isPrelude }
     /// Whether the call is after_train_iter (where the values in force are compared).
-    package var isAfterTrainIter: Bool { isCall(.afterTrainIter) }
+    package var isAfterTrainIter: Bool { unretained.isAfterTrainIter }
 
     /// Whether the group is a call of `stage`.
     @inline(__always)
@@ -24,28 +31,27 @@ package struct CallGroup {
     }
 
     /// Whether the group is the call `runner.call_hook(stage)` with these counters.
-    @inline(__always)
     package func isCall(_ stage: Stage, epoch: Int, iter: Int, innerIter: Int, mode: Mode) -> Bool {
-        guard let c = head.call else { return false }
-        return c.stageID == batch.stageIDs[stage.index] && c.iter == Int64(iter) && c.epoch == Int64(epoch)
-            && c.innerIter == Int64(innerIter) && c.mode == mode.rawValue
+        unretained.isCall(stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode)
     }
 
     /// The recorded time of the call (0 for the prelude).
-    package var time: Int64 { head.call?.time ?? 0 }
+    package var time: Int64 { unretained.time }
     package var hasObservations: Bool { !head.observations.isEmpty }
     /// Whether an observation is an evaluation metric (read from the compact records).
     package var hasMetrics: Bool { compactObservations.contains { $0.kind == .metric } }
     /// runner.iter at the call (0 for the prelude).
-    package var iter: Int { Int(head.call?.iter ?? 0) }
+    package var iter: Int { unretained.iter }
     /// Sequence number of the call event (or of the first event of the prelude).
-    package var sequence: UInt64 { head.sequence }
+    package var sequence: UInt64 { unretained.sequence }
     /// Whether the group was cut short by damage (its events after the damage are lost).
-    package var cutShort: Bool { head.cutShort }
-    package var effects: ArraySlice<Effect> {
+    package var cutShort: Bool { unretained.cutShort }
+    /// The group's effects (the slice keeps the group's block alive).
+    package var effects: EffectSlice {
         let h = head
-        return batch.effects[Int(h.effects.lowerBound)..<Int(h.effects.upperBound)]
+        return EffectSlice(batch: batch, range: Int(h.effects.lowerBound)..<Int(h.effects.upperBound))
     }
+
     var compactObservations: UnsafeMutableBufferPointer<CompactObservation> {
         let h = head
         return UnsafeMutableBufferPointer(rebasing: batch.observations[Int(h.observations.lowerBound)..<Int(h.observations.upperBound)])
@@ -130,9 +136,7 @@ package struct CallGroup {
 
     /// The group's observations as plain memory, for checking many one by one: valid while
     /// the group (which keeps its batch alive) is.
-    package var observationView: ObservationView {
-        ObservationView(observations: compactObservations, names: batch.names)
-    }
+    package var observationView: ObservationView { unretained.observationView }
 
     /// The name of id `id` in the trace's name table.
     package func name(_ id: UInt32) -> String {
@@ -140,7 +144,7 @@ package struct CallGroup {
     }
 
     /// How many observations the group holds.
-    package var observationCount: Int { head.observations.count }
+    package var observationCount: Int { unretained.observationCount }
 
     /// (stage, epoch, iter, inner_iter, mode): what identifies a call within a run.
     package var key: String {
@@ -197,6 +201,65 @@ package struct ObservationView {
     }
 }
 
+/// A call group's effects: a collection that keeps the group's block alive.
+package struct EffectSlice: RandomAccessCollection {
+    fileprivate let batch: GroupBatch
+    fileprivate let range: Range<Int>
+
+    package var startIndex: Int { 0 }
+    package var endIndex: Int { range.count }
+    package subscript(i: Int) -> Effect { batch.effects[range.lowerBound + i] }
+}
+
+/// A call group without reference counting: what a replay's inputs and its inline
+/// comparison pass around at every call (each copy of a ``CallGroup`` is an atomic
+/// reference count on its block, and those were a quarter of a replay's time).
+///
+/// Valid only while the ``CallGroup`` it came from (``CallGroup/unretained``), or a copy
+/// of it, is held: the holder keeps the block's memory alive.
+package struct GroupRef {
+    private unowned(unsafe) let batch: GroupBatch
+    fileprivate let index: Int
+
+    fileprivate init(batch: GroupBatch, index: Int) {
+        self.batch = batch
+        self.index = index
+    }
+
+    @inline(__always) private var head: GroupHead { batch.heads[index] }
+
+    package var call: Call? { head.call.map { $0.call(batch.names) } }
+    package var isPrelude: Bool { head.call == nil }
+    /// The recorded time of the call (0 for the prelude).
+    package var time: Int64 { head.call?.time ?? 0 }
+
+    /// Whether the group is the call `runner.call_hook(stage)` with these counters.
+    @inline(__always)
+    package func isCall(_ stage: Stage, epoch: Int, iter: Int, innerIter: Int, mode: Mode) -> Bool {
+        guard let c = head.call else { return false }
+        return c.stageID == batch.stageIDs[stage.index] && c.iter == Int64(iter) && c.epoch == Int64(epoch)
+            && c.innerIter == Int64(innerIter) && c.mode == mode.rawValue
+    }
+    package var isAfterTrainIter: Bool {
+        head.call.map { $0.stageID == batch.stageIDs[Stage.afterTrainIter.index] } ?? false
+    }
+    package var iter: Int { Int(head.call?.iter ?? 0) }
+    package var sequence: UInt64 { head.sequence }
+    package var cutShort: Bool { head.cutShort }
+    package var observationCount: Int { head.observations.count }
+    /// The group's effects, read in place.
+    package var effects: UnsafeBufferPointer<Effect> {
+        let h = head
+        return UnsafeBufferPointer(rebasing: batch.effects[Int(h.effects.lowerBound)..<Int(h.effects.upperBound)])
+    }
+    /// The group's observations as plain memory.
+    package var observationView: ObservationView {
+        let h = head
+        return ObservationView(observations: UnsafeMutableBufferPointer(rebasing: batch.observations[Int(h.observations.lowerBound)..<Int(h.observations.upperBound)]),
+                               names: batch.names)
+    }
+}
+
 /// Whether a name id of one trace and a name id of another are the same name, remembering
 /// the pairs found equal (the same few names recur in every group): comparing the strings
 /// each time was most of the cost of comparing two groups.
@@ -239,11 +302,12 @@ final class GroupBatch: @unchecked Sendable {
     let names: UnsafeMutableBufferPointer<String>
     let heads: UnsafeMutableBufferPointer<GroupHead>
     let observations: UnsafeMutableBufferPointer<CompactObservation>
-    let effects: [Effect]
+    /// The effects, in memory of the batch's own (read in place, without reference counts).
+    let effects: UnsafeMutableBufferPointer<Effect>
     /// Rare events: hook spans, run_start, run_end.
     let others: [Event]
     /// The name id of each stage, by ``Stage/index`` (UInt32.max for a stage not named yet).
-    let stageIDs: [UInt32]
+    let stageIDs: UnsafeMutableBufferPointer<UInt32>
 
     /// A batch owning `heads` and `observations` (it deallocates them).
     init(names: [String] = [], heads: UnsafeMutableBufferPointer<GroupHead> = .init(start: nil, count: 0),
@@ -253,13 +317,17 @@ final class GroupBatch: @unchecked Sendable {
         _ = self.names.initialize(from: names)
         self.heads = heads
         self.observations = observations
-        self.effects = effects
+        self.effects = .allocate(capacity: effects.count)
+        _ = self.effects.initialize(from: effects)
         self.others = others
-        stageIDs = Stage.allCases.map { stage in names.firstIndex(of: stage.rawValue).map { UInt32($0) } ?? .max }
+        stageIDs = .allocate(capacity: Stage.allCases.count)
+        _ = stageIDs.initialize(from: Stage.allCases.map { stage in names.firstIndex(of: stage.rawValue).map { UInt32($0) } ?? .max })
     }
 
     deinit {
         names.deinitialize().deallocate()
+        effects.deinitialize().deallocate()
+        stageIDs.deallocate()
         heads.deallocate()
         observations.deallocate()
     }

@@ -11,11 +11,20 @@ package final class RecordedInputs: RunInputs {
     private var reader: TraceReader { groups.reader }
     /// The damage that ended the recording early, if any.
     package var damage: HooktraceError? { groups.damage }
-    /// The recorded group of the current step (its before_*_iter call), and of the current
-    /// call when it is another: what the step and an evaluation read.
-    @exclusivity(unchecked) private var stepGroup: CallGroup?
-    @exclusivity(unchecked) private var otherGroup: CallGroup?
-    @exclusivity(unchecked) private var currentIsStep = false
+    /// The recorded group of the call in progress (the last one `callTime` matched) and
+    /// the one before it: what the step and an evaluation read, and what an inline
+    /// comparison pairs the replayed calls with. Moved, never copied, from one slot to the
+    /// next (each copy of a group is an atomic reference count on its block).
+    @exclusivity(unchecked) package private(set) var current: CallGroup?
+    @exclusivity(unchecked) package private(set) var previous: CallGroup?
+    /// `current` and `previous` without reference counting (valid while they are held).
+    @exclusivity(unchecked) package private(set) var currentRef: GroupRef?
+    @exclusivity(unchecked) package private(set) var previousRef: GroupRef?
+    /// The current group's observations as plain memory (kept alive by `current`).
+    @exclusivity(unchecked) private var currentObservations = ObservationView()
+    /// A group read for a call the replay did not make (it diverged there), for a
+    /// comparison to count as unmatched.
+    @exclusivity(unchecked) package private(set) var unmatched: CallGroup?
     /// The runner's symbol for each name id of the recording met so far (UInt32.max: not
     /// yet); reset when a run starts.
     @exclusivity(unchecked) private var symbolOfName: [UInt32] = []
@@ -26,9 +35,9 @@ package final class RecordedInputs: RunInputs {
     private let fallback: SimulatedInputs?
     package private(set) var missingMetrics: [String] = []
 
-    /// Called with every recorded group as the replay reaches it (preludes included), before
-    /// the replayed runner makes that call: what an inline comparison pairs the replay with.
-    @exclusivity(unchecked) package var onGroup: ((CallGroup) -> Void)?
+    /// Called with the recording's prelude (its notes before the first call) when the
+    /// replay reaches it.
+    package var onPrelude: ((CallGroup) -> Void)?
     /// The reader of the recording's groups (to read what the replay did not reach).
     package var groupReader: CallGroupReader { groups }
 
@@ -43,30 +52,32 @@ package final class RecordedInputs: RunInputs {
 
     package func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
         var next = groups.next()
-        while let g = next, g.isPrelude {  // the prelude's notes
-            onGroup?(g)
+        while next?.unretained.isPrelude == true {  // the prelude's notes
+            if let onPrelude, let g = next { onPrelude(g) }
             next = groups.next()
         }
-        if let g = next { onGroup?(g) }
-        guard let g = next, !g.isPrelude else {
+        guard let g = consume next else {
             if let damage {
                 throw HooktraceError(.damaged, "replay stopped after \(calls) calls: the recording is damaged (\(damage.message))", file: reader.path, offset: damage.offset, block: damage.block)
             }
             throw HooktraceError(.truncated, "replay stopped after \(calls) calls: the recording ends there (it stopped early, or the runner wants more calls than it recorded) while the replayed run calls \(stage.rawValue) at epoch \(runner.epoch), iter \(runner.iter)", file: reader.path)
         }
-        guard g.isCall(stage, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode) else {
+        let ref = g.unretained
+        guard ref.isCall(stage, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode) else {
             let recorded = g.call!
             let mine = Call(stage: stage.rawValue, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode, time: recorded.time)
-            throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(g.sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
+            let sequence = g.sequence
+            unmatched = consume g
+            throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
         }
         calls += 1
-        currentIsStep = stage == .beforeTrainIter || stage == .beforeValIter
-        if currentIsStep {
-            stepGroup = g
-        } else {
-            otherGroup = g.hasObservations ? g : nil
-        }
-        return g.time
+        currentObservations = ref.observationView
+        let time = ref.time
+        previous = current.take()
+        previousRef = currentRef
+        current = consume g
+        currentRef = ref
+        return time
     }
 
     private func describe(_ c: Call) -> String {
@@ -78,7 +89,8 @@ package final class RecordedInputs: RunInputs {
     package func pass(_ passage: Passage, _ runner: Runner) {}
 
     package func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError) {
-        let view = stepGroup?.observationView ?? ObservationView()
+        // The step's observations were recorded after its before_*_iter call: the current one.
+        let view = currentObservations
         var count = 0
         for i in 0..<view.count {
             let kind = view.kind(i)
@@ -92,8 +104,7 @@ package final class RecordedInputs: RunInputs {
     }
 
     package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {
-        let group = currentIsStep ? stepGroup : otherGroup
-        let recorded = (group?.observations ?? []).filter { $0.kind == .metric }.map { ($0.name, $0.value) }
+        let recorded = (current?.observations ?? []).filter { $0.kind == .metric }.map { ($0.name, $0.value) }
         if !recorded.isEmpty { return recorded }
         if let fallback { return try fallback.metrics(runner) }
         missingMetrics.append("epoch \(runner.epoch), iter \(runner.iter)")
