@@ -144,12 +144,16 @@ package protocol DiffGroup {
     var iter: Int { get }
     /// Whether damage cut the group short (its effects are then counted, not compared).
     var cutShort: Bool { get }
-    associatedtype Effects: RandomAccessCollection<Effect> where Effects.Index == Int
-    var effects: Effects { get }
+    /// Calls `body` with the group's effects in place (a trace's groups keep theirs in
+    /// their block's memory; compared through a collection protocol across modules, each
+    /// element read cost a heap allocation).
+    func withEffects<R>(_ body: (UnsafeBufferPointer<Effect>) throws -> R) rethrows -> R
 }
 
 extension CallGroup: DiffGroup {}
-extension GroupRef: DiffGroup {}
+extension GroupRef: DiffGroup {
+    package func withEffects<R>(_ body: (UnsafeBufferPointer<Effect>) throws -> R) rethrows -> R { try body(effects) }
+}
 
 /// A call and its effects held in memory (a replay's calls as they happen).
 package struct EffectGroup: DiffGroup {
@@ -164,6 +168,10 @@ package struct EffectGroup: DiffGroup {
         self.call = call
         self.effects = effects
         isAfterTrainIter = call?.stage == Stage.afterTrainIter.rawValue
+    }
+
+    package func withEffects<R>(_ body: (UnsafeBufferPointer<Effect>) throws -> R) rethrows -> R {
+        try effects.withUnsafeBufferPointer(body)
     }
 }
 
@@ -368,13 +376,15 @@ struct Engine {
     mutating func compareIdenticalEffects(_ g: some DiffGroup) {
         diff.a.calls += 1
         diff.b.calls += 1
-        for e in g.effects {
-            ta.apply(e, in: g)
-            tb.apply(e, in: g)
-            track(e, a: true)
-            track(e, a: false)
-            let kind = DiffKind.of(e.action)
-            if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
+        g.withEffects { effects in
+            for e in effects {
+                ta.apply(e, in: g)
+                tb.apply(e, in: g)
+                track(e, a: true)
+                track(e, a: false)
+                let kind = DiffKind.of(e.action)
+                if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
+            }
         }
         if g.isAfterTrainIter { compareSeries(at: g) }
     }
@@ -427,12 +437,14 @@ struct Engine {
         if !g.isPrelude {
             if a { diff.a.calls += 1 } else { diff.b.calls += 1 }
         }
-        for e in g.effects {
-            if a { ta.apply(e, in: g) } else { tb.apply(e, in: g) }
-            track(e, a: a)
-            let kind = DiffKind.of(e.action)
-            guard wants(kind) else { continue }
-            count(kind, a: a ? 1 : 0, b: a ? 0 : 1, differing: true)
+        g.withEffects { effects in
+            for e in effects {
+                if a { ta.apply(e, in: g) } else { tb.apply(e, in: g) }
+                track(e, a: a)
+                let kind = DiffKind.of(e.action)
+                guard wants(kind) else { continue }
+                count(kind, a: a ? 1 : 0, b: a ? 0 : 1, differing: true)
+            }
         }
     }
 
@@ -464,8 +476,7 @@ struct Engine {
 
     /// Whether two groups' effects are identical, in order (an index loop: `zip` cost a
     /// generic metadata lookup per group).
-    func sameEffects<A: RandomAccessCollection<Effect>, B: RandomAccessCollection<Effect>>(_ a: A, _ b: B) -> Bool
-    where A.Index == Int, B.Index == Int {
+    func sameEffects(_ a: UnsafeBufferPointer<Effect>, _ b: UnsafeBufferPointer<Effect>) -> Bool {
         guard a.count == b.count else { return false }
         var i = a.startIndex, j = b.startIndex
         while i < a.endIndex {
@@ -483,6 +494,11 @@ struct Engine {
 
     /// Compares the effects of one call in both runs (the calls are the same call).
     mutating func compareEffects(_ ga: some DiffGroup, _ gb: some DiffGroup) {
+        ga.withEffects { effectsA in gb.withEffects { effectsB in compareEffects(ga, effectsA, gb, effectsB) } }
+    }
+
+    private mutating func compareEffects(_ ga: some DiffGroup, _ effectsA: UnsafeBufferPointer<Effect>,
+                                         _ gb: some DiffGroup, _ effectsB: UnsafeBufferPointer<Effect>) {
         if !ga.isPrelude {
             diff.a.calls += 1
             diff.b.calls += 1
@@ -490,7 +506,6 @@ struct Engine {
         if diff.options.includeTiming, let ca = ga.call, let cb = gb.call, ca.time != cb.time {
             diff.timingMismatches += 1
         }
-        let effectsA = ga.effects, effectsB = gb.effects
         if effectsA.isEmpty && effectsB.isEmpty {
             if ga.isAfterTrainIter { compareSeries(at: ga) }
             return
@@ -516,8 +531,8 @@ struct Engine {
         // Learning rates and momenta are compared as the values in force at each iteration
         // (compareSeries), not write by write: a recording sees changes, a simulation every write.
         for kind in DiffKind.allCases where wants(kind) && kind != .order && kind != .lr && kind != .momentum {
-            var ea = ga.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
-            var eb = gb.effects.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            var ea = effectsA.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            var eb = effectsB.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
             if kind == .checkpoint {
                 // Files found by scanning a directory come in name order: compare as sets.
                 ea.sort { Engine.checkpointKey($0).lexicographicallyPrecedes(Engine.checkpointKey($1)) }

@@ -46,11 +46,13 @@ package struct CallGroup {
     package var sequence: UInt64 { unretained.sequence }
     /// Whether the group was cut short by damage (its events after the damage are lost).
     package var cutShort: Bool { unretained.cutShort }
-    /// The group's effects (the slice keeps the group's block alive).
-    package var effects: EffectSlice {
-        let h = head
-        return EffectSlice(batch: batch, range: Int(h.effects.lowerBound)..<Int(h.effects.upperBound))
+    /// Calls `body` with the group's effects, read in place (the group keeps its block
+    /// alive for the call).
+    package func withEffects<R>(_ body: (UnsafeBufferPointer<Effect>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(batch) { try body(unretained.effects) }
     }
+    /// A copy of the group's effects.
+    package var effects: [Effect] { withEffects { Array($0) } }
 
     var compactObservations: UnsafeMutableBufferPointer<CompactObservation> {
         let h = head
@@ -201,16 +203,6 @@ package struct ObservationView {
     }
 }
 
-/// A call group's effects: a collection that keeps the group's block alive.
-package struct EffectSlice: RandomAccessCollection {
-    fileprivate let batch: GroupBatch
-    fileprivate let range: Range<Int>
-
-    package var startIndex: Int { 0 }
-    package var endIndex: Int { range.count }
-    package subscript(i: Int) -> Effect { batch.effects[range.lowerBound + i] }
-}
-
 /// A call group without reference counting: what a replay's inputs and its inline
 /// comparison pass around at every call (each copy of a ``CallGroup`` is an atomic
 /// reference count on its block, and those were a quarter of a replay's time).
@@ -309,16 +301,15 @@ final class GroupBatch: @unchecked Sendable {
     /// The name id of each stage, by ``Stage/index`` (UInt32.max for a stage not named yet).
     let stageIDs: UnsafeMutableBufferPointer<UInt32>
 
-    /// A batch owning `heads` and `observations` (it deallocates them).
+    /// A batch owning `heads`, `observations` and `effects` (it deinitializes and frees them).
     init(names: [String] = [], heads: UnsafeMutableBufferPointer<GroupHead> = .init(start: nil, count: 0),
          observations: UnsafeMutableBufferPointer<CompactObservation> = .init(start: nil, count: 0),
-         effects: [Effect] = [], others: [Event] = []) {
+         effects: UnsafeMutableBufferPointer<Effect> = .init(start: nil, count: 0), others: [Event] = []) {
         self.names = .allocate(capacity: names.count)
         _ = self.names.initialize(from: names)
         self.heads = heads
         self.observations = observations
-        self.effects = .allocate(capacity: effects.count)
-        _ = self.effects.initialize(from: effects)
+        self.effects = effects
         self.others = others
         stageIDs = .allocate(capacity: Stage.allCases.count)
         _ = stageIDs.initialize(from: Stage.allCases.map { stage in names.firstIndex(of: stage.rawValue).map { UInt32($0) } ?? .max })
@@ -328,8 +319,8 @@ final class GroupBatch: @unchecked Sendable {
         names.deinitialize().deallocate()
         effects.deinitialize().deallocate()
         stageIDs.deallocate()
-        heads.deallocate()
-        observations.deallocate()
+        heads.deinitialize().deallocate()
+        observations.deinitialize().deallocate()
     }
 }
 
@@ -349,10 +340,11 @@ struct IndexSpan: BitwiseCopyable {
     var count: Int { Int(upperBound - lowerBound) }
 }
 
-/// A growable buffer of plain values whose memory is handed over whole (``take(keeping:)``),
-/// where an array would be copied into the batch that keeps it. Its memory is moved and
-/// freed without deinitializing elements, which the `BitwiseCopyable` bound makes safe.
-struct FlatBuffer<Element: BitwiseCopyable> {
+/// A growable buffer whose memory is handed over whole (``take(keeping:)``), where an
+/// array would be copied into the batch that keeps it: elements are moved, never copied.
+/// Whoever takes memory deinitializes its elements before freeing it (a no-op for the
+/// plain records; the effects hold strings).
+struct FlatBuffer<Element> {
     private var base: UnsafeMutablePointer<Element>?
     private(set) var count = 0
     private var capacity = 0
@@ -473,7 +465,7 @@ private final class GroupBuilder: @unchecked Sendable {
         var names: [String] = []
         var heads = FlatBuffer<GroupHead>()
         var observations = FlatBuffer<CompactObservation>()
-        var effects: [Effect] = []
+        var effects = FlatBuffer<Effect>()
         var others: [Event] = []
         /// Whether the last head is the group being filled (it completes at the next call
         /// or at the end). Its head is written once, when it opens; closing it only sets
@@ -543,17 +535,15 @@ private final class GroupBuilder: @unchecked Sendable {
             // records, if any, are copied to the front of fresh ones.
             guard isOpen, let open = heads.last else {
                 let batch = GroupBatch(names: names, heads: heads.take(keeping: 0), observations: observations.take(keeping: 0),
-                                       effects: effects, others: others)
-                effects = []
+                                       effects: effects.take(keeping: 0), others: others)
                 others = []
                 return batch
             }
             let batch = GroupBatch(
                 names: names, heads: heads.take(keeping: 1),
                 observations: observations.take(keeping: observations.count - Int(open.observations.lowerBound)),
-                effects: Array(effects[..<Int(open.effects.lowerBound)]),
+                effects: effects.take(keeping: effects.count - Int(open.effects.lowerBound)),
                 others: Array(others[..<Int(open.others.lowerBound)]))
-            effects.removeSubrange(..<Int(open.effects.lowerBound))
             others.removeSubrange(..<Int(open.others.lowerBound))
             // The open group's records now start the arrays.
             heads.updateLast { h in
@@ -568,6 +558,7 @@ private final class GroupBuilder: @unchecked Sendable {
         mutating func release() {
             heads.take(keeping: 0).deallocate()
             observations.take(keeping: 0).deallocate()
+            effects.take(keeping: 0).deinitialize().deallocate()
         }
     }
 
