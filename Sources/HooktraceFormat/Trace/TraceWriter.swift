@@ -92,7 +92,7 @@ public final class TraceWriter {
             throw HooktraceError(.io, "cannot create the trace: \(systemError()); check the directory exists and is writable", file: path)
         }
         output = BlockOutput(path: path, fd: fd, codec: options.codec, compressor: compressor, syncEachBlock: options.syncEachBlock)
-        worker = options.pipelined && !timed && !options.syncEachBlock ? BackgroundWorker(depth: 2) : nil
+        worker = options.pipelined && !timed && !options.syncEachBlock ? BackgroundWorker(depth: 4) : nil
         let header = TraceHeader.encode(codec: options.codec, metadata: options.metadata)
         try output.writeAll(header)
         block.encoder.beginBlock()
