@@ -8,18 +8,21 @@ import HooktraceFormat
 ///
 /// Keys keep their insertion order. Averages use numpy's pairwise summation so that the
 /// numbers match what mmcv logs to the last bit.
-package struct LogBuffer {
+package struct LogBuffer: ~Copyable {
     /// The run's names: history keys are its symbols.
     private let symbols: SymbolTable
     /// The keys, in insertion order, as symbols and as names (for the output).
     private var historySymbols: [UInt32] = []
     private var historyKeys: [String] = []
-    /// How many entries each key has (parallel to `historyKeys`).
-    private var entryCounts: [Int] = []
-    /// Every update since the last `clear()`, in order: one flat array rather than an
-    /// array per key, so an update is one append into storage kept from epoch to epoch
-    /// (per-key arrays were re-grown every epoch: a third of a recording's page faults).
-    private var entries: [Entry] = []
+    /// Every update since the last `clear()`, in order, and each key's number of them:
+    /// memory of the buffer's own (it is not copyable), reused from epoch to epoch, so
+    /// an update is two stores (arrays checked their uniqueness twice per update, and
+    /// per-key arrays were re-grown every epoch: a third of a recording's page faults).
+    private var entries: UnsafeMutablePointer<Entry>
+    private var entryCount = 0
+    private var entryCapacity = 0
+    private var keyCounts: UnsafeMutablePointer<Int>
+    private var keyCapacity = 0
     /// 16 bytes: an epoch of a long run logs about a million of them.
     private struct Entry {
         var value: Double
@@ -35,6 +38,13 @@ package struct LogBuffer {
     /// An empty buffer whose keys are symbols of `symbols`.
     package init(symbols: SymbolTable) {
         self.symbols = symbols
+        entries = .allocate(capacity: 0)
+        keyCounts = .allocate(capacity: 0)
+    }
+
+    deinit {
+        entries.deallocate()
+        keyCounts.deallocate()
     }
 
     var keys: [String] { historyKeys }
@@ -49,15 +59,38 @@ package struct LogBuffer {
             if let found = historySymbols.firstIndex(of: key) {
                 i = found
             } else {
-                i = historySymbols.count
-                historySymbols.append(key)
-                historyKeys.append(symbols.name(key))
-                entryCounts.append(0)
+                i = newKey(key)
             }
         }
-        entries.append(Entry(value: value, count: Int32(clamping: count), key: Int32(i)))
-        entryCounts[i] += 1
+        if entryCount == entryCapacity { growEntries() }
+        (entries + entryCount).initialize(to: Entry(value: value, count: Int32(clamping: count), key: Int32(i)))
+        entryCount += 1
+        keyCounts[i] += 1
         hint = i + 1 == historySymbols.count ? 0 : i + 1
+    }
+
+    private mutating func newKey(_ key: UInt32) -> Int {
+        let i = historySymbols.count
+        historySymbols.append(key)
+        historyKeys.append(symbols.name(key))
+        if i == keyCapacity {
+            let bigger = UnsafeMutablePointer<Int>.allocate(capacity: max(16, 2 * keyCapacity))
+            bigger.moveInitialize(from: keyCounts, count: keyCapacity)
+            keyCounts.deallocate()
+            keyCounts = bigger
+            keyCapacity = max(16, 2 * keyCapacity)
+        }
+        keyCounts[i] = 0
+        return i
+    }
+
+    private mutating func growEntries() {
+        let capacity = max(1024, 2 * entryCapacity)
+        let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: capacity)
+        bigger.moveInitialize(from: entries, count: entryCount)
+        entries.deallocate()
+        entries = bigger
+        entryCapacity = capacity
     }
 
     /// `update({key: value}, count)` by name.
@@ -77,24 +110,23 @@ package struct LogBuffer {
         var remaining = 0
         for k in 0..<keyCount {
             slots[k].start = remaining
-            remaining += n > 0 ? min(n, entryCounts[k]) : entryCounts[k]
+            remaining += n > 0 ? min(n, keyCounts[k]) : keyCounts[k]
             slots[k].fill = remaining
         }
         let total = remaining
         if products.count < total { products.append(contentsOf: repeatElement(0, count: total - products.count)) }
         products.withUnsafeMutableBufferPointer { out in
             slots.withUnsafeMutableBufferPointer { slot in
-                entries.withUnsafeBufferPointer { all in
-                    var j = all.count
-                    while remaining > 0 && j > 0 {
-                        j -= 1
-                        let k = Int(all[j].key)
-                        guard slot[k].fill > slot[k].start else { continue }
-                        slot[k].fill -= 1
-                        out[slot[k].fill] = all[j].value * Double(all[j].count)
-                        slot[k].counts += Int(all[j].count)
-                        remaining -= 1
-                    }
+                let all = entries
+                var j = entryCount
+                while remaining > 0 && j > 0 {
+                    j -= 1
+                    let k = Int(all[j].key)
+                    guard slot[k].fill > slot[k].start else { continue }
+                    slot[k].fill -= 1
+                    out[slot[k].fill] = all[j].value * Double(all[j].count)
+                    slot[k].counts += Int(all[j].count)
+                    remaining -= 1
                 }
             }
         }
@@ -138,8 +170,7 @@ package struct LogBuffer {
     package mutating func clear() {
         historyKeys.removeAll(keepingCapacity: true)
         historySymbols.removeAll(keepingCapacity: true)
-        entryCounts.removeAll(keepingCapacity: true)
-        entries.removeAll(keepingCapacity: true)
+        entryCount = 0  // plain values: nothing to deinitialize
         hint = 0
         clearOutput()
     }

@@ -144,28 +144,38 @@ package final class SimulatedInputs: RunInputs {
         steps += 1
         var g = rng(.loss, steps)
         let total = Self.sample(model.loss, &g, progress: progress(runner))
-        // The same observations every step: written over last step's in place (a new array
-        // per step, grown four times, was a sixth of a recording's instructions).
-        var count = 0
-        if logVarSymbols.isEmpty {
-            Self.put(&observations, &count, .logVar, SymbolTable.loss, .double(total))
-        } else {
-            // Components as float32 tensors, and their float32 sum as mmdetection's `_parse_losses`.
-            var sum: Float = 0
-            for i in logVarSymbols.indices {
-                let part = Float(total * logVarShares[i])
-                sum += part
-                Self.put(&observations, &count, .logVar, logVarSymbols[i], .double(Double(part)))
-            }
-            Self.put(&observations, &count, .logVar, SymbolTable.loss, .double(Double(sum)))
-        }
-        Self.put(&observations, &count, .numSamples, SymbolTable.numSamples, .int(Int64(model.batchSize)))
+        var norm: Double?
         if train && runner.observesGradNorm {
             var n = rng(.gradNorm, steps)
-            let norm = max(0, Self.sample(model.gradNorm, &n, progress: progress(runner), decay: 3))
-            Self.put(&observations, &count, .other, SymbolTable.gradNorm, .double(norm))
+            norm = max(0, Self.sample(model.gradNorm, &n, progress: progress(runner), decay: 3))
         }
-        if count < observations.count { observations.removeLast(observations.count - count) }
+        // The same observations every step: written over last step's in place, through
+        // one buffer (an array assignment per value checked the array's uniqueness each).
+        let count = (logVarSymbols.isEmpty ? 1 : logVarSymbols.count + 1) + 1 + (norm == nil ? 0 : 1)
+        if observations.count != count {
+            observations = Array(repeating: StepObservation(kind: .other, name: 0, value: .null), count: count)
+        }
+        observations.withUnsafeMutableBufferPointer { out in
+            var i = 0
+            if logVarSymbols.isEmpty {
+                out[i] = StepObservation(kind: .logVar, name: SymbolTable.loss, value: .double(total))
+                i += 1
+            } else {
+                // Components as float32 tensors, and their float32 sum as mmdetection's `_parse_losses`.
+                var sum: Float = 0
+                for k in logVarSymbols.indices {
+                    let part = Float(total * logVarShares[k])
+                    sum += part
+                    out[i] = StepObservation(kind: .logVar, name: logVarSymbols[k], value: .double(Double(part)))
+                    i += 1
+                }
+                out[i] = StepObservation(kind: .logVar, name: SymbolTable.loss, value: .double(Double(sum)))
+                i += 1
+            }
+            out[i] = StepObservation(kind: .numSamples, name: SymbolTable.numSamples, value: .int(Int64(model.batchSize)))
+            i += 1
+            if let norm { out[i] = StepObservation(kind: .other, name: SymbolTable.gradNorm, value: .double(norm)) }
+        }
         add(&now, train ? nanoseconds(model.iterTime, .iterTime, steps) : nanoseconds(model.valIterTime, .valIterTime, steps))
     }
 
