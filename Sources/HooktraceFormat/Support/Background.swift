@@ -142,15 +142,16 @@ final class BackgroundWorker: @unchecked Sendable {
 
     /// Queues `job`; runs it right here when there is no thread.
     ///
-    /// The thread is woken once half the queue is full, not for every job: a wake-up costs
-    /// two context switches, and a writer hands over a block about every third of a
-    /// millisecond. ``drain()`` and ``stop()`` wake it for what is left.
-    func submit(_ job: @escaping () -> Void) {
+    /// With `soon` false the thread is woken only once half the queue is full: a wake-up
+    /// costs two context switches, and a writer filling blocks hands one over about every
+    /// third of a millisecond. A job that must not wait for the next (an explicit flush)
+    /// passes true; ``drain()`` and ``stop()`` wake the thread for what is left.
+    func submit(soon: Bool = true, _ job: @escaping () -> Void) {
         guard thread != nil else { return job() }
         monitor.lock()
         while jobs.count >= depth { monitor.wait() }
         jobs.push(job)
-        if jobs.count >= (depth + 1) / 2 { monitor.broadcast() }
+        if soon || jobs.count >= (depth + 1) / 2 { monitor.broadcast() }
         monitor.unlock()
     }
 

@@ -125,7 +125,7 @@ public final class TraceWriter {
         case .more:
             return
         case .full:
-            try flush()
+            try flush(soon: false)
         case .closed:
             throw HooktraceError(.usage, "append after close", file: path)
         case .checkTime:
@@ -151,6 +151,12 @@ public final class TraceWriter {
     /// block to the background thread; an error there is thrown by the next `flush` or
     /// `close`).
     public func flush() throws(HooktraceError) {
+        try flush(soon: true)
+    }
+
+    /// ``flush()``; with `soon` false (a block that filled up while more are coming) the
+    /// background thread may wait for the next block before it starts.
+    private func flush(soon: Bool) throws(HooktraceError) {
         if let error = output.failure() { throw error }
         guard block.pendingEvents > 0 else { return }
         let pendingEvents = block.pendingEvents
@@ -182,7 +188,7 @@ public final class TraceWriter {
         block.reset()
         if let worker {
             let output = output
-            worker.submit { output.writeBlock(header, nameBytes, raw) }
+            worker.submit(soon: soon) { output.writeBlock(header, nameBytes, raw) }
         } else {
             output.writeBlock(header, nameBytes, raw)
             if let error = output.failure() { throw error }
