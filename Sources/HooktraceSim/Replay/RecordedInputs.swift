@@ -98,7 +98,9 @@ package final class RecordedInputs: RunInputs {
             let id = Int(view.key(i))
             if id >= symbolOfName.count { symbolOfName.append(contentsOf: repeatElement(UInt32.max, count: id + 1 - symbolOfName.count)) }
             if symbolOfName[id] == UInt32.max { symbolOfName[id] = runner.context.symbols.intern(view.name(UInt32(id))) }
-            SimulatedInputs.put(&observations, &count, kind, symbolOfName[id], view.value(i))
+            let o = StepObservation(kind: kind, name: symbolOfName[id], value: view.value(i), symbols: runner.context.symbols)
+            if count < observations.count { observations[count] = o } else { observations.append(o) }
+            count += 1
         }
         if count < observations.count { observations.removeLast(observations.count - count) }
     }

@@ -27,18 +27,69 @@ package protocol RunInputs: AnyObject {
     func hookWork(_ work: HookWork, _ runner: Runner)
 }
 
-/// One value a step observes, its name a symbol of the run's ``SymbolTable``: what the
-/// runner hands its sink and log buffer on every step, with no string to compare or copy.
-package struct StepObservation {
+/// One value a step observes: its name a symbol of the run's ``SymbolTable`` and its value
+/// as bits (a string's as a symbol too). What the runner hands its sink and log buffer on
+/// every step: plain memory, nothing to compare, copy or count.
+package struct StepObservation: BitwiseCopyable {
     package var kind: ObservationKind
     package var name: UInt32
-    package var value: Scalar
+    private var tag: Tag
+    /// A double's or an int's bits, 0 or 1 for a bool, a string's symbol.
+    private var bits: UInt64
 
-    package init(kind: ObservationKind, name: UInt32, value: Scalar) {
+    private enum Tag: UInt8, BitwiseCopyable { case null, bool, int, double, string }
+
+    package init(kind: ObservationKind, name: UInt32, double: Double) {
         self.kind = kind
         self.name = name
-        self.value = value
+        tag = .double
+        bits = double.bitPattern
     }
+
+    package init(kind: ObservationKind, name: UInt32, int: Int64) {
+        self.kind = kind
+        self.name = name
+        tag = .int
+        bits = UInt64(bitPattern: int)
+    }
+
+    /// Any value; a string is interned in `symbols`.
+    package init(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) {
+        self.kind = kind
+        self.name = name
+        switch value {
+        case .null: (tag, bits) = (.null, 0)
+        case .bool(let b): (tag, bits) = (.bool, b ? 1 : 0)
+        case .int(let i): (tag, bits) = (.int, UInt64(bitPattern: i))
+        case .double(let d): (tag, bits) = (.double, d.bitPattern)
+        case .string(let s): (tag, bits) = (.string, UInt64(symbols.intern(s)))
+        }
+    }
+
+    /// The value (a string's looked up in `symbols`).
+    @inline(__always)
+    package func value(_ symbols: SymbolTable) -> Scalar {
+        switch tag {
+        case .double: .double(Double(bitPattern: bits))
+        case .int: .int(Int64(bitPattern: bits))
+        case .bool: .bool(bits != 0)
+        case .string: .string(symbols.name(UInt32(truncatingIfNeeded: bits)))
+        case .null: .null
+        }
+    }
+
+    /// The value as a number (`Scalar.number`): doubles and ints.
+    @inline(__always)
+    package var number: Double? {
+        switch tag {
+        case .double: Double(bitPattern: bits)
+        case .int: Double(Int64(bitPattern: bits))
+        default: nil
+        }
+    }
+
+    /// The int value, if it is one.
+    package var int: Int64? { tag == .int ? Int64(bitPattern: bits) : nil }
 }
 
 package enum Passage: Sendable {
@@ -153,12 +204,12 @@ package final class SimulatedInputs: RunInputs {
         // one buffer (an array assignment per value checked the array's uniqueness each).
         let count = (logVarSymbols.isEmpty ? 1 : logVarSymbols.count + 1) + 1 + (norm == nil ? 0 : 1)
         if observations.count != count {
-            observations = Array(repeating: StepObservation(kind: .other, name: 0, value: .null), count: count)
+            observations = Array(repeating: StepObservation(kind: .other, name: 0, int: 0), count: count)
         }
         observations.withUnsafeMutableBufferPointer { out in
             var i = 0
             if logVarSymbols.isEmpty {
-                out[i] = StepObservation(kind: .logVar, name: SymbolTable.loss, value: .double(total))
+                out[i] = StepObservation(kind: .logVar, name: SymbolTable.loss, double: total)
                 i += 1
             } else {
                 // Components as float32 tensors, and their float32 sum as mmdetection's `_parse_losses`.
@@ -166,25 +217,17 @@ package final class SimulatedInputs: RunInputs {
                 for k in logVarSymbols.indices {
                     let part = Float(total * logVarShares[k])
                     sum += part
-                    out[i] = StepObservation(kind: .logVar, name: logVarSymbols[k], value: .double(Double(part)))
+                    out[i] = StepObservation(kind: .logVar, name: logVarSymbols[k], double: Double(part))
                     i += 1
                 }
-                out[i] = StepObservation(kind: .logVar, name: SymbolTable.loss, value: .double(Double(sum)))
+                out[i] = StepObservation(kind: .logVar, name: SymbolTable.loss, double: Double(sum))
                 i += 1
             }
-            out[i] = StepObservation(kind: .numSamples, name: SymbolTable.numSamples, value: .int(Int64(model.batchSize)))
+            out[i] = StepObservation(kind: .numSamples, name: SymbolTable.numSamples, int: Int64(model.batchSize))
             i += 1
-            if let norm { out[i] = StepObservation(kind: .other, name: SymbolTable.gradNorm, value: .double(norm)) }
+            if let norm { out[i] = StepObservation(kind: .other, name: SymbolTable.gradNorm, double: norm) }
         }
         add(&now, train ? nanoseconds(model.iterTime, .iterTime, steps) : nanoseconds(model.valIterTime, .valIterTime, steps))
-    }
-
-    /// Sets observation `index` of the step, then moves `index` on.
-    @inline(__always)
-    static func put(_ observations: inout [StepObservation], _ index: inout Int, _ kind: ObservationKind, _ name: UInt32, _ value: Scalar) {
-        let o = StepObservation(kind: kind, name: name, value: value)
-        if index < observations.count { observations[index] = o } else { observations.append(o) }
-        index += 1
     }
 
     package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {

@@ -336,16 +336,16 @@ package final class Runner {
         counters.gradNorm = nil
         // By index: withUnsafeBufferPointer (or a for-in loop) retained the array per step.
         for i in stepObservations.indices where stepObservations[i].kind == .numSamples {
-            if case .int(let n) = stepObservations[i].value { counters.numSamples = Int(n) }
+            if let n = stepObservations[i].int { counters.numSamples = Int(n) }
         }
         for i in stepObservations.indices {
             let o = stepObservations[i]
-            try sink.observe(kind: o.kind, name: o.name, value: o.value, symbols: symbols)
+            try sink.observe(kind: o.kind, name: o.name, value: o.value(symbols), symbols: symbols)
             switch o.kind {
             case .logVar:
-                if let v = o.value.number { context.logBuffer.update(o.name, v, count: counters.numSamples) }
+                if let v = o.number { context.logBuffer.update(o.name, v, count: counters.numSamples) }
             case .other where o.name == SymbolTable.gradNorm:
-                counters.gradNorm = o.value.number
+                counters.gradNorm = o.number
             default:
                 break
             }
