@@ -7,6 +7,7 @@ import HooktraceSim
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Verify every block of a trace and report damage.",
         discussion: """
             Reads every block, verifies its checksums and decodes its events. Prints the \

@@ -7,6 +7,7 @@ import HooktraceSim
 
 struct Example: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "example",
         abstract: "Write the synthetic benchmark stream as a trace (for trying the reading commands).",
         discussion: """
             A seeded, synthetic EpochBasedRunner run shaped like mmdetection's Faster R-CNN 1x \

@@ -16,6 +16,7 @@ enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Export a trace as JSON lines, CSV or a Perfetto timeline (chrome-trace).",
         discussion: """
             jsonl: one JSON object per event, as `show --json` prints (docs/FORMAT.md, "JSON lines").

@@ -7,6 +7,7 @@ import HooktraceSim
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "info",
         abstract: "Summarise a trace: run, events, blocks, time span, size.",
         discussion: "Reads the whole trace once. A damaged trace is summarised up to the damage; the exit status is then 1."
     )

@@ -7,6 +7,7 @@ import HooktraceSim
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "plot",
         abstract: "Draw a trace's learning rate, momentum, loss or a metric as an SVG chart.",
         discussion: """
             Plots the value against the iteration, with epoch boundaries, checkpoint saves (▲) and \

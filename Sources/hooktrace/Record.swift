@@ -38,6 +38,7 @@ package func baseName(_ path: String) -> String {
 
 struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "record",
         abstract: "Record a training run: simulated from a config, or a real one (-- COMMAND).",
         discussion: """
             Runs mmcv 1.x's EpochBasedRunner or IterBasedRunner with the config's hooks, without \
@@ -151,6 +152,7 @@ func printConfigNotes(_ cfg: RunConfig, runner: Runner?) {
 
 struct Hooks: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "hooks",
         abstract: "Print the hooks a config registers, per stage, in mmcv's order.",
         discussion: """
             The same listing mmcv's runner logs as "Hooks will be executed in the following \

@@ -7,6 +7,7 @@ import HooktraceSim
 
 struct Repair: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "repair",
         abstract: "Keep every intact block of a damaged or unfinished trace and drop the rest.",
         discussion: """
             Copies the intact blocks and closes the copy with an end marker. With -o the \

@@ -78,6 +78,7 @@ extension Substring {
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "replay",
         abstract: "Re-drive a recorded run with another hook set and report what changed.",
         discussion: """
             Keeps the recorded inputs (calls, counters, timestamps, observations) and recomputes \
@@ -182,6 +183,7 @@ struct Replay: ParsableCommand {
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "Compare two traces call by call: LRs, checkpoints, evaluation, logs, hook order.",
         discussion: """
             Aligns the traces call by call and reports the first divergence (stage, epoch, \

@@ -7,6 +7,7 @@ import HooktraceSim
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Write one self-contained HTML report of a run (and its diff against another).",
         discussion: """
             The report needs no network and no scripts: the run summary, LR / momentum / loss \

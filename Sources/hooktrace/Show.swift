@@ -7,6 +7,7 @@ import HooktraceSim
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Print a trace's events as a table or as JSON lines.",
         discussion: """
             Events after a call belong to it: --epoch, --iter and --stage select calls and \

@@ -11,6 +11,7 @@ import Glibc
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Check golden traces: re-record (and replay) each and compare decoded events.",
         discussion: """
             A golden is a directory with config.json, optionally hooks.json (the config is \
