@@ -254,31 +254,37 @@ private final class BlockOutput: @unchecked Sendable {
     /// Compresses `raw` (stored as is when that is not smaller), then writes the frame.
     func writeBlock(_ partial: BlockHeader, _ names: [UInt8], _ raw: [UInt8]) {
         if failure() != nil { return }
-        do throws(HooktraceError) {
-            let compressed = raw.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try compressor.compress(buf) } }
-            var stored = try compressed.get()
-            var header = partial
-            if codec != .none && stored.count >= raw.count {
-                stored = raw
-                header.codec = .none
+        let done = raw.withUnsafeBytes { rawBytes in
+            Result { () throws(HooktraceError) in
+                // Compressed in the compressor's memory, framed in the frame's, written from there.
+                var stored = try compressor.compressed(rawBytes)
+                var header = partial
+                if codec != .none && stored.count >= rawBytes.count {
+                    stored = rawBytes
+                    header.codec = .none
+                }
+                header.storedLength = UInt32(stored.count)
+                header.bodyCRC = crc32(stored, continuing: crc32(names))
+                frame.reset()
+                header.encode(into: &frame)
+                frame.append(names)
+                frame.append(stored)
+                index.append((offset, header))
+                try frame.withUnsafeBytes { bytes throws(HooktraceError) in try writeAll(bytes) }
+                if syncEachBlock { _ = fsync(fd) }
             }
-            header.storedLength = UInt32(stored.count)
-            header.bodyCRC = crc32(stored, continuing: crc32(names))
-            frame.reset()
-            header.encode(into: &frame)
-            frame.append(names)
-            frame.append(stored)
-            index.append((offset, header))
-            try writeAll(frame.bytes)
-            if syncEachBlock { _ = fsync(fd) }
-        } catch {
-            fail(error)
         }
+        if case .failure(let error) = done { fail(error) }
     }
 
     func writeAll(_ bytes: [UInt8]) throws(HooktraceError) {
+        let result = bytes.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try writeAll(buf) } }
+        try result.get()
+    }
+
+    func writeAll(_ buf: UnsafeRawBufferPointer) throws(HooktraceError) {
         var done = 0
-        let failure: String? = bytes.withUnsafeBytes { buf in
+        let failure: String? = {
             while done < buf.count {
                 let n = write(fd, buf.baseAddress! + done, buf.count - done)
                 if n < 0 {
@@ -288,11 +294,11 @@ private final class BlockOutput: @unchecked Sendable {
                 done += n
             }
             return nil
-        }
+        }()
         if let failure {
             throw HooktraceError(.io, "cannot write the trace: \(failure)", file: path, offset: offset + UInt64(done))
         }
-        offset += UInt64(bytes.count)
+        offset += UInt64(buf.count)
     }
 }
 

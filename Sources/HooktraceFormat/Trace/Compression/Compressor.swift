@@ -10,7 +10,9 @@ final class Compressor {
     let level: Int32
     private var zstdContext: OpaquePointer?
     private var zlibStream: UnsafeMutablePointer<z_stream>?
-    private var output: [UInt8] = []
+    /// Where compressed bytes go: memory of the compressor's own, reused from block to block
+    /// (each block's result was an array copied out of a reused array, then copied again).
+    private var output = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     init(codec: Codec, level: Int32) throws(HooktraceError) {
         self.codec = codec
@@ -36,6 +38,7 @@ final class Compressor {
     }
 
     deinit {
+        output.deallocate()
         if let zstdContext { ZSTD_freeCCtx(zstdContext) }
         if let zlibStream {
             deflateEnd(zlibStream)
@@ -45,50 +48,48 @@ final class Compressor {
 
     /// Compresses `input`.
     func compress(_ input: [UInt8]) throws(HooktraceError) -> [UInt8] {
-        let result = input.withUnsafeBytes { buf in Result { () throws(HooktraceError) in try compress(buf) } }
+        let result = input.withUnsafeBytes { buf in Result { () throws(HooktraceError) in Array(try compressed(buf)) } }
         return try result.get()
     }
 
-    /// Compresses `input`.
+    /// Makes `output` hold at least `bound` bytes.
+    private func reserve(_ bound: Int) {
+        guard output.count < bound else { return }
+        output.deallocate()
+        output = .allocate(byteCount: bound, alignment: 16)
+    }
+
+    /// Compresses `input` into memory of the compressor's own: the result is valid until
+    /// the next call (the input itself for codec `none`).
     ///
     /// The corresponding C calls are `ZSTD_compressCCtx` and `deflate(…, Z_FINISH)`.
-    func compress(_ input: UnsafeRawBufferPointer) throws(HooktraceError) -> [UInt8] {
+    func compressed(_ input: UnsafeRawBufferPointer) throws(HooktraceError) -> UnsafeRawBufferPointer {
         switch codec {
         case .none:
-            return Array(input)
+            return input
         case .zstd:
-            let bound = ZSTD_compressBound(input.count)
-            if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
-            let written = output.withUnsafeMutableBytes { dst in
-                ZSTD_compressCCtx(zstdContext, dst.baseAddress, dst.count, input.baseAddress, input.count, level)
-            }
+            reserve(ZSTD_compressBound(input.count))
+            let written = ZSTD_compressCCtx(zstdContext, output.baseAddress, output.count, input.baseAddress, input.count, level)
             if ZSTD_isError(written) != 0 {
                 throw HooktraceError(.codec, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
             }
-            return Array(output[0..<written])
+            return UnsafeRawBufferPointer(rebasing: output[0..<written])
         case .zlib:
-            guard let stream = zlibStream else { return Array(input) }
-            let bound = Int(deflateBound(stream, uLong(input.count)))
-            if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
+            guard let stream = zlibStream else { return input }
+            reserve(Int(deflateBound(stream, uLong(input.count))))
             deflateReset(stream)
-            var rc: Int32 = 0
-            var produced = 0
-            do {
-                output.withUnsafeMutableBytes { dst in
-                    stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-                    stream.pointee.avail_in = uInt(input.count)
-                    stream.pointee.next_out = dst.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                    stream.pointee.avail_out = uInt(dst.count)
-                    rc = deflate(stream, Z_FINISH)
-                    produced = dst.count - Int(stream.pointee.avail_out)
-                    stream.pointee.next_in = nil
-                    stream.pointee.next_out = nil
-                }
-            }
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.avail_in = uInt(input.count)
+            stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = uInt(output.count)
+            let rc = deflate(stream, Z_FINISH)
+            let produced = output.count - Int(stream.pointee.avail_out)
+            stream.pointee.next_in = nil
+            stream.pointee.next_out = nil
             guard rc == Z_STREAM_END else {
                 throw HooktraceError(.codec, "zlib deflate failed (code \(rc))")
             }
-            return Array(output[0..<produced])
+            return UnsafeRawBufferPointer(rebasing: output[0..<produced])
         }
     }
 }
