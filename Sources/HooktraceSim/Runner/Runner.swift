@@ -57,10 +57,10 @@ package final class HookContext {
     package let plannedMaxIters: Int?
 
     // State hooks change, as mmcv's hooks change the runner's. Touched by several hooks on
-    // every call (a dynamic exclusivity check on each access was 7 % of a simulation, and
-    // _read/_modify accessors over private storage cost a coroutine per access), so they
-    // are stored properties without the dynamic check: the runner and its hooks run on
-    // one thread, and nothing outside the package can reach them.
+    // every call (a dynamic exclusivity check on each access was 7 % of a simulation), so
+    // they are stored properties without the dynamic check: the runner and its hooks run
+    // on one thread, and nothing outside the package can reach them. (They were private
+    // storage behind _read/_modify accessors, which allowed exactly the same access.)
 
     /// The optimizers, with their param groups' lr and momentum.
     @exclusivity(unchecked) package var optimizers: [OptimizerState]
