@@ -122,8 +122,6 @@ func compressionFloor(_ config: RunConfig, repeats: Int, dir: String) throws {
     var out = [UInt8](repeating: 0, count: ZSTD_compressBound(piece))
     var line = "compression alone (libzstd on the \(fmt(Double(raw.count) / 1_048_576, 1)) MiB of encoded events, \(blocks) pieces):"
     for level: Int32 in [1, -5] {
-        // As the writer compresses: the level set once, ZSTD_compress2 per piece.
-        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)
         var best = Double.infinity
         for _ in 0..<max(repeats, 3) {
             let t0 = now()
@@ -131,7 +129,7 @@ func compressionFloor(_ config: RunConfig, repeats: Int, dir: String) throws {
                 var start = 0
                 while start < src.count {
                     let n = min(piece, src.count - start)
-                    _ = ZSTD_compress2(cctx, &out, out.count, src.baseAddress! + start, n)
+                    _ = ZSTD_compressCCtx(cctx, &out, out.count, src.baseAddress! + start, n, level)
                     start += n
                 }
             }
