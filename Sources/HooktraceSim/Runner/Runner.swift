@@ -81,8 +81,11 @@ package final class HookContext {
     @exclusivity(unchecked) fileprivate var current = 0
     fileprivate var warned: Set<String> = []
     fileprivate(set) var warnings: [String] = []
-    /// What the current step's inputs say; the runner's (see `Runner.inputs`).
-    fileprivate unowned(unsafe) var runner: Runner?
+    /// What the current step's inputs say; the runner's (see `Runner.inputs`). Unowned, not
+    /// weak: a weak reference moves the runner's reference counts to a side table, which
+    /// made every retain of the runner take the slow path (a context used after its runner
+    /// is gone traps here).
+    fileprivate unowned var runner: Runner?
 
     /// A context on its own, for calling one hook in a test; effects go to `sink`, named
     /// after `hookName`.
