@@ -78,14 +78,10 @@ final class Compressor {
             guard let stream = zlibStream else { return input }
             reserve(Int(deflateBound(stream, uLong(input.count))))
             deflateReset(stream)
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            stream.pointee.avail_in = uInt(input.count)
-            stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            stream.pointee.avail_out = uInt(output.count)
+            attach(stream, input, output)
             let rc = deflate(stream, Z_FINISH)
             let produced = output.count - Int(stream.pointee.avail_out)
-            stream.pointee.next_in = nil
-            stream.pointee.next_out = nil
+            detach(stream)
             guard rc == Z_STREAM_END else {
                 throw HooktraceError(.codec, "zlib deflate failed (code \(rc))")
             }
@@ -153,16 +149,12 @@ final class Decompressor {
             }
             guard let stream = zlibStream else { throw .invalid("zlib unavailable") }
             inflateReset(stream)
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            stream.pointee.avail_in = uInt(input.count)
-            stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            stream.pointee.avail_out = uInt(output.count)
+            attach(stream, input, output)
             let rc = inflate(stream, Z_FINISH)
             let produced = output.count - Int(stream.pointee.avail_out)
             let unread = Int(stream.pointee.avail_in)
             let message = stream.pointee.msg.map { String(cString: $0) }
-            stream.pointee.next_in = nil
-            stream.pointee.next_out = nil
+            detach(stream)
             guard rc == Z_STREAM_END else {
                 if rc == Z_BUF_ERROR || rc == Z_OK {
                     throw .invalid("zlib data is longer than the block's declared \(output.count) bytes or incomplete")
@@ -173,6 +165,20 @@ final class Decompressor {
             guard unread == 0 else { throw .invalid("the block holds \(unread) byte(s) after its zlib stream (one stream per block)") }
         }
     }
+}
+
+/// Points a zlib stream at one whole input and output buffer, for one deflate or inflate.
+private func attach(_ stream: UnsafeMutablePointer<z_stream>, _ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer) {
+    stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+    stream.pointee.avail_in = uInt(input.count)
+    stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
+    stream.pointee.avail_out = uInt(output.count)
+}
+
+/// Leaves no pointer to the buffers in the stream after the call.
+private func detach(_ stream: UnsafeMutablePointer<z_stream>) {
+    stream.pointee.next_in = nil
+    stream.pointee.next_out = nil
 }
 
 /// CRC-32 (the zlib / PNG / Python `zlib.crc32` polynomial) of `bytes`, continuing from `crc`.
