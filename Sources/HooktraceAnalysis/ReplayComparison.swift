@@ -58,19 +58,8 @@ package final class ReplayComparison {
         inputs.onPrelude = { [unowned self] g in recordedPrelude.append(contentsOf: g.effects) }
     }
 
-    /// The run symbol of each recorded name id met so far (UInt32.max: not yet): the
-    /// replay's observation keys are compared with the recording's as integers.
-    @exclusivity(unchecked) private var recordedSymbols: [UInt32] = []
-
-    /// The run symbol of the recorded call's name id `id`.
-    private func symbol(ofRecorded id: UInt32) -> UInt32 {
-        let i = Int(id)
-        if i < recordedSymbols.count, recordedSymbols[i] != UInt32.max { return recordedSymbols[i] }
-        if i >= recordedSymbols.count { recordedSymbols.append(contentsOf: repeatElement(UInt32.max, count: i + 1 - recordedSymbols.count)) }
-        let s = symbols.intern(recordedObservations.name(id))
-        recordedSymbols[i] = s
-        return s
-    }
+    /// The run symbol of each recorded name id met so far.
+    @exclusivity(unchecked) private var recordedNames = RecordedNameSymbols()
 
     /// The recorded call's observations as plain memory (kept alive by `recordedCurrent`).
     @exclusivity(unchecked) private var recordedObservations = ObservationView()
@@ -86,7 +75,9 @@ package final class ReplayComparison {
     /// Whether the recorded call's observation at the replay's position is this one.
     private func recordedHas(kind: ObservationKind, name: UInt32, value: Scalar) -> Bool {
         guard let key = recordedObservations.key(observationCount, ifKind: kind, value: value) else { return false }
-        return symbol(ofRecorded: key) == name
+        // The replay's observation keys are compared with the recording's as symbols.
+        if let known = recordedNames.symbol(key) { return known == name }
+        return recordedNames.remember(key, symbols.intern(recordedObservations.name(key))) == name
     }
 
     /// Leaves the fast path at the replayed call's first effect that differs from the

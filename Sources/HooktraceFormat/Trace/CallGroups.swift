@@ -24,22 +24,8 @@ package struct CallGroup {
     /// Whether the call is after_train_iter (where the values in force are compared).
     package var isAfterTrainIter: Bool { unretained.isAfterTrainIter }
 
-    /// Whether the group is a call of `stage`.
-    @inline(__always)
-    func isCall(_ stage: Stage) -> Bool {
-        head.call.map { $0.stageID == batch.stageIDs[stage.index] } ?? false
-    }
-
-    /// Whether the group is the call `runner.call_hook(stage)` with these counters.
-    package func isCall(_ stage: Stage, epoch: Int, iter: Int, innerIter: Int, mode: Mode) -> Bool {
-        unretained.isCall(stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode)
-    }
-
     /// The recorded time of the call (0 for the prelude).
     package var time: Int64 { unretained.time }
-    package var hasObservations: Bool { !head.observations.isEmpty }
-    /// Whether an observation is an evaluation metric (read from the compact records).
-    package var hasMetrics: Bool { compactObservations.contains { $0.kind == .metric } }
     /// runner.iter at the call (0 for the prelude).
     package var iter: Int { unretained.iter }
     /// Sequence number of the call event (or of the first event of the prelude).
@@ -63,25 +49,6 @@ package struct CallGroup {
         guard !compact.isEmpty else { return [] }
         let names = batch.names
         return compact.map { Observation(kind: $0.kind, name: names[Int($0.key)], value: $0.value(names)) }
-    }
-    /// Puts the group's observations in `buffer`, rewriting only the values when the group
-    /// has the same kinds and names as what `buffer` holds (`shape` remembers them): a
-    /// replay's steps all observe the same things, so the array is built once, not per step.
-    package func observations(into buffer: inout [Observation], shape: inout [UInt64]) {
-        let compact = compactObservations
-        let names = batch.names
-        var same = compact.count == shape.count
-        if same {
-            for i in 0..<compact.count where shape[i] != compact[i].shape { same = false; break }
-        }
-        guard same else {
-            buffer = observations
-            shape = compact.map(\.shape)
-            return
-        }
-        buffer.withUnsafeMutableBufferPointer { out in
-            for i in 0..<compact.count { out[i].value = compact[i].value(names) }
-        }
     }
 
     private var others: ArraySlice<Event> {
@@ -201,6 +168,48 @@ package struct ObservationView {
         }
         return same ? a.key : nil
     }
+}
+
+/// The symbols, in a run's ``SymbolTable``, of one recording's name ids: each id looked up
+/// by name once (`symbol(_:) ?? remember(_:_:)`), then compared as an integer. Replay's
+/// inputs and its inline comparison each keep one.
+package struct RecordedNameSymbols: ~Copyable {
+    /// By name id: the symbol, or UInt32.max while not yet known. Memory of its own (not
+    /// an array: an array read through the object holding this value was retained and
+    /// released for every observation).
+    @usableFromInline var symbols: UnsafeMutablePointer<UInt32>
+    @usableFromInline var count = 0
+
+    package init() {
+        symbols = .allocate(capacity: 0)
+    }
+
+    deinit { symbols.deallocate() }
+
+    /// The symbol of name id `id`, if known.
+    @inlinable package func symbol(_ id: UInt32) -> UInt32? {
+        let i = Int(id)
+        return i < count && symbols[i] != UInt32.max ? symbols[i] : nil
+    }
+
+    /// Records that name id `id` is `symbol`, and returns it.
+    package mutating func remember(_ id: UInt32, _ symbol: UInt32) -> UInt32 {
+        let i = Int(id)
+        if i >= count {
+            let newCount = max(i + 1, 2 * count)
+            let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: newCount)
+            bigger.moveInitialize(from: symbols, count: count)
+            (bigger + count).initialize(repeating: UInt32.max, count: newCount - count)
+            symbols.deallocate()
+            symbols = bigger
+            count = newCount
+        }
+        symbols[i] = symbol
+        return symbol
+    }
+
+    /// Forgets every id (a new run, a new table).
+    package mutating func removeAll() { symbols.update(repeating: UInt32.max, count: count) }
 }
 
 /// A call group without reference counting: what a replay's inputs and its inline

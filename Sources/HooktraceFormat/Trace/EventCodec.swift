@@ -483,8 +483,6 @@ struct CompactObservation: BitwiseCopyable {
         }
     }
 
-    /// Kind, value type and name id in one word: what stays the same from step to step.
-    var shape: UInt64 { UInt64(kind.rawValue) << 56 | UInt64(tag) << 48 | UInt64(key) }
 
     /// The value, a string's looked up in `names` (the trace's name table, or a batch's copy).
     @inline(__always)

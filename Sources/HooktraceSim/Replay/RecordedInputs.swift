@@ -17,17 +17,17 @@ package final class RecordedInputs: RunInputs {
     /// next (each copy of a group is an atomic reference count on its block).
     @exclusivity(unchecked) package private(set) var current: CallGroup?
     @exclusivity(unchecked) package private(set) var previous: CallGroup?
-    /// `current` and `previous` without reference counting (valid while they are held).
+    /// `current` without reference counting (valid while it is held, and while it is
+    /// `previous`).
     @exclusivity(unchecked) package private(set) var currentRef: GroupRef?
-    @exclusivity(unchecked) package private(set) var previousRef: GroupRef?
     /// The current group's observations as plain memory (kept alive by `current`).
     @exclusivity(unchecked) private var currentObservations = ObservationView()
     /// A group read for a call the replay did not make (it diverged there), for a
     /// comparison to count as unmatched.
     @exclusivity(unchecked) package private(set) var unmatched: CallGroup?
-    /// The runner's symbol for each name id of the recording met so far (UInt32.max: not
-    /// yet); reset when a run starts.
-    @exclusivity(unchecked) private var symbolOfName: [UInt32] = []
+    /// The runner's symbol of each name id of the recording met so far; reset when a run
+    /// starts.
+    @exclusivity(unchecked) private var recordedNames = RecordedNameSymbols()
     /// Calls replayed so far.
     @exclusivity(unchecked) package private(set) var calls = 0
     /// Where metrics come from when the recording has none at an evaluation: the
@@ -47,7 +47,7 @@ package final class RecordedInputs: RunInputs {
     }
 
     package func start(_ runner: Runner) {
-        symbolOfName.removeAll()
+        recordedNames.removeAll()
     }
 
     package func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
@@ -74,7 +74,6 @@ package final class RecordedInputs: RunInputs {
         currentObservations = ref.observationView
         let time = ref.time
         previous = current.take()
-        previousRef = currentRef
         current = consume g
         currentRef = ref
         return time
@@ -95,10 +94,14 @@ package final class RecordedInputs: RunInputs {
         for i in 0..<view.count {
             let kind = view.kind(i)
             if kind == .metric { continue }  // an evaluation's, not the step's
-            let id = Int(view.key(i))
-            if id >= symbolOfName.count { symbolOfName.append(contentsOf: repeatElement(UInt32.max, count: id + 1 - symbolOfName.count)) }
-            if symbolOfName[id] == UInt32.max { symbolOfName[id] = runner.context.symbols.intern(view.name(UInt32(id))) }
-            let o = StepObservation(kind: kind, name: symbolOfName[id], value: view.value(i), symbols: runner.context.symbols)
+            let id = view.key(i)
+            let name: UInt32
+            if let known = recordedNames.symbol(id) {
+                name = known
+            } else {
+                name = recordedNames.remember(id, runner.context.symbols.intern(view.name(id)))
+            }
+            let o = StepObservation(kind: kind, name: name, value: view.value(i), symbols: runner.context.symbols)
             if count < observations.count { observations[count] = o } else { observations.append(o) }
             count += 1
         }

@@ -47,8 +47,6 @@ package struct LogBuffer: ~Copyable {
         keyCounts.deallocate()
     }
 
-    var keys: [String] { historyKeys }
-
     /// Where the next update's key probably is: keys come in the same order every step.
     private var hint = 0
 
