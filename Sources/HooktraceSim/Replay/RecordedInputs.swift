@@ -20,8 +20,6 @@ package final class RecordedInputs: RunInputs {
     /// `current` without reference counting (valid while it is held, and while it is
     /// `previous`).
     @exclusivity(unchecked) package private(set) var currentRef: GroupRef?
-    /// The current group's observations as plain memory (kept alive by `current`).
-    @exclusivity(unchecked) private var currentObservations = ObservationView()
     /// A group read for a call the replay did not make (it diverged there), for a
     /// comparison to count as unmatched.
     @exclusivity(unchecked) package private(set) var unmatched: CallGroup?
@@ -71,7 +69,6 @@ package final class RecordedInputs: RunInputs {
             throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
         }
         calls += 1
-        currentObservations = ref.observationView
         let time = ref.time
         previous = current.take()
         current = consume g
@@ -89,7 +86,7 @@ package final class RecordedInputs: RunInputs {
 
     package func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError) {
         // The step's observations were recorded after its before_*_iter call: the current one.
-        let view = currentObservations
+        let view = currentRef?.observationView ?? ObservationView()
         var count = 0
         for i in 0..<view.count {
             let kind = view.kind(i)
