@@ -73,11 +73,24 @@ package final class ReplayComparison {
     }
 
     /// Whether the recorded call's observation at the replay's position is this one.
-    private func recordedHas(kind: ObservationKind, name: UInt32, value: Scalar) -> Bool {
-        guard let key = recordedObservations.key(observationCount, ifKind: kind, value: value) else { return false }
-        // The replay's observation keys are compared with the recording's as symbols.
-        if let known = recordedNames.symbol(key) { return known == name }
-        return recordedNames.remember(key, symbols.intern(recordedObservations.name(key))) == name
+    private func recordedHas(kind: ObservationKind, name: UInt32, value: ScalarBits) -> Bool {
+        let view = recordedObservations, i = observationCount
+        guard i < view.count, view.kind(i) == kind else { return false }
+        let recorded = view.valueBits(i)
+        guard recorded.tag == value.tag else { return false }
+        // Numbers bit for bit; a string, like the key, as a symbol of the replay's table.
+        if value.isString {
+            guard recordedSymbol(UInt32(truncatingIfNeeded: recorded.bits)) == UInt32(truncatingIfNeeded: value.bits) else { return false }
+        } else if recorded.bits != value.bits {
+            return false
+        }
+        return recordedSymbol(view.key(i)) == name
+    }
+
+    /// The replay's symbol of one of the recording's name ids.
+    private func recordedSymbol(_ id: UInt32) -> UInt32 {
+        if let known = recordedNames.symbol(id) { return known }
+        return recordedNames.remember(id, symbols.intern(recordedObservations.name(id)))
     }
 
     /// Leaves the fast path at the replayed call's first effect that differs from the
@@ -158,7 +171,7 @@ extension ReplayComparison: RunSink {
         startCall(RawCall(stage: stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time))
     }
 
-    package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+    package func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError) {
         events += 1
         if !observationsDiffer && call != nil {
             observationsDiffer = !recordedHas(kind: kind, name: name, value: value)
@@ -191,7 +204,7 @@ extension ReplayComparison: RunSink {
         case .call(let c):
             try call(stage: symbols.intern(c.stage), epoch: c.epoch, iter: c.iter, innerIter: c.innerIter, mode: c.mode, time: c.time, symbols: symbols)
         case .observe(let o):
-            try observe(kind: o.kind, name: symbols.intern(o.name), value: o.value, symbols: symbols)
+            try observe(kind: o.kind, name: symbols.intern(o.name), value: ScalarBits(o.value, symbols: symbols), symbols: symbols)
         case .runStart(let r):
             events += 1
             engine.start(r, a: false)

@@ -70,7 +70,7 @@ final class CountingSink: RunSink {
         calls += 1
         events += 1
     }
-    func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) { events += 1 }
+    func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError) { events += 1 }
     func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) { events += 1 }
     func event(_ event: Event) throws(HooktraceError) { events += 1 }
 }

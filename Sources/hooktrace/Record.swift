@@ -262,7 +262,7 @@ private final class ProgressSink: RunSink {
         }
     }
 
-    func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+    func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError) {
         try writer.observe(kind: kind, name: name, value: value, symbols: symbols)
     }
 

@@ -47,6 +47,73 @@ package final class SymbolTable {
     package static func stage(_ stage: Stage) -> UInt32 { UInt32(stage.index) }
 }
 
+/// A ``Scalar`` as plain bits, a string as a symbol of a run's ``SymbolTable``: what an
+/// observation's value is on the hot path (copied without reference counting, compared
+/// and encoded without building a `Scalar`).
+package struct ScalarBits: BitwiseCopyable, Equatable {
+    /// The kind of value, as the trace codes it (null, false, true, int, double, string).
+    package let tag: UInt8
+    /// A double's or an int's bits, a string's symbol; 0 otherwise.
+    package let bits: UInt64
+
+    @inline(__always)
+    package init(tag: UInt8, bits: UInt64) {
+        self.tag = tag
+        self.bits = bits
+    }
+
+    @inline(__always)
+    package init(double: Double) { self.init(tag: ScalarTag.double, bits: double.bitPattern) }
+
+    @inline(__always)
+    package init(int: Int64) { self.init(tag: ScalarTag.int, bits: UInt64(bitPattern: int)) }
+
+    /// A string value, given as its symbol.
+    @inline(__always)
+    package init(stringSymbol: UInt32) { self.init(tag: ScalarTag.string, bits: UInt64(stringSymbol)) }
+
+    /// Any value; a string is interned in `symbols`.
+    package init(_ value: Scalar, symbols: SymbolTable) {
+        switch value {
+        case .null: self.init(tag: ScalarTag.null, bits: 0)
+        case .bool(let b): self.init(tag: b ? ScalarTag.trueValue : ScalarTag.falseValue, bits: 0)
+        case .int(let i): self.init(int: i)
+        case .double(let d): self.init(double: d)
+        case .string(let s): self.init(stringSymbol: symbols.intern(s))
+        }
+    }
+
+    /// Whether the value is a string (its bits are then a symbol).
+    @inline(__always)
+    package var isString: Bool { tag == ScalarTag.string }
+
+    /// The value (a string's looked up in `symbols`).
+    package func scalar(_ symbols: SymbolTable) -> Scalar {
+        switch tag {
+        case ScalarTag.double: .double(Double(bitPattern: bits))
+        case ScalarTag.int: .int(Int64(bitPattern: bits))
+        case ScalarTag.trueValue: .bool(true)
+        case ScalarTag.falseValue: .bool(false)
+        case ScalarTag.string: .string(symbols.name(UInt32(truncatingIfNeeded: bits)))
+        default: .null
+        }
+    }
+
+    /// The value as a number (`Scalar.number`): doubles and ints.
+    @inline(__always)
+    package var number: Double? {
+        switch tag {
+        case ScalarTag.double: Double(bitPattern: bits)
+        case ScalarTag.int: Double(Int64(bitPattern: bits))
+        default: nil
+        }
+    }
+
+    /// The int value, if it is one.
+    @inline(__always)
+    package var int: Int64? { tag == ScalarTag.int ? Int64(bitPattern: bits) : nil }
+}
+
 /// Where a run's events go, as the runner produces them: calls, observations and effects
 /// with their names as symbols of the run's ``SymbolTable`` (no strings built per event),
 /// and the rare events (run_start, notes at the start, run_end) as ``Event`` values.
@@ -57,7 +124,7 @@ package protocol RunSink: AnyObject {
     /// `runner.call_hook(stage)` with the counters the hooks see.
     func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError)
     /// An observation of the current call.
-    func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError)
+    func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError)
     /// An effect of the hook registered as `hook`.
     func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError)
     /// Any other event.
@@ -76,8 +143,8 @@ package final class EventSink: RunSink {
         try body(.call(Call(stage: symbols.name(stage), epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time)))
     }
 
-    package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
-        try body(.observe(Observation(kind: kind, name: symbols.name(name), value: value)))
+    package func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError) {
+        try body(.observe(Observation(kind: kind, name: symbols.name(name), value: value.scalar(symbols))))
     }
 
     package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
@@ -101,7 +168,7 @@ package final class TeeSink: RunSink {
         for s in sinks { try s.call(stage: stage, epoch: epoch, iter: iter, innerIter: innerIter, mode: mode, time: time, symbols: symbols) }
     }
 
-    package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+    package func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError) {
         for s in sinks { try s.observe(kind: kind, name: name, value: value, symbols: symbols) }
     }
 

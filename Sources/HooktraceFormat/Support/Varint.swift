@@ -126,6 +126,12 @@ struct ByteSink: ~Copyable {
     }
 }
 
+/// Bytes of `value` as a varint (1 … 10).
+@inline(__always)
+func varintLength(_ value: UInt64) -> Int {
+    (64 - (value | 1).leadingZeroBitCount + 6) / 7
+}
+
 @inline(__always)
 func zigzag(_ v: Int64) -> UInt64 {
     UInt64(bitPattern: (v << 1) ^ (v >> 63))

@@ -152,21 +152,11 @@ package struct ObservationView {
     /// Observation `index`'s value.
     package func value(_ index: Int) -> Scalar { observations[index].value(names) }
 
-    /// The key's name id of observation `index` when that observation has `kind` and
-    /// exactly `value` (doubles bit for bit); nil when it differs or does not exist.
-    package func key(_ index: Int, ifKind kind: ObservationKind, value: Scalar) -> UInt32? {
-        guard index < observations.count else { return nil }
-        let a = observations[index]
-        guard a.kind == kind else { return nil }
-        let same: Bool
-        switch value {
-        case .double(let d): same = a.tag == ScalarTag.double && a.bits == d.bitPattern
-        case .int(let i): same = a.tag == ScalarTag.int && a.bits == UInt64(bitPattern: i)
-        case .null: same = a.tag == ScalarTag.null
-        case .bool(let b): same = a.tag == (b ? ScalarTag.trueValue : ScalarTag.falseValue)
-        case .string(let s): same = a.tag == ScalarTag.string && names[Int(a.bits)] == s
-        }
-        return same ? a.key : nil
+    /// Observation `index`'s value as bits, a string's bits being its name id in the trace
+    /// (not a symbol: map it as a key is mapped).
+    @inline(__always)
+    package func valueBits(_ index: Int) -> ScalarBits {
+        ScalarBits(tag: observations[index].tag, bits: observations[index].bits)
     }
 }
 

@@ -119,6 +119,13 @@ struct EventEncoder: ~Copyable {
     private var prevInner: Int64 = 0
     private let predictor = PredictorTable()
     private var blockHasContext = false
+    /// The block's value section (format 2): the middle bytes of every double and the
+    /// calls' Δtime, kept apart from the records because they are close to random. Mixed
+    /// into the records, they made zstd look for matches in them at every record; apart,
+    /// the records compress better and the values cost it almost nothing.
+    private var values = ByteSink(capacity: 1 << 16)
+    var valuesCount: Int { values.count }
+    func withValueBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { values.withUnsafeBytes(body) }
 
     /// The call that events belong to, across blocks.
     private(set) var context: CallContext?
@@ -130,6 +137,7 @@ struct EventEncoder: ~Copyable {
         prevInner = 0
         predictor.reset()
         blockHasContext = false
+        values.reset()
         newNames.removeAll(keepingCapacity: true)
         newNamesStart = nameCount
     }
@@ -178,7 +186,8 @@ struct EventEncoder: ~Copyable {
     @inline(__always)
     private mutating func real(_ value: Double, slot: Int, _ out: inout ByteSink) {
         let bits = value.bitPattern
-        writeXOR(bits ^ predictor.exchange(slot, bits), &out)
+        out.reserve(1)
+        writeXORUnchecked(bits ^ predictor.exchange(slot, bits), &out, &values)
     }
 
     private mutating func scalar(_ value: Scalar, keyID: UInt32, _ out: inout ByteSink) {
@@ -210,7 +219,7 @@ struct EventEncoder: ~Copyable {
         out.reserve(1 + 5 * 10 + 1)
         out.u8Unchecked(tag)
         out.uvarintUnchecked(UInt64(ctx.stageID))
-        out.uvarintUnchecked(zigzag(ctx.time &- prevTime))
+        values.uvarint(zigzag(ctx.time &- prevTime))
         out.uvarintUnchecked(zigzag(ctx.epoch &- prevEpoch))
         out.uvarintUnchecked(zigzag(ctx.iter &- prevIter))
         out.uvarintUnchecked(zigzag(ctx.innerIter &- prevInner))
@@ -254,9 +263,27 @@ struct EventEncoder: ~Copyable {
     }
 
     /// Appends an observation record, its key given as a symbol.
-    mutating func encodeObservation(kind: ObservationKind, name: UInt32, value: Scalar, _ symbols: SymbolTable, into out: inout ByteSink) {
+    /// The same bytes as ``encode(_:into:)`` of the observation with its value as a `Scalar`.
+    mutating func encodeObservation(kind: ObservationKind, name: UInt32, value: ScalarBits, _ symbols: SymbolTable, into out: inout ByteSink) {
         if !blockHasContext, let ctx = context { counters(ctx, tag: Tag.context, &out) }
-        observation(kind: kind, key: id(symbol: name, symbols), value: value, &out)
+        let key = id(symbol: name, symbols)
+        // tag, kind, key (≤ 5 bytes), value tag, and a double's ≤ 9 bytes or a varint's ≤ 10.
+        out.reserve(1 + 1 + 5 + 1 + 10)
+        out.u8Unchecked(Tag.observe)
+        out.u8Unchecked(kind.rawValue)
+        out.uvarintUnchecked(UInt64(key))
+        out.u8Unchecked(value.tag)
+        switch value.tag {
+        case ScalarTag.double:
+            writeXORUnchecked(value.bits ^ predictor.exchange(predictorSlot(key, Channel.observe, 0), value.bits), &out, &values)
+        case ScalarTag.int:
+            out.uvarintUnchecked(zigzag(Int64(bitPattern: value.bits)))
+        case ScalarTag.string:
+            let string = id(symbol: UInt32(truncatingIfNeeded: value.bits), symbols)
+            out.uvarint(UInt64(string))
+        default:
+            break
+        }
     }
 
     /// Appends an effect record, its hook given as a symbol.
@@ -275,7 +302,7 @@ struct EventEncoder: ~Copyable {
         if case .double(let d) = value {
             out.u8Unchecked(ScalarTag.double)
             let bits = d.bitPattern
-            writeXORUnchecked(bits ^ predictor.exchange(predictorSlot(key, Channel.observe, 0), bits), &out)
+            writeXORUnchecked(bits ^ predictor.exchange(predictorSlot(key, Channel.observe, 0), bits), &out, &values)
         } else {
             scalar(value, keyID: key, &out)
         }
@@ -433,15 +460,28 @@ struct EventEncoder: ~Copyable {
     }
 }
 
+/// A double's XOR code from its middle bytes: `n` of them, above `trail` zero bytes.
 @inline(__always)
-func writeXOR(_ x: UInt64, _ out: inout ByteSink) {
-    out.reserve(9)
-    writeXORUnchecked(x, &out)
+private func xorMiddleBytes(_ c: inout ByteCursor, count n: Int, trail: Int) throws(DecodeFailure) -> UInt64 {
+    guard c.remaining >= n else { throw .shortInput }
+    var x: UInt64 = 0
+    if n > 0 && c.remaining >= 8 {
+        // One load, the bytes past the n wanted masked off.
+        let word = UInt64(littleEndian: c.base.loadUnaligned(fromByteOffset: c.position, as: UInt64.self))
+        x = (n == 8 ? word : word & ((1 << UInt64(8 * n)) - 1)) << UInt64(8 * trail)
+    } else {
+        for i in 0..<n {
+            x |= UInt64(c.base[c.position + i]) << UInt64(8 * (trail + i))
+        }
+    }
+    c.position += n
+    return x
 }
 
-/// `writeXOR` into room already reserved (9 bytes).
+/// A double's XOR code: the control byte into room already reserved in `out` (the
+/// records), the middle bytes into `values` (the value section).
 @inline(__always)
-func writeXORUnchecked(_ x: UInt64, _ out: inout ByteSink) {
+func writeXORUnchecked(_ x: UInt64, _ out: inout ByteSink, _ values: inout ByteSink) {
     if x == 0 {
         out.u8Unchecked(0x80)
         return
@@ -449,7 +489,8 @@ func writeXORUnchecked(_ x: UInt64, _ out: inout ByteSink) {
     let lead = x.leadingZeroBitCount >> 3
     let trail = x.trailingZeroBitCount >> 3
     out.u8Unchecked(UInt8(lead << 4 | trail))
-    out.littleEndianUnchecked(x >> UInt64(trail * 8), 8 - lead - trail)
+    values.reserve(8)
+    values.littleEndianUnchecked(x >> UInt64(trail * 8), 8 - lead - trail)
 }
 
 /// Decodes one block payload into events, using the trace's name table.
@@ -460,7 +501,7 @@ struct CompactObservation: BitwiseCopyable {
     var key: UInt32
     /// A ``ScalarTag``.
     var tag: UInt8
-    /// The value: a double's or an int's bits, 0 or 1 for a bool, a string's name id.
+    /// The value: a double's or an int's bits, a string's name id; 0 for null and bools.
     var bits: UInt64
 
     init(kind: ObservationKind, key: UInt32, tag: UInt8, bits: UInt64) {
@@ -520,13 +561,34 @@ struct EventDecoder: ~Copyable {
     }
     /// Changes whenever `context` is set, so readers rebuild their `Call` only then.
     private(set) var contextSerial = 0
+    /// The block's value section (``PayloadLayout/split``); unused for `.records`.
+    private var values = ByteCursor(UnsafeRawBufferPointer(start: nil, count: 0))
+    private var split = false
 
-    mutating func beginBlock() {
+    /// Starts a block; `values` is its value section when the layout is split, nil when
+    /// every field is in its record.
+    mutating func beginBlock(values: UnsafeRawBufferPointer?) {
         prevTime = 0
         prevEpoch = 0
         prevIter = 0
         prevInner = 0
         predictor.reset()
+        split = values != nil
+        self.values = ByteCursor(values ?? UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// Bytes of the value section not read (0 when the block has none).
+    var valuesRemaining: Int { values.remaining }
+
+    private static let valuesEndEarly = "the value section ends early"
+
+    /// An svarint of the value section.
+    private mutating func valueSvarint() throws(DecodeFailure) -> Int64 {
+        do {
+            return try values.svarint()
+        } catch .shortInput {
+            throw .invalid(Self.valuesEndEarly)
+        }
     }
 
     @inline(__always)
@@ -550,20 +612,11 @@ struct EventDecoder: ~Copyable {
         let trail = Int(control & 0x0F)
         guard lead + trail <= 8 else { throw .invalid("bad double control byte 0x\(String(control, radix: 16))") }
         let n = 8 - lead - trail
-        guard c.remaining >= n else { throw .shortInput }
-        var x: UInt64 = 0
-        if n > 0 && c.remaining >= 8 {
-            // One load, the bytes past the n wanted masked off.
-            let word = UInt64(littleEndian: c.base.loadUnaligned(fromByteOffset: c.position, as: UInt64.self))
-            x = (n == 8 ? word : word & ((1 << UInt64(8 * n)) - 1)) << UInt64(8 * trail)
-        } else {
-            for i in 0..<n {
-                x |= UInt64(c.base[c.position + i]) << UInt64(8 * (trail + i))
-            }
-        }
-        c.position += n
+        if split && values.remaining < n { throw .invalid(Self.valuesEndEarly) }
+        let x = split ? try xorMiddleBytes(&values, count: n, trail: trail) : try xorMiddleBytes(&c, count: n, trail: trail)
         return Double(bitPattern: predictor.unxor(slot, x))
     }
+
 
     private mutating func scalar(_ c: inout ByteCursor, keyID: UInt32, _ names: [String]) throws(DecodeFailure) -> Scalar {
         let tag = try c.u8()
@@ -591,7 +644,7 @@ struct EventDecoder: ~Copyable {
 
     private mutating func counters(_ c: inout ByteCursor, _ names: [String]) throws(DecodeFailure) -> CallContext {
         let stage = try nameID(&c, names)
-        let time = prevTime &+ (try c.svarint())
+        let time = prevTime &+ (try split ? valueSvarint() : c.svarint())
         let epoch = prevEpoch &+ (try c.svarint())
         let iter = prevIter &+ (try c.svarint())
         let inner = prevInner &+ (try c.svarint())

@@ -3,8 +3,8 @@ package enum TraceFormat {
     /// The 8 bytes every trace starts with.
     package static let magic: [UInt8] = [0x89, 0x48, 0x54, 0x52, 0x41, 0x43, 0x45, 0x0A]  // \x89 H T R A C E \n
     /// The format version this build writes and the newest it reads.
-    package static let majorVersion: UInt16 = 1
-    package static let minorVersion: UInt16 = 1
+    package static let majorVersion: UInt16 = 2
+    package static let minorVersion: UInt16 = 0
     /// The 4 bytes every block frame starts with: `HTBK`.
     package static let blockMagic: UInt32 = 0x4B42_5448
     /// Size of the fixed file header before the metadata.
@@ -81,6 +81,15 @@ package enum BlockKind: UInt8, Sendable {
     case end = 2
 }
 
+/// How an event block's payload is laid out (frame byte 6).
+package enum PayloadLayout: UInt8, Sendable {
+    /// Records only: every field in its record (format 1).
+    case records = 0
+    /// Varint length of the records, the records, then the value section: the middle
+    /// bytes of doubles and the calls' Δtime, in record order (format 2).
+    case split = 1
+}
+
 /// The 72-byte header of one block frame.
 package struct BlockHeader: Equatable, Sendable {
     package var kind: BlockKind
@@ -100,6 +109,8 @@ package struct BlockHeader: Equatable, Sendable {
     package var epochMax: UInt32
     package var iterMin: UInt64
     package var iterMax: UInt64
+    /// The payload's layout; end blocks are always `.records`.
+    package var layout: PayloadLayout = .records
 
     /// Whether any event of the block belongs to a call.
     package var hasCounters: Bool { epochMin <= epochMax }
@@ -112,7 +123,8 @@ package struct BlockHeader: Equatable, Sendable {
         out.u32(TraceFormat.blockMagic)
         out.u8(kind.rawValue)
         out.u8(codec.rawValue)
-        out.u16(0)
+        out.u8(layout.rawValue)
+        out.u8(0)
         out.u64(firstSequence)
         out.u32(eventCount)
         out.u32(firstNameID)
@@ -147,17 +159,21 @@ package struct BlockHeader: Equatable, Sendable {
             guard crc32(UnsafeRawBufferPointer(rebasing: raw[0..<68])) == storedCRC else { throw ParseError.badChecksum }
             let kindByte = try c.u8()
             let codecByte = try c.u8()
-            guard try c.u16() == 0, raw.loadUnaligned(fromByteOffset: 64, as: UInt32.self) == 0 else {
+            let layoutByte = try c.u8()
+            guard try c.u8() == 0, raw.loadUnaligned(fromByteOffset: 64, as: UInt32.self) == 0 else {
                 throw ParseError.outOfBounds("a reserved field is not zero (written by a newer or a foreign writer)")
             }
             guard let kind = BlockKind(rawValue: kindByte) else { throw ParseError.unknownKind(kindByte) }
+            guard let layout = PayloadLayout(rawValue: layoutByte), kind == .events || layout == .records else {
+                throw ParseError.outOfBounds("unknown payload layout \(layoutByte) (written by a newer or a foreign writer)")
+            }
             guard let codec = Codec(rawValue: codecByte) else { throw ParseError.unknownCodec(codecByte) }
             let header = BlockHeader(
                 kind: kind, codec: codec,
                 firstSequence: try c.u64(), eventCount: try c.u32(), firstNameID: try c.u32(),
                 namesLength: try c.u32(), storedLength: try c.u32(), rawLength: try c.u32(),
                 bodyCRC: try c.u32(), epochMin: try c.u32(), epochMax: try c.u32(),
-                iterMin: try c.u64(), iterMax: try c.u64())
+                iterMin: try c.u64(), iterMax: try c.u64(), layout: layout)
             if header.namesLength > TraceFormat.maxNamesBytes {
                 throw ParseError.outOfBounds("names section of \(header.namesLength) bytes exceeds \(TraceFormat.maxNamesBytes)")
             }

@@ -109,6 +109,8 @@ public final class TraceReader {
     private var body: [UInt8] = []
     private var rawBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     private var rawPosition = 0
+    /// Where the current block's records end (its value section, if any, follows).
+    private var recordsEnd = 0
     @exclusivity(unchecked) private var blockRemaining = 0
     private var sequence: UInt64 = 0
     private var currentOffset: UInt64 = 0
@@ -393,7 +395,7 @@ public final class TraceReader {
     /// is handed over once and its event replaced before the next call.
     private func drainBlock(_ body: (inout TraceEntry) throws -> Void) throws {
         guard blockRemaining > 0 else { return }
-        let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<Int(currentHeader.rawLength)])
+        let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<recordsEnd])
         var c = ByteCursor(raw, position: rawPosition)
         // The decoder is not copyable: taken out for the loop, put back at the end.
         var dec = EventDecoder()
@@ -452,6 +454,9 @@ public final class TraceReader {
         if failure == nil && !c.isAtEnd {
             failure = "bytes remain after the header's \(currentHeader.eventCount) events"
         }
+        if failure == nil && dec.valuesRemaining > 0 {
+            failure = "\(dec.valuesRemaining) bytes of the value section are not used by the block's events"
+        }
         if let failure {
             remaining = 0
             throw blockFailed(failure)
@@ -466,7 +471,7 @@ public final class TraceReader {
     }
 
     private func drainRecords<S: RecordSink>(into sink: inout S) throws(HooktraceError) {
-        let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<Int(currentHeader.rawLength)])
+        let raw = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<recordsEnd])
         var c = ByteCursor(raw, position: rawPosition)
         var dec = EventDecoder()
         swap(&dec, &decoder)
@@ -713,8 +718,9 @@ public final class TraceReader {
             nextSequence = header.firstSequence
             throw fail(.damaged, "the payload does not decompress (\(describe(failure)))", at: blockOffset)
         }
-        decoder.beginBlock()
+        decoder.beginBlock(values: nil)
         rawPosition = 0
+        recordsEnd = 0
         blockRemaining = Int(header.eventCount)
         sequence = header.firstSequence
         currentHeader = header
@@ -722,6 +728,20 @@ public final class TraceReader {
         decodedBlocks += 1
         if blockRemaining == 0 && rawLength > 0 {
             throw blockFailed("a block without events has a payload")
+        }
+        let payload = UnsafeRawBufferPointer(rebasing: rawBuffer[0..<rawLength])
+        switch header.layout {
+        case .records:
+            recordsEnd = rawLength
+        case .split:
+            // The records' length, the records, then the value section.
+            var c = ByteCursor(payload)
+            guard let length = try? c.uvarint(), length <= UInt64(c.remaining) else {
+                throw blockFailed("the payload's records length runs past its end")
+            }
+            rawPosition = c.position
+            recordsEnd = c.position + Int(length)
+            decoder.beginBlock(values: UnsafeRawBufferPointer(rebasing: payload[recordsEnd...]))
         }
         return TraceBlock(index: blockCount - 1, offset: blockOffset, header: header, entries: [], decoded: true)
     }

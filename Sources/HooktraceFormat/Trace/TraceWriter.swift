@@ -181,9 +181,10 @@ public final class TraceWriter {
             kind: .events, codec: options.codec, firstSequence: flushedEvents,
             eventCount: pendingEvents, firstNameID: block.newNamesStart,
             namesLength: UInt32(names.count), storedLength: 0,
-            rawLength: UInt32(block.payload.count), bodyCRC: 0,
-            epochMin: block.epochMin, epochMax: block.epochMax, iterMin: block.iterMin, iterMax: block.iterMax)
-        let raw = block.payload.bytes, nameBytes = names.bytes
+            rawLength: UInt32(block.rawLength), bodyCRC: 0,
+            epochMin: block.epochMin, epochMax: block.epochMax, iterMin: block.iterMin, iterMax: block.iterMax,
+            layout: .split)
+        let raw = block.payloadBytes(), nameBytes = names.bytes
         flushedEvents += UInt64(pendingEvents)
         block.reset()
         if let worker {
@@ -359,7 +360,7 @@ struct BlockBuilder: ~Copyable {
 
     /// Adds an observation record of a run's symbols.
     @inline(__always)
-    mutating func addObservation(kind: ObservationKind, name: UInt32, value: Scalar, _ symbols: SymbolTable,
+    mutating func addObservation(kind: ObservationKind, name: UInt32, value: ScalarBits, _ symbols: SymbolTable,
                                  blockEvents: UInt32, timed: Bool) -> Outcome {
         if isClosed { return .closed }
         if timed && pendingEvents == 0 { started = monotonicNanos() }
@@ -389,7 +390,7 @@ struct BlockBuilder: ~Copyable {
             if i < iterMin { iterMin = i }
             if i > iterMax { iterMax = i }
         }
-        if pendingEvents >= blockEvents || payload.count >= TraceFormat.maxPayloadBytes / 2 { return .full }
+        if pendingEvents >= blockEvents || payload.count + encoder.valuesCount >= TraceFormat.maxPayloadBytes / 2 { return .full }
         if timed, pendingEvents & 63 == 0 { return .checkTime }
         return .more
     }
@@ -399,6 +400,31 @@ struct BlockBuilder: ~Copyable {
     var newNames: [String] { encoder.newNames }
     var newNamesStart: UInt32 { encoder.newNamesStart }
     var nameCount: UInt32 { encoder.nameCount }
+
+    /// Bytes of the stored-form payload (``PayloadLayout/split``).
+    var rawLength: Int { varintLength(UInt64(payload.count)) + payload.count + encoder.valuesCount }
+
+    /// The payload as a block stores it (``PayloadLayout/split``): the records' length, the
+    /// records, the value section.
+    func payloadBytes() -> [UInt8] {
+        let records = payload.count
+        return [UInt8](unsafeUninitializedCapacity: rawLength) { buffer, initialized in
+            var n = 0
+            var length = UInt64(records)
+            while length >= 0x80 {
+                buffer[n] = UInt8(truncatingIfNeeded: length) | 0x80
+                length >>= 7
+                n += 1
+            }
+            buffer[n] = UInt8(truncatingIfNeeded: length)
+            n += 1
+            let out = UnsafeMutableRawBufferPointer(buffer)
+            payload.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[n...]).copyMemory(from: $0) }
+            n += records
+            encoder.withValueBytes { UnsafeMutableRawBufferPointer(rebasing: out[n...]).copyMemory(from: $0) }
+            initialized = n + encoder.valuesCount
+        }
+    }
 
     mutating func reset() {
         payload.reset()
@@ -420,7 +446,7 @@ extension TraceWriter: RunSink {
                                  blockEvents: blockEvents, timed: timed))
     }
 
-    package func observe(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) throws(HooktraceError) {
+    package func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError) {
         try handle(block.addObservation(kind: kind, name: name, value: value, symbols, blockEvents: blockEvents, timed: timed))
     }
 

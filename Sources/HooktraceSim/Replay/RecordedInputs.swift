@@ -91,18 +91,21 @@ package final class RecordedInputs: RunInputs {
         for i in 0..<view.count {
             let kind = view.kind(i)
             if kind == .metric { continue }  // an evaluation's, not the step's
-            let id = view.key(i)
-            let name: UInt32
-            if let known = recordedNames.symbol(id) {
-                name = known
-            } else {
-                name = recordedNames.remember(id, runner.context.symbols.intern(view.name(id)))
-            }
-            let o = StepObservation(kind: kind, name: name, value: view.value(i), symbols: runner.context.symbols)
+            let name = symbol(of: view.key(i), view, runner)
+            var value = view.valueBits(i)
+            if value.isString { value = ScalarBits(stringSymbol: symbol(of: UInt32(truncatingIfNeeded: value.bits), view, runner)) }
+            let o = StepObservation(kind: kind, name: name, value: value)
             if count < observations.count { observations[count] = o } else { observations.append(o) }
             count += 1
         }
         if count < observations.count { observations.removeLast(observations.count - count) }
+    }
+
+    /// The run's symbol of one of the recording's name ids.
+    @inline(__always)
+    private func symbol(of id: UInt32, _ view: ObservationView, _ runner: Runner) -> UInt32 {
+        if let known = recordedNames.symbol(id) { return known }
+        return recordedNames.remember(id, runner.context.symbols.intern(view.name(id)))
     }
 
     package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {

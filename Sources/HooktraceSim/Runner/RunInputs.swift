@@ -33,63 +33,39 @@ package protocol RunInputs: AnyObject {
 package struct StepObservation: BitwiseCopyable {
     package var kind: ObservationKind
     package var name: UInt32
-    private var tag: Tag
-    /// A double's or an int's bits, 0 or 1 for a bool, a string's symbol.
-    private var bits: UInt64
+    /// The value as bits, a string as a symbol.
+    package var value: ScalarBits
 
-    private enum Tag: UInt8, BitwiseCopyable { case null, bool, int, double, string }
-
-    package init(kind: ObservationKind, name: UInt32, double: Double) {
+    @inline(__always)
+    package init(kind: ObservationKind, name: UInt32, value: ScalarBits) {
         self.kind = kind
         self.name = name
-        tag = .double
-        bits = double.bitPattern
+        self.value = value
+    }
+
+    package init(kind: ObservationKind, name: UInt32, double: Double) {
+        self.init(kind: kind, name: name, value: ScalarBits(double: double))
     }
 
     package init(kind: ObservationKind, name: UInt32, int: Int64) {
-        self.kind = kind
-        self.name = name
-        tag = .int
-        bits = UInt64(bitPattern: int)
+        self.init(kind: kind, name: name, value: ScalarBits(int: int))
     }
 
     /// Any value; a string is interned in `symbols`.
     package init(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) {
-        self.kind = kind
-        self.name = name
-        switch value {
-        case .null: (tag, bits) = (.null, 0)
-        case .bool(let b): (tag, bits) = (.bool, b ? 1 : 0)
-        case .int(let i): (tag, bits) = (.int, UInt64(bitPattern: i))
-        case .double(let d): (tag, bits) = (.double, d.bitPattern)
-        case .string(let s): (tag, bits) = (.string, UInt64(symbols.intern(s)))
-        }
+        self.init(kind: kind, name: name, value: ScalarBits(value, symbols: symbols))
     }
 
     /// The value (a string's looked up in `symbols`).
-    @inline(__always)
-    package func value(_ symbols: SymbolTable) -> Scalar {
-        switch tag {
-        case .double: .double(Double(bitPattern: bits))
-        case .int: .int(Int64(bitPattern: bits))
-        case .bool: .bool(bits != 0)
-        case .string: .string(symbols.name(UInt32(truncatingIfNeeded: bits)))
-        case .null: .null
-        }
-    }
+    package func value(_ symbols: SymbolTable) -> Scalar { value.scalar(symbols) }
 
     /// The value as a number (`Scalar.number`): doubles and ints.
     @inline(__always)
-    package var number: Double? {
-        switch tag {
-        case .double: Double(bitPattern: bits)
-        case .int: Double(Int64(bitPattern: bits))
-        default: nil
-        }
-    }
+    package var number: Double? { value.number }
 
     /// The int value, if it is one.
-    package var int: Int64? { tag == .int ? Int64(bitPattern: bits) : nil }
+    @inline(__always)
+    package var int: Int64? { value.int }
 }
 
 package enum Passage: Sendable {

@@ -134,7 +134,7 @@ package final class HookContext {
 
     /// Records what an evaluation reported (a metric observation of the current call).
     package func observe(_ observation: Observation) throws(HooktraceError) {
-        try sink.observe(kind: observation.kind, name: symbols.intern(observation.name), value: observation.value, symbols: symbols)
+        try sink.observe(kind: observation.kind, name: symbols.intern(observation.name), value: ScalarBits(observation.value, symbols: symbols), symbols: symbols)
     }
 
     /// A warning, reported once per text as a note effect of the hook being called.
@@ -343,7 +343,7 @@ package final class Runner {
         }
         for i in stepObservations.indices {
             let o = stepObservations[i]
-            try sink.observe(kind: o.kind, name: o.name, value: o.value(symbols), symbols: symbols)
+            try sink.observe(kind: o.kind, name: o.name, value: o.value, symbols: symbols)
             switch o.kind {
             case .logVar:
                 if let v = o.number { context.logBuffer.update(o.name, v, count: counters.numSamples) }

@@ -143,34 +143,112 @@ struct DamageTests {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         var bytes = try writeTrace(everyKind, to: dir.file("t"))
-        bytes[8] = 2  // major version 2.0
+        bytes[8] = 3  // major version 3.0
         bytes[10] = 0
         let size = TraceHeader.encode(codec: .zstd, metadata: TraceWriter.Options().metadata).count
         let crc = crc32(Array(bytes[0..<(size - 4)]))
         for i in 0..<4 { bytes[size - 4 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
-        try writeBytes(bytes, to: dir.file("v2"))
+        try writeBytes(bytes, to: dir.file("v3"))
         #expect {
-            try TraceReader(path: dir.file("v2"))
+            try TraceReader(path: dir.file("v3"))
         } throws: { error in
             let e = error as? HooktraceError
-            return e?.code == .unsupportedVersion && e?.message.contains("2.0") == true && e?.message.contains("upgrade") == true
+            return e?.code == .unsupportedVersion && e?.message.contains("3.0") == true && e?.message.contains("upgrade") == true
         }
     }
 
     /// Builds a trace whose one block has the given header fields and body, with valid checksums.
     private func craft(_ dir: TemporaryDirectory, names: [UInt8] = [], stored: [UInt8], raw: UInt32, codec: Codec,
-                       events: UInt32, firstNameID: UInt32 = 0) throws -> String {
+                       events: UInt32, firstNameID: UInt32 = 0, layout: PayloadLayout = .records,
+                       epochs: (UInt32, UInt32) = (.max, 0), iters: (UInt64, UInt64) = (.max, 0)) throws -> String {
         var file = TraceHeader.encode(codec: codec, metadata: [])
         let header = BlockHeader(
             kind: .events, codec: codec, firstSequence: 0, eventCount: events, firstNameID: firstNameID,
             namesLength: UInt32(names.count), storedLength: UInt32(stored.count), rawLength: raw,
-            bodyCRC: crc32(stored, continuing: crc32(names)), epochMin: .max, epochMax: 0, iterMin: .max, iterMax: 0)
+            bodyCRC: crc32(stored, continuing: crc32(names)), epochMin: epochs.0, epochMax: epochs.1,
+            iterMin: iters.0, iterMax: iters.1, layout: layout)
         var sink = ByteSink()
         header.encode(into: &sink)
         file += sink.bytes + names + stored
         let path = dir.file("crafted-\(file.count)-\(raw)")
         try writeBytes(file, to: path)
         return path
+    }
+
+    @Test("split payloads (format 2): the value section is read in record order; a records length past the end, value bytes missing or left over, and an unknown layout are damage")
+    func splitLayout() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var names = ByteSink()
+        names.uvarint(2)
+        names.uvarint(10)
+        names.append(utf8: "before_run")
+        names.uvarint(4)
+        names.append(utf8: "loss")
+        // A call at time 5 (Δtime zigzag 10, in the values) and a loss of 0.5 with its eight
+        // middle bytes in the values; control byte and everything else in the records.
+        let records: [UInt8] = [Tag.call, 0, 0, 0, 0, 0, Tag.observe, 0, 1, ScalarTag.double, 0x00]
+        let values: [UInt8] = [10] + withUnsafeBytes(of: (0.5).bitPattern.littleEndian) { Array($0) }
+        func payload(_ records: [UInt8], _ values: [UInt8], length: Int? = nil) -> [UInt8] {
+            var head = ByteSink()
+            head.uvarint(UInt64(length ?? records.count))
+            return head.bytes + records + values
+        }
+        func crafted(_ bytes: [UInt8], layout: PayloadLayout = .split) throws -> String {
+            try craft(dir, names: names.bytes, stored: bytes, raw: UInt32(bytes.count), codec: .none, events: 2,
+                      layout: layout, epochs: (0, 0), iters: (0, 0))
+        }
+        let good = try readTrace(try crafted(payload(records, values)))
+        #expect(good.map(\.event) == [.call(Call(stage: "before_run", epoch: 0, iter: 0, innerIter: 0, mode: .none, time: 5)),
+                                      .observe(Observation(kind: .logVar, name: "loss", value: .double(0.5)))])
+        // The same records read as format 1 lack their values: damage, not other numbers.
+        let (_, asRecords) = readWhatYouCan(try crafted(payload(records, values), layout: .records))
+        #expect(asRecords?.code == .damaged)
+        let cases: [(String, [UInt8], String)] = [
+            ("length past the end", payload(records, values, length: records.count + values.count + 1), "runs past"),
+            ("a value byte left over", payload(records, values + [0]), "not used"),
+            ("a value byte missing", payload(records, Array(values.dropLast())), "value section ends early"),
+            ("no value section", payload(records, []), "value section ends early"),
+        ]
+        for (what, bytes, message) in cases {
+            // (A streaming reader has handed out what it decoded before the damage showed.)
+            let (_, error) = readWhatYouCan(try crafted(bytes))
+            #expect(error?.code == .damaged && error?.message.contains(message) == true, "\(what): \(String(describing: error))")
+            let report = try IntegrityReport.check(path: try crafted(bytes))
+            #expect(report.verdict == .damaged && report.goodEvents == 0, "\(what)")
+        }
+        // An unknown layout byte is refused as a newer or foreign writer's.
+        var file = try readFileBytes(try crafted(payload(records, values)))
+        let frame = TraceHeader.encode(codec: .none, metadata: []).count
+        file[frame + 6] = 2
+        let crc = crc32(Array(file[frame..<(frame + 68)]))
+        for i in 0..<4 { file[frame + 68 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        try writeBytes(file, to: dir.file("layout2"))
+        let (_, unknown) = readWhatYouCan(dir.file("layout2"))
+        #expect(unknown?.code == .damaged && unknown?.message.contains("unknown payload layout 2") == true, "\(String(describing: unknown))")
+    }
+
+    @Test("a written block is split: its frame says so, and its payload is the records' length, the records, the values")
+    func writtenBlocksAreSplit() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var o = TraceWriter.Options()
+        o.codec = .none
+        let bytes = try writeTrace(everyKind, to: dir.file("t"), options: o)
+        let start = TraceHeader.encode(codec: .none, metadata: TraceWriter.Options().metadata).count
+        let header = try bytes.withUnsafeBytes { try BlockHeader.parse(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        #expect(header.layout == .split && bytes[start + 6] == 1 && bytes[start + 7] == 0)
+        let payloadStart = start + TraceFormat.blockHeaderSize + Int(header.namesLength)
+        let payload = Array(bytes[payloadStart..<(payloadStart + Int(header.rawLength))])
+        let length = try payload.withUnsafeBytes { raw in
+            var c = ByteCursor(raw)
+            let n = try c.uvarint()
+            return (c.position, Int(n))
+        }
+        let valueBytes = payload.count - length.0 - length.1
+        // Doubles' middle bytes and the calls' Δtime: 0.5, 0.374 (twice, other keys), 0.02, 0.85, …
+        #expect(valueBytes > 8 * 5 && length.1 > 0)
+        #expect(try readTrace(dir.file("t")).map(\.event) == everyKind)
     }
 
     @Test("hostile lengths are rejected before allocating")

@@ -1,3 +1,4 @@
+import Foundation
 import HooktraceAnalysis
 @testable import HooktraceFormat
 import HooktraceLive
@@ -196,5 +197,40 @@ struct HookStagesRecordTests {
         shortLength[at + 1] -= 1
         #expect(throws: DecodeFailure.self) { try decode(shortLength, names) }
         #expect(throws: DecodeFailure.self) { try decode(Array(bytes.dropLast()), names) }
+    }
+}
+
+/// Traces written before format 2 (payloads of records only) read as they did: two goldens
+/// recorded by the format 1.1 writer, kept with their dumps (Tests/Fixtures/format-1.1).
+@Suite("Format 1.1 traces")
+struct FormatOneTests {
+    static let directory: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/format-1.1").path
+    }()
+
+    @Test("a 1.1 trace reads event for event as its dump says, checks intact, and rewrites as 2.0 with the same events",
+          arguments: ["eval-save-best", "momentum-step-adam-two-groups"])
+    func reads(_ name: String) throws {
+        let path = "\(Self.directory)/\(name).htrace"
+        let reader = try TraceReader(path: path)
+        #expect(reader.header.majorVersion == 1 && reader.header.minorVersion == 1)
+        var lines: [String] = [EventText.header]
+        var events: [Event] = []
+        while let e = try reader.next() {
+            lines.append(EventText.line(e))
+            events.append(e.event)
+        }
+        let dump = try readTextFile("\(Self.directory)/\(name).txt").split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+        #expect(lines == Array(dump.dropLast()).map(String.init))
+        #expect(try IntegrityReport.check(path: path).verdict == .intact)
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        _ = try writeTrace(events, to: dir.file("v2"))
+        let again = try TraceReader(path: dir.file("v2"))
+        #expect(again.header.majorVersion == 2)
+        var back: [Event] = []
+        while let e = try again.next() { back.append(e.event) }
+        #expect(back.count == events.count && zip(back, events).allSatisfy { $0.isIdentical(to: $1) })
     }
 }
