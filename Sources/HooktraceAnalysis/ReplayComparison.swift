@@ -179,6 +179,10 @@ extension ReplayComparison: RunSink {
         observationCount += 1
     }
 
+    package func observe(_ observations: UnsafeBufferPointer<StepObservation>, symbols: SymbolTable) throws(HooktraceError) {
+        for o in observations { try observe(kind: o.kind, name: o.name, value: o.value, symbols: symbols) }
+    }
+
     package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
         events += 1
         if !effectsDiffer, call != nil, let recorded = recordedCurrent, recordedEffect(recorded, is: hook, action) {

@@ -266,6 +266,10 @@ private final class ProgressSink: RunSink {
         try writer.observe(kind: kind, name: name, value: value, symbols: symbols)
     }
 
+    func observe(_ observations: UnsafeBufferPointer<StepObservation>, symbols: SymbolTable) throws(HooktraceError) {
+        try writer.observe(observations, symbols: symbols)
+    }
+
     func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
         try writer.effect(hook: hook, action: action, symbols: symbols)
     }

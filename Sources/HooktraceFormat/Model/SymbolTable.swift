@@ -114,6 +114,47 @@ package struct ScalarBits: BitwiseCopyable, Equatable {
     package var int: Int64? { tag == ScalarTag.int ? Int64(bitPattern: bits) : nil }
 }
 
+/// One value a step observes: its name a symbol of the run's ``SymbolTable`` and its value
+/// as bits (a string's as a symbol too). What the runner hands its sink and log buffer on
+/// every step: plain memory, nothing to compare, copy or count.
+package struct StepObservation: BitwiseCopyable {
+    package var kind: ObservationKind
+    package var name: UInt32
+    /// The value as bits, a string as a symbol.
+    package var value: ScalarBits
+
+    @inline(__always)
+    package init(kind: ObservationKind, name: UInt32, value: ScalarBits) {
+        self.kind = kind
+        self.name = name
+        self.value = value
+    }
+
+    package init(kind: ObservationKind, name: UInt32, double: Double) {
+        self.init(kind: kind, name: name, value: ScalarBits(double: double))
+    }
+
+    package init(kind: ObservationKind, name: UInt32, int: Int64) {
+        self.init(kind: kind, name: name, value: ScalarBits(int: int))
+    }
+
+    /// Any value; a string is interned in `symbols`.
+    package init(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) {
+        self.init(kind: kind, name: name, value: ScalarBits(value, symbols: symbols))
+    }
+
+    /// The value (a string's looked up in `symbols`).
+    package func value(_ symbols: SymbolTable) -> Scalar { value.scalar(symbols) }
+
+    /// The value as a number (`Scalar.number`): doubles and ints.
+    @inline(__always)
+    package var number: Double? { value.number }
+
+    /// The int value, if it is one.
+    @inline(__always)
+    package var int: Int64? { value.int }
+}
+
 /// Where a run's events go, as the runner produces them: calls, observations and effects
 /// with their names as symbols of the run's ``SymbolTable`` (no strings built per event),
 /// and the rare events (run_start, notes at the start, run_end) as ``Event`` values.
@@ -125,10 +166,19 @@ package protocol RunSink: AnyObject {
     func call(stage: UInt32, epoch: Int, iter: Int, innerIter: Int, mode: Mode, time: Int64, symbols: SymbolTable) throws(HooktraceError)
     /// An observation of the current call.
     func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError)
+    /// A step's observations of the current call, in order: the same as `observe` for
+    /// each (one call per step instead of one per observation).
+    func observe(_ observations: UnsafeBufferPointer<StepObservation>, symbols: SymbolTable) throws(HooktraceError)
     /// An effect of the hook registered as `hook`.
     func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError)
     /// Any other event.
     func event(_ event: Event) throws(HooktraceError)
+}
+
+extension RunSink {
+    package func observe(_ observations: UnsafeBufferPointer<StepObservation>, symbols: SymbolTable) throws(HooktraceError) {
+        for o in observations { try observe(kind: o.kind, name: o.name, value: o.value, symbols: symbols) }
+    }
 }
 
 /// A ``RunSink`` that hands every record on as an ``Event`` (names as strings).
@@ -170,6 +220,10 @@ package final class TeeSink: RunSink {
 
     package func observe(kind: ObservationKind, name: UInt32, value: ScalarBits, symbols: SymbolTable) throws(HooktraceError) {
         for s in sinks { try s.observe(kind: kind, name: name, value: value, symbols: symbols) }
+    }
+
+    package func observe(_ observations: UnsafeBufferPointer<StepObservation>, symbols: SymbolTable) throws(HooktraceError) {
+        for s in sinks { try s.observe(observations, symbols: symbols) }
     }
 
     package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {

@@ -231,7 +231,7 @@ package struct ByteCursor {
 extension Int64 {
     /// `self + other`, clamped to the representable range: totals of times read from an
     /// untrusted trace never trap.
-    @inlinable
+    @inline(__always)
     package func saturatingAdd(_ other: Int64) -> Int64 {
         let (sum, overflow) = addingReportingOverflow(other)
         return overflow ? (other > 0 ? .max : .min) : sum

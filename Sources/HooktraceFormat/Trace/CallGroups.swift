@@ -154,9 +154,31 @@ package struct ObservationView {
 
     /// Observation `index`'s value as bits, a string's bits being its name id in the trace
     /// (not a symbol: map it as a key is mapped).
-    @inline(__always)
     package func valueBits(_ index: Int) -> ScalarBits {
         ScalarBits(tag: observations[index].tag, bits: observations[index].bits)
+    }
+}
+
+extension ObservationView {
+    /// What a replayed step observes: these observations but metrics (an evaluation's),
+    /// written over `out` (reused from step to step), names and string values as symbols
+    /// of `symbols` (found through `names`, interned on first sight). Here, not in the
+    /// simulator's module: the per-observation accessors inline only within a module.
+    package func stepObservations(into out: inout [StepObservation], names: inout RecordedNameSymbols, symbols: SymbolTable) {
+        func symbol(_ id: UInt32, _ names: inout RecordedNameSymbols) -> UInt32 {
+            if let known = names.symbol(id) { return known }
+            return names.remember(id, symbols.intern(self.names[Int(id)]))
+        }
+        var count = 0
+        for o in observations where o.kind != .metric {
+            let name = symbol(o.key, &names)
+            let value = o.tag == ScalarTag.string ? ScalarBits(stringSymbol: symbol(UInt32(truncatingIfNeeded: o.bits), &names))
+                                                  : ScalarBits(tag: o.tag, bits: o.bits)
+            let step = StepObservation(kind: o.kind, name: name, value: value)
+            if count < out.count { out[count] = step } else { out.append(step) }
+            count += 1
+        }
+        if count < out.count { out.removeLast(out.count - count) }
     }
 }
 
@@ -167,8 +189,8 @@ package struct RecordedNameSymbols: ~Copyable {
     /// By name id: the symbol, or UInt32.max while not yet known. Memory of its own (not
     /// an array: an array read through the object holding this value was retained and
     /// released for every observation).
-    @usableFromInline var symbols: UnsafeMutablePointer<UInt32>
-    @usableFromInline var count = 0
+    private var symbols: UnsafeMutablePointer<UInt32>
+    private var count = 0
 
     package init() {
         symbols = .allocate(capacity: 0)
@@ -176,8 +198,10 @@ package struct RecordedNameSymbols: ~Copyable {
 
     deinit { symbols.deallocate() }
 
-    /// The symbol of name id `id`, if known.
-    @inlinable package func symbol(_ id: UInt32) -> UInt32? {
+    /// The symbol of name id `id`, if known. (Inlined within this module only: `@inlinable`
+    /// on a `package` declaration does not reach other modules with this compiler.)
+    @inline(__always)
+    package func symbol(_ id: UInt32) -> UInt32? {
         let i = Int(id)
         return i < count && symbols[i] != UInt32.max ? symbols[i] : nil
     }

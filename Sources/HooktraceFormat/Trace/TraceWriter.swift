@@ -450,6 +450,12 @@ extension TraceWriter: RunSink {
         try handle(block.addObservation(kind: kind, name: name, value: value, symbols, blockEvents: blockEvents, timed: timed))
     }
 
+    package func observe(_ observations: UnsafeBufferPointer<StepObservation>, symbols: SymbolTable) throws(HooktraceError) {
+        for o in observations {
+            try handle(block.addObservation(kind: o.kind, name: o.name, value: o.value, symbols, blockEvents: blockEvents, timed: timed))
+        }
+    }
+
     package func effect(hook: UInt32, action: EffectAction, symbols: SymbolTable) throws(HooktraceError) {
         try handle(block.addEffect(hook: hook, action: action, symbols, blockEvents: blockEvents, timed: timed))
     }

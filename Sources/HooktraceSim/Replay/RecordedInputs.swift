@@ -35,7 +35,7 @@ package final class RecordedInputs: RunInputs {
 
     /// Called with the recording's prelude (its notes before the first call) when the
     /// replay reaches it.
-    package var onPrelude: ((CallGroup) -> Void)?
+    @exclusivity(unchecked) package var onPrelude: ((CallGroup) -> Void)?
     /// The reader of the recording's groups (to read what the replay did not reach).
     package var groupReader: CallGroupReader { groups }
 
@@ -87,25 +87,7 @@ package final class RecordedInputs: RunInputs {
     package func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError) {
         // The step's observations were recorded after its before_*_iter call: the current one.
         let view = currentRef?.observationView ?? ObservationView()
-        var count = 0
-        for i in 0..<view.count {
-            let kind = view.kind(i)
-            if kind == .metric { continue }  // an evaluation's, not the step's
-            let name = symbol(of: view.key(i), view, runner)
-            var value = view.valueBits(i)
-            if value.isString { value = ScalarBits(stringSymbol: symbol(of: UInt32(truncatingIfNeeded: value.bits), view, runner)) }
-            let o = StepObservation(kind: kind, name: name, value: value)
-            if count < observations.count { observations[count] = o } else { observations.append(o) }
-            count += 1
-        }
-        if count < observations.count { observations.removeLast(observations.count - count) }
-    }
-
-    /// The run's symbol of one of the recording's name ids.
-    @inline(__always)
-    private func symbol(of id: UInt32, _ view: ObservationView, _ runner: Runner) -> UInt32 {
-        if let known = recordedNames.symbol(id) { return known }
-        return recordedNames.remember(id, runner.context.symbols.intern(view.name(id)))
+        view.stepObservations(into: &observations, names: &recordedNames, symbols: runner.context.symbols)
     }
 
     package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {

@@ -27,47 +27,6 @@ package protocol RunInputs: AnyObject {
     func hookWork(_ work: HookWork, _ runner: Runner)
 }
 
-/// One value a step observes: its name a symbol of the run's ``SymbolTable`` and its value
-/// as bits (a string's as a symbol too). What the runner hands its sink and log buffer on
-/// every step: plain memory, nothing to compare, copy or count.
-package struct StepObservation: BitwiseCopyable {
-    package var kind: ObservationKind
-    package var name: UInt32
-    /// The value as bits, a string as a symbol.
-    package var value: ScalarBits
-
-    @inline(__always)
-    package init(kind: ObservationKind, name: UInt32, value: ScalarBits) {
-        self.kind = kind
-        self.name = name
-        self.value = value
-    }
-
-    package init(kind: ObservationKind, name: UInt32, double: Double) {
-        self.init(kind: kind, name: name, value: ScalarBits(double: double))
-    }
-
-    package init(kind: ObservationKind, name: UInt32, int: Int64) {
-        self.init(kind: kind, name: name, value: ScalarBits(int: int))
-    }
-
-    /// Any value; a string is interned in `symbols`.
-    package init(kind: ObservationKind, name: UInt32, value: Scalar, symbols: SymbolTable) {
-        self.init(kind: kind, name: name, value: ScalarBits(value, symbols: symbols))
-    }
-
-    /// The value (a string's looked up in `symbols`).
-    package func value(_ symbols: SymbolTable) -> Scalar { value.scalar(symbols) }
-
-    /// The value as a number (`Scalar.number`): doubles and ints.
-    @inline(__always)
-    package var number: Double? { value.number }
-
-    /// The int value, if it is one.
-    @inline(__always)
-    package var int: Int64? { value.int }
-}
-
 package enum Passage: Sendable {
     case sleep(Int64)
     case dataLoad

@@ -341,9 +341,11 @@ package final class Runner {
         for i in stepObservations.indices where stepObservations[i].kind == .numSamples {
             if let n = stepObservations[i].int { counters.numSamples = Int(n) }
         }
+        // The sink takes the step's observations in one call (its per-observation code then
+        // inlines into its own loop).
+        try stepObservations.withUnsafeBufferPointer { (all) throws(HooktraceError) in try sink.observe(all, symbols: symbols) }
         for i in stepObservations.indices {
             let o = stepObservations[i]
-            try sink.observe(kind: o.kind, name: o.name, value: o.value, symbols: symbols)
             switch o.kind {
             case .logVar:
                 if let v = o.number { context.logBuffer.update(o.name, v, count: counters.numSamples) }
