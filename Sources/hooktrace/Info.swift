@@ -61,6 +61,7 @@ struct Info: ParsableCommand {
         for (k, v) in s.header.metadata { row(k, v) }
         if let r = s.runStart {
             row("source", r.source)
+            row("framework", Framework.of(r).rawValue)
             var runner = r.runner
             if let e = r.maxEpochs { runner += ", max_epochs \(e)" }
             if let i = r.maxIters { runner += ", max_iters \(i)" }

@@ -196,7 +196,7 @@ struct Hooks: ParsableCommand {
             throw HooktraceError(.invalidInput, "the trace does not start with a run_start, so it names no hooks", file: config)
         }
         var out = StandardOutput()
-        out.write(Simulator.hookListing(start.hooks) + "\n")
+        out.write(Framework.of(start).hookListing(start.hooks) + "\n")
         let unknown = start.hooks.filter { $0.stages == nil }
         if !unknown.isEmpty {
             out.write("\nstages not recorded (a format 1.0 trace, or the recorder could not ask the hook):\n")

@@ -241,6 +241,24 @@ struct RecordCLITests {
         #expect(missing.status == 2 && missing.stderr.contains("no such file"))
     }
 
+    @Test("an mmengine config exits 2 saying so, and writes nothing; info names a trace's framework")
+    func mmengineConfig() throws {
+        let scratch = Scratch()
+        let cfg = scratch.file("mmdet3.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 12}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 50}}, "data": {"train": 10}}"#
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let out = scratch.file("mmdet3.htrace")
+        let r = try CLI.run(["record", "--config", cfg, "-o", out])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("this is an mmengine config (train_cfg, optim_wrapper, default_hooks)"), "\(r.stderr)")
+        #expect(!r.stderr.contains("ignoring config keys"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("mmdet3.htrace") }.isEmpty)
+        let hooks = try CLI.run(["hooks", cfg])
+        #expect(hooks.status == 2 && hooks.stderr.contains("mmengine config"))
+        let info = try CLI.run(["info", Self.examples + "/../golden/lr-step-linear-warmup/expected.htrace"])
+        #expect(info.stdout.contains("framework:    mmcv 1.x\n"), "\(info.stdout)")
+    }
+
     @Test("hooks prints mmcv's listing")
     func hooks() throws {
         let r = try CLI.run(["hooks", Self.examples + "/faster_rcnn_r50_fpn_1x_coco.json"])

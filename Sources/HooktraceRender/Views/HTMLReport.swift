@@ -28,6 +28,7 @@ package enum HTMLReport {
         func row(_ k: String, _ v: String) { html += "<tr><th>\(escape(k))</th><td>\(escape(v))</td></tr>\n" }
         if let r = summary.runStart {
             row("source", r.source)
+            row("framework", Framework.of(r).rawValue)
             row("runner", r.runner + (r.maxEpochs.map { ", max_epochs \($0)" } ?? "") + (r.maxIters.map { ", max_iters \($0)" } ?? ""))
             if !r.workflow.isEmpty { row("workflow", r.workflow.map { "(\($0.mode), \($0.count))" }.joined(separator: ", ")) }
             if !r.loaders.isEmpty { row("loaders", r.loaders.map { "\($0.mode) \($0.length)" }.joined(separator: ", ")) }
@@ -151,7 +152,7 @@ package enum HTMLReport {
                     state.apply(e.event)
                     switch e.event {
                     case .runStart(let r):
-                        if r.hooks.contains(where: { $0.stages != nil }) { d.listing = Simulator.hookListing(r.hooks) }
+                        if r.hooks.contains(where: { $0.stages != nil }) { d.listing = Framework.of(r).hookListing(r.hooks) }
                     case .call(let c):
                         if let last = lastCall {
                             let i = stageIndex[last.stage] ?? { stageIndex[last.stage] = d.stageTimes.count; d.stageTimes.append((last.stage, 0, 0)); return d.stageTimes.count - 1 }()

@@ -23,6 +23,8 @@ package struct RunConfig {
 
     package var json: JSONValue
     package var name: String
+    /// The framework the config is written for (mmcv 1.x: the only one simulated so far).
+    package var framework: Framework
     package var kind: Runner.Kind
     package var maxEpochs: Int?
     package var maxIters: Int?
@@ -53,6 +55,14 @@ package struct RunConfig {
         self.name = name
         guard case .object(let members) = json else {
             throw configError("", "a run config must be a JSON object with keys such as \"runner\", \"optimizer\", \"lr_config\"")
+        }
+        // Before any key is read: an mmengine config's hooks come from keys mmcv 1.x does not
+        // have, and running it as mmcv's would record a confident, wrong run.
+        framework = try Framework.of(configKeys: members.map(\.key))
+        if framework == .mmengine {
+            let found = members.map(\.key).filter { Framework.mmengineKeys.contains($0) }
+            let shown = found.prefix(4).joined(separator: ", ") + (found.count > 4 ? ", …" : "")
+            throw configError(found[0], "this is an mmengine config (\(shown)): mmdetection 3.x and the other OpenMMLab 2.x projects build their hooks from these keys, and hooktrace does not simulate mmengine runs yet (it simulates mmcv 1.x configs: runner, lr_config, checkpoint_config, log_config, evaluation); rather than record a run with the wrong hooks, it stops here. A real mmengine run can be recorded, then read by info, show, lr, plot, report and diff: hooktrace record -o run.htrace -- python tools/train.py CONFIG")
         }
         for (key, _) in members where !Self.knownKeys.contains(key) {
             let hint = suggestion(key, Self.knownKeys)

@@ -236,6 +236,8 @@ package final class Runner {
     /// Per stage, the hooks that act on it, rebuilt at the first call after the hooks change.
     @exclusivity(unchecked) private var dispatch = DispatchTable([])
     @exclusivity(unchecked) private var dispatchStale = true
+    /// The framework whose loops drive the run.
+    package let dialect: any Dialect
     package let workflow: [WorkflowPhase]
     package let loaders: [LoaderLength]
     /// Whether any hook needs gradient norms (clipping configured).
@@ -257,7 +259,8 @@ package final class Runner {
 
     package init(kind: Kind, maxEpochs: Int?, maxIters: Int?, workflow: [WorkflowPhase], loaders: [LoaderLength],
                 optimizers: [OptimizerState], isDictOptimizer: Bool, workDir: String, experimentName: String,
-                simulation: Simulation, inputs: (any RunInputs)? = nil, sink: any RunSink) {
+                simulation: Simulation, inputs: (any RunInputs)? = nil, dialect: any Dialect = MMCVDialect(), sink: any RunSink) {
+        self.dialect = dialect
         self.workflow = workflow
         self.loaders = loaders
         self.sink = sink
@@ -333,7 +336,7 @@ package final class Runner {
 
     // MARK: The step
 
-    private func step(train: Bool) throws(HooktraceError) {
+    fileprivate func step(train: Bool) throws(HooktraceError) {
         try inputs.step(train: train, self, into: &stepObservations)
         counters.numSamples = 1
         counters.gradNorm = nil
@@ -376,123 +379,69 @@ package final class Runner {
                 ? "logger type \(entry.hook.type) is not known to hooktrace (programs register their own through custom_imports); kept as a passive logger (called in order, its records are not simulated)"
                 : "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)") }
         }
-        switch kind {
-        case .epochBased: try runEpochBased()
-        case .iterBased: try runIterBased()
-        }
+        try dialect.run(Loop(runner: self))
         try emit(.runEnd(RunEnd(status: .completed)))
     }
+}
 
-    private func loaderLength(_ phase: Int) -> Int {
-        let mode = workflow[phase].mode
-        return loaders.first(where: { $0.mode == mode })?.length ?? 0
+/// What a dialect's loops do to a run (``Dialect/run(_:)``): move the counters, make the
+/// calls and the steps, let time pass. Only the runner makes one, for its dialect; hooks
+/// get a ``HookContext``, which cannot do any of this.
+package struct Loop {
+    fileprivate let runner: Runner
+
+    package var kind: Runner.Kind { runner.kind }
+    package var workflow: [WorkflowPhase] { runner.workflow }
+    package var loaders: [LoaderLength] { runner.loaders }
+    package var maxEpochs: Int? { runner.maxEpochs }
+
+    /// `len(data_loader)` of the loader of `mode` (0 when the run has none).
+    package func loaderLength(_ mode: String) -> Int {
+        runner.loaders.first(where: { $0.mode == mode })?.length ?? 0
     }
 
-    private func runEpochBased() throws(HooktraceError) {
-        guard let maxEpochs else { throw HooktraceError(.invalidInput, "EpochBasedRunner needs runner.max_epochs") }
-        if let i = workflow.firstIndex(where: { $0.mode == "train" }) { counters.maxIters = maxEpochs * loaderLength(i) }
-        try callHook(.beforeRun)
-        while epoch < maxEpochs {
-            for (i, phase) in workflow.enumerated() {
-                for _ in 0..<phase.count {
-                    if phase.mode == "train" && epoch >= maxEpochs { break }
-                    if phase.mode == "train" {
-                        try trainEpoch(length: loaderLength(i))
-                    } else {
-                        try valEpoch(length: loaderLength(i))
-                    }
-                }
-            }
-        }
-        inputs.pass(.sleep(1_000_000_000), self)
-        try callHook(.afterRun)
+    // The counters the hooks read, as the framework's runner and loops set them.
+    package var epoch: Int {
+        get { runner.context.counters.epoch }
+        nonmutating set { runner.context.counters.epoch = newValue }
+    }
+    package var iter: Int {
+        get { runner.context.counters.iter }
+        nonmutating set { runner.context.counters.iter = newValue }
+    }
+    package var innerIter: Int {
+        get { runner.context.counters.innerIter }
+        nonmutating set { runner.context.counters.innerIter = newValue }
+    }
+    package var mode: Mode {
+        get { runner.context.counters.mode }
+        nonmutating set { runner.context.counters.mode = newValue }
+    }
+    package var maxIters: Int? {
+        get { runner.context.counters.maxIters }
+        nonmutating set { runner.context.counters.maxIters = newValue }
+    }
+    package var dataLoaderLength: Int? {
+        get { runner.context.counters.dataLoaderLength }
+        nonmutating set { runner.context.counters.dataLoaderLength = newValue }
     }
 
-    private func trainEpoch(length: Int) throws(HooktraceError) {
-        counters.mode = .train
-        counters.dataLoaderLength = length
-        counters.maxIters = (maxEpochs ?? 0) * length
-        try callHook(.beforeTrainEpoch)
-        inputs.pass(.sleep(2_000_000_000), self)
-        for i in 0..<length {
-            inputs.pass(.dataLoad, self)
-            counters.innerIter = i
-            try callHook(.beforeTrainIter)
-            try step(train: true)
-            try callHook(.afterTrainIter)
-            counters.iter += 1
-        }
-        try callHook(.afterTrainEpoch)
-        counters.epoch += 1
+    /// `call_hook(stage)`.
+    @inline(__always)
+    package func call(_ stage: Stage) throws(HooktraceError) {
+        try runner.callHook(stage)
     }
 
-    private func valEpoch(length: Int) throws(HooktraceError) {
-        counters.mode = .val
-        counters.dataLoaderLength = length
-        try callHook(.beforeValEpoch)
-        inputs.pass(.sleep(2_000_000_000), self)
-        for i in 0..<length {
-            inputs.pass(.dataLoad, self)
-            counters.innerIter = i
-            try callHook(.beforeValIter)
-            try step(train: false)
-            try callHook(.afterValIter)
-        }
-        try callHook(.afterValEpoch)
+    /// One training or validation step: its observations recorded and logged.
+    @inline(__always)
+    package func step(train: Bool) throws(HooktraceError) {
+        try runner.step(train: train)
     }
 
-    /// mmcv's `IterLoader`: wraps around its data loader, counting epochs.
-    private struct IterLoader {
-        let length: Int
-        var position = 0
-        var epoch = 0
-    }
-
-    private func next(_ loader: inout IterLoader) {
-        if loader.position >= loader.length {
-            loader.epoch += 1
-            inputs.pass(.sleep(2_000_000_000), self)
-            loader.position = 0
-        }
-        loader.position += 1
-        inputs.pass(.dataLoad, self)
-    }
-
-    private func runIterBased() throws(HooktraceError) {
-        guard let maxIters else { throw HooktraceError(.invalidInput, "IterBasedRunner needs runner.max_iters") }
-        try callHook(.beforeRun)
-        var iterLoaders = workflow.indices.map { IterLoader(length: loaderLength($0)) }
-        try callHook(.beforeEpoch)
-        while iter < maxIters {
-            for (i, phase) in workflow.enumerated() {
-                counters.innerIter = 0
-                for _ in 0..<phase.count {
-                    if phase.mode == "train" && iter >= maxIters { break }
-                    if phase.mode == "train" {
-                        counters.mode = .train
-                        counters.dataLoaderLength = iterLoaders[i].length
-                        counters.epoch = iterLoaders[i].epoch
-                        next(&iterLoaders[i])
-                        try callHook(.beforeTrainIter)
-                        try step(train: true)
-                        try callHook(.afterTrainIter)
-                        counters.innerIter += 1
-                        counters.iter += 1
-                    } else {
-                        counters.mode = .val
-                        counters.dataLoaderLength = iterLoaders[i].length
-                        next(&iterLoaders[i])
-                        try callHook(.beforeValIter)
-                        try step(train: false)
-                        try callHook(.afterValIter)
-                        counters.innerIter += 1
-                    }
-                }
-            }
-        }
-        inputs.pass(.sleep(1_000_000_000), self)
-        try callHook(.afterEpoch)
-        try callHook(.afterRun)
+    /// Time passing between calls.
+    @inline(__always)
+    package func pass(_ passage: Passage) {
+        runner.inputs.pass(passage, runner)
     }
 }
 
