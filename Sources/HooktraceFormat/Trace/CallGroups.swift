@@ -243,6 +243,10 @@ package struct GroupRef {
 
     @inline(__always) private var head: GroupHead { batch.heads[index] }
 
+    /// The group as a `CallGroup`, which keeps its block alive (for the rare group kept
+    /// beyond a handle's life: an unmatched call, the prelude, an evaluation's metrics).
+    package var retained: CallGroup { CallGroup(batch: batch, index: index) }
+
     package var call: Call? { head.call.map { $0.call(batch.names) } }
     package var isPrelude: Bool { head.call == nil }
     /// The recorded time of the call (0 for the prelude).
@@ -434,6 +438,9 @@ package final class CallGroupReader {
     private let prefetcher: Prefetcher<GroupBatch>?
     /// The current block's groups, and the next one's index.
     @exclusivity(unchecked) private var batch = GroupBatch()
+    /// The batch before `batch`: kept, so that the last two groups ``nextRef()`` gave are
+    /// valid even when a batch boundary lies between them.
+    @exclusivity(unchecked) private var previousBatch = GroupBatch()
     @exclusivity(unchecked) private var nextIndex = 0
     /// Damage met while reading, if any (the groups before it were returned). Known once
     /// ``next()`` has returned nil.
@@ -458,16 +465,36 @@ package final class CallGroupReader {
 
     /// The next group, or nil at the end.
     package func next() -> CallGroup? {
+        guard advance() else { return nil }
+        return CallGroup(batch: batch, index: nextIndex - 1)
+    }
+
+    /// The next group as a handle without reference counting, or nil at the end: for a
+    /// reader that walks the groups once, in order (replay's inputs). It is valid until
+    /// two more groups have been read: the reader keeps the batches of the last two groups
+    /// it gave. (A `CallGroup` per call cost an atomic retain here and a release where the
+    /// replay dropped it, several per call once moved from slot to slot.)
+    package func nextRef() -> GroupRef? {
+        guard advance() else { return nil }
+        return GroupRef(batch: batch, index: nextIndex - 1)
+    }
+
+    /// Moves to the next group, taking the next batch when this one is used up.
+    @inline(__always)
+    private func advance() -> Bool {
         while nextIndex == batch.heads.count {
             guard let next = prefetcher != nil ? prefetcher!.next() : builder.nextBatch() else {
                 prefetcher?.join()
-                return nil
+                return false
             }
+            // A batch may hold no group at all (a block inside one call's records): the
+            // batch kept is the last one a group came from.
+            if batch.heads.count > 0 { previousBatch = batch }
             batch = next
             nextIndex = 0
         }
         nextIndex += 1
-        return CallGroup(batch: batch, index: nextIndex - 1)
+        return true
     }
 }
 

@@ -11,14 +11,11 @@ package final class RecordedInputs: RunInputs {
     private var reader: TraceReader { groups.reader }
     /// The damage that ended the recording early, if any.
     package var damage: HooktraceError? { groups.damage }
-    /// The recorded group of the call in progress (the last one `callTime` matched) and
-    /// the one before it: what the step and an evaluation read, and what an inline
-    /// comparison pairs the replayed calls with. Moved, never copied, from one slot to the
-    /// next (each copy of a group is an atomic reference count on its block).
-    @exclusivity(unchecked) package private(set) var current: CallGroup?
-    @exclusivity(unchecked) package private(set) var previous: CallGroup?
-    /// `current` without reference counting (valid while it is held, and while it is
-    /// `previous`).
+    /// The recorded group of the call in progress (the last one `callTime` matched): what
+    /// the step and an evaluation read, and what an inline comparison pairs the replayed
+    /// call with. A handle without reference counting, valid until two more calls have
+    /// been read (``CallGroupReader/nextRef()``): the comparison still reads it while the
+    /// next call starts.
     @exclusivity(unchecked) package private(set) var currentRef: GroupRef?
     /// A group read for a call the replay did not make (it diverged there), for a
     /// comparison to count as unmatched.
@@ -49,31 +46,27 @@ package final class RecordedInputs: RunInputs {
     }
 
     package func callTime(_ stage: Stage, _ runner: Runner) throws(HooktraceError) -> Int64 {
-        var next = groups.next()
-        while next?.unretained.isPrelude == true {  // the prelude's notes
-            if let onPrelude, let g = next { onPrelude(g) }
-            next = groups.next()
+        var next = groups.nextRef()
+        while let g = next, g.isPrelude {  // the prelude's notes
+            if let onPrelude { onPrelude(g.retained) }
+            next = groups.nextRef()
         }
-        guard let g = consume next else {
+        guard let ref = next else {
             if let damage {
                 throw HooktraceError(.damaged, "replay stopped after \(calls) calls: the recording is damaged (\(damage.message))", file: reader.path, offset: damage.offset, block: damage.block)
             }
             throw HooktraceError(.truncated, "replay stopped after \(calls) calls: the recording ends there (it stopped early, or the runner wants more calls than it recorded) while the replayed run calls \(stage.rawValue) at epoch \(runner.epoch), iter \(runner.iter)", file: reader.path)
         }
-        let ref = g.unretained
         guard ref.isCall(stage, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode) else {
-            let recorded = g.call!
+            let recorded = ref.call!
             let mine = Call(stage: stage.rawValue, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode, time: recorded.time)
-            let sequence = g.sequence
-            unmatched = consume g
+            let sequence = ref.sequence
+            unmatched = ref.retained
             throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
         }
         calls += 1
-        let time = ref.time
-        previous = current.take()
-        current = consume g
         currentRef = ref
-        return time
+        return ref.time
     }
 
     private func describe(_ c: Call) -> String {
@@ -91,7 +84,7 @@ package final class RecordedInputs: RunInputs {
     }
 
     package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {
-        let recorded = (current?.observations ?? []).filter { $0.kind == .metric }.map { ($0.name, $0.value) }
+        let recorded = (currentRef?.retained.observations ?? []).filter { $0.kind == .metric }.map { ($0.name, $0.value) }
         if !recorded.isEmpty { return recorded }
         if let fallback { return try fallback.metrics(runner) }
         missingMetrics.append("epoch \(runner.epoch), iter \(runner.iter)")

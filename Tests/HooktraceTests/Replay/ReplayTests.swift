@@ -265,3 +265,31 @@ struct ReplayTests {
         #expect(try RecordedLoaders.infer(trace: path, modes: ["train"], iterBased: true) == ["train": length])
     }
 }
+
+/// The replay's inline comparison holds recorded groups by handles without reference
+/// counting (``CallGroupReader/nextRef()``), valid for two calls: with blocks of a few
+/// events a batch boundary falls between almost every call and the one before it.
+@Suite("Replay compared as it runs, across block boundaries")
+struct ReplayComparisonBoundaryTests {
+    @Test("with 3-event blocks, the inline comparison reports what diff reports for the kept replay", arguments: [
+        #"{"lr_config": {"policy": "step", "step": [1, 3]}, "checkpoint_config": {"interval": 2}}"#,
+        #"{"evaluation": {"interval": 2, "save_best": "bbox_mAP"}}"#,
+        "null",
+    ])
+    func smallBlocks(hooks: String) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (recording, _) = try recordFile(replayBase, dir, name: "tiny-blocks.htrace", blockEvents: 3)
+        let hookSet = hooks == "null" ? nil : try JSONValue.parse(hooks)
+        let kept = dir.file("kept.htrace")
+        let writer = try TraceWriter(path: kept)
+        try Replayer.replay(trace: recording, hooks: hookSet, to: writer)
+        try writer.close()
+        let comparison = ReplayComparison(recorded: recording, replay: kept, options: TraceDiff.Options())
+        try Replayer.replay(trace: recording, hooks: hookSet, prepare: { comparison.prepare(start: $0, inputs: $1) }, to: comparison)
+        let inline = comparison.finish()
+        let diff = try TraceDiff.compare(recording, kept)
+        #expect(inline.json == diff.json)
+        #expect(inline.same == (hooks == "null"))
+    }
+}
