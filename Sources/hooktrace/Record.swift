@@ -24,8 +24,10 @@ func loadConfig(_ path: String) throws -> RunConfig {
 }
 
 /// Prepares a run from `cfg`, naming the config file in any error.
-func prepareRun(_ cfg: RunConfig, file: String) throws -> (Runner, RunStart) {
-    let result = Result { () throws(HooktraceError) in try Simulator.prepare(cfg) { _ throws(HooktraceError) in } }
+func prepareRun(_ cfg: RunConfig, file: String, hooksUnsimulated: Bool = false) throws -> (Runner, RunStart) {
+    let result = Result { () throws(HooktraceError) in
+        try Simulator.prepare(cfg, hooksUnsimulated: hooksUnsimulated, to: EventSink { _ throws(HooktraceError) in })
+    }
     switch result {
     case .success(let prepared): return prepared
     case .failure(let error): throw HooktraceError(error.code, error.message + " (see docs/CONFIG.md)", file: file)
@@ -170,7 +172,8 @@ struct Hooks: ParsableCommand {
             return try listRecorded()
         }
         let cfg = try loadConfig(config)
-        let (runner, _) = try prepareRun(cfg, file: config)
+        // An mmengine config's hooks are listed although their effects are not simulated yet.
+        let (runner, _) = try prepareRun(cfg, file: config, hooksUnsimulated: true)
         // The warnings `record` would give, on stderr, before the listing.
         printConfigNotes(cfg, runner: runner)
         for text in runner.configWarnings { printError("hooktrace: warning: config: \(text)") }
@@ -181,7 +184,7 @@ struct Hooks: ParsableCommand {
         out.write(Simulator.hookListing(runner) + "\n")
         // Known passive types (mmdetection's check and model hooks) are listed under their
         // stages above; only the others' stages are unknown.
-        let passive = runner.hooks.filter { ($0.hook as? PassiveHook)?.methods.isEmpty == true }
+        let passive = runner.hooks.filter { ($0.hook as? PassiveHook)?.methods.isEmpty == true || ($0.hook as? MMEngineHook)?.methods.isEmpty == true }
         if !passive.isEmpty {
             out.write("\nnot simulated (passive; the stages they act on are unknown to hooktrace):\n")
             for p in passive { out.write("(" + pad(Priority.label(p.priority), 12) + ") " + p.hook.type + "\n") }

@@ -38,6 +38,17 @@ package struct RunConfig {
     package var ignored: [String] = []
     /// Settings the config gives that the simulation does not act on, with what happens instead.
     package var warnings: [String] = []
+    /// An mmengine config's loops and hooks (nil for mmcv 1.x configs).
+    package var engine: MMEngineSettings?
+
+    /// The simulator's dialect for this config's framework.
+    package var dialect: any Dialect {
+        if let engine { return MMEngineDialect(engine) }
+        return MMCVDialect()
+    }
+
+    /// The top-level keys of an mmengine config hooktrace reads, or knows to be without effect on hooks.
+    static let knownMMEngineKeys = Framework.mmengineKeys + ["custom_hooks", "data", "simulation", "work_dir", "load_from", "resume", "auto_scale_lr"]
 
     /// Parses and validates `text` (the contents of a config file named `name`).
     package init(text: String, name: String) throws(HooktraceError) {
@@ -60,9 +71,36 @@ package struct RunConfig {
         // have, and running it as mmcv's would record a confident, wrong run.
         framework = try Framework.of(configKeys: members.map(\.key))
         if framework == .mmengine {
-            let found = members.map(\.key).filter { Framework.mmengineKeys.contains($0) }
-            let shown = found.prefix(4).joined(separator: ", ") + (found.count > 4 ? ", …" : "")
-            throw configError(found[0], "this is an mmengine config (\(shown)): mmdetection 3.x and the other OpenMMLab 2.x projects build their hooks from these keys, and hooktrace does not simulate mmengine runs yet (it simulates mmcv 1.x configs: runner, lr_config, checkpoint_config, log_config, evaluation); rather than record a run with the wrong hooks, it stops here. A real mmengine run can be recorded, then read by info, show, lr, plot, report and diff: hooktrace record -o run.htrace -- python tools/train.py CONFIG")
+            for (key, _) in members where !Self.knownMMEngineKeys.contains(key) {
+                let hint = suggestion(key, Self.knownMMEngineKeys)
+                if !hint.isEmpty { throw configError(key, "unknown key\(hint)") }
+                if !Self.ignoredKeys.contains(key) { ignored.append(key) }
+            }
+            let settings = try MMEngineSettings(json)
+            kind = settings.kind
+            maxEpochs = settings.maxEpochs
+            maxIters = settings.maxIters
+            workflow = []
+            var data = try ConfigArgs(json["data"] ?? .object([]), path: "data")
+            let train = try Self.loaderLength(&data, "train")
+            guard let train else {
+                throw configError("data.train", "missing: give the number of batches per epoch of the train loader, e.g. \"data\": {\"train\": 7330}")
+            }
+            loaders = [LoaderLength("train", train)]
+            if let val = try Self.loaderLength(&data, "val") {
+                loaders.append(LoaderLength("val", val))
+            } else if settings.hasVal {
+                throw configError("data.val", "val_cfg is configured: give the val loader's length, e.g. \"val\": 5000")
+            }
+            let samplesPerGPU = try data.optionalInt("samples_per_gpu")
+            _ = data.raw("workers_per_gpu")
+            _ = data.raw("test")
+            try data.finish(owner: "data")
+            (optimizers, isDictOptimizer) = try Self.optimizers(settings.optimizer, path: "optim_wrapper.optimizer")
+            simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: nil)
+            workDir = try Self.workDir(json, name: name)
+            engine = settings
+            return
         }
         for (key, _) in members where !Self.knownKeys.contains(key) {
             let hint = suggestion(key, Self.knownKeys)
@@ -123,17 +161,7 @@ package struct RunConfig {
 
         // data
         var data = try ConfigArgs(json["data"] ?? .object([]), path: "data")
-        func length(_ mode: String) throws(HooktraceError) -> Int? {
-            guard let v = data.raw(mode), v != .null else { return nil }
-            guard case .int(let n) = v else {
-                throw configError("data.\(mode)", "expected the number of batches per epoch of the \(mode) loader (an integer), got \(describeValue(v))")
-            }
-            guard n > 0 else { throw configError("data.\(mode)", "must be a positive number of batches, got \(n)") }
-            guard n <= Self.maxLoaderLength else {
-                throw configError("data.\(mode)", "\(n) batches per epoch is beyond what hooktrace simulates (at most \(Self.maxLoaderLength)); is it the number of images rather than of batches?")
-            }
-            return Int(n)
-        }
+        func length(_ mode: String) throws(HooktraceError) -> Int? { try Self.loaderLength(&data, mode) }
         var loaders: [LoaderLength] = []
         guard let train = try length("train") else {
             throw configError("data.train", "missing: give the number of batches per epoch of the train loader, e.g. \"data\": {\"train\": 7330}")
@@ -181,12 +209,26 @@ package struct RunConfig {
 
         // simulation
         simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: json["evaluation"])
-        if let w = json["work_dir"], w != .null {
-            guard case .string(let s) = w else { throw configError("work_dir", "expected a path, got \(describeValue(w))") }
-            workDir = s
-        } else {
-            workDir = "work_dirs/" + name
+        workDir = try Self.workDir(json, name: name)
+    }
+
+    static func workDir(_ json: JSONValue, name: String) throws(HooktraceError) -> String {
+        guard let w = json["work_dir"], w != .null else { return "work_dirs/" + name }
+        guard case .string(let s) = w else { throw configError("work_dir", "expected a path, got \(describeValue(w))") }
+        return s
+    }
+
+    /// `data.<mode>`: the number of batches per epoch of that loader, if given.
+    static func loaderLength(_ data: inout ConfigArgs, _ mode: String) throws(HooktraceError) -> Int? {
+        guard let v = data.raw(mode), v != .null else { return nil }
+        guard case .int(let n) = v else {
+            throw configError("data.\(mode)", "expected the number of batches per epoch of the \(mode) loader (an integer), got \(describeValue(v))")
         }
+        guard n > 0 else { throw configError("data.\(mode)", "must be a positive number of batches, got \(n)") }
+        guard n <= Self.maxLoaderLength else {
+            throw configError("data.\(mode)", "\(n) batches per epoch is beyond what hooktrace simulates (at most \(Self.maxLoaderLength)); is it the number of images rather than of batches?")
+        }
+        return Int(n)
     }
 
     static let optimizerDefaults: [String: (momentum: Bool, betas: Bool)] = [
@@ -196,18 +238,18 @@ package struct RunConfig {
         "SparseAdam": (false, true),
     ]
 
-    static func optimizers(_ value: JSONValue?) throws(HooktraceError) -> ([OptimizerState], Bool) {
+    static func optimizers(_ value: JSONValue?, path: String = "optimizer") throws(HooktraceError) -> ([OptimizerState], Bool) {
         guard let value, value != .null else {
-            throw configError("optimizer", "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
+            throw configError(path, "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
         }
-        guard case .object(let members) = value else { throw configError("optimizer", "expected an object, got \(describeValue(value))") }
+        guard case .object(let members) = value else { throw configError(path, "expected an object, got \(describeValue(value))") }
         if value["type"] != nil {
-            return ([try optimizer(value, name: "", path: "optimizer")], false)
+            return ([try optimizer(value, name: "", path: path)], false)
         }
-        guard !members.isEmpty else { throw configError("optimizer", "an empty dict of optimizers; give \"type\" and \"lr\"") }
+        guard !members.isEmpty else { throw configError(path, "an empty dict of optimizers; give \"type\" and \"lr\"") }
         var result: [OptimizerState] = []
         for (name, cfg) in members {
-            result.append(try optimizer(cfg, name: name, path: "optimizer.\(name)"))
+            result.append(try optimizer(cfg, name: name, path: "\(path).\(name)"))
         }
         return (result, true)
     }

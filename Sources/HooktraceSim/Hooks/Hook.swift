@@ -35,9 +35,11 @@ package protocol IgnoresSettings: Hook {
 }
 
 extension Hook {
-    /// `get_triggered_stages()`: listed stages the hook's class acts on, in `Hook.stages` order.
-    package var triggeredStages: [Stage] {
-        Stage.listed.filter { stage in
+    /// `get_triggered_stages()`: the stages of `framework`'s listing the hook's class acts
+    /// on, in the framework's `Hook.stages` order.
+    package func triggeredStages(_ framework: Framework) -> [Stage] {
+        let listed = framework == .mmcv ? Stage.listed : Stage.mmengineListed
+        return listed.filter { stage in
             methods.contains(stage) || (stage.generic.map { methods.contains($0) } ?? false)
         }
     }

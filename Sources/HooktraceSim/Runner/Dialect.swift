@@ -46,22 +46,8 @@ package enum Framework: String, Sendable, CaseIterable {
     /// `Hook.stages`: the stages of the framework's hook listing, in its order.
     package var listedStages: [String] {
         switch self {
-        case .mmcv:
-            Stage.listed.map(\.rawValue)
-        case .mmengine:
-            ["before_run", "after_load_checkpoint", "before_train", "before_train_epoch", "before_train_iter",
-             "after_train_iter", "after_train_epoch", "before_val", "before_val_epoch", "before_val_iter",
-             "after_val_iter", "after_val_epoch", "after_val", "before_save_checkpoint", "after_train",
-             "before_test", "before_test_epoch", "before_test_iter", "after_test_iter", "after_test_epoch",
-             "after_test", "after_run"]
-        }
-    }
-
-    /// The simulator's dialect of this framework; nil while it is not simulated.
-    package var dialect: (any Dialect)? {
-        switch self {
-        case .mmcv: MMCVDialect()
-        case .mmengine: nil
+        case .mmcv: Stage.listed.map(\.rawValue)
+        case .mmengine: Stage.mmengineListed.map(\.rawValue)
         }
     }
 
@@ -89,11 +75,13 @@ package enum Framework: String, Sendable, CaseIterable {
 /// What one framework's runner does its own way, behind the one simulator: how a config
 /// becomes registered hooks, and the loops that make the calls. Everything else — the
 /// runner's `call_hook`, the hooks' context, the inputs (simulated or recorded), the
-/// trace — is shared. mmcv 1.x is ``MMCVDialect``; mmengine's loops and default hooks
-/// plug in here too.
+/// trace — is shared. mmcv 1.x is ``MMCVDialect``; mmengine 0.10.7 is ``MMEngineDialect``.
 package protocol Dialect: Sendable {
     /// The framework this dialect simulates.
     var framework: Framework { get }
+    /// Whether the framework's hooks are simulated (their effects recorded); a dialect
+    /// whose hooks are not yet runs only its loops and lists its hooks.
+    var simulatesHooks: Bool { get }
     /// Registers the hooks `config` asks for on `runner`, in the framework's order and
     /// priorities, and checks what the config alone decides (errors the framework would
     /// raise mid-run come before anything runs).

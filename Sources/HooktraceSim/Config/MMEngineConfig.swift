@@ -1,0 +1,159 @@
+import HooktraceFormat
+
+/// What an mmengine config says about the run's loops and hooks (mmengine 0.10.7's
+/// `Runner.from_cfg`, `build_train_loop`, `register_default_hooks`): the train loop and its
+/// validation schedule, whether a val loop exists, the default hooks after the config's
+/// `default_hooks` are merged in, and the custom hooks.
+package struct MMEngineSettings: Sendable {
+    /// `EpochBasedTrainLoop` or `IterBasedTrainLoop`.
+    package var kind: Runner.Kind
+    package var maxEpochs: Int?
+    package var maxIters: Int?
+    /// The train loop's `val_begin` and `val_interval`.
+    package var valBegin: Int
+    package var valInterval: Int
+    /// `dynamic_intervals`: from each milestone on, its interval.
+    package var dynamicIntervals: [(milestone: Int, interval: Int)]
+    /// Whether `val_cfg` is given: without it no validation stage is ever called.
+    package var hasVal: Bool
+    /// The default hooks in registration order, by key, each a hook config with `type`.
+    package var defaultHooks: [(key: String, config: JSONValue)]
+    /// `custom_hooks`, in order.
+    package var customHooks: [JSONValue]
+    /// `optim_wrapper.optimizer`.
+    package var optimizer: JSONValue
+
+    /// The six hooks mmengine's runner registers unless `default_hooks` removes or
+    /// replaces them, in its order (`Runner.register_default_hooks`). The checkpoint entry
+    /// passes `interval=1` (the class default is −1).
+    static let builtInDefaults: [(key: String, config: JSONValue)] = [
+        ("runtime_info", .object([("type", .string("RuntimeInfoHook"))])),
+        ("timer", .object([("type", .string("IterTimerHook"))])),
+        ("sampler_seed", .object([("type", .string("DistSamplerSeedHook"))])),
+        ("logger", .object([("type", .string("LoggerHook"))])),
+        ("param_scheduler", .object([("type", .string("ParamSchedulerHook"))])),
+        ("checkpoint", .object([("type", .string("CheckpointHook")), ("interval", .int(1))])),
+    ]
+
+    init(_ json: JSONValue) throws(HooktraceError) {
+        // The train loop (`build_train_loop`): `type`, or `by_epoch` choosing one.
+        guard let trainValue = json["train_cfg"], trainValue != .null else {
+            throw configError("train_cfg", "missing: mmengine trains only with train_cfg (with train_dataloader and optim_wrapper; all three or none), e.g. {\"type\": \"EpochBasedTrainLoop\", \"max_epochs\": 12}")
+        }
+        var train = try ConfigArgs(trainValue, path: "train_cfg")
+        let type = try train.optionalString("type")
+        let byEpoch: Bool? = train.has("by_epoch") ? try train.bool("by_epoch", default: true) : nil
+        let loops = ["EpochBasedTrainLoop", "IterBasedTrainLoop"]
+        switch (type, byEpoch) {
+        case (.some, .some):
+            throw configError("train_cfg", "has both \"type\" and \"by_epoch\"; mmengine raises RuntimeError: keep one")
+        case (nil, nil):
+            throw configError("train_cfg", "needs \"type\" (e.g. \"EpochBasedTrainLoop\") or \"by_epoch\"; mmengine raises KeyError")
+        case (let t?, nil):
+            guard let i = loops.firstIndex(of: t) else {
+                throw configError("train_cfg.type", "unknown train loop \"\(t)\"; use \"EpochBasedTrainLoop\" or \"IterBasedTrainLoop\"" + suggestion(t, loops))
+            }
+            kind = i == 0 ? .epochBased : .iterBased
+        case (nil, let b?):
+            kind = b ? .epochBased : .iterBased
+        }
+        let owner = kind == .epochBased ? loops[0] : loops[1]
+        func integral(_ key: String) throws(HooktraceError) -> Int? {
+            guard let v = train.raw(key), v != .null else { return nil }
+            switch v {
+            case .int(let n): return Int(n)
+            case .double(let d) where d.rounded() == d && abs(d) < 1e15: return Int(d)
+            default: throw configError(train.keyPath(key), "must be an integer (mmengine asserts int(\(key)) == \(key)), got \(describeValue(v))")
+            }
+        }
+        switch kind {
+        case .epochBased:
+            guard let e = try integral("max_epochs") else { throw configError("train_cfg.max_epochs", "missing: \(owner) needs max_epochs") }
+            guard e >= 0 else { throw configError("train_cfg.max_epochs", "must not be negative, got \(e)") }
+            maxEpochs = e
+            maxIters = nil
+        case .iterBased:
+            guard let i = try integral("max_iters") else { throw configError("train_cfg.max_iters", "missing: \(owner) needs max_iters") }
+            guard i >= 0 else { throw configError("train_cfg.max_iters", "must not be negative, got \(i)") }
+            maxIters = i
+            maxEpochs = nil
+        }
+        valBegin = try train.int("val_begin", default: 1)
+        valInterval = try train.int("val_interval", default: kind == .epochBased ? 1 : 1000)
+        guard valInterval > 0 else {
+            throw configError("train_cfg.val_interval", "must be a positive number of \(kind == .epochBased ? "epochs" : "iterations"), got \(valInterval) (mmengine divides by it when deciding to validate)")
+        }
+        dynamicIntervals = []
+        if let d = train.raw("dynamic_intervals"), d != .null {
+            guard case .array(let pairs) = d else { throw configError("train_cfg.dynamic_intervals", "expected a list of [milestone, interval] pairs, got \(describeValue(d))") }
+            for (i, pair) in pairs.enumerated() {
+                guard case .array(let p) = pair, p.count == 2, case .int(let m) = p[0], case .int(let v) = p[1] else {
+                    throw configError("train_cfg.dynamic_intervals[\(i)]", "expected a pair [milestone, interval] of integers, got \(describeValue(pair))")
+                }
+                guard v > 0 else { throw configError("train_cfg.dynamic_intervals[\(i)]", "the interval must be positive, got \(v)") }
+                if let last = dynamicIntervals.last, Int(m) <= last.milestone {
+                    throw configError("train_cfg.dynamic_intervals[\(i)]", "milestones must increase (mmengine looks them up by bisection, as a sorted list), got \(m) after \(last.milestone)")
+                }
+                dynamicIntervals.append((Int(m), Int(v)))
+            }
+        }
+        try train.finish(owner: owner)
+
+        hasVal = json["val_cfg"].map { $0 != .null } ?? false
+
+        // Optimizer wrapper: the optimizer's param groups are what schedules act on.
+        guard let wrapper = json["optim_wrapper"], wrapper != .null else {
+            throw configError("optim_wrapper", "missing: mmengine trains only with train_cfg, train_dataloader and optim_wrapper (all three or none), e.g. {\"type\": \"OptimWrapper\", \"optimizer\": {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}}")
+        }
+        guard let opt = wrapper["optimizer"], opt != .null else {
+            throw configError("optim_wrapper.optimizer", "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
+        }
+        optimizer = opt
+
+        // Default hooks: the config's entries replace the built-in ones wholesale (a new
+        // key is appended after checkpoint); None removes one of the six.
+        var hooks = Self.builtInDefaults
+        if let d = json["default_hooks"], d != .null {
+            guard case .object(let entries) = d else { throw configError("default_hooks", "expected an object of hook configs by name, got \(describeValue(d))") }
+            for (key, value) in entries {
+                let index = hooks.firstIndex { $0.key == key }
+                if value == .null {
+                    guard let index else {
+                        throw configError("default_hooks.\(key)", "None removes one of the default hooks (\(Self.builtInDefaults.map(\.key).joined(separator: ", "))), and \"\(key)\" is not one (mmengine asserts this)" + suggestion(key, Self.builtInDefaults.map(\.key)))
+                    }
+                    hooks.remove(at: index)
+                    continue
+                }
+                guard case .object = value, value["type"] != nil else {
+                    throw configError("default_hooks.\(key)", "expected a hook config with \"type\" (or null to remove it), got \(describeValue(value))")
+                }
+                if let index { hooks[index].config = value } else { hooks.append((key, value)) }
+            }
+        }
+        defaultHooks = hooks
+        customHooks = []
+        if let c = json["custom_hooks"], c != .null {
+            guard case .array(let items) = c else { throw configError("custom_hooks", "expected a list of hook configs, got \(describeValue(c))") }
+            for (i, item) in items.enumerated() {
+                guard case .object = item, item["type"] != nil else {
+                    throw configError("custom_hooks[\(i)]", "expected a hook config with \"type\", got \(describeValue(item))")
+                }
+            }
+            customHooks = items
+        }
+    }
+
+    /// The val interval in force after `completed` epochs (or iterations): mmengine's
+    /// `calc_dynamic_intervals` and its bisect on `completed + 1`, so a milestone's interval
+    /// applies from one unit before the milestone.
+    package func valInterval(after completed: Int) -> Int {
+        var interval = valInterval
+        for (milestone, value) in dynamicIntervals where milestone <= completed + 1 { interval = value }
+        return interval
+    }
+
+    /// Whether the train loop runs the val loop after `completed` epochs (iterations).
+    package func validates(after completed: Int, of total: Int) -> Bool {
+        hasVal && completed >= valBegin && (completed % valInterval(after: completed) == 0 || completed == total)
+    }
+}

@@ -1,0 +1,195 @@
+import HooktraceFormat
+
+/// mmengine 0.10.7's runner, as a dialect of the simulator: the default hooks merged with
+/// the config's `default_hooks`, then `custom_hooks`, registered by priority; the train
+/// loop of `train_cfg` (`EpochBasedTrainLoop` or `IterBasedTrainLoop`) with its validation
+/// schedule and, when `val_cfg` is given, the `ValLoop`.
+///
+/// The hooks are not simulated yet (their types, priorities and stages are mmengine's, so
+/// the order of calls and the hook listing are exact, but they have no effects):
+/// ``simulatesHooks`` is false, and `record` refuses mmengine configs until they are.
+package struct MMEngineDialect: Dialect {
+    package var framework: Framework { .mmengine }
+    package var simulatesHooks: Bool { false }
+    let settings: MMEngineSettings
+
+    package init(_ settings: MMEngineSettings) {
+        self.settings = settings
+    }
+
+    // MARK: Hooks
+
+    package func registerHooks(_ config: RunConfig, registry: HookRegistry, on runner: Runner) throws(HooktraceError) {
+        for (key, entry) in settings.defaultHooks {
+            try register(entry, path: "default_hooks.\(key)", on: runner)
+        }
+        for (i, entry) in settings.customHooks.enumerated() {
+            try register(entry, path: "custom_hooks[\(i)]", on: runner)
+        }
+    }
+
+    /// `Runner.register_hook`: a `priority` key of the config wins over the class's.
+    private func register(_ entry: JSONValue, path: String, on runner: Runner) throws(HooktraceError) {
+        guard case .string(let type) = entry["type"] ?? .null else {
+            throw configError(path + ".type", "expected the hook's type name, got \(describeValue(entry["type"] ?? .null))")
+        }
+        let hook = MMEngineHook(type: type, config: entry)
+        var priority = hook.classPriority
+        if let p = entry["priority"] { priority = try Priority.resolve(p, path: path + ".priority") }
+        runner.register(hook, priority: priority)
+    }
+
+    // MARK: Loops
+
+    package func run(_ loop: Loop) throws(HooktraceError) {
+        try call(.beforeRun, loop)
+        switch settings.kind {
+        case .epochBased: try runEpochBased(loop)
+        case .iterBased: try runIterBased(loop)
+        }
+        loop.pass(.sleep(1_000_000_000))
+        try call(.afterRun, loop)
+    }
+
+    /// `call_hook(stage)` with the counters mmengine's hooks see there: the mode a
+    /// recording of a real run gives the call (from the stage's name) and `batch_idx`
+    /// for iteration stages (0 elsewhere).
+    @inline(__always)
+    private func call(_ stage: Stage, _ loop: Loop, batch: Int = 0) throws(HooktraceError) {
+        loop.mode = Self.mode(of: stage)
+        loop.innerIter = batch
+        try loop.call(stage)
+    }
+
+    static func mode(of stage: Stage) -> Mode {
+        let name = stage.rawValue
+        return name.contains("train") ? .train : name.contains("val") ? .val : name.contains("test") ? .test : .none
+    }
+
+    /// `EpochBasedTrainLoop.run`.
+    private func runEpochBased(_ loop: Loop) throws(HooktraceError) {
+        let maxEpochs = settings.maxEpochs ?? 0
+        let length = loop.loaderLength("train")
+        loop.maxIters = maxEpochs * length
+        try call(.beforeTrain, loop)
+        while loop.epoch < maxEpochs {
+            loop.dataLoaderLength = length
+            try call(.beforeTrainEpoch, loop)
+            loop.pass(.sleep(2_000_000_000))
+            for batch in 0..<length {
+                loop.pass(.dataLoad)
+                try call(.beforeTrainIter, loop, batch: batch)
+                try loop.step(train: true)
+                try call(.afterTrainIter, loop, batch: batch)
+                loop.iter += 1
+            }
+            try call(.afterTrainEpoch, loop)
+            loop.epoch += 1
+            if settings.validates(after: loop.epoch, of: maxEpochs) { try runVal(loop) }
+        }
+        try call(.afterTrain, loop)
+    }
+
+    /// `IterBasedTrainLoop.run`: `runner.epoch` stays 0; `batch_idx` is the global
+    /// iteration; the loader wraps around on its own epoch counter.
+    private func runIterBased(_ loop: Loop) throws(HooktraceError) {
+        let maxIters = settings.maxIters ?? 0
+        let length = loop.loaderLength("train")
+        loop.maxIters = maxIters
+        try call(.beforeTrain, loop)
+        loop.dataLoaderLength = length
+        try call(.beforeTrainEpoch, loop)
+        var position = 0
+        while loop.iter < maxIters {
+            if position == length {
+                loop.pass(.sleep(2_000_000_000))
+                position = 0
+            }
+            position += 1
+            loop.pass(.dataLoad)
+            let batch = loop.iter
+            loop.dataLoaderLength = length
+            try call(.beforeTrainIter, loop, batch: batch)
+            try loop.step(train: true)
+            try call(.afterTrainIter, loop, batch: batch)
+            loop.iter += 1
+            if settings.validates(after: loop.iter, of: maxIters) { try runVal(loop) }
+        }
+        try call(.afterTrainEpoch, loop)
+        try call(.afterTrain, loop)
+    }
+
+    /// `ValLoop.run`: no counter changes.
+    private func runVal(_ loop: Loop) throws(HooktraceError) {
+        let length = loop.loaderLength("val")
+        try call(.beforeVal, loop)
+        loop.dataLoaderLength = length
+        try call(.beforeValEpoch, loop)
+        loop.pass(.sleep(2_000_000_000))
+        for batch in 0..<length {
+            loop.pass(.dataLoad)
+            try call(.beforeValIter, loop, batch: batch)
+            try loop.step(train: false)
+            try call(.afterValIter, loop, batch: batch)
+        }
+        try call(.afterValEpoch, loop)
+        try call(.afterVal, loop)
+        loop.dataLoaderLength = loop.loaderLength("train")
+    }
+}
+
+/// A hook of mmengine's (or of an OpenMMLab 2.x project), with the stages its class
+/// overrides and its class priority, read from mmengine 0.10.7's and mmdetection 3.3.0's
+/// sources; its work is not
+/// simulated yet. A type hooktrace does not know has no known stages (it is in the run's
+/// hook list but in no stage's listing) and NORMAL priority.
+package final class MMEngineHook: Hook {
+    package let type: String
+    package let config: JSONValue
+    package let methods: Set<Stage>
+    package let classPriority: Int
+
+    /// Overridden methods (a generic one, e.g. `.beforeEpoch`, stands for `_before_epoch`)
+    /// and class priority of mmengine's hooks.
+    static let known: [String: (methods: Set<Stage>, priority: Priority)] = [
+        "RuntimeInfoHook": ([.beforeRun, .beforeTrain, .afterTrain, .beforeTrainEpoch, .beforeTrainIter, .afterTrainIter,
+                             .beforeVal, .afterValEpoch, .afterVal, .beforeTest, .afterTest, .afterTestEpoch], .veryHigh),
+        "IterTimerHook": ([.beforeTrain, .beforeEpoch, .afterEpoch, .beforeIter, .afterIter], .normal),
+        "DistSamplerSeedHook": ([.beforeTrainEpoch], .normal),
+        "LoggerHook": ([.beforeRun, .afterTrainIter, .afterValIter, .afterTestIter, .afterValEpoch, .afterTestEpoch, .afterRun], .belowNormal),
+        "ParamSchedulerHook": ([.afterTrainIter, .afterTrainEpoch, .afterValEpoch], .low),
+        "CheckpointHook": ([.beforeTrain, .afterTrainEpoch, .afterValEpoch, .afterTrain, .afterTrainIter], .veryLow),
+        "EMAHook": ([.beforeRun, .beforeTrain, .afterTrainIter, .beforeValEpoch, .afterValEpoch, .beforeTestEpoch,
+                     .afterTestEpoch, .beforeSaveCheckpoint, .afterLoadCheckpoint], .normal),
+        "EmptyCacheHook": ([.afterIter, .beforeEpoch, .afterEpoch], .normal),
+        "SyncBuffersHook": ([.beforeValEpoch, .afterTrainEpoch], .normal),
+        "NaiveVisualizationHook": ([.beforeTrain, .afterTestIter], .normal),
+        "EarlyStoppingHook": ([.beforeRun, .afterValEpoch], .lowest),
+        "ProfilerHook": ([.beforeRun, .afterTrainEpoch, .afterTrainIter], .veryLow),
+        "NPUProfilerHook": ([.beforeRun, .beforeTrainIter, .afterTrainIter], .veryLow),
+        // mmdetection 3.3.0's (mmdet/engine/hooks): no class priority, so NORMAL.
+        "CheckInvalidLossHook": ([.afterTrainIter], .normal),
+        "MeanTeacherHook": ([.beforeTrain, .afterTrainIter], .normal),
+        "MemoryProfilerHook": ([.afterTrainIter, .afterValIter, .afterTestIter], .normal),
+        "NumClassCheckHook": ([.beforeTrainEpoch, .beforeValEpoch], .normal),
+        "PipelineSwitchHook": ([.beforeTrainEpoch], .normal),
+        "SetEpochInfoHook": ([.beforeTrainEpoch], .normal),
+        "SyncNormHook": ([.beforeValEpoch], .normal),
+        "DetVisualizationHook": ([.afterValIter, .afterTestIter], .normal),
+        "TrackVisualizationHook": ([.afterValIter, .afterTestIter], .normal),
+        "GroundingVisualizationHook": ([.afterValIter, .afterTestIter], .normal),
+        "YOLOXModeSwitchHook": ([.beforeTrainEpoch], .normal),
+    ]
+
+    package init(type: String, config: JSONValue) {
+        self.type = type
+        self.config = config
+        // A scope prefix (`mmengine.`, `mmdet.`) names the registry, not another class.
+        let bare = type.split(separator: ".").last.map(String.init) ?? type
+        let entry = Self.known[bare]
+        methods = entry?.methods ?? []
+        classPriority = (entry?.priority ?? .normal).rawValue
+    }
+
+    package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {}
+}
