@@ -33,9 +33,20 @@ package struct MMEngineDialect: Dialect {
         guard case .string(let type) = entry["type"] ?? .null else {
             throw configError(path + ".type", "expected the hook's type name, got \(describeValue(entry["type"] ?? .null))")
         }
-        let hook = MMEngineHook(type: type, config: entry)
-        var priority = hook.classPriority
+        let bare = type.split(separator: ".").last.map(String.init) ?? type
+        var priority = (MMEngineHook.known[bare]?.priority ?? .normal).rawValue
         if let p = entry["priority"] { priority = try Priority.resolve(p, path: path + ".priority") }
+        // `register_hook` pops `priority` before the hook is built.
+        var config = entry
+        if case .object(let members) = entry { config = .object(members.filter { $0.key != "priority" && $0.key != "type" }) }
+        let hook: any Hook
+        switch bare {
+        case "CheckpointHook":
+            var args = try ConfigArgs(config, path: path)
+            hook = try MMEngineCheckpointHook(type, &args)
+        default:
+            hook = MMEngineHook(type: type, config: entry)
+        }
         runner.register(hook, priority: priority)
     }
 
@@ -96,6 +107,7 @@ package struct MMEngineDialect: Dialect {
         let maxIters = settings.maxIters ?? 0
         let length = loop.loaderLength("train")
         loop.maxIters = maxIters
+        loop.maxEpochs = 1  // IterBasedTrainLoop's constant
         try call(.beforeTrain, loop)
         loop.dataLoaderLength = length
         try call(.beforeTrainEpoch, loop)
@@ -132,6 +144,7 @@ package struct MMEngineDialect: Dialect {
             try loop.step(train: false)
             try call(.afterValIter, loop, batch: batch)
         }
+        try loop.evaluate(batches: length)
         try call(.afterValEpoch, loop)
         try call(.afterVal, loop)
         loop.dataLoaderLength = loop.loaderLength("train")

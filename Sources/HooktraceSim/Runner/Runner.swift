@@ -70,6 +70,8 @@ package final class HookContext {
     @exclusivity(unchecked) package var hookMessages = Runner.HookMessages()
     /// The files under the work dir (checkpoints, links).
     @exclusivity(unchecked) package var files = VirtualFiles()
+    /// What the last validation reported (mmengine's `metrics` of `after_val_epoch`).
+    package fileprivate(set) var validationMetrics: [(String, Scalar)] = []
 
     fileprivate let sink: any RunSink
     /// The run's names: stages, hooks, observation keys.
@@ -148,6 +150,18 @@ package final class HookContext {
     package func work(_ work: HookWork) {
         guard let runner else { return }
         runner.inputs.hookWork(work, runner)
+    }
+
+    /// mmengine's `runner.save_checkpoint` for the hook being called: the runner calls
+    /// `before_save_checkpoint` (a call of its own, inside this one, with the counters as
+    /// they are), then the file is written (the calling hook's save effect).
+    package func saveCheckpoint(_ path: String) throws(HooktraceError) {
+        work(.checkpoint)
+        let caller = current
+        if let runner { try runner.nestedCall(.beforeSaveCheckpoint) }
+        current = caller
+        files.write(path)
+        try effect(.checkpointSave(path: path))
     }
 
     /// Metrics an evaluation at the current call reports, in order.
@@ -328,6 +342,20 @@ package final class Runner {
         inputs.afterCall(self)
     }
 
+    /// A call a hook's work makes inside the current one (mmengine's
+    /// `before_save_checkpoint`): no mode and batch index of its own, as a recording of a
+    /// real run gives it; the counters are restored afterwards.
+    fileprivate func nestedCall(_ stage: Stage) throws(HooktraceError) {
+        let (mode, inner) = (counters.mode, counters.innerIter)
+        counters.mode = .none
+        counters.innerIter = 0
+        defer {
+            counters.mode = mode
+            counters.innerIter = inner
+        }
+        try callHook(stage)
+    }
+
     // MARK: Effects and observations
 
     package func emit(_ event: Event) throws(HooktraceError) {
@@ -393,7 +421,10 @@ package struct Loop {
     package var kind: Runner.Kind { runner.kind }
     package var workflow: [WorkflowPhase] { runner.workflow }
     package var loaders: [LoaderLength] { runner.loaders }
-    package var maxEpochs: Int? { runner.maxEpochs }
+    package var maxEpochs: Int? {
+        get { runner.context.counters.maxEpochs }
+        nonmutating set { runner.context.counters.maxEpochs = newValue }
+    }
 
     /// `len(data_loader)` of the loader of `mode` (0 when the run has none).
     package func loaderLength(_ mode: String) -> Int {
@@ -442,6 +473,18 @@ package struct Loop {
     @inline(__always)
     package func pass(_ passage: Passage) {
         runner.inputs.pass(passage, runner)
+    }
+
+    /// An evaluator's metrics at the end of a validation: recorded as metric observations
+    /// (of the call in progress, as a recording of a real run has them) and handed to the
+    /// hooks of the calls that follow (``HookContext/validationMetrics``).
+    package func evaluate(batches: Int) throws(HooktraceError) {
+        let metrics = try runner.inputs.metrics(runner)
+        for (name, value) in metrics {
+            try runner.context.observe(Observation(kind: .metric, name: name, value: value))
+        }
+        runner.inputs.hookWork(.evaluation(batches: batches), runner)
+        runner.context.validationMetrics = metrics
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 @testable import HooktraceFormat
 @testable import HooktraceSim
 import Testing
@@ -29,7 +30,9 @@ struct MMEngineLoopTests {
         for e in 0..<2 {
             expected.append("before_train_epoch \(e) \(3 * e) 0")
             for b in 0..<3 { expected += ["before_train_iter \(e) \(3 * e + b) \(b)", "after_train_iter \(e) \(3 * e + b) \(b)"] }
-            expected.append("after_train_epoch \(e) \(3 * e + 3) 0")
+            // The checkpoint hook (default interval 1) saves through the runner, which calls
+            // before_save_checkpoint inside after_train_epoch.
+            expected += ["after_train_epoch \(e) \(3 * e + 3) 0", "before_save_checkpoint \(e) \(3 * e + 3) 0"]
             expected += ["before_val \(e + 1) \(3 * e + 3) 0", "before_val_epoch \(e + 1) \(3 * e + 3) 0"]
             for b in 0..<2 { expected += ["before_val_iter \(e + 1) \(3 * e + 3) \(b)", "after_val_iter \(e + 1) \(3 * e + 3) \(b)"] }
             expected += ["after_val_epoch \(e + 1) \(3 * e + 3) 0", "after_val \(e + 1) \(3 * e + 3) 0"]
@@ -40,10 +43,11 @@ struct MMEngineLoopTests {
 
     @Test("IterBasedTrainLoop: epoch stays 0, batch_idx is the global iteration, validation every val_interval and at the end (spec §3.5)")
     func iterBased() throws {
-        let (calls, _) = try run(#"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 5, "val_interval": 2}, "val_cfg": {}, \#(Self.optim), "data": {"train": 3, "val": 1}}"#)
+        let (calls, runner) = try run(#"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 5, "val_interval": 2}, "val_cfg": {}, \#(Self.optim), "data": {"train": 3, "val": 1}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 2, "by_epoch": false}}}"#)
         var expected = ["before_run 0 0 0", "before_train 0 0 0", "before_train_epoch 0 0 0"]
         for i in 0..<5 {
             expected += ["before_train_iter 0 \(i) \(i)", "after_train_iter 0 \(i) \(i)"]
+            if (i + 1) % 2 == 0 || i + 1 == 5 { expected.append("before_save_checkpoint 0 \(i) 0") }
             if (i + 1) % 2 == 0 || i + 1 == 5 {
                 expected += ["before_val 0 \(i + 1) 0", "before_val_epoch 0 \(i + 1) 0", "before_val_iter 0 \(i + 1) 0",
                              "after_val_iter 0 \(i + 1) 0", "after_val_epoch 0 \(i + 1) 0", "after_val 0 \(i + 1) 0"]
@@ -51,6 +55,7 @@ struct MMEngineLoopTests {
         }
         expected += ["after_train_epoch 0 5 0", "after_train 0 5 0", "after_run 0 5 0"]
         #expect(calls == expected)
+        #expect(runner.files.contents == ["work_dirs/t/iter_2.pth", "work_dirs/t/iter_4.pth", "work_dirs/t/iter_5.pth"])
     }
 
     /// The epochs after which the val loop runs.
@@ -131,5 +136,98 @@ struct MMEngineLoopTests {
     @Test("without optim_wrapper mmengine does not train")
     func noOptimWrapper() {
         #expect(configErrorMessage(#"{"train_cfg": {"by_epoch": true, "max_epochs": 2}, "data": {"train": 2}}"#)?.hasPrefix("optim_wrapper: missing") == true)
+    }
+
+    /// The checkpoint effects of a run: saves, removals, the last_checkpoint pointer, bests.
+    func checkpointEffects(_ json: String) throws -> [String] {
+        let config = try RunConfig(text: json, name: "t")
+        var out: [String] = []
+        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in
+            guard case .effect(let x) = e, x.hook == "CheckpointHook" else { return }
+            switch x.action {
+            case .checkpointSave(let p): out.append("save \(p)")
+            case .checkpointRemove(let p): out.append("remove \(p)")
+            case .checkpointLink(let l, let t): out.append("link \(l) -> \(t)")
+            case .bestUpdate(let k, let v, let c): out.append("best \(k) \(v) \(c)")
+            default: break
+            }
+        })
+        try runner.run(runStart: start)
+        return out
+    }
+
+    func saves(_ checkpoint: String, epochs: Int = 10, train: String = "") throws -> [String] {
+        try checkpointEffects(#"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)\#(train)}, \#(Self.optim), "data": {"train": 1}, "default_hooks": {"checkpoint": \#(checkpoint)}}"#)
+            .filter { $0.hasPrefix("save ") }.map { String($0.dropFirst("save work_dirs/t/".count)) }
+    }
+
+    @Test("CheckpointHook saves every interval from save_begin and the last epoch, by epoch or by iteration (spec §6.3)")
+    func periodicSaves() throws {
+        #expect(try saves(#"{"type": "CheckpointHook", "interval": 2, "save_begin": 5}"#) == ["epoch_5.pth", "epoch_7.pth", "epoch_9.pth", "epoch_10.pth"])
+        #expect(try saves(#"{"type": "CheckpointHook", "interval": 3, "save_last": false}"#) == ["epoch_3.pth", "epoch_6.pth", "epoch_9.pth"])
+        #expect(try saves(#"{"type": "CheckpointHook", "interval": -1}"#) == ["epoch_10.pth"])
+        #expect(try saves(#"{"type": "CheckpointHook", "interval": 4, "filename_tmpl": "ckpt_{}.pth"}"#) == ["ckpt_4.pth", "ckpt_8.pth", "ckpt_10.pth"])
+        // An IterBasedTrainLoop's by_epoch hook saves once, at the end, as epoch 1 (spec §11 T6).
+        let iterRun = try checkpointEffects(#"{"train_cfg": {"by_epoch": false, "max_iters": 7}, \#(Self.optim), "data": {"train": 3}}"#)
+        #expect(iterRun.filter { $0.hasPrefix("save ") } == ["save work_dirs/t/epoch_1.pth"])
+    }
+
+    @Test("max_keep_ckpts deletes the oldest of its FIFO; last_checkpoint in the work dir points at the newest")
+    func retention() throws {
+        let effects = try checkpointEffects(#"{"train_cfg": {"by_epoch": true, "max_epochs": 4}, \#(Self.optim), "data": {"train": 1}, "work_dir": "w", "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 2, "out_dir": "s3://bucket/ckpt"}}}"#)
+        #expect(effects == [
+            "save s3://bucket/ckpt/w/epoch_1.pth", "link w/last_checkpoint -> s3://bucket/ckpt/w/epoch_1.pth",
+            "save s3://bucket/ckpt/w/epoch_2.pth", "link w/last_checkpoint -> s3://bucket/ckpt/w/epoch_2.pth",
+            "remove s3://bucket/ckpt/w/epoch_1.pth",
+            "save s3://bucket/ckpt/w/epoch_3.pth", "link w/last_checkpoint -> s3://bucket/ckpt/w/epoch_3.pth",
+            "remove s3://bucket/ckpt/w/epoch_2.pth",
+            "save s3://bucket/ckpt/w/epoch_4.pth", "link w/last_checkpoint -> s3://bucket/ckpt/w/epoch_4.pth",
+        ])
+    }
+
+    @Test("save_best keeps the strictly best, removes the previous best, and saves the regular checkpoint again off the interval (spec §6.4)")
+    func saveBest() throws {
+        // The metric rises every epoch (no noise): each validation is a new best.
+        let json = #"""
+        {"train_cfg": {"by_epoch": true, "max_epochs": 3}, "val_cfg": {}, \#(Self.optim), "data": {"train": 2, "val": 1},
+         "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 2, "save_best": "auto", "max_keep_ckpts": 1}},
+         "simulation": {"metrics": {"coco/bbox_mAP": {"start": 0.1, "end": 0.4, "noise": 0}}}}
+        """#
+        let effects = try checkpointEffects(json).map { $0.replacingOccurrences(of: "work_dirs/t/", with: "") }
+        // Epoch 1: no periodic save (interval 2), a best, then no regular re-save (no last_ckpt yet).
+        #expect(effects.first == "save best_coco_bbox_mAP_epoch_1.pth")
+        #expect(effects.contains("save epoch_2.pth"))
+        // Epoch 2's best replaces epoch 1's and re-saves epoch_2 (same step: no FIFO change).
+        let second = effects.firstIndex(of: "save best_coco_bbox_mAP_epoch_2.pth")
+        #expect(second != nil && effects[second! - 1] == "remove best_coco_bbox_mAP_epoch_1.pth")
+        #expect(effects[second! + 2] == "save epoch_2.pth")
+        // Epoch 3 (last): the FIFO of one removes epoch_2, the periodic save, then the new
+        // best replaces epoch 2's and the regular checkpoint is saved again.
+        #expect(Array(effects.suffix(8)) == [
+            "remove epoch_2.pth", "save epoch_3.pth", "link last_checkpoint -> epoch_3.pth",
+            "remove best_coco_bbox_mAP_epoch_2.pth", "save best_coco_bbox_mAP_epoch_3.pth",
+            effects[effects.count - 3], "save epoch_3.pth", "link last_checkpoint -> epoch_3.pth",
+        ], "\(effects)")
+        #expect(effects[effects.count - 3].hasPrefix("best coco/bbox_mAP "))
+        // Scores rise, so each is a best; bests carry the metric's key with '/' kept.
+        #expect(effects.filter { $0.hasPrefix("best ") }.count == 3)
+    }
+
+    @Test("CheckpointHook settings mmengine rejects are config errors", arguments: [
+        (#"{"type": "CheckpointHook", "save_best": ["auto", "acc"]}"#, "default_hooks.checkpoint.save_best: \"auto\" must be the only key"),
+        (#"{"type": "CheckpointHook", "save_best": "acc", "rule": "bigger"}"#, "default_hooks.checkpoint.rule: \"bigger\" is not a rule"),
+        (#"{"type": "CheckpointHook", "save_best": "f1"}"#, "default_hooks.checkpoint.save_best: cannot tell whether \"f1\" is better greater or less"),
+        (#"{"type": "CheckpointHook", "save_begin": -1}"#, "default_hooks.checkpoint.save_begin: must be ≥ 0"),
+        (#"{"type": "CheckpointHook", "intervall": 2}"#, "default_hooks.checkpoint.intervall: CheckpointHook (mmengine) has no parameter 'intervall' (did you mean \"interval\"?)"),
+    ])
+    func checkpointErrors(checkpoint: String, expected: String) {
+        let message: String?
+        do {
+            _ = try saves(checkpoint, epochs: 1)
+            message = nil
+        } catch {
+            message = "\(error)"
+        }
+        #expect(message?.contains(expected) == true, "got: \(message ?? "no error")")
     }
 }
