@@ -47,6 +47,22 @@ package struct ConfigArgs {
         return members.last(where: { $0.key == key })?.value
     }
 
+    /// A string or a list of strings (a metric name or names), as a list; `d` when absent.
+    package mutating func stringList(_ key: String, default d: [String]) throws(HooktraceError) -> [String] {
+        guard let v = raw(key), v != .null else { return d }
+        switch v {
+        case .string(let s): return [s]
+        case .array(let items):
+            var out: [String] = []
+            for item in items {
+                guard case .string(let s) = item else { throw configError(keyPath(key), "expected strings, got \(describeValue(item))") }
+                out.append(s)
+            }
+            return out
+        default: throw configError(keyPath(key), "expected a string or a list of strings, got \(describeValue(v))")
+        }
+    }
+
     /// Removes `key` (as `dict.pop` does) and returns its value.
     package mutating func pop(_ key: String) -> JSONValue? {
         let v = raw(key)

@@ -66,22 +66,8 @@ package final class EvalHook: IgnoresSettings {
         saveBest = try args.optionalString("save_best")
         rule = try args.optionalString("rule")
         // Given keys replace mmcv's defaults (EvalHook.__init__ keeps the defaults only for None).
-        func keys(_ key: String, _ defaults: [String]) throws(HooktraceError) -> [String] {
-            guard let v = args.raw(key), v != .null else { return defaults }
-            switch v {
-            case .string(let s): return [s]
-            case .array(let items):
-                var out: [String] = []
-                for item in items {
-                    guard case .string(let s) = item else { throw configError(args.keyPath(key), "expected strings, got \(describeValue(item))") }
-                    out.append(s)
-                }
-                return out
-            default: throw configError(args.keyPath(key), "expected a string or a list of strings, got \(describeValue(v))")
-            }
-        }
-        greaterKeys = try keys("greater_keys", Self.defaultGreaterKeys)
-        lessKeys = try keys("less_keys", Self.defaultLessKeys)
+        greaterKeys = try args.stringList("greater_keys", default: Self.defaultGreaterKeys)
+        lessKeys = try args.stringList("less_keys", default: Self.defaultLessKeys)
         outDirOption = try args.optionalString("out_dir")
         _ = args.raw("file_client_args")
         _ = args.raw("test_fn")
@@ -106,7 +92,8 @@ package final class EvalHook: IgnoresSettings {
         }
     }
 
-    /// mmcv's rule inference: exact greater, exact less, substring greater, substring less.
+    /// mmcv's (and mmengine's CheckpointHook's) rule inference: exact greater, exact less,
+    /// substring greater, substring less, case-insensitively.
     static func inferRule(_ key: String, greater: [String], less: [String], path: String) throws(HooktraceError) -> String {
         let k = key.lowercased()
         if greater.contains(where: { $0.lowercased() == k }) { return "greater" }

@@ -50,23 +50,9 @@ package final class MMEngineCheckpointHook: Hook {
         if formatTemplate(template, 1) == nil {
             throw configError(args.keyPath("filename_tmpl"), "\"\(template)\" needs one '{}' placeholder for the epoch or iteration number (e.g. \"epoch_{}.pth\")")
         }
-        func keys(_ key: String, _ defaults: [String]) throws(HooktraceError) -> [String] {
-            guard let v = args.raw(key), v != .null else { return defaults }
-            switch v {
-            case .string(let s): return [s]
-            case .array(let items):
-                var out: [String] = []
-                for (i, item) in items.enumerated() {
-                    guard case .string(let s) = item else { throw configError(args.keyPath(key) + "[\(i)]", "expected a metric name, got \(describeValue(item))") }
-                    out.append(s)
-                }
-                return out
-            default: throw configError(args.keyPath(key), "expected a metric name or a list of them, got \(describeValue(v))")
-            }
-        }
-        greaterKeys = try keys("greater_keys", Self.defaultGreaterKeys)
-        lessKeys = try keys("less_keys", Self.defaultLessKeys)
-        bestKeys = try keys("save_best", [])
+        greaterKeys = try args.stringList("greater_keys", default: Self.defaultGreaterKeys)
+        lessKeys = try args.stringList("less_keys", default: Self.defaultLessKeys)
+        bestKeys = try args.stringList("save_best", default: [])
         if Set(bestKeys).count != bestKeys.count {
             throw configError(args.keyPath("save_best"), "names a key twice; mmengine asserts the keys are unique")
         }
@@ -98,7 +84,7 @@ package final class MMEngineCheckpointHook: Hook {
         for (i, key) in bestKeys.enumerated() {
             let rule = givenRules.count == 1 ? givenRules[0] : givenRules[i]
             if rule == nil && key != "auto" {
-                rules.append(try Self.inferRule(key, greater: greaterKeys, less: lessKeys, path: args.keyPath("save_best")))
+                rules.append(try EvalHook.inferRule(key, greater: greaterKeys, less: lessKeys, path: args.keyPath("save_best")))
             } else {
                 rules.append(rule)
             }
@@ -107,17 +93,6 @@ package final class MMEngineCheckpointHook: Hook {
         _ = args.raw("backend_args")
         _ = args.raw("published_keys")
         try args.finish(owner: "CheckpointHook (mmengine)")
-    }
-
-    /// `_init_rule`: a key equal to a greater (less) key, else containing one, case-insensitively.
-    static func inferRule(_ key: String, greater: [String], less: [String], path: String) throws(HooktraceError) -> String {
-        let k = key.lowercased()
-        let g = greater.map { $0.lowercased() }, l = less.map { $0.lowercased() }
-        if g.contains(k) { return "greater" }
-        if l.contains(k) { return "less" }
-        if g.contains(where: { k.contains($0) }) { return "greater" }
-        if l.contains(where: { k.contains($0) }) { return "less" }
-        throw configError(path, "cannot tell whether \"\(key)\" is better greater or less (mmengine raises ValueError); give \"rule\": \"greater\" or \"less\"")
     }
 
     package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
@@ -188,7 +163,7 @@ package final class MMEngineCheckpointHook: Hook {
         if bestKeys == ["auto"] {
             bestKeys = [metrics[0].0]
             if rules[0] == nil {
-                rules = [try Self.inferRule(metrics[0].0, greater: greaterKeys, less: lessKeys, path: "default_hooks.checkpoint.save_best")]
+                rules = [try EvalHook.inferRule(metrics[0].0, greater: greaterKeys, less: lessKeys, path: "default_hooks.checkpoint.save_best")]
             }
         }
         let n = byEpoch ? runner.epoch : runner.iter

@@ -216,7 +216,7 @@ struct MMEngineLoopTests {
     @Test("CheckpointHook settings mmengine rejects are config errors", arguments: [
         (#"{"type": "CheckpointHook", "save_best": ["auto", "acc"]}"#, "default_hooks.checkpoint.save_best: \"auto\" must be the only key"),
         (#"{"type": "CheckpointHook", "save_best": "acc", "rule": "bigger"}"#, "default_hooks.checkpoint.rule: \"bigger\" is not a rule"),
-        (#"{"type": "CheckpointHook", "save_best": "f1"}"#, "default_hooks.checkpoint.save_best: cannot tell whether \"f1\" is better greater or less"),
+        (#"{"type": "CheckpointHook", "save_best": "f1"}"#, "default_hooks.checkpoint.save_best: cannot infer whether a higher or lower \"f1\" is better"),
         (#"{"type": "CheckpointHook", "save_begin": -1}"#, "default_hooks.checkpoint.save_begin: must be ≥ 0"),
         (#"{"type": "CheckpointHook", "intervall": 2}"#, "default_hooks.checkpoint.intervall: CheckpointHook (mmengine) has no parameter 'intervall' (did you mean \"interval\"?)"),
     ])
