@@ -46,7 +46,9 @@ struct Record: ParsableCommand {
             Runs mmcv 1.x's EpochBasedRunner or IterBasedRunner with the config's hooks, without \
             a model or a GPU: every call_hook with mmcv's counters, seeded losses, timings and \
             metrics, and every effect the hooks have (learning rates, checkpoints, log records). \
-            The config uses mmcv's own keys, as JSON (docs/CONFIG.md).
+            The config uses mmcv's own keys, as JSON (docs/CONFIG.md). An mmengine config \
+            (train_cfg, default_hooks, …) is recognised and refused with exit 2 until its \
+            hooks' effects are simulated; `hooktrace hooks` lists its hooks.
 
             The config is checked completely before anything runs; on an error nothing is written. \
             The trace is written as OUTPUT.partial and appears at the output path only when \
@@ -155,12 +157,13 @@ func printConfigNotes(_ cfg: RunConfig, runner: Runner?) {
 struct Hooks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hooks",
-        abstract: "Print the hooks a config registers, per stage, in mmcv's order.",
+        abstract: "Print the hooks a config registers, per stage, in its framework's order.",
         discussion: """
-            The same listing mmcv's runner logs as "Hooks will be executed in the following \
-            order", computed from the config alone: priorities, the insertion rule for ties, \
-            and which stages each hook acts on. Given a trace instead, prints the listing \
-            of the recorded run, from the stages recorded for each hook.
+            The same listing the framework's runner logs as "Hooks will be executed in the \
+            following order" (mmcv 1.x's get_hook_info, or mmengine's get_hooks_info for an \
+            mmengine config), computed from the config alone: priorities, the insertion rule \
+            for ties, and which stages each hook acts on. Given a trace instead, prints the \
+            listing of the recorded run, from the stages recorded for each hook.
             """
     )
 
