@@ -22,6 +22,8 @@ package struct MMEngineSettings: Sendable {
     package var customHooks: [JSONValue]
     /// `optim_wrapper.optimizer`.
     package var optimizer: JSONValue
+    /// `log_processor`.
+    package var logProcessor: LogProcessorSettings
 
     /// The six hooks mmengine's runner registers unless `default_hooks` removes or
     /// replaces them, in its order (`Runner.register_default_hooks`). The checkpoint entry
@@ -100,6 +102,7 @@ package struct MMEngineSettings: Sendable {
         try train.finish(owner: owner)
 
         hasVal = json["val_cfg"].map { $0 != .null } ?? false
+        logProcessor = try LogProcessorSettings(json["log_processor"])
 
         // Optimizer wrapper: the optimizer's param groups are what schedules act on.
         guard let wrapper = json["optim_wrapper"], wrapper != .null else {

@@ -298,7 +298,9 @@ package struct RunConfig {
             _ = args.raw(key)
         }
         try args.finish(owner: type)
-        return OptimizerState(name: name, className: type, groups: groups, defaultsHaveMomentum: defaults.momentum, defaultsHaveBetas: defaults.betas)
+        var state = OptimizerState(name: name, className: type, groups: groups, defaultsHaveMomentum: defaults.momentum, defaultsHaveBetas: defaults.betas)
+        state.defaultLR = lr
+        return state
     }
 
     static func simulation(_ value: JSONValue?, samplesPerGPU: Int?, evaluation: JSONValue?) throws(HooktraceError) -> Simulation {

@@ -20,6 +20,7 @@ package struct MMEngineDialect: Dialect {
     // MARK: Hooks
 
     package func registerHooks(_ config: RunConfig, registry: HookRegistry, on runner: Runner) throws(HooktraceError) {
+        runner.context.keepsStepOutputs = true
         for (key, entry) in settings.defaultHooks {
             try register(entry, path: "default_hooks.\(key)", on: runner)
         }
@@ -44,6 +45,13 @@ package struct MMEngineDialect: Dialect {
         case "CheckpointHook":
             var args = try ConfigArgs(config, path: path)
             hook = try MMEngineCheckpointHook(type, &args)
+        case "LoggerHook":
+            var args = try ConfigArgs(config, path: path)
+            hook = try MMEngineLoggerHook(type, &args, processor: settings.logProcessor)
+        case "RuntimeInfoHook":
+            hook = MMEngineRuntimeInfoHook(type: type, config: entry)
+        case "IterTimerHook":
+            hook = MMEngineIterTimerHook(type: type, config: entry)
         default:
             hook = MMEngineHook(type: type, config: entry)
         }

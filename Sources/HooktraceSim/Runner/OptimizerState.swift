@@ -36,4 +36,7 @@ package struct OptimizerState: Sendable {
     /// Whether the optimizer's defaults have `momentum` / `betas` (OneCycle momentum checks).
     package var defaultsHaveMomentum: Bool
     package var defaultsHaveBetas: Bool
+    /// `optimizer.defaults['lr']`: the lr given to the optimizer itself (param groups may
+    /// override it); mmengine logs it as `base_lr` when there are several groups.
+    package var defaultLR: Double = 0
 }

@@ -36,6 +36,9 @@ package final class HookContext {
     package var maxIters: Int? { counters.maxIters }
     /// `len(runner.data_loader)`; nil before the first train or val call.
     package var dataLoaderLength: Int? { counters.dataLoaderLength }
+    /// `len(train_dataloader)` and `len(val_dataloader)` (0 without one).
+    package var trainLoaderLength: Int { runner?.loaders.first(where: { $0.mode == "train" })?.length ?? 0 }
+    package var valLoaderLength: Int { runner?.loaders.first(where: { $0.mode == "val" })?.length ?? 0 }
     /// The current call's time (ns since the run started).
     package var clock: Int64 { counters.clock }
     /// `num_samples` of the current step.
@@ -72,6 +75,13 @@ package final class HookContext {
     @exclusivity(unchecked) package var files = VirtualFiles()
     /// What the last validation reported (mmengine's `metrics` of `after_val_epoch`).
     package fileprivate(set) var validationMetrics: [(String, Scalar)] = []
+    /// mmengine's message hub (its logging hooks' scalars).
+    @exclusivity(unchecked) package var messageHub = MessageHub()
+    /// The current step's outputs (log_vars) by name, in order, when a dialect's hooks
+    /// read them from the call (mmengine's `outputs` of `after_train_iter`); kept only
+    /// then (``keepsStepOutputs``).
+    package fileprivate(set) var stepOutputs: [(String, Double)] = []
+    package var keepsStepOutputs = false
 
     fileprivate let sink: any RunSink
     /// The run's names: stages, hooks, observation keys.
@@ -375,6 +385,12 @@ package final class Runner {
         // The sink takes the step's observations in one call (its per-observation code then
         // inlines into its own loop).
         try stepObservations.withUnsafeBufferPointer { (all) throws(HooktraceError) in try sink.observe(all, symbols: symbols) }
+        if context.keepsStepOutputs {
+            context.stepOutputs.removeAll(keepingCapacity: true)
+            for o in stepObservations where o.kind == .logVar {
+                if let v = o.number { context.stepOutputs.append((symbols.name(o.name), v)) }
+            }
+        }
         for i in stepObservations.indices {
             let o = stepObservations[i]
             switch o.kind {

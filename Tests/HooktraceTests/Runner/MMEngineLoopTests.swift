@@ -231,3 +231,89 @@ struct MMEngineLoopTests {
         #expect(message?.contains(expected) == true, "got: \(message ?? "no error")")
     }
 }
+
+/// mmengine's logging: the message hub, IterTimerHook, RuntimeInfoHook and LoggerHook with
+/// its LogProcessor, as the records of `vis_data/scalars.json` (spec §7).
+@Suite("mmengine dialect: log records")
+struct MMEngineLoggingTests {
+    static let optim = #""optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}}"#
+
+    func run(_ json: String) throws -> [Event] {
+        let config = try RunConfig(text: json, name: "t")
+        var events: [Event] = []
+        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in events.append(e) })
+        try runner.run(runStart: start)
+        return events
+    }
+
+    func records(_ events: [Event]) -> [[Field]] {
+        events.compactMap { e in
+            guard case .effect(let x) = e, x.hook == "LoggerHook", case .log(let f) = x.action else { return nil }
+            return f
+        }
+    }
+
+    @Test("train records every interval batches, and at an epoch's end only with ignore_last=False or a short loader (spec §7.3)")
+    func whenTrainRecords() throws {
+        func steps(_ logger: String, train: Int) throws -> [Int64] {
+            let events = try run(#"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, \#(Self.optim), "data": {"train": \#(train)}, "default_hooks": {"logger": \#(logger)}}"#)
+            return records(events).compactMap { r in if case .int(let s)? = r.last?.value { s } else { nil } }
+        }
+        #expect(try steps(#"{"type": "LoggerHook", "interval": 3}"#, train: 7) == [3, 6])
+        #expect(try steps(#"{"type": "LoggerHook", "interval": 3, "ignore_last": false}"#, train: 7) == [3, 6, 7])
+        #expect(try steps(#"{"type": "LoggerHook", "interval": 10}"#, train: 7) == [7])
+    }
+
+    @Test("a train record: lr, data_time, loss first then the other log_vars, time, epoch, iter, step; smoothed over 10 values across epochs")
+    func trainRecord() throws {
+        let events = try run(#"{"train_cfg": {"by_epoch": true, "max_epochs": 2}, \#(Self.optim), "data": {"train": 7}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 5}}, "simulation": {"log_vars": {"loss_cls": 0.4, "loss_bbox": 0.6}}}"#)
+        let all = records(events)
+        // Batches 5 of epoch 1 and 5 of epoch 2 (global iterations 5 and 12).
+        #expect(all.count == 2)
+        let second = all[1]
+        #expect(second.map(\.key) == ["lr", "data_time", "loss", "loss_cls", "loss_bbox", "time", "epoch", "iter", "step"])
+        #expect(second[6].value == .int(2) && second[7].value == .int(12) && second[8].value == .int(12))
+        #expect(second[0].value == .double(0.02))
+        // loss: the mean of the last 10 steps' losses (iterations 3…12), numpy's sum.
+        var losses: [Double] = []
+        for e in events { if case .observe(let o) = e, o.kind == .logVar, o.name == "loss", case .double(let v) = o.value { losses.append(v) } }
+        let window = Array(losses[2..<12])
+        guard case .double(let logged) = second[2].value else { Issue.record("loss is not a double"); return }
+        #expect(logged.bitPattern == (pairwiseSum(window) / 10).bitPattern)
+    }
+
+    @Test("a validation record: metrics, then data_time and time over the validation's batches plus one, step = epoch (or 0 in an iteration loop)")
+    func valRecord() throws {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 2}, "val_cfg": {}, \#(Self.optim), "data": {"train": 2, "val": 3}, "simulation": {"metrics": {"coco/bbox_mAP": {"start": 0.1, "end": 0.4}}}}"#
+        let events = try run(json)
+        let vals = records(events).filter { $0.first?.key == "coco/bbox_mAP" }
+        #expect(vals.count == 2)
+        #expect(vals.map { $0.map(\.key) } == [["coco/bbox_mAP", "data_time", "time", "step"], ["coco/bbox_mAP", "data_time", "time", "step"]])
+        #expect(vals.map { $0.last?.value } == [.int(1), .int(2)])
+        // val/time of each val batch: from the previous stamp (the epoch's start or the last batch).
+        var valTimes: [Double] = []
+        var stamp: Int64 = 0
+        for e in events {
+            guard case .call(let c) = e else { continue }
+            if c.stage == "before_val_epoch" { stamp = c.time }
+            if c.stage == "after_val_iter" { valTimes.append(Double(c.time - stamp) / 1e9); stamp = c.time }
+        }
+        #expect(valTimes.count == 6)
+        // The second validation's time: its 3 values and the first validation's last (window 3 + 1).
+        guard case .double(let t2) = vals[1][2].value, case .double(let t1) = vals[0][2].value else { Issue.record("time is not a double"); return }
+        #expect(t2.bitPattern == (pairwiseSum(Array(valTimes[2..<6])) / 4).bitPattern)
+        #expect(t1.bitPattern == (pairwiseSum(Array(valTimes[0..<3])) / 3).bitPattern)
+        // Iteration loop: step 0 with log_metric_by_epoch (the default).
+        let iterJSON = #"{"train_cfg": {"by_epoch": false, "max_iters": 4, "val_interval": 2}, "val_cfg": {}, \#(Self.optim), "data": {"train": 2, "val": 1}, "simulation": {"metrics": {"acc": {"start": 0.5, "end": 0.9}}}}"#
+        let iterVals = records(try run(iterJSON)).filter { $0.first?.key == "acc" }
+        #expect(iterVals.map { $0.last?.value } == [.int(0), .int(0)])
+    }
+
+    @Test("several param groups: base_lr (the optimizer's own lr) before lr")
+    func baseLR() throws {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9, "param_groups": [{"lr": 0.01}, {}]}}, "data": {"train": 10}}"#
+        let first = records(try run(json)).first ?? []
+        #expect(first.prefix(2).map(\.key) == ["base_lr", "lr"])
+        #expect(first.prefix(2).map(\.value) == [.double(0.02), .double(0.01)])
+    }
+}

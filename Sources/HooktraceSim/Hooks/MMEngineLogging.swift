@@ -1,0 +1,234 @@
+import HooktraceFormat
+
+/// mmengine's `LogProcessor` settings (`log_processor` in a config): how logged scalars
+/// are smoothed. Text lines are not simulated, so `num_digits` only is checked.
+package struct LogProcessorSettings: Sendable {
+    package var windowSize = 10
+    package var byEpoch = true
+    package var logWithHierarchy = false
+    /// nil: mmengine's default pattern, `.*(loss|time|data_time|grad_norm).*`.
+    package var meanPattern: String?
+    package var custom: [CustomLog] = []
+
+    /// A `custom_cfg` item.
+    package struct CustomLog: Sendable {
+        package var source: String
+        package var name: String
+        package var method: String
+        /// An int, `epoch` (batch_idx + 1) or `global` (iter + 1); nil: the processor's window.
+        package var window: Window?
+    }
+
+    package enum Window: Sendable {
+        case count(Int), epoch, global
+    }
+
+    package init() {}
+
+    init(_ value: JSONValue?) throws(HooktraceError) {
+        guard let value, value != .null else { return }
+        var args = try ConfigArgs(value, path: "log_processor")
+        if let t = try args.optionalString("type"), t != "LogProcessor" {
+            throw configError("log_processor.type", "\"\(t)\" is not simulated; hooktrace knows mmengine's LogProcessor")
+        }
+        windowSize = try args.int("window_size", default: 10)
+        byEpoch = try args.bool("by_epoch", default: true)
+        logWithHierarchy = try args.bool("log_with_hierarchy", default: false)
+        _ = try args.int("num_digits", default: 4)
+        meanPattern = try args.optionalString("mean_pattern")
+        if let c = args.raw("custom_cfg"), c != .null {
+            guard case .array(let items) = c else { throw configError("log_processor.custom_cfg", "expected a list of dicts with data_src, got \(describeValue(c))") }
+            var names: Set<String> = []
+            for (i, item) in items.enumerated() {
+                let path = "log_processor.custom_cfg[\(i)]"
+                var a = try ConfigArgs(item, path: path)
+                guard let source = try a.optionalString("data_src") else { throw configError(path + ".data_src", "missing (mmengine asserts it)") }
+                let name = try a.optionalString("log_name") ?? source
+                guard names.insert(name).inserted else {
+                    throw configError(path + ".log_name", "\"\(name)\" is logged twice; give each item its own log_name (mmengine asserts it)")
+                }
+                let method = try a.string("method_name", default: "mean")
+                guard ["mean", "min", "max", "current"].contains(method) else {
+                    throw configError(path + ".method_name", "\"\(method)\" is not a statistic; use mean, min, max or current" + suggestion(method, ["mean", "min", "max", "current"]))
+                }
+                var window: Window?
+                switch a.raw("window_size") {
+                case nil, .null?: window = nil
+                case .int(let n)?: window = .count(Int(n))
+                case .string("epoch")?:
+                    guard byEpoch else { throw configError(path + ".window_size", "\"epoch\" needs by_epoch=True (mmengine asserts it)") }
+                    window = .epoch
+                case .string("global")?: window = .global
+                case let v?: throw configError(path + ".window_size", "expected an int, \"epoch\" or \"global\", got \(describeValue(v)) (mmengine raises TypeError)")
+                }
+                try a.finish(owner: "a custom_cfg item")
+                custom.append(CustomLog(source: source, name: name, method: method, window: window))
+            }
+        }
+        try args.finish(owner: "LogProcessor")
+    }
+
+    /// Whether `key` is smoothed (its mean over the window) rather than its last value.
+    func isMean(_ key: String) -> Bool {
+        if let meanPattern, let regex = try? Regex(meanPattern) {
+            return (try? regex.firstMatch(in: key)) != nil
+        }
+        return ["loss", "time", "data_time", "grad_norm"].contains { key.contains($0) }
+    }
+
+    /// `_collect_scalars(mode)`: the hub's scalars of `mode` (prefix removed unless logged
+    /// with hierarchy), each its mean over the window or its current value, then the
+    /// custom items; `extra` adds items (the window names `epoch` and `global` resolved).
+    func collect(_ hub: MessageHub, mode: String, batchIndex: Int, iter: Int, extra: [CustomLog] = []) -> [(String, Double)] {
+        var tag: [(String, Double)] = []
+        let prefix = mode + "/"
+        for key in hub.keys where key.hasPrefix(mode) {
+            let name = logWithHierarchy ? key : (key.hasPrefix(prefix) ? String(key.dropFirst(prefix.count)) : key)
+            let value = isMean(name) ? hub.mean(key, window: windowSize) : hub.current(key)
+            if let value { tag.append((name, value)) }
+        }
+        for item in custom + extra {
+            let key = item.source.hasPrefix(prefix) ? item.source : prefix + item.source
+            guard hub.has(key) else { continue }
+            let window: Int
+            switch item.window {
+            case nil: window = windowSize
+            case .count(let n)?: window = n
+            case .epoch?: window = batchIndex + 1
+            case .global?: window = iter + 1
+            }
+            let value: Double?
+            switch item.method {
+            case "current": value = hub.current(key)
+            case "min": value = hub.extreme(key, window: window, max: false)
+            case "max": value = hub.extreme(key, window: window, max: true)
+            default: value = hub.mean(key, window: window)
+            }
+            let name = logWithHierarchy ? prefix + item.name : item.name
+            guard let value else { continue }
+            if let i = tag.firstIndex(where: { $0.0 == name }) { tag[i].1 = value } else { tag.append((name, value)) }
+        }
+        return tag
+    }
+}
+
+/// mmengine's `RuntimeInfoHook`, for what a trace shows: the message hub's scalars (the
+/// learning rates before each training iteration, the step's outputs after it, the
+/// validation's metrics).
+final class MMEngineRuntimeInfoHook: Hook {
+    let type: String
+    let config: JSONValue
+    let methods: Set<Stage> = MMEngineHook.known["RuntimeInfoHook"]!.methods
+
+    init(type: String, config: JSONValue) {
+        self.type = type
+        self.config = config
+    }
+
+    func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
+        switch method {
+        case .beforeTrainIter:
+            // OptimWrapper.get_lr: base_lr (the optimizer's own lr) when it has several
+            // groups, then lr of its first group.
+            for optimizer in runner.optimizers {
+                let prefix = optimizer.name.isEmpty ? "train/" : "train/\(optimizer.name)."
+                if optimizer.groups.count > 1 { runner.messageHub.update(prefix + "base_lr", optimizer.defaultLR) }
+                if let first = optimizer.groups.first { runner.messageHub.update(prefix + "lr", first.lr) }
+            }
+        case .afterTrainIter:
+            // mmengine's BaseModel.parse_losses puts `loss` first.
+            let outputs = runner.stepOutputs
+            for (key, value) in outputs where key == "loss" { runner.messageHub.update("train/" + key, value) }
+            for (key, value) in outputs where key != "loss" { runner.messageHub.update("train/" + key, value) }
+        case .afterValEpoch:
+            for (key, value) in runner.validationMetrics {
+                if let number = value.number { runner.messageHub.update("val/" + key, number) }
+            }
+        default:
+            break
+        }
+    }
+}
+
+/// mmengine's `IterTimerHook`: `<mode>/data_time` and `<mode>/time` from the run's clock.
+final class MMEngineIterTimerHook: Hook {
+    let type: String
+    let config: JSONValue
+    let methods: Set<Stage> = MMEngineHook.known["IterTimerHook"]!.methods
+    private var start: Int64 = 0
+
+    init(type: String, config: JSONValue) {
+        self.type = type
+        self.config = config
+    }
+
+    func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
+        let mode = runner.mode == .val ? "val" : runner.mode == .test ? "test" : "train"
+        switch method {
+        case .beforeEpoch:
+            start = runner.clock
+        case .beforeIter:
+            runner.messageHub.update(mode + "/data_time", Double(runner.clock - start) / 1e9)
+        case .afterIter:
+            runner.messageHub.update(mode + "/time", Double(runner.clock - start) / 1e9)
+            start = runner.clock
+        default:
+            break
+        }
+    }
+}
+
+/// mmengine's `LoggerHook`, for what a trace shows: the records its visualizer writes to
+/// `vis_data/scalars.json` (as `log` effects: the tag, then `step`).
+final class MMEngineLoggerHook: Hook {
+    let type: String
+    let config: JSONValue
+    let methods: Set<Stage> = MMEngineHook.known["LoggerHook"]!.methods
+    let interval: Int
+    let ignoreLast: Bool
+    let logMetricByEpoch: Bool
+    let processor: LogProcessorSettings
+
+    init(_ type: String, _ args: inout ConfigArgs, processor: LogProcessorSettings) throws(HooktraceError) {
+        self.type = type
+        config = args.value
+        self.processor = processor
+        interval = try args.int("interval", default: 10)
+        guard interval > 0 else { throw configError(args.keyPath("interval"), "must be positive, got \(interval) (mmengine asserts it)") }
+        ignoreLast = try args.bool("ignore_last", default: true)
+        _ = try args.int("interval_exp_name", default: 1000)
+        logMetricByEpoch = try args.bool("log_metric_by_epoch", default: true)
+        for key in ["out_dir", "out_suffix", "keep_local", "file_client_args", "backend_args"] { _ = args.raw(key) }
+        try args.finish(owner: "LoggerHook (mmengine)")
+    }
+
+    func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
+        switch method {
+        case .afterTrainIter:
+            let batch = runner.innerIter
+            let length = runner.trainLoaderLength
+            let endOfEpoch = batch + 1 == length
+            guard (batch + 1) % interval == 0 || (endOfEpoch && (!ignoreLast || length <= interval)) else { return }
+            var fields = processor.collect(runner.messageHub, mode: "train", batchIndex: batch, iter: runner.iter).map { Field($0.0, .double($0.1)) }
+            if processor.byEpoch { fields.append(Field("epoch", .int(Int64(runner.epoch + 1)))) }
+            fields.append(Field("iter", .int(Int64(runner.iter + 1))))
+            fields.append(Field("step", .int(Int64(runner.iter + 1))))
+            try runner.effect(.log(fields))
+        case .afterValEpoch:
+            // get_log_after_epoch(len(val_dataloader)): time and data_time over an "epoch"
+            // window of len + 1 values (the batch index it passes is the length).
+            let length = runner.valLoaderLength
+            let times = [LogProcessorSettings.CustomLog(source: "time", name: "time", method: "mean", window: .epoch),
+                         LogProcessorSettings.CustomLog(source: "data_time", name: "data_time", method: "mean", window: .epoch)]
+                .filter { t in !processor.custom.contains { $0.source == t.source || $0.source == "val/" + t.source } }
+            let tag = processor.collect(runner.messageHub, mode: "val", batchIndex: length, iter: runner.iter, extra: times)
+            let isTime = { (k: String) in ["time", "data_time", "val/time", "val/data_time"].contains(k) }
+            var fields = tag.filter { !isTime($0.0) }.map { Field($0.0, .double($0.1)) }
+            fields += tag.filter { isTime($0.0) }.map { Field($0.0, .double($0.1)) }
+            fields.append(Field("step", .int(Int64(logMetricByEpoch ? runner.epoch : runner.iter))))
+            try runner.effect(.log(fields))
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import HooktraceFormat
+
+/// mmengine's `MessageHub` as its hooks use it for logging: scalar histories by key, in
+/// order of first insertion, never cleared (not between epochs, not by validation), each
+/// keeping its last 10⁶ values (`HistoryBuffer`'s `max_length`).
+package struct MessageHub: Sendable {
+    /// Scalar keys in order of first insertion (`log_scalars`).
+    package private(set) var keys: [String] = []
+    private var index: [String: Int] = [:]
+    /// Per key: its values and their counts, oldest first.
+    private var values: [[Double]] = []
+    private var counts: [[Double]] = []
+
+    static let maxLength = 1_000_000
+
+    package init() {}
+
+    /// `update_scalar(key, value, count)`.
+    package mutating func update(_ key: String, _ value: Double, count: Int = 1) {
+        let i: Int
+        if let known = index[key] {
+            i = known
+        } else {
+            i = keys.count
+            keys.append(key)
+            index[key] = i
+            values.append([])
+            counts.append([])
+        }
+        values[i].append(value)
+        counts[i].append(Double(count))
+        if values[i].count > Self.maxLength {
+            values[i].removeFirst(values[i].count - Self.maxLength)
+            counts[i].removeFirst(counts[i].count - Self.maxLength)
+        }
+    }
+
+    /// Whether `key` has a history.
+    package func has(_ key: String) -> Bool { index[key] != nil }
+
+    /// `current()`: the last value.
+    package func current(_ key: String) -> Double? {
+        index[key].flatMap { values[$0].last }
+    }
+
+    /// `mean(window)`: the sum of the last `window` values over the sum of their counts
+    /// (numpy float64 sums, pairwise; all values when fewer).
+    package func mean(_ key: String, window: Int) -> Double? {
+        guard let i = index[key], !values[i].isEmpty else { return nil }
+        // Python's `history[-window:]`: a window of 0 (or less) takes everything.
+        let n = window <= 0 ? values[i].count : min(window, values[i].count)
+        let v = values[i], c = counts[i]
+        return v.withUnsafeBufferPointer { vb in
+            c.withUnsafeBufferPointer { cb in
+                pairwiseSum(vb[(vb.count - n)...]) / pairwiseSum(cb[(cb.count - n)...])
+            }
+        }
+    }
+
+    /// `min(window)` / `max(window)` over the last `window` values.
+    package func extreme(_ key: String, window: Int, max: Bool) -> Double? {
+        guard let i = index[key], !values[i].isEmpty else { return nil }
+        let n = window <= 0 ? values[i].count : Swift.min(window, values[i].count)
+        let tail = values[i].suffix(n)
+        return max ? tail.max() : tail.min()
+    }
+}
