@@ -24,6 +24,8 @@ package struct MMEngineSettings: Sendable {
     package var optimizer: JSONValue
     /// `log_processor`.
     package var logProcessor: LogProcessorSettings
+    /// `param_scheduler`, as a list (a single dict is one scheduler).
+    package var paramSchedulers: [JSONValue] = []
 
     /// The six hooks mmengine's runner registers unless `default_hooks` removes or
     /// replaces them, in its order (`Runner.register_default_hooks`). The checkpoint entry
@@ -103,6 +105,13 @@ package struct MMEngineSettings: Sendable {
 
         hasVal = json["val_cfg"].map { $0 != .null } ?? false
         logProcessor = try LogProcessorSettings(json["log_processor"])
+        switch json["param_scheduler"] {
+        case nil, .null?: break
+        case .array(let items)?: paramSchedulers = items
+        case .object(let members)? where members.contains(where: { $0.key == "type" }): paramSchedulers = [json["param_scheduler"]!]
+        case .object?: throw configError("param_scheduler", "per-optimizer schedulers (a dict of optimizer names) are not simulated yet")
+        case let v?: throw configError("param_scheduler", "expected a scheduler config or a list of them, got \(describeValue(v))")
+        }
 
         // Optimizer wrapper: the optimizer's param groups are what schedules act on.
         guard let wrapper = json["optim_wrapper"], wrapper != .null else {

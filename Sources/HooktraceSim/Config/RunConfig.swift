@@ -300,6 +300,7 @@ package struct RunConfig {
         try args.finish(owner: type)
         var state = OptimizerState(name: name, className: type, groups: groups, defaultsHaveMomentum: defaults.momentum, defaultsHaveBetas: defaults.betas)
         state.defaultLR = lr
+        state.baseMomentum = base.currentMomentum
         return state
     }
 

@@ -132,7 +132,7 @@ final class MMEngineRuntimeInfoHook: Hook {
             // groups, then lr of its first group.
             for optimizer in runner.optimizers {
                 let prefix = optimizer.name.isEmpty ? "train/" : "train/\(optimizer.name)."
-                if optimizer.groups.count > 1 { runner.messageHub.update(prefix + "base_lr", optimizer.defaultLR) }
+                if optimizer.groups.count > 1 { runner.messageHub.update(prefix + "base_lr", optimizer.baseLR) }
                 if let first = optimizer.groups.first { runner.messageHub.update(prefix + "lr", first.lr) }
             }
         case .afterTrainIter:

@@ -27,6 +27,17 @@ package struct MMEngineDialect: Dialect {
         for (i, entry) in settings.customHooks.enumerated() {
             try register(entry, path: "custom_hooks[\(i)]", on: runner)
         }
+        // Runner.train builds the schedulers (each takes its first step) before before_run,
+        // whether or not a ParamSchedulerHook is there to step them later.
+        var schedulers: [ParamScheduler] = []
+        let maxEpochs = settings.kind == .epochBased ? (settings.maxEpochs ?? 0) : 1
+        for (i, entry) in settings.paramSchedulers.enumerated() {
+            schedulers.append(try ParamScheduler(entry, path: "param_scheduler[\(i)]", maxEpochs: maxEpochs,
+                                                 maxIters: settings.maxIters ?? maxEpochs * config.loaders.first(where: { $0.mode == "train" })!.length,
+                                                 epochLength: config.loaders.first(where: { $0.mode == "train" })!.length))
+        }
+        ParamSchedulerHook.construct(&schedulers, runner.context)
+        for entry in runner.hooks { (entry.hook as? ParamSchedulerHook)?.schedulers = schedulers }
     }
 
     /// `Runner.register_hook`: a `priority` key of the config wins over the class's.
@@ -52,6 +63,8 @@ package struct MMEngineDialect: Dialect {
             hook = MMEngineRuntimeInfoHook(type: type, config: entry)
         case "IterTimerHook":
             hook = MMEngineIterTimerHook(type: type, config: entry)
+        case "ParamSchedulerHook":
+            hook = ParamSchedulerHook(type: type, config: entry)
         default:
             hook = MMEngineHook(type: type, config: entry)
         }

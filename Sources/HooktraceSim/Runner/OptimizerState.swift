@@ -38,5 +38,14 @@ package struct OptimizerState: Sendable {
     package var defaultsHaveBetas: Bool
     /// `optimizer.defaults['lr']`: the lr given to the optimizer itself (param groups may
     /// override it); mmengine logs it as `base_lr` when there are several groups.
-    package var defaultLR: Double = 0
+    package var defaultLR: Double = 0 {
+        didSet { baseLR = defaultLR }
+    }
+    /// mmengine's OptimWrapper adds an extra group (`base_param_settings`, a copy of the
+    /// optimizer's defaults) when there are several: schedulers step it too, and its lr is
+    /// logged as `base_lr`.
+    package var baseLR: Double = 0
+    package var baseMomentum: Double?
+    package var baseInitialLR: Double?
+    package var baseInitialMomentum: Double?
 }

@@ -30,7 +30,9 @@ package enum Simulator {
         let runStart = RunStart(
             source: "simulated", runner: config.kind.rawValue, maxEpochs: config.maxEpochs, maxIters: config.maxIters,
             workflow: config.workflow, loaders: config.loaders,
-            paramGroups: config.optimizers.flatMap { o in
+            // After any scheduler's construction step (mmengine builds them before
+            // before_run, where a recording of a real run reads the groups).
+            paramGroups: runner.optimizers.flatMap { o in
                 o.groups.enumerated().map { ParamGroup(optimizer: o.name, group: $0.offset, lr: $0.element.lr, momentum: $0.element.currentMomentum) }
             },
             hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.hook.config.compact, stages: Self.recordedStages($0.hook, runner.dialect.framework)) },

@@ -317,3 +317,67 @@ struct MMEngineLoggingTests {
         #expect(first.prefix(2).map(\.value) == [.double(0.02), .double(0.01)])
     }
 }
+
+/// mmengine's parameter schedulers through ParamSchedulerHook (spec §4), values bit for
+/// bit as the spec's verified runs give them.
+@Suite("mmengine dialect: parameter schedulers")
+struct MMEngineSchedulerTests {
+    /// The lr each training iteration uses (logged by RuntimeInfoHook before it).
+    func lrs(_ schedulers: String, epochs: Int, train: Int, optimizer: String = #"{"type": "SGD", "lr": 0.1, "momentum": 0.9}"#) throws -> [Double] {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)}, "optim_wrapper": {"optimizer": \#(optimizer)}, "data": {"train": \#(train)}, "param_scheduler": \#(schedulers), "default_hooks": {"logger": {"type": "LoggerHook", "interval": 1}}}"#
+        let config = try RunConfig(text: json, name: "t")
+        var out: [Double] = []
+        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in
+            guard case .effect(let x) = e, x.hook == "LoggerHook", case .log(let f) = x.action, case .double(let lr)? = f.first(where: { $0.key == "lr" })?.value else { return }
+            out.append(lr)
+        })
+        try runner.run(runStart: start)
+        return out
+    }
+
+    @Test("LinearLR by iteration then MultiStepLR by epoch compose as the spec's verified run (§4.7)")
+    func composition() throws {
+        let got = try lrs(#"[{"type": "LinearLR", "start_factor": 0.001, "by_epoch": false, "end": 7}, {"type": "MultiStepLR", "by_epoch": true, "milestones": [1, 2], "end": 3}]"#, epochs: 3, train: 5)
+        let expected = [0.0001, 0.01675, 0.033400000000000006, 0.05005000000000001, 0.06670000000000001, 0.008335000000000002,
+                        0.010000000000000002, 0.010000000000000002, 0.010000000000000002, 0.010000000000000002,
+                        0.0010000000000000002, 0.0010000000000000002, 0.0010000000000000002, 0.0010000000000000002, 0.0010000000000000002]
+        #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(got)")
+    }
+
+    @Test("schedulers' errors name the key", arguments: [
+        (#"[{"type": "LinearLR", "start_factor": 0}]"#, "param_scheduler[0].start_factor: must be in (0, 1]"),
+        (#"[{"type": "MultiStepLR", "milestones": [1], "begin": 3, "end": 2}]"#, "param_scheduler[0]: end (2) must be larger than begin (3)"),
+        (#"[{"type": "OneCycleLR", "eta_max": 0.1}]"#, "param_scheduler[0].type: OneCycleLR is not simulated yet"),
+        (#"[{"type": "MultiStepLr", "milestones": [1]}]"#, #"param_scheduler[0].type: unknown scheduler "MultiStepLr" (did you mean "MultiStepLR"?)"#),
+    ])
+    func errors(schedulers: String, expected: String) {
+        let message: String?
+        do {
+            _ = try lrs(schedulers, epochs: 3, train: 2)
+            message = nil
+        } catch {
+            message = "\(error)"
+        }
+        #expect(message?.contains(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    @Test("convert_to_iter_based multiplies milestones unrounded: 1.5 epochs of 7 iterations is 10.5, never reached (§4.3 trap)")
+    func convertedMilestones() throws {
+        let got = try lrs(#"[{"type": "MultiStepLR", "milestones": [1.5, 3], "convert_to_iter_based": true}]"#, epochs: 4, train: 7)
+        #expect(got.count == 28)
+        #expect(got[..<21].allSatisfy { $0 == 0.1 } && got[21...].allSatisfy { $0.bitPattern == (0.1 * 0.1).bitPattern }, "\(got)")
+    }
+
+    @Test("a momentum scheduler on Adam schedules betas[0] (§4.5: CosineAnnealingMomentum T_max 4, eta_min 0.85, one step → 0.8926776695296637)")
+    func adamMomentum() throws {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "Adam", "lr": 0.001, "betas": [0.9, 0.999]}}, "data": {"train": 1}, "param_scheduler": [{"type": "CosineAnnealingMomentum", "T_max": 4, "eta_min": 0.85}]}"#
+        let config = try RunConfig(text: json, name: "t")
+        var momenta: [Double] = []
+        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in
+            if case .effect(let x) = e, case .setMomentum(_, _, let v) = x.action { momenta.append(v) }
+        })
+        try runner.run(runStart: start)
+        #expect(momenta.first?.bitPattern == 0.8926776695296637.bitPattern, "\(momenta)")
+        #expect(runner.optimizers[0].groups[0].betas?.1 == 0.999 && runner.optimizers[0].groups[0].initialMomentum == 0.9)
+    }
+}

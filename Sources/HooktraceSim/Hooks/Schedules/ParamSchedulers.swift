@@ -1,0 +1,255 @@
+import Foundation
+import HooktraceFormat
+
+/// mmengine 0.10.7's parameter schedulers (`optim/scheduler`), as `param_scheduler`
+/// builds them: the chainable recurrences, each on the value the previous step of any
+/// scheduler left, in range `begin ≤ global step < end` (spec §4). Constant, Exponential,
+/// Linear, Poly, Step, MultiStep and CosineAnnealing, for `lr` and momentum; the other
+/// classes are refused by name until they are simulated.
+package struct ParamScheduler: Sendable {
+    package enum Recurrence: Sendable {
+        case constant(factor: Double)
+        case exponential(gamma: Double)
+        case linear(start: Double, end: Double)
+        case poly(etaMin: Double, power: Double)
+        case step(size: Double, gamma: Double)
+        case multiStep(counts: [Double: Int], gamma: Double)
+        case cosine(tMax: Double?, etaMin: Double?, etaMinRatio: Double?)
+    }
+
+    package let type: String
+    package let recurrence: Recurrence
+    /// `lr` or `momentum`.
+    package let param: String
+    package let begin: Double
+    package let end: Double
+    package let byEpoch: Bool
+    var lastStep = -1
+    var globalStep = -1
+    var baseValues: [Double] = []
+
+    static let infinity = 1_000_000_000.0  // mmengine's INF = int(1e9)
+
+    /// Builds the scheduler of config `value` (`path` for errors), with `end` defaulting
+    /// to `maxEpochs` or `maxIters` as the runner sets it, converted to iterations when
+    /// `convert_to_iter_based`.
+    init(_ value: JSONValue, path: String, maxEpochs: Int, maxIters: Int, epochLength: Int) throws(HooktraceError) {
+        var args = try ConfigArgs(value, path: path)
+        guard let type = try args.optionalString("type") else { throw configError(path + ".type", "missing: a scheduler type such as \"MultiStepLR\"") }
+        self.type = type
+        let bare = type.split(separator: ".").last.map(String.init) ?? type
+        let family: String
+        if bare.hasSuffix("ParamScheduler") {
+            family = String(bare.dropLast("ParamScheduler".count))
+            guard let p = try args.optionalString("param_name") else { throw configError(path + ".param_name", "missing: \(bare) needs param_name (\"lr\" or \"momentum\")") }
+            param = p
+        } else if bare.hasSuffix("LR") {
+            family = String(bare.dropLast(2))
+            param = "lr"
+        } else if bare.hasSuffix("Momentum") {
+            family = String(bare.dropLast("Momentum".count))
+            param = "momentum"
+        } else {
+            family = bare
+            param = "lr"
+        }
+        guard param == "lr" || param == "momentum" else {
+            throw configError(path + ".param_name", "\"\(param)\" is not simulated; hooktrace schedules lr and momentum")
+        }
+        let byEpoch = try args.bool("by_epoch", default: true)
+        let convert = try args.bool("convert_to_iter_based", default: false)
+        if convert && !byEpoch {
+            throw configError(path + ".convert_to_iter_based", "needs by_epoch true (mmengine asserts it)")
+        }
+        func number(_ key: String) throws(HooktraceError) -> Double? {
+            guard let v = args.raw(key), v != .null else { return nil }
+            guard let n = v.number else { throw configError(args.keyPath(key), "expected a number, got \(describeValue(v))") }
+            return n
+        }
+        var begin = try number("begin") ?? 0
+        var end = try number("end") ?? Double(byEpoch ? maxEpochs : maxIters)
+        _ = try args.optionalInt("last_step")
+        _ = args.raw("verbose")
+        let L = Double(epochLength)
+        // build_iter_from_epoch: begin and end in iterations (int()), per-class fields unrounded.
+        if convert {
+            begin = (begin * L).rounded(.towardZero)
+            if end != Self.infinity { end = (end * L).rounded(.towardZero) }
+        }
+        func show(_ x: Double) -> String { x.rounded() == x && abs(x) < 1e15 ? String(Int(x)) : formatDouble(x) }
+        guard end > begin else { throw configError(path, "end (\(show(end))) must be larger than begin (\(show(begin))); mmengine raises ValueError") }
+        self.begin = begin
+        self.end = end
+        self.byEpoch = byEpoch && !convert
+        switch family {
+        case "Constant":
+            let factor = try number("factor") ?? 1.0 / 3
+            guard factor >= 0 && factor <= 1 else { throw configError(args.keyPath("factor"), "must be between 0 and 1, got \(formatDouble(factor)) (mmengine raises ValueError)") }
+            recurrence = .constant(factor: factor)
+        case "Exponential":
+            guard let gamma = try number("gamma") else { throw configError(args.keyPath("gamma"), "missing: \(bare) needs gamma") }
+            recurrence = .exponential(gamma: gamma)
+        case "Linear":
+            let s = try number("start_factor") ?? 1.0 / 3, e = try number("end_factor") ?? 1.0
+            guard s > 0 && s <= 1 else { throw configError(args.keyPath("start_factor"), "must be in (0, 1], got \(formatDouble(s)) (mmengine raises ValueError)") }
+            guard e >= 0 && e <= 1 else { throw configError(args.keyPath("end_factor"), "must be in [0, 1], got \(formatDouble(e)) (mmengine raises ValueError)") }
+            recurrence = .linear(start: s, end: e)
+        case "Poly":
+            recurrence = .poly(etaMin: try number("eta_min") ?? 0, power: try number("power") ?? 1)
+        case "Step":
+            guard var size = try number("step_size") else { throw configError(args.keyPath("step_size"), "missing: \(bare) needs step_size") }
+            if convert { size *= L }
+            recurrence = .step(size: size, gamma: try number("gamma") ?? 0.1)
+        case "MultiStep":
+            guard case .array(let items)? = args.raw("milestones") else { throw configError(args.keyPath("milestones"), "missing: \(bare) needs a list of milestones") }
+            var counts: [Double: Int] = [:]
+            for (i, item) in items.enumerated() {
+                guard var m = item.number else { throw configError(args.keyPath("milestones") + "[\(i)]", "expected a number, got \(describeValue(item))") }
+                if convert { m *= L }
+                counts[m, default: 0] += 1
+            }
+            recurrence = .multiStep(counts: counts, gamma: try number("gamma") ?? 0.1)
+        case "CosineAnnealing":
+            var tMax = try number("T_max")
+            if convert, let t = tMax { tMax = t * L }
+            let etaMin = try number("eta_min"), ratio = try number("eta_min_ratio")
+            if etaMin != nil && ratio != nil { throw configError(args.path, "gives both eta_min and eta_min_ratio; mmengine asserts only one") }
+            recurrence = .cosine(tMax: tMax, etaMin: ratio == nil ? (etaMin ?? 0) : nil, etaMinRatio: ratio)
+        case "OneCycle", "CosineRestart", "ReduceOnPlateau", "QuadraticWarmup":
+            throw configError(path + ".type", "\(bare) is not simulated yet (hooktrace simulates Constant, Exponential, Linear, Poly, Step, MultiStep and CosineAnnealing schedulers)")
+        default:
+            throw configError(path + ".type", "unknown scheduler \"\(type)\"" + suggestion(bare, ["ConstantLR", "ExponentialLR", "LinearLR", "PolyLR", "StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "CosineRestartLR", "ReduceOnPlateauLR"]))
+        }
+        try args.finish(owner: bare)
+    }
+
+    /// `_get_value`: the new value of each group from its current value `g` and base `b`.
+    private func value(_ g: Double, base b: Double) -> Double {
+        let t = lastStep
+        let T = end - begin - 1  // total_iters (an int in mmengine; exact here)
+        switch recurrence {
+        case .constant(let factor):
+            if t == 0 { return g * factor }
+            if Double(t) == T { return g * (1.0 / factor) }
+            return g
+        case .exponential(let gamma):
+            return t == 0 ? g : g * gamma
+        case .linear(let s, let e):
+            if t == 0 { return g * s }
+            return g * (1.0 + (e - s) / (T * s + Double(t - 1) * (e - s)))
+        case .poly(let etaMin, let power):
+            if t == 0 { return g }
+            return (g - etaMin) * pow(1 - 1 / (T - Double(t) + 1), power) + etaMin
+        case .step(let size, let gamma):
+            if t == 0 || Double(t).truncatingRemainder(dividingBy: size) != 0 { return g }
+            return g * gamma
+        case .multiStep(let counts, let gamma):
+            guard let k = counts[Double(t)] else { return g }
+            return g * pow(gamma, Double(k))
+        case .cosine(let tMaxGiven, let etaMin, let ratio):
+            let tMax = tMaxGiven ?? (end - begin)
+            let m = ratio.map { b * $0 } ?? (etaMin ?? 0)
+            if t == 0 { return g }
+            if (Double(t) - 1 - tMax).truncatingRemainder(dividingBy: 2 * tMax) == 0 {
+                return g + (b - m) * (1 - cos(Double.pi / tMax)) / 2
+            }
+            return (1 + cos(Double.pi * Double(t) / tMax)) / (1 + cos(Double.pi * Double(t - 1) / tMax)) * (g - m) + m
+        }
+    }
+
+    /// `step()` on `groups` (the wrapper's param groups, the extra base group included).
+    mutating func step(_ groups: inout [Double]) {
+        globalStep += 1
+        let s = Double(globalStep)
+        guard begin <= s && s < end else { return }
+        lastStep += 1
+        for i in groups.indices { groups[i] = value(groups[i], base: baseValues[i]) }
+    }
+}
+
+/// mmengine's `ParamSchedulerHook` with the run's schedulers: iteration schedulers step
+/// after each training iteration, epoch schedulers after each training epoch; every
+/// value that changes is a `set_lr` / `set_momentum` effect.
+final class ParamSchedulerHook: Hook {
+    let type: String
+    let config: JSONValue
+    let methods: Set<Stage> = MMEngineHook.known["ParamSchedulerHook"]!.methods
+    /// The run's schedulers (`runner.param_schedulers`), built before the run starts.
+    var schedulers: [ParamScheduler] = []
+
+    init(type: String, config: JSONValue) {
+        self.type = type
+        self.config = config
+    }
+
+    /// Builds the schedulers on the run's optimizer, in order: each records
+    /// `initial_<param>` where unset and takes its first step.
+    static func construct(_ schedulers: inout [ParamScheduler], _ runner: HookContext) {
+        for i in schedulers.indices {
+            var values = values(schedulers[i].param, runner)
+            schedulers[i].baseValues = initialValues(schedulers[i].param, runner, current: values)
+            schedulers[i].step(&values)
+            write(schedulers[i].param, values, runner)
+        }
+    }
+
+    func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
+        let byEpoch: Bool
+        switch method {
+        case .afterTrainIter: byEpoch = false
+        case .afterTrainEpoch: byEpoch = true
+        default: return
+        }
+        for i in schedulers.indices where schedulers[i].byEpoch == byEpoch {
+            let param = schedulers[i].param
+            var values = Self.values(param, runner)
+            let before = values
+            schedulers[i].step(&values)
+            Self.write(param, values, runner)
+            for (g, (old, new)) in zip(before, values).enumerated() where old.bitPattern != new.bitPattern && g < Self.rawGroupCount(runner) {
+                try runner.effect(param == "lr" ? .setLR(optimizer: runner.firstOptimizerName, group: g, value: new)
+                                                : .setMomentum(optimizer: runner.firstOptimizerName, group: g, value: new))
+            }
+        }
+    }
+
+    /// The raw groups of the first optimizer (the wrapper's extra base group is not one).
+    static func rawGroupCount(_ runner: HookContext) -> Int { runner.optimizers.first?.groups.count ?? 0 }
+
+    /// The wrapper's groups' values of `param`: the raw groups, then the extra base group
+    /// when the optimizer has several (OptimWrapper.param_groups).
+    static func values(_ param: String, _ runner: HookContext) -> [Double] {
+        guard let o = runner.optimizers.first else { return [] }
+        var out = o.groups.map { param == "lr" ? $0.lr : ($0.currentMomentum ?? 0) }
+        if o.groups.count > 1 { out.append(param == "lr" ? o.baseLR : (o.baseMomentum ?? 0)) }
+        return out
+    }
+
+    static func initialValues(_ param: String, _ runner: HookContext, current: [Double]) -> [Double] {
+        guard let o = runner.optimizers.first else { return [] }
+        var initial: [Double] = []
+        for (i, g) in o.groups.enumerated() {
+            initial.append(param == "lr" ? (g.initialLR ?? current[i]) : (g.initialMomentum ?? current[i]))
+        }
+        if o.groups.count > 1 { initial.append(param == "lr" ? (o.baseInitialLR ?? current[current.count - 1]) : (o.baseInitialMomentum ?? current[current.count - 1])) }
+        // setdefault('initial_<param>', value)
+        for i in runner.optimizers[0].groups.indices {
+            if param == "lr" { runner.optimizers[0].groups[i].initialLR = initial[i] } else { runner.optimizers[0].groups[i].initialMomentum = initial[i] }
+        }
+        if o.groups.count > 1 {
+            if param == "lr" { runner.optimizers[0].baseInitialLR = initial.last } else { runner.optimizers[0].baseInitialMomentum = initial.last }
+        }
+        return initial
+    }
+
+    static func write(_ param: String, _ values: [Double], _ runner: HookContext) {
+        guard !runner.optimizers.isEmpty else { return }
+        let n = runner.optimizers[0].groups.count
+        for i in 0..<min(n, values.count) {
+            if param == "lr" { runner.optimizers[0].groups[i].lr = values[i] } else { runner.optimizers[0].groups[i].setMomentum(values[i]) }
+        }
+        if n > 1 && values.count > n {
+            if param == "lr" { runner.optimizers[0].baseLR = values[n] } else { runner.optimizers[0].baseMomentum = values[n] }
+        }
+    }
+}
