@@ -24,9 +24,9 @@ func loadConfig(_ path: String) throws -> RunConfig {
 }
 
 /// Prepares a run from `cfg`, naming the config file in any error.
-func prepareRun(_ cfg: RunConfig, file: String, hooksUnsimulated: Bool = false) throws -> (Runner, RunStart) {
+func prepareRun(_ cfg: RunConfig, file: String) throws -> (Runner, RunStart) {
     let result = Result { () throws(HooktraceError) in
-        try Simulator.prepare(cfg, hooksUnsimulated: hooksUnsimulated, to: EventSink { _ throws(HooktraceError) in })
+        try Simulator.prepare(cfg, to: EventSink { _ throws(HooktraceError) in })
     }
     switch result {
     case .success(let prepared): return prepared
@@ -128,7 +128,9 @@ struct Record: ParsableCommand {
         if quiet { return }
         for warning in runner.warnings { printError("hooktrace: warning: \(warning)") }
         let elapsed = ContinuousClock.now - started
-        var summary = "recorded \(out): \(runner.kind.rawValue), \(runner.callCount) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
+        let runnerName = runner.dialect.framework == .mmcv ? runner.kind.rawValue
+            : "mmengine Runner, " + (runner.kind == .epochBased ? "EpochBasedTrainLoop" : "IterBasedTrainLoop")
+        var summary = "recorded \(out): \(runnerName), \(runner.callCount) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
         summary += " in \(fixed(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 2)) s"
         printError(summary)
         let kept = runner.files.contents
@@ -175,8 +177,7 @@ struct Hooks: ParsableCommand {
             return try listRecorded()
         }
         let cfg = try loadConfig(config)
-        // An mmengine config's hooks are listed although their effects are not simulated yet.
-        let (runner, _) = try prepareRun(cfg, file: config, hooksUnsimulated: true)
+        let (runner, _) = try prepareRun(cfg, file: config)
         // The warnings `record` would give, on stderr, before the listing.
         printConfigNotes(cfg, runner: runner)
         for text in runner.configWarnings { printError("hooktrace: warning: config: \(text)") }

@@ -241,25 +241,35 @@ struct RecordCLITests {
         #expect(missing.status == 2 && missing.stderr.contains("no such file"))
     }
 
-    @Test("an mmengine config: record exits 2 saying its hooks are not simulated yet and writes nothing; hooks lists them as mmengine does; info names a trace's framework")
+    @Test("an mmengine config records as mmengine runs it; info names the framework; hooks lists mmengine's way; replay takes mmengine keys; EarlyStoppingHook is refused")
     func mmengineConfig() throws {
         let scratch = Scratch()
         let cfg = scratch.file("mmdet3.json")
-        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 12}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 50}}, "data": {"train": 10}}"#
-            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let text = #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 3}, "val_cfg": {}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "begin": 0, "end": 5}, {"type": "MultiStepLR", "milestones": [2]}], "default_hooks": {"logger": {"type": "LoggerHook", "interval": 5}, "checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 2}}, "data": {"train": 10, "val": 2}}"#
+        try text.write(toFile: cfg, atomically: true, encoding: .utf8)
         let out = scratch.file("mmdet3.htrace")
         let r = try CLI.run(["record", "--config", cfg, "-o", out])
-        #expect(r.status == 2)
-        #expect(r.stderr.contains("this is an mmengine config (train_cfg, optim_wrapper, default_hooks)"), "\(r.stderr)")
-        #expect(!r.stderr.contains("ignoring config keys"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("mmdet3.htrace") }.isEmpty)
-        // Its hooks are listed as mmengine lists them (the six defaults: 20 stages).
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("mmengine Runner, EpochBasedTrainLoop"))
+        let info = try CLI.run(["info", out])
+        #expect(info.stdout.contains("framework:    mmengine\n") && info.stdout.contains("before_save_checkpoint 3"), "\(info.stdout)")
         let hooks = try CLI.run(["hooks", cfg])
         #expect(hooks.status == 0, "\(hooks.stderr)")
         #expect(hooks.stdout.hasPrefix("before_run:\n(VERY_HIGH   ) RuntimeInfoHook                    \n(BELOW_NORMAL) LoggerHook                         \n -------------------- \nbefore_train:\n"))
         #expect(hooks.stdout.components(separatedBy: " -------------------- ").count - 1 == 20)
-        let info = try CLI.run(["info", Self.examples + "/../golden/lr-step-linear-warmup/expected.htrace"])
-        #expect(info.stdout.contains("framework:    mmcv 1.x\n"), "\(info.stdout)")
+        // The recording replays to itself; mmengine keys change it (a list element by index).
+        let same = try CLI.run(["replay", out])
+        #expect(same.status == 0 && same.stdout.hasSuffix("result: same\n"), "\(same.stdout)\(same.stderr)")
+        let changed = try CLI.run(["replay", out, "--cfg-options", "param_scheduler.1.milestones=[1]", "default_hooks.checkpoint.max_keep_ckpts=1"])
+        #expect(changed.stdout.contains("checkpoints removed only in B") && changed.stdout.contains("lr[0]:"), "\(changed.stdout)\(changed.stderr)")
+        let fixed = try CLI.run(["replay", out, "--cfg-options", "train_cfg.max_epochs=4"])
+        #expect(fixed.status == 2 && fixed.stderr.contains("train_cfg.max_epochs: cannot change in a replay"), "\(fixed.stderr)")
+        let old = try CLI.run(["info", Self.examples + "/../golden/lr-step-linear-warmup/expected.htrace"])
+        #expect(old.stdout.contains("framework:    mmcv 1.x\n"))
+        // A hook that would change the run's length is refused until simulated.
+        try text.replacingOccurrences(of: #""data":"#, with: #""custom_hooks": [{"type": "EarlyStoppingHook", "monitor": "acc"}], "data":"#).write(toFile: cfg, atomically: true, encoding: .utf8)
+        let early = try CLI.run(["record", "--config", cfg, "-o", scratch.file("early.htrace")])
+        #expect(early.status == 2 && early.stderr.contains("custom_hooks[0].type: EarlyStoppingHook is not simulated yet"), "\(early.stderr)")
     }
 
     @Test("hooks prints mmcv's listing")

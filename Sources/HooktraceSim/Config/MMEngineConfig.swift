@@ -26,6 +26,8 @@ package struct MMEngineSettings: Sendable {
     package var logProcessor: LogProcessorSettings
     /// `param_scheduler`, as a list (a single dict is one scheduler).
     package var paramSchedulers: [JSONValue] = []
+    /// Settings read but not simulated, with what happens instead.
+    package var warnings: [String] = []
 
     /// The six hooks mmengine's runner registers unless `default_hooks` removes or
     /// replaces them, in its order (`Runner.register_default_hooks`). The checkpoint entry
@@ -121,6 +123,15 @@ package struct MMEngineSettings: Sendable {
             throw configError("optim_wrapper.optimizer", "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
         }
         optimizer = opt
+        if let clip = wrapper["clip_grad"], clip != .null {
+            warnings.append("optim_wrapper.clip_grad: gradient clipping is not simulated yet; train/grad_norm is not logged")
+        }
+        if let n = wrapper["accumulative_counts"], n != .null, n != .int(1) {
+            warnings.append("optim_wrapper.accumulative_counts: gradient accumulation is not simulated yet; every iteration is treated as an update")
+        }
+        if let p = wrapper["paramwise_cfg"], p != .null {
+            warnings.append("optim_wrapper.paramwise_cfg: per-parameter groups are not simulated; the optimizer's groups are the config's")
+        }
 
         // Default hooks: the config's entries replace the built-in ones wholesale (a new
         // key is appended after checkpoint); None removes one of the six.

@@ -100,6 +100,7 @@ package struct RunConfig {
             simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: nil)
             workDir = try Self.workDir(json, name: name)
             engine = settings
+            warnings = settings.warnings
             return
         }
         for (key, _) in members where !Self.knownKeys.contains(key) {

@@ -17,6 +17,10 @@ package enum Replayer {
                                   "custom_hooks", "evaluation", "optimizer", "work_dir", "fp16"]
     /// Keys that shape the recorded calls or observations and so cannot change.
     package static let fixedKeys = ["runner", "workflow", "data", "simulation"]
+    /// The same for an mmengine run: its hooks and schedulers may change; its loops (which
+    /// decide the calls) may not.
+    package static let mmengineHookKeys = ["default_hooks", "custom_hooks", "param_scheduler", "optim_wrapper", "log_processor", "work_dir"]
+    package static let mmengineFixedKeys = ["train_cfg", "val_cfg", "test_cfg", "data", "simulation"]
 
     package struct Result {
         package var runner: Runner
@@ -28,6 +32,9 @@ package enum Replayer {
     /// The recorded run's config with `hooks` (a hooks file) and `overrides` (`--cfg-options`) applied.
     package static func mergedConfig(recorded: JSONValue, hooks: JSONValue?, overrides: [(path: String, value: JSONValue)]) throws(HooktraceError) -> JSONValue {
         guard case .object(var members) = recorded else { throw HooktraceError(.invalidInput, "the recorded run config is not an object") }
+        let engine = (try? Framework.of(configKeys: members.map(\.key))) == .mmengine
+        let hookKeys = engine ? mmengineHookKeys : hookKeys
+        let fixedKeys = engine ? mmengineFixedKeys : fixedKeys
         func set(_ key: String, _ value: JSONValue, path: String) throws(HooktraceError) {
             if fixedKeys.contains(key) {
                 if let old = members.first(where: { $0.key == key })?.value, old == value { return }
@@ -39,7 +46,7 @@ package enum Replayer {
             if let i = members.firstIndex(where: { $0.key == key }) { members[i].value = value } else { members.append((key, value)) }
         }
         if let hooks {
-            guard case .object(let entries) = hooks else { throw configError("", "a hooks file must be a JSON object with keys such as \"lr_config\"") }
+            guard case .object(let entries) = hooks else { throw configError("", "a hooks file must be a JSON object with keys such as \"\(hookKeys[0])\"") }
             for (key, value) in entries { try set(key, value, path: key) }
         }
         for (path, value) in overrides {
@@ -53,6 +60,12 @@ package enum Replayer {
 
     private static func assign(_ node: JSONValue, _ path: [String], _ value: JSONValue, path full: String) throws(HooktraceError) -> JSONValue {
         guard let key = path.first else { return value }
+        // A list element by its index (Config.merge_from_dict's allow_list_keys).
+        if case .array(var items) = node, let i = Int(key) {
+            guard i >= 0 && i < items.count else { throw configError(full, "index \(i) is out of range: the list has \(items.count) items") }
+            items[i] = try assign(items[i], Array(path.dropFirst()), value, path: full)
+            return .array(items)
+        }
         guard case .object(var members) = node else {
             if node == .null { return try assign(.object([]), path, value, path: full) }
             throw configError(full, "cannot set '\(key)' inside \(describeValue(node))")

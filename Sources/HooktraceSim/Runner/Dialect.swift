@@ -37,10 +37,12 @@ package enum Framework: String, Sendable, CaseIterable {
         }
     }
 
-    /// The framework a trace's run followed: a real run's recorder names it in `source`
-    /// ("mmengine 0.10.7", "mmcv 1.7.2"); simulated runs so far are mmcv 1.x's.
+    /// The framework a trace's run followed: a simulated mmengine run says so in its
+    /// run_start's meta (`framework`), a real run's recorder in `source` ("mmengine
+    /// 0.10.7", "mmcv 1.7.2"); other simulated runs are mmcv 1.x's.
     package static func of(_ run: RunStart) -> Framework {
-        run.source.hasPrefix("mmengine") ? .mmengine : .mmcv
+        if case .string(let f)? = run.meta.first(where: { $0.key == "framework" })?.value, let known = Framework(rawValue: f) { return known }
+        return run.source.hasPrefix("mmengine") ? .mmengine : .mmcv
     }
 
     /// `Hook.stages`: the stages of the framework's hook listing, in its order.
@@ -79,9 +81,6 @@ package enum Framework: String, Sendable, CaseIterable {
 package protocol Dialect: Sendable {
     /// The framework this dialect simulates.
     var framework: Framework { get }
-    /// Whether the framework's hooks are simulated (their effects recorded); a dialect
-    /// whose hooks are not yet runs only its loops and lists its hooks.
-    var simulatesHooks: Bool { get }
     /// Registers the hooks `config` asks for on `runner`, in the framework's order and
     /// priorities, and checks what the config alone decides (errors the framework would
     /// raise mid-run come before anything runs).

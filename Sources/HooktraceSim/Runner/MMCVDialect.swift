@@ -5,7 +5,6 @@ import HooktraceFormat
 /// `EpochBasedRunner` and `IterBasedRunner` over a `workflow`.
 package struct MMCVDialect: Dialect {
     package var framework: Framework { .mmcv }
-    package var simulatesHooks: Bool { true }
 
     package init() {}
 

@@ -5,12 +5,13 @@ import HooktraceFormat
 /// loop of `train_cfg` (`EpochBasedTrainLoop` or `IterBasedTrainLoop`) with its validation
 /// schedule and, when `val_cfg` is given, the `ValLoop`.
 ///
-/// The hooks are not simulated yet (their types, priorities and stages are mmengine's, so
-/// the order of calls and the hook listing are exact, but they have no effects):
-/// ``simulatesHooks`` is false, and `record` refuses mmengine configs until they are.
+/// The default hooks are simulated (RuntimeInfoHook, IterTimerHook and LoggerHook as log
+/// records, ParamSchedulerHook, CheckpointHook; DistSamplerSeedHook has nothing a trace
+/// shows). Other known hooks whose work a trace cannot show are called in order without
+/// effects; EMAHook and unknown types are too, with a warning; EarlyStoppingHook (it
+/// changes the run's length) is refused until it is simulated.
 package struct MMEngineDialect: Dialect {
     package var framework: Framework { .mmengine }
-    package var simulatesHooks: Bool { false }
     let settings: MMEngineSettings
 
     package init(_ settings: MMEngineSettings) {
@@ -65,6 +66,8 @@ package struct MMEngineDialect: Dialect {
             hook = MMEngineIterTimerHook(type: type, config: entry)
         case "ParamSchedulerHook":
             hook = ParamSchedulerHook(type: type, config: entry)
+        case "EarlyStoppingHook":
+            throw configError(path + ".type", "EarlyStoppingHook is not simulated yet: it can end the run early, so the recorded run's length would be wrong; remove it to record the rest")
         default:
             hook = MMEngineHook(type: type, config: entry)
         }
@@ -177,11 +180,18 @@ package struct MMEngineDialect: Dialect {
 /// sources; its work is not
 /// simulated yet. A type hooktrace does not know has no known stages (it is in the run's
 /// hook list but in no stage's listing) and NORMAL priority.
-package final class MMEngineHook: Hook {
+package final class MMEngineHook: Hook, IgnoresSettings {
     package let type: String
     package let config: JSONValue
     package let methods: Set<Stage>
     package let classPriority: Int
+    /// What the run misses by this hook being passive (said once, as a warning).
+    package let ignoredSettings: [String]
+
+    /// Known hooks whose work shows in a trace but is not simulated yet.
+    static let effectsNotSimulated: [String: String] = [
+        "EMAHook": "EMAHook is not simulated yet: the averaged weights it keeps (and puts in checkpoints as ema_state_dict) are not in the trace",
+    ]
 
     /// Overridden methods (a generic one, e.g. `.beforeEpoch`, stands for `_before_epoch`)
     /// and class priority of mmengine's hooks.
@@ -223,6 +233,11 @@ package final class MMEngineHook: Hook {
         let entry = Self.known[bare]
         methods = entry?.methods ?? []
         classPriority = (entry?.priority ?? .normal).rawValue
+        if entry == nil {
+            ignoredSettings = ["hook type \(type) is not known to hooktrace; kept as a passive hook (called in no stage's order, no effects)"]
+        } else {
+            ignoredSettings = Self.effectsNotSimulated[bare].map { [$0] } ?? []
+        }
     }
 
     package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {}

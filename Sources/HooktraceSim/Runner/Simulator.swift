@@ -10,16 +10,9 @@ package enum Simulator {
     }
 
     /// ``prepare(_:registry:inputs:sink:)`` for a run whose records go to `sink` as they are.
-    ///
-    /// A config whose framework's hooks are not simulated yet (mmengine's) is refused, as
-    /// its run would be recorded without their effects; `hooksUnsimulated` accepts it, for
-    /// listing its hooks and running its loops (`hooks`, tests of the loops).
     package static func prepare(_ config: RunConfig, registry: HookRegistry = .standard, inputs: (any RunInputs)? = nil,
-                               hooksUnsimulated: Bool = false, to sink: any RunSink) throws(HooktraceError) -> (Runner, RunStart) {
+                               to sink: any RunSink) throws(HooktraceError) -> (Runner, RunStart) {
         let dialect = config.dialect
-        if !dialect.simulatesHooks && !hooksUnsimulated {
-            throw HooktraceError(.invalidInput, Self.notSimulated(config))
-        }
         let runner = Runner(
             kind: config.kind, maxEpochs: config.maxEpochs, maxIters: config.maxIters, workflow: config.workflow,
             loaders: config.loaders, optimizers: config.optimizers, isDictOptimizer: config.isDictOptimizer,
@@ -27,8 +20,14 @@ package enum Simulator {
             dialect: dialect, sink: sink)
         try dialect.registerHooks(config, registry: registry, on: runner)
         runner.configWarnings = config.warnings
+        // mmengine's runner reports its train loop's max_epochs (1 for an iteration loop) and
+        // max_iters (max_epochs × the loader's length for an epoch loop).
+        let engine = config.engine
+        let trainLength = config.loaders.first(where: { $0.mode == "train" })?.length ?? 0
+        let maxEpochs = engine.map { $0.maxEpochs ?? 1 } ?? config.maxEpochs
+        let maxIters = engine.map { $0.maxIters ?? ($0.maxEpochs ?? 0) * trainLength } ?? config.maxIters
         let runStart = RunStart(
-            source: "simulated", runner: config.kind.rawValue, maxEpochs: config.maxEpochs, maxIters: config.maxIters,
+            source: "simulated", runner: engine == nil ? config.kind.rawValue : "Runner", maxEpochs: maxEpochs, maxIters: maxIters,
             workflow: config.workflow, loaders: config.loaders,
             // After any scheduler's construction step (mmengine builds them before
             // before_run, where a recording of a real run reads the groups).
@@ -37,7 +36,8 @@ package enum Simulator {
             },
             hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.hook.config.compact, stages: Self.recordedStages($0.hook, runner.dialect.framework)) },
             seed: config.simulation.seed, config: config.json.compact,
-            meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py"))])
+            meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py"))]
+                + (engine == nil ? [] : [Field("framework", .string(Framework.mmengine.rawValue))]))
         return (runner, runStart)
     }
 
@@ -64,15 +64,6 @@ package enum Simulator {
             throw error
         }
         return runner
-    }
-
-    /// Why a config whose framework's hooks are not simulated is not recorded, naming the
-    /// keys that make it that framework's and what works instead.
-    static func notSimulated(_ config: RunConfig) -> String {
-        guard case .object(let members) = config.json else { return "\(config.framework.rawValue) runs are not simulated yet" }
-        let found = members.map(\.key).filter { Framework.mmengineKeys.contains($0) }
-        let shown = found.prefix(4).joined(separator: ", ") + (found.count > 4 ? ", …" : "")
-        return "\(found.first ?? "config"): this is an mmengine config (\(shown)): mmdetection 3.x and the other OpenMMLab 2.x projects build their hooks from these keys, and hooktrace does not simulate mmengine runs yet: it runs their loops and lists their hooks (`hooktrace hooks CONFIG`), but their hooks' effects (schedules, checkpoints, logs) are not simulated, and rather than record a run without them it stops here (mmcv 1.x configs — runner, lr_config, checkpoint_config, log_config, evaluation — are simulated). A real mmengine run can be recorded, then read by info, show, lr, plot, report and diff: hooktrace record -o run.htrace -- python tools/train.py CONFIG"
     }
 
     /// A hook's stages as the trace records them; nil for a passive hook of a type whose

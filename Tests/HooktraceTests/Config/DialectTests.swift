@@ -21,15 +21,19 @@ struct DialectTests {
      "data": {"train": 7330, "val": 5000}}
     """#
 
-    @Test("an mmengine config is recognised and, until its hooks are simulated, refused for recording, naming its keys and what works instead")
-    func mmengineRefused() throws {
-        let message = configErrorMessage(Self.mmengineConfig)
-        #expect(message?.hasPrefix("train_cfg: this is an mmengine config (train_cfg, val_cfg, test_cfg, param_scheduler, …)") == true, "\(message ?? "no error")")
-        #expect(message?.contains("does not simulate mmengine runs yet") == true)
-        #expect(try RunConfig(text: Self.mmengineConfig, name: "t").framework == .mmengine)
-        #expect(message?.contains("hooktrace record -o run.htrace -- python tools/train.py CONFIG") == true)
-        // Not the mmcv error the config used to get, which named a key it does not have.
-        #expect(message?.contains("runner.max_epochs") == false)
+    @Test("an mmengine config runs as mmengine's: its loops, hooks and schedulers, never mmcv's runner, and the trace says mmengine")
+    func mmengineRuns() throws {
+        #expect(configErrorMessage(Self.mmengineConfig) == nil)
+        let config = try RunConfig(text: Self.mmengineConfig.replacingOccurrences(of: "7330", with: "4").replacingOccurrences(of: "5000", with: "2"), name: "t")
+        #expect(config.framework == .mmengine)
+        var start: RunStart?
+        var lrChanges = 0
+        _ = try Simulator.record(config) { e throws(HooktraceError) in
+            if case .runStart(let r) = e { start = r }
+            if case .effect(let x) = e, case .setLR = x.action { lrChanges += 1 }
+        }
+        #expect(start.map(Framework.of) == .mmengine && start?.runner == "Runner" && start?.maxIters == 48)
+        #expect(lrChanges > 0)
     }
 
     @Test("any one of mmengine's own keys makes a config mmengine's", arguments: Framework.mmengineKeys)

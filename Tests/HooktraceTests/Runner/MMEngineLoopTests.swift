@@ -12,7 +12,7 @@ struct MMEngineLoopTests {
     func run(_ json: String) throws -> (calls: [String], runner: Runner) {
         let config = try RunConfig(text: json, name: "t")
         var events: [Event] = []
-        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in events.append(e) })
+        let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in events.append(e) })
         try runner.run(runStart: start)
         let calls = events.compactMap { e -> String? in
             guard case .call(let c) = e else { return nil }
@@ -142,7 +142,7 @@ struct MMEngineLoopTests {
     func checkpointEffects(_ json: String) throws -> [String] {
         let config = try RunConfig(text: json, name: "t")
         var out: [String] = []
-        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in
+        let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in
             guard case .effect(let x) = e, x.hook == "CheckpointHook" else { return }
             switch x.action {
             case .checkpointSave(let p): out.append("save \(p)")
@@ -241,7 +241,7 @@ struct MMEngineLoggingTests {
     func run(_ json: String) throws -> [Event] {
         let config = try RunConfig(text: json, name: "t")
         var events: [Event] = []
-        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in events.append(e) })
+        let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in events.append(e) })
         try runner.run(runStart: start)
         return events
     }
@@ -327,7 +327,7 @@ struct MMEngineSchedulerTests {
         let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)}, "optim_wrapper": {"optimizer": \#(optimizer)}, "data": {"train": \#(train)}, "param_scheduler": \#(schedulers), "default_hooks": {"logger": {"type": "LoggerHook", "interval": 1}}}"#
         let config = try RunConfig(text: json, name: "t")
         var out: [Double] = []
-        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in
+        let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in
             guard case .effect(let x) = e, x.hook == "LoggerHook", case .log(let f) = x.action, case .double(let lr)? = f.first(where: { $0.key == "lr" })?.value else { return }
             out.append(lr)
         })
@@ -373,7 +373,7 @@ struct MMEngineSchedulerTests {
         let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "Adam", "lr": 0.001, "betas": [0.9, 0.999]}}, "data": {"train": 1}, "param_scheduler": [{"type": "CosineAnnealingMomentum", "T_max": 4, "eta_min": 0.85}]}"#
         let config = try RunConfig(text: json, name: "t")
         var momenta: [Double] = []
-        let (runner, start) = try Simulator.prepare(config, hooksUnsimulated: true, to: EventSink { e throws(HooktraceError) in
+        let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in
             if case .effect(let x) = e, case .setMomentum(_, _, let v) = x.action { momenta.append(v) }
         })
         try runner.run(runStart: start)
