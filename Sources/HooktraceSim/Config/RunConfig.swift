@@ -98,6 +98,13 @@ package struct RunConfig {
             try data.finish(owner: "data")
             (optimizers, isDictOptimizer) = try Self.optimizers(settings.optimizer, path: "optim_wrapper.optimizer")
             simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: nil)
+            // mmdetection 3.x's CocoMetric reports what its 2.x datasets did, renamed and rounded anew.
+            if simulation.metrics.isEmpty, let evaluator = json["val_evaluator"], case .string(let type)? = evaluator["type"],
+               type.split(separator: ".").last == "CocoMetric" {
+                let names = Self.defaultMetricNames(evaluator["metric"]).filter { $0 == "bbox" || $0 == "segm" }
+                simulation.metrics = Self.defaultMetrics(.array(names.map { .string($0) }))
+                simulation.report = .mmdet3Coco(names)
+            }
             workDir = try Self.workDir(json, name: name)
             engine = settings
             warnings = settings.warnings

@@ -120,9 +120,21 @@ final class MMEngineRuntimeInfoHook: Hook {
     let config: JSONValue
     let methods: Set<Stage> = MMEngineHook.known["RuntimeInfoHook"]!.methods
 
+    /// Hub slots of `train/<output>`, by the output's symbol (-1: not yet made), and of
+    /// each optimizer's `base_lr` (-1: none) and `lr`.
+    @exclusivity(unchecked) private var outputSlots: [Int] = []
+    @exclusivity(unchecked) private var lrSlots: [(base: Int, lr: Int)] = []
+
     init(type: String, config: JSONValue) {
         self.type = type
         self.config = config
+    }
+
+    private func update(_ symbol: UInt32, _ value: Double, _ runner: HookContext) {
+        let i = Int(symbol)
+        if i >= outputSlots.count { outputSlots += repeatElement(-1, count: i + 1 - outputSlots.count) }
+        if outputSlots[i] < 0 { outputSlots[i] = runner.messageHub.slot("train/" + runner.symbols.name(symbol)) }
+        runner.messageHub.update(slot: outputSlots[i], value)
     }
 
     func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
@@ -130,16 +142,19 @@ final class MMEngineRuntimeInfoHook: Hook {
         case .beforeTrainIter:
             // OptimWrapper.get_lr: base_lr (the optimizer's own lr) when it has several
             // groups, then lr of its first group.
-            for optimizer in runner.optimizers {
-                let prefix = optimizer.name.isEmpty ? "train/" : "train/\(optimizer.name)."
-                if optimizer.groups.count > 1 { runner.messageHub.update(prefix + "base_lr", optimizer.baseLR) }
-                if let first = optimizer.groups.first { runner.messageHub.update(prefix + "lr", first.lr) }
+            for (k, optimizer) in runner.optimizers.enumerated() {
+                if k >= lrSlots.count {
+                    let prefix = optimizer.name.isEmpty ? "train/" : "train/\(optimizer.name)."
+                    lrSlots.append((optimizer.groups.count > 1 ? runner.messageHub.slot(prefix + "base_lr") : -1, runner.messageHub.slot(prefix + "lr")))
+                }
+                if lrSlots[k].base >= 0 { runner.messageHub.update(slot: lrSlots[k].base, optimizer.baseLR) }
+                if let first = optimizer.groups.first { runner.messageHub.update(slot: lrSlots[k].lr, first.lr) }
             }
         case .afterTrainIter:
             // mmengine's BaseModel.parse_losses puts `loss` first.
             let outputs = runner.stepOutputs
-            for (key, value) in outputs where key == "loss" { runner.messageHub.update("train/" + key, value) }
-            for (key, value) in outputs where key != "loss" { runner.messageHub.update("train/" + key, value) }
+            for (symbol, value) in outputs where symbol == SymbolTable.loss { update(symbol, value, runner) }
+            for (symbol, value) in outputs where symbol != SymbolTable.loss { update(symbol, value, runner) }
         case .afterValEpoch:
             for (key, value) in runner.validationMetrics {
                 if let number = value.number { runner.messageHub.update("val/" + key, number) }
@@ -155,22 +170,27 @@ final class MMEngineIterTimerHook: Hook {
     let type: String
     let config: JSONValue
     let methods: Set<Stage> = MMEngineHook.known["IterTimerHook"]!.methods
-    private var start: Int64 = 0
+    @exclusivity(unchecked) private var start: Int64 = 0
 
     init(type: String, config: JSONValue) {
         self.type = type
         self.config = config
     }
 
+    /// Hub slots of `<mode>/data_time` and `<mode>/time` for train, val, test (-1: not yet).
+    @exclusivity(unchecked) private var slots = [(data: -1, time: -1), (data: -1, time: -1), (data: -1, time: -1)]
+
     func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
-        let mode = runner.mode == .val ? "val" : runner.mode == .test ? "test" : "train"
+        let m = runner.mode == .val ? 1 : runner.mode == .test ? 2 : 0
         switch method {
         case .beforeEpoch:
             start = runner.clock
         case .beforeIter:
-            runner.messageHub.update(mode + "/data_time", Double(runner.clock - start) / 1e9)
+            if slots[m].data < 0 { slots[m].data = runner.messageHub.slot(["train", "val", "test"][m] + "/data_time") }
+            runner.messageHub.update(slot: slots[m].data, Double(runner.clock - start) / 1e9)
         case .afterIter:
-            runner.messageHub.update(mode + "/time", Double(runner.clock - start) / 1e9)
+            if slots[m].time < 0 { slots[m].time = runner.messageHub.slot(["train", "val", "test"][m] + "/time") }
+            runner.messageHub.update(slot: slots[m].time, Double(runner.clock - start) / 1e9)
             start = runner.clock
         default:
             break

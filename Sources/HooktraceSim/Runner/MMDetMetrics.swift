@@ -20,6 +20,13 @@ enum MMDetMetrics {
 
     /// The evaluation results for `report`, from the raw draws by curve name.
     static func results(_ report: Simulation.MetricReport, raw: [(String, Double)]) -> [(String, Scalar)] {
+        if case .mmdet3Coco(let metrics) = report {
+            // mmdet 3.3's CocoMetric: `{m}_{item}` at float(f'{round(stat, 3)}'), under the
+            // evaluator's prefix `coco/` (the copypaste line is only logged).
+            return metrics.flatMap { m in
+                cocoItems.map { item in ("coco/\(m)_\(item)", Scalar.double(pythonRound(raw.first { $0.0 == "\(m)_\(item)" }?.1 ?? 0, 3))) }
+            }
+        }
         guard case .mmdet(let metrics) = report else {
             return raw.map { ($0.0, .double(pythonRound($0.1, 4))) }
         }

@@ -82,7 +82,6 @@ package struct MMEngineDialect: Dialect {
         case .epochBased: try runEpochBased(loop)
         case .iterBased: try runIterBased(loop)
         }
-        loop.pass(.sleep(1_000_000_000))
         try call(.afterRun, loop)
     }
 
@@ -96,9 +95,14 @@ package struct MMEngineDialect: Dialect {
         try loop.call(stage)
     }
 
+    /// The mode a recording gives a stage: from "train", "val" or "test" in its name.
     static func mode(of stage: Stage) -> Mode {
-        let name = stage.rawValue
-        return name.contains("train") ? .train : name.contains("val") ? .val : name.contains("test") ? .test : .none
+        switch stage {
+        case .beforeTrain, .afterTrain, .beforeTrainEpoch, .afterTrainEpoch, .beforeTrainIter, .afterTrainIter: .train
+        case .beforeVal, .afterVal, .beforeValEpoch, .afterValEpoch, .beforeValIter, .afterValIter: .val
+        case .beforeTest, .afterTest, .beforeTestEpoch, .afterTestEpoch, .beforeTestIter, .afterTestIter: .test
+        default: .none
+        }
     }
 
     /// `EpochBasedTrainLoop.run`.
@@ -110,7 +114,6 @@ package struct MMEngineDialect: Dialect {
         while loop.epoch < maxEpochs {
             loop.dataLoaderLength = length
             try call(.beforeTrainEpoch, loop)
-            loop.pass(.sleep(2_000_000_000))
             for batch in 0..<length {
                 loop.pass(.dataLoad)
                 try call(.beforeTrainIter, loop, batch: batch)
@@ -126,7 +129,8 @@ package struct MMEngineDialect: Dialect {
     }
 
     /// `IterBasedTrainLoop.run`: `runner.epoch` stays 0; `batch_idx` is the global
-    /// iteration; the loader wraps around on its own epoch counter.
+    /// iteration; the loader wraps around on its own epoch counter, sleeping 2 s there (the
+    /// only sleep of mmengine's loops; mmcv's runner also sleeps at each epoch's start).
     private func runIterBased(_ loop: Loop) throws(HooktraceError) {
         let maxIters = settings.maxIters ?? 0
         let length = loop.loaderLength("train")
@@ -161,7 +165,6 @@ package struct MMEngineDialect: Dialect {
         try call(.beforeVal, loop)
         loop.dataLoaderLength = length
         try call(.beforeValEpoch, loop)
-        loop.pass(.sleep(2_000_000_000))
         for batch in 0..<length {
             loop.pass(.dataLoad)
             try call(.beforeValIter, loop, batch: batch)

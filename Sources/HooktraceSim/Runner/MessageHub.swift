@@ -17,16 +17,23 @@ package struct MessageHub: Sendable {
 
     /// `update_scalar(key, value, count)`.
     package mutating func update(_ key: String, _ value: Double, count: Int = 1) {
-        let i: Int
-        if let known = index[key] {
-            i = known
-        } else {
-            i = keys.count
-            keys.append(key)
-            index[key] = i
-            values.append([])
-            counts.append([])
-        }
+        update(slot: slot(key), value, count: count)
+    }
+
+    /// The position of `key`'s history, made (in insertion order) on first use: hooks that
+    /// update the same keys on every call keep it instead of hashing the key each time.
+    package mutating func slot(_ key: String) -> Int {
+        if let known = index[key] { return known }
+        let i = keys.count
+        keys.append(key)
+        index[key] = i
+        values.append([])
+        counts.append([])
+        return i
+    }
+
+    /// `update_scalar` of the key at `slot`.
+    package mutating func update(slot i: Int, _ value: Double, count: Int = 1) {
         values[i].append(value)
         counts[i].append(Double(count))
         if values[i].count > Self.maxLength {

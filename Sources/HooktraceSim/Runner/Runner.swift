@@ -77,10 +77,10 @@ package final class HookContext {
     package fileprivate(set) var validationMetrics: [(String, Scalar)] = []
     /// mmengine's message hub (its logging hooks' scalars).
     @exclusivity(unchecked) package var messageHub = MessageHub()
-    /// The current step's outputs (log_vars) by name, in order, when a dialect's hooks
+    /// The current step's outputs (log_vars) by name symbol, in order, when a dialect's hooks
     /// read them from the call (mmengine's `outputs` of `after_train_iter`); kept only
     /// then (``keepsStepOutputs``).
-    package fileprivate(set) var stepOutputs: [(String, Double)] = []
+    @exclusivity(unchecked) package fileprivate(set) var stepOutputs: [(UInt32, Double)] = []
     package var keepsStepOutputs = false
 
     fileprivate let sink: any RunSink
@@ -388,7 +388,7 @@ package final class Runner {
         if context.keepsStepOutputs {
             context.stepOutputs.removeAll(keepingCapacity: true)
             for o in stepObservations where o.kind == .logVar {
-                if let v = o.number { context.stepOutputs.append((symbols.name(o.name), v)) }
+                if let v = o.number { context.stepOutputs.append((o.name, v)) }
             }
         }
         for i in stepObservations.indices {

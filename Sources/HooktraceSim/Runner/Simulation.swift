@@ -45,6 +45,8 @@ package struct Simulation: Sendable {
         case asNamed
         /// mmdetection 2.x's `CocoDataset` / `VOCDataset.evaluate` for these metrics.
         case mmdet([String])
+        /// mmdetection 3.x's `CocoMetric` for these metrics (`bbox`, `segm`).
+        case mmdet3Coco([String])
     }
 
     package init() {}

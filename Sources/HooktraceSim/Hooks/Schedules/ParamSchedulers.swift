@@ -157,6 +157,12 @@ package struct ParamScheduler: Sendable {
         }
     }
 
+    /// Whether the next `step()` is in range (writes values); out of range it only counts.
+    var nextStepApplies: Bool {
+        let s = Double(globalStep + 1)
+        return begin <= s && s < end
+    }
+
     /// `step()` on `groups` (the wrapper's param groups, the extra base group included).
     mutating func step(_ groups: inout [Double]) {
         globalStep += 1
@@ -175,7 +181,7 @@ final class ParamSchedulerHook: Hook {
     let config: JSONValue
     let methods: Set<Stage> = MMEngineHook.known["ParamSchedulerHook"]!.methods
     /// The run's schedulers (`runner.param_schedulers`), built before the run starts.
-    var schedulers: [ParamScheduler] = []
+    @exclusivity(unchecked) var schedulers: [ParamScheduler] = []
 
     init(type: String, config: JSONValue) {
         self.type = type
@@ -201,6 +207,11 @@ final class ParamSchedulerHook: Hook {
         default: return
         }
         for i in schedulers.indices where schedulers[i].byEpoch == byEpoch {
+            // Out of its range a scheduler only counts the step: nothing to read or write.
+            guard schedulers[i].nextStepApplies else {
+                schedulers[i].globalStep += 1
+                continue
+            }
             let param = schedulers[i].param
             var values = Self.values(param, runner)
             let before = values
