@@ -37,7 +37,7 @@ package struct MMEngineDialect: Dialect {
                                                  maxIters: settings.maxIters ?? maxEpochs * config.loaders.first(where: { $0.mode == "train" })!.length,
                                                  epochLength: config.loaders.first(where: { $0.mode == "train" })!.length))
         }
-        ParamSchedulerHook.construct(&schedulers, runner.context)
+        try ParamSchedulerHook.construct(&schedulers, runner.context)
         for entry in runner.hooks { (entry.hook as? ParamSchedulerHook)?.schedulers = schedulers }
     }
 

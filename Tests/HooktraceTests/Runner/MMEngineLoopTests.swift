@@ -324,7 +324,16 @@ struct MMEngineLoggingTests {
 struct MMEngineSchedulerTests {
     /// The lr each training iteration uses (logged by RuntimeInfoHook before it).
     func lrs(_ schedulers: String, epochs: Int, train: Int, optimizer: String = #"{"type": "SGD", "lr": 0.1, "momentum": 0.9}"#) throws -> [Double] {
-        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)}, "optim_wrapper": {"optimizer": \#(optimizer)}, "data": {"train": \#(train)}, "param_scheduler": \#(schedulers), "default_hooks": {"logger": {"type": "LoggerHook", "interval": 1}}}"#
+        try loggedLRs(#"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)}, "optim_wrapper": {"optimizer": \#(optimizer)}, "data": {"train": \#(train)}, "param_scheduler": \#(schedulers), "default_hooks": {"logger": {"type": "LoggerHook", "interval": 1}}}"#)
+    }
+
+    /// The lr of each iteration of an iteration loop.
+    func iterLRs(_ schedulers: String, iters: Int) throws -> [Double] {
+        try loggedLRs(#"{"train_cfg": {"by_epoch": false, "max_iters": \#(iters)}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}}, "data": {"train": 100}, "param_scheduler": \#(schedulers), "default_hooks": {"logger": {"type": "LoggerHook", "interval": 1}}}"#)
+    }
+
+    /// The `lr` of every log record of the run of `json`.
+    func loggedLRs(_ json: String) throws -> [Double] {
         let config = try RunConfig(text: json, name: "t")
         var out: [Double] = []
         let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in
@@ -347,7 +356,7 @@ struct MMEngineSchedulerTests {
     @Test("schedulers' errors name the key", arguments: [
         (#"[{"type": "LinearLR", "start_factor": 0}]"#, "param_scheduler[0].start_factor: must be in (0, 1]"),
         (#"[{"type": "MultiStepLR", "milestones": [1], "begin": 3, "end": 2}]"#, "param_scheduler[0]: end (2) must be larger than begin (3)"),
-        (#"[{"type": "OneCycleLR", "eta_max": 0.1}]"#, "param_scheduler[0].type: OneCycleLR is not simulated yet"),
+        (#"[{"type": "ReduceOnPlateauLR", "monitor": "loss"}]"#, "param_scheduler[0].type: ReduceOnPlateauLR is not simulated yet"),
         (#"[{"type": "MultiStepLr", "milestones": [1]}]"#, #"param_scheduler[0].type: unknown scheduler "MultiStepLr" (did you mean "MultiStepLR"?)"#),
     ])
     func errors(schedulers: String, expected: String) {
@@ -379,5 +388,27 @@ struct MMEngineSchedulerTests {
         try runner.run(runStart: start)
         #expect(momenta.first?.bitPattern == 0.8926776695296637.bitPattern, "\(momenta)")
         #expect(runner.optimizers[0].groups[0].betas?.1 == 0.999 && runner.optimizers[0].groups[0].initialMomentum == 0.9)
+    }
+
+    @Test("OneCycleLR as torch's OneCycleLR (spec §4.4: eta_max 0.1, total_steps 10, pct_start 0.3)")
+    func oneCycle() throws {
+        let got = try iterLRs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 10, "pct_start": 0.3, "by_epoch": false}]"#, iters: 10)
+        #expect(got.count == 10)
+        #expect(got.prefix(3).map(\.bitPattern) == [0.0040000000000000036, 0.052000000000000005, 0.1].map(\.bitPattern), "\(got)")
+        #expect(got.last?.bitPattern == (4e-07).bitPattern, "\(got)")
+        // A range longer than total_steps is refused: mmengine fails at the step past it.
+        #expect(throws: HooktraceError.self) { try iterLRs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 5, "by_epoch": false}]"#, iters: 10) }
+        // pct_start must be a float, as mmengine checks.
+        #expect(throws: HooktraceError.self) { try iterLRs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "pct_start": 1, "by_epoch": false}]"#, iters: 10) }
+    }
+
+    @Test("CosineRestartLR restarts at each period's start to base × weight, and anneals towards eta_min between")
+    func cosineRestart() throws {
+        let got = try iterLRs(#"[{"type": "CosineRestartLR", "periods": [4, 6], "restart_weights": [1, 0.5], "eta_min": 0.01, "by_epoch": false}]"#, iters: 10)
+        #expect(got.count == 10)
+        #expect(got[0] == 0.1 && got[4] == 0.05)
+        // One step of the chained recurrence by hand: (1 + cos(π/4)) / (1 + cos(0)) · (0.1 − 0.01) + 0.01.
+        #expect(got[1].bitPattern == ((1 + cos(Double.pi * 1 / 4)) / (1 + cos(Double.pi * 0 / 4)) * (0.1 - 0.01) + 0.01).bitPattern)
+        #expect(got[1...3].allSatisfy { $0 < 0.1 && $0 > 0.01 } && got[5...9].allSatisfy { $0 < 0.05 && $0 > 0.01 })
     }
 }

@@ -4,8 +4,9 @@ import HooktraceFormat
 /// mmengine 0.10.7's parameter schedulers (`optim/scheduler`), as `param_scheduler`
 /// builds them: the chainable recurrences, each on the value the previous step of any
 /// scheduler left, in range `begin ≤ global step < end` (spec §4). Constant, Exponential,
-/// Linear, Poly, Step, MultiStep and CosineAnnealing, for `lr` and momentum; the other
-/// classes are refused by name until they are simulated.
+/// Linear, Poly, Step, MultiStep, CosineAnnealing and CosineRestart for `lr` and momentum,
+/// OneCycle for `lr`; ReduceOnPlateau and mmdetection's QuadraticWarmup are refused by name
+/// until they are simulated.
 package struct ParamScheduler: Sendable {
     package enum Recurrence: Sendable {
         case constant(factor: Double)
@@ -15,6 +16,10 @@ package struct ParamScheduler: Sendable {
         case step(size: Double, gamma: Double)
         case multiStep(counts: [Double: Int], gamma: Double)
         case cosine(tMax: Double?, etaMin: Double?, etaMinRatio: Double?)
+        case cosineRestart(periods: [Double], weights: [Double], etaMin: Double?, etaMinRatio: Double?)
+        /// Absolute values from each group's initial, max and min (set at construction).
+        case oneCycle(etaMax: [Double], totalSteps: Double, phases: [(end: Double, from: Int, to: Int)], cos: Bool,
+                      divFactor: Double, finalDivFactor: Double)
     }
 
     package let type: String
@@ -27,6 +32,8 @@ package struct ParamScheduler: Sendable {
     var lastStep = -1
     var globalStep = -1
     var baseValues: [Double] = []
+    /// OneCycle's per-group `initial_lr`, `max_lr`, `min_lr` (indices 0, 1, 2 of a phase).
+    var cycleValues: [[Double]] = []
 
     static let infinity = 1_000_000_000.0  // mmengine's INF = int(1e9)
 
@@ -115,8 +122,64 @@ package struct ParamScheduler: Sendable {
             let etaMin = try number("eta_min"), ratio = try number("eta_min_ratio")
             if etaMin != nil && ratio != nil { throw configError(args.path, "gives both eta_min and eta_min_ratio; mmengine asserts only one") }
             recurrence = .cosine(tMax: tMax, etaMin: ratio == nil ? (etaMin ?? 0) : nil, etaMinRatio: ratio)
-        case "OneCycle", "CosineRestart", "ReduceOnPlateau", "QuadraticWarmup":
-            throw configError(path + ".type", "\(bare) is not simulated yet (hooktrace simulates Constant, Exponential, Linear, Poly, Step, MultiStep and CosineAnnealing schedulers)")
+        case "CosineRestart":
+            guard case .array(let items)? = args.raw("periods") else { throw configError(args.keyPath("periods"), "missing: \(bare) needs a list of periods") }
+            var periods: [Double] = []
+            for (i, item) in items.enumerated() {
+                guard let p = item.number else { throw configError(args.keyPath("periods") + "[\(i)]", "expected a number, got \(describeValue(item))") }
+                periods.append(convert ? p * L : p)
+            }
+            var weights: [Double] = [1]
+            if case .array(let ws)? = args.raw("restart_weights") {
+                weights = []
+                for (i, w) in ws.enumerated() {
+                    guard let v = w.number else { throw configError(args.keyPath("restart_weights") + "[\(i)]", "expected a number, got \(describeValue(w))") }
+                    weights.append(v)
+                }
+            }
+            guard periods.count == weights.count else {
+                throw configError(args.keyPath("restart_weights"), "has \(weights.count) weights for \(periods.count) periods; mmengine asserts they match")
+            }
+            let etaMin = try number("eta_min"), ratio = try number("eta_min_ratio")
+            guard (etaMin == nil) != (ratio == nil) else { throw configError(args.path, "needs exactly one of eta_min and eta_min_ratio (mmengine asserts it)") }
+            recurrence = .cosineRestart(periods: periods, weights: weights, etaMin: etaMin, etaMinRatio: ratio)
+        case "OneCycle":
+            guard param == "lr" else { throw configError(path + ".param_name", "OneCycle only schedules lr (mmengine asserts it)") }
+            var etaMax: [Double] = [0]
+            switch args.raw("eta_max") {
+            case nil, .null?: break
+            case .array(let items)?: etaMax = items.compactMap(\.number)
+            case let v?:
+                guard let n = v.number else { throw configError(args.keyPath("eta_max"), "expected a number or a list of them, got \(describeValue(v))") }
+                etaMax = [n]
+            }
+            let total: Double
+            switch args.raw("total_steps") {
+            case nil, .null?: total = end - begin
+            case .int(let n)? where n > 0: total = convert ? Double(n) * L : Double(n)
+            case let v?: throw configError(args.keyPath("total_steps"), "must be a positive integer, got \(describeValue(v)) (mmengine raises ValueError)")
+            }
+            let pct: Double
+            switch args.raw("pct_start") {
+            case nil, .null?: pct = 0.3
+            case .double(let p)? where p >= 0 && p <= 1: pct = p
+            case let v?: throw configError(args.keyPath("pct_start"), "must be a float between 0 and 1, got \(describeValue(v)) (mmengine raises ValueError; write 1.0, not 1)")
+            }
+            let anneal = try args.string("anneal_strategy", default: "cos")
+            guard anneal == "cos" || anneal == "linear" else { throw configError(args.keyPath("anneal_strategy"), "must be \"cos\" or \"linear\", got \"\(anneal)\" (mmengine raises ValueError)") }
+            let threePhase = try args.bool("three_phase", default: false)
+            // Phases: end step, from → to (0 initial, 1 max, 2 min).
+            let phases: [(end: Double, from: Int, to: Int)] = threePhase
+                ? [(pct * total - 1, 0, 1), (2 * pct * total - 2, 1, 0), (total - 1, 0, 2)]
+                : [(pct * total - 1, 0, 1), (total - 1, 1, 2)]
+            // mmengine raises at the step past total_steps: a range longer than that fails mid-run.
+            guard end - begin - 1 <= total else {
+                throw configError(args.keyPath("total_steps"), "\(show(total)) is shorter than the scheduler's range (end − begin = \(show(end - begin))); mmengine raises ValueError (\"Tried to step \(show(total) + "+2") times\") there")
+            }
+            recurrence = .oneCycle(etaMax: etaMax, totalSteps: total, phases: phases, cos: anneal == "cos",
+                                   divFactor: try number("div_factor") ?? 25, finalDivFactor: try number("final_div_factor") ?? 1e4)
+        case "ReduceOnPlateau", "QuadraticWarmup":
+            throw configError(path + ".type", "\(bare) is not simulated yet (hooktrace simulates Constant, Exponential, Linear, Poly, Step, MultiStep, CosineAnnealing, CosineRestart and OneCycle schedulers)")
         default:
             throw configError(path + ".type", "unknown scheduler \"\(type)\"" + suggestion(bare, ["ConstantLR", "ExponentialLR", "LinearLR", "PolyLR", "StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "CosineRestartLR", "ReduceOnPlateauLR"]))
         }
@@ -154,7 +217,38 @@ package struct ParamScheduler: Sendable {
                 return g + (b - m) * (1 - cos(Double.pi / tMax)) / 2
             }
             return (1 + cos(Double.pi * Double(t) / tMax)) / (1 + cos(Double.pi * Double(t - 1) / tMax)) * (g - m) + m
+        case .cosineRestart(let periods, let weights, let etaMin, let ratio):
+            var cumulative = 0.0
+            for (i, period) in periods.enumerated() {
+                let restart = cumulative
+                cumulative += period
+                guard Double(t) < cumulative else { continue }
+                let step = Double(t) - restart
+                let etaMax = b * weights[i]
+                let m = ratio.map { b * $0 } ?? (etaMin ?? 0)
+                if step == 0 { return etaMax }
+                return (1 + cos(Double.pi * step / period)) / (1 + cos(Double.pi * (step - 1) / period)) * (g - m) + m
+            }
+            return g
+        case .oneCycle:
+            return g  // by group, in oneCycleValue
         }
+    }
+
+    /// OneCycle's value for group `i`: absolute, from the phase the step is in.
+    private func oneCycleValue(_ i: Int) -> Double {
+        guard case .oneCycle(_, _, let phases, let cosine, _, _) = recurrence else { return 0 }
+        let t = Double(lastStep)
+        var start = 0.0
+        for (k, phase) in phases.enumerated() {
+            if t <= phase.end || k == phases.count - 1 {
+                let pct = (t - start) / (phase.end - start)
+                let a = cycleValues[i][phase.from], z = cycleValues[i][phase.to]
+                return cosine ? z + (a - z) / 2.0 * (cos(Double.pi * pct) + 1) : (z - a) * pct + a
+            }
+            start = phase.end
+        }
+        return 0
     }
 
     /// Whether the next `step()` is in range (writes values); out of range it only counts.
@@ -169,6 +263,10 @@ package struct ParamScheduler: Sendable {
         let s = Double(globalStep)
         guard begin <= s && s < end else { return }
         lastStep += 1
+        if case .oneCycle = recurrence {
+            for i in groups.indices { groups[i] = oneCycleValue(i) }
+            return
+        }
         for i in groups.indices { groups[i] = value(groups[i], base: baseValues[i]) }
     }
 }
@@ -190,9 +288,21 @@ final class ParamSchedulerHook: Hook {
 
     /// Builds the schedulers on the run's optimizer, in order: each records
     /// `initial_<param>` where unset and takes its first step.
-    static func construct(_ schedulers: inout [ParamScheduler], _ runner: HookContext) {
+    static func construct(_ schedulers: inout [ParamScheduler], _ runner: HookContext) throws(HooktraceError) {
         for i in schedulers.indices {
             var values = values(schedulers[i].param, runner)
+            if case .oneCycle(let etaMax, _, _, _, let div, let finalDiv) = schedulers[i].recurrence {
+                // Every group's initial_lr is overwritten (not set by default): max / div_factor.
+                guard etaMax.count == 1 || etaMax.count == values.count else {
+                    throw configError("param_scheduler[\(i)].eta_max", "gives \(etaMax.count) values for \(values.count) param groups (mmengine raises ValueError)")
+                }
+                schedulers[i].cycleValues = values.indices.map { g in
+                    let maxValue = etaMax.count == 1 ? etaMax[0] : etaMax[g]
+                    let initial = maxValue / div
+                    return [initial, maxValue, initial / finalDiv]
+                }
+                setInitial("lr", schedulers[i].cycleValues.map { $0[0] }, runner)
+            }
             schedulers[i].baseValues = initialValues(schedulers[i].param, runner, current: values)
             schedulers[i].step(&values)
             write(schedulers[i].param, values, runner)
@@ -251,6 +361,17 @@ final class ParamSchedulerHook: Hook {
             if param == "lr" { runner.optimizers[0].baseInitialLR = initial.last } else { runner.optimizers[0].baseInitialMomentum = initial.last }
         }
         return initial
+    }
+
+    /// Overwrites `initial_<param>` of every group (OneCycle's construction).
+    static func setInitial(_ param: String, _ initial: [Double], _ runner: HookContext) {
+        let n = runner.optimizers[0].groups.count
+        for i in 0..<min(n, initial.count) {
+            if param == "lr" { runner.optimizers[0].groups[i].initialLR = initial[i] } else { runner.optimizers[0].groups[i].initialMomentum = initial[i] }
+        }
+        if n > 1 && initial.count > n {
+            if param == "lr" { runner.optimizers[0].baseInitialLR = initial[n] } else { runner.optimizers[0].baseInitialMomentum = initial[n] }
+        }
     }
 
     static func write(_ param: String, _ values: [Double], _ runner: HookContext) {
