@@ -356,7 +356,8 @@ struct MMEngineSchedulerTests {
     @Test("schedulers' errors name the key", arguments: [
         (#"[{"type": "LinearLR", "start_factor": 0}]"#, "param_scheduler[0].start_factor: must be in (0, 1]"),
         (#"[{"type": "MultiStepLR", "milestones": [1], "begin": 3, "end": 2}]"#, "param_scheduler[0]: end (2) must be larger than begin (3)"),
-        (#"[{"type": "ReduceOnPlateauLR", "monitor": "loss"}]"#, "param_scheduler[0].type: ReduceOnPlateauLR is not simulated yet"),
+        (#"[{"type": "mmdet.QuadraticWarmupLR", "end": 2}]"#, "param_scheduler[0].type: QuadraticWarmupLR is not simulated yet"),
+        (#"[{"type": "ReduceOnPlateauLR", "factor": 1.5}]"#, "param_scheduler[0].factor: must be below 1"),
         (#"[{"type": "MultiStepLr", "milestones": [1]}]"#, #"param_scheduler[0].type: unknown scheduler "MultiStepLr" (did you mean "MultiStepLR"?)"#),
     ])
     func errors(schedulers: String, expected: String) {
@@ -410,5 +411,27 @@ struct MMEngineSchedulerTests {
         // One step of the chained recurrence by hand: (1 + cos(π/4)) / (1 + cos(0)) · (0.1 − 0.01) + 0.01.
         #expect(got[1].bitPattern == ((1 + cos(Double.pi * 1 / 4)) / (1 + cos(Double.pi * 0 / 4)) * (0.1 - 0.01) + 0.01).bitPattern)
         #expect(got[1...3].allSatisfy { $0 < 0.1 && $0 > 0.01 } && got[5...9].allSatisfy { $0 < 0.05 && $0 > 0.01 })
+    }
+
+    @Test("ReduceOnPlateauLR: patience counts validations, cooldown waits, and the validation after the last epoch is out of range (spec §4.6, T13)")
+    func plateau() throws {
+        func cuts(_ scheduler: String) throws -> [String] {
+            let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 6}, "val_cfg": {}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}}, "data": {"train": 1, "val": 1}, "param_scheduler": [\#(scheduler)], "simulation": {"metrics": {"val_loss": {"start": 1, "end": 1, "noise": 0}}}}"#
+            var out: [String] = []
+            var epoch = 0
+            _ = try Simulator.record(try RunConfig(text: json, name: "t")) { e throws(HooktraceError) in
+                if case .call(let c) = e, c.stage == "after_val_epoch" { epoch = c.epoch }
+                if case .effect(let x) = e, case .setLR(_, _, let v) = x.action { out.append("\(epoch): \(v)") }
+            }
+            return out
+        }
+        // The metric never improves after the first validation: bad 1, 2 > patience 1 → halve, …
+        #expect(try cuts(#"{"type": "ReduceOnPlateauLR", "monitor": "val_loss", "patience": 1, "factor": 0.5}"#) == ["3: 0.05", "5: 0.025"])
+        // A cooldown of 1 ignores the validation after a cut.
+        #expect(try cuts(#"{"type": "ReduceOnPlateauLR", "monitor": "val_loss", "patience": 1, "factor": 0.5, "cooldown": 1}"#) == ["3: 0.05"])
+        // min_value floors the cut.
+        #expect(try cuts(#"{"type": "ReduceOnPlateauLR", "monitor": "val_loss", "patience": 0, "factor": 0.5, "min_value": 0.04}"#) == ["2: 0.05", "3: 0.04"])
+        // A monitor the validation does not report stops the run, as mmengine's KeyError does.
+        #expect(throws: HooktraceError.self) { try cuts(#"{"type": "ReduceOnPlateauLR", "monitor": "acc"}"#) }
     }
 }

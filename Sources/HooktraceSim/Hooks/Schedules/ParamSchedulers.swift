@@ -4,9 +4,9 @@ import HooktraceFormat
 /// mmengine 0.10.7's parameter schedulers (`optim/scheduler`), as `param_scheduler`
 /// builds them: the chainable recurrences, each on the value the previous step of any
 /// scheduler left, in range `begin ≤ global step < end` (spec §4). Constant, Exponential,
-/// Linear, Poly, Step, MultiStep, CosineAnnealing and CosineRestart for `lr` and momentum,
-/// OneCycle for `lr`; ReduceOnPlateau and mmdetection's QuadraticWarmup are refused by name
-/// until they are simulated.
+/// Linear, Poly, Step, MultiStep, CosineAnnealing, CosineRestart and ReduceOnPlateau for
+/// `lr` and momentum, OneCycle for `lr`; mmdetection's QuadraticWarmup is refused by name
+/// until it is simulated.
 package struct ParamScheduler: Sendable {
     package enum Recurrence: Sendable {
         case constant(factor: Double)
@@ -20,6 +20,9 @@ package struct ParamScheduler: Sendable {
         /// Absolute values from each group's initial, max and min (set at construction).
         case oneCycle(etaMax: [Double], totalSteps: Double, phases: [(end: Double, from: Int, to: Int)], cos: Bool,
                       divFactor: Double, finalDivFactor: Double)
+        /// Steps only with validation metrics (``ParamScheduler/stepPlateau(_:_:)``).
+        case plateau(monitor: String, greater: Bool, factor: Double, patience: Int, threshold: Double, relative: Bool,
+                     cooldown: Int, minValues: [Double], eps: Double)
     }
 
     package let type: String
@@ -34,6 +37,10 @@ package struct ParamScheduler: Sendable {
     var baseValues: [Double] = []
     /// OneCycle's per-group `initial_lr`, `max_lr`, `min_lr` (indices 0, 1, 2 of a phase).
     var cycleValues: [[Double]] = []
+    /// ReduceOnPlateau's state: best value, bad validations in a row, cooldown left.
+    var best = 0.0, badEpochs = 0, cooldownLeft = 0
+    /// Whether the scheduler steps with validation metrics (`need_val_args`).
+    var needsMetrics: Bool { if case .plateau = recurrence { true } else { false } }
 
     static let infinity = 1_000_000_000.0  // mmengine's INF = int(1e9)
 
@@ -178,8 +185,33 @@ package struct ParamScheduler: Sendable {
             }
             recurrence = .oneCycle(etaMax: etaMax, totalSteps: total, phases: phases, cos: anneal == "cos",
                                    divFactor: try number("div_factor") ?? 25, finalDivFactor: try number("final_div_factor") ?? 1e4)
-        case "ReduceOnPlateau", "QuadraticWarmup":
-            throw configError(path + ".type", "\(bare) is not simulated yet (hooktrace simulates Constant, Exponential, Linear, Poly, Step, MultiStep, CosineAnnealing, CosineRestart and OneCycle schedulers)")
+        case "ReduceOnPlateau":
+            guard byEpoch && !convert else { throw configError(path + ".by_epoch", "\(bare) steps by epoch only (mmengine asserts by_epoch is True)") }
+            let factor = try number("factor") ?? 0.1
+            guard factor < 1 else { throw configError(args.keyPath("factor"), "must be below 1, got \(formatDouble(factor)) (mmengine raises ValueError)") }
+            let threshold = try number("threshold") ?? 1e-4
+            guard threshold >= 0 else { throw configError(args.keyPath("threshold"), "must not be negative (mmengine raises ValueError)") }
+            let rule = try args.string("rule", default: "less")
+            guard rule == "less" || rule == "greater" else { throw configError(args.keyPath("rule"), "must be \"less\" or \"greater\", got \"\(rule)\" (mmengine raises ValueError)") }
+            let thresholdRule = try args.string("threshold_rule", default: "rel")
+            guard thresholdRule == "rel" || thresholdRule == "abs" else { throw configError(args.keyPath("threshold_rule"), "must be \"rel\" or \"abs\", got \"\(thresholdRule)\" (mmengine raises ValueError)") }
+            var minValues: [Double] = [0]
+            switch args.raw("min_value") {
+            case nil, .null?: break
+            case .array(let items)?: minValues = items.compactMap(\.number)
+            case let v?:
+                guard let n = v.number else { throw configError(args.keyPath("min_value"), "expected a number or a list of them, got \(describeValue(v))") }
+                minValues = [n]
+            }
+            recurrence = .plateau(monitor: try args.string("monitor", default: "loss"), greater: rule == "greater", factor: factor,
+                                  patience: try args.int("patience", default: 10), threshold: threshold, relative: thresholdRule == "rel",
+                                  cooldown: try args.int("cooldown", default: 0), minValues: minValues, eps: try number("eps") ?? 1e-8)
+            // Not stepped at construction; the epoch count starts at 0; the best starts at
+            // mmengine's integer INF (1e9), not at infinity.
+            globalStep = 0
+            best = rule == "greater" ? -Self.infinity : Self.infinity
+        case "QuadraticWarmup":
+            throw configError(path + ".type", "\(bare) is not simulated yet (hooktrace simulates Constant, Exponential, Linear, Poly, Step, MultiStep, CosineAnnealing, CosineRestart, OneCycle and ReduceOnPlateau schedulers)")
         default:
             throw configError(path + ".type", "unknown scheduler \"\(type)\"" + suggestion(bare, ["ConstantLR", "ExponentialLR", "LinearLR", "PolyLR", "StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "CosineRestartLR", "ReduceOnPlateauLR"]))
         }
@@ -230,9 +262,41 @@ package struct ParamScheduler: Sendable {
                 return (1 + cos(Double.pi * step / period)) / (1 + cos(Double.pi * (step - 1) / period)) * (g - m) + m
             }
             return g
-        case .oneCycle:
-            return g  // by group, in oneCycleValue
+        case .oneCycle, .plateau:
+            return g  // by group, in oneCycleValue; with metrics, in stepPlateau
         }
+    }
+
+    /// ReduceOnPlateau's `step(metrics)` after a validation, on the wrapper's groups.
+    mutating func stepPlateau(_ metrics: [(String, Scalar)], _ groups: inout [Double]) throws(HooktraceError) {
+        guard case .plateau(let monitor, let greater, let factor, let patience, let threshold, let relative, let cooldown, let minValues, let eps) = recurrence else { return }
+        let s = Double(globalStep)
+        guard begin <= s && s < end else { return }
+        lastStep += 1
+        guard let value = metrics.first(where: { $0.0 == monitor })?.1.number else {
+            throw HooktraceError(.invalidInput, "\(type): the validation has no metric \"\(monitor)\" (it reports \(metrics.map(\.0).joined(separator: ", "))); mmengine raises KeyError here")
+        }
+        let better = greater ? (relative ? value > best * (threshold + 1.0) : value > best + threshold)
+                             : (relative ? value < best * (1.0 - threshold) : value < best - threshold)
+        if better {
+            best = value
+            badEpochs = 0
+        } else {
+            badEpochs += 1
+        }
+        if cooldownLeft > 0 {
+            cooldownLeft -= 1
+            badEpochs = 0
+        }
+        guard badEpochs > patience else { return }
+        for i in groups.indices {
+            // min_value per raw group; the wrapper's extra group repeats the last.
+            let floor = minValues.count == 1 ? minValues[0] : minValues[min(i, minValues.count - 1)]
+            let v = max(groups[i] * factor, floor)
+            if groups[i] - v > eps { groups[i] = v }
+        }
+        cooldownLeft = cooldown
+        badEpochs = 0
     }
 
     /// OneCycle's value for group `i`: absolute, from the phase the step is in.
@@ -260,6 +324,7 @@ package struct ParamScheduler: Sendable {
     /// `step()` on `groups` (the wrapper's param groups, the extra base group included).
     mutating func step(_ groups: inout [Double]) {
         globalStep += 1
+        if case .plateau = recurrence { return }  // without metrics it only counts
         let s = Double(globalStep)
         guard begin <= s && s < end else { return }
         lastStep += 1
@@ -272,7 +337,8 @@ package struct ParamScheduler: Sendable {
 }
 
 /// mmengine's `ParamSchedulerHook` with the run's schedulers: iteration schedulers step
-/// after each training iteration, epoch schedulers after each training epoch; every
+/// after each training iteration, epoch schedulers after each training epoch, ReduceOnPlateau
+/// after each validation with its metrics; every
 /// value that changes is a `set_lr` / `set_momentum` effect.
 final class ParamSchedulerHook: Hook {
     let type: String
@@ -291,6 +357,11 @@ final class ParamSchedulerHook: Hook {
     static func construct(_ schedulers: inout [ParamScheduler], _ runner: HookContext) throws(HooktraceError) {
         for i in schedulers.indices {
             var values = values(schedulers[i].param, runner)
+            if schedulers[i].needsMetrics {
+                // ReduceOnPlateau records initial values but takes no step at construction.
+                schedulers[i].baseValues = initialValues(schedulers[i].param, runner, current: values)
+                continue
+            }
             if case .oneCycle(let etaMax, _, _, _, let div, let finalDiv) = schedulers[i].recurrence {
                 // Every group's initial_lr is overwritten (not set by default): max / div_factor.
                 guard etaMax.count == 1 || etaMax.count == values.count else {
@@ -314,6 +385,16 @@ final class ParamSchedulerHook: Hook {
         switch method {
         case .afterTrainIter: byEpoch = false
         case .afterTrainEpoch: byEpoch = true
+        case .afterValEpoch:
+            // Only schedulers that need the validation's metrics (ReduceOnPlateau).
+            for i in schedulers.indices where schedulers[i].byEpoch && schedulers[i].needsMetrics {
+                let param = schedulers[i].param
+                var values = Self.values(param, runner)
+                let before = values
+                try schedulers[i].stepPlateau(runner.validationMetrics, &values)
+                try apply(param, before, values, runner)
+            }
+            return
         default: return
         }
         for i in schedulers.indices where schedulers[i].byEpoch == byEpoch {
@@ -326,11 +407,16 @@ final class ParamSchedulerHook: Hook {
             var values = Self.values(param, runner)
             let before = values
             schedulers[i].step(&values)
-            Self.write(param, values, runner)
-            for (g, (old, new)) in zip(before, values).enumerated() where old.bitPattern != new.bitPattern && g < Self.rawGroupCount(runner) {
-                try runner.effect(param == "lr" ? .setLR(optimizer: runner.firstOptimizerName, group: g, value: new)
-                                                : .setMomentum(optimizer: runner.firstOptimizerName, group: g, value: new))
-            }
+            try apply(param, before, values, runner)
+        }
+    }
+
+    /// Writes the stepped values into the groups; every raw group's change is an effect.
+    private func apply(_ param: String, _ before: [Double], _ values: [Double], _ runner: HookContext) throws(HooktraceError) {
+        Self.write(param, values, runner)
+        for (g, (old, new)) in zip(before, values).enumerated() where old.bitPattern != new.bitPattern && g < Self.rawGroupCount(runner) {
+            try runner.effect(param == "lr" ? .setLR(optimizer: runner.firstOptimizerName, group: g, value: new)
+                                            : .setMomentum(optimizer: runner.firstOptimizerName, group: g, value: new))
         }
     }
 
