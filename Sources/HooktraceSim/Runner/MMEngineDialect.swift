@@ -7,8 +7,8 @@ import HooktraceFormat
 ///
 /// The default hooks are simulated (RuntimeInfoHook, IterTimerHook and LoggerHook as log
 /// records, ParamSchedulerHook, CheckpointHook; DistSamplerSeedHook has nothing a trace
-/// shows). Other known hooks whose work a trace cannot show are called in order without
-/// effects; EMAHook and unknown types are too, with a warning; EarlyStoppingHook (it
+/// shows), and EMAHook. Other known hooks whose work a trace cannot show are called in
+/// order without effects; unknown types are too, with a warning; EarlyStoppingHook (it
 /// changes the run's length) is refused until it is simulated.
 package struct MMEngineDialect: Dialect {
     package var framework: Framework { .mmengine }
@@ -66,6 +66,9 @@ package struct MMEngineDialect: Dialect {
             hook = MMEngineIterTimerHook(type: type, config: entry)
         case "ParamSchedulerHook":
             hook = ParamSchedulerHook(type: type, config: entry)
+        case "EMAHook":
+            var args = try ConfigArgs(config, path: path)
+            hook = try MMEngineEMAHook(type, &args)
         case "EarlyStoppingHook":
             throw configError(path + ".type", "EarlyStoppingHook is not simulated yet: it can end the run early, so the recorded run's length would be wrong; remove it to record the rest")
         default:
@@ -191,11 +194,6 @@ package final class MMEngineHook: Hook, IgnoresSettings {
     /// What the run misses by this hook being passive (said once, as a warning).
     package let ignoredSettings: [String]
 
-    /// Known hooks whose work shows in a trace but is not simulated yet.
-    static let effectsNotSimulated: [String: String] = [
-        "EMAHook": "EMAHook is not simulated yet: the averaged weights it keeps (and puts in checkpoints as ema_state_dict) are not in the trace",
-    ]
-
     /// Overridden methods (a generic one, e.g. `.beforeEpoch`, stands for `_before_epoch`)
     /// and class priority of mmengine's hooks.
     static let known: [String: (methods: Set<Stage>, priority: Priority)] = [
@@ -236,11 +234,7 @@ package final class MMEngineHook: Hook, IgnoresSettings {
         let entry = Self.known[bare]
         methods = entry?.methods ?? []
         classPriority = (entry?.priority ?? .normal).rawValue
-        if entry == nil {
-            ignoredSettings = ["hook type \(type) is not known to hooktrace; kept as a passive hook (called in no stage's order, no effects)"]
-        } else {
-            ignoredSettings = Self.effectsNotSimulated[bare].map { [$0] } ?? []
-        }
+        ignoredSettings = entry == nil ? ["hook type \(type) is not known to hooktrace; kept as a passive hook (called in no stage's order, no effects)"] : []
     }
 
     package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {}

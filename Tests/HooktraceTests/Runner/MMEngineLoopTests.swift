@@ -435,3 +435,42 @@ struct MMEngineSchedulerTests {
         #expect(throws: HooktraceError.self) { try cuts(#"{"type": "ReduceOnPlateauLR", "monitor": "acc"}"#) }
     }
 }
+
+/// mmengine's EMAHook and its averaged models (spec §8; mmengine's averaged_model.py,
+/// mmdetection 3.x's ExpMomentumEMA).
+@Suite("mmengine dialect: EMAHook")
+struct MMEngineEMATests {
+    /// (iteration, momentum) of each EMA update of a 1-epoch run of `iters` iterations.
+    func updates(_ ema: String, iters: Int = 5) throws -> [(Int, Double)] {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}}, "data": {"train": \#(iters)}, "custom_hooks": [\#(ema)]}"#
+        var out: [(Int, Double)] = []
+        var iter = 0
+        _ = try Simulator.record(try RunConfig(text: json, name: "t")) { e throws(HooktraceError) in
+            if case .call(let c) = e { iter = c.iter }
+            if case .effect(let x) = e, case .emaUpdate(let m) = x.action { out.append((iter, m)) }
+        }
+        return out
+    }
+
+    @Test("the first update copies, later ones average with the type's momentum, from begin_iter on")
+    func momenta() throws {
+        let exp = try updates(#"{"type": "EMAHook", "ema_type": "ExpMomentumEMA", "momentum": 0.0002, "gamma": 2000, "priority": 49}"#)
+        #expect(exp.map(\.0) == [1, 2, 3, 4])
+        #expect(exp[0].1.bitPattern == ((1 - 0.0002) * Foundation.exp(-Double(1 + 1) / 2000) + 0.0002).bitPattern)
+        let plain = try updates(#"{"type": "EMAHook", "momentum": 0.001, "begin_iter": 3}"#)
+        #expect(plain.map(\.0) == [3, 4] && plain.allSatisfy { $0.1 == 0.001 })
+        let annealing = try updates(#"{"type": "EMAHook", "ema_type": "MomentumAnnealingEMA", "momentum": 0.0002, "gamma": 100}"#)
+        let expected: [Double] = (1...4).map { (steps: Int) -> Double in 100.0 / (100.0 + Double(steps)) }
+        #expect(annealing.map(\.1) == expected)
+        let swa = try updates(#"{"type": "EMAHook", "ema_type": "StochasticWeightAverage", "interval": 2}"#)
+        let halves: [Double] = [0.5, 1.0 / 3]
+        #expect(swa.map(\.0) == [2, 4] && swa.map(\.1) == halves)
+    }
+
+    @Test("EMAHook settings mmengine rejects are config errors")
+    func errors() {
+        #expect(throws: HooktraceError.self) { try updates(#"{"type": "EMAHook", "begin_iter": 2, "begin_epoch": 1}"#) }
+        #expect(throws: HooktraceError.self) { try updates(#"{"type": "EMAHook", "momentum": 1.5}"#) }
+        #expect(throws: HooktraceError.self) { try updates(#"{"type": "EMAHook", "ema_type": "ExpMomentumEMAA"}"#) }
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import HooktraceFormat
 
 /// mmengine's `LogProcessor` settings (`log_processor` in a config): how logged scalars
@@ -250,5 +251,76 @@ final class MMEngineLoggerHook: Hook {
         default:
             break
         }
+    }
+}
+
+/// mmengine's `EMAHook` with its averaged model (`model/averaged_model.py`, and
+/// mmdetection 3.x's `ExpMomentumEMA`): after each training iteration from `begin_iter` /
+/// `begin_epoch` on, `update_parameters` — a copy at its first call, then an average every
+/// `interval` calls (an `ema_update` effect with the momentum it used); before that, the
+/// weights are copied. The weight swaps around validation change no trace-visible value.
+final class MMEngineEMAHook: Hook {
+    enum Average {
+        case exponential(momentum: Double)
+        case annealing(momentum: Double, gamma: Double)
+        case stochastic
+        case expMomentum(momentum: Double, gamma: Double)
+    }
+
+    let type: String
+    let config: JSONValue
+    let methods: Set<Stage> = MMEngineHook.known["EMAHook"]!.methods
+    let average: Average
+    let interval: Int
+    let beginIter: Int
+    let beginEpoch: Int
+    /// The averaged model's `steps`: its `update_parameters` calls so far.
+    @exclusivity(unchecked) private var steps = 0
+
+    init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
+        self.type = type
+        config = args.value
+        let emaType = try args.string("ema_type", default: "ExponentialMovingAverage")
+        let bare = emaType.split(separator: ".").last.map(String.init) ?? emaType
+        _ = try args.bool("strict_load", default: false)
+        beginIter = try args.int("begin_iter", default: 0)
+        beginEpoch = try args.int("begin_epoch", default: 0)
+        guard beginIter == 0 || beginEpoch == 0 else { throw configError(args.path, "sets both begin_iter and begin_epoch (mmengine asserts only one)") }
+        guard beginIter >= 0, beginEpoch >= 0 else { throw configError(args.path, "begin_iter and begin_epoch must be ≥ 0 (mmengine asserts it)") }
+        interval = try args.int("interval", default: 1)
+        _ = try args.bool("update_buffers", default: false)
+        let momentum = try args.double("momentum", default: 0.0002)
+        switch bare {
+        case "ExponentialMovingAverage":
+            guard momentum > 0 && momentum < 1 else { throw configError(args.keyPath("momentum"), "must be in (0, 1), got \(formatDouble(momentum)) (mmengine asserts it)") }
+            average = .exponential(momentum: momentum)
+        case "MomentumAnnealingEMA":
+            average = .annealing(momentum: momentum, gamma: try args.double("gamma", default: 100))
+        case "StochasticWeightAverage":
+            average = .stochastic
+        case "ExpMomentumEMA":
+            let gamma = try args.double("gamma", default: 2000)
+            guard gamma > 0 else { throw configError(args.keyPath("gamma"), "must be greater than 0 (mmdetection asserts it)") }
+            average = .expMomentum(momentum: momentum, gamma: gamma)
+        default:
+            throw configError(args.keyPath("ema_type"), "unknown averaged model \"\(emaType)\"" + suggestion(bare, ["ExponentialMovingAverage", "MomentumAnnealingEMA", "StochasticWeightAverage", "ExpMomentumEMA"]))
+        }
+        try args.finish(owner: "EMAHook (\(bare))")
+    }
+
+    func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
+        guard method == .afterTrainIter else { return }
+        let started = beginEpoch > 0 ? runner.epoch + 1 >= beginEpoch : runner.iter + 1 >= beginIter
+        guard started else { return }  // the EMA weights are a copy of the model's
+        defer { steps += 1 }
+        guard steps > 0, steps % interval == 0 else { return }  // the first call copies
+        let momentum: Double
+        switch average {
+        case .exponential(let m): momentum = m
+        case .annealing(let m, let gamma): momentum = max(m, gamma / (gamma + Double(steps)))
+        case .stochastic: momentum = 1 / Double(steps / interval + 1)
+        case .expMomentum(let m, let gamma): momentum = (1 - m) * exp(-Double(1 + steps) / gamma) + m
+        }
+        try runner.effect(.emaUpdate(momentum: momentum))
     }
 }
