@@ -356,7 +356,7 @@ struct MMEngineSchedulerTests {
     @Test("schedulers' errors name the key", arguments: [
         (#"[{"type": "LinearLR", "start_factor": 0}]"#, "param_scheduler[0].start_factor: must be in (0, 1]"),
         (#"[{"type": "MultiStepLR", "milestones": [1], "begin": 3, "end": 2}]"#, "param_scheduler[0]: end (2) must be larger than begin (3)"),
-        (#"[{"type": "mmdet.QuadraticWarmupLR", "end": 2}]"#, "param_scheduler[0].type: QuadraticWarmupLR is not simulated yet"),
+        (#"[{"type": "mmdet.QuadraticWarmupLR", "end": 1000000000}]"#, "param_scheduler[0].end: QuadraticWarmupLR needs end"),
         (#"[{"type": "ReduceOnPlateauLR", "factor": 1.5}]"#, "param_scheduler[0].factor: must be below 1"),
         (#"[{"type": "MultiStepLr", "milestones": [1]}]"#, #"param_scheduler[0].type: unknown scheduler "MultiStepLr" (did you mean "MultiStepLR"?)"#),
     ])
@@ -401,6 +401,15 @@ struct MMEngineSchedulerTests {
         #expect(throws: HooktraceError.self) { try iterLRs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 5, "by_epoch": false}]"#, iters: 10) }
         // pct_start must be a float, as mmengine checks.
         #expect(throws: HooktraceError.self) { try iterLRs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "pct_start": 1, "by_epoch": false}]"#, iters: 10) }
+    }
+
+    @Test("mmdetection's QuadraticWarmupLR adds base · (2t + 1) / T² per step and reaches the base at its last step")
+    func quadraticWarmup() throws {
+        let got = try iterLRs(#"[{"type": "mmdet.QuadraticWarmupLR", "by_epoch": false, "begin": 0, "end": 4}]"#, iters: 6)
+        var expected: [Double] = [0.1 * 1 / 16]
+        for t in 1..<4 { expected.append(expected[t - 1] + 0.1 * Double(2 * t + 1) / 16) }
+        expected += [expected[3], expected[3]]
+        #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(got)")
     }
 
     @Test("CosineRestartLR restarts at each period's start to base × weight, and anneals towards eta_min between")

@@ -4,9 +4,8 @@ import HooktraceFormat
 /// mmengine 0.10.7's parameter schedulers (`optim/scheduler`), as `param_scheduler`
 /// builds them: the chainable recurrences, each on the value the previous step of any
 /// scheduler left, in range `begin ≤ global step < end` (spec §4). Constant, Exponential,
-/// Linear, Poly, Step, MultiStep, CosineAnnealing, CosineRestart and ReduceOnPlateau for
-/// `lr` and momentum, OneCycle for `lr`; mmdetection's QuadraticWarmup is refused by name
-/// until it is simulated.
+/// Linear, Poly, Step, MultiStep, CosineAnnealing, CosineRestart, ReduceOnPlateau and
+/// mmdetection 3.x's QuadraticWarmup for `lr` and momentum, OneCycle for `lr`.
 package struct ParamScheduler: Sendable {
     package enum Recurrence: Sendable {
         case constant(factor: Double)
@@ -17,6 +16,8 @@ package struct ParamScheduler: Sendable {
         case multiStep(counts: [Double: Int], gamma: Double)
         case cosine(tMax: Double?, etaMin: Double?, etaMinRatio: Double?)
         case cosineRestart(periods: [Double], weights: [Double], etaMin: Double?, etaMinRatio: Double?)
+        /// mmdetection 3.x's QuadraticWarmup: adds `base · (2t + 1) / (end − begin)²`.
+        case quadraticWarmup
         /// Absolute values from each group's initial, max and min (set at construction).
         case oneCycle(etaMax: [Double], totalSteps: Double, phases: [(end: Double, from: Int, to: Int)], cos: Bool,
                       divFactor: Double, finalDivFactor: Double)
@@ -85,10 +86,12 @@ package struct ParamScheduler: Sendable {
         _ = try args.optionalInt("last_step")
         _ = args.raw("verbose")
         let L = Double(epochLength)
-        // build_iter_from_epoch: begin and end in iterations (int()), per-class fields unrounded.
+        // build_iter_from_epoch: begin and end in iterations (int()), per-class fields unrounded;
+        // mmdetection's QuadraticWarmup multiplies begin and end without int().
         if convert {
-            begin = (begin * L).rounded(.towardZero)
-            if end != Self.infinity { end = (end * L).rounded(.towardZero) }
+            let exact = family == "QuadraticWarmup"
+            begin = exact ? begin * L : (begin * L).rounded(.towardZero)
+            if end != Self.infinity { end = exact ? end * L : (end * L).rounded(.towardZero) }
         }
         func show(_ x: Double) -> String { x.rounded() == x && abs(x) < 1e15 ? String(Int(x)) : formatDouble(x) }
         guard end > begin else { throw configError(path, "end (\(show(end))) must be larger than begin (\(show(begin))); mmengine raises ValueError") }
@@ -211,9 +214,10 @@ package struct ParamScheduler: Sendable {
             globalStep = 0
             best = rule == "greater" ? -Self.infinity : Self.infinity
         case "QuadraticWarmup":
-            throw configError(path + ".type", "\(bare) is not simulated yet (hooktrace simulates Constant, Exponential, Linear, Poly, Step, MultiStep, CosineAnnealing, CosineRestart, OneCycle and ReduceOnPlateau schedulers)")
+            guard end < Self.infinity else { throw configError(path + ".end", "\(bare) needs end (the step where warmup ends); mmdetection raises ValueError") }
+            recurrence = .quadraticWarmup
         default:
-            throw configError(path + ".type", "unknown scheduler \"\(type)\"" + suggestion(bare, ["ConstantLR", "ExponentialLR", "LinearLR", "PolyLR", "StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "CosineRestartLR", "ReduceOnPlateauLR"]))
+            throw configError(path + ".type", "unknown scheduler \"\(type)\"" + suggestion(bare, ["ConstantLR", "ExponentialLR", "LinearLR", "PolyLR", "StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "CosineRestartLR", "ReduceOnPlateauLR", "QuadraticWarmupLR"]))
         }
         try args.finish(owner: bare)
     }
@@ -262,6 +266,10 @@ package struct ParamScheduler: Sendable {
                 return (1 + cos(Double.pi * step / period)) / (1 + cos(Double.pi * (step - 1) / period)) * (g - m) + m
             }
             return g
+        case .quadraticWarmup:
+            let T = end - begin
+            if t == 0 { return b * Double(2 * t + 1) / (T * T) }
+            return g + b * Double(2 * t + 1) / (T * T)
         case .oneCycle, .plateau:
             return g  // by group, in oneCycleValue; with metrics, in stepPlateau
         }
