@@ -483,3 +483,74 @@ struct MMEngineEMATests {
         #expect(throws: HooktraceError.self) { try updates(#"{"type": "EMAHook", "ema_type": "ExpMomentumEMAA"}"#) }
     }
 }
+
+/// mmengine 0.10.7's own scheduler tests (tests/test_optim/test_scheduler/test_lr_scheduler.py),
+/// ported: SGD lr 0.05 with a second group at 10×, one scheduler step per epoch, the values of
+/// both groups in each epoch against the tests' targets (they compare with a tolerance, as the
+/// targets are closed formulas and mmengine's values chained steps).
+@Suite("mmengine's scheduler tests, ported")
+struct MMEngineSchedulerPortTests {
+    /// Per epoch, the lr of both groups in force during it.
+    func groupLRs(_ scheduler: String, epochs: Int) throws -> [[Double]] {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.05, "momentum": 0.01, "weight_decay": 0.0005, "param_groups": [{}, {"lr": 0.5}]}}, "data": {"train": 1}, "param_scheduler": [\#(scheduler)]}"#
+        var current: [Double] = []
+        var perEpoch: [[Double]] = []
+        _ = try Simulator.record(try RunConfig(text: json, name: "t")) { e throws(HooktraceError) in
+            switch e {
+            case .runStart(let r): current = r.paramGroups.map(\.lr)
+            case .call(let c) where c.stage == "before_train_epoch": perEpoch.append(current)
+            case .effect(let x): if case .setLR(_, let g, let v) = x.action { current[g] = v }
+            default: break
+            }
+        }
+        return perEpoch
+    }
+
+    func check(_ scheduler: String, _ single: [Double], epochs: Int, second: [Double]? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let got = try groupLRs(scheduler, epochs: epochs)
+        let expected = zip(single.prefix(epochs), second ?? single.map { $0 * 10 }).map { [$0, $1] }
+        #expect(got.count == epochs, sourceLocation: sourceLocation)
+        for (e, (g, t)) in zip(got, expected).enumerated() {
+            for k in 0..<2 {
+                #expect(abs(g[k] - t[k]) <= 1e-7 * abs(t[k]) + 1e-12, "epoch \(e) group \(k): got \(g[k]), expected \(t[k])", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test("StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR")
+    func simple() throws {
+        try check(#"{"type": "StepLR", "gamma": 0.1, "step_size": 3}"#, [0.05, 0.05, 0.05, 0.005, 0.005, 0.005, 0.0005, 0.0005, 0.0005, 0.00005], epochs: 10)
+        try check(#"{"type": "MultiStepLR", "gamma": 0.1, "milestones": [2, 5, 9]}"#, [0.05, 0.05, 0.005, 0.005, 0.005, 0.0005, 0.0005, 0.0005, 0.0005, 0.00005], epochs: 10)
+        try check(#"{"type": "ConstantLR", "factor": 0.5, "end": 5}"#, [0.025, 0.025, 0.025, 0.025] + Array(repeating: 0.05, count: 6), epochs: 10)
+        let interpolation = (0..<4).map { 0.5 + Double($0) * (1 - 0.5) / 4 }
+        try check(#"{"type": "LinearLR", "start_factor": 0.5, "end": 5}"#, interpolation.map { $0 * 0.05 } + Array(repeating: 0.05, count: 6), epochs: 10)
+        try check(#"{"type": "ExponentialLR", "gamma": 0.9}"#, (0..<10).map { 0.05 * pow(0.9, Double($0)) }, epochs: 10)
+    }
+
+    @Test("CosineAnnealingLR, PolyLR, CosineRestartLR")
+    func curves() throws {
+        let etaMin = 1e-10
+        try check(#"{"type": "CosineAnnealingLR", "T_max": 10, "eta_min": 1e-10}"#,
+                  (0..<12).map { etaMin + (0.05 - etaMin) * (1 + cos(Double.pi * Double($0) / 10)) / 2 }, epochs: 12,
+                  second: (0..<12).map { etaMin + (0.5 - etaMin) * (1 + cos(Double.pi * Double($0) / 10)) / 2 })
+        let minLR = 0.001
+        try check(#"{"type": "PolyLR", "power": 0.9, "eta_min": 0.001, "end": 5}"#,
+                  (0..<4).map { minLR + (0.05 - minLR) * pow(1 - Double($0) / 4, 0.9) } + Array(repeating: minLR, count: 6), epochs: 10,
+                  second: (0..<4).map { minLR + (0.5 - minLR) * pow(1 - Double($0) / 4, 0.9) } + Array(repeating: minLR, count: 6))
+        let restart = [0.05, 0.0426776, 0.025, 0.00732233, 0.025, 0.022612712, 0.01636271, 0.0086372, 0.0023872, 0.0023872]
+        let got = try groupLRs(#"{"type": "CosineRestartLR", "periods": [4, 5], "restart_weights": [1, 0.5], "eta_min": 0}"#, epochs: 10)
+        // The test's targets are printed to 7-8 digits: compare at that precision.
+        for (e, g) in got.enumerated() { #expect(abs(g[0] - restart[e]) < 1e-7 && abs(g[1] - restart[e] * 10) < 1e-6, "epoch \(e): \(g)") }
+    }
+
+    @Test("the constructors' checks: factor, start/end factors, eta_min with eta_min_ratio, periods against weights")
+    func checks() {
+        for bad in [#"{"type": "ConstantLR", "factor": 99}"#, #"{"type": "LinearLR", "start_factor": 10, "end": 900}"#,
+                    #"{"type": "LinearLR", "start_factor": -1, "end": 900}"#, #"{"type": "LinearLR", "end_factor": 1.001, "end": 900}"#,
+                    #"{"type": "LinearLR", "end_factor": -0.00001, "end": 900}"#,
+                    #"{"type": "CosineRestartLR", "periods": [4, 5], "restart_weights": [1, 0.5], "eta_min": 0, "eta_min_ratio": 0.1}"#,
+                    #"{"type": "CosineRestartLR", "periods": [4, 5], "restart_weights": [1, 0.5, 0.0], "eta_min": 0}"#] {
+            #expect(throws: HooktraceError.self, "\(bad)") { try groupLRs(bad, epochs: 10) }
+        }
+    }
+}
