@@ -28,6 +28,8 @@ package struct MMEngineSettings: Sendable {
     package var paramSchedulers: [JSONValue] = []
     /// Settings read but not simulated, with what happens instead.
     package var warnings: [String] = []
+    /// `clip_grad` with `max_norm`: the wrapper clips by norm and logs `train/grad_norm`.
+    package var clipsGradNorm = false
 
     /// The six hooks mmengine's runner registers unless `default_hooks` removes or
     /// replaces them, in its order (`Runner.register_default_hooks`). The checkpoint entry
@@ -124,7 +126,13 @@ package struct MMEngineSettings: Sendable {
         }
         optimizer = opt
         if let clip = wrapper["clip_grad"], clip != .null {
-            warnings.append("optim_wrapper.clip_grad: gradient clipping is not simulated yet; train/grad_norm is not logged")
+            guard case .object(let members) = clip else { throw configError("optim_wrapper.clip_grad", "expected a dict such as {\"max_norm\": 35, \"norm_type\": 2}, got \(describeValue(clip))") }
+            // OptimWrapper: clip_grad_norm_ when there is no `type` or it is 'norm', clip_grad_value_ for 'value'.
+            let type = members.first(where: { $0.key == "type" })?.value ?? .string("norm")
+            guard type == .string("norm") || type == .string("value") else {
+                throw configError("optim_wrapper.clip_grad.type", "must be \"norm\" or \"value\", got \(describeValue(type)) (mmengine raises ValueError)")
+            }
+            clipsGradNorm = type == .string("norm")
         }
         if let n = wrapper["accumulative_counts"], n != .null, n != .int(1) {
             warnings.append("optim_wrapper.accumulative_counts: gradient accumulation is not simulated yet; every iteration is treated as an update")

@@ -22,6 +22,7 @@ package struct MMEngineDialect: Dialect {
 
     package func registerHooks(_ config: RunConfig, registry: HookRegistry, on runner: Runner) throws(HooktraceError) {
         runner.context.keepsStepOutputs = true
+        runner.observesGradNorm = settings.clipsGradNorm
         for (key, entry) in settings.defaultHooks {
             try register(entry, path: "default_hooks.\(key)", on: runner)
         }

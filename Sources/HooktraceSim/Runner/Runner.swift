@@ -269,6 +269,8 @@ package final class Runner {
     /// The context's sink, held here too: the runner's own events then cost no retain of it.
     private let sink: any RunSink
     private let symbols: SymbolTable
+    /// The message hub's slot of `train/grad_norm` (-1 until first logged).
+    @exclusivity(unchecked) private var gradNormSlot = -1
     /// The current step's observations (rewritten by each step; single-threaded).
     @exclusivity(unchecked) private var stepObservations: [StepObservation] = []
 
@@ -387,8 +389,15 @@ package final class Runner {
         try stepObservations.withUnsafeBufferPointer { (all) throws(HooktraceError) in try sink.observe(all, symbols: symbols) }
         if context.keepsStepOutputs {
             context.stepOutputs.removeAll(keepingCapacity: true)
-            for o in stepObservations where o.kind == .logVar {
-                if let v = o.number { context.stepOutputs.append((o.name, v)) }
+            for o in stepObservations {
+                guard let v = o.number else { continue }
+                if o.kind == .logVar {
+                    context.stepOutputs.append((o.name, v))
+                } else if o.name == SymbolTable.gradNorm {
+                    // mmengine's OptimWrapper logs the clipped norm during the step.
+                    if gradNormSlot < 0 { gradNormSlot = context.messageHub.slot("train/grad_norm") }
+                    context.messageHub.update(slot: gradNormSlot, v)
+                }
             }
         }
         for i in stepObservations.indices {

@@ -282,6 +282,31 @@ struct MMEngineLoggingTests {
         #expect(logged.bitPattern == (pairwiseSum(window) / 10).bitPattern)
     }
 
+    @Test("clip_grad by norm: the wrapper's grad_norm enters the hub during the step, so it logs after data_time and before the losses, smoothed like them; by value nothing is logged")
+    func gradNorm() throws {
+        func config(_ clip: String) -> String {
+            #"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02}, "clip_grad": \#(clip)}, "data": {"train": 12}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 12}}}"#
+        }
+        let events = try run(config(#"{"max_norm": 35, "norm_type": 2}"#))
+        let all = records(events)
+        #expect(all.count == 1)
+        #expect(all.first?.map(\.key) == ["lr", "data_time", "grad_norm", "loss", "time", "epoch", "iter", "step"])
+        var norms: [Double] = []
+        for e in events {
+            if case .observe(let o) = e, o.name == "grad_norm", case .double(let v) = o.value { norms.append(v) }
+        }
+        #expect(norms.count == 12)
+        guard case .double(let logged)? = all.first?[2].value else { Issue.record("grad_norm is not a double"); return }
+        #expect(logged.bitPattern == (pairwiseSum(Array(norms[2..<12])) / 10).bitPattern)
+        // The same with an explicit type 'norm'; 'value' clips without a norm to log.
+        #expect(records(try run(config(#"{"type": "norm", "max_norm": 10}"#))).first?.map(\.key).contains("grad_norm") == true)
+        let byValue = try run(config(#"{"type": "value", "clip_value": 1}"#))
+        #expect(records(byValue).first?.map(\.key) == ["lr", "data_time", "loss", "time", "epoch", "iter", "step"])
+        #expect(!byValue.contains { if case .observe(let o) = $0 { o.name == "grad_norm" } else { false } })
+        // mmengine's OptimWrapper raises ValueError for any other type.
+        #expect(throws: HooktraceError.self) { try run(config(#"{"type": "l1", "max_norm": 1}"#)) }
+    }
+
     @Test("a validation record: metrics, then data_time and time over the validation's batches plus one, step = epoch (or 0 in an iteration loop)")
     func valRecord() throws {
         let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 2}, "val_cfg": {}, \#(Self.optim), "data": {"train": 2, "val": 3}, "simulation": {"metrics": {"coco/bbox_mAP": {"start": 0.1, "end": 0.4}}}}"#
