@@ -376,6 +376,7 @@ struct Engine {
     mutating func compareIdenticalEffects(_ g: some DiffGroup) {
         diff.a.calls += 1
         diff.b.calls += 1
+        if g.isAfterTrainIter { compareSeries(at: g) }
         g.withEffects { effects in
             for e in effects {
                 ta.apply(e, in: g)
@@ -386,7 +387,6 @@ struct Engine {
                 if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
             }
         }
-        if g.isAfterTrainIter { compareSeries(at: g) }
     }
 
     /// An aligned call with no effects in either run (a replay's common case): counted, and
@@ -506,10 +506,10 @@ struct Engine {
         if diff.options.includeTiming, let ca = ga.call, let cb = gb.call, ca.time != cb.time {
             diff.timingMismatches += 1
         }
-        if effectsA.isEmpty && effectsB.isEmpty {
-            if ga.isAfterTrainIter { compareSeries(at: ga) }
-            return
-        }
+        // The values in force during the iteration: before after_train_iter's own effects
+        // (mmengine's ParamSchedulerHook writes the next iteration's values there).
+        if ga.isAfterTrainIter { compareSeries(at: ga) }
+        if effectsA.isEmpty && effectsB.isEmpty { return }
         for e in effectsA {
             ta.apply(e, in: ga)
             track(e, a: true)
@@ -525,7 +525,6 @@ struct Engine {
                 let kind = DiffKind.of(e.action)
                 if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
             }
-            if ga.isAfterTrainIter { compareSeries(at: ga) }
             return
         }
         // Learning rates and momenta are compared as the values in force at each iteration
@@ -561,7 +560,6 @@ struct Engine {
                     hook: x?.hook ?? y?.hook ?? "", a: text(x), b: text(y))
             }
         }
-        if ga.isAfterTrainIter { compareSeries(at: ga) }
     }
 
     /// Orders a call's checkpoint effects by what they do to which file (then by hook).
@@ -596,7 +594,8 @@ struct Engine {
         return "\(describe(g)): \(ea.count) record(s) in A, \(eb.count) in B"
     }
 
-    /// Compares the values in force at the after_train_iter call `g`.
+    /// Compares the values in force during the iteration of the after_train_iter call `g`
+    /// (called before its effects are applied).
     mutating func compareSeries(at g: some DiffGroup) {
         let iter = g.iter
         for i in diff.series.indices {

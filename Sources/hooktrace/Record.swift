@@ -43,12 +43,13 @@ struct Record: ParsableCommand {
         commandName: "record",
         abstract: "Record a training run: simulated from a config, or a real one (-- COMMAND).",
         discussion: """
-            Runs mmcv 1.x's EpochBasedRunner or IterBasedRunner with the config's hooks, without \
-            a model or a GPU: every call_hook with mmcv's counters, seeded losses, timings and \
-            metrics, and every effect the hooks have (learning rates, checkpoints, log records). \
-            The config uses mmcv's own keys, as JSON (docs/CONFIG.md). An mmengine config \
-            (train_cfg, default_hooks, …) is recognised and refused with exit 2 until its \
-            hooks' effects are simulated; `hooktrace hooks` lists its hooks.
+            Runs the config's training loop with its hooks, without a model or a GPU: mmcv \
+            1.x's EpochBasedRunner or IterBasedRunner for a config with mmcv's keys (runner, \
+            lr_config, checkpoint_config, …), mmengine 0.10.7's Runner and loops for one with \
+            mmengine's (train_cfg, param_scheduler, default_hooks, …). Every call_hook with the \
+            framework's counters, seeded losses, timings and metrics, and every effect the \
+            hooks have (learning rates, momenta, checkpoints, log records). The config is JSON \
+            (docs/CONFIG.md); a config with both frameworks' keys is refused with exit 2.
 
             The config is checked completely before anything runs; on an error nothing is written. \
             The trace is written as OUTPUT.partial and appears at the output path only when \

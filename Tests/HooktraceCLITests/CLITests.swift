@@ -527,17 +527,20 @@ struct LiveRecordTests {
     }
 }
 
-/// Whether real mmcv (with torch) is importable here; the integration test runs only then.
-let realMMCVAvailable: Bool = {
+/// Whether python3 here imports `modules` (integration tests with real frameworks run only then).
+func pythonImports(_ modules: String) -> Bool {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import torch, mmcv.runner"]
+    p.arguments = ["python3", "-c", "import " + modules]
     p.standardError = FileHandle.nullDevice
     p.standardOutput = FileHandle.nullDevice
     guard (try? p.run()) != nil else { return false }
     p.waitUntilExit()
     return p.terminationStatus == 0
-}()
+}
+
+/// Whether real mmcv 1.x (with torch) is importable here.
+let realMMCVAvailable = pythonImports("torch, mmcv.runner")
 
 @Suite("Integration with real mmcv (skipped unless torch and mmcv 1.x are importable)")
 struct RealMMCVTests {

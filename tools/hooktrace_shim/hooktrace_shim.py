@@ -282,12 +282,17 @@ def _plain(value):
 
 
 def _files(work_dir):
-    """Checkpoint files in work_dir: name -> link target (None for a regular file)."""
+    """Checkpoint files in work_dir: name -> link target (None for a regular file;
+    mmengine's last_checkpoint file -> the path it names)."""
     try:
         out = {}
         for e in os.scandir(work_dir):
             if e.name.endswith(".pth"):
                 out[e.name] = os.readlink(e.path) if e.is_symlink() else None
+            elif e.name == "last_checkpoint" and e.is_file(follow_symlinks=False):
+                # mmengine's pointer to the newest checkpoint (a text file): a link.
+                with open(e.path) as f:
+                    out[e.name] = f.read(4096).strip()
         return out
     except OSError:
         return {}
@@ -308,6 +313,27 @@ def _momentum(g):
     return m
 
 
+def _setter(runner, mmcv_fragment):
+    """The hook that writes learning rates or momenta: mmcv's updater hook, or mmengine's
+    ParamSchedulerHook (which steps every scheduler of the run)."""
+    name = _hook_named(runner, mmcv_fragment)
+    return name if name != "unknown" else _hook_named(runner, "ParamSchedulerHook")
+
+
+def _schedules_momentum(runner):
+    """Whether a hook or scheduler of this run may change momenta: mmcv's momentum
+    updater hooks, or an mmengine param scheduler of `momentum` (its momentum schedulers
+    write betas[0] of Adam-family optimizers through a `momentum` key too)."""
+    if _hook_named(runner, "MomentumUpdaterHook") != "unknown":
+        return True
+    schedulers = getattr(runner, "param_schedulers", None)
+    if isinstance(schedulers, dict):
+        schedulers = [s for v in schedulers.values() for s in (v if isinstance(v, list) else [v])]
+    elif not isinstance(schedulers, (list, tuple)):
+        schedulers = [schedulers] if schedulers is not None else []
+    return any(getattr(s, "param_name", None) == "momentum" for s in schedulers)
+
+
 def _watch_params(runner, stage):
     """Learning rates and momenta that changed in this call (they change only in the
     stages where the updaters act). Plain loops: comprehensions cost a frame each."""
@@ -317,13 +343,13 @@ def _watch_params(runner, stage):
         pgs = st["pgs"] = _param_groups(runner)
         st["lrs"] = [g.get("lr") for _, _, g in pgs]
         st["moms"] = [_momentum(g) for _, _, g in pgs]
-        st["watch_momentum"] = _hook_named(runner, "MomentumUpdaterHook") != "unknown"
+        st["watch_momentum"] = _schedules_momentum(runner)
     lrs = st["lrs"]
     i = 0
     for name, index, g in pgs:
         v = g.get("lr")
         if v != lrs[i]:
-            hook = st.get("lr_hook") or _hook_named(runner, "LrUpdaterHook")
+            hook = st.get("lr_hook") or _setter(runner, "LrUpdaterHook")
             st["lr_hook"] = hook
             _channel.send(["lr", name, index, v, hook])
             lrs[i] = v
@@ -334,11 +360,21 @@ def _watch_params(runner, stage):
         for name, index, g in pgs:
             m = _momentum(g)
             if m != moms[i] and m is not None:
-                hook = st.get("mom_hook") or _hook_named(runner, "MomentumUpdaterHook")
+                hook = st.get("mom_hook") or _setter(runner, "MomentumUpdaterHook")
                 st["mom_hook"] = hook
                 _channel.send(["mom", name, index, m, hook])
                 moms[i] = m
             i += 1
+
+
+def _saver(runner, name):
+    """The hook that wrote a checkpoint file: mmcv's EvalHook keeps the best_ files; in
+    mmengine (no EvalHook) CheckpointHook writes them all."""
+    if name.startswith("best_"):
+        evaluator = _hook_named(runner, "EvalHook")
+        if evaluator != "unknown":
+            return evaluator
+    return _hook_named(runner, "CheckpointHook")
 
 
 def _scan(runner):
@@ -353,23 +389,25 @@ def _scan(runner):
     for name in sorted(files):
         if name in before and before[name] == files[name]:
             continue
-        hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
+        hook = _saver(runner, name)
         if files[name] is not None:
             _channel.send(["ckpt", "link", os.path.join(work_dir, name), hook, files[name]])
         else:
             _channel.send(["ckpt", "save", os.path.join(work_dir, name), hook])
     for name in sorted(set(before) - set(files)):
-        hook = "EvalHook" if name.startswith("best_") else _hook_named(runner, "CheckpointHook")
+        hook = _saver(runner, name)
         _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
     st["files"] = files
     _tail_log(runner)
 
 
-def _watch(runner, stage):
-    """Everything a call may have changed (used by the mmengine patch)."""
-    if stage in _LR_STAGES:
+def _watch(runner, stage, saved):
+    """Everything an mmengine call may have changed: its ParamSchedulerHook steps in
+    after_train_iter, after_train_epoch and after_val_epoch; `saved` when the call saved
+    a checkpoint (a nested before_save_checkpoint happened inside it)."""
+    if stage in _MMENGINE_LR_STAGES:
         _watch_params(runner, stage)
-    if stage in _SCAN_STAGES:
+    if saved or stage in _SCAN_STAGES:
         _scan(runner)
 
 
@@ -449,6 +487,9 @@ def _observe(runner, stage):
 # before_run / before_*_epoch / before_*_iter); checking after every call would double the cost.
 _LR_STAGES = frozenset(["before_run", "before_train_epoch", "before_train_iter", "before_epoch",
                         "after_train_epoch", "after_run", "before_val_epoch"])
+# mmengine: its ParamSchedulerHook writes the next iteration's values at the end of one.
+_MMENGINE_LR_STAGES = frozenset(["before_run", "before_train", "after_train_iter", "after_train_epoch",
+                                 "after_val_epoch", "after_run"])
 # Stages after which checkpoints and log records are looked for.
 _SCAN_STAGES = frozenset(["after_train_epoch", "after_val_epoch", "after_run", "after_epoch", "after_train", "after_val"])
 _started = False
@@ -587,10 +628,22 @@ def _patch_mmengine(module):
         if sid is None:
             sid = _stage_ids[fn_name] = len(_stage_ids)
             ch.send(["stage", sid, fn_name])
+        st = _state
+        if fn_name == "before_save_checkpoint":
+            # Called from inside the saving call: what that call did before it (a scheduler
+            # step, the oldest checkpoint removed) is the outer call's, so look now, while
+            # the outer call is the latest; the save itself comes after, as in a simulation.
+            _watch_params(self, fn_name)
+            _scan(self)
+            st["saving"] = True
         t = _perf_ns() - ch.t0
         buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), t))
+        outer = fn_name != "before_save_checkpoint"
+        if outer:
+            st["saving"] = False
         original(self, fn_name, **kwargs)
-        _watch(self, fn_name)
+        if outer:
+            _watch(self, fn_name, st.get("saving", False))
         if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
             ch.flush()
         # mmengine's LoggerHook writes its train records every `interval` batches.

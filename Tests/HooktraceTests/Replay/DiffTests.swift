@@ -81,6 +81,48 @@ struct DiffTests {
         #expect(try TraceDiff.compare(path, dir.file("b.htrace"), options: o).same)
     }
 
+    @Test("mmengine writes the next iteration's LR in after_train_iter: compared as in force during the iteration, wherever a trace records the write")
+    func mmengineInForce() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        func config(warmup: Int) -> String {
+            #"{"train_cfg": {"by_epoch": true, "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": \#(warmup)}], "data": {"train": 4}}"#
+        }
+        let events = try simulate(config(warmup: 5)).events
+        try writeEvents(events, dir.file("a.htrace"))
+        // The same run as a recorder that looks at the next call would write it: each
+        // set_lr of after_train_iter follows the next call instead.
+        var late: [Event] = []
+        var held: [Event] = []
+        var inAfterIter = false
+        for e in events {
+            switch e {
+            case .call(let c):
+                late.append(e)
+                late += held
+                held = []
+                inAfterIter = c.stage == "after_train_iter"
+            case .effect(let x) where inAfterIter && { if case .setLR = x.action { true } else { false } }():
+                held.append(e)
+            default:
+                late.append(e)
+            }
+        }
+        #expect(late.count == events.count)
+        try writeEvents(late, dir.file("late.htrace"))
+        let same = try TraceDiff.compare(dir.file("a.htrace"), dir.file("late.htrace"))
+        let lr = try #require(same.series.first { $0.kind == .lr })
+        #expect(lr.compared == 8 && lr.differing == 0, "\(same.text)")
+        // A longer warmup: iteration 0 runs at start_factor · lr in both; iteration 1 differs
+        // first, and the ends stay apart in the last bits (LinearLR multiplies step by step:
+        // 0.10000000000000003 after 4 steps, 0.1 after 6).
+        try writeEvents(try simulate(config(warmup: 7)).events, dir.file("b.htrace"))
+        let d = try TraceDiff.compare(dir.file("a.htrace"), dir.file("b.htrace"))
+        let changed = try #require(d.series.first { $0.kind == .lr })
+        #expect(changed.ranges == [1...7], "\(d.text)")
+        #expect(d.firstDivergence?.iter == 1)
+    }
+
     @Test("checkpoint policies: saved, removed and kept files per trace")
     func checkpoints() throws {
         let dir = TemporaryDirectory()

@@ -1,0 +1,103 @@
+"""Runs a hooktrace mmengine config (JSON) with real mmengine 0.10.7 and torch.
+
+A stand-in model (one linear layer) and datasets of the lengths the config's `data`
+gives (batch size 1, no shuffling) take the place of the detector, so the hooks see
+the loops, counters, schedules and checkpoints a real run of that config has. Keys
+that need mmdetection (`default_scope`, `val_evaluator`, `test_cfg`, mmdetection's
+hooks) are replaced or dropped: mmdetection's visualization hook by mmengine's
+passive one, the evaluator by a metric that reports `simulation.metrics`' names.
+
+Usage: python3 real_mmengine_train.py CONFIG.json [WORK_DIR]
+(for the optional integration test and for checking the simulator by hand:
+`hooktrace record -o real.htrace -- python3 real_mmengine_train.py c.json`, then
+`hooktrace diff` against `hooktrace record --config c.json`).
+"""
+import json
+import logging
+import sys
+
+import torch
+import torch.nn as nn
+from mmengine.evaluator import BaseMetric
+from mmengine.model import BaseModel
+from mmengine.registry import METRICS
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader, Dataset
+
+
+class StandIn(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode="tensor"):
+        out = self.linear(inputs)
+        if mode == "loss":
+            return dict(loss=(out * out).mean())
+        return [dict(pred=float(v)) for v in out.detach().flatten()]
+
+
+class Ones(Dataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return dict(inputs=torch.ones(2) * (1 + i % 3))
+
+
+@METRICS.register_module(force=True)
+class NamedMetrics(BaseMetric):
+    """Reports each configured name with a value rising with each evaluation."""
+
+    def __init__(self, names=("acc",), **kwargs):
+        super().__init__(**kwargs)
+        self.names = list(names)
+        self.calls = 0
+
+    def process(self, data_batch, data_samples):
+        self.results.append(1)
+
+    def compute_metrics(self, results):
+        self.calls += 1
+        return {n: 0.1 * self.calls for n in self.names}
+
+
+PASSIVE = {"DetVisualizationHook": "mmengine.hooks.NaiveVisualizationHook"}
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        cfg = json.load(f)
+    work_dir = sys.argv[2] if len(sys.argv) > 2 else cfg.get("work_dir", "work_dirs/run")
+    data = cfg.get("data", {})
+    loader = lambda n: DataLoader(Ones(n), batch_size=1, shuffle=False, collate_fn=lambda b: dict(inputs=torch.stack([x["inputs"] for x in b])))
+    hooks = dict(cfg.get("default_hooks", {}))
+    for key, hook in list(hooks.items()):
+        if isinstance(hook, dict) and hook.get("type") in PASSIVE:
+            hooks[key] = dict(type="NaiveVisualizationHook")
+    metric_names = list(cfg.get("simulation", {}).get("metrics", {}).keys()) or ["coco/bbox_mAP"]
+    kwargs = dict(
+        model=StandIn(),
+        work_dir=work_dir,
+        train_dataloader=loader(data.get("train", 4)),
+        train_cfg=cfg["train_cfg"],
+        optim_wrapper=cfg["optim_wrapper"],
+        param_scheduler=cfg.get("param_scheduler"),
+        default_hooks=hooks,
+        custom_hooks=cfg.get("custom_hooks"),
+        log_processor=cfg.get("log_processor", {}),
+        default_scope="mmengine",
+        env_cfg=dict(cudnn_benchmark=False),
+        log_level=logging.WARNING,
+    )
+    if "val_cfg" in cfg:
+        kwargs.update(val_dataloader=loader(data.get("val", 2)), val_cfg=cfg["val_cfg"],
+                      val_evaluator=dict(type="NamedMetrics", names=metric_names))
+    Runner(**kwargs).train()
+
+
+if __name__ == "__main__":
+    main()

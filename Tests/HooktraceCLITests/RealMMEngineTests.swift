@@ -1,0 +1,87 @@
+import Foundation
+import HooktraceFormat
+import Testing
+
+/// Whether real mmengine (with torch) is importable here; the integration test runs only then.
+let realMMEngineAvailable = pythonImports("torch, mmengine.runner")
+
+/// The simulator against real mmengine 0.10.7: the same config run by mmengine's Runner
+/// (Tests/Fixtures/real_mmengine_train.py: a one-layer stand-in model, loaders of the
+/// config's lengths) under the recorder, and simulated. The calls with their counters,
+/// the learning rate and momentum in force at every iteration (bit for bit) and the
+/// checkpoint files must be the same. Losses, timings and metrics are the run's own.
+@Suite("Simulation against real mmengine (skipped unless torch and mmengine are importable)")
+struct RealMMEngineTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures").path
+    static let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("traces/golden").path
+
+    static func epochs(_ schedulers: String, optimizer: String = #"{"type": "SGD", "lr": 0.01, "momentum": 0.9}"#, extra: String = "") -> String {
+        #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 5, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": \#(schedulers), "optim_wrapper": {"type": "OptimWrapper", "optimizer": \#(optimizer)}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 2}, "checkpoint": {"type": "CheckpointHook", "interval": 2, "max_keep_ckpts": 2}}, "work_dir": "wd", "data": {"train": 5, "val": 2}\#(extra)}"#
+    }
+
+    static let cases: [(String, String)] = [
+        ("warmup + multistep (mmdetection 3.x's schedule)", epochs(#"[{"type": "LinearLR", "start_factor": 0.001, "by_epoch": false, "begin": 0, "end": 7}, {"type": "MultiStepLR", "by_epoch": true, "milestones": [2, 4], "gamma": 0.1}]"#)),
+        ("OneCycleLR", epochs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 25, "by_epoch": false}]"#)),
+        ("CosineRestartLR", epochs(#"[{"type": "CosineRestartLR", "periods": [10, 15], "restart_weights": [1, 0.5], "eta_min": 0.001, "by_epoch": false}]"#)),
+        ("PolyLR then ExponentialLR", epochs(#"[{"type": "PolyLR", "eta_min": 0.0001, "power": 2.0, "by_epoch": false, "begin": 0, "end": 12}, {"type": "ExponentialLR", "gamma": 0.9, "begin": 12, "end": 25, "by_epoch": false}]"#)),
+        ("StepLR converted, CosineAnnealingMomentum by epoch", epochs(#"[{"type": "StepLR", "step_size": 2, "gamma": 0.5, "convert_to_iter_based": true}, {"type": "CosineAnnealingMomentum", "T_max": 5, "eta_min": 0.8}]"#)),
+        ("LinearMomentum on Adam's betas, ConstantLR", epochs(#"[{"type": "LinearMomentum", "start_factor": 0.95, "end": 10, "by_epoch": false}, {"type": "ConstantLR", "factor": 0.3, "end": 2}]"#, optimizer: #"{"type": "Adam", "lr": 0.001, "betas": [0.9, 0.999]}"#)),
+        ("ReduceOnPlateauLR", epochs(#"[{"type": "ReduceOnPlateauLR", "monitor": "acc", "rule": "greater", "patience": 0, "factor": 0.5}]"#, extra: #", "simulation": {"metrics": {"acc": {"start": 0.5, "end": 0.9}}}"#)),
+        ("golden mmengine-iter-cosine", "golden:mmengine-iter-cosine"),
+    ]
+
+    /// (stage, epoch, iter, inner_iter, mode) of every call, and the checkpoint files saved
+    /// and removed and the links written at each call (by name: a real run's paths are absolute, a simulation's
+    /// relative; in name order within a call, as the recorder finds them by a directory scan).
+    /// A nested `before_save_checkpoint` counts as part of the call that saves: mmengine
+    /// removes the oldest file before that nested call, the recorder sees it after.
+    static func outline(_ path: String) throws -> (calls: [String], files: [String]) {
+        var calls: [String] = [], files: [(Int, String)] = []
+        var owner = 0
+        try TraceReader(path: path).forEach { e in
+            switch e.event {
+            case .call(let c):
+                calls.append("\(c.stage) \(c.epoch) \(c.iter) \(c.innerIter) \(c.mode)")
+                if c.stage != "before_save_checkpoint" { owner = calls.count }
+            case .effect(let x):
+                if case .checkpointSave(let p) = x.action { files.append((owner, "save " + (p as NSString).lastPathComponent)) }
+                if case .checkpointRemove(let p) = x.action { files.append((owner, "remove " + (p as NSString).lastPathComponent)) }
+                if case .checkpointLink(let l, let t) = x.action {
+                    files.append((owner, "link " + (l as NSString).lastPathComponent + " -> " + (t as NSString).lastPathComponent))
+                }
+            default: break
+            }
+        }
+        return (calls, files.sorted { $0 < $1 }.map { "call \($0.0): \($0.1)" })
+    }
+
+    @Test("calls, LRs, momenta and checkpoints equal real mmengine's", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the ported mmengine tests and the goldens cover the simulator"),
+          arguments: cases)
+    func sameAsReal(name: String, config: String) throws {
+        let scratch = Scratch()
+        let configPath = scratch.file("c.json")
+        if config.hasPrefix("golden:") {
+            try FileManager.default.copyItem(atPath: Self.goldens + "/" + config.dropFirst(7) + "/config.json", toPath: configPath)
+        } else {
+            try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        }
+        let real = scratch.file("real.htrace"), sim = scratch.file("sim.htrace")
+        let r = try CLI.run(["record", "-o", real, "--", "python3", Self.fixtures + "/real_mmengine_train.py", configPath, scratch.file("wd")])
+        #expect(r.status == 0, "\(name): \(r.stderr.suffix(2000))")
+        #expect(try CLI.run(["record", "--config", configPath, "-o", sim, "--quiet"]).status == 0)
+        let (simCalls, simFiles) = try Self.outline(sim)
+        let (realCalls, realFiles) = try Self.outline(real)
+        #expect(simCalls == realCalls, "\(name): calls differ")
+        #expect(simFiles == realFiles, "\(name): checkpoints differ")
+        let d = try CLI.run(["diff", sim, real, "--only", "lr,momentum", "--format", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(d.stdout.utf8)) as? [String: Any])
+        let series = try #require(json["series"] as? [[String: Any]])
+        #expect(!series.isEmpty)
+        for s in series {
+            #expect(s["differing"] as? Int == 0, "\(name): \(s)")
+            #expect((s["iterations"] as? Int ?? 0) > 0)
+        }
+    }
+}
