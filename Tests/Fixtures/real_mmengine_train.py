@@ -5,7 +5,8 @@ gives (batch size 1, no shuffling) take the place of the detector, so the hooks 
 the loops, counters, schedules and checkpoints a real run of that config has. Keys
 that need mmdetection (`default_scope`, `val_evaluator`, `test_cfg`, mmdetection's
 hooks) are replaced or dropped: mmdetection's visualization hook by mmengine's
-passive one, the evaluator by a metric that reports `simulation.metrics`' names.
+passive one, the evaluator by a metric that reports `simulation.metrics`' names (none
+without them).
 
 Usage: python3 real_mmengine_train.py CONFIG.json [WORK_DIR]
 (for the optional integration test and for checking the simulator by hand:
@@ -52,7 +53,7 @@ class Ones(Dataset):
 class NamedMetrics(BaseMetric):
     """Reports each configured name with a value rising with each evaluation."""
 
-    def __init__(self, names=("acc",), **kwargs):
+    def __init__(self, names=(), **kwargs):
         super().__init__(**kwargs)
         self.names = list(names)
         self.calls = 0
@@ -78,7 +79,9 @@ def main():
     for key, hook in list(hooks.items()):
         if isinstance(hook, dict) and hook.get("type") in PASSIVE:
             hooks[key] = dict(type="NaiveVisualizationHook")
-    metric_names = list(cfg.get("simulation", {}).get("metrics", {}).keys()) or ["coco/bbox_mAP"]
+    # The metrics a simulation of this config reports: `simulation.metrics`, else none (a
+    # simulation gives CocoMetric's names only for a CocoMetric val_evaluator).
+    metric_names = list(cfg.get("simulation", {}).get("metrics", {}).keys())
     kwargs = dict(
         model=StandIn(),
         work_dir=work_dir,

@@ -29,6 +29,7 @@ struct RealMMEngineTests {
         ("StepLR converted, CosineAnnealingMomentum by epoch", epochs(#"[{"type": "StepLR", "step_size": 2, "gamma": 0.5, "convert_to_iter_based": true}, {"type": "CosineAnnealingMomentum", "T_max": 5, "eta_min": 0.8}]"#)),
         ("LinearMomentum on Adam's betas, ConstantLR", epochs(#"[{"type": "LinearMomentum", "start_factor": 0.95, "end": 10, "by_epoch": false}, {"type": "ConstantLR", "factor": 0.3, "end": 2}]"#, optimizer: #"{"type": "Adam", "lr": 0.001, "betas": [0.9, 0.999]}"#)),
         ("ReduceOnPlateauLR", epochs(#"[{"type": "ReduceOnPlateauLR", "monitor": "acc", "rule": "greater", "patience": 0, "factor": 0.5}]"#, extra: #", "simulation": {"metrics": {"acc": {"start": 0.5, "end": 0.9}}}"#)),
+        ("save_best, clip_grad, EMAHook", #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 4, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 4}, {"type": "MultiStepLR", "milestones": [2, 3]}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}, "clip_grad": {"max_norm": 35, "norm_type": 2}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 2}, "checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 1, "save_best": "acc", "rule": "greater"}}, "custom_hooks": [{"type": "EMAHook", "ema_type": "ExponentialMovingAverage", "momentum": 0.001, "begin_iter": 3, "priority": 49}], "work_dir": "wd", "data": {"train": 5, "val": 2}, "simulation": {"metrics": {"acc": {"start": 0.1, "end": 0.9, "noise": 0}}}}"#),
         ("golden mmengine-iter-cosine", "golden:mmengine-iter-cosine"),
     ]
 
@@ -57,7 +58,16 @@ struct RealMMEngineTests {
         return (calls, files.sorted { $0 < $1 }.map { "call \($0.0): \($0.1)" })
     }
 
-    @Test("calls, LRs, momenta and checkpoints equal real mmengine's", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the ported mmengine tests and the goldens cover the simulator"),
+    /// The keys of every log record, in order (the values are the run's own).
+    static func logKeys(_ path: String) throws -> [[String]] {
+        var out: [[String]] = []
+        try TraceReader(path: path).forEach { e in
+            if case .effect(let x) = e.event, case .log(let fields) = x.action { out.append(fields.map(\.key)) }
+        }
+        return out
+    }
+
+    @Test("calls, LRs, momenta, checkpoints and log records' keys equal real mmengine's", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the ported mmengine tests and the goldens cover the simulator"),
           arguments: cases)
     func sameAsReal(name: String, config: String) throws {
         let scratch = Scratch()
@@ -75,6 +85,7 @@ struct RealMMEngineTests {
         let (realCalls, realFiles) = try Self.outline(real)
         #expect(simCalls == realCalls, "\(name): calls differ")
         #expect(simFiles == realFiles, "\(name): checkpoints differ")
+        #expect(try Self.logKeys(sim) == Self.logKeys(real), "\(name): log records' keys differ")
         let d = try CLI.run(["diff", sim, real, "--only", "lr,momentum", "--format", "json"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(d.stdout.utf8)) as? [String: Any])
         let series = try #require(json["series"] as? [[String: Any]])

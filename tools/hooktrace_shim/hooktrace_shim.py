@@ -654,6 +654,36 @@ def _patch_mmengine(module):
 
     call_hook._hooktrace = True
     runner_cls.call_hook = call_hook
+    _patch_save(runner_cls)
+
+
+def _patch_save(runner_cls):
+    """Every file mmengine's Runner.save_checkpoint writes, when it writes it (a directory
+    scan cannot see a checkpoint written again under the same name, as CheckpointHook does
+    after a new best). The saving hook's own call is the latest call then (the nested
+    before_save_checkpoint), as in a simulation."""
+    original = getattr(runner_cls, "save_checkpoint", None)
+    if original is None or getattr(original, "_hooktrace", False):
+        return
+
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        result = original(self, out_dir, filename, *args, **kwargs)
+        try:
+            path = os.path.join(out_dir, filename)
+            _channel.send(["ckpt", "save", path, _saver(self, filename)])
+            files = _state.get("files")
+            if files is not None and os.path.dirname(os.path.abspath(path)) == os.path.abspath(getattr(self, "work_dir", "") or ""):
+                files[filename] = None  # seen: the next scan does not report it again
+                if not filename.startswith("best_"):
+                    # CheckpointHook rewrites last_checkpoint after a regular save, often
+                    # with the same text (a save again after a new best): report it again.
+                    files.pop("last_checkpoint", None)
+        except Exception:  # the recorder never breaks the training
+            pass
+        return result
+
+    save_checkpoint._hooktrace = True
+    runner_cls.save_checkpoint = save_checkpoint
 
 
 _TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, "mmengine.runner": _patch_mmengine,
