@@ -117,8 +117,11 @@ package struct TraceDiff {
     }
 
     /// Whether the traces agree in everything compared.
+    /// With `--only`, the kinds asked for decide; the steps' observations (losses, timings,
+    /// metrics) decide only a full comparison (a real run and its simulation train differently).
     package var same: Bool {
-        callMismatches == 0 && observationMismatches == 0 && timingMismatches == 0 && firstDivergence == nil
+        callMismatches == 0 && (observationMismatches == 0 || options.kinds.count < DiffKind.allCases.count)
+            && timingMismatches == 0 && firstDivergence == nil
             && order.isEmpty && series.allSatisfy { $0.differing == 0 }
             && [evaluations, logRecords, optimizerSteps, otherEffects].allSatisfy { $0.differing == 0 }
             && Set(checkpoints.savedA) == Set(checkpoints.savedB) && checkpoints.keptA == checkpoints.keptB
@@ -210,6 +213,9 @@ struct Engine {
     /// Per series (parallel to `diff.series`), its param group's index in each run's state.
     var seriesGroups: [(a: Int?, b: Int?)] = []
     var names = NameMatcher()
+    /// Each run's work_dir (run_start's meta) with a trailing slash; "" when not given.
+    var workDirA = ""
+    var workDirB = ""
     /// `diff.options.kinds` as a mask of ``DiffKind/bit``.
     let wanted: UInt32
 
@@ -235,6 +241,20 @@ struct Engine {
             seriesGroups.append((nil, nil))
         }
         if a { seriesGroups[i].a = index } else { seriesGroups[i].b = index }
+    }
+
+    /// A checkpoint effect with its paths relative to its run's work_dir: a real mmengine
+    /// run writes absolute paths (it makes work_dir absolute), a simulation the config's.
+    func local(_ e: Effect, a: Bool) -> Effect {
+        let dir = a ? workDirA : workDirB
+        guard !dir.isEmpty else { return e }
+        func strip(_ p: String) -> String { p.hasPrefix(dir) ? String(p.dropFirst(dir.utf8.count)) : p }
+        switch e.action {
+        case .checkpointSave(let p): return Effect(hook: e.hook, .checkpointSave(path: strip(p)))
+        case .checkpointRemove(let p): return Effect(hook: e.hook, .checkpointRemove(path: strip(p)))
+        case .checkpointLink(let l, let t): return Effect(hook: e.hook, .checkpointLink(link: strip(l), target: strip(t)))
+        default: return e
+        }
     }
 
     mutating func track(_ e: Effect, a: Bool) {
@@ -278,6 +298,11 @@ struct Engine {
     }
 
     mutating func start(_ r: RunStart, a: Bool) {
+        var dir = ""
+        if case .string(let d)? = r.meta.first(where: { $0.key == "work_dir" })?.value, !d.isEmpty {
+            dir = d.hasSuffix("/") ? d : d + "/"
+        }
+        if a { workDirA = dir } else { workDirB = dir }
         if a {
             diff.a.source = r.source
             diff.a.runner = r.runner
@@ -379,10 +404,11 @@ struct Engine {
         if g.isAfterTrainIter { compareSeries(at: g) }
         g.withEffects { effects in
             for e in effects {
-                ta.apply(e, in: g)
-                tb.apply(e, in: g)
-                track(e, a: true)
-                track(e, a: false)
+                let ea = local(e, a: true), eb = local(e, a: false)
+                ta.apply(ea, in: g)
+                tb.apply(eb, in: g)
+                track(ea, a: true)
+                track(eb, a: false)
                 let kind = DiffKind.of(e.action)
                 if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
             }
@@ -438,7 +464,8 @@ struct Engine {
             if a { diff.a.calls += 1 } else { diff.b.calls += 1 }
         }
         g.withEffects { effects in
-            for e in effects {
+            for raw in effects {
+                let e = local(raw, a: a)
                 if a { ta.apply(e, in: g) } else { tb.apply(e, in: g) }
                 track(e, a: a)
                 let kind = DiffKind.of(e.action)
@@ -510,11 +537,13 @@ struct Engine {
         // (mmengine's ParamSchedulerHook writes the next iteration's values there).
         if ga.isAfterTrainIter { compareSeries(at: ga) }
         if effectsA.isEmpty && effectsB.isEmpty { return }
-        for e in effectsA {
+        for raw in effectsA {
+            let e = local(raw, a: true)
             ta.apply(e, in: ga)
             track(e, a: true)
         }
-        for e in effectsB {
+        for raw in effectsB {
+            let e = local(raw, a: false)
             tb.apply(e, in: gb)
             track(e, a: false)
         }
@@ -530,8 +559,8 @@ struct Engine {
         // Learning rates and momenta are compared as the values in force at each iteration
         // (compareSeries), not write by write: a recording sees changes, a simulation every write.
         for kind in DiffKind.allCases where wants(kind) && kind != .order && kind != .lr && kind != .momentum {
-            var ea = effectsA.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
-            var eb = effectsB.filter { DiffKind.of($0.action) == kind }.map { comparable($0, timing: timing) }
+            var ea = effectsA.filter { DiffKind.of($0.action) == kind }.map { comparable(local($0, a: true), timing: timing) }
+            var eb = effectsB.filter { DiffKind.of($0.action) == kind }.map { comparable(local($0, a: false), timing: timing) }
             if kind == .checkpoint {
                 // Files found by scanning a directory come in name order: compare as sets.
                 ea.sort { Engine.checkpointKey($0).lexicographicallyPrecedes(Engine.checkpointKey($1)) }

@@ -188,8 +188,13 @@ struct Diff: ParsableCommand {
         discussion: """
             Aligns the traces call by call and reports the first divergence (stage, epoch, \
             iteration, hook, the values in A and B), then a summary per kind. Traces of different \
-            runs are matched by (stage, epoch, iter) with a warning. Timing is left out unless \
-            --include-timing. --format json gives a stable object for scripts (docs/FORMAT.md).
+            runs are matched by (stage, epoch, iter) with a warning. Learning rates and momenta \
+            are compared as the values in force during each training iteration; checkpoint \
+            paths relative to each run's work_dir, so a real run (mmengine writes absolute paths) \
+            compares with its simulation: `hooktrace diff sim.htrace real.htrace --only \
+            lr,momentum,checkpoint` (with --only, the steps' losses and metrics are a warning, \
+            not a difference). Timing is left out unless --include-timing. --format json \
+            gives a stable object for scripts (docs/FORMAT.md).
 
             Exit status: 0 same, 1 different (or a trace is damaged: compared up to the damage, \
             which is named on stderr), 2 trouble.

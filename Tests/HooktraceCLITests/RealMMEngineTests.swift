@@ -86,6 +86,9 @@ struct RealMMEngineTests {
         #expect(simCalls == realCalls, "\(name): calls differ")
         #expect(simFiles == realFiles, "\(name): checkpoints differ")
         #expect(try Self.logKeys(sim) == Self.logKeys(real), "\(name): log records' keys differ")
+        // What a user runs: the simulation and the real run are the same in these kinds.
+        let user = try CLI.run(["diff", sim, real, "--only", "lr,momentum,checkpoint,order"])
+        #expect(user.status == 0, "\(name): \(user.stdout)")
         let d = try CLI.run(["diff", sim, real, "--only", "lr,momentum", "--format", "json"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(d.stdout.utf8)) as? [String: Any])
         let series = try #require(json["series"] as? [[String: Any]])

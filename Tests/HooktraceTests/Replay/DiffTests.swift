@@ -123,6 +123,46 @@ struct DiffTests {
         #expect(d.firstDivergence?.iter == 1)
     }
 
+    @Test("checkpoint paths compare relative to each run's work_dir (a real mmengine run's are absolute); other paths as written")
+    func workDirRelative() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 3}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 1}}, "work_dir": "wd", "data": {"train": 2}}"#
+        let events = try simulate(json).events
+        try writeEvents(events, dir.file("a.htrace"))
+        func moved(to root: String, only prefix: String = "wd/") -> [Event] {
+            events.map { e in
+                func p(_ s: String) -> String { s.hasPrefix(prefix) ? root + s.dropFirst(3) : s }
+                switch e {
+                case .runStart(var r):
+                    r.meta = r.meta.map { $0.key == "work_dir" ? Field($0.key, .string(String(root.dropLast()))) : $0 }
+                    return .runStart(r)
+                case .effect(let x):
+                    switch x.action {
+                    case .checkpointSave(let s): return .effect(Effect(hook: x.hook, .checkpointSave(path: p(s))))
+                    case .checkpointRemove(let s): return .effect(Effect(hook: x.hook, .checkpointRemove(path: p(s))))
+                    case .checkpointLink(let l, let t): return .effect(Effect(hook: x.hook, .checkpointLink(link: p(l), target: p(t))))
+                    default: return e
+                    }
+                default: return e
+                }
+            }
+        }
+        #expect(events.contains { if case .effect(let x) = $0, case .checkpointRemove = x.action { true } else { false } })
+        try writeEvents(moved(to: "/abs/run/wd/"), dir.file("abs.htrace"))
+        let d = try TraceDiff.compare(dir.file("a.htrace"), dir.file("abs.htrace"))
+        #expect(d.same, "\(d.text)")
+        // The work_dir says where B's files are; a file elsewhere is another file.
+        try writeEvents(moved(to: "/abs/run/wd/").map { e in
+            if case .runStart(var r) = e {
+                r.meta = r.meta.map { $0.key == "work_dir" ? Field($0.key, .string("/elsewhere")) : $0 }
+                return .runStart(r)
+            }
+            return e
+        }, dir.file("other.htrace"))
+        #expect(try !TraceDiff.compare(dir.file("a.htrace"), dir.file("other.htrace")).same)
+    }
+
     @Test("checkpoint policies: saved, removed and kept files per trace")
     func checkpoints() throws {
         let dir = TemporaryDirectory()
