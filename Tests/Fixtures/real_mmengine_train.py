@@ -74,6 +74,9 @@ def main():
         cfg = json.load(f)
     work_dir = sys.argv[2] if len(sys.argv) > 2 else cfg.get("work_dir", "work_dirs/run")
     data = cfg.get("data", {})
+    train_cfg = dict(cfg["train_cfg"])
+    if "dynamic_intervals" in train_cfg:  # mmengine asserts tuples (JSON has only lists)
+        train_cfg["dynamic_intervals"] = [tuple(x) for x in train_cfg["dynamic_intervals"]]
     loader = lambda n: DataLoader(Ones(n), batch_size=1, shuffle=False, collate_fn=lambda b: dict(inputs=torch.stack([x["inputs"] for x in b])))
     hooks = dict(cfg.get("default_hooks", {}))
     for key, hook in list(hooks.items()):
@@ -86,7 +89,7 @@ def main():
         model=StandIn(),
         work_dir=work_dir,
         train_dataloader=loader(data.get("train", 4)),
-        train_cfg=cfg["train_cfg"],
+        train_cfg=train_cfg,
         optim_wrapper=cfg["optim_wrapper"],
         param_scheduler=cfg.get("param_scheduler"),
         default_hooks=hooks,
