@@ -156,9 +156,15 @@ package final class LiveRecorder {
             throw HooktraceError(failure.code, ([failure.message] + kept).joined(separator: "; "), file: failure.file, offset: failure.offset, block: failure.block)
         }
         if traces.isEmpty {
-            session.notes.append(clients.isEmpty
-                ? "nothing was recorded: the command never started a Python process with the shim (is it a Python program? does it reset PYTHONPATH?)"
-                : "nothing was recorded: the program imported neither mmcv's nor mmengine's runner, or never called a hook")
+            if code != 0 {
+                // A program that failed before its first hook call: its own error (above on
+                // stderr) is the reason, not the shim.
+                session.notes.append("nothing was recorded: \(Self.runEnd(exitCode: code).message) before its first hook call (its own error is above)")
+            } else {
+                session.notes.append(clients.isEmpty
+                    ? "nothing was recorded: the command never started a Python process with the shim (is it a Python program? does it reset PYTHONPATH?)"
+                    : "nothing was recorded: the program imported neither mmcv's nor mmengine's runner, or never called a hook")
+            }
         }
         return Outcome(exitCode: code, traces: traces.sorted { $0.0 < $1.0 }.map { (rank: $0.0, path: $0.1, events: $0.2) }, notes: session.notes)
     }

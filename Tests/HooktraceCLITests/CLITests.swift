@@ -522,6 +522,12 @@ struct LiveRecordTests {
         #expect(plain.stdout.contains("neither mmcv nor mmengine"))
         #expect(plain.stderr.contains("nothing was recorded"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty)
+        // A program that fails before its first hook: its status, and its own error as the reason.
+        let failing = try Self.record(["record", "-o", scratch.file("f.htrace"), "--", "python3", "-c", "import sys; sys.exit('bad config: no train_cfg')"])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("bad config: no train_cfg"))
+        #expect(failing.stderr.contains("nothing was recorded: the command exited with status 1 before its first hook call"), "\(failing.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty)
         let unwritable = try Self.record(["record", "-o", "/nonexistent/dir/r.htrace", "--", "python3", Self.fixtures + "/no_framework.py"])
         #expect(unwritable.status == 2 && unwritable.stderr.contains("cannot create") && unwritable.stderr.contains("check the directory exists"))
     }
