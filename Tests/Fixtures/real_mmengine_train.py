@@ -85,12 +85,29 @@ def main():
     # The metrics a simulation of this config reports: `simulation.metrics`, else none (a
     # simulation gives CocoMetric's names only for a CocoMetric val_evaluator).
     metric_names = list(cfg.get("simulation", {}).get("metrics", {}).keys())
+    model = StandIn()
+    optim_wrapper = cfg["optim_wrapper"]
+    groups = optim_wrapper.get("optimizer", {}).get("param_groups")
+    if groups is not None:
+        # hooktrace's per-group overrides: one group per parameter of the stand-in (weight,
+        # bias, ...), built by hand since mmengine's builder makes one group per optimizer.
+        from mmengine.optim import OptimWrapper
+        opt = dict(optim_wrapper["optimizer"])
+        opt.pop("param_groups")
+        kind = getattr(torch.optim, opt.pop("type"))
+        if "betas" in opt:
+            opt["betas"] = tuple(opt["betas"])
+        params = list(model.parameters())
+        assert len(groups) <= len(params), "the stand-in has %d parameters" % len(params)
+        torch_groups = [dict(params=[params[i]], **g) for i, g in enumerate(groups)]
+        wrapper_args = {k: v for k, v in optim_wrapper.items() if k not in ("type", "optimizer")}
+        optim_wrapper = OptimWrapper(optimizer=kind(torch_groups, **opt), **wrapper_args)
     kwargs = dict(
-        model=StandIn(),
+        model=model,
         work_dir=work_dir,
         train_dataloader=loader(data.get("train", 4)),
         train_cfg=train_cfg,
-        optim_wrapper=cfg["optim_wrapper"],
+        optim_wrapper=optim_wrapper,
         param_scheduler=cfg.get("param_scheduler"),
         default_hooks=hooks,
         custom_hooks=cfg.get("custom_hooks"),
