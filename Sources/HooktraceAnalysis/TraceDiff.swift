@@ -253,6 +253,7 @@ struct Engine {
         case .checkpointSave(let p): return Effect(hook: e.hook, .checkpointSave(path: strip(p)))
         case .checkpointRemove(let p): return Effect(hook: e.hook, .checkpointRemove(path: strip(p)))
         case .checkpointLink(let l, let t): return Effect(hook: e.hook, .checkpointLink(link: strip(l), target: strip(t)))
+        case .bestUpdate(let k, let v, let c): return Effect(hook: e.hook, .bestUpdate(key: k, value: v, checkpoint: strip(c)))
         default: return e
         }
     }

@@ -476,6 +476,11 @@ package final class LiveRecorder {
             default: .checkpointSave(path: path)
             }
             try emit(c, .effect(Effect(hook: hook, action)))
+        case "best":
+            // A new best score and its checkpoint (mmengine's CheckpointHook save_best).
+            guard p.count >= 3, let key = string(p[0]), let value = p[1].number else { return }
+            let hook = p.count > 3 ? string(p[3]) ?? "CheckpointHook" : "CheckpointHook"
+            try emit(c, .effect(Effect(hook: hook, .bestUpdate(key: key, value: value, checkpoint: string(p[2]) ?? ""))))
         case "log":
             guard p.count >= 2, case .object(let members) = p[1] else { return }
             try emit(c, .effect(Effect(hook: string(p[0]) ?? "TextLoggerHook", .log(members.map { Field($0.key, scalar($0.value)) }))))

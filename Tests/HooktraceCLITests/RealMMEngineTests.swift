@@ -37,7 +37,7 @@ struct RealMMEngineTests {
     ]
 
     /// (stage, epoch, iter, inner_iter, mode) of every call, and the checkpoint files saved
-    /// and removed and the links written at each call (by name: a real run's paths are absolute, a simulation's
+    /// and removed, the links written and the new bests at each call (by name: a real run's paths are absolute, a simulation's
     /// relative; in name order within a call, as the recorder finds them by a directory scan).
     /// A nested `before_save_checkpoint` counts as part of the call that saves: mmengine
     /// removes the oldest file before that nested call, the recorder sees it after.
@@ -52,6 +52,10 @@ struct RealMMEngineTests {
             case .effect(let x):
                 if case .checkpointSave(let p) = x.action { files.append((owner, "save " + (p as NSString).lastPathComponent)) }
                 if case .checkpointRemove(let p) = x.action { files.append((owner, "remove " + (p as NSString).lastPathComponent)) }
+                if case .bestUpdate(let k, _, let c) = x.action {
+                    // The score is the run's own metric; the key and the file are the policy's.
+                    files.append((owner, "best " + k + " " + (c as NSString).lastPathComponent))
+                }
                 if case .checkpointLink(let l, let t) = x.action {
                     files.append((owner, "link " + (l as NSString).lastPathComponent + " -> " + (t as NSString).lastPathComponent))
                 }

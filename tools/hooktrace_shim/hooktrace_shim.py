@@ -19,7 +19,8 @@ serialising; the rest are JSON strings:
   ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
   ["stage", id, name]
   ["lr", optimizer, group, value, hook] / ["mom", optimizer, group, value, hook]
-  ["ckpt", "save"|"remove", path, hook] / ["log", hook, {fields}]
+  ["ckpt", "save"|"remove", path, hook] / ["ckpt", "link", path, hook, target] / ["log", hook, {fields}]
+  ["best", key, score, checkpoint, hook]                  a new best score (mmengine's save_best)
   ["span", hook, start_ns, duration_ns]
   ["end", status, exit_code, message]
 
@@ -657,6 +658,22 @@ def _patch_mmengine(module):
     _patch_save(runner_cls)
 
 
+def _send_best(runner, filename, path):
+    """The new best score behind a best_ checkpoint mmengine's CheckpointHook just saved
+    (it has put the score in the message hub already)."""
+    for hook in getattr(runner, "hooks", []):
+        keys = getattr(hook, "key_indicators", None)
+        if type(hook).__name__ != "CheckpointHook" or not keys:
+            continue
+        for key in keys:
+            if len(keys) > 1 and not filename.startswith("best_%s_" % key.replace("/", "_")):
+                continue
+            score = runner.message_hub.get_info("best_score" if len(keys) == 1 else "best_score_" + key)
+            if score is not None:
+                _channel.send(["best", key, _scalar(score), path, "CheckpointHook"])
+            return
+
+
 def _patch_save(runner_cls):
     """Every file mmengine's Runner.save_checkpoint writes, when it writes it (a directory
     scan cannot see a checkpoint written again under the same name, as CheckpointHook does
@@ -671,6 +688,8 @@ def _patch_save(runner_cls):
         try:
             path = os.path.join(out_dir, filename)
             _channel.send(["ckpt", "save", path, _saver(self, filename)])
+            if filename.startswith("best_"):
+                _send_best(self, filename, path)
             files = _state.get("files")
             if files is not None and os.path.dirname(os.path.abspath(path)) == os.path.abspath(getattr(self, "work_dir", "") or ""):
                 files[filename] = None  # seen: the next scan does not report it again
