@@ -258,6 +258,21 @@ struct Engine {
         }
     }
 
+    /// Applies one run's effect to its history and state, a file's paths made relative to
+    /// its work_dir first (only effects that name a file are rebuilt: the others, every
+    /// call's LRs and log records, go through as they are).
+    mutating func apply(_ e: Effect, a: Bool, in g: some DiffGroup) {
+        switch e.action {
+        case .checkpointSave, .checkpointRemove, .checkpointLink, .bestUpdate:
+            let l = local(e, a: a)
+            if a { ta.apply(l, in: g) } else { tb.apply(l, in: g) }
+            track(l, a: a)
+        default:
+            if a { ta.apply(e, in: g) } else { tb.apply(e, in: g) }
+            track(e, a: a)
+        }
+    }
+
     mutating func track(_ e: Effect, a: Bool) {
         let change = a ? stateA.apply(e.action) : stateB.apply(e.action)
         // The series a value belongs to (added the first time either run sets it).
@@ -405,11 +420,8 @@ struct Engine {
         if g.isAfterTrainIter { compareSeries(at: g) }
         g.withEffects { effects in
             for e in effects {
-                let ea = local(e, a: true), eb = local(e, a: false)
-                ta.apply(ea, in: g)
-                tb.apply(eb, in: g)
-                track(ea, a: true)
-                track(eb, a: false)
+                apply(e, a: true, in: g)
+                apply(e, a: false, in: g)
                 let kind = DiffKind.of(e.action)
                 if wants(kind) { count(kind, a: 1, b: 1, differing: false) }
             }
@@ -465,10 +477,8 @@ struct Engine {
             if a { diff.a.calls += 1 } else { diff.b.calls += 1 }
         }
         g.withEffects { effects in
-            for raw in effects {
-                let e = local(raw, a: a)
-                if a { ta.apply(e, in: g) } else { tb.apply(e, in: g) }
-                track(e, a: a)
+            for e in effects {
+                apply(e, a: a, in: g)
                 let kind = DiffKind.of(e.action)
                 guard wants(kind) else { continue }
                 count(kind, a: a ? 1 : 0, b: a ? 0 : 1, differing: true)
@@ -538,16 +548,8 @@ struct Engine {
         // (mmengine's ParamSchedulerHook writes the next iteration's values there).
         if ga.isAfterTrainIter { compareSeries(at: ga) }
         if effectsA.isEmpty && effectsB.isEmpty { return }
-        for raw in effectsA {
-            let e = local(raw, a: true)
-            ta.apply(e, in: ga)
-            track(e, a: true)
-        }
-        for raw in effectsB {
-            let e = local(raw, a: false)
-            tb.apply(e, in: gb)
-            track(e, a: false)
-        }
+        for e in effectsA { apply(e, a: true, in: ga) }
+        for e in effectsB { apply(e, a: false, in: gb) }
         let timing = diff.options.includeTiming
         // Fast path: identical effects (the common case) only need counting.
         if sameEffects(effectsA, effectsB) {
