@@ -81,6 +81,16 @@ package struct ParamScheduler: Sendable {
             guard let n = v.number else { throw configError(args.keyPath(key), "expected a number, got \(describeValue(v))") }
             return n
         }
+        /// A number or a list of numbers (one per param group), as `eta_max` and `min_value` take.
+        func numbers(_ key: String, default fallback: [Double]) throws(HooktraceError) -> [Double] {
+            switch args.raw(key) {
+            case nil, .null?: return fallback
+            case .array(let items)?: return items.compactMap(\.number)
+            case let v?:
+                guard let n = v.number else { throw configError(args.keyPath(key), "expected a number or a list of them, got \(describeValue(v))") }
+                return [n]
+            }
+        }
         var begin = try number("begin") ?? 0
         var end = try number("end") ?? Double(byEpoch ? maxEpochs : maxIters)
         _ = try args.optionalInt("last_step")
@@ -155,14 +165,7 @@ package struct ParamScheduler: Sendable {
             recurrence = .cosineRestart(periods: periods, weights: weights, etaMin: etaMin, etaMinRatio: ratio)
         case "OneCycle":
             guard param == "lr" else { throw configError(path + ".param_name", "OneCycle only schedules lr (mmengine asserts it)") }
-            var etaMax: [Double] = [0]
-            switch args.raw("eta_max") {
-            case nil, .null?: break
-            case .array(let items)?: etaMax = items.compactMap(\.number)
-            case let v?:
-                guard let n = v.number else { throw configError(args.keyPath("eta_max"), "expected a number or a list of them, got \(describeValue(v))") }
-                etaMax = [n]
-            }
+            let etaMax = try numbers("eta_max", default: [0])
             let total: Double
             switch args.raw("total_steps") {
             case nil, .null?: total = end - begin
@@ -198,14 +201,7 @@ package struct ParamScheduler: Sendable {
             guard rule == "less" || rule == "greater" else { throw configError(args.keyPath("rule"), "must be \"less\" or \"greater\", got \"\(rule)\" (mmengine raises ValueError)") }
             let thresholdRule = try args.string("threshold_rule", default: "rel")
             guard thresholdRule == "rel" || thresholdRule == "abs" else { throw configError(args.keyPath("threshold_rule"), "must be \"rel\" or \"abs\", got \"\(thresholdRule)\" (mmengine raises ValueError)") }
-            var minValues: [Double] = [0]
-            switch args.raw("min_value") {
-            case nil, .null?: break
-            case .array(let items)?: minValues = items.compactMap(\.number)
-            case let v?:
-                guard let n = v.number else { throw configError(args.keyPath("min_value"), "expected a number or a list of them, got \(describeValue(v))") }
-                minValues = [n]
-            }
+            let minValues = try numbers("min_value", default: [0])
             recurrence = .plateau(monitor: try args.string("monitor", default: "loss"), greater: rule == "greater", factor: factor,
                                   patience: try args.int("patience", default: 10), threshold: threshold, relative: thresholdRule == "rel",
                                   cooldown: try args.int("cooldown", default: 0), minValues: minValues, eps: try number("eps") ?? 1e-8)
