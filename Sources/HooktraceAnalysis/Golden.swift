@@ -159,9 +159,34 @@ public enum Golden {
             var options = TraceDiff.Options()
             options.limit = 5
             let diff = try TraceDiff.compare(expected, actual, options: options)
-            let first = "first differing event: #\(index): expected \(a.map { EventText.line($0) } ?? "(end of trace)")\n  got \(b.map { EventText.line($0) } ?? "(end of trace)")"
+            var first = "first differing event: #\(index): expected \(a.map { EventText.line($0) } ?? "(end of trace)")\n  got \(b.map { EventText.line($0) } ?? "(end of trace)")"
+            if let a, let b, EventText.line(a) == EventText.line(b) {
+                first += "\n  (the line does not show it: " + hiddenDifference(a.event, b.event) + ")"
+            }
             return first + "\n" + diff.text
         }
+    }
+
+    /// What differs between two events whose one-line views are equal: for a run_start,
+    /// the fields that differ (each hook's settings and stages by name); otherwise a hint.
+    static func hiddenDifference(_ a: Event, _ b: Event) -> String {
+        guard case .runStart(let x) = a, case .runStart(let y) = b else { return "compare `hooktrace show --json` of both" }
+        var fields: [String] = []
+        if x.config != y.config { fields.append("config") }
+        if x.meta != y.meta { fields.append("meta") }
+        if x.paramGroups != y.paramGroups { fields.append("param_groups") }
+        if x.loaders != y.loaders { fields.append("loaders") }
+        if x.seed != y.seed { fields.append("seed") }
+        if x.hooks.count != y.hooks.count {
+            fields.append("hooks (\(x.hooks.count) vs \(y.hooks.count))")
+        } else {
+            for (h, k) in zip(x.hooks, y.hooks) where h != k {
+                if h.config != k.config { fields.append("\(h.name) settings: \(h.config) vs \(k.config)") }
+                else if h.stages != k.stages { fields.append("\(h.name) stages") }
+                else { fields.append("hook \(h.name) vs \(k.name)") }
+            }
+        }
+        return fields.isEmpty ? "run_start fields" : "run_start " + fields.joined(separator: "; ")
     }
 
     private static func accept(_ actual: String, _ golden: Case) throws(HooktraceError) {

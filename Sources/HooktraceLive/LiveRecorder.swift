@@ -408,7 +408,10 @@ package final class LiveRecorder {
                 let count = hooks.filter { $0.type == type }.count + 1
                 var stages: [String]?
                 if case .array(let names)? = h["stages"] { stages = names.compactMap { string($0) } }
-                hooks.append(HookInfo(name: HookInfo.uniqueName(type, count: count), type: type, priority: int(h["priority"]) ?? 50, stages: stages))
+                // A priority written as a name is kept as the hook's setting (mmengine lists it verbatim).
+                let config = string(h["priority_label"]).map { JSONValue.object([("priority", .string($0))]).compact } ?? ""
+                hooks.append(HookInfo(name: HookInfo.uniqueName(type, count: count), type: type, priority: int(h["priority"]) ?? 50,
+                                      config: config, stages: stages))
             }
         }
         var workflow: [WorkflowPhase] = []

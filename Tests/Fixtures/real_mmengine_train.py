@@ -2,7 +2,8 @@
 
 A stand-in model (one linear layer) and datasets of the lengths the config's `data`
 gives (batch size 1, no shuffling) take the place of the detector, so the hooks see
-the loops, counters, schedules and checkpoints a real run of that config has. Keys
+the loops, counters, schedules and checkpoints a real run of that config has
+(`load_from` loads a checkpoint of the stand-in's own weights). Keys
 that need mmdetection (`default_scope`, `val_evaluator`, `test_cfg`, mmdetection's
 hooks) are replaced or dropped: mmdetection's visualization hook by mmengine's
 passive one, the evaluator by a metric that reports `simulation.metrics`' names (none
@@ -85,6 +86,8 @@ def main():
     # The metrics a simulation of this config reports: `simulation.metrics`, else none (a
     # simulation gives CocoMetric's names only for a CocoMetric val_evaluator).
     metric_names = list(cfg.get("simulation", {}).get("metrics", {}).keys())
+    # The loaders' batch size is 1 on one process: what `samples_per_gpu` and `gpus` must say.
+    assert data.get("samples_per_gpu", 1) == 1 and data.get("gpus", 1) == 1, "the stand-in runs batch 1 on one GPU"
     model = StandIn()
     optim_wrapper = cfg["optim_wrapper"]
     groups = optim_wrapper.get("optimizer", {}).get("param_groups")
@@ -112,10 +115,18 @@ def main():
         default_hooks=hooks,
         custom_hooks=cfg.get("custom_hooks"),
         log_processor=cfg.get("log_processor", {}),
+        auto_scale_lr=cfg.get("auto_scale_lr"),
         default_scope="mmengine",
         env_cfg=dict(cudnn_benchmark=False),
         log_level=logging.WARNING,
     )
+    if cfg.get("load_from") is not None:
+        # The stand-in's own weights, saved where the run can load them (the path in the
+        # config names a checkpoint the stand-in cannot have).
+        import os
+        path = os.path.join(os.path.dirname(os.path.abspath(work_dir)), "load_from.pth")
+        torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+        kwargs.update(load_from=path, resume=bool(cfg.get("resume", False)))
     if "val_cfg" in cfg:
         kwargs.update(val_dataloader=loader(data.get("val", 2)), val_cfg=cfg["val_cfg"],
                       val_evaluator=dict(type="NamedMetrics", names=metric_names))

@@ -17,6 +17,8 @@ serialising; the rest are JSON strings:
 
   ["hello", {framework, version, rank, world_size, pid, argv}]
   ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
+                                                          hooks: [{type, priority (int), stages?, priority_label?
+                                                          (a priority written as a string, kept verbatim)}]
   ["stage", id, name]
   ["lr", optimizer, group, value, hook] / ["mom", optimizer, group, value, hook]
   ["ckpt", "save"|"remove", path, hook] / ["ckpt", "link", path, hook, target] / ["log", hook, {fields}]
@@ -150,7 +152,11 @@ def _groups(runner):
 def _hooks(runner):
     out = []
     for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
-        info = {"type": type(h).__name__, "priority": _priority_int(getattr(h, "priority", 50))}
+        raw = getattr(h, "priority", 50)
+        info = {"type": type(h).__name__, "priority": _priority_int(raw)}
+        if isinstance(raw, str):
+            # mmengine keeps a priority as written and lists a string verbatim.
+            info["priority_label"] = raw
         stages = _triggered_stages(h)
         if stages is not None:
             info["stages"] = stages

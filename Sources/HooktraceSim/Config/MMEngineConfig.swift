@@ -30,6 +30,9 @@ package struct MMEngineSettings: Sendable {
     package var warnings: [String] = []
     /// `clip_grad` with `max_norm`: the wrapper clips by norm and logs `train/grad_norm`.
     package var clipsGradNorm = false
+    /// Whether `Runner.load_or_resume` loads a checkpoint (`load_from` given): its
+    /// `load_checkpoint` calls `after_load_checkpoint`, after `before_run`.
+    package var loadsCheckpoint = false
 
     /// The six hooks mmengine's runner registers unless `default_hooks` removes or
     /// replaces them, in its order (`Runner.register_default_hooks`). The checkpoint entry
@@ -171,6 +174,33 @@ package struct MMEngineSettings: Sendable {
                 }
             }
             customHooks = items
+        }
+        try readLoadOrResume(json)
+    }
+
+    /// `load_from` and `resume` as `Runner.load_or_resume` reads them. A simulated run's
+    /// work_dir starts empty, so `resume=True` alone finds no checkpoint and the run starts
+    /// from its beginning, as mmengine's does in a new work_dir; `load_from` loads weights
+    /// (the `after_load_checkpoint` call), and with `resume=True` it would also restore the
+    /// counters, optimizer and schedulers, which is not simulated yet.
+    private mutating func readLoadOrResume(_ json: JSONValue) throws(HooktraceError) {
+        var resume = false
+        switch json["resume"] {
+        case nil, .null?, .bool(false)?: break
+        case .bool(true)?: resume = true
+        case let v?: throw configError("resume", "expected true or false, got \(describeValue(v))")
+        }
+        switch json["load_from"] {
+        case nil, .null?: break
+        case .string(let path)?:
+            loadsCheckpoint = true
+            if resume {
+                warnings.append("resume=True with load_from (\(path)): resuming is not simulated yet; the run loads the checkpoint (the after_load_checkpoint call) and starts from its beginning")
+            }
+        case let v?: throw configError("load_from", "expected a checkpoint path or null, got \(describeValue(v))")
+        }
+        if resume && !loadsCheckpoint {
+            warnings.append("resume=True: a simulated run starts in an empty work_dir, where mmengine finds no checkpoint to resume and trains from the beginning (resuming is not simulated yet)")
         }
     }
 

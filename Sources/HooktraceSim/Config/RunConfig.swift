@@ -93,10 +93,19 @@ package struct RunConfig {
                 throw configError("data.val", "val_cfg is configured: give the val loader's length, e.g. \"val\": 5000")
             }
             let samplesPerGPU = try data.optionalInt("samples_per_gpu")
+            let gpus = try data.int("gpus", default: 1)
+            guard gpus >= 1 else { throw configError("data.gpus", "must be at least 1, got \(gpus)") }
             _ = data.raw("workers_per_gpu")
             _ = data.raw("test")
             try data.finish(owner: "data")
             (optimizers, isDictOptimizer) = try Self.optimizers(settings.optimizer, path: "optim_wrapper.optimizer")
+            if let ratio = try Self.autoScaleRatio(json["auto_scale_lr"], samplesPerGPU: samplesPerGPU, gpus: gpus) {
+                // Runner.scale_lr, after the wrapper is built and before the schedulers: every
+                // group of the optimizer, not the wrapper's copy of its defaults (base_lr).
+                for o in optimizers.indices {
+                    for g in optimizers[o].groups.indices { optimizers[o].groups[g].lr *= ratio }
+                }
+            }
             simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: nil)
             // mmdetection 3.x's CocoMetric reports what its 2.x datasets did, renamed and rounded anew.
             if simulation.metrics.isEmpty, let evaluator = json["val_evaluator"], case .string(let type)? = evaluator["type"],
@@ -310,6 +319,27 @@ package struct RunConfig {
         state.defaultLR = lr
         state.baseMomentum = base.currentMomentum
         return state
+    }
+
+    /// mmengine's `Runner.scale_lr`: with `auto_scale_lr.enable`, every group's lr is
+    /// multiplied by float(gpus × batch size) / float(base_batch_size). Nil when disabled.
+    static func autoScaleRatio(_ value: JSONValue?, samplesPerGPU: Int?, gpus: Int) throws(HooktraceError) -> Double? {
+        guard let value, value != .null else { return nil }
+        var args = try ConfigArgs(value, path: "auto_scale_lr")
+        guard try args.bool("enable", default: false) else {
+            _ = args.raw("base_batch_size")
+            try args.finish(owner: "auto_scale_lr")
+            return nil
+        }
+        guard let base = try args.optionalInt("base_batch_size") else {
+            throw configError("auto_scale_lr.base_batch_size", "missing: mmengine asserts it when auto_scale_lr is enabled, e.g. 16")
+        }
+        guard base > 0 else { throw configError("auto_scale_lr.base_batch_size", "must be positive, got \(base)") }
+        try args.finish(owner: "auto_scale_lr")
+        guard let samplesPerGPU else {
+            throw configError("data.samples_per_gpu", "auto_scale_lr is enabled: give the train loader's batch size per GPU (and \"gpus\", default 1), e.g. \"samples_per_gpu\": 2, \"gpus\": 8, so the LR can be scaled by gpus × samples_per_gpu / base_batch_size as mmengine does")
+        }
+        return Double(gpus * samplesPerGPU) / Double(base)
     }
 
     static func simulation(_ value: JSONValue?, samplesPerGPU: Int?, evaluation: JSONValue?) throws(HooktraceError) -> Simulation {

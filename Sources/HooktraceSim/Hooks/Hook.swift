@@ -117,4 +117,11 @@ package struct RegisteredHook {
     /// Unique name in the run: the type, with `#2`, `#3`… for repeats.
     package var name: String
     package var priority: Int
+    /// The entry `register_hook` was given, when it is what the framework keeps as the
+    /// hook's settings (mmengine: `type`, the arguments and `priority` as written, which
+    /// its hook listing prints verbatim); nil: the hook's own ``Hook/config``.
+    package var registered: JSONValue? = nil
+
+    /// The hook's settings as the trace records them.
+    package var recordedConfig: JSONValue { registered ?? hook.config }
 }

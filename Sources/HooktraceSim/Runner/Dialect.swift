@@ -65,12 +65,24 @@ package enum Framework: String, Sendable, CaseIterable {
         var blocks: [String] = []
         for stage in order {
             let lines = hooks.filter { $0.stages?.contains(stage) == true }.map { h in
-                "(" + pad(Priority.label(h.priority), 12) + ") " + pad(h.type, 35)
+                "(" + pad(priorityLabel(h), 12) + ") " + pad(h.type, 35)
             }
             guard !lines.isEmpty else { continue }
             blocks.append(stage + ":\n" + lines.joined(separator: "\n") + "\n -------------------- ")
         }
         return blocks.joined(separator: "\n")
+    }
+
+    /// A hook's priority as the listing prints it: the level's name, or the number. mmengine
+    /// keeps a priority as it was written and prints a string verbatim (`Priority("normal")`
+    /// is not a member, so its `get_hooks_info` falls back to the value itself): a hook
+    /// registered with `priority="normal"` is listed as `(normal      )`.
+    func priorityLabel(_ hook: HookInfo) -> String {
+        if self == .mmengine, hook.config.contains("\"priority\""), let config = try? JSONValue.parse(hook.config),
+           case .string(let written)? = config["priority"] {
+            return written
+        }
+        return Priority.label(hook.priority)
     }
 }
 

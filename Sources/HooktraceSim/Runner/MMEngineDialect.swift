@@ -75,13 +75,16 @@ package struct MMEngineDialect: Dialect {
         default:
             hook = MMEngineHook(type: type, config: entry)
         }
-        runner.register(hook, priority: priority)
+        runner.register(hook, priority: priority, registered: entry)
     }
 
     // MARK: Loops
 
+    /// `Runner.train`: `before_run`, then `load_or_resume` (its `load_checkpoint` calls
+    /// `after_load_checkpoint`), then the train loop, then `after_run`.
     package func run(_ loop: Loop) throws(HooktraceError) {
         try call(.beforeRun, loop)
+        if settings.loadsCheckpoint { try call(.afterLoadCheckpoint, loop) }
         switch settings.kind {
         case .epochBased: try runEpochBased(loop)
         case .iterBased: try runIterBased(loop)

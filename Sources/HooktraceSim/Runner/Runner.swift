@@ -309,7 +309,7 @@ package final class Runner {
     // MARK: Hooks
 
     /// `register_hook`: inserts after the last hook whose priority is ≤ `priority`.
-    package func register(_ hook: any Hook, priority: Int) {
+    package func register(_ hook: any Hook, priority: Int, registered: JSONValue? = nil) {
         var count = 1
         for h in hooks where h.hook.type == hook.type { count += 1 }
         let name = HookInfo.uniqueName(hook.type, count: count)
@@ -318,7 +318,7 @@ package final class Runner {
             index = i + 1
             break
         }
-        hooks.insert(RegisteredHook(hook: hook, name: name, priority: priority), at: index)
+        hooks.insert(RegisteredHook(hook: hook, name: name, priority: priority, registered: registered), at: index)
         context.hooks = hooks
         context.hookSymbols = hooks.map { symbols.intern($0.name) }
     }

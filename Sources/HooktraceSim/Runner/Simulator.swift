@@ -34,7 +34,7 @@ package enum Simulator {
             paramGroups: runner.optimizers.flatMap { o in
                 o.groups.enumerated().map { ParamGroup(optimizer: o.name, group: $0.offset, lr: $0.element.lr, momentum: $0.element.currentMomentum) }
             },
-            hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.hook.config.compact, stages: Self.recordedStages($0.hook, runner.dialect.framework)) },
+            hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.recordedConfig.compact, stages: Self.recordedStages($0.hook, runner.dialect.framework)) },
             seed: config.simulation.seed, config: config.json.compact,
             meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py"))]
                 + (engine == nil ? [] : [Field("framework", .string(Framework.mmengine.rawValue))]))
@@ -75,6 +75,7 @@ package enum Simulator {
 
     /// The hook listing the run's framework logs (``Framework/hookListing(_:)``) of `runner`'s hooks.
     package static func hookListing(_ runner: Runner) -> String {
-        runner.dialect.framework.hookListing(runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, stages: recordedStages($0.hook, runner.dialect.framework)) })
+        runner.dialect.framework.hookListing(runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.recordedConfig.compact,
+                                                          stages: recordedStages($0.hook, runner.dialect.framework)) })
     }
 }

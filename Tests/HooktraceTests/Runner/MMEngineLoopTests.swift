@@ -108,6 +108,32 @@ struct MMEngineLoopTests {
         #expect(!listing.contains("after_load_checkpoint") && !listing.contains("before_save_checkpoint"))
     }
 
+    @Test("a priority written as a string is listed verbatim, an int as its level's name or the number, in the run and in its trace")
+    func priorityLabels() throws {
+        // mmengine's get_hooks_info tries Priority(hook.priority): a member only for an int
+        // level (50 → NORMAL); a string ("normal", "Above_Normal") is printed as written.
+        let json = #"""
+        {"train_cfg": {"by_epoch": true, "max_epochs": 1}, \#(Self.optim), "data": {"train": 1},
+         "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "priority": "very_low"}},
+         "custom_hooks": [{"type": "EMAHook", "priority": "normal"}, {"type": "EmptyCacheHook", "priority": 50},
+                          {"type": "SyncBuffersHook", "priority": 49}, {"type": "SetEpochInfoHook", "priority": "Above_Normal"}]}
+        """#
+        let config = try RunConfig(text: json, name: "t")
+        var events: [Event] = []
+        let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in events.append(e) })
+        try runner.run(runStart: start)
+        let fromRun = Simulator.hookListing(runner)
+        guard case .runStart(let recorded)? = events.first else { Issue.record("no run_start"); return }
+        #expect(Framework.of(recorded).hookListing(recorded.hooks) == fromRun)
+        #expect(fromRun.contains("before_train_epoch:\n(VERY_HIGH   ) RuntimeInfoHook                    \n(Above_Normal) SetEpochInfoHook                   \n(NORMAL      ) IterTimerHook                      \n(NORMAL      ) DistSamplerSeedHook                \n(NORMAL      ) EmptyCacheHook                     \n -------------------- "))
+        #expect(fromRun.contains("(normal      ) EMAHook"))
+        #expect(fromRun.contains("(49          ) SyncBuffersHook"))
+        #expect(fromRun.contains("(very_low    ) CheckpointHook"))
+        // mmcv resolves a priority to its int when registering: always the level's name.
+        #expect(Framework.mmcv.hookListing([HookInfo(name: "EMAHook", type: "EMAHook", priority: 50, config: #"{"priority":"normal"}"#, stages: ["before_run"])])
+                .contains("(NORMAL      ) EMAHook"))
+    }
+
     @Test("mmengine config errors name the key and what mmengine does", arguments: [
         (#""train_cfg": {"type": "EpochBasedTrainLoop", "by_epoch": true, "max_epochs": 2}"#, "train_cfg: has both \"type\" and \"by_epoch\""),
         (#""train_cfg": {"max_epochs": 2}"#, "train_cfg: needs \"type\""),
@@ -120,6 +146,11 @@ struct MMEngineLoopTests {
         (#""train_cfg": {"by_epoch": true, "max_epochs": 2}, "default_hooks": {"visualization": null}"#, "default_hooks.visualization: None removes one of the default hooks"),
         (#""train_cfg": {"by_epoch": true, "max_epochs": 2}, "val_cfg": {}"#, "data.val: val_cfg is configured"),
         (#""train_cfg": {"by_epoch": true, "max_epochs": 2}, "param_schedulr": []"#, #"param_schedulr: unknown key (did you mean "param_scheduler"?)"#),
+        (#""train_cfg": {"by_epoch": true, "max_epochs": 2}, "auto_scale_lr": {"enable": true}"#, "auto_scale_lr.base_batch_size: missing"),
+        (#""train_cfg": {"by_epoch": true, "max_epochs": 2}, "auto_scale_lr": {"enable": true, "base_batch_size": 16}"#, "data.samples_per_gpu: auto_scale_lr is enabled"),
+        (#""train_cfg": {"by_epoch": true, "max_epochs": 2}, "auto_scale_lr": {"enable": false, "base_batchsize": 16}"#, "auto_scale_lr.base_batchsize: "),
+        (#""train_cfg": {"by_epoch": true, "max_epochs": 2}, "resume": "yes""#, "resume: expected true or false"),
+        (#""train_cfg": {"by_epoch": true, "max_epochs": 2}, "load_from": 3"#, "load_from: expected a checkpoint path or null"),
     ])
     func errors(extra: String, expected: String) {
         let text = "{" + extra + ", " + Self.optim + #", "data": {"train": 2}}"#
@@ -131,6 +162,37 @@ struct MMEngineLoopTests {
             message = error.message
         }
         #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    @Test("auto_scale_lr scales every group's lr by gpus × batch / base before the schedulers start from it (Runner.scale_lr)")
+    func autoScaleLR() throws {
+        func lrs(_ scale: String) throws -> [Double] {
+            let config = try RunConfig(text: #"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9, "param_groups": [{"lr": 0.01}, {}]}}, "param_scheduler": {"type": "LinearLR", "start_factor": 0.5, "by_epoch": false, "end": 2}, "data": {"train": 2, "samples_per_gpu": 2, "gpus": 4}"# + scale + "}", name: "t")
+            return config.optimizers[0].groups.map(\.lr)
+        }
+        #expect(try lrs("") == [0.01, 0.02])
+        #expect(try lrs(#", "auto_scale_lr": {"enable": false, "base_batch_size": 16}"#) == [0.01, 0.02])
+        #expect(try lrs(#", "auto_scale_lr": {"enable": true, "base_batch_size": 16}"#) == [0.01 * 0.5, 0.02 * 0.5])
+        #expect(try lrs(#", "auto_scale_lr": {"enable": true, "base_batch_size": 3}"#) == [0.01 * (8.0 / 3.0), 0.02 * (8.0 / 3.0)])
+        // The run's first value is the scaled lr times LinearLR's start factor (its construction step).
+        let config = try RunConfig(text: #"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02}}, "param_scheduler": {"type": "LinearLR", "start_factor": 0.5, "by_epoch": false, "end": 2}, "auto_scale_lr": {"enable": true, "base_batch_size": 16}, "data": {"train": 1, "samples_per_gpu": 4, "gpus": 8}}"#, name: "t")
+        let (_, start) = try Simulator.prepare(config, to: EventSink { _ throws(HooktraceError) in })
+        #expect(start.paramGroups.map(\.lr) == [0.02 * 2.0 * 0.5])
+    }
+
+    @Test("load_from adds after_load_checkpoint after before_run; resume=True alone starts from the beginning (an empty work_dir)")
+    func loadFrom() throws {
+        let base = #""train_cfg": {"by_epoch": true, "max_epochs": 1}, \#(Self.optim), "data": {"train": 1}"#
+        let (loaded, _) = try run("{" + base + #", "load_from": "https://example.org/r50.pth"}"#)
+        #expect(loaded.prefix(3) == ["before_run 0 0 0", "after_load_checkpoint 0 0 0", "before_train 0 0 0"])
+        let (plain, _) = try run("{" + base + #", "load_from": null, "resume": false}"#)
+        #expect(!plain.contains { $0.hasPrefix("after_load_checkpoint") })
+        let resumed = try RunConfig(text: "{" + base + #", "resume": true}"#, name: "t")
+        #expect(resumed.warnings.contains { $0.hasPrefix("resume=True: a simulated run starts in an empty work_dir") })
+        let both = try RunConfig(text: "{" + base + #", "resume": true, "load_from": "w.pth"}"#, name: "t")
+        #expect(both.warnings.contains { $0.hasPrefix("resume=True with load_from (w.pth): resuming is not simulated yet") })
+        let (resumedCalls, _) = try run("{" + base + #", "resume": true, "load_from": "w.pth"}"#)
+        #expect(resumedCalls.prefix(2) == ["before_run 0 0 0", "after_load_checkpoint 0 0 0"])
     }
 
     @Test("without optim_wrapper mmengine does not train")
