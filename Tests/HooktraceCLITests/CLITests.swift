@@ -224,6 +224,17 @@ struct RecordCLITests {
         #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
     }
 
+    @Test("every example config is valid: its hook listing prints (the config read and every hook built)")
+    func examplesAreValid() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.examples).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(names.count >= 10)
+        for name in names {
+            let r = try CLI.run(["hooks", Self.examples + "/" + name])
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            #expect(r.stdout.hasPrefix("before_run:\n"), "\(name)")
+        }
+    }
+
     @Test("a bad config exits 2 with the config path and writes nothing")
     func badConfig() throws {
         let scratch = Scratch()

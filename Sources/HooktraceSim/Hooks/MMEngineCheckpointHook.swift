@@ -171,7 +171,7 @@ package final class MMEngineCheckpointHook: Hook {
         var improved = false
         for (key, rule) in zip(bestKeys, rules) {
             guard let value = metrics.first(where: { $0.0 == key })?.1 else {
-                throw HooktraceError(.invalidInput, "save_best: the validation has no metric \"\(key)\" (it reports \(metrics.map(\.0).joined(separator: ", "))); mmengine raises KeyError here")
+                throw configError("default_hooks.checkpoint.save_best", "the validation has no metric \"\(key)\" (it reports \(metrics.map(\.0).joined(separator: ", "))); mmengine would raise KeyError after the first validation" + suggestion(key, metrics.map(\.0)))
             }
             guard let score = value.number else { continue }
             let greater = rule == "greater"

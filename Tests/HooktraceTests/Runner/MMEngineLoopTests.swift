@@ -275,6 +275,19 @@ struct MMEngineLoopTests {
         #expect(effects.filter { $0.hasPrefix("best ") }.count == 3)
     }
 
+    @Test("a save_best key the validation never reports stops the run at the first validation, naming the key path, the metrics and the closest one")
+    func saveBestUnknownKey() throws {
+        let json = #"""
+        {"train_cfg": {"by_epoch": true, "max_epochs": 3}, "val_cfg": {}, \#(Self.optim), "data": {"train": 2, "val": 1},
+         "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "save_best": "coco/box_mAP"}},
+         "val_evaluator": {"type": "CocoMetric", "metric": "bbox"}}
+        """#
+        var message = ""
+        do { _ = try run(json) } catch let error as HooktraceError { message = error.message }
+        #expect(message.hasPrefix("default_hooks.checkpoint.save_best: the validation has no metric \"coco/box_mAP\" (it reports coco/bbox_mAP, coco/bbox_mAP_50"), "\(message)")
+        #expect(message.hasSuffix("(did you mean \"coco/bbox_mAP\"?)"), "\(message)")
+    }
+
     @Test("CheckpointHook settings mmengine rejects are config errors", arguments: [
         (#"{"type": "CheckpointHook", "save_best": ["auto", "acc"]}"#, "default_hooks.checkpoint.save_best: \"auto\" must be the only key"),
         (#"{"type": "CheckpointHook", "save_best": "acc", "rule": "bigger"}"#, "default_hooks.checkpoint.rule: \"bigger\" is not a rule"),
