@@ -490,6 +490,12 @@ package final class LiveRecorder {
         case "span":
             guard p.count >= 3 else { return }
             try emit(c, .hookSpan(HookSpan(hook: string(p[0]) ?? "?", start: Int64(int(p[1]) ?? 0), duration: Int64(int(p[2]) ?? 0))))
+        case "fault":
+            // The shim failed in its own code: the training went on, unrecorded from here.
+            let stage = p.first.flatMap { string($0) } ?? "?", what = p.count > 1 ? string(p[1]) ?? "" : ""
+            let text = "the recorder shim failed in \(stage) (\(what)); the training went on, and the trace of rank \(c.rank) ends its calls there"
+            session.notes.append(text)
+            try emit(c, .effect(Effect(hook: "hooktrace", .note(text))))
         default:
             break  // "end" and future messages
         }

@@ -368,6 +368,29 @@ struct LiveRecordTests {
         return out
     }
 
+    @Test("a fault in the recorder's own code never stops the training: every hook still runs, the trace keeps the calls before it and says why it ends there", arguments: ["mmcv", "mmengine"])
+    func recorderFault(framework: String) throws {
+        let scratch = Scratch()
+        let trace = scratch.file("real.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_recorder_fault.py", framework, "3"])
+        // 3 epochs of 4 iterations, two counted calls each: the training ran to its end.
+        #expect(r.stdout == "hook calls: 24\ndone\n", "\(r.stdout) \(r.stderr)")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("hooktrace: the recorder failed in "), "\(r.stderr)")
+        #expect(r.stderr.contains("(RuntimeError: a bug in the recorder (planted by the test)); the training goes on, unrecorded from here"), "\(r.stderr)")
+        #expect(r.stderr.contains("the recorder shim failed in "), "\(r.stderr)")
+        let entries = try Self.events(trace)
+        let calls = entries.filter { if case .call = $0.event { return true } else { return false } }.count
+        // Calls up to the faulty one are kept (the fault comes after its 4th look at the params).
+        #expect(calls > 3 && calls < 30, "\(calls) calls")
+        let notes = entries.compactMap { e -> String? in
+            if case .effect(let x) = e.event, case .note(let text) = x.action { return text }
+            return nil
+        }
+        #expect(notes.contains { $0.hasPrefix("the recorder shim failed in ") }, "\(notes)")
+        #expect(try CLI.run(["check", trace]).status == 0)
+    }
+
     @Test("an mmcv run is recorded call by call with its observations and effects; its output passes through")
     func mmcv() throws {
         let scratch = Scratch()

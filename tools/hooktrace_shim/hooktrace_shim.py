@@ -24,6 +24,7 @@ serialising; the rest are JSON strings:
   ["ckpt", "save"|"remove", path, hook] / ["ckpt", "link", path, hook, target] / ["log", hook, {fields}]
   ["best", key, score, checkpoint, hook]                  a new best score (mmengine's save_best)
   ["span", hook, start_ns, duration_ns]
+  ["fault", stage, error]                                 the shim's own failure: nothing is recorded after it
   ["end", status, exit_code, message]
 
 The hot path appends a tuple to a list; serialisation happens once per batch.
@@ -524,6 +525,29 @@ def _loader(runner):
 _MODES = {None: 0, "train": 1, "val": 2, "test": 3}
 
 
+_faulted = False
+
+
+def _fault(stage, exc):
+    """A fault of the recorder's own (not of the training's hooks): said once on stderr
+    and to the recorder, which keeps the trace up to here; from then on call_hook is the
+    framework's own."""
+    global _faulted
+    if _faulted:
+        return
+    _faulted = True
+    what = "%s: %s" % (type(exc).__name__, exc)
+    try:
+        sys.stderr.write("hooktrace: the recorder failed in %s (%s); the training goes on, unrecorded from here\n" % (stage, what))
+    except Exception:
+        pass
+    try:
+        _channel.send(["fault", stage, what])
+        _channel.flush()
+    except Exception:
+        pass
+
+
 def _patch_mmcv(module):
     for name in ("EpochBasedRunner", "IterBasedRunner"):
         cls = getattr(module, name, None)
@@ -540,47 +564,66 @@ def _patch_mmcv(module):
     perf = _perf_ns
 
     def call_hook(self, fn_name):
+        # The recorder's work before and after the hooks runs behind a barrier: a fault of
+        # its own stops the recording (said once), never the training. The hooks' own
+        # exceptions pass through untouched. (Inline, not helper functions: this runs for
+        # every call_hook of the training.)
         global _started
+        if _faulted:
+            return original(self, fn_name)
         ch = _channel
-        st = _state
-        if not _started:
-            _started = True
-            _start(self, "mmcv")
-        buf = ch.buffer
-        if fn_name == "after_train_iter" or fn_name == "after_val_iter":
-            _observe(self, fn_name)
-        elif fn_name in _loader_pending:
-            _loader(self)
-        sid = _stage_ids.get(fn_name)
-        if sid is None:
-            sid = _stage_ids[fn_name] = len(_stage_ids)
-            ch.send(["stage", sid, fn_name])
-        t = perf() - ch.t0
-        try:  # mmcv's own counters, without its property calls
-            buf.append((0, sid, self._epoch, self._iter, self._inner_iter, modes.get(self.mode, 0), t))
-        except AttributeError:
-            buf.append((0, sid, self.epoch, self.iter, self.inner_iter, modes.get(self.mode, 0), t))
+        try:
+            if not _started:
+                _started = True
+                _start(self, "mmcv")
+            buf = ch.buffer
+            if fn_name == "after_train_iter" or fn_name == "after_val_iter":
+                _observe(self, fn_name)
+            elif fn_name in _loader_pending:
+                _loader(self)
+            sid = _stage_ids.get(fn_name)
+            if sid is None:
+                sid = _stage_ids[fn_name] = len(_stage_ids)
+                ch.send(["stage", sid, fn_name])
+            t = perf() - ch.t0
+            try:  # mmcv's own counters, without its property calls
+                buf.append((0, sid, self._epoch, self._iter, self._inner_iter, modes.get(self.mode, 0), t))
+            except AttributeError:
+                buf.append((0, sid, self.epoch, self.iter, self.inner_iter, modes.get(self.mode, 0), t))
+        except Exception as exc:
+            _fault(fn_name, exc)
+            return original(self, fn_name)
         if _per_hook_timing:
             for hook in self.hooks:
-                t = perf()
+                t0 = perf()
                 getattr(hook, fn_name)(self)
-                ch.send(["span", type(hook).__name__, t - ch.t0, perf() - t])
+                if not _faulted:
+                    try:
+                        ch.send(["span", type(hook).__name__, t0 - ch.t0, perf() - t0])
+                    except Exception as exc:
+                        _fault(fn_name, exc)
         else:
             original(self, fn_name)
-        if fn_name in lr_stages:
-            _watch_params(self, fn_name)
-        if fn_name in scan_stages:
-            _scan(self)
-        elif fn_name == "after_train_iter":
-            every = st.get("ckpt_every")
-            if every and (self.iter + 1) % every == 0:
+        if _faulted:
+            return
+        try:
+            if fn_name in lr_stages:
+                _watch_params(self, fn_name)
+            if fn_name in scan_stages:
                 _scan(self)
-            log_every = st.get("log_every")
-            if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
-                _tail_log(self)
-        # The call's start time decides (one clock read per call).
-        if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
-            ch.flush()
+            elif fn_name == "after_train_iter":
+                st = _state
+                every = st.get("ckpt_every")
+                if every and (self.iter + 1) % every == 0:
+                    _scan(self)
+                log_every = st.get("log_every")
+                if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
+                    _tail_log(self)
+            # The call's start time decides (one clock read per call).
+            if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
+                ch.flush()
+        except Exception as exc:
+            _fault(fn_name, exc)
 
     call_hook._hooktrace = True
     runner_cls.call_hook = call_hook
@@ -616,48 +659,60 @@ def _patch_mmengine(module):
     original = runner_cls.call_hook
 
     def call_hook(self, fn_name, **kwargs):
+        # As for mmcv: the recorder's own faults stop the recording, not the training.
+        if _faulted:
+            return original(self, fn_name, **kwargs)
         ch = _channel
-        if "started" not in _state:
-            _state["started"] = True
-            _start(self, "mmengine")
-        mode = "train" if "train" in fn_name else "val" if "val" in fn_name else "test" if "test" in fn_name else None
-        inner = kwargs.get("batch_idx", 0)
-        # What the step or the evaluation produced happened before this call: send it first.
-        outputs = kwargs.get("outputs")
-        buf = ch.buffer
-        if fn_name.startswith("after_") and fn_name.endswith("_iter") and isinstance(outputs, dict):
-            for name, value in outputs.items():
-                buf.append((1, 0, _scalar(value), name))
-        if fn_name.endswith("_epoch") and isinstance(kwargs.get("metrics"), dict):
-            for name, value in kwargs["metrics"].items():
-                buf.append((1, 2, _scalar(value), name))
-        sid = _stage_ids.get(fn_name)
-        if sid is None:
-            sid = _stage_ids[fn_name] = len(_stage_ids)
-            ch.send(["stage", sid, fn_name])
         st = _state
-        if fn_name == "before_save_checkpoint":
-            # Called from inside the saving call: what that call did before it (a scheduler
-            # step, the oldest checkpoint removed) is the outer call's, so look now, while
-            # the outer call is the latest; the save itself comes after, as in a simulation.
-            _watch_params(self, fn_name)
-            _scan(self)
-            st["saving"] = True
-        t = _perf_ns() - ch.t0
-        buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), t))
+        try:
+            if "started" not in st:
+                st["started"] = True
+                _start(self, "mmengine")
+            mode = "train" if "train" in fn_name else "val" if "val" in fn_name else "test" if "test" in fn_name else None
+            inner = kwargs.get("batch_idx", 0)
+            # What the step or the evaluation produced happened before this call: send it first.
+            outputs = kwargs.get("outputs")
+            buf = ch.buffer
+            if fn_name.startswith("after_") and fn_name.endswith("_iter") and isinstance(outputs, dict):
+                for name, value in outputs.items():
+                    buf.append((1, 0, _scalar(value), name))
+            if fn_name.endswith("_epoch") and isinstance(kwargs.get("metrics"), dict):
+                for name, value in kwargs["metrics"].items():
+                    buf.append((1, 2, _scalar(value), name))
+            sid = _stage_ids.get(fn_name)
+            if sid is None:
+                sid = _stage_ids[fn_name] = len(_stage_ids)
+                ch.send(["stage", sid, fn_name])
+            if fn_name == "before_save_checkpoint":
+                # Called from inside the saving call: what that call did before it (a scheduler
+                # step, the oldest checkpoint removed) is the outer call's, so look now, while
+                # the outer call is the latest; the save itself comes after, as in a simulation.
+                _watch_params(self, fn_name)
+                _scan(self)
+                st["saving"] = True
+            t = _perf_ns() - ch.t0
+            buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), t))
+        except Exception as exc:
+            _fault(fn_name, exc)
+            return original(self, fn_name, **kwargs)
         outer = fn_name != "before_save_checkpoint"
         if outer:
             st["saving"] = False
         original(self, fn_name, **kwargs)
-        if outer:
-            _watch(self, fn_name, st.get("saving", False))
-        if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
-            ch.flush()
-        # mmengine's LoggerHook writes its train records every `interval` batches.
-        if fn_name == "after_train_iter":
-            every = _state.get("log_every")
-            if every and (inner + 1) % every == 0:
-                _tail_log(self)
+        if _faulted:
+            return
+        try:
+            if outer:
+                _watch(self, fn_name, st.get("saving", False))
+            if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
+                ch.flush()
+            # mmengine's LoggerHook writes its train records every `interval` batches.
+            if fn_name == "after_train_iter":
+                every = st.get("log_every")
+                if every and (inner + 1) % every == 0:
+                    _tail_log(self)
+        except Exception as exc:
+            _fault(fn_name, exc)
 
     call_hook._hooktrace = True
     runner_cls.call_hook = call_hook
