@@ -503,9 +503,18 @@ struct Engine {
 
     static let timingKeys: Set<String> = ["time", "data_time", "memory"]
 
+    /// What of an effect the diff compares: log records without their timing fields
+    /// (unless `timing`); an optimizer step by whether it stepped and clipped, not by the
+    /// norm, which is what the step observed (the runs' own, like their losses).
     func comparable(_ e: Effect, timing: Bool) -> Effect {
-        guard !timing, case .log(let fields) = e.action else { return e }
-        return Effect(hook: e.hook, .log(fields.filter { !Engine.timingKeys.contains($0.key) }))
+        switch e.action {
+        case .log(let fields) where !timing:
+            return Effect(hook: e.hook, .log(fields.filter { !Engine.timingKeys.contains($0.key) }))
+        case .optimizerStep(let optimizer, let stepped, let norm?) where norm != 0:
+            return Effect(hook: e.hook, .optimizerStep(optimizer: optimizer, stepped: stepped, gradNorm: 0))
+        default:
+            return e
+        }
     }
 
     func same(_ x: Effect, _ y: Effect) -> Bool {

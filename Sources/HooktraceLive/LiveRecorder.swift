@@ -345,6 +345,12 @@ package final class LiveRecorder {
                 default: value = .null
                 }
                 try emit(c, .observe(Observation(kind: kind, name: name, value: value)))
+            case .list(let t) where t.count == 3:
+                // mmengine's OptimWrapper.update_params: stepped or accumulating, the clipped norm.
+                guard case .int(2) = t[0], case .bool(let stepped) = t[1] else { continue }
+                var norm: Double?
+                if case .float(let d) = t[2] { norm = d } else if case .int(let i) = t[2] { norm = Double(i) }
+                try emit(c, .effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: stepped, gradNorm: norm))))
             default:
                 continue
             }
@@ -490,6 +496,9 @@ package final class LiveRecorder {
         case "span":
             guard p.count >= 3 else { return }
             try emit(c, .hookSpan(HookSpan(hook: string(p[0]) ?? "?", start: Int64(int(p[1]) ?? 0), duration: Int64(int(p[2]) ?? 0))))
+        case "custom":
+            guard p.count >= 3, let hook = string(p[0]), let kind = string(p[1]), case .object(let members) = p[2] else { return }
+            try emit(c, .effect(Effect(hook: hook, .custom(kind: kind, fields: members.map { Field($0.key, scalar($0.value)) }))))
         case "fault":
             // The shim failed in its own code: the training went on, unrecorded from here.
             let stage = p.first.flatMap { string($0) } ?? "?", what = p.count > 1 ? string(p[1]) ?? "" : ""

@@ -35,6 +35,8 @@ struct RealMMEngineTests {
         ("two param groups (own lr, own momentum): LinearLR, CosineAnnealingLR, StepMomentum; base_lr logged", #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 4, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 5}, {"type": "CosineAnnealingLR", "T_max": 3, "begin": 1, "end": 4, "eta_min": 0.001}, {"type": "StepMomentum", "step_size": 2, "gamma": 0.9}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9, "param_groups": [{"lr": 0.01}, {"momentum": 0.8}]}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 2}}, "work_dir": "wd", "data": {"train": 4, "val": 2}}"#),
         ("golden mmengine-iter-cosine", "golden:mmengine-iter-cosine"),
         ("auto_scale_lr: every group's lr scaled before the schedulers are built", #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 3}, {"type": "MultiStepLR", "milestones": [1]}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.03, "momentum": 0.9, "param_groups": [{"lr": 0.07}, {}]}}, "auto_scale_lr": {"enable": true, "base_batch_size": 3}, "work_dir": "wd", "data": {"train": 3, "val": 2, "samples_per_gpu": 1}}"#),
+        ("accumulative_counts 3 with a remainder, clip_grad by norm (grad_norm only on update steps)", #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.2, "by_epoch": false, "end": 4}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}, "accumulative_counts": 3, "clip_grad": {"max_norm": 10}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 1}}, "work_dir": "wd", "data": {"train": 5, "val": 2}}"#),
+        ("accumulative_counts 2 in an IterBasedTrainLoop, no remainder", #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 8, "val_interval": 4}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01}, "accumulative_counts": 2}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 3}, "checkpoint": {"type": "CheckpointHook", "interval": 4, "by_epoch": false}}, "log_processor": {"by_epoch": false}, "work_dir": "wd", "data": {"train": 3, "val": 1}}"#),
         ("load_from (after_load_checkpoint), priorities written as strings and ints", #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "priority": "very_low"}}, "custom_hooks": [{"type": "EMAHook", "priority": "normal"}, {"type": "EmptyCacheHook", "priority": 50}, {"type": "SyncBuffersHook", "priority": 49}], "load_from": "weights.pth", "work_dir": "wd", "data": {"train": 3, "val": 2}}"#),
     ]
 
@@ -57,6 +59,10 @@ struct RealMMEngineTests {
                 if case .bestUpdate(let k, _, let c) = x.action {
                     // The score is the run's own metric; the key and the file are the policy's.
                     files.append((owner, "best " + k + " " + (c as NSString).lastPathComponent))
+                }
+                if case .custom("loss_factor", let fields) = x.action {
+                    // Gradient accumulation's loss factor, when it changes (the recorder reads it from the wrapper).
+                    files.append((owner, "loss_factor " + fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
                 }
                 if case .checkpointLink(let l, let t) = x.action {
                     files.append((owner, "link " + (l as NSString).lastPathComponent + " -> " + (t as NSString).lastPathComponent))
@@ -100,7 +106,7 @@ struct RealMMEngineTests {
         #expect(simHooks.status == 0 && realHooks.status == 0)
         #expect(simHooks.stdout == realHooks.stdout, "\(name): hook listings differ")
         // What a user runs: the simulation and the real run are the same in these kinds.
-        let user = try CLI.run(["diff", sim, real, "--only", "lr,momentum,checkpoint,order"])
+        let user = try CLI.run(["diff", sim, real, "--only", "lr,momentum,checkpoint,order,optimizer"])
         #expect(user.status == 0, "\(name): \(user.stdout)")
         let d = try CLI.run(["diff", sim, real, "--only", "lr,momentum", "--format", "json"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(d.stdout.utf8)) as? [String: Any])

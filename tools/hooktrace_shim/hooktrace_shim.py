@@ -14,6 +14,8 @@ serialising; the rest are JSON strings:
                                                            modes 0 none, 1 train, 2 val, 3 test)
   (1, KIND, VALUE, NAME)                                  an observation (KIND 0 log_var, 1 num_samples,
                                                            2 metric)
+  (2, STEPPED, GRAD_NORM)                                 mmengine's OptimWrapper.update_params: whether the
+                                                           optimizer stepped, the clipped norm or None
 
   ["hello", {framework, version, rank, world_size, pid, argv}]
   ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
@@ -24,6 +26,8 @@ serialising; the rest are JSON strings:
   ["ckpt", "save"|"remove", path, hook] / ["ckpt", "link", path, hook, target] / ["log", hook, {fields}]
   ["best", key, score, checkpoint, hook]                  a new best score (mmengine's save_best)
   ["span", hook, start_ns, duration_ns]
+  ["custom", hook, kind, {fields}]                        an effect without its own message (mmengine's loss
+                                                           factor under gradient accumulation)
   ["fault", stage, error]                                 the shim's own failure: nothing is recorded after it
   ["end", status, exit_code, message]
 
@@ -95,8 +99,11 @@ def _jsonable(value):
 
 
 def _scalar(value):
-    """A log value as a JSON scalar (tensors and numpy numbers become floats)."""
-    if isinstance(value, (bool, int, float, str)) or value is None:
+    """A log value as a JSON scalar (tensors and numpy numbers become floats). Exact types
+    only: numpy's float64 is a float subclass that marshal writes as raw bytes, which
+    would spoil the whole batch."""
+    t = type(value)
+    if t is float or t is int or t is bool or t is str or value is None:
         return value
     item = getattr(value, "item", None)
     if item is not None:
@@ -766,8 +773,51 @@ def _patch_save(runner_cls):
     runner_cls.save_checkpoint = save_checkpoint
 
 
+def _patch_optim_wrapper(module):
+    """Each mmengine OptimWrapper.update_params (one per training step): whether the
+    optimizer stepped (gradient accumulation steps every `accumulative_counts` and at the
+    last iteration), the clipped grad norm when it clipped by norm, and the loss factor
+    whenever it changes (with accumulation)."""
+    cls = getattr(module, "OptimWrapper", None)
+    original = getattr(cls, "update_params", None)
+    if original is None or getattr(original, "_hooktrace", False):
+        return
+
+    def update_params(self, *args, **kwargs):
+        if _faulted:
+            return original(self, *args, **kwargs)
+        try:
+            n = self._accumulative_counts
+            if n != 1:
+                before = self._inner_count
+                factor = n if self._max_counts == -1 or before < self._max_counts - self._remainder_counts else self._remainder_counts
+                if factor != _state.get("loss_factor"):
+                    _state["loss_factor"] = factor
+                    _channel.send(["custom", "OptimWrapper", "loss_factor", {"divide_loss_by": factor}])
+        except Exception as exc:
+            _fault("update_params", exc)
+        result = original(self, *args, **kwargs)
+        if _faulted:
+            return result
+        try:
+            k = self._inner_count
+            stepped = k % self._accumulative_counts == 0 or k == self._max_counts
+            norm = None
+            clip = self.clip_grad_kwargs
+            if stepped and clip and "max_norm" in clip:
+                norm = _scalar(self.message_hub.get_scalar("train/" + self.grad_name).current())
+            _channel.buffer.append((2, stepped, norm))
+        except Exception as exc:
+            _fault("update_params", exc)
+        return result
+
+    update_params._hooktrace = True
+    cls.update_params = update_params
+
+
 _TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, "mmengine.runner": _patch_mmengine,
-            "mmengine.runner.runner": _patch_mmengine}
+            "mmengine.runner.runner": _patch_mmengine, "mmengine.optim.optimizer.optimizer_wrapper": _patch_optim_wrapper,
+            "mmengine.optim": _patch_optim_wrapper}
 
 
 class _Finder(object):

@@ -30,6 +30,9 @@ package struct MMEngineSettings: Sendable {
     package var warnings: [String] = []
     /// `clip_grad` with `max_norm`: the wrapper clips by norm and logs `train/grad_norm`.
     package var clipsGradNorm = false
+    /// `optim_wrapper.accumulative_counts`: the optimizer steps every this many iterations
+    /// (and at the last one).
+    package var accumulativeCounts = 1
     /// Whether `Runner.load_or_resume` loads a checkpoint (`load_from` given): its
     /// `load_checkpoint` calls `after_load_checkpoint`, after `before_run`.
     package var loadsCheckpoint = false
@@ -120,15 +123,29 @@ package struct MMEngineSettings: Sendable {
         case let v?: throw configError("param_scheduler", "expected a scheduler config or a list of them, got \(describeValue(v))")
         }
 
-        // Optimizer wrapper: the optimizer's param groups are what schedules act on.
-        guard let wrapper = json["optim_wrapper"], wrapper != .null else {
+        // Optimizer wrapper (`build_optim_wrapper` with DefaultOptimWrapperConstructor): the
+        // optimizer's param groups are what schedules act on.
+        guard let wrapperValue = json["optim_wrapper"], wrapperValue != .null else {
             throw configError("optim_wrapper", "missing: mmengine trains only with train_cfg, train_dataloader and optim_wrapper (all three or none), e.g. {\"type\": \"OptimWrapper\", \"optimizer\": {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}}")
         }
-        guard let opt = wrapper["optimizer"], opt != .null else {
+        // A dict without `optimizer` whose entries are wrappers is mmengine's OptimWrapperDict.
+        if wrapperValue["optimizer"] == nil, wrapperValue["type"] == nil, case .object(let members) = wrapperValue,
+           members.contains(where: { if case .object = $0.value { true } else { false } }),
+           members.allSatisfy({ if case .object = $0.value { true } else { $0.key == "constructor" } }) {
+            throw configError("optim_wrapper", "several optimizers (an OptimWrapperDict of \(members.filter { $0.key != "constructor" }.map(\.key).joined(separator: ", "))) are not simulated yet")
+        }
+        var wrapper = try ConfigArgs(wrapperValue, path: "optim_wrapper")
+        let wrapperType = try wrapper.string("type", default: "OptimWrapper")
+        let wrapperTypes = ["OptimWrapper", "AmpOptimWrapper"]
+        let bareWrapper = wrapperType.split(separator: ".").last.map(String.init) ?? wrapperType
+        guard wrapperTypes.contains(bareWrapper) else {
+            throw configError("optim_wrapper.type", "unknown optimizer wrapper \"\(wrapperType)\"; use \"OptimWrapper\" or \"AmpOptimWrapper\"" + suggestion(bareWrapper, wrapperTypes))
+        }
+        guard let opt = wrapper.raw("optimizer"), opt != .null else {
             throw configError("optim_wrapper.optimizer", "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
         }
         optimizer = opt
-        if let clip = wrapper["clip_grad"], clip != .null {
+        if let clip = wrapper.raw("clip_grad"), clip != .null {
             guard case .object(let members) = clip else { throw configError("optim_wrapper.clip_grad", "expected a dict such as {\"max_norm\": 35, \"norm_type\": 2}, got \(describeValue(clip))") }
             // OptimWrapper: clip_grad_norm_ when there is no `type` or it is 'norm', clip_grad_value_ for 'value'.
             let type = members.first(where: { $0.key == "type" })?.value ?? .string("norm")
@@ -137,12 +154,23 @@ package struct MMEngineSettings: Sendable {
             }
             clipsGradNorm = type == .string("norm")
         }
-        if let n = wrapper["accumulative_counts"], n != .null, n != .int(1) {
-            warnings.append("optim_wrapper.accumulative_counts: gradient accumulation is not simulated yet; every iteration is treated as an update")
+        accumulativeCounts = try wrapper.int("accumulative_counts", default: 1)
+        guard accumulativeCounts > 0 else {
+            throw configError("optim_wrapper.accumulative_counts", "must be a positive integer, got \(accumulativeCounts) (mmengine asserts it)")
         }
-        if let p = wrapper["paramwise_cfg"], p != .null {
+        if let p = wrapper.raw("paramwise_cfg"), p != .null {
             warnings.append("optim_wrapper.paramwise_cfg: per-parameter groups are not simulated; the optimizer's groups are the config's")
         }
+        if let c = wrapper.raw("constructor"), c != .null, c != .string("DefaultOptimWrapperConstructor") {
+            warnings.append("optim_wrapper.constructor (\(describeValue(c))): its param groups are not simulated; the optimizer's groups are the config's")
+        }
+        if bareWrapper == "AmpOptimWrapper" {
+            let scale = wrapper.raw("loss_scale") ?? .string("dynamic")
+            _ = wrapper.raw("dtype")
+            _ = wrapper.raw("use_fsdp")
+            warnings.append("optim_wrapper: AmpOptimWrapper's loss scaling (\(describeValue(scale))) is not simulated: every update step is taken (a dynamic scaler skips steps whose gradients overflow)")
+        }
+        try wrapper.finish(owner: wrapperType)
 
         // Default hooks: the config's entries replace the built-in ones wholesale (a new
         // key is appended after checkpoint); None removes one of the six.

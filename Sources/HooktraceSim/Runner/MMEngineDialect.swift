@@ -85,11 +85,53 @@ package struct MMEngineDialect: Dialect {
     package func run(_ loop: Loop) throws(HooktraceError) {
         try call(.beforeRun, loop)
         if settings.loadsCheckpoint { try call(.afterLoadCheckpoint, loop) }
+        // `optim_wrapper.initialize_count_status(model, train_loop.iter, train_loop.max_iters)`.
+        let maxIters = settings.kind == .epochBased ? (settings.maxEpochs ?? 0) * loop.loaderLength("train") : (settings.maxIters ?? 0)
+        var wrapper = Accumulation(counts: settings.accumulativeCounts, inner: loop.iter, max: maxIters)
         switch settings.kind {
-        case .epochBased: try runEpochBased(loop)
-        case .iterBased: try runIterBased(loop)
+        case .epochBased: try runEpochBased(loop, &wrapper)
+        case .iterBased: try runIterBased(loop, &wrapper)
         }
         try call(.afterRun, loop)
+    }
+
+    /// The OptimWrapper's gradient accumulation (`scale_loss`, `backward`,
+    /// `should_update`): the loss is divided by `counts`, or by the remainder in the last
+    /// `max % counts` iterations, and the optimizer steps when the inner count is a
+    /// multiple of `counts` or reaches `max`.
+    struct Accumulation {
+        let counts: Int
+        var inner: Int
+        let max: Int
+        let remainder: Int
+        var factor = 0
+
+        init(counts: Int, inner: Int, max: Int) {
+            self.counts = counts
+            self.inner = inner
+            self.max = max
+            remainder = max % counts
+        }
+    }
+
+    /// One training step through the wrapper's `update_params`: the loss factor (an
+    /// effect when it changes, with accumulation), the step's observations (a grad norm
+    /// only when the optimizer steps and clips by norm), then whether the optimizer
+    /// stepped, as an `optimizer_step` effect of the wrapper.
+    @inline(__always)
+    private func trainStep(_ loop: Loop, _ w: inout Accumulation) throws(HooktraceError) {
+        if w.counts > 1 {
+            let factor = w.inner < w.max - w.remainder ? w.counts : w.remainder
+            if factor != w.factor {
+                w.factor = factor
+                try loop.wrapperEffect(.custom(kind: "loss_factor", fields: [Field("divide_loss_by", .int(Int64(factor)))]))
+            }
+        }
+        w.inner += 1
+        let update = w.counts == 1 || w.inner % w.counts == 0 || w.inner == w.max
+        loop.stepUpdates = update
+        try loop.step(train: true)
+        try loop.wrapperEffect(.optimizerStep(optimizer: "", stepped: update, gradNorm: update ? loop.gradNorm : nil))
     }
 
     /// `call_hook(stage)` with the counters mmengine's hooks see there: the mode a
@@ -113,7 +155,7 @@ package struct MMEngineDialect: Dialect {
     }
 
     /// `EpochBasedTrainLoop.run`.
-    private func runEpochBased(_ loop: Loop) throws(HooktraceError) {
+    private func runEpochBased(_ loop: Loop, _ wrapper: inout Accumulation) throws(HooktraceError) {
         let maxEpochs = settings.maxEpochs ?? 0
         let length = loop.loaderLength("train")
         loop.maxIters = maxEpochs * length
@@ -124,7 +166,7 @@ package struct MMEngineDialect: Dialect {
             for batch in 0..<length {
                 loop.pass(.dataLoad)
                 try call(.beforeTrainIter, loop, batch: batch)
-                try loop.step(train: true)
+                try trainStep(loop, &wrapper)
                 try call(.afterTrainIter, loop, batch: batch)
                 loop.iter += 1
             }
@@ -138,7 +180,7 @@ package struct MMEngineDialect: Dialect {
     /// `IterBasedTrainLoop.run`: `runner.epoch` stays 0; `batch_idx` is the global
     /// iteration; the loader wraps around on its own epoch counter, sleeping 2 s there (the
     /// only sleep of mmengine's loops; mmcv's runner also sleeps at each epoch's start).
-    private func runIterBased(_ loop: Loop) throws(HooktraceError) {
+    private func runIterBased(_ loop: Loop, _ wrapper: inout Accumulation) throws(HooktraceError) {
         let maxIters = settings.maxIters ?? 0
         let length = loop.loaderLength("train")
         loop.maxIters = maxIters
@@ -157,7 +199,7 @@ package struct MMEngineDialect: Dialect {
             let batch = loop.iter
             loop.dataLoaderLength = length
             try call(.beforeTrainIter, loop, batch: batch)
-            try loop.step(train: true)
+            try trainStep(loop, &wrapper)
             try call(.afterTrainIter, loop, batch: batch)
             loop.iter += 1
             if settings.validates(after: loop.iter, of: maxIters) { try runVal(loop) }

@@ -131,7 +131,7 @@ package final class SimulatedInputs: RunInputs {
         var g = rng(.loss, steps)
         let total = Self.sample(model.loss, &g, progress: progress(runner))
         var norm: Double?
-        if train && runner.observesGradNorm {
+        if train && runner.observesGradNorm && runner.stepUpdates {
             var n = rng(.gradNorm, steps)
             norm = max(0, Self.sample(model.gradNorm, &n, progress: progress(runner), decay: 3))
         }

@@ -266,6 +266,10 @@ package final class Runner {
     package let loaders: [LoaderLength]
     /// Whether any hook needs gradient norms (clipping configured).
     package var observesGradNorm = false
+    /// Whether the current training step updates the parameters (see ``Loop/stepUpdates``).
+    package var stepUpdates = true
+    /// The optimizer wrapper's name as a symbol, once it has an effect.
+    fileprivate var wrapperSymbol: UInt32?
     /// The context's sink, held here too: the runner's own events then cost no retain of it.
     private let sink: any RunSink
     private let symbols: SymbolTable
@@ -492,6 +496,23 @@ package struct Loop {
     @inline(__always)
     package func step(train: Bool) throws(HooktraceError) {
         try runner.step(train: train)
+    }
+
+    /// Whether the next training step updates the parameters (mmengine's OptimWrapper
+    /// with gradient accumulation): a grad norm is observed only then.
+    package var stepUpdates: Bool {
+        get { runner.stepUpdates }
+        nonmutating set { runner.stepUpdates = newValue }
+    }
+
+    /// The grad norm the last step observed, if any.
+    package var gradNorm: Double? { runner.context.counters.gradNorm }
+
+    /// An effect of the optimizer wrapper (not a hook: mmengine's train step calls it).
+    package func wrapperEffect(_ action: EffectAction) throws(HooktraceError) {
+        let context = runner.context
+        if runner.wrapperSymbol == nil { runner.wrapperSymbol = context.symbols.intern("OptimWrapper") }
+        try context.sink.effect(hook: runner.wrapperSymbol!, action: action, symbols: context.symbols)
     }
 
     /// Time passing between calls.

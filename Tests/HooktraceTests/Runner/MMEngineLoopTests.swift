@@ -654,3 +654,81 @@ struct MMEngineSchedulerPortTests {
         }
     }
 }
+
+@Suite("mmengine dialect: the optimizer wrapper")
+struct MMEngineOptimWrapperTests {
+    /// Per training iteration: "step" or "skip" (with "+norm" when a clipped norm is
+    /// reported), and the loss factors in order as "÷N" at the iteration they start.
+    func steps(_ wrapper: String, train: String = #""train_cfg": {"by_epoch": true, "max_epochs": 2}"#, length: Int = 5,
+               logInterval: Int = 50) throws -> (steps: [String], grads: [Bool], logs: [[String]]) {
+        let json = "{" + train + #", "optim_wrapper": "# + wrapper + #", "default_hooks": {"logger": {"type": "LoggerHook", "interval": \#(logInterval)}}, "data": {"train": \#(length)}}"#
+        let config = try RunConfig(text: json, name: "t")
+        var steps: [String] = [], grads: [Bool] = [], logs: [[String]] = []
+        var observedNorm = false
+        let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in
+            switch e {
+            case .observe(let o) where o.name == "grad_norm": observedNorm = true
+            case .effect(let x):
+                switch x.action {
+                case .custom("loss_factor", let fields): steps.append("÷\(fields[0].value)")
+                case .optimizerStep(_, let stepped, let norm):
+                    #expect(x.hook == "OptimWrapper")
+                    steps.append((stepped ? "step" : "skip") + (norm == nil ? "" : "+norm"))
+                    grads.append(observedNorm)
+                    observedNorm = false
+                case .log(let fields): logs.append(fields.map(\.key))
+                default: break
+                }
+            default: break
+            }
+        })
+        try runner.run(runStart: start)
+        return (steps, grads, logs)
+    }
+
+    @Test("without accumulation the optimizer steps every iteration, and no loss factor is said")
+    func everyIteration() throws {
+        let (s, _, _) = try steps(#"{"optimizer": {"type": "SGD", "lr": 0.1}}"#, length: 3)
+        #expect(s == Array(repeating: "step", count: 6))
+    }
+
+    @Test("accumulative_counts N: a step when the inner count is a multiple of N or the last; the loss ÷N, then ÷remainder for the last max % N iterations")
+    func accumulation() throws {
+        // 2 epochs of 5 = 10 iterations, N = 3: steps after 3, 6, 9 and 10; remainder 1.
+        let (s, _, _) = try steps(#"{"optimizer": {"type": "SGD", "lr": 0.1}, "accumulative_counts": 3}"#)
+        #expect(s == ["÷3", "skip", "skip", "step", "skip", "skip", "step", "skip", "skip", "step", "÷1", "step"])
+        // No remainder: N = 2 over 10 iterations, a factor of 2 throughout.
+        let (even, _, _) = try steps(#"{"optimizer": {"type": "SGD", "lr": 0.1}, "accumulative_counts": 2}"#)
+        #expect(even == ["÷2"] + Array(repeating: ["skip", "step"], count: 5).flatMap { $0 })
+        // N larger than the run: one step, at the last iteration, the loss ÷ the remainder (3).
+        let (long, _, _) = try steps(#"{"optimizer": {"type": "SGD", "lr": 0.1}, "accumulative_counts": 8}"#, train: #""train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 3}"#)
+        #expect(long == ["÷3", "skip", "skip", "step"])
+    }
+
+    @Test("clip_grad by norm with accumulation: a norm only on update steps, so grad_norm enters the log once the first update happened")
+    func clippedNormOnUpdates() throws {
+        let (s, grads, logs) = try steps(#"{"optimizer": {"type": "SGD", "lr": 0.1}, "accumulative_counts": 3, "clip_grad": {"max_norm": 10}}"#, logInterval: 1)
+        #expect(s.filter { !$0.hasPrefix("÷") } == ["skip", "skip", "step+norm", "skip", "skip", "step+norm", "skip", "skip", "step+norm", "step+norm"])
+        #expect(grads == [false, false, true, false, false, true, false, false, true, true])
+        #expect(logs.prefix(2).allSatisfy { !$0.contains("grad_norm") })
+        #expect(logs[2].contains("grad_norm") && logs[3].contains("grad_norm"))
+    }
+
+    @Test("the wrapper's settings: unknown types and keys, several optimizers, AmpOptimWrapper said once", arguments: [
+        (#"{"type": "OptimWraper", "optimizer": {"type": "SGD", "lr": 0.1}}"#, #"optim_wrapper.type: unknown optimizer wrapper "OptimWraper"; use "OptimWrapper" or "AmpOptimWrapper" (did you mean "OptimWrapper"?)"#),
+        (#"{"optimizer": {"type": "SGD", "lr": 0.1}, "acumulative_counts": 2}"#, "optim_wrapper.acumulative_counts: OptimWrapper has no parameter 'acumulative_counts' (did you mean \"accumulative_counts\"?)"),
+        (#"{"optimizer": {"type": "SGD", "lr": 0.1}, "accumulative_counts": 0}"#, "optim_wrapper.accumulative_counts: must be a positive integer, got 0"),
+        (#"{"generator": {"optimizer": {"type": "Adam", "lr": 0.1}}, "discriminator": {"optimizer": {"type": "Adam", "lr": 0.1}}}"#, "optim_wrapper: several optimizers (an OptimWrapperDict of generator, discriminator) are not simulated yet"),
+        (#"{"optimizer": {"type": "SGD", "lr": 0.1}, "loss_scale": "dynamic"}"#, "optim_wrapper.loss_scale: OptimWrapper has no parameter 'loss_scale'"),
+    ])
+    func settings(wrapper: String, expected: String) {
+        let message = configErrorMessage(#"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": "# + wrapper + #", "data": {"train": 2}}"#)
+        #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
+    }
+
+    @Test("AmpOptimWrapper trains as OptimWrapper, with one warning that its loss scaling is not simulated")
+    func amp() throws {
+        let config = try RunConfig(text: #"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"type": "AmpOptimWrapper", "loss_scale": 512.0, "optimizer": {"type": "SGD", "lr": 0.1}}, "data": {"train": 2}}"#, name: "t")
+        #expect(config.warnings.count == 1 && config.warnings[0].hasPrefix("optim_wrapper: AmpOptimWrapper's loss scaling (512.0) is not simulated"), "\(config.warnings)")
+    }
+}
