@@ -349,6 +349,41 @@ struct LRCLITests {
         let none = try CLI.run(["lr", out, "--iter", "999999"])
         #expect(none.status == 1 && none.stderr.contains("no training iterations"))
     }
+
+    @Test("lr of a config simulates it in memory: the same rows as the recorded trace, for both dialects; --cfg-options changes it first")
+    func lrOfConfig() throws {
+        let scratch = Scratch()
+        for example in ["cosine_warmup.json", "iter_based_schedule.json"] {
+            let config = RecordCLITests.examples + "/" + example
+            let trace = scratch.file(example + ".htrace")
+            #expect(try CLI.run(["record", "--config", config, "-o", trace, "--quiet"]).status == 0)
+            let fromTrace = try CLI.run(["lr", trace, "--changes"])
+            let before = try FileManager.default.contentsOfDirectory(atPath: scratch.path)
+            let fromConfig = try CLI.run(["lr", config, "--changes"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == before, "lr of a config writes nothing")
+            let viaOption = try CLI.run(["lr", "--config", config, "--changes", "--momentum"])
+            #expect(fromConfig.status == 0 && viaOption.status == 0, "\(fromConfig.stderr)")
+            #expect(fromConfig.stdout == fromTrace.stdout && fromConfig.stdout.split(separator: "\n").count > 3, "\(example)")
+            #expect(viaOption.stdout == (try CLI.run(["lr", trace, "--changes", "--momentum"])).stdout)
+        }
+        // mmengine: LinearLR over [0, 2) reaches the base at its last step (mmengine's
+        // total_iters is end - begin - 1); the milestones moved by --cfg-options (a list
+        // element by index).
+        let cfg = scratch.file("mmdet3.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 4}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.02}}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.5, "by_epoch": false, "end": 2}, {"type": "MultiStepLR", "milestones": [2]}], "data": {"train": 3}}"#
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let base = try CLI.run(["lr", cfg, "--changes"])
+        #expect(base.stdout == "ITER     EPOCH  lr[0]\n0        0      0.01\n1        0      0.02\n6        2      0.002\n", "\(base.stdout)\(base.stderr)")
+        let moved = try CLI.run(["lr", cfg, "--changes", "--cfg-options", "param_scheduler.1.milestones=[3]", "--iter", "3:"])
+        #expect(moved.stdout == "ITER     EPOCH  lr[0]\n3        1      0.02\n9        3      0.002\n", "\(moved.stdout)\(moved.stderr)")
+        // Errors: a bad option names the key; --cfg-options on a trace points at replay.
+        let bad = try CLI.run(["lr", cfg, "--cfg-options", "param_scheduler.5.gamma=0.5"])
+        #expect(bad.status == 2 && bad.stderr.contains("param_scheduler.5.gamma: index 5 is out of range: the list has 2 items"), "\(bad.stderr)")
+        let trace = scratch.file("cosine_warmup.json.htrace")
+        let onTrace = try CLI.run(["lr", trace, "--cfg-options", "lr_config.min_lr=0"])
+        #expect(onTrace.status == 2 && onTrace.stderr.contains("hooktrace replay"), "\(onTrace.stderr)")
+        #expect(try CLI.run(["lr"]).status != 0)
+    }
 }
 
 @Suite("hooktrace record -- COMMAND (real runs, with stand-in mmcv and mmengine)")

@@ -58,6 +58,18 @@ package enum Replayer {
         return .object(members)
     }
 
+    /// `config` with `--cfg-options` values set at their key paths (any key: a new run,
+    /// not a replay), as mmcv's and mmengine's `merge_from_dict` sets them.
+    package static func withOptions(_ config: JSONValue, _ overrides: [(path: String, value: JSONValue)]) throws(HooktraceError) -> JSONValue {
+        var result = config
+        for (path, value) in overrides {
+            let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !parts.contains(where: \.isEmpty) else { throw configError(path, "empty key in --cfg-options") }
+            result = try assign(result, parts, value, path: path)
+        }
+        return result
+    }
+
     private static func assign(_ node: JSONValue, _ path: [String], _ value: JSONValue, path full: String) throws(HooktraceError) -> JSONValue {
         guard let key = path.first else { return value }
         // A list element by its index (Config.merge_from_dict's allow_list_keys).
