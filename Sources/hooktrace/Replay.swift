@@ -210,6 +210,24 @@ struct Diff: ParsableCommand {
     @OptionGroup var report: DiffOptionGroup
 
     func run() throws {
+        // An mmcv 1.x run against an mmengine run (a migration) has other calls and names:
+        // it is compared by training iteration instead, with the names mapped.
+        if let x = try? runStart(a), let y = try? runStart(b), MigrationDiff.applies(x, y) {
+            let diff = try MigrationDiff.compare(a, b, kinds: report.options.kinds, limit: report.limit)
+            var out = StandardOutput()
+            out.write(report.format == .json ? diff.json : diff.text)
+            out.flush()
+            for run in [diff.a, diff.b] {
+                if let damage = run.damage { printError("hooktrace: error: \(run.path): \(damage)") }
+            }
+            if !diff.same { throw ExitCode(1) }
+            return
+        }
         try report.report(try TraceDiff.compare(a, b, options: report.options))
+    }
+
+    private func runStart(_ path: String) throws -> RunStart? {
+        guard startsWithTraceMagic(path), case .runStart(let r)? = try TraceReader(path: path).next()?.event else { return nil }
+        return r
     }
 }

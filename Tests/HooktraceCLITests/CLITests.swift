@@ -694,3 +694,61 @@ struct ReplayReportTests {
         }
     }
 }
+
+@Suite("hooktrace diff of an mmcv 1.x run against an mmengine run (a migration)")
+struct MigrationDiffCLITests {
+    static let mmcv = #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 3}, "optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}, "optimizer_config": {}, "lr_config": LR, "checkpoint_config": {"interval": 1, "max_keep_ckpts": 2}, "log_config": {"interval": 2, "hooks": [{"type": "TextLoggerHook"}]}, "evaluation": {"interval": 1, "metric": "bbox"}, "workflow": [["train", 1]], "data": {"train": 3, "val": 1}}"#
+    static let mmengine = #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 3, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}}, "param_scheduler": SCHED, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 2}, "logger": {"type": "LoggerHook", "interval": 2}}, "val_evaluator": {"type": "CocoMetric", "metric": "bbox"}, "data": {"train": 3, "val": 1}}"#
+
+    func record(_ scratch: Scratch, _ name: String, _ json: String) throws -> String {
+        let cfg = scratch.file(name + ".json"), out = scratch.file(name + ".htrace")
+        try json.write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["record", "--config", cfg, "-o", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return out
+    }
+
+    @Test("the same training in both frameworks: aligned by iteration, names mapped; mmengine's LinearLR ends its warmup one step before mmcv's linear warmup")
+    func warmupDiffers() throws {
+        let scratch = Scratch()
+        let a = try record(scratch, "v2", Self.mmcv.replacingOccurrences(of: "LR", with: #"{"policy": "step", "step": [2], "warmup": "linear", "warmup_iters": 4, "warmup_ratio": 0.1}"#))
+        let b = try record(scratch, "v3", Self.mmengine.replacingOccurrences(of: "SCHED", with: #"[{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "begin": 0, "end": 4}, {"type": "MultiStepLR", "milestones": [2]}]"#))
+        let r = try CLI.run(["diff", a, b])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("migration: mmcv 1.x → mmengine"), "\(r.stdout)")
+        #expect(r.stdout.contains("hooks: StepLrUpdaterHook → ParamSchedulerHook, OptimizerHook → OptimWrapper, CheckpointHook → CheckpointHook"), "\(r.stdout)")
+        #expect(r.stdout.contains("stages only in B: before_train 1, before_save_checkpoint 3, before_val 3"), "\(r.stdout)")
+        // mmcv's warmup at iteration k: 0.1 × (1 - (1 - k/4) × 0.9); mmengine's LinearLR reaches
+        // the base at its last step (k = 3): only iterations 1-3 differ by their schedule.
+        #expect(r.stdout.contains("lr[0]: "), "\(r.stdout)")
+        let lrLine = r.stdout.split(separator: "\n").first { $0.hasPrefix("lr[0]: ") }.map(String.init) ?? ""
+        #expect(lrLine.contains("at iter 3 (\(formatDouble(0.1 * (1 - (1 - 3.0 / 4) * 0.9))) → 0.1)"), "\(lrLine)")
+        #expect(r.stdout.contains("by more than 1e-09 relative (iters 1-3)"), "\(r.stdout)")
+        #expect(r.stdout.contains("momentum[0]: same at all 9 iterations"))
+        #expect(r.stdout.contains("optimizer: same (9 steps)"))
+        #expect(r.stdout.contains("eval: same (3 evaluations, after the same iterations)"))
+        #expect(r.stdout.contains("checkpoints: same (2 kept at the end)"))
+        // The same the other way round, and as JSON.
+        let back = try CLI.run(["diff", b, a])
+        #expect(back.status == 1 && back.stdout.contains("migration: mmengine → mmcv 1.x") && back.stdout.contains("ParamSchedulerHook → StepLrUpdaterHook"), "\(back.stdout)")
+        let json = try CLI.run(["diff", a, b, "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["migration"] as? Bool == true && object["same"] as? Bool == false)
+        let series = try #require(object["series"] as? [[String: Any]])
+        #expect(series.first?["name"] as? String == "lr[0]" && series.first?["visible"] as? Int == 3)
+        // --only leaves the LR out: the rest is the same.
+        let rest = try CLI.run(["diff", a, b, "--only", "momentum,optimizer,eval,checkpoint"])
+        #expect(rest.status == 0 && rest.stdout.hasSuffix("result: same\n"), "\(rest.stdout)")
+    }
+
+    @Test("a schedule both frameworks compute alike is the same (exit 0): the step schedule without warmup, to the last bit")
+    func stepScheduleSame() throws {
+        let scratch = Scratch()
+        let a = try record(scratch, "v2", Self.mmcv.replacingOccurrences(of: "LR", with: #"{"policy": "step", "step": [1, 2]}"#))
+        let b = try record(scratch, "v3", Self.mmengine.replacingOccurrences(of: "SCHED", with: #"{"type": "MultiStepLR", "milestones": [1, 2]}"#))
+        let r = try CLI.run(["diff", a, b])
+        // mmcv computes base × 0.1^k, mmengine multiplies the current value by 0.1 at each
+        // milestone: 0.1 × 0.010000000000000002 and 0.1 × 0.1 × 0.1 are the same double.
+        #expect(r.status == 0 && r.stdout.contains("lr[0]: same at all 9 iterations") && r.stdout.hasSuffix("result: same\n"), "\(r.stdout)")
+    }
+}
