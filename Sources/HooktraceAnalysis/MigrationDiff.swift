@@ -36,6 +36,8 @@ package struct MigrationDiff: Sendable {
         /// Every checkpoint file name saved (best checkpoints and links apart).
         package var saved: [String] = []
         package var damage: String?
+        /// Whether the trace records optimizer steps (a real mmcv run's does not yet).
+        package var recordsSteps: Bool { stepped.contains { $0 != nil } }
     }
 
     package var a: Run
@@ -64,6 +66,8 @@ package struct MigrationDiff: Sendable {
     package var evalsOnlyA: [Int] = []
     package var evalsOnlyB: [Int] = []
     package var bestsDiffer = false
+    /// Whether the evaluations both runs have reported different metric values.
+    package var metricsDiffer = false
 
     /// Whether the two runs are an mmcv 1.x and an mmengine run.
     package static func applies(_ a: RunStart, _ b: RunStart) -> Bool {
@@ -205,7 +209,7 @@ package struct MigrationDiff: Sendable {
                 if hasValues { series.append(s) }
             }
         }
-        if kinds.contains(.optimizer) {
+        if kinds.contains(.optimizer) && a.recordsSteps && b.recordsSteps {
             for k in 0..<n {
                 let x = k < a.stepped.count ? a.stepped[k] ?? false : false
                 let y = k < b.stepped.count ? b.stepped[k] ?? false : false
@@ -218,6 +222,12 @@ package struct MigrationDiff: Sendable {
             evalsOnlyA = ea.subtracting(eb).sorted()
             evalsOnlyB = eb.subtracting(ea).sorted()
             bestsDiffer = a.bests.map(\.iters) != b.bests.map(\.iters)
+            // The metrics are each run's own (names differ too: bbox_mAP, coco/bbox_mAP):
+            // compared by their values at the evaluations both runs have.
+            let valuesB = Dictionary(b.evaluations.map { ($0.iters, $0.metrics.compactMap(\.value.number).sorted()) }, uniquingKeysWith: { x, _ in x })
+            metricsDiffer = a.evaluations.contains { e in
+                valuesB[e.iters].map { $0 != e.metrics.compactMap(\.value.number).sorted() } ?? false
+            }
         }
     }
 
@@ -329,7 +339,9 @@ package struct MigrationDiff: Sendable {
                     + "; \(lastBits) only in the last bits (the frameworks' floating-point arithmetic)\n"
             }
         }
-        if kinds.contains(.optimizer) {
+        if kinds.contains(.optimizer) && !(a.recordsSteps && b.recordsSteps) {
+            out += "optimizer: not compared (\(a.recordsSteps ? "B" : "A") records no optimizer steps)\n"
+        } else if kinds.contains(.optimizer) {
             let stepsA = a.stepped.filter { $0 == true }.count, stepsB = b.stepped.filter { $0 == true }.count
             if stepsOnlyA.isEmpty && stepsOnlyB.isEmpty {
                 out += "optimizer: same (\(stepsA) steps)\n"
@@ -361,6 +373,9 @@ package struct MigrationDiff: Sendable {
                 }
                 out += bestsDiffer ? "best: chosen after different evaluations; A: \(list(a)), B: \(list(b))\n"
                                    : "best: chosen after the same evaluations (\(a.bests.count)); A: \(list(a)), B: \(list(b))\n"
+                if bestsDiffer && metricsDiffer {
+                    out += "  the runs' metrics differ (each run's own), so their best choices may too; the same metrics for both: `simulation.metrics` with the same values\n"
+                }
             }
         }
         if kinds.contains(.checkpoint) {
@@ -397,7 +412,7 @@ package struct MigrationDiff: Sendable {
             if let l = s.largest { fields.append("\"largest\":{\"iter\":\(l.iter),\"a\":\(formatDouble(l.a)),\"b\":\(formatDouble(l.b))}") }
             return "{" + fields.joined(separator: ",") + "}"
         }.joined(separator: ",") + "],"
-        out += "\"steps_only_a\":\(ints(stepsOnlyA)),\"steps_only_b\":\(ints(stepsOnlyB)),\"evaluations_only_a\":\(ints(evalsOnlyA)),\"evaluations_only_b\":\(ints(evalsOnlyB)),\"bests_differ\":\(bestsDiffer)}\n"
+        out += "\"steps_only_a\":\(ints(stepsOnlyA)),\"steps_only_b\":\(ints(stepsOnlyB)),\"evaluations_only_a\":\(ints(evalsOnlyA)),\"evaluations_only_b\":\(ints(evalsOnlyB)),\"bests_differ\":\(bestsDiffer),\"metrics_differ\":\(metricsDiffer)}\n"
         return out
     }
 }
