@@ -453,12 +453,30 @@ struct MMEngineSchedulerTests {
         #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(got)")
     }
 
+    @Test("a momentum scheduler needs an optimizer with momentum or betas; CosineRestart periods that cover the run's steps are fine")
+    func momentumAndPeriods() throws {
+        var message = ""
+        do {
+            _ = try lrs(#"[{"type": "CosineAnnealingMomentum", "T_max": 3}]"#, epochs: 3, train: 2, optimizer: #"{"type": "Adagrad", "lr": 0.1}"#)
+        } catch { message = "\(error)" }
+        #expect(message.contains("param_scheduler[0].type: CosineAnnealingMomentum schedules momentum, and Adagrad has neither momentum nor betas"), "\(message)")
+        // 6 iterations; the range [0, 4) steps 4 times, periods 2 + 2 cover them.
+        let values = try lrs(#"[{"type": "CosineRestartLR", "periods": [2, 2], "restart_weights": [1, 0.5], "eta_min": 0, "by_epoch": false, "end": 4}]"#, epochs: 3, train: 2)
+        #expect(values.count == 6 && values[2] == 0.05)
+    }
+
     @Test("schedulers' errors name the key", arguments: [
         (#"[{"type": "LinearLR", "start_factor": 0}]"#, "param_scheduler[0].start_factor: must be in (0, 1]"),
         (#"[{"type": "MultiStepLR", "milestones": [1], "begin": 3, "end": 2}]"#, "param_scheduler[0]: end (2) must be larger than begin (3)"),
         (#"[{"type": "mmdet.QuadraticWarmupLR", "end": 1000000000}]"#, "param_scheduler[0].end: QuadraticWarmupLR needs end"),
         (#"[{"type": "ReduceOnPlateauLR", "factor": 1.5}]"#, "param_scheduler[0].factor: must be below 1"),
         (#"[{"type": "MultiStepLr", "milestones": [1]}]"#, #"param_scheduler[0].type: unknown scheduler "MultiStepLr" (did you mean "MultiStepLR"?)"#),
+        (#"[{"type": "LinearLR", "end": 2, "by_epoch": false}, {"type": "MultiStepLR", "milestones": [3, 2]}]"#, "param_scheduler[1].milestones[1]: milestones must increase: 2 comes after 3"),
+        (#"[{"type": "MultiStepLR", "milestones": [2, 2]}]"#, "param_scheduler[0].milestones[1]: milestones must increase: 2 comes after 2 (mmengine would apply gamma twice there)"),
+        // 3 epochs of 2 iterations: the scheduler steps 6 times by iteration, 3 by epoch.
+        (#"[{"type": "CosineRestartLR", "periods": [2, 2], "restart_weights": [1, 1], "eta_min": 0, "by_epoch": false}]"#, "param_scheduler[0].periods: sum to 4 steps, but the scheduler steps 6 times in this run (from 0 to 5, by iteration); mmengine raises ValueError at step 4"),
+        (#"[{"type": "CosineRestartLR", "periods": [1, 1], "restart_weights": [1, 1], "eta_min": 0}]"#, "param_scheduler[0].periods: sum to 2 steps, but the scheduler steps 3 times in this run (from 0 to 2, by epoch)"),
+        (#"[{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 4, "by_epoch": false}]"#, "param_scheduler[0].total_steps: 4 is shorter than the scheduler's range (end − begin = 6)"),
     ])
     func errors(schedulers: String, expected: String) {
         let message: String?

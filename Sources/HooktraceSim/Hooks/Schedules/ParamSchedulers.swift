@@ -130,8 +130,15 @@ package struct ParamScheduler: Sendable {
         case "MultiStep":
             guard case .array(let items)? = args.raw("milestones") else { throw configError(args.keyPath("milestones"), "missing: \(bare) needs a list of milestones") }
             var counts: [Double: Int] = [:]
+            var previous: Double?
             for (i, item) in items.enumerated() {
                 guard var m = item.number else { throw configError(args.keyPath("milestones") + "[\(i)]", "expected a number, got \(describeValue(item))") }
+                // mmengine counts milestones in any order (a repeat applies gamma twice); a
+                // list out of order is a typo far more often than a wish.
+                if let previous, m <= previous {
+                    throw configError(args.keyPath("milestones") + "[\(i)]", "milestones must increase: \(show(m)) comes after \(show(previous)) (mmengine would \(m == previous ? "apply gamma twice there" : "still decay at both, in step order")); sort them, or write the decays you mean")
+                }
+                previous = m
                 if convert { m *= L }
                 counts[m, default: 0] += 1
             }
@@ -162,6 +169,15 @@ package struct ParamScheduler: Sendable {
             }
             let etaMin = try number("eta_min"), ratio = try number("eta_min_ratio")
             guard (etaMin == nil) != (ratio == nil) else { throw configError(args.path, "needs exactly one of eta_min and eta_min_ratio (mmengine asserts it)") }
+            // The scheduler steps while begin ≤ global step < end, up to the run's last step
+            // (max_epochs by epoch, max_iters by iteration); mmengine raises ValueError at the
+            // first step past the periods.
+            let lastGlobal = Double(byEpoch && !convert ? maxEpochs : maxIters)
+            let lastStep = min(end - 1, lastGlobal) - begin
+            let covered = periods.reduce(0, +)
+            if lastStep >= covered {
+                throw configError(args.keyPath("periods"), "sum to \(show(covered)) steps, but the scheduler steps \(show(lastStep + 1)) times in this run (from \(show(begin)) to \(show(min(end - 1, lastGlobal)))\(byEpoch && !convert ? ", by epoch" : ", by iteration")); mmengine raises ValueError at step \(show(covered)): lengthen the periods or set end")
+            }
             recurrence = .cosineRestart(periods: periods, weights: weights, etaMin: etaMin, etaMinRatio: ratio)
         case "OneCycle":
             guard param == "lr" else { throw configError(path + ".param_name", "OneCycle only schedules lr (mmengine asserts it)") }
@@ -360,6 +376,10 @@ final class ParamSchedulerHook: Hook {
     /// `initial_<param>` where unset and takes its first step.
     static func construct(_ schedulers: inout [ParamScheduler], _ runner: HookContext) throws(HooktraceError) {
         for i in schedulers.indices {
+            // MomentumSchedulerMixin: the optimizer's defaults need momentum or betas.
+            if schedulers[i].param == "momentum", let opt = runner.optimizers.first(where: { !$0.defaultsHaveMomentum && !$0.defaultsHaveBetas }) {
+                throw configError("param_scheduler[\(i)].type", "\(schedulers[i].type) schedules momentum, and \(opt.className) has neither momentum nor betas (mmengine raises ValueError); schedule lr, or use an optimizer with momentum")
+            }
             var values = values(schedulers[i].param, runner)
             if schedulers[i].needsMetrics {
                 // ReduceOnPlateau records initial values but takes no step at construction.
