@@ -131,6 +131,8 @@ struct LR: ParsableCommand {
         private var columnGroups: [RunState.Group]?
         private var columns: [Int] = []
         private var names: [String] = []
+        /// Names of the run's param groups (run_start's `param_group_names`: paramwise_cfg's classes).
+        private var groupNames: [String] = []
 
         init(kind: RunState.ValueKind, iter: ClosedRange<Int>?, epoch: ClosedRange<Int>?, changes: Bool, json: Bool) {
             self.kind = kind
@@ -142,6 +144,13 @@ struct LR: ParsableCommand {
 
         /// Values are tracked from the start of the run; the filters only select rows.
         mutating func consume(_ event: Event) {
+            if case .runStart(let r) = event {
+                groupNames = []
+                if case .string(let text)? = r.meta.first(where: { $0.key == "param_group_names" })?.value,
+                   case .array(let items)? = try? JSONValue.parse(text) {
+                    groupNames = items.compactMap { if case .string(let n) = $0 { n } else { nil } }
+                }
+            }
             guard case .call(let c) = event, c.stage == "after_train_iter" else {
                 state.apply(event)
                 return
@@ -156,7 +165,8 @@ struct LR: ParsableCommand {
                 }
                 names = columns.map { i in
                     let g = state.groups[i]
-                    return (g.optimizer.isEmpty ? "" : g.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\(g.group)]"
+                    let label = g.optimizer.isEmpty && g.group < groupNames.count ? groupNames[g.group] : String(g.group)
+                    return (g.optimizer.isEmpty ? "" : g.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\(label)]"
                 }
             }
             let all = state.values(kind)

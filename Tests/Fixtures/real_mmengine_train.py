@@ -28,12 +28,16 @@ from torch.utils.data import DataLoader, Dataset
 
 
 class StandIn(BaseModel):
+    """A detector's shape in two layers: parameters named backbone.* first, then head.*,
+    as paramwise_cfg's custom_keys see a detector's."""
+
     def __init__(self):
         super().__init__()
-        self.linear = nn.Linear(2, 1)
+        self.backbone = nn.Linear(2, 2)
+        self.head = nn.Linear(2, 1)
 
     def forward(self, inputs, data_samples=None, mode="tensor"):
-        out = self.linear(inputs)
+        out = self.head(self.backbone(inputs))
         if mode == "loss":
             return dict(loss=(out * out).mean())
         return [dict(pred=float(v)) for v in out.detach().flatten()]

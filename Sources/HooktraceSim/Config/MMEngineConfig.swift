@@ -30,6 +30,8 @@ package struct MMEngineSettings: Sendable {
     package var warnings: [String] = []
     /// `clip_grad` with `max_norm`: the wrapper clips by norm and logs `train/grad_norm`.
     package var clipsGradNorm = false
+    /// `optim_wrapper.paramwise_cfg`, when given.
+    package var paramwise: Paramwise?
     /// `optim_wrapper.accumulative_counts`: the optimizer steps every this many iterations
     /// (and at the last one).
     package var accumulativeCounts = 1
@@ -159,7 +161,7 @@ package struct MMEngineSettings: Sendable {
             throw configError("optim_wrapper.accumulative_counts", "must be a positive integer, got \(accumulativeCounts) (mmengine asserts it)")
         }
         if let p = wrapper.raw("paramwise_cfg"), p != .null {
-            warnings.append("optim_wrapper.paramwise_cfg: per-parameter groups are not simulated; the optimizer's groups are the config's")
+            paramwise = try Paramwise(p, optimizer: opt)
         }
         if let c = wrapper.raw("constructor"), c != .null, c != .string("DefaultOptimWrapperConstructor") {
             warnings.append("optim_wrapper.constructor (\(describeValue(c))): its param groups are not simulated; the optimizer's groups are the config's")
@@ -244,5 +246,96 @@ package struct MMEngineSettings: Sendable {
     /// Whether the train loop runs the val loop after `completed` epochs (iterations).
     package func validates(after completed: Int, of total: Int) -> Bool {
         hasVal && completed >= valBegin && (completed % valInterval(after: completed) == 0 || completed == total)
+    }
+}
+
+/// `optim_wrapper.paramwise_cfg` as mmengine's DefaultOptimWrapperConstructor reads it:
+/// every parameter becomes a param group of its own, with the lr of its class — the first
+/// `custom_keys` key (longest first, then alphabetical) contained in its name, with
+/// `lr_mult` (and any other setting the key gives, such as `momentum`); else a bias with
+/// `bias_lr_mult`; else the optimizer's lr. The weight-decay multipliers change no lr and
+/// are checked only.
+///
+/// The model is not known, so the simulated groups are these classes, named by key
+/// (`bias`, `default` for the rest), the class of the model's first parameter first
+/// (`simulation.first_param`): its group is the one whose lr mmengine logs.
+package struct Paramwise: Sendable {
+    package struct Key: Sendable {
+        package var name: String
+        package var lrMult: Double
+        package var momentum: Double?
+    }
+
+    /// Custom keys in the order mmengine tries them.
+    package var keys: [Key] = []
+    package var biasLRMult: Double?
+
+    init(_ value: JSONValue, optimizer: JSONValue) throws(HooktraceError) {
+        var args = try ConfigArgs(value, path: "optim_wrapper.paramwise_cfg")
+        let hasWeightDecay = optimizer["weight_decay"].map { $0 != .null } ?? false
+        func needsWeightDecay(_ key: String) throws(HooktraceError) {
+            guard hasWeightDecay else {
+                throw configError(args.keyPath(key), "multiplies the weight decay, and optimizer.weight_decay is not given (mmengine raises ValueError: base_wd should not be None)")
+            }
+        }
+        if let custom = args.raw("custom_keys"), custom != .null {
+            guard case .object(let members) = custom else {
+                throw configError(args.keyPath("custom_keys"), "expected a dict of name → settings such as {\"backbone\": {\"lr_mult\": 0.1}}, got \(describeValue(custom))")
+            }
+            // sorted(sorted(keys), key=len, reverse=True): longest first, ties alphabetical.
+            let ordered = members.sorted { $0.key.count != $1.key.count ? $0.key.count > $1.key.count : $0.key < $1.key }
+            for (name, settings) in ordered {
+                var k = try ConfigArgs(settings, path: args.keyPath("custom_keys") + ".\(name)")
+                let lrMult = try k.double("lr_mult", default: 1)
+                if k.has("decay_mult") {
+                    _ = k.raw("decay_mult")
+                    guard hasWeightDecay else {
+                        throw configError(k.keyPath("decay_mult"), "multiplies the weight decay, and optimizer.weight_decay is not given (mmengine raises ValueError: base_wd should not be None)")
+                    }
+                }
+                let momentum = try k.optionalDouble("momentum")
+                for key in ["weight_decay", "eps", "betas", "lr"] where k.has(key) {
+                    // Set on the group as given (mmengine copies every key); lr overrides lr_mult.
+                    _ = k.raw(key)
+                }
+                if k.has("lr") {
+                    throw configError(k.keyPath("lr"), "an lr of its own in custom_keys is not simulated; use lr_mult")
+                }
+                try k.finish(owner: "a custom key")
+                keys.append(Key(name: name, lrMult: lrMult, momentum: momentum))
+            }
+        }
+        biasLRMult = try args.optionalDouble("bias_lr_mult")
+        for key in ["bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult", "flat_decay_mult"] where args.has(key) {
+            _ = try args.optionalDouble(key)
+            if key != "flat_decay_mult" { try needsWeightDecay(key) }
+        }
+        _ = try args.optionalDouble("dcn_offset_lr_mult")
+        _ = try args.bool("bypass_duplicate", default: false)
+        try args.finish(owner: "paramwise_cfg")
+    }
+
+    /// The optimizer's single group becomes the classes' groups, the first parameter's first.
+    func apply(to optimizer: inout OptimizerState, firstParam: String) {
+        let base = optimizer.groups[0]
+        var classes: [(name: String, group: ParamGroupState)] = []
+        for key in keys {
+            var g = base
+            g.lr = base.lr * key.lrMult
+            if let m = key.momentum, g.momentum != nil { g.momentum = m }
+            classes.append((key.name, g))
+        }
+        if let mult = biasLRMult {
+            var g = base
+            g.lr = base.lr * mult
+            classes.append(("bias", g))
+        }
+        classes.append(("default", base))
+        let first = keys.firstIndex { firstParam.contains($0.name) }
+            ?? (biasLRMult != nil && firstParam.split(separator: ".").last == "bias" ? keys.count : classes.count - 1)
+        let ordered = [classes[first]] + classes.enumerated().filter { $0.offset != first }.map(\.element)
+        optimizer.groups = ordered.map(\.group)
+        optimizer.groupNames = ordered.map(\.name)
+        optimizer.perParameterGroups = true
     }
 }

@@ -99,6 +99,14 @@ package struct RunConfig {
             _ = data.raw("test")
             try data.finish(owner: "data")
             (optimizers, isDictOptimizer) = try Self.optimizers(settings.optimizer, path: "optim_wrapper.optimizer")
+            simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: nil)
+            if let paramwise = settings.paramwise {
+                // The constructor's groups, before auto_scale_lr scales them all.
+                guard optimizers.count == 1, optimizers[0].groups.count == 1 else {
+                    throw configError("optim_wrapper.paramwise_cfg", "and optimizer.param_groups both give param groups; give one")
+                }
+                paramwise.apply(to: &optimizers[0], firstParam: simulation.firstParam)
+            }
             if let ratio = try Self.autoScaleRatio(json["auto_scale_lr"], samplesPerGPU: samplesPerGPU, gpus: gpus) {
                 // Runner.scale_lr, after the wrapper is built and before the schedulers: every
                 // group of the optimizer, not the wrapper's copy of its defaults (base_lr).
@@ -106,7 +114,6 @@ package struct RunConfig {
                     for g in optimizers[o].groups.indices { optimizers[o].groups[g].lr *= ratio }
                 }
             }
-            simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: nil)
             // mmdetection 3.x's CocoMetric reports what its 2.x datasets did, renamed and rounded anew.
             if simulation.metrics.isEmpty, let evaluator = json["val_evaluator"], case .string(let type)? = evaluator["type"],
                type.split(separator: ".").last == "CocoMetric" {
@@ -376,6 +383,7 @@ package struct RunConfig {
             }
             return result
         }
+        s.firstParam = try args.string("first_param", default: s.firstParam)
         s.loss = try curve("loss", s.loss)
         s.gradNorm = try curve("grad_norm", s.gradNorm)
         s.dataTime = try duration("data_time", s.dataTime)

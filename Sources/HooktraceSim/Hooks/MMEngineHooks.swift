@@ -146,7 +146,7 @@ final class MMEngineRuntimeInfoHook: Hook {
             for (k, optimizer) in runner.optimizers.enumerated() {
                 if k >= lrSlots.count {
                     let prefix = optimizer.name.isEmpty ? "train/" : "train/\(optimizer.name)."
-                    lrSlots.append((optimizer.groups.count > 1 ? runner.messageHub.slot(prefix + "base_lr") : -1, runner.messageHub.slot(prefix + "lr")))
+                    lrSlots.append((optimizer.hasBaseGroup ? runner.messageHub.slot(prefix + "base_lr") : -1, runner.messageHub.slot(prefix + "lr")))
                 }
                 if lrSlots[k].base >= 0 { runner.messageHub.update(slot: lrSlots[k].base, optimizer.baseLR) }
                 if let first = optimizer.groups.first { runner.messageHub.update(slot: lrSlots[k].lr, first.lr) }

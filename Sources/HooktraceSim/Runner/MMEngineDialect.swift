@@ -38,6 +38,7 @@ package struct MMEngineDialect: Dialect {
                                                  maxIters: settings.maxIters ?? maxEpochs * config.loaders.first(where: { $0.mode == "train" })!.length,
                                                  epochLength: config.loaders.first(where: { $0.mode == "train" })!.length))
         }
+        runner.configWarnings += schedulers.flatMap(\.notes)
         try ParamSchedulerHook.construct(&schedulers, runner.context)
         for entry in runner.hooks { (entry.hook as? ParamSchedulerHook)?.schedulers = schedulers }
     }

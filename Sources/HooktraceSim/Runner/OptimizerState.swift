@@ -45,6 +45,13 @@ package struct OptimizerState: Sendable {
     /// optimizer's defaults) when there are several: schedulers step it too, and its lr is
     /// logged as `base_lr`.
     package var baseLR: Double = 0
+    /// Whether mmengine's OptimWrapper keeps that extra group: the optimizer has several
+    /// param groups (given, or one per parameter under `paramwise_cfg`).
+    package var hasBaseGroup: Bool { groups.count > 1 || perParameterGroups }
+    /// `paramwise_cfg` made one group per parameter; ``groups`` are their classes.
+    package var perParameterGroups = false
+    /// The groups' names, when they stand for classes of parameters (`paramwise_cfg`).
+    package var groupNames: [String] = []
     package var baseMomentum: Double?
     package var baseInitialLR: Double?
     package var baseInitialMomentum: Double?

@@ -22,6 +22,10 @@ package struct Simulation: Sendable {
     package var seed: UInt64 = 0
     /// `num_samples` of every step (the batch size).
     package var batchSize = 2
+    /// The name of the model's first parameter (`model.named_parameters()`'s first), which
+    /// decides the param group whose lr mmengine logs when `paramwise_cfg` splits the
+    /// parameters into groups: an mmdetection detector's backbone comes first.
+    package var firstParam = "backbone.conv1.weight"
     package var loss = Curve(start: 2.0, end: 0.4, noise: 0.05)
     /// Components of the loss, each a share of it (`loss_cls`: 0.4, …), in order.
     package var logVars: [(name: String, share: Double)] = []

@@ -19,7 +19,7 @@ package enum Simulator {
             workDir: config.workDir, experimentName: config.name + ".py", simulation: config.simulation, inputs: inputs,
             dialect: dialect, sink: sink)
         try dialect.registerHooks(config, registry: registry, on: runner)
-        runner.configWarnings = config.warnings
+        runner.configWarnings = config.warnings + runner.configWarnings
         // mmengine's runner reports its train loop's max_epochs (1 for an iteration loop) and
         // max_iters (max_epochs × the loader's length for an epoch loop).
         let engine = config.engine
@@ -37,7 +37,11 @@ package enum Simulator {
             hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.recordedConfig.compact, stages: Self.recordedStages($0.hook, runner.dialect.framework)) },
             seed: config.simulation.seed, config: config.json.compact,
             meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py"))]
-                + (engine == nil ? [] : [Field("framework", .string(Framework.mmengine.rawValue))]))
+                + (engine == nil ? [] : [Field("framework", .string(Framework.mmengine.rawValue))])
+                // Groups that stand for classes of parameters (paramwise_cfg), by name.
+                + (runner.optimizers.first.map(\.groupNames).flatMap { $0.isEmpty ? nil : $0 }.map {
+                    [Field("param_group_names", .string(JSONValue.array($0.map { .string($0) }).compact))]
+                } ?? []))
         return (runner, runStart)
     }
 

@@ -33,6 +33,8 @@ package struct ParamScheduler: Sendable {
     package let begin: Double
     package let end: Double
     package let byEpoch: Bool
+    /// What the config asks that is probably not meant (said once, as a warning).
+    package var notes: [String] = []
     var lastStep = -1
     var globalStep = -1
     var baseValues: [Double] = []
@@ -176,7 +178,7 @@ package struct ParamScheduler: Sendable {
             let lastStep = min(end - 1, lastGlobal) - begin
             let covered = periods.reduce(0, +)
             if lastStep >= covered {
-                throw configError(args.keyPath("periods"), "sum to \(show(covered)) steps, but the scheduler steps \(show(lastStep + 1)) times in this run (from \(show(begin)) to \(show(min(end - 1, lastGlobal)))\(byEpoch && !convert ? ", by epoch" : ", by iteration")); mmengine raises ValueError at step \(show(covered)): lengthen the periods or set end")
+                notes.append("\(args.keyPath("periods")): sum to \(show(covered)) steps, but the scheduler steps \(show(lastStep + 1)) times in this run (\(byEpoch && !convert ? "by epoch" : "by iteration")); from step \(show(covered)) on mmengine holds the last value (its get_position_from_periods finds no period): lengthen the periods or set end if that is not meant")
             }
             recurrence = .cosineRestart(periods: periods, weights: weights, etaMin: etaMin, etaMinRatio: ratio)
         case "OneCycle":
@@ -452,7 +454,7 @@ final class ParamSchedulerHook: Hook {
     static func values(_ param: String, _ runner: HookContext) -> [Double] {
         guard let o = runner.optimizers.first else { return [] }
         var out = o.groups.map { param == "lr" ? $0.lr : ($0.currentMomentum ?? 0) }
-        if o.groups.count > 1 { out.append(param == "lr" ? o.baseLR : (o.baseMomentum ?? 0)) }
+        if o.hasBaseGroup { out.append(param == "lr" ? o.baseLR : (o.baseMomentum ?? 0)) }
         return out
     }
 
@@ -462,12 +464,12 @@ final class ParamSchedulerHook: Hook {
         for (i, g) in o.groups.enumerated() {
             initial.append(param == "lr" ? (g.initialLR ?? current[i]) : (g.initialMomentum ?? current[i]))
         }
-        if o.groups.count > 1 { initial.append(param == "lr" ? (o.baseInitialLR ?? current[current.count - 1]) : (o.baseInitialMomentum ?? current[current.count - 1])) }
+        if o.hasBaseGroup { initial.append(param == "lr" ? (o.baseInitialLR ?? current[current.count - 1]) : (o.baseInitialMomentum ?? current[current.count - 1])) }
         // setdefault('initial_<param>', value)
         for i in runner.optimizers[0].groups.indices {
             if param == "lr" { runner.optimizers[0].groups[i].initialLR = initial[i] } else { runner.optimizers[0].groups[i].initialMomentum = initial[i] }
         }
-        if o.groups.count > 1 {
+        if o.hasBaseGroup {
             if param == "lr" { runner.optimizers[0].baseInitialLR = initial.last } else { runner.optimizers[0].baseInitialMomentum = initial.last }
         }
         return initial
@@ -479,7 +481,7 @@ final class ParamSchedulerHook: Hook {
         for i in 0..<min(n, initial.count) {
             if param == "lr" { runner.optimizers[0].groups[i].initialLR = initial[i] } else { runner.optimizers[0].groups[i].initialMomentum = initial[i] }
         }
-        if n > 1 && initial.count > n {
+        if runner.optimizers[0].hasBaseGroup && initial.count > n {
             if param == "lr" { runner.optimizers[0].baseInitialLR = initial[n] } else { runner.optimizers[0].baseInitialMomentum = initial[n] }
         }
     }
@@ -490,7 +492,7 @@ final class ParamSchedulerHook: Hook {
         for i in 0..<min(n, values.count) {
             if param == "lr" { runner.optimizers[0].groups[i].lr = values[i] } else { runner.optimizers[0].groups[i].setMomentum(values[i]) }
         }
-        if n > 1 && values.count > n {
+        if runner.optimizers[0].hasBaseGroup && values.count > n {
             if param == "lr" { runner.optimizers[0].baseLR = values[n] } else { runner.optimizers[0].baseMomentum = values[n] }
         }
     }
