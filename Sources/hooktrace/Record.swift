@@ -217,8 +217,16 @@ struct Hooks: ParsableCommand {
 extension Record {
     func recordLive() throws {
         let out = output ?? "run.htrace"
-        guard let shim = findShim() else {
-            throw HooktraceError(.io, "cannot find the recorder shim (tools/hooktrace_shim/hooktrace_shim.py next to the hooktrace checkout); set HOOKTRACE_SHIM_DIR to its directory")
+        // The shim of a checkout (or $HOOKTRACE_SHIM_DIR); else the copy this binary
+        // carries, written to a private directory for this recording.
+        var extracted: String?
+        defer { if let extracted { removeShimCopy(extracted) } }
+        let shim: String
+        if let found = findShim() {
+            shim = found
+        } else {
+            extracted = try writeShimCopy()
+            shim = extracted!
         }
         var options = LiveRecorder.Options(output: out, shimDirectory: shim)
         options.perHookTiming = perHookTiming
@@ -228,6 +236,45 @@ extension Record {
             for t in outcome.traces { printError("recorded \(t.path): rank \(t.rank), \(t.events) events") }
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// Writes the embedded shim into a new private directory (mode 0700, under $TMPDIR or /tmp).
+    func writeShimCopy() throws -> String {
+        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array((base + "/hooktrace-shim-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw HooktraceError(.io, "cannot make a directory for the recorder shim under \(base): \(String(cString: strerror(errno))); set TMPDIR to a writable directory, or HOOKTRACE_SHIM_DIR to tools/hooktrace_shim of a checkout")
+        }
+        let dir = String(cString: made)
+        for (name, text) in EmbeddedShim.files {
+            let path = dir + "/" + name
+            guard let f = fopen(path, "w") else {
+                removeShimCopy(dir)
+                throw HooktraceError(.io, "cannot write the recorder shim: \(String(cString: strerror(errno)))", file: path)
+            }
+            let written = fputs(text + "\n", f) >= 0
+            let closed = fclose(f) == 0
+            guard written && closed else {
+                removeShimCopy(dir)
+                throw HooktraceError(.io, "cannot write the recorder shim (disk full?)", file: path)
+            }
+        }
+        return dir
+    }
+
+    func removeShimCopy(_ dir: String) {
+        for (name, _) in EmbeddedShim.files { unlink(dir + "/" + name) }
+        // Python writes its bytecode cache next to the files.
+        let cache = dir + "/__pycache__"
+        if let d = opendir(cache) {
+            while let entry = readdir(d) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { unlink(cache + "/" + name) }
+            }
+            closedir(d)
+            rmdir(cache)
+        }
+        rmdir(dir)
     }
 
     /// The shim's directory: $HOOKTRACE_SHIM_DIR, or tools/hooktrace_shim above the executable.

@@ -37,9 +37,9 @@ struct CLI {
     }
 
     /// Runs the binary with `arguments`; `environment` entries are added to this process's.
-    static func run(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> Result {
+    static func run(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:], executable: String = binary) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         if !environment.isEmpty {
@@ -424,6 +424,36 @@ struct LiveRecordTests {
         }
         #expect(notes.contains { $0.hasPrefix("the recorder shim failed in ") }, "\(notes)")
         #expect(try CLI.run(["check", trace]).status == 0)
+    }
+
+    @Test("an installed binary (copied away from its checkout) records with the shim it carries, and leaves no copy behind")
+    func installedBinary() throws {
+        let scratch = Scratch()
+        let bin = scratch.file("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CLI.binary, toPath: bin + "/hooktrace")
+        let tmp = scratch.file("tmp")
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let trace = scratch.file("real.htrace")
+        var env = ["PYTHONPATH": Self.fixtures, "TMPDIR": tmp]
+        env["HOOKTRACE_SHIM_DIR"] = nil
+        let r = try CLI.run(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmcv.py", scratch.file("wd")],
+                            environment: env, executable: bin + "/hooktrace")
+        #expect(r.status == 0 && r.stdout == "training for 2 epochs\ndone\n", "\(r.stdout)\(r.stderr)")
+        let calls = try Self.events(trace).filter { if case .call = $0.event { return true } else { return false } }
+        #expect(calls.count > 10)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty, "the shim's copy is removed")
+    }
+
+    @Test("the shim the binary carries is the one in tools/hooktrace_shim (after changing it, run tools/embed-shim)")
+    func embeddedShimIsCurrent() throws {
+        let dir = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tools/hooktrace_shim").path
+        for (name, text) in EmbeddedShim.files {
+            let onDisk = try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
+            #expect(text + "\n" == onDisk, "\(name) differs from the embedded copy: run tools/embed-shim")
+        }
+        #expect(EmbeddedShim.files.map(\.name) == ["hooktrace_shim.py", "sitecustomize.py"])
     }
 
     @Test("an mmcv run is recorded call by call with its observations and effects; its output passes through")
