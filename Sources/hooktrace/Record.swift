@@ -252,7 +252,7 @@ extension Record {
                 removeShimCopy(dir)
                 throw HooktraceError(.io, "cannot write the recorder shim: \(String(cString: strerror(errno)))", file: path)
             }
-            let written = fputs(text + "\n", f) >= 0
+            let written = fputs(text, f) >= 0
             let closed = fclose(f) == 0
             guard written && closed else {
                 removeShimCopy(dir)
