@@ -5,7 +5,7 @@ extension EmbeddedShim {
     }
 
     /// Standard base64 (RFC 4648), skipping line breaks and spaces.
-    static func decodeBase64(_ text: String) -> [UInt8] {
+    package static func decodeBase64(_ text: String) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count * 3 / 4)
         var buffer: UInt32 = 0, bits = 0
