@@ -44,6 +44,9 @@ package final class LiveRecorder {
         return "\(base).rank\(rank).htrace"
     }
 
+    /// The shim protocol this recorder reads (docs/PROTOCOL.md; the shim's PROTOCOL_VERSION).
+    package static let protocolVersion = 1
+
     private final class Client {
         let fd: Int32
         var buffer: [UInt8] = []
@@ -166,6 +169,10 @@ package final class LiveRecorder {
                     : "nothing was recorded: the program imported neither mmcv's nor mmengine's runner, or never called a hook")
             }
         }
+        if !session.unknownKinds.isEmpty {
+            let kinds = session.unknownKinds.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+            session.notes.append("skipped \(session.unknownKinds.values.reduce(0, +)) messages the recorder does not know: \(kinds.joined(separator: ", ")) (docs/PROTOCOL.md)")
+        }
         return Outcome(exitCode: code, traces: traces.sorted { $0.0 < $1.0 }.map { (rank: $0.0, path: $0.1, events: $0.2) }, notes: session.notes)
     }
 
@@ -186,6 +193,8 @@ package final class LiveRecorder {
         var outputs: [String: OutputPath] = [:]
         var used: Set<String> = []
         var notes: [String] = []
+        /// Messages of kinds this recorder does not know, by kind.
+        var unknownKinds: [String: Int] = [:]
         init(first: OutputPath) { outputs[first.path] = first }
         func unused(_ path: String) -> Bool { !used.contains(path) }
         mutating func output(for path: String) throws(HooktraceError) -> OutputPath {
@@ -450,6 +459,12 @@ package final class LiveRecorder {
         switch kind {
         case "hello":
             let info = p.first
+            let version = int(info?["protocol"])
+            if version != Self.protocolVersion {
+                let said = version.map { "protocol \($0)" } ?? "no protocol version (a copy older than protocol 1?)"
+                let note = "the recorder shim of rank \(int(info?["rank"]) ?? 0) speaks \(said); this hooktrace reads protocol \(Self.protocolVersion) (docs/PROTOCOL.md): messages it does not know are skipped and counted; use the shim of this hooktrace (unset HOOKTRACE_SHIM_DIR)"
+                if !session.notes.contains(note) { session.notes.append(note) }
+            }
             c.rank = int(info?["rank"]) ?? 0
             c.world = int(info?["world_size"]) ?? 1
             c.meta = [Field("rank", .int(Int64(c.rank))), Field("world_size", .int(Int64(c.world))),
@@ -505,8 +520,11 @@ package final class LiveRecorder {
             let text = "the recorder shim failed in \(stage) (\(what)); the training went on, and the trace of rank \(c.rank) ends its calls there"
             session.notes.append(text)
             try emit(c, .effect(Effect(hook: "hooktrace", .note(text))))
+        case "end":
+            break
         default:
-            break  // "end" and future messages
+            // A kind of a newer protocol: skipped, counted, said after the run.
+            session.unknownKinds[kind, default: 0] += 1
         }
     }
 }

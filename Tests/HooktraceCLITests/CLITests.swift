@@ -445,6 +445,28 @@ struct LiveRecordTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty, "the shim's copy is removed")
     }
 
+    @Test("a shim of another protocol version, and messages of unknown kinds, are said after the run; the rest is recorded (docs/PROTOCOL.md)")
+    func protocolVersions() throws {
+        let scratch = Scratch()
+        let shim = scratch.file("shim")
+        try FileManager.default.createDirectory(atPath: shim, withIntermediateDirectories: true)
+        for (name, text) in EmbeddedShim.files {
+            let changed = name == "hooktrace_shim.py" ? text.replacingOccurrences(of: "PROTOCOL_VERSION = \(LiveRecorder.protocolVersion)\n", with: "PROTOCOL_VERSION = 99\n") : text
+            #expect(changed != text || name != "hooktrace_shim.py")
+            try changed.write(toFile: shim + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let trace = scratch.file("t.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_future_message.py"], env: ["HOOKTRACE_SHIM_DIR": shim])
+        #expect(r.status == 0 && r.stdout == "done\n", "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("the recorder shim of rank 0 speaks protocol 99; this hooktrace reads protocol \(LiveRecorder.protocolVersion)"), "\(r.stderr)")
+        #expect(r.stderr.contains("skipped 3 messages the recorder does not know: a_future_message (3)"), "\(r.stderr)")
+        let calls = try Self.events(trace).filter { if case .call = $0.event { return true } else { return false } }
+        #expect(calls.count > 5)
+        // The shim this hooktrace carries says its version, and nothing is said.
+        let plain = try Self.record(["record", "-o", scratch.file("u.htrace"), "--", "python3", Self.fixtures + "/train_mmengine.py"])
+        #expect(plain.status == 0 && !plain.stderr.contains("protocol"), "\(plain.stderr)")
+    }
+
     @Test("the shim the binary carries is the one in tools/hooktrace_shim (after changing it, run tools/embed-shim)")
     func embeddedShimIsCurrent() throws {
         let dir = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -5,7 +5,8 @@ HOOKTRACE_SOCKET is set; patches mmcv.runner.BaseRunner.call_hook and
 mmengine.runner.Runner.call_hook as soon as those modules are imported, without
 any change to the user's code or config.
 
-Each process (each rank under torch.distributed) connects to the recorder's Unix
+Protocol version 1 (docs/PROTOCOL.md is the contract; this is its summary). Each
+process (each rank under torch.distributed) connects to the recorder's Unix
 socket and sends batches: "M<length>\n" followed by a marshal (version 4) list.
 The two hot messages are tuples, so that CPython's C marshaller does the
 serialising; the rest are JSON strings:
@@ -17,7 +18,7 @@ serialising; the rest are JSON strings:
   (2, STEPPED, GRAD_NORM)                                 mmengine's OptimWrapper.update_params: whether the
                                                            optimizer stepped, the clipped norm or None
 
-  ["hello", {framework, version, rank, world_size, pid, argv}]
+  ["hello", {protocol, rank, world_size, pid, argv, python}]
   ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
                                                           hooks: [{type, priority (int), stages?, priority_label?
                                                           (a priority written as a string, kept verbatim)}]
@@ -116,6 +117,8 @@ def _scalar(value):
     except Exception:
         return str(value)
 
+
+PROTOCOL_VERSION = 1
 
 _channel = None
 _state = {}
@@ -864,7 +867,7 @@ def install():
     _channel = _Channel(os.environ["HOOKTRACE_SOCKET"])
     _per_hook_timing = os.environ.get("HOOKTRACE_PER_HOOK_TIMING") == "1"
     rank, world = _rank()
-    _channel.send(["hello", {"rank": rank, "world_size": world, "pid": os.getpid(), "argv": list(sys.argv),
+    _channel.send(["hello", {"protocol": PROTOCOL_VERSION, "rank": rank, "world_size": world, "pid": os.getpid(), "argv": list(sys.argv),
                              "python": sys.version.split()[0]}])
     sys.meta_path.insert(0, _Finder())
     for name, patch in _TARGETS.items():
