@@ -14,6 +14,8 @@ package final class ReplayComparison {
     // checks (they were a sixth of the replay's instructions).
     @exclusivity(unchecked) private var engine: Engine
     private var inputs: RecordedInputs?
+    /// Whether the replay ended because its hooks stopped the training early.
+    package var stoppedByHooks: Bool { inputs?.stoppedByHooks != nil }
     /// The recording's prelude effects (notes before the first call).
     @exclusivity(unchecked) private var recordedPrelude: [Effect] = []
     /// The recorded call of the replayed call in progress (the replay's inputs read it

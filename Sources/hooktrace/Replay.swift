@@ -171,6 +171,12 @@ struct Replay: ParsableCommand {
             try out.commit()
         }
         let diff = comparison.finish()
+        if let failure, comparison.stoppedByHooks {
+            // A result, not trouble: the new hooks end the run early (exit 1, different).
+            printError("hooktrace: note: " + failure.message)
+            try report.report(diff)
+            return
+        }
         if let failure {
             // What was replayed before the failure (damage, divergence) is still compared.
             _ = try? report.report(diff)

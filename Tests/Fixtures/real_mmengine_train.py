@@ -56,7 +56,8 @@ class Ones(Dataset):
 
 @METRICS.register_module(force=True)
 class NamedMetrics(BaseMetric):
-    """Reports each configured name with a value rising with each evaluation."""
+    """Reports each configured name with a value rising with each evaluation (0.1 per
+    evaluation), or constant for names starting with "flat"."""
 
     def __init__(self, names=(), **kwargs):
         super().__init__(**kwargs)
@@ -68,7 +69,8 @@ class NamedMetrics(BaseMetric):
 
     def compute_metrics(self, results):
         self.calls += 1
-        return {n: 0.1 * self.calls for n in self.names}
+        # A name starting with "flat" stays at 0.5 (a simulation's constant curve).
+        return {n: 0.5 if n.startswith("flat") else 0.1 * self.calls for n in self.names}
 
 
 PASSIVE = {"DetVisualizationHook": "mmengine.hooks.NaiveVisualizationHook"}

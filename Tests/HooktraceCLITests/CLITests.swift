@@ -252,7 +252,7 @@ struct RecordCLITests {
         #expect(missing.status == 2 && missing.stderr.contains("no such file"))
     }
 
-    @Test("an mmengine config records as mmengine runs it; info names the framework; hooks lists mmengine's way; replay takes mmengine keys; EarlyStoppingHook is refused")
+    @Test("an mmengine config records as mmengine runs it; info names the framework; hooks lists mmengine's way; replay takes mmengine keys; an EarlyStoppingHook added in a replay ends it early")
     func mmengineConfig() throws {
         let scratch = Scratch()
         let cfg = scratch.file("mmdet3.json")
@@ -277,10 +277,15 @@ struct RecordCLITests {
         #expect(fixed.status == 2 && fixed.stderr.contains("train_cfg.max_epochs: cannot change in a replay"), "\(fixed.stderr)")
         let old = try CLI.run(["info", Self.examples + "/../golden/lr-step-linear-warmup/expected.htrace"])
         #expect(old.stdout.contains("framework:    mmcv 1.x\n"))
-        // A hook that would change the run's length is refused until simulated.
-        try text.replacingOccurrences(of: #""data":"#, with: #""custom_hooks": [{"type": "EarlyStoppingHook", "monitor": "acc"}], "data":"#).write(toFile: cfg, atomically: true, encoding: .utf8)
-        let early = try CLI.run(["record", "--config", cfg, "-o", scratch.file("early.htrace")])
-        #expect(early.status == 2 && early.stderr.contains("custom_hooks[0].type: EarlyStoppingHook is not simulated yet"), "\(early.stderr)")
+        // EarlyStoppingHook added in a replay ends the run early: a result (exit 1), said.
+        let flat = scratch.file("flat.json"), flatTrace = scratch.file("flat.htrace"), earlyHooks = scratch.file("early.json")
+        try text.replacingOccurrences(of: #""data":"#, with: #""simulation": {"metrics": {"flat_acc": {"start": 0.5, "end": 0.5, "noise": 0}}}, "data":"#)
+            .write(toFile: flat, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["record", "--config", flat, "-o", flatTrace, "--quiet"]).status == 0)
+        try #"{"custom_hooks": [{"type": "EarlyStoppingHook", "monitor": "flat_acc", "patience": 1}]}"#.write(toFile: earlyHooks, atomically: true, encoding: .utf8)
+        let early = try CLI.run(["replay", flatTrace, "--hooks", earlyHooks])
+        #expect(early.status == 1 && early.stderr.contains("note: the replayed hooks stopped the training at epoch 2, iter 20"), "\(early.stdout)\(early.stderr)")
+        #expect(early.stdout.contains("EarlyStoppingHook: (nothing) → stop flat_acc did not improve in the last 1 validations"), "\(early.stdout)")
     }
 
     @Test("hooks prints mmcv's listing")

@@ -324,3 +324,85 @@ final class MMEngineEMAHook: Hook {
         try runner.effect(.emaUpdate(momentum: momentum))
     }
 }
+
+/// mmengine's EarlyStoppingHook: after each validation, the monitored metric against the
+/// best so far (by `min_delta`); `patience` validations without improvement, a score past
+/// `stopping_threshold`, or a non-finite score set the train loop's `stop_training`, which
+/// ends the loop before its next epoch (or iteration). Each stop is a `stop` effect.
+final class MMEngineEarlyStoppingHook: Hook {
+    let type: String
+    let config: JSONValue
+    let methods: Set<Stage> = [.beforeRun, .afterValEpoch]
+    private let monitor: String
+    private let greater: Bool
+    private let minDelta: Double
+    private let strict: Bool
+    private let checkFinite: Bool
+    private let patience: Int
+    private let threshold: Double?
+    private var waitCount = 0
+    private var best: Double
+
+    static let greaterKeys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
+    static let lessKeys = ["loss"]
+
+    init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
+        self.type = type
+        config = args.value
+        guard let monitor = try args.optionalString("monitor") else {
+            throw configError(args.keyPath("monitor"), "missing: the metric to watch, e.g. \"coco/bbox_mAP\"")
+        }
+        self.monitor = monitor
+        let rule: String
+        if let r = try args.optionalString("rule") {
+            guard r == "greater" || r == "less" else {
+                throw configError(args.keyPath("rule"), "should be \"greater\" or \"less\", got \"\(r)\" (mmengine raises ValueError)" + suggestion(r, ["greater", "less"]))
+            }
+            rule = r
+        } else {
+            rule = try EvalHook.inferRule(monitor, greater: Self.greaterKeys, less: Self.lessKeys, path: args.keyPath("monitor"))
+        }
+        greater = rule == "greater"
+        let delta = try args.double("min_delta", default: 0.1)
+        minDelta = greater ? delta : -delta
+        strict = try args.bool("strict", default: false)
+        checkFinite = try args.bool("check_finite", default: true)
+        patience = try args.int("patience", default: 5)
+        threshold = try args.optionalDouble("stopping_threshold")
+        best = greater ? -.infinity : .infinity
+        try args.finish(owner: "EarlyStoppingHook")
+    }
+
+    private func better(_ x: Double, _ y: Double) -> Bool { greater ? x > y : x < y }
+
+    func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
+        guard method == .afterValEpoch else { return }
+        guard let value = runner.validationMetrics.first(where: { $0.0 == monitor })?.1 else {
+            if strict {
+                throw HooktraceError(.invalidInput, "EarlyStoppingHook: the validation has no metric \"\(monitor)\" (it reports \(runner.validationMetrics.map(\.0).joined(separator: ", "))) and strict=True; mmengine raises RuntimeError here" + suggestion(monitor, runner.validationMetrics.map(\.0)))
+            }
+            try runner.warn("the validation results do not include the monitored \"\(monitor)\"; early stopping is skipped (as mmengine does, with a warning)")
+            return
+        }
+        guard let score = value.number else { return }
+        var reason: String?
+        if checkFinite && !score.isFinite {
+            reason = "monitored metric \(monitor) = \(formatDouble(score)) is not finite"
+        } else if let threshold, better(score, threshold) {
+            best = score
+            reason = "stopping threshold reached: \(monitor) = \(formatDouble(score)) is \(greater ? "greater" : "less") than \(formatDouble(threshold))"
+        } else if better(best + minDelta, score) {
+            waitCount += 1
+            if waitCount >= patience {
+                reason = "\(monitor) did not improve in the last \(waitCount) validations; best score \(formatDouble(best))"
+            }
+        } else {
+            best = score
+            waitCount = 0
+        }
+        if let reason {
+            runner.stopTraining = true
+            try runner.effect(.stop(reason: reason))
+        }
+    }
+}

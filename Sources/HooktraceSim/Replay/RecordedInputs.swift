@@ -25,6 +25,9 @@ package final class RecordedInputs: RunInputs {
     @exclusivity(unchecked) private var recordedNames = RecordedNameSymbols()
     /// Calls replayed so far.
     @exclusivity(unchecked) package private(set) var calls = 0
+    /// Where the replayed hooks stopped the training (mmengine's stop_training) while the
+    /// recording went on; the replay ends there.
+    package private(set) var stoppedByHooks: (epoch: Int, iter: Int)?
     /// Where metrics come from when the recording has none at an evaluation: the
     /// simulation for simulated recordings, nothing for real ones.
     private let fallback: SimulatedInputs?
@@ -62,6 +65,11 @@ package final class RecordedInputs: RunInputs {
             let mine = Call(stage: stage.rawValue, epoch: runner.epoch, iter: runner.iter, innerIter: runner.innerIter, mode: runner.mode, time: recorded.time)
             let sequence = ref.sequence
             unmatched = ref.retained
+            if runner.context.stopTraining {
+                // A replayed hook (EarlyStoppingHook) ended the training where the recording went on.
+                stoppedByHooks = (runner.epoch, runner.iter)
+                throw HooktraceError(.invalidInput, "the replayed hooks stopped the training at epoch \(runner.epoch), iter \(runner.iter) (see the stop effect), where the recording went on; a replay keeps the recorded calls, so it ends there: `hooktrace record` the config to see the stopped run whole", file: reader.path)
+            }
             throw HooktraceError(.invalidInput, "replay diverged from the recording at call \(calls) (event \(sequence)): the recording has \(describe(recorded)), the replayed runner calls \(describe(mine)); the hooks changed something the runner depends on", file: reader.path)
         }
         calls += 1

@@ -7,9 +7,8 @@ import HooktraceFormat
 ///
 /// The default hooks are simulated (RuntimeInfoHook, IterTimerHook and LoggerHook as log
 /// records, ParamSchedulerHook, CheckpointHook; DistSamplerSeedHook has nothing a trace
-/// shows), and EMAHook. Other known hooks whose work a trace cannot show are called in
-/// order without effects; unknown types are too, with a warning; EarlyStoppingHook (it
-/// changes the run's length) is refused until it is simulated.
+/// shows), EMAHook and EarlyStoppingHook. Other known hooks whose work a trace cannot
+/// show are called in order without effects; unknown types are too, with a warning.
 package struct MMEngineDialect: Dialect {
     package var framework: Framework { .mmengine }
     let settings: MMEngineSettings
@@ -72,7 +71,8 @@ package struct MMEngineDialect: Dialect {
             var args = try ConfigArgs(config, path: path)
             hook = try MMEngineEMAHook(type, &args)
         case "EarlyStoppingHook":
-            throw configError(path + ".type", "EarlyStoppingHook is not simulated yet: it can end the run early, so the recorded run's length would be wrong; remove it to record the rest")
+            var args = try ConfigArgs(config, path: path)
+            hook = try MMEngineEarlyStoppingHook(type, &args)
         default:
             hook = MMEngineHook(type: type, config: entry)
         }
@@ -161,7 +161,7 @@ package struct MMEngineDialect: Dialect {
         let length = loop.loaderLength("train")
         loop.maxIters = maxEpochs * length
         try call(.beforeTrain, loop)
-        while loop.epoch < maxEpochs {
+        while loop.epoch < maxEpochs && !loop.stopTraining {
             loop.dataLoaderLength = length
             try call(.beforeTrainEpoch, loop)
             for batch in 0..<length {
@@ -190,7 +190,7 @@ package struct MMEngineDialect: Dialect {
         loop.dataLoaderLength = length
         try call(.beforeTrainEpoch, loop)
         var position = 0
-        while loop.iter < maxIters {
+        while loop.iter < maxIters && !loop.stopTraining {
             if position == length {
                 loop.pass(.sleep(2_000_000_000))
                 position = 0

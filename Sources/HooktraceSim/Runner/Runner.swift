@@ -75,6 +75,8 @@ package final class HookContext {
     @exclusivity(unchecked) package var files = VirtualFiles()
     /// What the last validation reported (mmengine's `metrics` of `after_val_epoch`).
     package fileprivate(set) var validationMetrics: [(String, Scalar)] = []
+    /// mmengine's `train_loop.stop_training`: the train loop ends before its next epoch or iteration.
+    package var stopTraining = false
     /// mmengine's message hub (its logging hooks' scalars).
     @exclusivity(unchecked) package var messageHub = MessageHub()
     /// The current step's outputs (log_vars) by name symbol, in order, when a dialect's hooks
@@ -497,6 +499,9 @@ package struct Loop {
     package func step(train: Bool) throws(HooktraceError) {
         try runner.step(train: train)
     }
+
+    /// Whether a hook asked the train loop to stop (``HookContext/stopTraining``).
+    package var stopTraining: Bool { runner.context.stopTraining }
 
     /// Whether the next training step updates the parameters (mmengine's OptimWrapper
     /// with gradient accumulation): a grad norm is observed only then.

@@ -748,6 +748,39 @@ struct MMEngineOptimWrapperTests {
         #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
     }
 
+    @Test("EarlyStoppingHook: patience validations within min_delta of the best stop the loop at its next check; a threshold stops at once; a missing metric is skipped unless strict")
+    func earlyStopping() throws {
+        func run(_ hook: String, metric: String = #""acc": {"start": 0.5, "end": 0.5, "noise": 0}"#, epochs: Int = 8) throws -> (epochs: Int, stops: [String], warnings: [String]) {
+            let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)}, "val_cfg": {}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1}}, "custom_hooks": [\#(hook)], "data": {"train": 2, "val": 1}, "simulation": {"metrics": {\#(metric)}}}"#
+            var epochsRun = 0, stops: [String] = []
+            let config = try RunConfig(text: json, name: "t")
+            let (runner, start) = try Simulator.prepare(config, to: EventSink { e throws(HooktraceError) in
+                if case .call(let c) = e, c.stage == "after_train_epoch" { epochsRun += 1 }
+                if case .effect(let x) = e, case .stop(let reason) = x.action { stops.append(reason) }
+            })
+            try runner.run(runStart: start)
+            return (epochsRun, stops, runner.warnings)
+        }
+        // A flat metric: the first validation sets the best, the next `patience` do not beat best + 0.1.
+        let flat = try run(#"{"type": "EarlyStoppingHook", "monitor": "acc", "patience": 3}"#)
+        #expect(flat.epochs == 4 && flat.stops == ["acc did not improve in the last 3 validations; best score 0.5"], "\(flat)")
+        // Rising by 0.05 an epoch (< min_delta 0.1): waits grow; by more than min_delta: never stops.
+        let slow = try run(#"{"type": "EarlyStoppingHook", "monitor": "acc", "patience": 2}"#, metric: #""acc": {"start": 0.1, "end": 0.45, "noise": 0}"#)
+        #expect(slow.epochs < 8 && slow.stops.count == 1, "\(slow)")
+        let fast = try run(#"{"type": "EarlyStoppingHook", "monitor": "acc", "patience": 2, "min_delta": 0.0001}"#, metric: #""acc": {"start": 0.1, "end": 0.9, "noise": 0}"#)
+        #expect(fast.epochs == 8 && fast.stops.isEmpty, "\(fast)")
+        // "loss" is inferred as less-is-better; a threshold stops at the first validation below it.
+        let threshold = try run(#"{"type": "EarlyStoppingHook", "monitor": "val_loss", "stopping_threshold": 0.6}"#, metric: #""val_loss": {"start": 0.5, "end": 0.5, "noise": 0}"#)
+        #expect(threshold.epochs == 1 && threshold.stops == ["stopping threshold reached: val_loss = 0.5 is less than 0.6"], "\(threshold)")
+        // A metric the validation does not report: skipped with a warning, or an error when strict.
+        let missing = try run(#"{"type": "EarlyStoppingHook", "monitor": "accuracy"}"#)
+        #expect(missing.epochs == 8 && missing.warnings.contains { $0.contains("do not include the monitored \"accuracy\"") }, "\(missing.warnings)")
+        #expect(throws: HooktraceError.self) { try run(#"{"type": "EarlyStoppingHook", "monitor": "accuracy", "strict": true}"#) }
+        // A monitor whose rule cannot be inferred needs one (mmengine raises ValueError).
+        let message = configErrorMessage(#"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "val_cfg": {}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1}}, "custom_hooks": [{"type": "EarlyStoppingHook", "monitor": "f1"}], "data": {"train": 2, "val": 1}}"#)
+        #expect(message?.hasPrefix("custom_hooks[0].monitor: cannot infer whether a higher or lower \"f1\" is better") == true, "\(message ?? "")")
+    }
+
     @Test("paramwise_cfg: a group per class of parameters with its lr_mult, the first parameter's class first; custom keys longest first")
     func paramwise() throws {
         func groups(_ paramwise: String, first: String? = nil, optimizer: String = #"{"type": "SGD", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0001}"#) throws -> (names: [String], lrs: [Double], momenta: [Double?], warnings: [String]) {
