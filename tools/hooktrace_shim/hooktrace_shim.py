@@ -250,6 +250,13 @@ def _start(runner, framework):
             _state["log_every"] = max(1, int(getattr(h, "interval", 10) or 10))
             _state["log_by_epoch"] = bool(getattr(h, "by_epoch", True))
             _state["log_hook"] = name
+            if framework == "mmengine":
+                # mmengine's LoggerHook also writes a record at the end of the train loader
+                # (batch_idx + 1 == its length): look there too, not one call late.
+                try:
+                    _state["train_len"] = len(runner.train_loop.dataloader)
+                except Exception:
+                    pass
         elif name == "CheckpointHook" and not getattr(h, "by_epoch", True):
             _state["ckpt_every"] = max(1, int(getattr(h, "interval", 1) or 1))
 
@@ -716,10 +723,11 @@ def _patch_mmengine(module):
                 _watch(self, fn_name, st.get("saving", False))
             if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
                 ch.flush()
-            # mmengine's LoggerHook writes its train records every `interval` batches.
+            # mmengine's LoggerHook writes its train records every `interval` batches, and
+            # at the loader's end (batch_idx + 1 == its length).
             if fn_name == "after_train_iter":
                 every = st.get("log_every")
-                if every and (inner + 1) % every == 0:
+                if every and ((inner + 1) % every == 0 or inner + 1 == st.get("train_len")):
                     _tail_log(self)
         except Exception as exc:
             _fault(fn_name, exc)
