@@ -832,3 +832,80 @@ struct MMEngineOptimWrapperTests {
         #expect(config.warnings.count == 1 && config.warnings[0].hasPrefix("optim_wrapper: AmpOptimWrapper's loss scaling (512.0) is not simulated"), "\(config.warnings)")
     }
 }
+
+/// mmengine 0.10.7's momentum scheduler tests (tests/test_optim/test_scheduler/
+/// test_momentum_scheduler.py), ported: SGD with momentum 0.05 and a second group at 10×,
+/// and Adam with betas (0.05, 0.999) and (0.5, 0.999) — a momentum scheduler on Adam
+/// schedules betas[0]. One scheduler step per epoch; the tests' tolerance (atol 1e-5).
+@Suite("mmengine's momentum scheduler tests, ported")
+struct MMEngineMomentumPortTests {
+    static let sgd = #"{"type": "SGD", "lr": 0.01, "momentum": 0.05, "weight_decay": 0.0005, "param_groups": [{}, {"momentum": 0.5}]}"#
+    static let adam = #"{"type": "Adam", "lr": 0.01, "betas": [0.05, 0.999], "weight_decay": 0.0005, "param_groups": [{}, {"betas": [0.5, 0.999]}]}"#
+
+    /// Per epoch, the momentum (or beta1) of both groups in force during it.
+    func momenta(_ scheduler: String, optimizer: String, epochs: Int) throws -> [[Double]] {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)}, "optim_wrapper": {"optimizer": \#(optimizer)}, "data": {"train": 1}, "param_scheduler": [\#(scheduler)]}"#
+        var current: [Double] = []
+        var perEpoch: [[Double]] = []
+        _ = try Simulator.record(try RunConfig(text: json, name: "t")) { e throws(HooktraceError) in
+            switch e {
+            case .runStart(let r): current = r.paramGroups.map { $0.momentum ?? .nan }
+            case .call(let c) where c.stage == "before_train_epoch": perEpoch.append(current)
+            case .effect(let x): if case .setMomentum(_, let g, let v) = x.action { current[g] = v }
+            default: break
+            }
+        }
+        return perEpoch
+    }
+
+    func check(_ scheduler: String, _ first: [Double], second: [Double]? = nil, epochs: Int = 10, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let targets = zip(first, second ?? first.map { $0 * 10 }).map { [$0, $1] }
+        for optimizer in [Self.sgd, Self.adam] {
+            let got = try momenta(scheduler, optimizer: optimizer, epochs: epochs)
+            #expect(got.count == epochs, sourceLocation: sourceLocation)
+            for (e, (g, t)) in zip(got, targets).enumerated() {
+                for k in 0..<2 {
+                    #expect(abs(g[k] - t[k]) <= 1e-5, "\(optimizer.prefix(14)) epoch \(e) group \(k): got \(g[k]), expected \(t[k])", sourceLocation: sourceLocation)
+                }
+            }
+        }
+    }
+
+    @Test("StepMomentum, MultiStepMomentum, ConstantMomentum, LinearMomentum, ExponentialMomentum, and an effective interval")
+    func simple() throws {
+        try check(#"{"type": "StepMomentum", "gamma": 0.1, "step_size": 3}"#, [0.05, 0.05, 0.05, 0.005, 0.005, 0.005, 0.0005, 0.0005, 0.0005, 0.00005])
+        try check(#"{"type": "MultiStepMomentum", "gamma": 0.1, "milestones": [2, 5, 9]}"#, [0.05, 0.05, 0.005, 0.005, 0.005, 0.0005, 0.0005, 0.0005, 0.0005, 0.00005])
+        try check(#"{"type": "ConstantMomentum", "factor": 0.5, "end": 5}"#, [0.025, 0.025, 0.025, 0.025] + Array(repeating: 0.05, count: 6))
+        let interpolation = (0..<4).map { 0.5 + Double($0) * (1 - 0.5) / 4 }
+        try check(#"{"type": "LinearMomentum", "start_factor": 0.5, "end": 5}"#, interpolation.map { $0 * 0.05 } + Array(repeating: 0.05, count: 6))
+        try check(#"{"type": "ExponentialMomentum", "gamma": 0.9}"#, (0..<10).map { 0.05 * pow(0.9, Double($0)) })
+        // test_effective_interval: LinearMomentum over [1, 6).
+        try check(#"{"type": "LinearMomentum", "start_factor": 0.5, "begin": 1, "end": 6}"#, [0.05] + interpolation.map { $0 * 0.05 } + Array(repeating: 0.05, count: 5))
+    }
+
+    @Test("CosineAnnealingMomentum, PolyMomentum, CosineRestartMomentum")
+    func curves() throws {
+        let etaMin = 1e-10
+        try check(#"{"type": "CosineAnnealingMomentum", "T_max": 10, "eta_min": 1e-10}"#,
+                  (0..<12).map { etaMin + (0.05 - etaMin) * (1 + cos(Double.pi * Double($0) / 10)) / 2 }, epochs: 12)
+        let minValue = 0.001
+        try check(#"{"type": "PolyMomentum", "power": 0.9, "eta_min": 0.001, "end": 5}"#,
+                  (0..<4).map { minValue + (0.05 - minValue) * pow(1 - Double($0) / 4, 0.9) } + Array(repeating: minValue, count: 6),
+                  second: (0..<4).map { minValue + (0.5 - minValue) * pow(1 - Double($0) / 4, 0.9) } + Array(repeating: minValue, count: 6))
+        try check(#"{"type": "CosineRestartMomentum", "periods": [4, 5], "restart_weights": [1, 0.5], "eta_min": 0}"#,
+                  [0.05, 0.0426776, 0.025, 0.00732233, 0.025, 0.022612712, 0.01636271, 0.0086372, 0.0023872, 0.0023872])
+    }
+
+    @Test("the constructors' checks (test_linear_scheduler, test_constant_scheduler, test_effective_interval)", arguments: [
+        (#"{"type": "LinearMomentum", "start_factor": 10, "end": 900}"#, "start_factor: must be in (0, 1]"),
+        (#"{"type": "LinearMomentum", "start_factor": -1, "end": 900}"#, "start_factor: must be in (0, 1]"),
+        (#"{"type": "LinearMomentum", "end_factor": 1.001, "end": 900}"#, "end_factor: must be in [0, 1]"),
+        (#"{"type": "LinearMomentum", "end_factor": -0.00001, "end": 900}"#, "end_factor: must be in [0, 1]"),
+        (#"{"type": "ConstantMomentum", "factor": 99}"#, "factor: must be between 0 and 1"),
+        (#"{"type": "StepMomentum", "gamma": 0.1, "step_size": 3, "begin": 10, "end": 5}"#, "end (5) must be larger than begin (10)"),
+    ])
+    func constructorErrors(scheduler: String, expected: String) {
+        let message = configErrorMessage(#"{"train_cfg": {"by_epoch": true, "max_epochs": 10}, "optim_wrapper": {"optimizer": \#(Self.sgd)}, "data": {"train": 1}, "param_scheduler": [\#(scheduler)]}"#)
+        #expect(message?.contains(expected) == true, "got: \(message ?? "no error")")
+    }
+}
