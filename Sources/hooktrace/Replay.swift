@@ -202,6 +202,12 @@ struct Diff: ParsableCommand {
             not a difference). Timing is left out unless --include-timing. --format json \
             gives a stable object for scripts (docs/FORMAT.md).
 
+            An mmcv 1.x run against an mmengine run (a migration: mmdetection 2.x's config \
+            and its 3.x port) is compared by training iteration and completed epochs \
+            instead, the stage and hook names mapped: LR and momentum per group (which \
+            iterations differ by schedule, which only in the last bits), optimizer steps, \
+            evaluations, best choices, checkpoints kept.
+
             Exit status: 0 same, 1 different (or a trace is damaged: compared up to the damage, \
             which is named on stderr), 2 trouble.
             """
