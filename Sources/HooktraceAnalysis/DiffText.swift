@@ -114,7 +114,7 @@ extension TraceDiff {
             fields.append("\"first_divergence\":null")
         }
         let seriesJSON = series.map { s -> String in
-            var f = ["\"kind\":\(jsonString(s.kind.rawValue))", "\"optimizer\":\(jsonString(s.optimizer))", "\"group\":\(s.group)",
+            var f = ["\"kind\":\(jsonString(s.kind.rawValue))", "\"optimizer\":\(jsonString(s.optimizer))", "\"group\":\(s.group)", "\"name\":\(s.name.map(jsonString) ?? "null")",
                      "\"iterations\":\(s.compared)", "\"differing\":\(s.differing)",
                      "\"ranges\":[" + s.ranges.prefix(max(1, options.limit)).map { "[\($0.lowerBound),\($0.upperBound)]" }.joined(separator: ",") + "]"]
             f.append("\"max_abs\":" + (s.maxAbs.map { "{\"diff\":\(formatDouble($0.diff)),\"iter\":\($0.iter),\"a\":\(formatDouble($0.a)),\"b\":\(formatDouble($0.b))}" } ?? "null"))

@@ -49,6 +49,14 @@ package struct RunState: Sendable {
 
     package init() {}
 
+    /// The names a run gives its param groups (run_start's `param_group_names`, a JSON
+    /// list: paramwise_cfg's classes), or none.
+    package static func groupNames(_ r: RunStart) -> [String] {
+        guard case .string(let text)? = r.meta.first(where: { $0.key == "param_group_names" })?.value,
+              case .array(let items)? = try? JSONValue.parse(text) else { return [] }
+        return items.compactMap { if case .string(let n) = $0 { n } else { nil } }
+    }
+
     /// The values of `kind`, parallel to ``groups``.
     package func values(_ kind: ValueKind) -> [Double] {
         kind == .lr ? lr : momentum

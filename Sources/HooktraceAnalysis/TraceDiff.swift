@@ -76,8 +76,10 @@ package struct TraceDiff {
         package var ranges: [ClosedRange<Int>] = []
         package var maxAbs: (diff: Double, iter: Int, a: Double, b: Double)?
         package var maxRel: (diff: Double, iter: Int, a: Double, b: Double)?
+        /// The group's name when its run names its groups (paramwise_cfg's classes).
+        package var name: String?
 
-        package var label: String { (optimizer.isEmpty ? "" : optimizer + ".") + "\(kind.rawValue)[\(group)]" }
+        package var label: String { (optimizer.isEmpty ? "" : optimizer + ".") + "\(kind.rawValue)[\(name ?? String(group))]" }
     }
 
     package struct Counts: Sendable {
@@ -214,6 +216,8 @@ struct Engine {
     var seriesGroups: [(a: Int?, b: Int?)] = []
     var names = NameMatcher()
     /// Each run's work_dir (run_start's meta) with a trailing slash; "" when not given.
+    /// Each run's param group names (run_start's `param_group_names`), if it gives them.
+    var groupNamesA: [String] = [], groupNamesB: [String] = []
     var workDirA = ""
     var workDirB = ""
     /// `diff.options.kinds` as a mask of ``DiffKind/bit``.
@@ -237,7 +241,10 @@ struct Engine {
             i += 1
         }
         if i == diff.series.count {
-            diff.series.append(TraceDiff.Series(kind: diffKind, optimizer: g.optimizer, group: g.group))
+            var series = TraceDiff.Series(kind: diffKind, optimizer: g.optimizer, group: g.group)
+            let names = a ? groupNamesA : groupNamesB
+            if g.optimizer.isEmpty && g.group < names.count { series.name = names[g.group] }
+            diff.series.append(series)
             seriesGroups.append((nil, nil))
         }
         if a { seriesGroups[i].a = index } else { seriesGroups[i].b = index }
@@ -319,6 +326,8 @@ struct Engine {
             dir = d.hasSuffix("/") ? d : d + "/"
         }
         if a { workDirA = dir } else { workDirB = dir }
+        let names = RunState.groupNames(r)
+        if a { groupNamesA = names } else { groupNamesB = names }
         if a {
             diff.a.source = r.source
             diff.a.runner = r.runner

@@ -144,13 +144,7 @@ struct LR: ParsableCommand {
 
         /// Values are tracked from the start of the run; the filters only select rows.
         mutating func consume(_ event: Event) {
-            if case .runStart(let r) = event {
-                groupNames = []
-                if case .string(let text)? = r.meta.first(where: { $0.key == "param_group_names" })?.value,
-                   case .array(let items)? = try? JSONValue.parse(text) {
-                    groupNames = items.compactMap { if case .string(let n) = $0 { n } else { nil } }
-                }
-            }
+            if case .runStart(let r) = event { groupNames = RunState.groupNames(r) }
             guard case .call(let c) = event, c.stage == "after_train_iter" else {
                 state.apply(event)
                 return

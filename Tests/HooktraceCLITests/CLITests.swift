@@ -355,6 +355,21 @@ struct LRCLITests {
         #expect(none.status == 1 && none.stderr.contains("no training iterations"))
     }
 
+    @Test("paramwise_cfg's groups are shown by name by lr, diff and replay")
+    func groupNames() throws {
+        let scratch = Scratch()
+        let cfg = scratch.file("pw.json"), trace = scratch.file("pw.htrace")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}, "paramwise_cfg": {"custom_keys": {"backbone": {"lr_mult": 0.1}}}}, "param_scheduler": {"type": "MultiStepLR", "milestones": [1]}, "data": {"train": 2}}"#
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["record", "--config", cfg, "-o", trace, "--quiet"]).status == 0)
+        let lr = try CLI.run(["lr", trace, "--changes"])
+        #expect(lr.stdout.hasPrefix("ITER     EPOCH  lr[backbone]  lr[default]\n0        0      0.010000000000000002  0.1\n"), "\(lr.stdout)")
+        let replay = try CLI.run(["replay", trace, "--cfg-options", "param_scheduler.milestones=[2]"])
+        #expect(replay.stdout.contains("lr[backbone]: 2 of 4 iterations differ") && replay.stdout.contains("lr[default]: 2 of 4"), "\(replay.stdout)")
+        let json = try CLI.run(["diff", trace, trace, "--format", "json"])
+        #expect(json.stdout.contains(#""group":0,"name":"backbone""#), "\(json.stdout)")
+    }
+
     @Test("lr of a config simulates it in memory: the same rows as the recorded trace, for both dialects; --cfg-options changes it first")
     func lrOfConfig() throws {
         let scratch = Scratch()
