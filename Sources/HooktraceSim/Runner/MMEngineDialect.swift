@@ -22,6 +22,7 @@ package struct MMEngineDialect: Dialect {
     package func registerHooks(_ config: RunConfig, registry: HookRegistry, on runner: Runner) throws(HooktraceError) {
         runner.context.keepsStepOutputs = true
         runner.observesGradNorm = settings.clipsGradNorm
+        runner.context.messageHub.retain = historyRetained(config)
         for (key, entry) in settings.defaultHooks {
             try register(entry, path: "default_hooks.\(key)", on: runner)
         }
@@ -40,6 +41,28 @@ package struct MMEngineDialect: Dialect {
         runner.configWarnings += schedulers.flatMap(\.notes)
         try ParamSchedulerHook.construct(&schedulers, runner.context)
         for entry in runner.hooks { (entry.hook as? ParamSchedulerHook)?.schedulers = schedulers }
+    }
+
+    /// The longest window any log record reads from the message hub's histories: the log
+    /// processor's `window_size`, its custom items' windows (an "epoch" window: an epoch's
+    /// batches in an epoch loop), and a validation's time window (its length + 1). A
+    /// "global" window, a window of 0 or an iteration loop's "epoch" window (its batch
+    /// index is the global iteration) read the whole history: everything is kept then.
+    private func historyRetained(_ config: RunConfig) -> Int {
+        let p = settings.logProcessor
+        let train = config.loaders.first(where: { $0.mode == "train" })?.length ?? 0
+        let val = config.loaders.first(where: { $0.mode == "val" })?.length ?? 0
+        var longest = max(p.windowSize, val + 1)
+        if p.windowSize <= 0 { return Int.max }
+        for item in p.custom {
+            switch item.window {
+            case nil: break
+            case .count(let n)?: if n <= 0 { return Int.max } else { longest = max(longest, n) }
+            case .epoch?: if settings.kind == .iterBased { return Int.max } else { longest = max(longest, train, val + 1) }
+            case .global?: return Int.max
+            }
+        }
+        return longest
     }
 
     /// `Runner.register_hook`: a `priority` key of the config wins over the class's.

@@ -13,6 +13,11 @@ package struct MessageHub: Sendable {
 
     static let maxLength = 1_000_000
 
+    /// The most values any reader of the histories looks at (the log processor's longest
+    /// window): older ones are dropped, in batches, so a long run's histories stay small.
+    /// `Int.max` keeps every value up to `maxLength`, as mmengine does (a "global" window).
+    package var retain = Int.max
+
     package init() {}
 
     /// `update_scalar(key, value, count)`.
@@ -36,6 +41,11 @@ package struct MessageHub: Sendable {
     package mutating func update(slot i: Int, _ value: Double, count: Int = 1) {
         values[i].append(value)
         counts[i].append(Double(count))
+        // Dropped once twice the retained length has gathered: amortised O(1) per update.
+        if retain < Self.maxLength && values[i].count >= 2 * retain + 64 {
+            values[i].removeFirst(values[i].count - retain)
+            counts[i].removeFirst(counts[i].count - retain)
+        }
         if values[i].count > Self.maxLength {
             values[i].removeFirst(values[i].count - Self.maxLength)
             counts[i].removeFirst(counts[i].count - Self.maxLength)

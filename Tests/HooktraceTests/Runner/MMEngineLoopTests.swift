@@ -909,3 +909,40 @@ struct MMEngineMomentumPortTests {
         #expect(message?.contains(expected) == true, "got: \(message ?? "no error")")
     }
 }
+
+@Suite("mmengine dialect: the message hub's histories")
+struct MessageHubRetentionTests {
+    @Test("a history bounded to the longest window gives every window's mean, min, max and current value bit for bit")
+    func bounded() {
+        var full = MessageHub(), bounded = MessageHub()
+        bounded.retain = 7
+        var g = SplitMix64(seed: 3)
+        for k in 0..<5_000 {
+            let v = Double(g.next() % 10_000) / 7.0
+            full.update("train/loss", v, count: 1 + k % 3)
+            bounded.update("train/loss", v, count: 1 + k % 3)
+            for window in [1, 3, 7] {
+                #expect(full.mean("train/loss", window: window)?.bitPattern == bounded.mean("train/loss", window: window)?.bitPattern)
+                #expect(full.extreme("train/loss", window: window, max: true) == bounded.extreme("train/loss", window: window, max: true))
+                #expect(full.extreme("train/loss", window: window, max: false) == bounded.extreme("train/loss", window: window, max: false))
+            }
+            #expect(full.current("train/loss") == bounded.current("train/loss"))
+        }
+    }
+
+    @Test("the retained length follows the log processor: window_size, custom windows, the val window; global windows keep everything")
+    func retainedLength() throws {
+        func retain(_ processor: String, loop: String = #""by_epoch": true, "max_epochs": 1"#) throws -> Int {
+            let json = #"{"train_cfg": {\#(loop)}, "val_cfg": {}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1}}, "log_processor": \#(processor), "data": {"train": 40, "val": 5}}"#
+            let (runner, _) = try Simulator.prepare(try RunConfig(text: json, name: "t"), to: EventSink { _ throws(HooktraceError) in })
+            return runner.context.messageHub.retain
+        }
+        #expect(try retain("{}") == 10)
+        #expect(try retain(#"{"window_size": 3}"#) == 6)  // the val window: 5 + 1
+        #expect(try retain(#"{"custom_cfg": [{"data_src": "loss", "log_name": "loss_50", "window_size": 50}]}"#) == 50)
+        #expect(try retain(#"{"custom_cfg": [{"data_src": "loss", "log_name": "loss_epoch", "window_size": "epoch"}]}"#) == 40)
+        #expect(try retain(#"{"custom_cfg": [{"data_src": "loss", "log_name": "loss_all", "window_size": "global"}]}"#) == Int.max)
+        // An iteration loop's "epoch" window reads back to the run's start (its batch index is the iteration).
+        #expect(try retain(#"{"custom_cfg": [{"data_src": "loss", "log_name": "loss_epoch", "window_size": "epoch"}]}"#, loop: #""type": "IterBasedTrainLoop", "max_iters": 100"#) == Int.max)
+    }
+}
