@@ -1,4 +1,5 @@
 import HooktraceFormat
+import HooktraceSim
 
 /// The diff of an mmcv 1.x run against an mmengine run of the same training (a migration):
 /// their calls, stage names and hook names differ, so they are aligned by what both runs
@@ -74,11 +75,9 @@ package struct MigrationDiff: Sendable {
         framework(a) != framework(b)
     }
 
-    /// `mmengine` or `mmcv`, as ``Framework`` in the simulator says it (run_start's meta
-    /// `framework` for a simulation, the recorder's `source` for a real run).
+    /// `mmengine` or `mmcv`, as ``Framework/of(_:)`` tells a run's framework.
     package static func framework(_ r: RunStart) -> String {
-        if case .string(let f)? = r.meta.first(where: { $0.key == "framework" })?.value { return f }
-        return r.source.hasPrefix("mmengine") ? "mmengine" : "mmcv"
+        Framework.of(r) == .mmengine ? "mmengine" : "mmcv"
     }
 
     package static func compare(_ pathA: String, _ pathB: String, kinds: Set<DiffKind> = Set(DiffKind.allCases), limit: Int = 10) throws(HooktraceError) -> MigrationDiff {

@@ -86,13 +86,7 @@ struct LR: ParsableCommand {
 
     /// Simulates the config (with `--cfg-options`) in memory, printing rows as the run goes.
     private func simulate(_ path: String, into table: inout Table) throws {
-        var overrides: [(path: String, value: JSONValue)] = []
-        for option in cfgOptions {
-            guard let eq = option.firstIndex(of: "="), eq != option.startIndex else {
-                throw HooktraceError(.usage, "--cfg-options takes key.path=value (e.g. lr_config.step=[9,11]), got '\(option)'")
-            }
-            overrides.append((String(option[..<eq]), try Replayer.parseOption(String(option[option.index(after: eq)...]))))
-        }
+        let overrides = try parseCfgOptions(cfgOptions)
         var cfg = try loadConfig(path)
         if !overrides.isEmpty {
             let changed = Result { () throws(HooktraceError) -> RunConfig in

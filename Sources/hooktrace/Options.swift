@@ -107,3 +107,16 @@ func removePartialOnInterrupt(_ out: OutputPath) {
         }
     }
 }
+
+/// `--cfg-options key.path=value …`: each value read as mmcv's `DictAction` reads it
+/// (``Replayer/parseOption(_:)``), for `replay` and `lr`.
+func parseCfgOptions(_ options: [String]) throws -> [(path: String, value: JSONValue)] {
+    var overrides: [(path: String, value: JSONValue)] = []
+    for option in options {
+        guard let eq = option.firstIndex(of: "="), eq != option.startIndex else {
+            throw HooktraceError(.usage, "--cfg-options takes key.path=value (e.g. lr_config.step=[9,11]), got '\(option)'")
+        }
+        overrides.append((String(option[..<eq]), try Replayer.parseOption(String(option[option.index(after: eq)...]))))
+    }
+    return overrides
+}

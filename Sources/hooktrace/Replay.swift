@@ -125,13 +125,7 @@ struct Replay: ParsableCommand {
             case .failure(let e): throw HooktraceError(.invalidInput, "not valid JSON: \(e)", file: hooks)
             }
         }
-        var overrides: [(path: String, value: JSONValue)] = []
-        for option in cfgOptions {
-            guard let eq = option.firstIndex(of: "="), eq != option.startIndex else {
-                throw HooktraceError(.usage, "--cfg-options takes key.path=value (e.g. lr_config.step=[9,11]), got '\(option)'")
-            }
-            overrides.append((String(option[..<eq]), try Replayer.parseOption(String(option[option.index(after: eq)...]))))
-        }
+        let overrides = try parseCfgOptions(cfgOptions)
         // The replay is compared with the recording as it runs; -o also keeps it as a trace.
         var out: OutputPath?
         var writer: TraceWriter?
