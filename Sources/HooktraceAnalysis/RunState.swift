@@ -49,12 +49,23 @@ package struct RunState: Sendable {
 
     package init() {}
 
-    /// The names a run gives its param groups (run_start's `param_group_names`, a JSON
-    /// list: paramwise_cfg's classes), or none.
-    package static func groupNames(_ r: RunStart) -> [String] {
+    /// The names a run gives its param groups (run_start's `param_group_names`:
+    /// paramwise_cfg's classes): a JSON list for the run's only optimizer, or an object of
+    /// such lists by optimizer name.
+    package static func groupNames(_ r: RunStart) -> GroupNames {
         guard case .string(let text)? = r.meta.first(where: { $0.key == "param_group_names" })?.value,
-              case .array(let items)? = try? JSONValue.parse(text) else { return [] }
-        return items.compactMap { if case .string(let n) = $0 { n } else { nil } }
+              let value = try? JSONValue.parse(text) else { return GroupNames() }
+        func list(_ v: JSONValue) -> [String] {
+            guard case .array(let items) = v else { return [] }
+            return items.compactMap { if case .string(let n) = $0 { n } else { nil } }
+        }
+        var names = GroupNames()
+        switch value {
+        case .array: names.byOptimizer[""] = list(value)
+        case .object(let members): for (k, v) in members { names.byOptimizer[k] = list(v) }
+        default: break
+        }
+        return names
     }
 
     /// The values of `kind`, parallel to ``groups``.
@@ -151,5 +162,18 @@ package struct RunState: Sendable {
         lr.append(.nan)
         momentum.append(.nan)
         return (groups.count - 1, true)
+    }
+}
+
+/// Param group names by optimizer (``RunState/groupNames(_:)``).
+package struct GroupNames: Sendable {
+    package var byOptimizer: [String: [String]] = [:]
+
+    package init() {}
+
+    /// The name of `group` of `optimizer`, if the run gave one.
+    package func name(_ optimizer: String, _ group: Int) -> String? {
+        guard let list = byOptimizer[optimizer], group < list.count else { return nil }
+        return list[group]
     }
 }

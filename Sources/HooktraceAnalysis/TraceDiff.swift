@@ -217,7 +217,7 @@ struct Engine {
     var names = NameMatcher()
     /// Each run's work_dir (run_start's meta) with a trailing slash; "" when not given.
     /// Each run's param group names (run_start's `param_group_names`), if it gives them.
-    var groupNamesA: [String] = [], groupNamesB: [String] = []
+    var groupNamesA = GroupNames(), groupNamesB = GroupNames()
     var workDirA = ""
     var workDirB = ""
     /// `diff.options.kinds` as a mask of ``DiffKind/bit``.
@@ -243,7 +243,7 @@ struct Engine {
         if i == diff.series.count {
             var series = TraceDiff.Series(kind: diffKind, optimizer: g.optimizer, group: g.group)
             let names = a ? groupNamesA : groupNamesB
-            if g.optimizer.isEmpty && g.group < names.count { series.name = names[g.group] }
+            series.name = names.name(g.optimizer, g.group)
             diff.series.append(series)
             seriesGroups.append((nil, nil))
         }

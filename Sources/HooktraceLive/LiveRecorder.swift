@@ -342,6 +342,15 @@ package final class LiveRecorder {
                 let stage = sid >= 0 && sid < c.stages.count ? c.stages[Int(sid)] : "stage\(sid)"
                 try emit(c, .call(Call(stage: stage, epoch: Int(epoch), iter: Int(iter), innerIter: Int(inner),
                                        mode: Mode(rawValue: UInt8(truncatingIfNeeded: mode)) ?? .none, time: time)))
+            case .list(let t) where (t.count == 3 || t.count == 4) && { if case .int(2) = t[0] { true } else { false } }():
+                // mmengine's OptimWrapper.update_params: stepped or accumulating, the clipped
+                // norm, and the wrapper's name in an OptimWrapperDict.
+                guard case .bool(let stepped) = t[1] else { continue }
+                var norm: Double?
+                if case .float(let d) = t[2] { norm = d } else if case .int(let i) = t[2] { norm = Double(i) }
+                var optimizer = ""
+                if t.count == 4, case .string(let name) = t[3] { optimizer = name }
+                try emit(c, .effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: optimizer, stepped: stepped, gradNorm: norm))))
             case .list(let t) where t.count == 4:
                 guard case .int(1) = t[0], case .int(let k) = t[1], case .string(let name) = t[3] else { continue }
                 let kind: ObservationKind = k == 0 ? .logVar : k == 1 ? .numSamples : k == 2 ? .metric : .other
@@ -354,12 +363,6 @@ package final class LiveRecorder {
                 default: value = .null
                 }
                 try emit(c, .observe(Observation(kind: kind, name: name, value: value)))
-            case .list(let t) where t.count == 3:
-                // mmengine's OptimWrapper.update_params: stepped or accumulating, the clipped norm.
-                guard case .int(2) = t[0], case .bool(let stepped) = t[1] else { continue }
-                var norm: Double?
-                if case .float(let d) = t[2] { norm = d } else if case .int(let i) = t[2] { norm = Double(i) }
-                try emit(c, .effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: stepped, gradNorm: norm))))
             default:
                 continue
             }

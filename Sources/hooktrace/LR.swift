@@ -126,7 +126,7 @@ struct LR: ParsableCommand {
         private var columns: [Int] = []
         private var names: [String] = []
         /// Names of the run's param groups (run_start's `param_group_names`: paramwise_cfg's classes).
-        private var groupNames: [String] = []
+        private var groupNames = GroupNames()
 
         init(kind: RunState.ValueKind, iter: ClosedRange<Int>?, epoch: ClosedRange<Int>?, changes: Bool, json: Bool) {
             self.kind = kind
@@ -153,7 +153,7 @@ struct LR: ParsableCommand {
                 }
                 names = columns.map { i in
                     let g = state.groups[i]
-                    let label = g.optimizer.isEmpty && g.group < groupNames.count ? groupNames[g.group] : String(g.group)
+                    let label = groupNames.name(g.optimizer, g.group) ?? String(g.group)
                     return (g.optimizer.isEmpty ? "" : g.optimizer + ".") + (momentum ? "momentum" : "lr") + "[\(label)]"
                 }
             }

@@ -21,8 +21,10 @@ import sys
 import torch
 import torch.nn as nn
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
-from mmengine.registry import METRICS
+from mmengine.optim import OptimWrapperDict, build_optim_wrapper
+from mmengine.registry import METRICS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Dataset
 
@@ -41,6 +43,43 @@ class StandIn(BaseModel):
         if mode == "loss":
             return dict(loss=(out * out).mean())
         return [dict(pred=float(v)) for v in out.detach().flatten()]
+
+
+    def train_step(self, data, optim_wrapper):
+        """With several optimizers (an OptimWrapperDict), a GAN-style step: each wrapper,
+        in the dict's order, updates its own part every `simulation.update_every[name]`
+        iterations (every iteration by default), as hooktrace's simulation assumes."""
+        if not isinstance(optim_wrapper, OptimWrapperDict):
+            return super().train_step(data, optim_wrapper)
+        it = MessageHub.get_current_instance().get_info("iter")
+        log_vars = None
+        for name, wrapper in optim_wrapper.items():
+            if (it + 1) % UPDATE_EVERY.get(name, 1):
+                continue
+            with wrapper.optim_context(self):
+                losses = self._run_forward(self.data_preprocessor(data, True), mode="loss")
+            parsed, log_vars = self.parse_losses(losses)
+            wrapper.update_params(parsed)
+        if log_vars is None:
+            with torch.no_grad():
+                _, log_vars = self.parse_losses(self._run_forward(self.data_preprocessor(data, True), mode="loss"))
+        return log_vars
+
+
+UPDATE_EVERY = {}
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
+class MultiOptimWrapperConstructor:
+    """An OptimWrapperDict of one wrapper per entry, each on the stand-in's module of that
+    name (`backbone`, `head`), built by mmengine's default constructor (the shape of
+    mmagic's constructor of the same name)."""
+
+    def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
+        self.cfg = optim_wrapper_cfg
+
+    def __call__(self, model):
+        return OptimWrapperDict(**{name: build_optim_wrapper(getattr(model, name), dict(cfg)) for name, cfg in self.cfg.items()})
 
 
 class Ones(Dataset):
@@ -92,6 +131,7 @@ def main():
     # The metrics a simulation of this config reports: `simulation.metrics`, else none (a
     # simulation gives CocoMetric's names only for a CocoMetric val_evaluator).
     metric_names = list(cfg.get("simulation", {}).get("metrics", {}).keys())
+    UPDATE_EVERY.update(cfg.get("simulation", {}).get("update_every", {}))
     # The loaders' batch size is 1 on one process: what `samples_per_gpu` and `gpus` must say.
     assert data.get("samples_per_gpu", 1) == 1 and data.get("gpus", 1) == 1, "the stand-in runs batch 1 on one GPU"
     model = StandIn()

@@ -244,6 +244,10 @@ def _start(runner, framework):
     }
     _channel.send(["start", info])
     _channel.flush()  # the run's start reaches the trace at once
+    wrappers = getattr(runner, "optim_wrapper", None)
+    if hasattr(wrappers, "items") and not isinstance(wrappers, dict):
+        # An OptimWrapperDict: each wrapper's steps are sent with its name.
+        _state["wrapper_names"] = {id(w): name for name, w in wrappers.items()}
     for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
         name = type(h).__name__
         if name == "TextLoggerHook" or (framework == "mmengine" and name == "LoggerHook"):
@@ -798,13 +802,16 @@ def _patch_optim_wrapper(module):
         if _faulted:
             return original(self, *args, **kwargs)
         try:
+            name = _state.get("wrapper_names", {}).get(id(self), "")
             n = self._accumulative_counts
             if n != 1:
                 before = self._inner_count
                 factor = n if self._max_counts == -1 or before < self._max_counts - self._remainder_counts else self._remainder_counts
-                if factor != _state.get("loss_factor"):
-                    _state["loss_factor"] = factor
-                    _channel.send(["custom", "OptimWrapper", "loss_factor", {"divide_loss_by": factor}])
+                factors = _state.setdefault("loss_factors", {})
+                if factor != factors.get(name):
+                    factors[name] = factor
+                    fields = {"optimizer": name, "divide_loss_by": factor} if name else {"divide_loss_by": factor}
+                    _channel.send(["custom", "OptimWrapper", "loss_factor", fields])
         except Exception as exc:
             _fault("update_params", exc)
         result = original(self, *args, **kwargs)
@@ -817,7 +824,8 @@ def _patch_optim_wrapper(module):
             clip = self.clip_grad_kwargs
             if stepped and clip and "max_norm" in clip:
                 norm = _scalar(self.message_hub.get_scalar("train/" + self.grad_name).current())
-            _channel.buffer.append((2, stepped, norm))
+            name = _state.get("wrapper_names", {}).get(id(self), "")
+            _channel.buffer.append((2, stepped, norm, name) if name else (2, stepped, norm))
         except Exception as exc:
             _fault("update_params", exc)
         return result

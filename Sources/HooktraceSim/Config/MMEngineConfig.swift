@@ -20,21 +20,16 @@ package struct MMEngineSettings: Sendable {
     package var defaultHooks: [(key: String, config: JSONValue)]
     /// `custom_hooks`, in order.
     package var customHooks: [JSONValue]
-    /// `optim_wrapper.optimizer`.
-    package var optimizer: JSONValue
+    /// The optimizer wrappers: one, or an OptimWrapperDict's, in its order.
+    package var wrappers: [WrapperSettings] = []
     /// `log_processor`.
     package var logProcessor: LogProcessorSettings
-    /// `param_scheduler`, as a list (a single dict is one scheduler).
-    package var paramSchedulers: [JSONValue] = []
+    /// `param_scheduler` per wrapper (index into ``wrappers``), as a list (a single dict
+    /// is one scheduler) with its key path: a list given for an OptimWrapperDict is built
+    /// once for each of its wrappers, a dict by wrapper name gives each its own.
+    package var paramSchedulers: [(wrapper: Int, entries: [JSONValue], path: String)] = []
     /// Settings read but not simulated, with what happens instead.
     package var warnings: [String] = []
-    /// `clip_grad` with `max_norm`: the wrapper clips by norm and logs `train/grad_norm`.
-    package var clipsGradNorm = false
-    /// `optim_wrapper.paramwise_cfg`, when given.
-    package var paramwise: Paramwise?
-    /// `optim_wrapper.accumulative_counts`: the optimizer steps every this many iterations
-    /// (and at the last one).
-    package var accumulativeCounts = 1
     /// Whether `Runner.load_or_resume` loads a checkpoint (`load_from` given): its
     /// `load_checkpoint` calls `after_load_checkpoint`, after `before_run`.
     package var loadsCheckpoint = false
@@ -117,62 +112,62 @@ package struct MMEngineSettings: Sendable {
 
         hasVal = json["val_cfg"].map { $0 != .null } ?? false
         logProcessor = try LogProcessorSettings(json["log_processor"])
-        switch json["param_scheduler"] {
-        case nil, .null?: break
-        case .array(let items)?: paramSchedulers = items
-        case .object(let members)? where members.contains(where: { $0.key == "type" }): paramSchedulers = [json["param_scheduler"]!]
-        case .object?: throw configError("param_scheduler", "per-optimizer schedulers (a dict of optimizer names) are not simulated yet")
-        case let v?: throw configError("param_scheduler", "expected a scheduler config or a list of them, got \(describeValue(v))")
-        }
 
-        // Optimizer wrapper (`build_optim_wrapper` with DefaultOptimWrapperConstructor): the
-        // optimizer's param groups are what schedules act on.
+        // Optimizer wrappers (`Runner.build_optim_wrapper`), then the schedulers on them.
         guard let wrapperValue = json["optim_wrapper"], wrapperValue != .null else {
             throw configError("optim_wrapper", "missing: mmengine trains only with train_cfg, train_dataloader and optim_wrapper (all three or none), e.g. {\"type\": \"OptimWrapper\", \"optimizer\": {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}}")
         }
-        // A dict without `optimizer` whose entries are wrappers is mmengine's OptimWrapperDict.
-        if wrapperValue["optimizer"] == nil, wrapperValue["type"] == nil, case .object(let members) = wrapperValue,
-           members.contains(where: { if case .object = $0.value { true } else { false } }),
-           members.allSatisfy({ if case .object = $0.value { true } else { $0.key == "constructor" } }) {
-            throw configError("optim_wrapper", "several optimizers (an OptimWrapperDict of \(members.filter { $0.key != "constructor" }.map(\.key).joined(separator: ", "))) are not simulated yet")
+        guard case .object(let wrapperMembers) = wrapperValue else {
+            throw configError("optim_wrapper", "expected a dict such as {\"type\": \"OptimWrapper\", \"optimizer\": {…}}, got \(describeValue(wrapperValue))")
         }
-        var wrapper = try ConfigArgs(wrapperValue, path: "optim_wrapper")
-        let wrapperType = try wrapper.string("type", default: "OptimWrapper")
-        let wrapperTypes = ["OptimWrapper", "AmpOptimWrapper"]
-        let bareWrapper = wrapperType.split(separator: ".").last.map(String.init) ?? wrapperType
-        guard wrapperTypes.contains(bareWrapper) else {
-            throw configError("optim_wrapper.type", "unknown optimizer wrapper \"\(wrapperType)\"; use \"OptimWrapper\" or \"AmpOptimWrapper\"" + suggestion(bareWrapper, wrapperTypes))
-        }
-        guard let opt = wrapper.raw("optimizer"), opt != .null else {
-            throw configError("optim_wrapper.optimizer", "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
-        }
-        optimizer = opt
-        if let clip = wrapper.raw("clip_grad"), clip != .null {
-            guard case .object(let members) = clip else { throw configError("optim_wrapper.clip_grad", "expected a dict such as {\"max_norm\": 35, \"norm_type\": 2}, got \(describeValue(clip))") }
-            // OptimWrapper: clip_grad_norm_ when there is no `type` or it is 'norm', clip_grad_value_ for 'value'.
-            let type = members.first(where: { $0.key == "type" })?.value ?? .string("norm")
-            guard type == .string("norm") || type == .string("value") else {
-                throw configError("optim_wrapper.clip_grad.type", "must be \"norm\" or \"value\", got \(describeValue(type)) (mmengine raises ValueError)")
+        if wrapperValue["optimizer"] == nil, wrapperValue["type"] == nil,
+           wrapperMembers.contains(where: { if case .object = $0.value { true } else { false } }),
+           wrapperMembers.allSatisfy({ if case .object = $0.value { true } else { $0.key == "constructor" } }) {
+            // Several optimizers: mmengine builds an OptimWrapperDict only through a
+            // constructor (its own code raises ValueError on a dict of configs without one).
+            let named = wrapperMembers.filter { $0.key != "constructor" }
+            guard let constructor = wrapperValue["constructor"], constructor != .null else {
+                throw configError("optim_wrapper", "gives several optimizers (\(named.map(\.key).joined(separator: ", "))) without a constructor; mmengine raises ValueError (each item must be a built OptimWrapper). Add \"constructor\": \"MultiOptimWrapperConstructor\" (mmagic's) or your project's own")
             }
-            clipsGradNorm = type == .string("norm")
+            let mmagics: Bool = if case .string(let c) = constructor { c.split(separator: ".").last == "MultiOptimWrapperConstructor" } else { false }
+            if !mmagics {
+                warnings.append("optim_wrapper.constructor (\(describeValue(constructor))): simulated as mmagic's MultiOptimWrapperConstructor builds an OptimWrapperDict: one wrapper per entry, each with the default constructor's groups")
+            }
+            for (name, value) in named {
+                guard case .object = value else {
+                    throw configError("optim_wrapper.\(name)", "expected a wrapper config such as {\"optimizer\": {\"type\": \"Adam\", \"lr\": 0.0002}}, got \(describeValue(value))")
+                }
+                wrappers.append(try WrapperSettings(value, name: name, path: "optim_wrapper.\(name)", warnings: &warnings))
+            }
+        } else {
+            wrappers = [try WrapperSettings(wrapperValue, name: "", path: "optim_wrapper", warnings: &warnings)]
         }
-        accumulativeCounts = try wrapper.int("accumulative_counts", default: 1)
-        guard accumulativeCounts > 0 else {
-            throw configError("optim_wrapper.accumulative_counts", "must be a positive integer, got \(accumulativeCounts) (mmengine asserts it)")
+        switch json["param_scheduler"] {
+        case nil, .null?: break
+        case .array(let items)?:
+            for w in wrappers.indices { paramSchedulers.append((w, items, "param_scheduler")) }
+        case .object(let members)? where members.contains(where: { $0.key == "type" }):
+            for w in wrappers.indices { paramSchedulers.append((w, [json["param_scheduler"]!], "param_scheduler")) }
+        case .object(let members)?:
+            // Runner.build_param_scheduler: a dict without `type` gives each wrapper its own.
+            guard wrappers.count > 1 else {
+                throw configError("param_scheduler", "a dict of schedulers by optimizer name (\(members.map(\.key).joined(separator: ", "))) needs several optimizers in optim_wrapper; give a list of schedulers")
+            }
+            for (name, _) in members where !wrappers.contains(where: { $0.name == name }) {
+                throw configError("param_scheduler.\(name)", "names no optimizer of optim_wrapper (\(wrappers.map(\.name).joined(separator: ", ")))" + suggestion(name, wrappers.map(\.name)))
+            }
+            for (w, wrapper) in wrappers.enumerated() {
+                switch json["param_scheduler"]?[wrapper.name] {
+                case nil:
+                    throw configError("param_scheduler.\(wrapper.name)", "missing: a dict of schedulers by optimizer needs an entry for each (mmengine raises KeyError); give [] for none")
+                case .null?: break
+                case .array(let items)?: paramSchedulers.append((w, items, "param_scheduler.\(wrapper.name)"))
+                case let v? where v["type"] != nil: paramSchedulers.append((w, [v], "param_scheduler.\(wrapper.name)"))
+                case let v?: throw configError("param_scheduler.\(wrapper.name)", "expected a scheduler config or a list of them, got \(describeValue(v))")
+                }
+            }
+        case let v?: throw configError("param_scheduler", "expected a scheduler config or a list of them, got \(describeValue(v))")
         }
-        if let p = wrapper.raw("paramwise_cfg"), p != .null {
-            paramwise = try Paramwise(p, optimizer: opt)
-        }
-        if let c = wrapper.raw("constructor"), c != .null, c != .string("DefaultOptimWrapperConstructor") {
-            warnings.append("optim_wrapper.constructor (\(describeValue(c))): its param groups are not simulated; the optimizer's groups are the config's")
-        }
-        if bareWrapper == "AmpOptimWrapper" {
-            let scale = wrapper.raw("loss_scale") ?? .string("dynamic")
-            _ = wrapper.raw("dtype")
-            _ = wrapper.raw("use_fsdp")
-            warnings.append("optim_wrapper: AmpOptimWrapper's loss scaling (\(describeValue(scale))) is not simulated: every update step is taken (a dynamic scaler skips steps whose gradients overflow)")
-        }
-        try wrapper.finish(owner: wrapperType)
 
         // Default hooks: the config's entries replace the built-in ones wholesale (a new
         // key is appended after checkpoint); None removes one of the six.
@@ -249,6 +244,65 @@ package struct MMEngineSettings: Sendable {
     }
 }
 
+/// One optimizer wrapper of `optim_wrapper` (`build_optim_wrapper` with the default
+/// constructor): its type, optimizer, clipping, accumulation and param-group settings.
+package struct WrapperSettings: Sendable {
+    /// The wrapper's key in an OptimWrapperDict; `""` for the only one.
+    package var name: String
+    /// Its key path for errors: `optim_wrapper` or `optim_wrapper.<name>`.
+    package var path: String
+    /// `optimizer`.
+    package var optimizer: JSONValue
+    /// `clip_grad` by norm: the wrapper clips and logs `train/grad_norm`.
+    package var clipsGradNorm = false
+    /// `paramwise_cfg`, when given.
+    package var paramwise: Paramwise?
+    /// `accumulative_counts`: the optimizer steps every this many updates (and at the last).
+    package var accumulativeCounts = 1
+
+    init(_ value: JSONValue, name: String, path: String, warnings: inout [String]) throws(HooktraceError) {
+        self.name = name
+        self.path = path
+        var wrapper = try ConfigArgs(value, path: path)
+        let wrapperType = try wrapper.string("type", default: "OptimWrapper")
+        let wrapperTypes = ["OptimWrapper", "AmpOptimWrapper"]
+        let bareWrapper = wrapperType.split(separator: ".").last.map(String.init) ?? wrapperType
+        guard wrapperTypes.contains(bareWrapper) else {
+            throw configError(path + ".type", "unknown optimizer wrapper \"\(wrapperType)\"; use \"OptimWrapper\" or \"AmpOptimWrapper\"" + suggestion(bareWrapper, wrapperTypes))
+        }
+        guard let opt = wrapper.raw("optimizer"), opt != .null else {
+            throw configError(path + ".optimizer", "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
+        }
+        optimizer = opt
+        if let clip = wrapper.raw("clip_grad"), clip != .null {
+            guard case .object(let members) = clip else { throw configError(path + ".clip_grad", "expected a dict such as {\"max_norm\": 35, \"norm_type\": 2}, got \(describeValue(clip))") }
+            // OptimWrapper: clip_grad_norm_ when there is no `type` or it is 'norm', clip_grad_value_ for 'value'.
+            let type = members.first(where: { $0.key == "type" })?.value ?? .string("norm")
+            guard type == .string("norm") || type == .string("value") else {
+                throw configError(path + ".clip_grad.type", "must be \"norm\" or \"value\", got \(describeValue(type)) (mmengine raises ValueError)")
+            }
+            clipsGradNorm = type == .string("norm")
+        }
+        accumulativeCounts = try wrapper.int("accumulative_counts", default: 1)
+        guard accumulativeCounts > 0 else {
+            throw configError(path + ".accumulative_counts", "must be a positive integer, got \(accumulativeCounts) (mmengine asserts it)")
+        }
+        if let p = wrapper.raw("paramwise_cfg"), p != .null {
+            paramwise = try Paramwise(p, optimizer: opt, path: path + ".paramwise_cfg")
+        }
+        if let c = wrapper.raw("constructor"), c != .null, c != .string("DefaultOptimWrapperConstructor") {
+            warnings.append("\(path).constructor (\(describeValue(c))): its param groups are not simulated; the optimizer's groups are the config's")
+        }
+        if bareWrapper == "AmpOptimWrapper" {
+            let scale = wrapper.raw("loss_scale") ?? .string("dynamic")
+            _ = wrapper.raw("dtype")
+            _ = wrapper.raw("use_fsdp")
+            warnings.append("\(path): AmpOptimWrapper's loss scaling (\(describeValue(scale))) is not simulated: every update step is taken (a dynamic scaler skips steps whose gradients overflow)")
+        }
+        try wrapper.finish(owner: wrapperType)
+    }
+}
+
 /// `optim_wrapper.paramwise_cfg` as mmengine's DefaultOptimWrapperConstructor reads it:
 /// every parameter becomes a param group of its own, with the lr of its class — the first
 /// `custom_keys` key (longest first, then alphabetical) contained in its name, with
@@ -270,8 +324,8 @@ package struct Paramwise: Sendable {
     package var keys: [Key] = []
     package var biasLRMult: Double?
 
-    init(_ value: JSONValue, optimizer: JSONValue) throws(HooktraceError) {
-        var args = try ConfigArgs(value, path: "optim_wrapper.paramwise_cfg")
+    init(_ value: JSONValue, optimizer: JSONValue, path: String = "optim_wrapper.paramwise_cfg") throws(HooktraceError) {
+        var args = try ConfigArgs(value, path: path)
         let hasWeightDecay = optimizer["weight_decay"].map { $0 != .null } ?? false
         func needsWeightDecay(_ key: String) throws(HooktraceError) {
             guard hasWeightDecay else {

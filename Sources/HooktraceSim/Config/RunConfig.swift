@@ -98,15 +98,24 @@ package struct RunConfig {
             _ = data.raw("workers_per_gpu")
             _ = data.raw("test")
             try data.finish(owner: "data")
-            (optimizers, isDictOptimizer) = try Self.optimizers(settings.optimizer, path: "optim_wrapper.optimizer")
             simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: nil)
-            if let paramwise = settings.paramwise {
-                // The constructor's groups, before auto_scale_lr scales them all.
-                guard optimizers.count == 1, optimizers[0].groups.count == 1 else {
-                    throw configError("optim_wrapper.paramwise_cfg", "and optimizer.param_groups both give param groups; give one")
+            optimizers = []
+            for wrapper in settings.wrappers {
+                guard wrapper.optimizer["type"] != nil else {
+                    throw configError(wrapper.path + ".optimizer", "an optimizer needs \"type\" (e.g. \"SGD\"); for several optimizers give several wrappers (an OptimWrapperDict)")
                 }
-                paramwise.apply(to: &optimizers[0], firstParam: simulation.firstParam)
+                var optimizer = try Self.optimizer(wrapper.optimizer, name: wrapper.name, path: wrapper.path + ".optimizer")
+                if let paramwise = wrapper.paramwise {
+                    // The constructor's groups, before auto_scale_lr scales them all.
+                    guard optimizer.groups.count == 1 else {
+                        throw configError(wrapper.path + ".paramwise_cfg", "and optimizer.param_groups both give param groups; give one")
+                    }
+                    paramwise.apply(to: &optimizer, firstParam: simulation.firstParam(of: wrapper.name))
+                }
+                optimizers.append(optimizer)
             }
+            isDictOptimizer = settings.wrappers.count > 1
+            try simulation.checkWrapperNames(settings.wrappers.map(\.name))
             if let ratio = try Self.autoScaleRatio(json["auto_scale_lr"], samplesPerGPU: samplesPerGPU, gpus: gpus) {
                 // Runner.scale_lr, after the wrapper is built and before the schedulers: every
                 // group of the optimizer, not the wrapper's copy of its defaults (base_lr).
@@ -262,6 +271,21 @@ package struct RunConfig {
         "SparseAdam": (false, true),
     ]
 
+    /// torch's numeric defaults of each optimizer's param groups besides lr, momentum and
+    /// betas: what a `*ParamScheduler` may schedule by `param_name` (a key the optimizer's
+    /// groups lack is mmengine's KeyError).
+    static let optimizerSettings: [String: [(String, Double)]] = [
+        "SGD": [("weight_decay", 0), ("dampening", 0)],
+        "RMSprop": [("weight_decay", 0), ("alpha", 0.99), ("eps", 1e-8)],
+        "Adam": [("weight_decay", 0), ("eps", 1e-8)], "AdamW": [("weight_decay", 1e-2), ("eps", 1e-8)],
+        "Adamax": [("weight_decay", 0), ("eps", 1e-8)], "NAdam": [("weight_decay", 0), ("eps", 1e-8), ("momentum_decay", 4e-3)],
+        "RAdam": [("weight_decay", 0), ("eps", 1e-8)], "SparseAdam": [("eps", 1e-8)],
+        "Adagrad": [("weight_decay", 0), ("eps", 1e-10), ("lr_decay", 0), ("initial_accumulator_value", 0)],
+        "Adadelta": [("weight_decay", 0), ("eps", 1e-6), ("rho", 0.9)],
+        "ASGD": [("weight_decay", 0), ("lambd", 1e-4), ("alpha", 0.75), ("t0", 1e6)],
+        "Rprop": [], "LBFGS": [("tolerance_grad", 1e-7), ("tolerance_change", 1e-9)],
+    ]
+
     static func optimizers(_ value: JSONValue?, path: String = "optimizer") throws(HooktraceError) -> ([OptimizerState], Bool) {
         guard let value, value != .null else {
             throw configError(path, "missing: e.g. {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}")
@@ -288,10 +312,13 @@ package struct RunConfig {
         }
         guard let lr = try args.optionalDouble("lr") else { throw configError(path + ".lr", "missing: the initial learning rate") }
         try checkLearningRate(lr, path + ".lr")
-        func group(_ a: inout ConfigArgs, lr: Double, momentum: Double?, betas: (Double, Double)?) throws(HooktraceError) -> ParamGroupState {
+        func group(_ a: inout ConfigArgs, lr: Double, momentum: Double?, betas: (Double, Double)?, base: ParamGroupState?) throws(HooktraceError) -> ParamGroupState {
             let glr = try a.double("lr", default: lr)
             try checkLearningRate(glr, a.keyPath("lr"))
             var g = ParamGroupState(lr: glr, momentum: nil, betas: nil)
+            for (key, fallback) in optimizerSettings[type] ?? [] {
+                g.settings[key] = try a.optionalDouble(key) ?? base?.settings[key] ?? fallback
+            }
             if defaults.momentum { g.momentum = try a.double("momentum", default: momentum ?? 0) }
             if defaults.betas {
                 if let b = a.raw("betas"), b != .null {
@@ -305,7 +332,7 @@ package struct RunConfig {
             }
             return g
         }
-        let base = try group(&args, lr: lr, momentum: nil, betas: nil)
+        let base = try group(&args, lr: lr, momentum: nil, betas: nil, base: nil)
         var groups = [base]
         if let list = args.raw("param_groups"), list != .null {
             guard case .array(let items) = list, !items.isEmpty else {
@@ -314,7 +341,7 @@ package struct RunConfig {
             groups = []
             for (i, item) in items.enumerated() {
                 var ga = try ConfigArgs(item, path: path + ".param_groups[\(i)]")
-                groups.append(try group(&ga, lr: base.lr, momentum: base.momentum, betas: base.betas))
+                groups.append(try group(&ga, lr: base.lr, momentum: base.momentum, betas: base.betas, base: base))
                 try ga.finish(owner: "a param group")
             }
         }
@@ -323,8 +350,8 @@ package struct RunConfig {
         }
         try args.finish(owner: type)
         var state = OptimizerState(name: name, className: type, groups: groups, defaultsHaveMomentum: defaults.momentum, defaultsHaveBetas: defaults.betas)
+        state.baseGroup = base
         state.defaultLR = lr
-        state.baseMomentum = base.currentMomentum
         return state
     }
 
@@ -383,7 +410,23 @@ package struct RunConfig {
             }
             return result
         }
-        s.firstParam = try args.string("first_param", default: s.firstParam)
+        switch args.raw("first_param") {
+        case nil, .null?: break
+        case .string(let name)?: s.firstParam = name
+        case .object(let members)?:
+            for (wrapper, v) in members {
+                guard case .string(let name) = v else { throw configError("simulation.first_param.\(wrapper)", "expected a parameter name such as \"generator.conv1.weight\", got \(describeValue(v))") }
+                s.firstParams[wrapper] = name
+            }
+        case let v?: throw configError("simulation.first_param", "expected a parameter name such as \"backbone.conv1.weight\" (or one per optimizer), got \(describeValue(v))")
+        }
+        if let u = args.raw("update_every"), u != .null {
+            guard case .object(let members) = u else { throw configError("simulation.update_every", "expected an object of intervals by optimizer, such as {\"generator\": 5}, got \(describeValue(u))") }
+            for (wrapper, v) in members {
+                guard case .int(let k) = v, k > 0 else { throw configError("simulation.update_every.\(wrapper)", "expected a positive number of iterations, got \(describeValue(v))") }
+                s.updateEvery[wrapper] = Int(k)
+            }
+        }
         s.loss = try curve("loss", s.loss)
         s.gradNorm = try curve("grad_norm", s.gradNorm)
         s.dataTime = try duration("data_time", s.dataTime)

@@ -21,7 +21,7 @@ package struct MMEngineDialect: Dialect {
 
     package func registerHooks(_ config: RunConfig, registry: HookRegistry, on runner: Runner) throws(HooktraceError) {
         runner.context.keepsStepOutputs = true
-        runner.observesGradNorm = settings.clipsGradNorm
+        runner.observesGradNorm = settings.wrappers.contains(where: \.clipsGradNorm)
         runner.context.messageHub.retain = historyRetained(config)
         for (key, entry) in settings.defaultHooks {
             try register(entry, path: "default_hooks.\(key)", on: runner)
@@ -32,14 +32,21 @@ package struct MMEngineDialect: Dialect {
         // Runner.train builds the schedulers (each takes its first step) before before_run,
         // whether or not a ParamSchedulerHook is there to step them later.
         var schedulers: [ParamScheduler] = []
+        var paths: [String] = []
         let maxEpochs = settings.kind == .epochBased ? (settings.maxEpochs ?? 0) : 1
-        for (i, entry) in settings.paramSchedulers.enumerated() {
-            schedulers.append(try ParamScheduler(entry, path: "param_scheduler[\(i)]", maxEpochs: maxEpochs,
-                                                 maxIters: settings.maxIters ?? maxEpochs * config.loaders.first(where: { $0.mode == "train" })!.length,
-                                                 epochLength: config.loaders.first(where: { $0.mode == "train" })!.length))
+        let epochLength = config.loaders.first(where: { $0.mode == "train" })!.length
+        for (wrapper, entries, path) in settings.paramSchedulers {
+            for (i, entry) in entries.enumerated() {
+                var scheduler = try ParamScheduler(entry, path: "\(path)[\(i)]", maxEpochs: maxEpochs,
+                                                   maxIters: settings.maxIters ?? maxEpochs * epochLength, epochLength: epochLength)
+                scheduler.optimizer = wrapper
+                // A list given for several wrappers is built once per wrapper: say its notes once.
+                if wrapper == 0 || path != "param_scheduler" { runner.configWarnings += scheduler.notes }
+                schedulers.append(scheduler)
+                paths.append("\(path)[\(i)]")
+            }
         }
-        runner.configWarnings += schedulers.flatMap(\.notes)
-        try ParamSchedulerHook.construct(&schedulers, runner.context)
+        try ParamSchedulerHook.construct(&schedulers, paths: paths, runner.context)
         for entry in runner.hooks { (entry.hook as? ParamSchedulerHook)?.schedulers = schedulers }
     }
 
@@ -111,7 +118,11 @@ package struct MMEngineDialect: Dialect {
         if settings.loadsCheckpoint { try call(.afterLoadCheckpoint, loop) }
         // `optim_wrapper.initialize_count_status(model, train_loop.iter, train_loop.max_iters)`.
         let maxIters = settings.kind == .epochBased ? (settings.maxEpochs ?? 0) * loop.loaderLength("train") : (settings.maxIters ?? 0)
-        var wrapper = Accumulation(counts: settings.accumulativeCounts, inner: loop.iter, max: maxIters)
+        // OptimWrapperDict's initialize_count_status does nothing: its wrappers count from 0
+        // with no known end (no remainder: the loss is always divided by N, and a last
+        // partial accumulation never steps).
+        let single = settings.wrappers.count == 1
+        var wrapper = settings.wrappers.map { Accumulation(counts: $0.accumulativeCounts, inner: single ? loop.iter : 0, max: single ? maxIters : -1) }
         switch settings.kind {
         case .epochBased: try runEpochBased(loop, &wrapper)
         case .iterBased: try runIterBased(loop, &wrapper)
@@ -122,7 +133,7 @@ package struct MMEngineDialect: Dialect {
     /// The OptimWrapper's gradient accumulation (`scale_loss`, `backward`,
     /// `should_update`): the loss is divided by `counts`, or by the remainder in the last
     /// `max % counts` iterations, and the optimizer steps when the inner count is a
-    /// multiple of `counts` or reaches `max`.
+    /// multiple of `counts` or reaches `max` (−1: not known, as in an OptimWrapperDict).
     struct Accumulation {
         let counts: Int
         var inner: Int
@@ -134,28 +145,58 @@ package struct MMEngineDialect: Dialect {
             self.counts = counts
             self.inner = inner
             self.max = max
-            remainder = max % counts
+            remainder = max < 0 ? 0 : max % counts
+        }
+
+        /// `update_params` up to the step: the loss factor (an effect when it changes),
+        /// the inner count; whether the optimizer steps.
+        @inline(__always)
+        mutating func advance(_ loop: Loop, name: String) throws(HooktraceError) -> Bool {
+            if counts > 1 {
+                let factor = max < 0 || inner < max - remainder ? counts : remainder
+                if factor != self.factor {
+                    self.factor = factor
+                    var fields = [Field("divide_loss_by", .int(Int64(factor)))]
+                    if !name.isEmpty { fields.insert(Field("optimizer", .string(name)), at: 0) }
+                    try loop.wrapperEffect(.custom(kind: "loss_factor", fields: fields))
+                }
+            }
+            inner += 1
+            return counts == 1 || inner % counts == 0 || inner == max
         }
     }
 
-    /// One training step through the wrapper's `update_params`: the loss factor (an
+    /// One training step through the wrappers' `update_params` (one wrapper's: BaseModel's
+    /// `train_step`; an OptimWrapperDict's: the model's own, each wrapper every
+    /// `simulation.update_every` iterations, in the dict's order): the loss factor (an
     /// effect when it changes, with accumulation), the step's observations (a grad norm
-    /// only when the optimizer steps and clips by norm), then whether the optimizer
-    /// stepped, as an `optimizer_step` effect of the wrapper.
+    /// only when a wrapper clipping by norm steps), then whether each optimizer stepped, as
+    /// an `optimizer_step` effect of the wrapper.
     @inline(__always)
-    private func trainStep(_ loop: Loop, _ w: inout Accumulation) throws(HooktraceError) {
-        if w.counts > 1 {
-            let factor = w.inner < w.max - w.remainder ? w.counts : w.remainder
-            if factor != w.factor {
-                w.factor = factor
-                try loop.wrapperEffect(.custom(kind: "loss_factor", fields: [Field("divide_loss_by", .int(Int64(factor)))]))
-            }
+    private func trainStep(_ loop: Loop, _ wrappers: inout [Accumulation]) throws(HooktraceError) {
+        if wrappers.count == 1 {
+            let update = try wrappers[0].advance(loop, name: "")
+            loop.stepUpdates = update
+            try loop.step(train: true)
+            try loop.wrapperEffect(.optimizerStep(optimizer: "", stepped: update, gradNorm: update ? loop.gradNorm : nil))
+            return
         }
-        w.inner += 1
-        let update = w.counts == 1 || w.inner % w.counts == 0 || w.inner == w.max
-        loop.stepUpdates = update
+        var updates: [Bool?] = []
+        var clips = false
+        for w in wrappers.indices {
+            let name = settings.wrappers[w].name
+            guard loop.simulation.updates(name, at: loop.iter) else { updates.append(nil); continue }
+            let update = try wrappers[w].advance(loop, name: name)
+            updates.append(update)
+            clips = clips || update && settings.wrappers[w].clipsGradNorm
+        }
+        loop.stepUpdates = clips
         try loop.step(train: true)
-        try loop.wrapperEffect(.optimizerStep(optimizer: "", stepped: update, gradNorm: update ? loop.gradNorm : nil))
+        for (w, update) in updates.enumerated() {
+            guard let update else { continue }
+            let norm = update && settings.wrappers[w].clipsGradNorm ? loop.gradNorm : nil
+            try loop.wrapperEffect(.optimizerStep(optimizer: settings.wrappers[w].name, stepped: update, gradNorm: norm))
+        }
     }
 
     /// `call_hook(stage)` with the counters mmengine's hooks see there: the mode a
@@ -179,7 +220,7 @@ package struct MMEngineDialect: Dialect {
     }
 
     /// `EpochBasedTrainLoop.run`.
-    private func runEpochBased(_ loop: Loop, _ wrapper: inout Accumulation) throws(HooktraceError) {
+    private func runEpochBased(_ loop: Loop, _ wrapper: inout [Accumulation]) throws(HooktraceError) {
         let maxEpochs = settings.maxEpochs ?? 0
         let length = loop.loaderLength("train")
         loop.maxIters = maxEpochs * length
@@ -204,7 +245,7 @@ package struct MMEngineDialect: Dialect {
     /// `IterBasedTrainLoop.run`: `runner.epoch` stays 0; `batch_idx` is the global
     /// iteration; the loader wraps around on its own epoch counter, sleeping 2 s there (the
     /// only sleep of mmengine's loops; mmcv's runner also sleeps at each epoch's start).
-    private func runIterBased(_ loop: Loop, _ wrapper: inout Accumulation) throws(HooktraceError) {
+    private func runIterBased(_ loop: Loop, _ wrapper: inout [Accumulation]) throws(HooktraceError) {
         let maxIters = settings.maxIters ?? 0
         let length = loop.loaderLength("train")
         loop.maxIters = maxIters

@@ -510,6 +510,9 @@ package struct Loop {
         nonmutating set { runner.stepUpdates = newValue }
     }
 
+    /// The run's simulation settings (seed, per-wrapper update intervals, …).
+    package var simulation: Simulation { runner.simulationModel }
+
     /// The grad norm the last step observed, if any.
     package var gradNorm: Double? { runner.context.counters.gradNorm }
 

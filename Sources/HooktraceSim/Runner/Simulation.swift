@@ -26,6 +26,12 @@ package struct Simulation: Sendable {
     /// decides the param group whose lr mmengine logs when `paramwise_cfg` splits the
     /// parameters into groups: an mmdetection detector's backbone comes first.
     package var firstParam = "backbone.conv1.weight"
+    /// An OptimWrapperDict's first parameters by wrapper name, where they differ from
+    /// ``firstParam`` (each wrapper optimizes its own module).
+    package var firstParams: [String: String] = [:]
+    /// An OptimWrapperDict's update intervals by wrapper name: the model's `train_step`
+    /// calls the wrapper's `update_params` every this many iterations (1: every one).
+    package var updateEvery: [String: Int] = [:]
     package var loss = Curve(start: 2.0, end: 0.4, noise: 0.05)
     /// Components of the loss, each a share of it (`loss_cls`: 0.4, …), in order.
     package var logVars: [(name: String, share: Double)] = []
@@ -54,6 +60,26 @@ package struct Simulation: Sendable {
     }
 
     package init() {}
+
+    /// The first parameter of the model part wrapper `name` optimizes.
+    package func firstParam(of name: String) -> String { firstParams[name] ?? firstParam }
+
+    /// Whether the wrapper `name` updates at training iteration `iter` (0-based).
+    package func updates(_ name: String, at iter: Int) -> Bool {
+        guard let k = updateEvery[name] else { return true }
+        return (iter + 1) % k == 0
+    }
+
+    /// The per-wrapper settings must name the config's wrappers.
+    func checkWrapperNames(_ names: [String]) throws(HooktraceError) {
+        for (key, given) in [("first_param", Array(firstParams.keys)), ("update_every", Array(updateEvery.keys))] {
+            for name in given.sorted() where !names.contains(name) || names == [""] {
+                throw configError("simulation.\(key).\(name)", names == [""]
+                    ? "per-optimizer settings need several optimizers (an OptimWrapperDict in optim_wrapper)" + (key == "first_param" ? "; give first_param as a string" : "; a single wrapper updates every iteration")
+                    : "names no optimizer of optim_wrapper (\(names.joined(separator: ", ")))" + suggestion(name, names))
+            }
+        }
+    }
 
     static func == (a: Simulation, b: Simulation) -> Bool {
         a.seed == b.seed && a.batchSize == b.batchSize && a.loss == b.loss

@@ -39,10 +39,37 @@ package enum Simulator {
             meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py"))]
                 + (engine == nil ? [] : [Field("framework", .string(Framework.mmengine.rawValue))])
                 // Groups that stand for classes of parameters (paramwise_cfg), by name.
-                + (runner.optimizers.first.map(\.groupNames).flatMap { $0.isEmpty ? nil : $0 }.map {
-                    [Field("param_group_names", .string(JSONValue.array($0.map { .string($0) }).compact))]
-                } ?? []))
+                + groupNamesMeta(runner.optimizers) + settingsMeta(runner.optimizers, engine))
         return (runner, runStart)
+    }
+
+    /// run_start's `param_group_names`: the names of groups that stand for classes of
+    /// parameters (paramwise_cfg), a list for a single optimizer, by optimizer for several.
+    static func groupNamesMeta(_ optimizers: [OptimizerState]) -> [Field] {
+        let named = optimizers.filter { !$0.groupNames.isEmpty }
+        guard !named.isEmpty else { return [] }
+        func list(_ o: OptimizerState) -> JSONValue { .array(o.groupNames.map { .string($0) }) }
+        let value: JSONValue = optimizers.count == 1 && optimizers[0].name.isEmpty ? list(optimizers[0]) : .object(named.map { ($0.name, list($0)) })
+        return [Field("param_group_names", .string(value.compact))]
+    }
+
+    /// run_start's `param_settings`: the values, after the schedulers' construction step, of
+    /// the group settings a scheduler schedules by `param_name` (weight_decay, …), by
+    /// setting, then optimizer (`""` for the only one), one value per group; their later
+    /// changes are `set_param` effects.
+    static func settingsMeta(_ optimizers: [OptimizerState], _ engine: MMEngineSettings?) -> [Field] {
+        guard let engine else { return [] }
+        var scheduled: [String] = []
+        for (_, entries, _) in engine.paramSchedulers {
+            for e in entries {
+                if case .string(let p)? = e["param_name"], p != "lr", p != "momentum", !scheduled.contains(p) { scheduled.append(p) }
+            }
+        }
+        guard !scheduled.isEmpty else { return [] }
+        let value = JSONValue.object(scheduled.map { p in
+            (p, .object(optimizers.map { o in (o.name, .array(o.groups.map { .double($0.value(p)) })) }))
+        })
+        return [Field("param_settings", .string(value.compact))]
     }
 
     /// Runs the simulation, sending every event to `sink`. A hook failure mid-run is

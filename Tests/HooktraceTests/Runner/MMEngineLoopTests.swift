@@ -740,7 +740,7 @@ struct MMEngineOptimWrapperTests {
         (#"{"type": "OptimWraper", "optimizer": {"type": "SGD", "lr": 0.1}}"#, #"optim_wrapper.type: unknown optimizer wrapper "OptimWraper"; use "OptimWrapper" or "AmpOptimWrapper" (did you mean "OptimWrapper"?)"#),
         (#"{"optimizer": {"type": "SGD", "lr": 0.1}, "acumulative_counts": 2}"#, "optim_wrapper.acumulative_counts: OptimWrapper has no parameter 'acumulative_counts' (did you mean \"accumulative_counts\"?)"),
         (#"{"optimizer": {"type": "SGD", "lr": 0.1}, "accumulative_counts": 0}"#, "optim_wrapper.accumulative_counts: must be a positive integer, got 0"),
-        (#"{"generator": {"optimizer": {"type": "Adam", "lr": 0.1}}, "discriminator": {"optimizer": {"type": "Adam", "lr": 0.1}}}"#, "optim_wrapper: several optimizers (an OptimWrapperDict of generator, discriminator) are not simulated yet"),
+        (#"{"generator": {"optimizer": {"type": "Adam", "lr": 0.1}}, "discriminator": {"optimizer": {"type": "Adam", "lr": 0.1}}}"#, "optim_wrapper: gives several optimizers (generator, discriminator) without a constructor; mmengine raises ValueError"),
         (#"{"optimizer": {"type": "SGD", "lr": 0.1}, "loss_scale": "dynamic"}"#, "optim_wrapper.loss_scale: OptimWrapper has no parameter 'loss_scale'"),
     ])
     func settings(wrapper: String, expected: String) {

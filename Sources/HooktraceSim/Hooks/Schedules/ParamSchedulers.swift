@@ -28,8 +28,11 @@ package struct ParamScheduler: Sendable {
 
     package let type: String
     package let recurrence: Recurrence
-    /// `lr` or `momentum`.
+    /// `lr`, `momentum`, or another setting of the groups (`param_name`).
     package let param: String
+    /// The optimizer it schedules (an index into the run's optimizers: an OptimWrapperDict's
+    /// wrapper).
+    package var optimizer = 0
     package let begin: Double
     package let end: Double
     package let byEpoch: Bool
@@ -70,9 +73,7 @@ package struct ParamScheduler: Sendable {
             family = bare
             param = "lr"
         }
-        guard param == "lr" || param == "momentum" else {
-            throw configError(path + ".param_name", "\"\(param)\" is not simulated; hooktrace schedules lr and momentum")
-        }
+        guard !param.isEmpty else { throw configError(path + ".param_name", "must name a setting of the optimizer's param groups, such as \"lr\" or \"weight_decay\"") }
         let byEpoch = try args.bool("by_epoch", default: true)
         let convert = try args.bool("convert_to_iter_based", default: false)
         if convert && !byEpoch {
@@ -95,7 +96,8 @@ package struct ParamScheduler: Sendable {
         }
         var begin = try number("begin") ?? 0
         var end = try number("end") ?? Double(byEpoch ? maxEpochs : maxIters)
-        _ = try args.optionalInt("last_step")
+        let lastStep = try args.int("last_step", default: -1)
+        guard lastStep >= -1 else { throw configError(args.keyPath("last_step"), "must be -1 (start from the beginning) or a step count, got \(lastStep) (mmengine asserts it)") }
         _ = args.raw("verbose")
         let L = Double(epochLength)
         // build_iter_from_epoch: begin and end in iterations (int()), per-class fields unrounded;
@@ -110,6 +112,7 @@ package struct ParamScheduler: Sendable {
         self.begin = begin
         self.end = end
         self.byEpoch = byEpoch && !convert
+        self.lastStep = lastStep
         switch family {
         case "Constant":
             let factor = try number("factor") ?? 1.0 / 3
@@ -361,12 +364,14 @@ package struct ParamScheduler: Sendable {
 /// mmengine's `ParamSchedulerHook` with the run's schedulers: iteration schedulers step
 /// after each training iteration, epoch schedulers after each training epoch, ReduceOnPlateau
 /// after each validation with its metrics; every
-/// value that changes is a `set_lr` / `set_momentum` effect.
+/// value that changes is a `set_lr` / `set_momentum` effect. With an OptimWrapperDict each
+/// wrapper has its own schedulers, stepped wrapper by wrapper in the dict's order.
 final class ParamSchedulerHook: Hook {
     let type: String
     let config: JSONValue
     let methods: Set<Stage> = MMEngineHook.known["ParamSchedulerHook"]!.methods
-    /// The run's schedulers (`runner.param_schedulers`), built before the run starts.
+    /// The run's schedulers (`runner.param_schedulers`), built before the run starts, each
+    /// on its optimizer (``ParamScheduler/optimizer``).
     @exclusivity(unchecked) var schedulers: [ParamScheduler] = []
 
     init(type: String, config: JSONValue) {
@@ -374,35 +379,52 @@ final class ParamSchedulerHook: Hook {
         self.config = config
     }
 
-    /// Builds the schedulers on the run's optimizer, in order: each records
-    /// `initial_<param>` where unset and takes its first step.
-    static func construct(_ schedulers: inout [ParamScheduler], _ runner: HookContext) throws(HooktraceError) {
+    /// Builds the schedulers on their optimizers, in order: each records
+    /// `initial_<param>` where unset and takes its first step. `paths` are their key paths.
+    static func construct(_ schedulers: inout [ParamScheduler], paths: [String], _ runner: HookContext) throws(HooktraceError) {
         for i in schedulers.indices {
+            let o = schedulers[i].optimizer
+            let opt = runner.optimizers[o]
             // MomentumSchedulerMixin: the optimizer's defaults need momentum or betas.
-            if schedulers[i].param == "momentum", let opt = runner.optimizers.first(where: { !$0.defaultsHaveMomentum && !$0.defaultsHaveBetas }) {
-                throw configError("param_scheduler[\(i)].type", "\(schedulers[i].type) schedules momentum, and \(opt.className) has neither momentum nor betas (mmengine raises ValueError); schedule lr, or use an optimizer with momentum")
+            if schedulers[i].param == "momentum", !opt.defaultsHaveMomentum && !opt.defaultsHaveBetas {
+                throw configError(paths[i] + ".type", "\(schedulers[i].type) schedules momentum, and \(opt.className) has neither momentum nor betas (mmengine raises ValueError); schedule lr, or use an optimizer with momentum")
             }
-            var values = values(schedulers[i].param, runner)
+            let param = schedulers[i].param
+            if param != "lr" && param != "momentum" && opt.groups[0].settings[param] == nil
+                || param == "momentum" && schedulers[i].type.hasSuffix("ParamScheduler") && !opt.defaultsHaveMomentum {
+                let has = ["lr"] + (opt.defaultsHaveMomentum ? ["momentum"] : []) + opt.groups[0].settings.keys.sorted()
+                throw configError(paths[i] + ".param_name", "\(opt.className)'s param groups have no \"\(param)\" (mmengine raises KeyError); they have \(has.joined(separator: ", "))" + suggestion(param, has) + (param == "momentum" ? ". A Momentum scheduler (e.g. CosineAnnealingMomentum) schedules betas[0] of Adam-like optimizers" : ""))
+            }
+            if schedulers[i].lastStep != -1 {
+                // A scheduler resuming "without state dict" reads initial_<param> from the groups.
+                guard initialSet(schedulers[i].param, o, runner) else {
+                    throw configError(paths[i] + ".last_step", "\(schedulers[i].lastStep) resumes a schedule, and no earlier scheduler of this optimizer recorded initial_\(schedulers[i].param) (mmengine raises KeyError: param 'initial_\(schedulers[i].param)' is not specified in param_groups[0] when resuming an optimizer); remove last_step, or put the scheduler after one that starts from the beginning")
+                }
+            }
+            var values = values(schedulers[i].param, o, runner)
+            if case .plateau(_, _, _, _, _, _, _, let minValues, _) = schedulers[i].recurrence, minValues.count > 1, minValues.count != opt.groups.count {
+                throw configError(paths[i] + ".min_value", "gives \(minValues.count) values for \(opt.groups.count) param groups (mmengine raises ValueError)")
+            }
             if schedulers[i].needsMetrics {
                 // ReduceOnPlateau records initial values but takes no step at construction.
-                schedulers[i].baseValues = initialValues(schedulers[i].param, runner, current: values)
+                schedulers[i].baseValues = initialValues(schedulers[i].param, o, runner, current: values)
                 continue
             }
             if case .oneCycle(let etaMax, _, _, _, let div, let finalDiv) = schedulers[i].recurrence {
                 // Every group's initial_lr is overwritten (not set by default): max / div_factor.
                 guard etaMax.count == 1 || etaMax.count == values.count else {
-                    throw configError("param_scheduler[\(i)].eta_max", "gives \(etaMax.count) values for \(values.count) param groups (mmengine raises ValueError)")
+                    throw configError(paths[i] + ".eta_max", "gives \(etaMax.count) values for \(values.count) param groups (mmengine raises ValueError)")
                 }
                 schedulers[i].cycleValues = values.indices.map { g in
                     let maxValue = etaMax.count == 1 ? etaMax[0] : etaMax[g]
                     let initial = maxValue / div
                     return [initial, maxValue, initial / finalDiv]
                 }
-                setInitial("lr", schedulers[i].cycleValues.map { $0[0] }, runner)
+                setInitial("lr", schedulers[i].cycleValues.map { $0[0] }, o, runner)
             }
-            schedulers[i].baseValues = initialValues(schedulers[i].param, runner, current: values)
+            schedulers[i].baseValues = initialValues(schedulers[i].param, o, runner, current: values)
             schedulers[i].step(&values)
-            write(schedulers[i].param, values, runner)
+            write(schedulers[i].param, values, o, runner)
         }
     }
 
@@ -414,11 +436,11 @@ final class ParamSchedulerHook: Hook {
         case .afterValEpoch:
             // Only schedulers that need the validation's metrics (ReduceOnPlateau).
             for i in schedulers.indices where schedulers[i].byEpoch && schedulers[i].needsMetrics {
-                let param = schedulers[i].param
-                var values = Self.values(param, runner)
+                let param = schedulers[i].param, o = schedulers[i].optimizer
+                var values = Self.values(param, o, runner)
                 let before = values
                 try schedulers[i].stepPlateau(runner.validationMetrics, &values)
-                try apply(param, before, values, runner)
+                try apply(param, before, values, o, runner)
             }
             return
         default: return
@@ -429,71 +451,69 @@ final class ParamSchedulerHook: Hook {
                 schedulers[i].globalStep += 1
                 continue
             }
-            let param = schedulers[i].param
-            var values = Self.values(param, runner)
+            let param = schedulers[i].param, o = schedulers[i].optimizer
+            var values = Self.values(param, o, runner)
             let before = values
             schedulers[i].step(&values)
-            try apply(param, before, values, runner)
+            try apply(param, before, values, o, runner)
         }
     }
 
     /// Writes the stepped values into the groups; every raw group's change is an effect.
-    private func apply(_ param: String, _ before: [Double], _ values: [Double], _ runner: HookContext) throws(HooktraceError) {
-        Self.write(param, values, runner)
-        for (g, (old, new)) in zip(before, values).enumerated() where old.bitPattern != new.bitPattern && g < Self.rawGroupCount(runner) {
-            try runner.effect(param == "lr" ? .setLR(optimizer: runner.firstOptimizerName, group: g, value: new)
-                                            : .setMomentum(optimizer: runner.firstOptimizerName, group: g, value: new))
+    private func apply(_ param: String, _ before: [Double], _ values: [Double], _ o: Int, _ runner: HookContext) throws(HooktraceError) {
+        Self.write(param, values, o, runner)
+        let name = runner.optimizers[o].name, raw = runner.optimizers[o].groups.count
+        for (g, (old, new)) in zip(before, values).enumerated() where old.bitPattern != new.bitPattern && g < raw {
+            switch param {
+            case "lr": try runner.effect(.setLR(optimizer: name, group: g, value: new))
+            case "momentum": try runner.effect(.setMomentum(optimizer: name, group: g, value: new))
+            default:
+                var fields = [Field("param", .string(param)), Field("group", .int(Int64(g))), Field("value", .double(new))]
+                if !name.isEmpty { fields.insert(Field("optimizer", .string(name)), at: 0) }
+                try runner.effect(.custom(kind: "set_param", fields: fields))
+            }
         }
     }
-
-    /// The raw groups of the first optimizer (the wrapper's extra base group is not one).
-    static func rawGroupCount(_ runner: HookContext) -> Int { runner.optimizers.first?.groups.count ?? 0 }
 
     /// The wrapper's groups' values of `param`: the raw groups, then the extra base group
     /// when the optimizer has several (OptimWrapper.param_groups).
-    static func values(_ param: String, _ runner: HookContext) -> [Double] {
-        guard let o = runner.optimizers.first else { return [] }
-        var out = o.groups.map { param == "lr" ? $0.lr : ($0.currentMomentum ?? 0) }
-        if o.hasBaseGroup { out.append(param == "lr" ? o.baseLR : (o.baseMomentum ?? 0)) }
+    static func values(_ param: String, _ o: Int, _ runner: HookContext) -> [Double] {
+        let opt = runner.optimizers[o]
+        var out = opt.groups.map { $0.value(param) }
+        if opt.hasBaseGroup { out.append(opt.baseGroup.value(param)) }
         return out
     }
 
-    static func initialValues(_ param: String, _ runner: HookContext, current: [Double]) -> [Double] {
-        guard let o = runner.optimizers.first else { return [] }
-        var initial: [Double] = []
-        for (i, g) in o.groups.enumerated() {
-            initial.append(param == "lr" ? (g.initialLR ?? current[i]) : (g.initialMomentum ?? current[i]))
+    /// Whether every group of optimizer `o` has `initial_<param>`.
+    static func initialSet(_ param: String, _ o: Int, _ runner: HookContext) -> Bool {
+        let opt = runner.optimizers[o]
+        return opt.groups.allSatisfy { $0[initial: param] != nil } && (!opt.hasBaseGroup || opt.baseGroup[initial: param] != nil)
+    }
+
+    /// `setdefault('initial_<param>', value)` on every group, then the initial values.
+    static func initialValues(_ param: String, _ o: Int, _ runner: HookContext, current: [Double]) -> [Double] {
+        let n = runner.optimizers[o].groups.count
+        for i in 0..<n where runner.optimizers[o].groups[i][initial: param] == nil {
+            runner.optimizers[o].groups[i][initial: param] = current[i]
         }
-        if o.hasBaseGroup { initial.append(param == "lr" ? (o.baseInitialLR ?? current[current.count - 1]) : (o.baseInitialMomentum ?? current[current.count - 1])) }
-        // setdefault('initial_<param>', value)
-        for i in runner.optimizers[0].groups.indices {
-            if param == "lr" { runner.optimizers[0].groups[i].initialLR = initial[i] } else { runner.optimizers[0].groups[i].initialMomentum = initial[i] }
+        if runner.optimizers[o].hasBaseGroup && runner.optimizers[o].baseGroup[initial: param] == nil {
+            runner.optimizers[o].baseGroup[initial: param] = current[n]
         }
-        if o.hasBaseGroup {
-            if param == "lr" { runner.optimizers[0].baseInitialLR = initial.last } else { runner.optimizers[0].baseInitialMomentum = initial.last }
-        }
+        var initial = runner.optimizers[o].groups.map { $0[initial: param]! }
+        if runner.optimizers[o].hasBaseGroup { initial.append(runner.optimizers[o].baseGroup[initial: param]!) }
         return initial
     }
 
     /// Overwrites `initial_<param>` of every group (OneCycle's construction).
-    static func setInitial(_ param: String, _ initial: [Double], _ runner: HookContext) {
-        let n = runner.optimizers[0].groups.count
-        for i in 0..<min(n, initial.count) {
-            if param == "lr" { runner.optimizers[0].groups[i].initialLR = initial[i] } else { runner.optimizers[0].groups[i].initialMomentum = initial[i] }
-        }
-        if runner.optimizers[0].hasBaseGroup && initial.count > n {
-            if param == "lr" { runner.optimizers[0].baseInitialLR = initial[n] } else { runner.optimizers[0].baseInitialMomentum = initial[n] }
-        }
+    static func setInitial(_ param: String, _ initial: [Double], _ o: Int, _ runner: HookContext) {
+        let n = runner.optimizers[o].groups.count
+        for i in 0..<min(n, initial.count) { runner.optimizers[o].groups[i][initial: param] = initial[i] }
+        if runner.optimizers[o].hasBaseGroup && initial.count > n { runner.optimizers[o].baseGroup[initial: param] = initial[n] }
     }
 
-    static func write(_ param: String, _ values: [Double], _ runner: HookContext) {
-        guard !runner.optimizers.isEmpty else { return }
-        let n = runner.optimizers[0].groups.count
-        for i in 0..<min(n, values.count) {
-            if param == "lr" { runner.optimizers[0].groups[i].lr = values[i] } else { runner.optimizers[0].groups[i].setMomentum(values[i]) }
-        }
-        if runner.optimizers[0].hasBaseGroup && values.count > n {
-            if param == "lr" { runner.optimizers[0].baseLR = values[n] } else { runner.optimizers[0].baseMomentum = values[n] }
-        }
+    static func write(_ param: String, _ values: [Double], _ o: Int, _ runner: HookContext) {
+        let n = runner.optimizers[o].groups.count
+        for i in 0..<min(n, values.count) { runner.optimizers[o].groups[i].set(param, values[i]) }
+        if runner.optimizers[o].hasBaseGroup && values.count > n { runner.optimizers[o].baseGroup.set(param, values[n]) }
     }
 }
