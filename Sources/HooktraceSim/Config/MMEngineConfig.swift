@@ -1,3 +1,4 @@
+import Foundation
 import HooktraceFormat
 
 /// What an mmengine config says about the run's loops and hooks (mmengine 0.10.7's
@@ -114,6 +115,8 @@ package struct MMEngineSettings: Sendable {
         logProcessor = try LogProcessorSettings(json["log_processor"])
 
         // Optimizer wrappers (`Runner.build_optim_wrapper`), then the schedulers on them.
+        var backbone: String?
+        if case .string(let b)? = json["model"]?["backbone"]?["type"] { backbone = b }
         guard let wrapperValue = json["optim_wrapper"], wrapperValue != .null else {
             throw configError("optim_wrapper", "missing: mmengine trains only with train_cfg, train_dataloader and optim_wrapper (all three or none), e.g. {\"type\": \"OptimWrapper\", \"optimizer\": {\"type\": \"SGD\", \"lr\": 0.02, \"momentum\": 0.9}}")
         }
@@ -137,10 +140,10 @@ package struct MMEngineSettings: Sendable {
                 guard case .object = value else {
                     throw configError("optim_wrapper.\(name)", "expected a wrapper config such as {\"optimizer\": {\"type\": \"Adam\", \"lr\": 0.0002}}, got \(describeValue(value))")
                 }
-                wrappers.append(try WrapperSettings(value, name: name, path: "optim_wrapper.\(name)", warnings: &warnings))
+                wrappers.append(try WrapperSettings(value, name: name, path: "optim_wrapper.\(name)", backbone: backbone, warnings: &warnings))
             }
         } else {
-            wrappers = [try WrapperSettings(wrapperValue, name: "", path: "optim_wrapper", warnings: &warnings)]
+            wrappers = [try WrapperSettings(wrapperValue, name: "", path: "optim_wrapper", backbone: backbone, warnings: &warnings)]
         }
         switch json["param_scheduler"] {
         case nil, .null?: break
@@ -255,12 +258,14 @@ package struct WrapperSettings: Sendable {
     package var optimizer: JSONValue
     /// `clip_grad` by norm: the wrapper clips and logs `train/grad_norm`.
     package var clipsGradNorm = false
-    /// `paramwise_cfg`, when given.
+    /// `paramwise_cfg`, when given (with the default constructor).
     package var paramwise: Paramwise?
+    /// mmdetection's layer-wise lr decay (`LearningRateDecayOptimizerConstructor`).
+    package var layerDecay: LayerDecay?
     /// `accumulative_counts`: the optimizer steps every this many updates (and at the last).
     package var accumulativeCounts = 1
 
-    init(_ value: JSONValue, name: String, path: String, warnings: inout [String]) throws(HooktraceError) {
+    init(_ value: JSONValue, name: String, path: String, backbone: String?, warnings: inout [String]) throws(HooktraceError) {
         self.name = name
         self.path = path
         var wrapper = try ConfigArgs(value, path: path)
@@ -287,11 +292,24 @@ package struct WrapperSettings: Sendable {
         guard accumulativeCounts > 0 else {
             throw configError(path + ".accumulative_counts", "must be a positive integer, got \(accumulativeCounts) (mmengine asserts it)")
         }
-        if let p = wrapper.raw("paramwise_cfg"), p != .null {
+        let constructor: String? = switch wrapper.raw("constructor") {
+        case .string(let c)?: c.split(separator: ".").last.map(String.init)
+        case nil, .null?: nil
+        case let c?: throw configError(path + ".constructor", "expected a constructor's name, got \(describeValue(c))")
+        }
+        if constructor == "LearningRateDecayOptimizerConstructor" {
+            guard let p = wrapper.raw("paramwise_cfg"), p != .null else {
+                throw configError(path + ".paramwise_cfg", "missing: LearningRateDecayOptimizerConstructor reads decay_rate and num_layers from it (mmdetection fails without them)")
+            }
+            if let backbone, !backbone.contains("ConvNeXt") {
+                throw configError(path + ".constructor", "LearningRateDecayOptimizerConstructor assigns layers of ConvNeXt backbones only, and model.backbone is \(backbone) (mmdetection raises NotImplementedError)")
+            }
+            layerDecay = try LayerDecay(p, optimizer: opt, path: path + ".paramwise_cfg")
+        } else if let p = wrapper.raw("paramwise_cfg"), p != .null {
             paramwise = try Paramwise(p, optimizer: opt, path: path + ".paramwise_cfg")
         }
-        if let c = wrapper.raw("constructor"), c != .null, c != .string("DefaultOptimWrapperConstructor") {
-            warnings.append("\(path).constructor (\(describeValue(c))): its param groups are not simulated; the optimizer's groups are the config's")
+        if let constructor, constructor != "DefaultOptimWrapperConstructor", constructor != "LearningRateDecayOptimizerConstructor" {
+            warnings.append("\(path).constructor (\(constructor)): its param groups are not simulated; the optimizer's groups are the config's (with the default constructor's paramwise_cfg, if any)")
         }
         if bareWrapper == "AmpOptimWrapper" {
             let scale = wrapper.raw("loss_scale") ?? .string("dynamic")
@@ -390,6 +408,76 @@ package struct Paramwise: Sendable {
         let ordered = [classes[first]] + classes.enumerated().filter { $0.offset != first }.map(\.element)
         optimizer.groups = ordered.map(\.group)
         optimizer.groupNames = ordered.map(\.name)
+        optimizer.perParameterGroups = true
+    }
+}
+
+/// mmdetection 3.x's `LearningRateDecayOptimizerConstructor` (for ConvNeXt backbones):
+/// every parameter joins the group `layer_<id>_decay` (or `_no_decay`: biases and other
+/// 1-D parameters, weight decay 0), whose lr is the optimizer's × decay_rate^(L − id − 1)
+/// with L = num_layers + 2. `layer_wise` numbers the stem 0, stage 0 1, stage 1 and its
+/// downsampling 2, stage 2's blocks 3 + block // 3, stage 3 num_layers and everything
+/// else (the backbone's output norms, neck, heads) num_layers + 1; `stage_wise` numbers
+/// the downsampling layers 0, stage i i + 1 and the rest num_layers + 1.
+///
+/// The groups come in the order the model's parameters first reach them: mmpretrain's
+/// ConvNeXt registers its downsampling layers (the stem's conv first), then its stages
+/// (each block's layer-scale `gamma`, 1-D, before its convolutions), then its output
+/// norms; the neck and heads follow. So group 0, whose lr mmengine logs, is
+/// `layer_0_decay`.
+package struct LayerDecay: Sendable {
+    package var rate: Double
+    package var numLayers: Int
+    package var stageWise: Bool
+
+    init(_ value: JSONValue, optimizer: JSONValue, path: String) throws(HooktraceError) {
+        var args = try ConfigArgs(value, path: path)
+        guard let rate = try args.optionalDouble("decay_rate") else { throw configError(path + ".decay_rate", "missing: the lr factor per layer, e.g. 0.95") }
+        guard let n = try args.optionalInt("num_layers") else { throw configError(path + ".num_layers", "missing: the backbone's number of layers for the decay (mmdetection's ConvNeXt configs give 6 or 12)") }
+        guard n >= 3 else { throw configError(path + ".num_layers", "must be at least 3 for ConvNeXt's four stages, got \(n)") }
+        let type = try args.string("decay_type", default: "layer_wise")
+        guard type == "layer_wise" || type == "stage_wise" else {
+            throw configError(path + ".decay_type", "must be \"layer_wise\" or \"stage_wise\", got \"\(type)\" (mmdetection would fail on the first parameter)" + suggestion(type, ["layer_wise", "stage_wise"]))
+        }
+        if optimizer["weight_decay"] == nil || optimizer["weight_decay"] == .null {
+            // base_wd is None: the decay groups would carry None, and torch rejects it.
+            throw configError(path, "LearningRateDecayOptimizerConstructor gives its decay groups the optimizer's weight_decay, and optimizer.weight_decay is not given")
+        }
+        self.rate = rate
+        self.numLayers = n
+        self.stageWise = type == "stage_wise"
+        try args.finish(owner: "LearningRateDecayOptimizerConstructor's paramwise_cfg")
+    }
+
+    /// The groups' (layer id, decays) in the order the parameters reach them.
+    var classes: [(id: Int, decay: Bool)] {
+        var out: [(id: Int, decay: Bool)] = []
+        func add(_ id: Int, _ decay: Bool) { if !out.contains(where: { $0.id == id && $0.decay == decay }) { out.append((id, decay)) } }
+        let n = numLayers
+        if stageWise {
+            add(0, true); add(0, false)                       // downsampling layers, stem conv first
+            for stage in 1...4 { add(stage, false); add(stage, true) }  // gamma, then convs
+        } else {
+            add(0, true); add(0, false)                       // stem: conv weight, bias, norm
+            for id in [2, 3, n] { add(id, false); add(id, true) }  // downsampling: norm, then conv
+            add(1, false); add(1, true)                       // stage 0: gamma, then convs
+            for id in 3..<max(3, n) { add(id, false); add(id, true) }  // stage 2's blocks
+        }
+        add(n + 1, false); add(n + 1, true)                   // output norms, then neck and heads
+        return out
+    }
+
+    /// The optimizer's single group becomes the layer groups.
+    func apply(to optimizer: inout OptimizerState) {
+        let base = optimizer.groups[0]
+        let layers = numLayers + 2
+        optimizer.groups = classes.map { c in
+            var g = base
+            g.lr = pow(rate, Double(layers - c.id - 1)) * base.lr
+            if !c.decay { g.settings["weight_decay"] = 0 }
+            return g
+        }
+        optimizer.groupNames = classes.map { "layer_\($0.id)_\($0.decay ? "decay" : "no_decay")" }
         optimizer.perParameterGroups = true
     }
 }

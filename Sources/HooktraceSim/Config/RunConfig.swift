@@ -112,6 +112,12 @@ package struct RunConfig {
                     }
                     paramwise.apply(to: &optimizer, firstParam: simulation.firstParam(of: wrapper.name))
                 }
+                if let layerDecay = wrapper.layerDecay {
+                    guard optimizer.groups.count == 1 else {
+                        throw configError(wrapper.path + ".paramwise_cfg", "and optimizer.param_groups both give param groups; give one")
+                    }
+                    layerDecay.apply(to: &optimizer)
+                }
                 optimizers.append(optimizer)
             }
             isDictOptimizer = settings.wrappers.count > 1

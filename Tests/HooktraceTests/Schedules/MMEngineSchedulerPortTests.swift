@@ -312,3 +312,61 @@ struct MMEngineOptimWrapperDictTests {
         #expect(config.warnings.contains { $0.hasPrefix("optim_wrapper.constructor (\"MyGANConstructor\"): simulated as mmagic's MultiOptimWrapperConstructor") })
     }
 }
+
+/// mmdetection 3.x's LearningRateDecayOptimizerConstructor (its ConvNeXt configs).
+@Suite("mmengine dialect: layer-wise lr decay")
+struct LayerDecayTests {
+    static func optimizer(_ paramwise: String, model: String = "") throws -> OptimizerState {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"type": "AmpOptimWrapper", "constructor": "LearningRateDecayOptimizerConstructor", "paramwise_cfg": \#(paramwise), "optimizer": {"type": "AdamW", "lr": 0.0001, "betas": [0.9, 0.999], "weight_decay": 0.05}}, "data": {"train": 1}\#(model)}"#
+        return try RunConfig(text: json, name: "t").optimizers[0]
+    }
+
+    // The expected orders are what mmdetection 3.3.0's get_layer_id_for_convnext and
+    // get_stage_id_for_convnext give, applied in named_parameters() order to a module
+    // with mmpretrain ConvNeXt's parameter names and shapes (stage 2 of depth 3·(N − 3)),
+    // a neck and a head.
+    @Test("layer_wise: groups in the order the parameters reach them, lr × decay_rate^(num_layers + 1 − id), no weight decay for 1-D parameters", arguments: [
+        (6, "layer_0_decay layer_0_no_decay layer_2_no_decay layer_2_decay layer_3_no_decay layer_3_decay layer_6_no_decay layer_6_decay layer_1_no_decay layer_1_decay layer_4_no_decay layer_4_decay layer_5_no_decay layer_5_decay layer_7_no_decay layer_7_decay"),
+        (12, "layer_0_decay layer_0_no_decay layer_2_no_decay layer_2_decay layer_3_no_decay layer_3_decay layer_12_no_decay layer_12_decay layer_1_no_decay layer_1_decay layer_4_no_decay layer_4_decay layer_5_no_decay layer_5_decay layer_6_no_decay layer_6_decay layer_7_no_decay layer_7_decay layer_8_no_decay layer_8_decay layer_9_no_decay layer_9_decay layer_10_no_decay layer_10_decay layer_11_no_decay layer_11_decay layer_13_no_decay layer_13_decay"),
+    ])
+    func layerWise(layers: Int, expected: String) throws {
+        let o = try Self.optimizer(#"{"decay_rate": 0.95, "decay_type": "layer_wise", "num_layers": \#(layers)}"#)
+        #expect(o.groupNames.joined(separator: " ") == expected)
+        for (name, g) in zip(o.groupNames, o.groups) {
+            let id = Int(name.split(separator: "_")[1])!
+            #expect(g.lr == pow(0.95, Double(layers + 1 - id)) * 0.0001, "\(name)")
+            #expect(g.settings["weight_decay"] == (name.hasSuffix("no_decay") ? 0 : 0.05), "\(name)")
+        }
+        #expect(o.hasBaseGroup && o.baseLR == 0.0001)
+    }
+
+    @Test("stage_wise: the downsampling layers are 0, stage i is i + 1, the rest num_layers + 1")
+    func stageWise() throws {
+        let o = try Self.optimizer(#"{"decay_rate": 0.9, "decay_type": "stage_wise", "num_layers": 6}"#)
+        #expect(o.groupNames.joined(separator: " ") == "layer_0_decay layer_0_no_decay layer_1_no_decay layer_1_decay layer_2_no_decay layer_2_decay layer_3_no_decay layer_3_decay layer_4_no_decay layer_4_decay layer_7_no_decay layer_7_decay")
+        #expect(o.groups[0].lr == pow(0.9, 7) * 0.0001)
+    }
+
+    @Test("the logged lr is layer_0_decay's: a run logs base × rate^(num_layers + 1), and base_lr")
+    func logged() throws {
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"constructor": "LearningRateDecayOptimizerConstructor", "paramwise_cfg": {"decay_rate": 0.95, "num_layers": 6}, "optimizer": {"type": "AdamW", "lr": 0.0001, "weight_decay": 0.05}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 1}}, "data": {"train": 2}}"#
+        var logged: [(String, Scalar)] = []
+        _ = try Simulator.record(try RunConfig(text: json, name: "t")) { e throws(HooktraceError) in
+            if case .effect(let x) = e, case .log(let f) = x.action, logged.isEmpty { logged = f.map { ($0.key, $0.value) } }
+        }
+        #expect(logged.first?.0 == "base_lr" && logged.first?.1 == .double(0.0001))
+        #expect(logged.dropFirst().first?.0 == "lr" && logged.dropFirst().first?.1 == .double(pow(0.95, 7) * 0.0001))
+    }
+
+    @Test("its settings mmdetection would fail on are config errors", arguments: [
+        (#"{"decay_rate": 0.95}"#, "", "optim_wrapper.paramwise_cfg.num_layers: missing"),
+        (#"{"num_layers": 6}"#, "", "optim_wrapper.paramwise_cfg.decay_rate: missing"),
+        (#"{"decay_rate": 0.95, "num_layers": 6, "decay_type": "layerwise"}"#, "", #"optim_wrapper.paramwise_cfg.decay_type: must be "layer_wise" or "stage_wise", got "layerwise""#),
+        (#"{"decay_rate": 0.95, "num_layers": 6, "custom_keys": {}}"#, "", "optim_wrapper.paramwise_cfg.custom_keys: LearningRateDecayOptimizerConstructor's paramwise_cfg has no parameter"),
+        (#"{"decay_rate": 0.95, "num_layers": 6}"#, #", "model": {"backbone": {"type": "ResNet"}}"#, "optim_wrapper.constructor: LearningRateDecayOptimizerConstructor assigns layers of ConvNeXt backbones only, and model.backbone is ResNet"),
+    ])
+    func errors(paramwise: String, model: String, expected: String) {
+        let message = configErrorMessage(#"{"train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"constructor": "LearningRateDecayOptimizerConstructor", "paramwise_cfg": \#(paramwise), "optimizer": {"type": "AdamW", "lr": 0.0001, "weight_decay": 0.05}}, "data": {"train": 1}\#(model)}"#)
+        #expect(message?.hasPrefix(expected) == true, "got: \(message ?? "no error")")
+    }
+}
