@@ -43,17 +43,22 @@ package struct RunSeries: Sendable {
     /// What other series the trace has (for "no such series" messages).
     package var available: Set<String> = []
 
-    /// Reads `kind` (param group `group` of the first optimizer) from `path`, keeping only
+    /// The param group followed, as the run names it (`backbone`, or its index).
+    package var groupLabel = "0"
+
+    /// Reads `kind` (param group `group`, an index or a name the run gives its groups, of
+    /// `optimizer` or else the first optimizer that has it) from `path`, keeping only
     /// iterations within `iters` / `epochs`. Step-like series (lr, momentum) keep only the
     /// points where the value changes (plus the last), so long runs stay small.
     /// - Complexity: O(events), memory O(points kept).
-    package static func read(_ path: String, kind: SeriesKind, group: Int = 0, iters: ClosedRange<Int>? = nil,
+    package static func read(_ path: String, kind: SeriesKind, group: String = "0", optimizer: String? = nil, iters: ClosedRange<Int>? = nil,
                             epochs: ClosedRange<Int>? = nil) throws(HooktraceError) -> RunSeries {
         let reader = try TraceReader(path: path)
         var s = RunSeries(label: baseLabel(path))
         var state = RunState()
         // The value followed: group `group` of the first optimizer that has it.
         var followed: Int?
+        var names = GroupNames()
         var lastEpoch = -1
         var lastKept: Double?
         var pendingLast: (Int, Double)?
@@ -65,10 +70,15 @@ package struct RunSeries: Sendable {
         }
         do {
             try reader.forEachIntact { entry in
+                if case .runStart(let r) = entry.event { names = RunState.groupNames(r) }
                 switch state.apply(entry.event) {
                 case .started, .value(_, _, isNewGroup: true):
-                    followed = state.groups.firstIndex { $0.group == group }
+                    followed = state.groups.firstIndex { g in
+                        (optimizer == nil || g.optimizer == optimizer) && (Int(group) == g.group || names.name(g.optimizer, g.group) == group)
+                    }
                     if let i = followed {
+                        let g = state.groups[i]
+                        s.groupLabel = (g.optimizer.isEmpty ? "" : g.optimizer + ".") + (names.name(g.optimizer, g.group) ?? String(g.group))
                         s.available.insert("lr")
                         if state.groups[i].hasMomentum { s.available.insert("momentum") }
                     }

@@ -64,12 +64,14 @@ struct Export: ParsableCommand {
             return
         }
         var text = ""
+        // The run's names of its param groups, whatever the filter keeps.
+        let names = format == .csv ? (try traceRunStart(file)).map(RunState.groupNames) ?? GroupNames() : GroupNames()
         if format == .csv { try sink(CSVExport.header) }
         do {
             try readAll(file, filter: filters.filter) { entry in
                 switch format {
                 case .jsonl: JSONLines.write(entry, to: &text)
-                case .csv: CSVExport.write(entry, to: &text)
+                case .csv: CSVExport.write(entry, names: names, to: &text)
                 case .chromeTrace: break
                 }
                 if text.utf8.count >= 1 << 16 {

@@ -50,6 +50,12 @@ struct FilterOptions: ParsableArguments {
     }
 }
 
+/// The run_start a trace begins with, if it is a trace and has one.
+func traceRunStart(_ path: String) throws -> RunStart? {
+    guard startsWithTraceMagic(path), case .runStart(let r)? = try TraceReader(path: path).next()?.event else { return nil }
+    return r
+}
+
 /// Reads every matching event, then reports damage as the error it is (after the good events were printed).
 func readAll(_ path: String, filter: TraceFilter, _ body: (TraceEntry) throws -> Void) throws {
     let reader = try TraceReader(path: path, filter: filter)

@@ -32,8 +32,11 @@ struct Plot: ParsableCommand {
     @Option(name: .long, help: "What to plot: lr, momentum, loss or metric:NAME.")
     var what: String = "lr"
 
-    @Option(name: .long, help: "Which param group (of the first optimizer).")
-    var group: Int = 0
+    @Option(name: .long, help: ArgumentHelp("Which param group: its index, or its name where the run names groups (paramwise_cfg's classes, e.g. backbone).", valueName: "N|NAME"))
+    var group: String = "0"
+
+    @Option(name: .long, help: "Which optimizer, for runs with several (default: the first).")
+    var optimizer: String?
 
     @Option(name: .long, help: ArgumentHelp("Only these epochs.", valueName: "A[:B]"))
     var epoch: CounterRange?
@@ -54,7 +57,10 @@ struct Plot: ParsableCommand {
         let kind = SeriesKind(name: what)!
         var series: [RunSeries] = []
         for file in files {
-            let s = try RunSeries.read(file, kind: kind, group: group, iters: iter?.range, epochs: epoch?.range)
+            let s = try RunSeries.read(file, kind: kind, group: group, optimizer: optimizer, iters: iter?.range, epochs: epoch?.range)
+            if s.points.isEmpty && (kind == .lr || kind == .momentum) && !s.available.contains(kind.description) && (group != "0" || optimizer != nil) {
+                throw HooktraceError(.invalidInput, "has no param group \(group)\(optimizer.map { " of optimizer \($0)" } ?? ""); its groups: \(try groupList(file))", file: file)
+            }
             if s.points.isEmpty {
                 let has = s.available.sorted().joined(separator: ", ")
                 let range = (iter != nil || epoch != nil) ? " in the given range" : ""
@@ -62,7 +68,8 @@ struct Plot: ParsableCommand {
             }
             series.append(s)
         }
-        let title = "\(kind == .lr ? "learning rate" : kind.description)" + (group != 0 ? " (param group \(group))" : "")
+        let label = series.first?.groupLabel ?? group
+        let title = "\(kind == .lr ? "learning rate" : kind.description)" + (kind == .lr || kind == .momentum ? (label != "0" ? " (param group \(label))" : "") : "")
         let chart = SVGChart(title: title, yLabel: kind.description, series: series, logY: logY)
         let svg = chart.svg
         if let output {
@@ -76,4 +83,13 @@ struct Plot: ParsableCommand {
         // Plotted from the intact blocks; the damage is reported last (exit 1).
         if let damage = series.lazy.compactMap(\.damage).first { throw damage }
     }
+}
+
+/// The param groups a trace's run_start lists, as `plot --group` takes them.
+private func groupList(_ path: String) throws -> String {
+    guard let r = try traceRunStart(path) else { return "none" }
+    let names = RunState.groupNames(r)
+    return r.paramGroups.map { g in
+        (g.optimizer.isEmpty ? "" : g.optimizer + ".") + (names.name(g.optimizer, g.group).map { "\(g.group) (\($0))" } ?? String(g.group))
+    }.joined(separator: ", ")
 }

@@ -218,7 +218,7 @@ struct Diff: ParsableCommand {
     func run() throws {
         // An mmcv 1.x run against an mmengine run (a migration) has other calls and names:
         // it is compared by training iteration instead, with the names mapped.
-        if let x = try? runStart(a), let y = try? runStart(b), MigrationDiff.applies(x, y) {
+        if let x = try? traceRunStart(a), let y = try? traceRunStart(b), MigrationDiff.applies(x, y) {
             let diff = try MigrationDiff.compare(a, b, kinds: report.options.kinds, limit: report.limit)
             var out = StandardOutput()
             out.write(report.format == .json ? diff.json : diff.text)
@@ -230,10 +230,5 @@ struct Diff: ParsableCommand {
             return
         }
         try report.report(try TraceDiff.compare(a, b, options: report.options))
-    }
-
-    private func runStart(_ path: String) throws -> RunStart? {
-        guard startsWithTraceMagic(path), case .runStart(let r)? = try TraceReader(path: path).next()?.event else { return nil }
-        return r
     }
 }

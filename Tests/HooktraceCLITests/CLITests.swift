@@ -355,13 +355,40 @@ struct LRCLITests {
         #expect(none.status == 1 && none.stderr.contains("no training iterations"))
     }
 
-    @Test("paramwise_cfg's groups are shown by name by lr, diff and replay")
-    func groupNames() throws {
-        let scratch = Scratch()
+    /// A recorded mmengine run with paramwise_cfg's classes `backbone` (lr × 0.1) and `default`.
+    static func paramwiseTrace(_ scratch: Scratch) throws -> String {
         let cfg = scratch.file("pw.json"), trace = scratch.file("pw.htrace")
         try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}, "paramwise_cfg": {"custom_keys": {"backbone": {"lr_mult": 0.1}}}}, "param_scheduler": {"type": "MultiStepLR", "milestones": [1]}, "data": {"train": 2}}"#
             .write(toFile: cfg, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["record", "--config", cfg, "-o", trace, "--quiet"]).status == 0)
+        return trace
+    }
+
+    @Test("plot and CSV export name groups as lr does: plot --group takes a name, --optimizer one of an OptimWrapperDict's; a group the run lacks lists its groups")
+    func groupNamesInPlotAndCSV() throws {
+        let scratch = Scratch()
+        let trace = try Self.paramwiseTrace(scratch)
+        let plot = try CLI.run(["plot", trace, "--group", "default"])
+        #expect(plot.status == 0 && plot.stdout.contains("learning rate (param group default)"), "\(plot.stderr)")
+        let missing = try CLI.run(["plot", trace, "--group", "neck"])
+        #expect(missing.status == 2 && missing.stderr.contains("has no param group neck; its groups: 0 (backbone), 1 (default)"), "\(missing.stderr)")
+        let csv = try CLI.run(["export", trace, "--format", "csv", "--epoch", "0:0"])
+        #expect(csv.stdout.contains(",lr[backbone],0.0010000000000000002,") && csv.stdout.contains(",lr[default],0.010000000000000002,"), "\(csv.stdout)")
+
+        let gan = scratch.file("gan.json"), ganTrace = scratch.file("gan.htrace")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2}, "optim_wrapper": {"constructor": "MultiOptimWrapperConstructor", "generator": {"optimizer": {"type": "Adam", "lr": 0.001}}, "discriminator": {"optimizer": {"type": "SGD", "lr": 0.1}}}, "param_scheduler": {"generator": [], "discriminator": {"type": "MultiStepLR", "milestones": [1]}}, "data": {"train": 2}}"#
+            .write(toFile: gan, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["record", "--config", gan, "-o", ganTrace, "--quiet"]).status == 0)
+        let second = try CLI.run(["plot", ganTrace, "--optimizer", "discriminator"])
+        #expect(second.status == 0 && second.stdout.contains("learning rate (param group discriminator.0)"), "\(second.stderr)")
+        let lr = try CLI.run(["lr", ganTrace, "--changes"])
+        #expect(lr.stdout.hasPrefix("ITER     EPOCH  generator.lr[0]  discriminator.lr[0]\n"), "\(lr.stdout)")
+    }
+
+    @Test("paramwise_cfg's groups are shown by name by lr, diff and replay")
+    func groupNames() throws {
+        let scratch = Scratch()
+        let trace = try Self.paramwiseTrace(scratch)
         let lr = try CLI.run(["lr", trace, "--changes"])
         #expect(lr.stdout.hasPrefix("ITER     EPOCH  lr[backbone]  lr[default]\n0        0      0.010000000000000002  0.1\n"), "\(lr.stdout)")
         let replay = try CLI.run(["replay", trace, "--cfg-options", "param_scheduler.milestones=[2]"])

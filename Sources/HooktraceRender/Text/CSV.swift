@@ -13,8 +13,9 @@ package enum CSVExport {
     ]
     package static var header: String { columns.joined(separator: ",") + "\n" }
 
-    /// Appends the rows for `entry` to `out`.
-    package static func write(_ entry: TraceEntry, to out: inout String) {
+    /// Appends the rows for `entry` to `out`; param groups the run names (`names`, from
+    /// its run_start) are keyed by name, `lr[backbone]`, as `hooktrace lr` heads them.
+    package static func write(_ entry: TraceEntry, names: GroupNames = GroupNames(), to out: inout String) {
         let type = entry.event.typeName
         var base: [String] = [String(entry.sequence), type, "", "", "", "", "", ""]
         if let c = entry.context {
@@ -44,9 +45,9 @@ package enum CSVExport {
         case .effect(let e):
             switch e.action {
             case .setLR(let opt, let g, let v):
-                row(e.hook, opt.isEmpty ? "lr[\(g)]" : "\(opt).lr[\(g)]", formatDouble(v), "")
+                row(e.hook, (opt.isEmpty ? "" : opt + ".") + "lr[\(names.name(opt, g) ?? String(g))]", formatDouble(v), "")
             case .setMomentum(let opt, let g, let v):
-                row(e.hook, opt.isEmpty ? "momentum[\(g)]" : "\(opt).momentum[\(g)]", formatDouble(v), "")
+                row(e.hook, (opt.isEmpty ? "" : opt + ".") + "momentum[\(names.name(opt, g) ?? String(g))]", formatDouble(v), "")
             case .optimizerStep(let opt, let stepped, let norm):
                 row(e.hook, "grad_norm", norm.map(formatDouble) ?? "", (opt.isEmpty ? "" : opt + " ") + (stepped ? "stepped" : "skipped"))
             case .checkpointSave(let p): row(e.hook, "save", p, "")
