@@ -1,5 +1,6 @@
 import Foundation
 import HooktraceFormat
+@testable import HooktraceSim
 import Testing
 
 /// Whether real mmengine (with torch) is importable here; the integration test runs only then.
@@ -43,6 +44,8 @@ struct RealMMEngineTests {
         ("EarlyStoppingHook in an IterBasedTrainLoop, stopping_threshold", #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 20, "val_interval": 4}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 4, "by_epoch": false}}, "custom_hooks": [{"type": "EarlyStoppingHook", "monitor": "flat_loss", "stopping_threshold": 0.6}], "log_processor": {"by_epoch": false}, "work_dir": "wd", "data": {"train": 3, "val": 1}, "simulation": {"metrics": {"flat_loss": {"start": 0.5, "end": 0.5, "noise": 0}}}}"#),
         ("OptimWrapperDict (a multi-optimizer constructor): per-optimizer schedulers, accumulation without a known end, clip_grad on one, update_every", #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 3, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"constructor": "MultiOptimWrapperConstructor", "backbone": {"optimizer": {"type": "Adam", "lr": 0.0002, "betas": [0.5, 0.999]}, "accumulative_counts": 2}, "head": {"optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}, "clip_grad": {"max_norm": 10}}}, "param_scheduler": {"backbone": [{"type": "LinearLR", "start_factor": 0.5, "by_epoch": false, "end": 3}], "head": {"type": "MultiStepLR", "milestones": [1, 2], "gamma": 0.5}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 2}}, "work_dir": "wd", "data": {"train": 5, "val": 2}, "simulation": {"update_every": {"head": 2}}}"#),
         ("a list of schedulers on every wrapper of an OptimWrapperDict, with CosineAnnealingMomentum on Adam's betas and SGD's momentum", #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 9, "val_interval": 3}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"constructor": "MultiOptimWrapperConstructor", "backbone": {"optimizer": {"type": "Adam", "lr": 0.001}}, "head": {"optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}}, "param_scheduler": [{"type": "CosineAnnealingLR", "T_max": 9, "by_epoch": false, "eta_min": 0.0001}, {"type": "CosineAnnealingMomentum", "T_max": 9, "by_epoch": false, "eta_min": 0.8}], "default_hooks": {"logger": {"type": "LoggerHook", "interval": 2}, "checkpoint": {"type": "CheckpointHook", "interval": 3, "by_epoch": false}}, "log_processor": {"by_epoch": false}, "work_dir": "wd", "data": {"train": 4, "val": 1}}"#),
+        ("OneCycleLR then CosineAnnealingLR with eta_min_ratio: OneCycle's initial_lr is the base after it", epochs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 10, "by_epoch": false, "end": 10}, {"type": "CosineAnnealingLR", "begin": 10, "end": 25, "T_max": 15, "by_epoch": false, "eta_min_ratio": 0.1}]"#)),
+        ("last_step: a second ExponentialLR continues from step 3 on the first's initial_lr", epochs(#"[{"type": "ExponentialLR", "gamma": 0.9, "end": 2}, {"type": "ExponentialLR", "gamma": 0.8, "begin": 2, "last_step": 3}, {"type": "StepParamScheduler", "param_name": "lr", "step_size": 4, "gamma": 0.5, "by_epoch": false}]"#)),
         ("load_from (after_load_checkpoint), priorities written as strings and ints", #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "priority": "very_low"}}, "custom_hooks": [{"type": "EMAHook", "priority": "normal"}, {"type": "EmptyCacheHook", "priority": 50}, {"type": "SyncBuffersHook", "priority": 49}], "load_from": "weights.pth", "work_dir": "wd", "data": {"train": 3, "val": 2}}"#),
     ]
 
@@ -146,4 +149,53 @@ struct RealMMEngineTests {
             #expect((s["iterations"] as? Int ?? 0) > 0)
         }
     }
+
+    @Test("*ParamScheduler on weight_decay and eps: every epoch's value bit for bit as real mmengine's", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the ported tests cover the generic schedulers"),
+          arguments: [
+            ("weight_decay", #"{"type": "SGD", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0005, "param_groups": [{}, {"weight_decay": 0.001}]}"#,
+             #"[{"type": "LinearParamScheduler", "param_name": "weight_decay", "start_factor": 0.3, "end": 4}, {"type": "CosineAnnealingParamScheduler", "param_name": "weight_decay", "begin": 4, "end": 12, "T_max": 8, "eta_min": 0.0001}]"#),
+            ("weight_decay", #"{"type": "AdamW", "lr": 0.001}"#,
+             #"[{"type": "PolyParamScheduler", "param_name": "weight_decay", "power": 2.0, "eta_min": 0.001, "end": 9}, {"type": "MultiStepParamScheduler", "param_name": "weight_decay", "milestones": [10], "gamma": 0.5}]"#),
+            ("eps", #"{"type": "Adam", "lr": 0.001, "eps": 1e-06}"#,
+             #"[{"type": "ExponentialParamScheduler", "param_name": "eps", "gamma": 0.7}, {"type": "CosineRestartParamScheduler", "param_name": "eps", "periods": [5, 7], "restart_weights": [1, 0.5], "eta_min_ratio": 0.1}]"#),
+          ])
+    func genericParams(param: String, optimizer: String, schedulers: String) throws {
+        let scratch = Scratch()
+        let epochs = 12
+        let json = #"{"train_cfg": {"by_epoch": true, "max_epochs": \#(epochs)}, "optim_wrapper": {"optimizer": \#(optimizer)}, "data": {"train": 1}, "param_scheduler": \#(schedulers)}"#
+        let path = scratch.file("c.json")
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        let real = try CLI.run(["python3", Self.fixtures + "/real_param_schedule.py", path, param, String(epochs)], executable: "/usr/bin/env")
+        #expect(real.status == 0, "\(real.stderr.suffix(1500))")
+        let realValues = try #require(try JSONSerialization.jsonObject(with: Data(real.stdout.utf8)) as? [[String]])
+        // The simulation: run_start's param_settings, then each epoch's set_param effects.
+        let config = try RunConfig(text: json, name: "t")
+        var current: [Double] = [], simulated: [[String]] = []
+        _ = try Simulator.record(config) { e throws(HooktraceError) in
+            switch e {
+            case .runStart(let r):
+                guard case .string(let text)? = r.meta.first(where: { $0.key == "param_settings" })?.value,
+                      case .array(let items)? = try? JSONValue.parse(text)[param]?[""] else { return }
+                current = items.compactMap(\.number)
+            case .call(let c) where c.stage == "before_train_epoch":
+                simulated.append(current.map { hexFloat($0) })
+            case .effect(let x):
+                if case .custom("set_param", let f) = x.action, case .int(let g)? = f.first(where: { $0.key == "group" })?.value,
+                   let v = f.first(where: { $0.key == "value" })?.value.number { current[Int(g)] = v }
+            default: break
+            }
+        }
+        #expect(simulated == realValues, "simulated \(simulated)\nreal      \(realValues)")
+    }
+}
+
+/// Python's float.hex() of a normal `x`: 0x1.<13 hex digits>p<exponent>.
+func hexFloat(_ x: Double) -> String {
+    if x == 0 { return x.sign == .minus ? "-0x0.0p+0" : "0x0.0p+0" }
+    let bits = x.bitPattern
+    let mantissa = bits & 0xF_FFFF_FFFF_FFFF
+    let exponent = Int((bits >> 52) & 0x7FF) - 1023
+    var digits = String(mantissa, radix: 16)
+    digits = String(repeating: "0", count: 13 - digits.count) + digits
+    return (x < 0 ? "-" : "") + "0x1." + digits + "p" + (exponent >= 0 ? "+" : "") + String(exponent)
 }
