@@ -174,14 +174,16 @@ package struct ParamScheduler: Sendable {
             }
             let etaMin = try number("eta_min"), ratio = try number("eta_min_ratio")
             guard (etaMin == nil) != (ratio == nil) else { throw configError(args.path, "needs exactly one of eta_min and eta_min_ratio (mmengine asserts it)") }
-            // The scheduler steps while begin ≤ global step < end, up to the run's last step
-            // (max_epochs by epoch, max_iters by iteration); mmengine raises ValueError at the
-            // first step past the periods.
-            let lastGlobal = Double(byEpoch && !convert ? maxEpochs : maxIters)
-            let lastStep = min(end - 1, lastGlobal) - begin
+            // The values training uses are those of global steps begin ≤ s < end up to the
+            // run's last epoch (by epoch) or iteration (by iteration); the step after the last
+            // one is computed but never used. Past the periods mmengine 0.10.7 holds the last
+            // value (get_position_from_periods finds no period): refused like non-increasing
+            // milestones, a schedule it runs that is almost never meant.
+            let lastUsed = Double(byEpoch && !convert ? maxEpochs : maxIters) - 1
+            let lastStep = min(end - 1, lastUsed) - begin
             let covered = periods.reduce(0, +)
             if lastStep >= covered {
-                notes.append("\(args.keyPath("periods")): sum to \(show(covered)) steps, but the scheduler steps \(show(lastStep + 1)) times in this run (\(byEpoch && !convert ? "by epoch" : "by iteration")); from step \(show(covered)) on mmengine holds the last value (its get_position_from_periods finds no period): lengthen the periods or set end if that is not meant")
+                throw configError(args.keyPath("periods"), "sum to \(show(covered)) steps, but training uses \(show(lastStep + 1)) steps of this scheduler (\(byEpoch && !convert ? "by epoch" : "by iteration")); from step \(show(covered)) on mmengine would hold the last value (its get_position_from_periods finds no period). Lengthen the periods to cover the run, or give \"end\": \(show(begin + covered)) to hold the value on purpose")
             }
             recurrence = .cosineRestart(periods: periods, weights: weights, etaMin: etaMin, etaMinRatio: ratio)
         case "OneCycle":
