@@ -522,6 +522,8 @@ struct MMEngineSchedulerTests {
         #expect(got.last?.bitPattern == (4e-07).bitPattern, "\(got)")
         // A range longer than total_steps is refused: mmengine fails at the step past it.
         #expect(throws: HooktraceError.self) { try iterLRs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 5, "by_epoch": false}]"#, iters: 10) }
+        // An end beyond the run does not count: the run's 10 iterations step 10 times.
+        #expect(try iterLRs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 10, "by_epoch": false, "end": 1000}]"#, iters: 10).count == 10)
         // pct_start must be a float, as mmengine checks.
         #expect(throws: HooktraceError.self) { try iterLRs(#"[{"type": "OneCycleLR", "eta_max": 0.1, "pct_start": 1, "by_epoch": false}]"#, iters: 10) }
     }

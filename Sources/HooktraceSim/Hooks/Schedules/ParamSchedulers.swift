@@ -208,8 +208,11 @@ package struct ParamScheduler: Sendable {
             let phases: [(end: Double, from: Int, to: Int)] = threePhase
                 ? [(pct * total - 1, 0, 1), (2 * pct * total - 2, 1, 0), (total - 1, 0, 2)]
                 : [(pct * total - 1, 0, 1), (total - 1, 1, 2)]
-            // mmengine raises at the step past total_steps: a range longer than that fails mid-run.
-            guard end - begin - 1 <= total else {
+            // mmengine raises at a step past total_steps: a range longer than that fails
+            // mid-run. The steps computed run to the range's end or the run's last step
+            // (the one after the last iteration or epoch included), whichever comes first.
+            let lastComputed = min(end - 1, Double(byEpoch && !convert ? maxEpochs : maxIters)) - begin
+            guard lastComputed <= total else {
                 throw configError(args.keyPath("total_steps"), "\(show(total)) is shorter than the scheduler's range (end − begin = \(show(end - begin))); mmengine raises ValueError (\"Tried to step \(show(total) + "+2") times\") there")
             }
             recurrence = .oneCycle(etaMax: etaMax, totalSteps: total, phases: phases, cos: anneal == "cos",
