@@ -448,6 +448,10 @@ package final class LiveRecorder {
             members.append(("data", .object(data)))
             config = JSONValue.object(members).compact
         }
+        if let error = string(info["config_error"]) {
+            let note = "the run's hook settings could not be read from its runner (\(error)): the trace records the run, but `hooktrace replay` needs its config (--config)"
+            if !session.notes.contains(note) { session.notes.append(note) }
+        }
         var meta = c.meta
         if let wd = string(info["work_dir"]) { meta.append(Field("work_dir", .string(wd))) }
         try writer.append(.runStart(RunStart(
@@ -517,6 +521,14 @@ package final class LiveRecorder {
         case "custom":
             guard p.count >= 3, let hook = string(p[0]), let kind = string(p[1]), case .object(let members) = p[2] else { return }
             try emit(c, .effect(Effect(hook: hook, .custom(kind: kind, fields: members.map { Field($0.key, scalar($0.value)) }))))
+        case "ema":
+            // An averaged model's update (mmengine's EMAHook) with its momentum.
+            guard p.count >= 2, let hook = string(p[0]), let momentum = p[1].number else { return }
+            try emit(c, .effect(Effect(hook: hook, .emaUpdate(momentum: momentum))))
+        case "stop":
+            // A hook set the train loop's stop_training (mmengine's EarlyStoppingHook).
+            guard let hook = p.first.flatMap({ string($0) }) else { return }
+            try emit(c, .effect(Effect(hook: hook, .stop(reason: p.count > 1 ? string(p[1]) ?? "" : ""))))
         case "fault":
             // The shim failed in its own code: the training went on, unrecorded from here.
             let stage = p.first.flatMap { string($0) } ?? "?", what = p.count > 1 ? string(p[1]) ?? "" : ""

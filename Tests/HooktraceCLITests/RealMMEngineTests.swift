@@ -119,6 +119,15 @@ struct RealMMEngineTests {
         let r = try CLI.run(["record", "-o", real, "--", "python3", Self.fixtures + "/real_mmengine_train.py", configPath, scratch.file("wd")])
         #expect(r.status == 0, "\(name): \(r.stderr.suffix(2000))")
         #expect(try CLI.run(["record", "--config", configPath, "-o", sim, "--quiet"]).status == 0)
+        // The recording replays from the runner's own objects (no config given): the same
+        // calls and effects, exit 0.
+        let replay = try CLI.run(["replay", real])
+        #expect(replay.status == 0, "\(name): replay of the real run: \(replay.stdout.suffix(3000)) \(replay.stderr.suffix(1500))")
+        if name.hasPrefix("warmup + multistep") {
+            // What-if on the real run: other milestones change the lr from epoch 3 on, nothing else.
+            let whatIf = try CLI.run(["replay", real, "--cfg-options", "param_scheduler.1.milestones=[3,4]", "default_hooks.checkpoint.max_keep_ckpts=1"])
+            #expect(whatIf.status == 1 && whatIf.stdout.contains("lr[0]: 5 of 25 iterations differ (iters 10-14)") && whatIf.stdout.contains("checkpoints kept at the end: A [epoch_4.pth, epoch_5.pth], B [epoch_5.pth]"), "\(whatIf.stdout)")
+        }
         let (simCalls, simFiles) = try Self.outline(sim)
         let (realCalls, realFiles) = try Self.outline(real)
         #expect(simCalls == realCalls, "\(name): calls differ")

@@ -29,6 +29,8 @@ serialising; the rest are JSON strings:
   ["span", hook, start_ns, duration_ns]
   ["custom", hook, kind, {fields}]                        an effect without its own message (mmengine's loss
                                                            factor under gradient accumulation)
+  ["ema", hook, momentum]                                 an averaged model's update (mmengine's EMAHook)
+  ["stop", hook, reason]                                  a hook stopped the train loop (stop_training)
   ["fault", stage, error]                                 the shim's own failure: nothing is recorded after it
   ["end", status, exit_code, message]
 
@@ -206,6 +208,7 @@ def _hook_named(runner, fragment):
 
 
 def _start(runner, framework):
+    _state["runner"] = runner
     loaders = dict(_state.get("run_loaders") or {})
     for mode in loaders:
         _loaders_sent.add(mode)
@@ -229,6 +232,12 @@ def _start(runner, framework):
     config = meta.get("hooktrace_config") if isinstance(meta, dict) else None
     if config is None and isinstance(meta, dict) and isinstance(meta.get("config"), str):
         config = _replay_config(meta["config"], runner, loaders)
+    config_error = None
+    if config is None and framework == "mmengine":
+        try:
+            config = _mmengine_config(runner, loaders)
+        except Exception as exc:  # the recording goes on; only its replay config is missing
+            config_error = "%s: %s" % (type(exc).__name__, exc)
     module = sys.modules.get(framework)
     info = {
         "framework": framework,
@@ -240,6 +249,7 @@ def _start(runner, framework):
         "param_groups": _groups(runner),
         "hooks": _hooks(runner),
         "config": config,
+        "config_error": config_error,
         "work_dir": getattr(runner, "work_dir", None),
     }
     _channel.send(["start", info])
@@ -299,6 +309,207 @@ def _replay_config(text, runner, loaders):
     out["data"] = data
     out["work_dir"] = getattr(runner, "work_dir", None)
     return out
+
+
+_MMENGINE_DEFAULT_KEYS = (("RuntimeInfoHook", "runtime_info"), ("IterTimerHook", "timer"),
+                          ("DistSamplerSeedHook", "sampler_seed"), ("LoggerHook", "logger"),
+                          ("ParamSchedulerHook", "param_scheduler"), ("CheckpointHook", "checkpoint"))
+
+# The settings of mmengine's hooks, read back from their attributes (mmengine 0.10.7).
+_MMENGINE_HOOK_SETTINGS = {
+    "CheckpointHook": ("interval", "by_epoch", "save_optimizer", "save_param_scheduler", "out_dir", "max_keep_ckpts",
+                       "save_last", "filename_tmpl", "published_keys", "save_begin", "greater_keys", "less_keys"),
+    "LoggerHook": ("interval", "ignore_last", "interval_exp_name", "out_dir", "out_suffix", "keep_local",
+                   "log_metric_by_epoch"),
+    "EarlyStoppingHook": ("monitor", "rule", "min_delta", "strict", "check_finite", "patience", "stopping_threshold"),
+    "EMAHook": ("strict_load", "begin_iter", "begin_epoch"),
+}
+
+# Each scheduler class's settings, as attributes of the built scheduler (already converted to
+# iterations when the config said convert_to_iter_based; mmdetection's QuadraticWarmup has none).
+_SCHEDULER_SETTINGS = {
+    "Step": ("step_size", "gamma"), "MultiStep": ("gamma",), "Constant": ("factor",),
+    "Linear": ("start_factor", "end_factor"), "Exponential": ("gamma",), "Poly": ("eta_min", "power"),
+    "CosineAnnealing": ("T_max", "eta_min", "eta_min_ratio"),
+    "CosineRestart": ("periods", "restart_weights", "eta_min", "eta_min_ratio"),
+    "OneCycle": ("eta_max", "total_steps", "div_factor", "final_div_factor"),
+    "ReduceOnPlateau": ("monitor", "rule", "factor", "patience", "threshold", "threshold_rule", "cooldown", "eps"),
+    "QuadraticWarmup": (),
+}
+
+
+def _mmengine_config(runner, loaders):
+    """The run's hook settings as a hooktrace config of mmengine's keys, read from the
+    built objects (any script: Runner(...) or Runner.from_cfg): the train loop, the
+    schedulers, the optimizer wrapper(s), the hooks and the log processor, so that
+    `hooktrace replay` can re-run this run's hooks against its recording."""
+    out = {}
+    loop = getattr(runner, "_train_loop", None)
+    name = type(loop).__name__
+    train = {"type": name, "val_begin": loop.val_begin, "val_interval": loop.val_interval}
+    if name == "IterBasedTrainLoop":
+        train["max_iters"] = loop._max_iters
+    else:
+        train["type"] = "EpochBasedTrainLoop"
+        train["max_epochs"] = loop._max_epochs
+    milestones = list(getattr(loop, "dynamic_milestones", []) or [])[1:]
+    intervals = list(getattr(loop, "dynamic_intervals", []) or [])[1:]
+    if milestones:
+        train["dynamic_intervals"] = [[m, i] for m, i in zip(milestones, intervals)]
+    out["train_cfg"] = train
+    if getattr(runner, "_val_loop", None) is not None:
+        out["val_cfg"] = {"type": "ValLoop"}
+    wrappers = runner.optim_wrapper
+    schedulers = runner.param_schedulers
+    if hasattr(wrappers, "items") and not hasattr(wrappers, "optimizer"):
+        names = [n for n, _ in wrappers.items()]
+        out["optim_wrapper"] = dict([("constructor", "MultiOptimWrapperConstructor")] +
+                                    [(n, _wrapper_config(w, (schedulers or {}).get(n, []))) for n, w in wrappers.items()])
+        out["param_scheduler"] = {n: [_scheduler_config(x, wrappers[n]) for x in (schedulers or {}).get(n, [])] for n in names}
+    else:
+        out["optim_wrapper"] = _wrapper_config(wrappers, schedulers or [])
+        out["param_scheduler"] = [_scheduler_config(x, wrappers) for x in (schedulers or [])]
+    default_hooks = {}
+    custom = []
+    for h in runner.hooks:
+        kind = type(h).__name__
+        cfg = {"type": kind}
+        for key in _MMENGINE_HOOK_SETTINGS.get(kind, ()):
+            if hasattr(h, key):
+                cfg[key] = _plain(getattr(h, key))
+        if kind == "CheckpointHook" and getattr(h, "save_best", None):
+            cfg["save_best"] = list(h.save_best)
+            if getattr(h, "rules", None) and h.save_best != ["auto"]:
+                cfg["rule"] = list(h.rules)
+        if kind == "EMAHook":
+            ema = dict(getattr(h, "ema_cfg", {}) or {})
+            cfg["ema_type"] = ema.pop("type", "ExponentialMovingAverage")
+            cfg.update(_plain(ema))
+        raw = getattr(h, "priority", 50)
+        cfg["priority"] = raw if isinstance(raw, (int, str)) else _priority_int(raw)
+        key = next((k for t, k in _MMENGINE_DEFAULT_KEYS if t == kind and k not in default_hooks), None)
+        if key is not None:
+            default_hooks[key] = cfg
+        else:
+            custom.append(cfg)
+    for _, key in _MMENGINE_DEFAULT_KEYS:
+        default_hooks.setdefault(key, None)  # a default hook the run does not have
+    out["default_hooks"] = default_hooks
+    out["custom_hooks"] = custom
+    p = getattr(runner, "log_processor", None)
+    if p is not None:
+        out["log_processor"] = {"window_size": p.window_size, "by_epoch": p.by_epoch, "custom_cfg": _plain(p.custom_cfg),
+                                "num_digits": p.num_digits, "log_with_hierarchy": p.log_with_hierarchy}
+    if getattr(runner, "_load_from", None):
+        out["load_from"] = str(runner._load_from)
+        out["resume"] = bool(getattr(runner, "_resume", False))
+    out["data"] = dict(loaders)
+    out["work_dir"] = getattr(runner, "work_dir", None)
+    return out
+
+
+def _starting_values(wrapper, schedulers, param):
+    """Each raw group's `param` before the schedulers were built: the base values of the
+    first scheduler of it (setdefault('initial_<param>') recorded them), unless that is
+    OneCycle (which overwrites them and makes the earlier value irrelevant); else the
+    group's current value."""
+    groups = wrapper.optimizer.param_groups
+    for s in schedulers:
+        if getattr(s, "param_name", None) == param:
+            if type(s).__name__.startswith("OneCycle"):
+                break
+            base = list(getattr(s, "base_values", []) or [])
+            if len(base) >= len(groups):
+                return base[:len(groups)]
+            break
+    return [_momentum(g) if param == "momentum" else g.get(param) for g in groups]
+
+
+_OPTIMIZER_SETTINGS = ("weight_decay", "eps", "dampening", "alpha", "rho", "lr_decay", "lambd", "t0",
+                       "momentum_decay", "initial_accumulator_value", "nesterov", "amsgrad", "centered")
+
+
+def _wrapper_config(wrapper, schedulers):
+    opt = wrapper.optimizer
+    defaults = dict(opt.defaults)
+    optimizer = {"type": type(opt).__name__, "lr": defaults.get("lr")}
+    if "momentum" in defaults:
+        optimizer["momentum"] = defaults["momentum"]
+    if "betas" in defaults:
+        optimizer["betas"] = list(defaults["betas"])
+    for key in _OPTIMIZER_SETTINGS:
+        if isinstance(defaults.get(key), (int, float, bool)):
+            optimizer[key] = defaults[key]
+    groups = opt.param_groups
+    scheduled = set(getattr(s, "param_name", "lr") for s in schedulers)
+    starts = {p: _starting_values(wrapper, schedulers, p) for p in ["lr", "momentum"] + sorted(scheduled - {"lr", "momentum"})}
+    rows = []
+    for i, g in enumerate(groups):
+        row = {"lr": starts["lr"][i]}
+        if "betas" in g:
+            row["betas"] = [starts["momentum"][i], g["betas"][1]]
+        elif "momentum" in g:
+            row["momentum"] = starts["momentum"][i]
+        for key in _OPTIMIZER_SETTINGS:
+            value = starts[key][i] if key in starts else g.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value != defaults.get(key):
+                row[key] = value
+        rows.append(row)
+    if len(groups) == 1:
+        optimizer.update(rows[0])  # one group: its own values are the optimizer's
+    else:
+        optimizer["param_groups"] = rows
+    out = {"type": type(wrapper).__name__, "optimizer": optimizer}
+    counts = getattr(wrapper, "_accumulative_counts", 1)
+    if counts != 1:
+        out["accumulative_counts"] = counts
+    clip = getattr(wrapper, "clip_grad_kwargs", None)
+    if clip:
+        clip = dict(clip)
+        if getattr(getattr(wrapper, "clip_func", None), "__name__", "") == "clip_grad_value_":
+            clip["type"] = "value"
+        out["clip_grad"] = _plain(clip)
+    return out
+
+
+def _scheduler_config(s, wrapper):
+    kind = type(s).__name__
+    family = kind
+    for suffix in ("ParamScheduler", "Momentum", "LR"):
+        if kind.endswith(suffix):
+            family = kind[:-len(suffix)]
+            break
+    cfg = {"type": kind, "begin": s.begin, "end": s.end, "by_epoch": bool(s.by_epoch)}
+    if kind.endswith("ParamScheduler"):
+        cfg["param_name"] = s.param_name
+    # last_step as given: the construction step (in range at step 0) has counted one.
+    given = s.last_step - (1 if family != "ReduceOnPlateau" and s.begin <= 0 < s.end else 0)
+    if given != -1:
+        cfg["last_step"] = given
+    for key in _SCHEDULER_SETTINGS.get(family, ()):
+        if hasattr(s, key) and getattr(s, key) is not None:
+            cfg[key] = _plain(getattr(s, key))
+    if family == "MultiStep":
+        cfg["milestones"] = sorted(s.milestones.elements())
+    elif family == "Constant" or family == "Linear" or family == "Poly":
+        pass  # total_iters is end - begin - 1, from begin and end
+    elif family == "OneCycle":
+        phases = s._schedule_phases
+        total = s.total_steps
+        # pct_start such that pct × total − 1 gives back the first phase's end exactly.
+        pct = (phases[0]["end_step"] + 1) / total
+        for _ in range(4):
+            if pct * total - 1 == phases[0]["end_step"]:
+                break
+            pct = pct + (phases[0]["end_step"] + 1 - pct * total) / total
+        cfg["pct_start"] = float(pct)
+        cfg["three_phase"] = len(phases) == 3
+        cfg["anneal_strategy"] = "linear" if "linear" in getattr(s.anneal_func, "__name__", "") else "cos"
+    elif family == "ReduceOnPlateau":
+        n = len(wrapper.optimizer.param_groups)
+        values = list(s.min_values)[:n]
+        cfg["min_value"] = values[0] if len(set(values)) == 1 else values
+    return cfg
 
 
 def _plain(value):
@@ -725,6 +936,10 @@ def _patch_mmengine(module):
         try:
             if outer:
                 _watch(self, fn_name, st.get("saving", False))
+                # A hook asked the train loop to stop (mmengine's EarlyStoppingHook).
+                if not st.get("stopped") and getattr(getattr(self, "_train_loop", None), "stop_training", False) is True:
+                    st["stopped"] = True
+                    ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
             if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
                 ch.flush()
             # mmengine's LoggerHook writes its train records every `interval` batches, and
@@ -834,9 +1049,63 @@ def _patch_optim_wrapper(module):
     cls.update_params = update_params
 
 
+def _hook_of_type(runner, kind):
+    """The registered hook of class `kind` (the only mmengine hook that does what is being
+    attributed), else "unknown"."""
+    for h in getattr(runner, "hooks", []):
+        if type(h).__name__ == kind:
+            return kind
+    return "unknown"
+
+
+def _ema_momentum(model, steps):
+    """The momentum of an averaged model's update at `steps` (mmengine 0.10.7's averaged
+    models and mmdetection's ExpMomentumEMA), or None for a class not known here."""
+    kind = type(model).__name__
+    if kind == "ExponentialMovingAverage":
+        return float(model.momentum)
+    if kind == "MomentumAnnealingEMA":
+        return max(model.momentum, model.gamma / (model.gamma + steps))
+    if kind == "StochasticWeightAverage":
+        return 1 / float(steps // model.interval + 1)
+    if kind == "ExpMomentumEMA":
+        import math
+        return (1 - model.momentum) * math.exp(-float(1 + steps) / model.gamma) + model.momentum
+    return None
+
+
+def _patch_averaged_model(module):
+    """Each averaging of mmengine's averaged models (EMAHook's ema_model): an "ema" message
+    with its momentum, by the hook that owns the model."""
+    cls = getattr(module, "BaseAveragedModel", None)
+    original = getattr(cls, "update_parameters", None)
+    if original is None or getattr(original, "_hooktrace", False):
+        return
+
+    def update_parameters(self, model):
+        if not _faulted and _channel is not None and _state.get("started"):
+            try:
+                steps = int(self.steps)
+                if steps > 0 and steps % self.interval == 0:  # the first call copies
+                    momentum = _ema_momentum(self, steps)
+                    if momentum is not None:
+                        owner = "EMAHook"
+                        for h in getattr(_state.get("runner"), "hooks", []):
+                            if getattr(h, "ema_model", None) is self:
+                                owner = type(h).__name__
+                        _channel.send(["ema", owner, momentum])
+            except Exception as exc:
+                _fault("update_parameters", exc)
+        return original(self, model)
+
+    update_parameters._hooktrace = True
+    cls.update_parameters = update_parameters
+
+
 _TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, "mmengine.runner": _patch_mmengine,
             "mmengine.runner.runner": _patch_mmengine, "mmengine.optim.optimizer.optimizer_wrapper": _patch_optim_wrapper,
-            "mmengine.optim": _patch_optim_wrapper}
+            "mmengine.optim": _patch_optim_wrapper, "mmengine.model.averaged_model": _patch_averaged_model,
+            "mmengine.model": _patch_averaged_model}
 
 
 class _Finder(object):

@@ -91,6 +91,16 @@ package final class RecordedInputs: RunInputs {
         view.stepObservations(into: &observations, names: &recordedNames, symbols: runner.context.symbols)
     }
 
+    /// A real mmengine run's clipped norm: in its wrapper's optimizer_step effect (the
+    /// recorder reads it there), where a simulation also observes it.
+    package func stepGradNorm(_ runner: Runner) -> Double? {
+        guard fallback == nil, let ref = currentRef else { return nil }
+        for e in ref.effects {
+            if case .optimizerStep(_, true, let norm?) = e.action { return norm }
+        }
+        return nil
+    }
+
     package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {
         let recorded = (currentRef?.retained.observations ?? []).filter { $0.kind == .metric }.map { ($0.name, $0.value) }
         if !recorded.isEmpty { return recorded }

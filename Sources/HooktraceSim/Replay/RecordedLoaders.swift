@@ -42,8 +42,49 @@ enum RecordedLoaders {
         return found
     }
 
-    /// `config` with the loader lengths its `data` lacks filled in from the recorded calls.
+    /// An OptimWrapperDict's update intervals, read back from the recorded optimizer steps:
+    /// the model's own train_step decides which wrapper updates when, so a replay takes it
+    /// from the recording (`simulation.update_every`) where it is regular — every k-th
+    /// iteration, (iter + 1) % k == 0 — over the first `window` training iterations.
+    static func updateIntervals(trace: String, window: Int = 10_000) throws(HooktraceError) -> [String: Int] {
+        let reader = try TraceReader(path: trace)
+        var updates: [String: [Int]] = [:]
+        var lastIter = -1
+        while let entry = try reader.next() {
+            if case .call(let c) = entry.event, c.stage == "before_train_iter" {
+                lastIter = c.iter
+                if c.iter >= window { break }
+            }
+            guard case .effect(let e) = entry.event, case .optimizerStep(let name, _, _) = e.action, !name.isEmpty,
+                  let c = entry.context else { continue }
+            updates[name, default: []].append(c.iter)
+        }
+        var out: [String: Int] = [:]
+        for (name, iters) in updates {
+            guard let first = iters.first, first > 0 else { continue }  // updates at iteration 0: every iteration
+            let k = first + 1
+            let expected = Array(stride(from: k - 1, through: lastIter, by: k))
+            if iters == expected { out[name] = k }
+        }
+        return out
+    }
+
+    /// `config` with the loader lengths its `data` lacks filled in from the recorded calls,
+    /// and an OptimWrapperDict's update intervals (``updateIntervals(trace:window:)``).
     static func complete(_ config: JSONValue, trace: String) throws(HooktraceError) -> JSONValue {
+        var config = config
+        if case .string(let constructor)? = config["optim_wrapper"]?["constructor"], constructor.hasSuffix("MultiOptimWrapperConstructor"),
+           config["simulation"]?["update_every"] == nil, case .object(var members) = config {
+            let intervals = try updateIntervals(trace: trace)
+            if !intervals.isEmpty {
+                var simulation: [(key: String, value: JSONValue)] = []
+                if case .object(let m)? = config["simulation"] { simulation = m }
+                simulation.append(("update_every", .object(intervals.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })))
+                members.removeAll { $0.key == "simulation" }
+                members.append(("simulation", .object(simulation)))
+                config = .object(members)
+            }
+        }
         guard case .object(var members) = config else { return config }
         var data: [(key: String, value: JSONValue)] = []
         if case .object(let d)? = config["data"] { data = d }

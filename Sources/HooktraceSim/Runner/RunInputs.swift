@@ -21,10 +21,17 @@ package protocol RunInputs: AnyObject {
     /// written over `observations` (the runner's array, reused from step to step), names
     /// as symbols of the runner's table.
     func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError)
+    /// A grad norm the last training step had outside its observations (a real mmengine
+    /// run's recording carries it in the wrapper's optimizer_step effect); nil if none.
+    func stepGradNorm(_ runner: Runner) -> Double?
     /// What an evaluation at the current call reports.
     func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)]
     /// Time a hook spends inside the current call.
     func hookWork(_ work: HookWork, _ runner: Runner)
+}
+
+extension RunInputs {
+    package func stepGradNorm(_ runner: Runner) -> Double? { nil }
 }
 
 package enum Passage: Sendable {

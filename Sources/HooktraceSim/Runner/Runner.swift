@@ -417,6 +417,13 @@ package final class Runner {
                 break
             }
         }
+        if train && counters.gradNorm == nil && observesGradNorm && stepUpdates, let norm = inputs.stepGradNorm(self) {
+            counters.gradNorm = norm
+            if context.keepsStepOutputs {
+                if gradNormSlot < 0 { gradNormSlot = context.messageHub.slot("train/grad_norm") }
+                context.messageHub.update(slot: gradNormSlot, norm)
+            }
+        }
     }
 
     // MARK: Run loops
