@@ -682,6 +682,34 @@ struct LiveRecordTests {
         #expect(logs.last?.fields.contains(Field("step", .int(2))) == true)
     }
 
+    @Test("a plain mmengine script's recording replays without a config: the settings come from the runner's objects; what-ifs change them; a runner without them is said")
+    func mmengineReplayWithoutConfig() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("loops.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmengine_loops.py"])
+        #expect(r.status == 0 && !r.stderr.contains("could not be read"), "\(r.stderr)")
+        let entries = try Self.events(trace)
+        guard case .runStart(let start)? = entries.first?.event, let config = try? JSONValue.parse(start.config) else {
+            Issue.record("no run_start with a config")
+            return
+        }
+        // The reconstruction: the loop (with dynamic_intervals), the wrapper's accumulation, the
+        // scheduler with its milestones, hooks by default key and the rest as custom hooks.
+        #expect(config["train_cfg"]?["dynamic_intervals"] == .array([.array([.int(3), .int(1)])]))
+        #expect(config["optim_wrapper"]?["accumulative_counts"] == .int(2))
+        guard case .array(let schedulers)? = config["param_scheduler"] else { Issue.record("no param_scheduler"); return }
+        #expect(schedulers.first?["type"] == .string("MultiStepLR") && schedulers.first?["milestones"] == .array([.int(2), .int(3)]))
+        #expect(config["default_hooks"]?["param_scheduler"]?["type"] == .string("ParamSchedulerHook"))
+        #expect(config["default_hooks"]?["checkpoint"] == .null)
+        let replay = try CLI.run(["replay", trace])
+        #expect(replay.status == 0 && replay.stdout.hasSuffix("result: same\n"), "\(replay.stdout)\(replay.stderr)")
+        let whatIf = try CLI.run(["replay", trace, "--cfg-options", "param_scheduler.0.milestones=[3]"])
+        #expect(whatIf.status == 1 && whatIf.stdout.contains("lr[0]: 6 of 12 iterations differ (iters 6-11)"), "\(whatIf.stdout)\(whatIf.stderr)")
+        // A runner without the objects mmengine builds: recorded, and said that replay needs a config.
+        let bare = try Self.record(["record", "-o", scratch.file("bare.htrace"), "--", "python3", Self.fixtures + "/train_mmengine.py"])
+        #expect(bare.status == 0 && bare.stderr.contains("the run's hook settings could not be read from its runner"), "\(bare.stderr)")
+    }
+
     @Test("no command, a missing command, a program without a runner: clear messages, nothing half-written")
     func badCommands() throws {
         let scratch = Scratch()

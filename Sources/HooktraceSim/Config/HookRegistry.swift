@@ -22,6 +22,10 @@ package struct HookRegistry: Sendable {
     package private(set) var names: [String] = []
     /// Types mmcv knows but the simulation does not implement yet, with the reason.
     private var unsupported: [String: String] = [:]
+    /// The stages a recording lists for hook types hooktrace does not know (their
+    /// `get_triggered_stages()` in the recorded run): a replay keeps such a hook passive
+    /// under these stages.
+    package var recordedStages: [String: Set<Stage>] = [:]
 
     package init() {}
 
@@ -79,7 +83,7 @@ package struct HookRegistry: Sendable {
         if !allowPassive {
             throw configError(path + ".type", "\(type) is not in the hook registry" + suggestion(type, knownNames))
         }
-        return PassiveHook(type: type, config: args.value, isLogger: logger)
+        return PassiveHook(type: type, config: args.value, isLogger: logger, recordedStages: recordedStages[type])
     }
 
     /// The hooks of mmcv 1.7 that hooktrace simulates.

@@ -101,11 +101,11 @@ package final class PassiveHook: Hook {
         "MMDetWandbHook": [.beforeRun, .beforeTrainEpoch, .beforeValEpoch, .afterTrainIter, .afterTrainEpoch, .afterValEpoch, .afterRun],
     ]
 
-    package init(type: String, config: JSONValue, isLogger: Bool = false) {
+    package init(type: String, config: JSONValue, isLogger: Bool = false, recordedStages: Set<Stage>? = nil) {
         self.type = type
         self.config = config
         self.isLogger = isLogger
-        methods = Self.knownStages[type] ?? Self.listedStages[type] ?? []
+        methods = Self.knownStages[type] ?? Self.listedStages[type] ?? recordedStages ?? []
     }
 
     package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {}

@@ -94,7 +94,7 @@ enum RecordedLoaders {
                 if case .array(let pair) = phase, case .string(let mode)? = pair.first, !modes.contains(mode) { modes.append(mode) }
             }
         }
-        if config["evaluation"] != nil && config["evaluation"] != .null && !modes.contains("val") { modes.append("val") }
+        for key in ["evaluation", "val_cfg"] where config[key] != nil && config[key] != .null && !modes.contains("val") { modes.append("val") }
         let missing = modes.filter { m in !data.contains { $0.key == m && $0.value != .null } }
         guard !missing.isEmpty else { return config }
         var iterBased = false

@@ -134,6 +134,13 @@ package enum Replayer {
         let fallback = start.source == "simulated" ? SimulatedInputs(config.simulation) : nil
         let inputs = RecordedInputs(reader: reader, fallback: fallback)
         prepare?(start, inputs)
+        // Hooks hooktrace does not know stay passive under the stages the recording lists.
+        var registry = registry
+        for h in start.hooks {
+            guard let names = h.stages else { continue }
+            let stages = Set(names.compactMap(Stage.init(rawValue:)))
+            if !stages.isEmpty && registry.recordedStages[h.type] == nil { registry.recordedStages[h.type] = stages }
+        }
         let runner: Runner
         do {
             runner = try Simulator.record(config, registry: registry, inputs: inputs, meta: [Field("replay", .bool(true))], to: sink)

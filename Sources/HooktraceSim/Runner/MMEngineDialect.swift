@@ -24,10 +24,10 @@ package struct MMEngineDialect: Dialect {
         runner.observesGradNorm = settings.wrappers.contains(where: \.clipsGradNorm)
         runner.context.messageHub.retain = historyRetained(config)
         for (key, entry) in settings.defaultHooks {
-            try register(entry, path: "default_hooks.\(key)", on: runner)
+            try register(entry, path: "default_hooks.\(key)", on: runner, recordedStages: registry.recordedStages)
         }
         for (i, entry) in settings.customHooks.enumerated() {
-            try register(entry, path: "custom_hooks[\(i)]", on: runner)
+            try register(entry, path: "custom_hooks[\(i)]", on: runner, recordedStages: registry.recordedStages)
         }
         // Runner.train builds the schedulers (each takes its first step) before before_run,
         // whether or not a ParamSchedulerHook is there to step them later.
@@ -73,7 +73,7 @@ package struct MMEngineDialect: Dialect {
     }
 
     /// `Runner.register_hook`: a `priority` key of the config wins over the class's.
-    private func register(_ entry: JSONValue, path: String, on runner: Runner) throws(HooktraceError) {
+    private func register(_ entry: JSONValue, path: String, on runner: Runner, recordedStages: [String: Set<Stage>]) throws(HooktraceError) {
         guard case .string(let type) = entry["type"] ?? .null else {
             throw configError(path + ".type", "expected the hook's type name, got \(describeValue(entry["type"] ?? .null))")
         }
@@ -104,7 +104,7 @@ package struct MMEngineDialect: Dialect {
             var args = try ConfigArgs(config, path: path)
             hook = try MMEngineEarlyStoppingHook(type, &args)
         default:
-            hook = MMEngineHook(type: type, config: entry)
+            hook = MMEngineHook(type: type, config: entry, recordedStages: recordedStages[bare] ?? recordedStages[type])
         }
         runner.register(hook, priority: priority, registered: entry)
     }
@@ -337,15 +337,17 @@ package final class MMEngineHook: Hook, IgnoresSettings {
         "YOLOXModeSwitchHook": ([.beforeTrainEpoch], .normal),
     ]
 
-    package init(type: String, config: JSONValue) {
+    package init(type: String, config: JSONValue, recordedStages: Set<Stage>? = nil) {
         self.type = type
         self.config = config
         // A scope prefix (`mmengine.`, `mmdet.`) names the registry, not another class.
         let bare = type.split(separator: ".").last.map(String.init) ?? type
         let entry = Self.known[bare]
-        methods = entry?.methods ?? []
+        methods = entry?.methods ?? recordedStages ?? []
         classPriority = (entry?.priority ?? .normal).rawValue
-        ignoredSettings = entry == nil ? ["hook type \(type) is not known to hooktrace; kept as a passive hook (called in no stage's order, no effects)"] : []
+        ignoredSettings = entry != nil ? []
+            : recordedStages != nil ? ["hook type \(type) is not known to hooktrace; kept as a passive hook under the stages its recording lists (no effects)"]
+            : ["hook type \(type) is not known to hooktrace; kept as a passive hook (called in no stage's order, no effects)"]
     }
 
     package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {}
