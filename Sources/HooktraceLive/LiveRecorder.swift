@@ -44,7 +44,7 @@ package final class LiveRecorder {
         return "\(base).rank\(rank).htrace"
     }
 
-    /// The shim protocol this recorder reads (docs/PROTOCOL.md; the shim's PROTOCOL_VERSION).
+    /// The shim protocol this recorder reads (docs/SHIM.md; the shim's PROTOCOL_VERSION).
     package static let protocolVersion = 1
 
     private final class Client {
@@ -169,9 +169,13 @@ package final class LiveRecorder {
                     : "nothing was recorded: the program imported neither mmcv's nor mmengine's runner, or never called a hook")
             }
         }
+        if !session.malformed.isEmpty {
+            let list = session.malformed.sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key) (first: \($0.value.example))" }
+            session.notes.append("the shim sent \(session.malformed.values.reduce(0) { $0 + $1.count }) messages the recorder could not read, not recorded: \(list.joined(separator: "; ")) (docs/SHIM.md; a shim of another hooktrace?)")
+        }
         if !session.unknownKinds.isEmpty {
             let kinds = session.unknownKinds.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
-            session.notes.append("skipped \(session.unknownKinds.values.reduce(0, +)) messages the recorder does not know: \(kinds.joined(separator: ", ")) (docs/PROTOCOL.md)")
+            session.notes.append("skipped \(session.unknownKinds.values.reduce(0, +)) messages the recorder does not know: \(kinds.joined(separator: ", ")) (docs/SHIM.md)")
         }
         return Outcome(exitCode: code, traces: traces.sorted { $0.0 < $1.0 }.map { (rank: $0.0, path: $0.1, events: $0.2) }, notes: session.notes)
     }
@@ -195,6 +199,13 @@ package final class LiveRecorder {
         var notes: [String] = []
         /// Messages of kinds this recorder does not know, by kind.
         var unknownKinds: [String: Int] = [:]
+        /// Messages the recorder could not read (a kind it knows with fields it cannot use),
+        /// by what they were, with the first of each as an example; said after the run.
+        var malformed: [String: (count: Int, example: String)] = [:]
+
+        mutating func malformed(_ what: String, _ example: @autoclosure () -> String) {
+            if let m = malformed[what] { malformed[what] = (m.count + 1, m.example) } else { malformed[what] = (1, String(example().prefix(200))) }
+        }
         init(first: OutputPath) { outputs[first.path] = first }
         func unused(_ path: String) -> Bool { !used.contains(path) }
         mutating func output(for path: String) throws(HooktraceError) -> OutputPath {
@@ -308,13 +319,16 @@ package final class LiveRecorder {
             start = newline + 1
             let line = String(decoding: bytes, as: UTF8.self)
             guard let message = try? JSONValue.parse(line), case .array(let parts) = message else {
-                session.notes.append("ignored a malformed message from the shim")
+                session.malformed("lines that are not a JSON array", line)
                 continue
             }
             // A batch is an array of messages; a message is an array starting with its kind.
             let messages: [JSONValue] = parts.first.map { if case .array = $0 { return parts } else { return [message] } } ?? []
             for m in messages {
-                guard case .array(let fields) = m, case .string(let kind)? = fields.first else { continue }
+                guard case .array(let fields) = m, case .string(let kind)? = fields.first else {
+                    session.malformed("messages without a kind", m.compact)
+                    continue
+                }
                 try handle(kind, Array(fields.dropFirst()), c, &session)
             }
         }
@@ -328,31 +342,43 @@ package final class LiveRecorder {
             return try? reader.read()
         }
         guard case .list(let items)? = decoded else {
-            session.notes.append("ignored a malformed batch from the shim")
+            session.malformed("batches that are not a marshal list", "\(body.count) bytes")
             return
         }
         for item in items {
             switch item {
             case .string(let json):
-                guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else { continue }
+                guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else {
+                    session.malformed("batch strings that are not a message", json)
+                    continue
+                }
                 try handle(kind, Array(fields.dropFirst()), c, &session)
             case .list(let t) where t.count == 7:
                 guard case .int(0) = t[0], case .int(let sid) = t[1], case .int(let epoch) = t[2], case .int(let iter) = t[3],
-                      case .int(let inner) = t[4], case .int(let mode) = t[5], case .int(let time) = t[6] else { continue }
+                      case .int(let inner) = t[4], case .int(let mode) = t[5], case .int(let time) = t[6] else {
+                    session.malformed("call tuples", MarshalValue.list(t).description)
+                    continue
+                }
                 let stage = sid >= 0 && sid < c.stages.count ? c.stages[Int(sid)] : "stage\(sid)"
                 try emit(c, .call(Call(stage: stage, epoch: Int(epoch), iter: Int(iter), innerIter: Int(inner),
                                        mode: Mode(rawValue: UInt8(truncatingIfNeeded: mode)) ?? .none, time: time)))
             case .list(let t) where (t.count == 3 || t.count == 4) && { if case .int(2) = t[0] { true } else { false } }():
                 // mmengine's OptimWrapper.update_params: stepped or accumulating, the clipped
                 // norm, and the wrapper's name in an OptimWrapperDict.
-                guard case .bool(let stepped) = t[1] else { continue }
+                guard case .bool(let stepped) = t[1] else {
+                    session.malformed("optimizer-step tuples", MarshalValue.list(t).description)
+                    continue
+                }
                 var norm: Double?
                 if case .float(let d) = t[2] { norm = d } else if case .int(let i) = t[2] { norm = Double(i) }
                 var optimizer = ""
                 if t.count == 4, case .string(let name) = t[3] { optimizer = name }
                 try emit(c, .effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: optimizer, stepped: stepped, gradNorm: norm))))
             case .list(let t) where t.count == 4:
-                guard case .int(1) = t[0], case .int(let k) = t[1], case .string(let name) = t[3] else { continue }
+                guard case .int(1) = t[0], case .int(let k) = t[1], case .string(let name) = t[3] else {
+                    session.malformed("observation tuples", MarshalValue.list(t).description)
+                    continue
+                }
                 let kind: ObservationKind = k == 0 ? .logVar : k == 1 ? .numSamples : k == 2 ? .metric : .other
                 let value: Scalar
                 switch t[2] {
@@ -364,7 +390,7 @@ package final class LiveRecorder {
                 }
                 try emit(c, .observe(Observation(kind: kind, name: name, value: value)))
             default:
-                continue
+                session.malformed("batch items of no known shape", "\(item)")
             }
         }
     }
@@ -469,7 +495,7 @@ package final class LiveRecorder {
             let version = int(info?["protocol"])
             if version != Self.protocolVersion {
                 let said = version.map { "protocol \($0)" } ?? "no protocol version (a copy older than protocol 1?)"
-                let note = "the recorder shim of rank \(int(info?["rank"]) ?? 0) speaks \(said); this hooktrace reads protocol \(Self.protocolVersion) (docs/PROTOCOL.md): messages it does not know are skipped and counted; use the shim of this hooktrace (unset HOOKTRACE_SHIM_DIR)"
+                let note = "the recorder shim of rank \(int(info?["rank"]) ?? 0) speaks \(said); this hooktrace reads protocol \(Self.protocolVersion) (docs/SHIM.md): messages it does not know are skipped and counted; use the shim of this hooktrace (unset HOOKTRACE_SHIM_DIR)"
                 if !session.notes.contains(note) { session.notes.append(note) }
             }
             c.rank = int(info?["rank"]) ?? 0
@@ -480,26 +506,27 @@ package final class LiveRecorder {
                 c.meta.append(Field("argv", .string(argv.compactMap { string($0) }.joined(separator: " "))))
             }
         case "start":
-            guard c.startInfo == nil, let info = p.first else { return }
+            guard c.startInfo == nil else { return }  // a second start of the same process: the first counts
+            guard let info = p.first else { return session.malformed("\"start\" messages", JSONValue.array(p).compact) }
             c.startInfo = info
             if case .object(let members)? = info["loaders"] {
                 for (mode, n) in members { c.loaders.append(LoaderLength(mode, int(n) ?? 0)) }
             }
             try start(c, info, &session)
         case "loader":
-            guard p.count >= 2, let mode = string(p[0]), let n = int(p[1]) else { return }
+            guard p.count >= 2, let mode = string(p[0]), let n = int(p[1]) else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             if !c.loaders.contains(where: { $0.mode == mode }) { c.loaders.append(LoaderLength(mode, n)) }
         case "stage":
-            guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return }
+            guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             while c.stages.count <= id { c.stages.append("stage\(c.stages.count)") }
             c.stages[id] = string(p[1]) ?? "stage\(id)"
         case "lr", "mom":
-            guard p.count >= 4 else { return }
+            guard p.count >= 4 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             let opt = string(p[0]) ?? "", group = int(p[1]) ?? 0, value = p[2].number ?? .nan, hook = string(p[3]) ?? "unknown"
             try emit(c, .effect(Effect(hook: hook, kind == "lr" ? .setLR(optimizer: opt, group: group, value: value)
                                                                  : .setMomentum(optimizer: opt, group: group, value: value))))
         case "ckpt":
-            guard p.count >= 3 else { return }
+            guard p.count >= 3 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             let path = string(p[1]) ?? "", hook = string(p[2]) ?? "CheckpointHook"
             let action: EffectAction = switch string(p[0]) {
             case "remove": .checkpointRemove(path: path)
@@ -509,25 +536,25 @@ package final class LiveRecorder {
             try emit(c, .effect(Effect(hook: hook, action)))
         case "best":
             // A new best score and its checkpoint (mmengine's CheckpointHook save_best).
-            guard p.count >= 3, let key = string(p[0]), let value = p[1].number else { return }
+            guard p.count >= 3, let key = string(p[0]), let value = p[1].number else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             let hook = p.count > 3 ? string(p[3]) ?? "CheckpointHook" : "CheckpointHook"
             try emit(c, .effect(Effect(hook: hook, .bestUpdate(key: key, value: value, checkpoint: string(p[2]) ?? ""))))
         case "log":
-            guard p.count >= 2, case .object(let members) = p[1] else { return }
+            guard p.count >= 2, case .object(let members) = p[1] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .effect(Effect(hook: string(p[0]) ?? "TextLoggerHook", .log(members.map { Field($0.key, scalar($0.value)) }))))
         case "span":
-            guard p.count >= 3 else { return }
+            guard p.count >= 3 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .hookSpan(HookSpan(hook: string(p[0]) ?? "?", start: Int64(int(p[1]) ?? 0), duration: Int64(int(p[2]) ?? 0))))
         case "custom":
-            guard p.count >= 3, let hook = string(p[0]), let kind = string(p[1]), case .object(let members) = p[2] else { return }
+            guard p.count >= 3, let hook = string(p[0]), let kind = string(p[1]), case .object(let members) = p[2] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .effect(Effect(hook: hook, .custom(kind: kind, fields: members.map { Field($0.key, scalar($0.value)) }))))
         case "ema":
             // An averaged model's update (mmengine's EMAHook) with its momentum.
-            guard p.count >= 2, let hook = string(p[0]), let momentum = p[1].number else { return }
+            guard p.count >= 2, let hook = string(p[0]), let momentum = p[1].number else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .effect(Effect(hook: hook, .emaUpdate(momentum: momentum))))
         case "stop":
             // A hook set the train loop's stop_training (mmengine's EarlyStoppingHook).
-            guard let hook = p.first.flatMap({ string($0) }) else { return }
+            guard let hook = p.first.flatMap({ string($0) }) else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .effect(Effect(hook: hook, .stop(reason: p.count > 1 ? string(p[1]) ?? "" : ""))))
         case "fault":
             // The shim failed in its own code: the training went on, unrecorded from here.

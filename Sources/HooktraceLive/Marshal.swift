@@ -15,6 +15,20 @@ enum MarshalValue {
     case list([MarshalValue])
 }
 
+extension MarshalValue: CustomStringConvertible {
+    /// Python's repr of the value (a list as the tuple the shim sent), for reports.
+    var description: String {
+        switch self {
+        case .none: "None"
+        case .bool(let b): b ? "True" : "False"
+        case .int(let i): String(i)
+        case .float(let d): formatDouble(d)
+        case .string(let s): "'" + s + "'"
+        case .list(let items): "(" + items.map(\.description).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
+        }
+    }
+}
+
 struct MarshalReader {
     private var c: ByteCursor
     private var refs: [MarshalValue] = []

@@ -492,7 +492,7 @@ struct LiveRecordTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty, "the shim's copy is removed")
     }
 
-    @Test("a shim of another protocol version, and messages of unknown kinds, are said after the run; the rest is recorded (docs/PROTOCOL.md)")
+    @Test("a shim of another protocol version, and messages of unknown kinds, are said after the run; the rest is recorded (docs/SHIM.md)")
     func protocolVersions() throws {
         let scratch = Scratch()
         let shim = scratch.file("shim")
@@ -512,6 +512,19 @@ struct LiveRecordTests {
         // The shim this hooktrace carries says its version, and nothing is said.
         let plain = try Self.record(["record", "-o", scratch.file("u.htrace"), "--", "python3", Self.fixtures + "/train_mmengine.py"])
         #expect(plain.status == 0 && !plain.stderr.contains("protocol"), "\(plain.stderr)")
+    }
+
+    @Test("messages of known kinds the recorder cannot read are reported after the run, by shape with an example; the rest is recorded")
+    func malformedMessages() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("m.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_malformed_messages.py"])
+        #expect(r.status == 0 && r.stdout == "done\n", "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("the shim sent 8 messages the recorder could not read, not recorded: 2 \"lr\" messages (first: [\"only-an-optimizer\"]); 2 batch items of no known shape (first: (1, 0, 1.0))"), "\(r.stderr)")
+        #expect(r.stderr.contains("2 batch strings that are not a message (first: not json); 2 call tuples"), "\(r.stderr)")
+        let calls = try Self.events(trace).filter { if case .call = $0.event { return true } else { return false } }
+        #expect(calls.count == 3 + 2 * 2 + 4)
+        #expect(r.stderr.contains("2 call tuples (first: (0, 'not-a-stage-id', 0, 0, 0, 0, 0))"), "\(r.stderr)")
     }
 
     @Test("the shim the binary carries is the one in tools/hooktrace_shim (after changing it, run tools/embed-shim)")

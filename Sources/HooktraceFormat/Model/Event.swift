@@ -385,10 +385,12 @@ package func formatDouble(_ d: Double) -> String {
 // MARK: Bitwise identity
 
 extension Scalar {
-    /// Equal, with doubles compared bit for bit (NaN equals the same NaN; 0.0 differs from -0.0).
+    /// Equal, with doubles compared bit for bit (0.0 differs from -0.0), any NaN equal to
+    /// any NaN: a run's NaN loss keeps no meaning in its sign or payload (torch's is
+    /// negative, a JSON log's "NaN" positive).
     public func isIdentical(to other: Scalar) -> Bool {
         switch (self, other) {
-        case (.double(let a), .double(let b)): a.bitPattern == b.bitPattern
+        case (.double(let a), .double(let b)): same(a, b)
         default: self == other
         }
     }
@@ -398,8 +400,9 @@ package func identicalFields(_ a: [Field], _ b: [Field]) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value.isIdentical(to: $1.value) }
 }
 
+/// Bit for bit, every NaN the same.
 @inline(__always)
-func same(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern }
+func same(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
 
 extension EffectAction {
     /// Equal, with doubles compared bit for bit.

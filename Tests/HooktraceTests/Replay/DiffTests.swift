@@ -14,6 +14,15 @@ private func writeEvents(_ events: [Event], _ path: String) throws {
 
 @Suite("Diff")
 struct DiffTests {
+    @Test("values compare bit for bit, except that every NaN equals every NaN (torch's NaN loss is negative, a JSON log's positive)")
+    func nanEqualsNaN() {
+        let torchNaN = Double(bitPattern: 0xFFF8_0000_0000_0000), jsonNaN = Double.nan
+        #expect(Scalar.double(torchNaN).isIdentical(to: .double(jsonNaN)))
+        #expect(EffectAction.log([Field("loss", .double(torchNaN))]).isIdentical(to: .log([Field("loss", .double(jsonNaN))])))
+        #expect(!Scalar.double(0.0).isIdentical(to: .double(-0.0)))
+        #expect(!Scalar.double(0.1).isIdentical(to: .double(0.1.nextUp)))
+    }
+
     @Test("a trace is the same as itself and as its self-replay")
     func same() throws {
         let dir = TemporaryDirectory()
