@@ -61,6 +61,8 @@ package final class LiveRecorder {
         var loaders: [LoaderLength] = []
         var stages: [String] = []
         var closed = false
+        /// The shim's own failure, if it had one: the recording stopped there.
+        var fault: String?
         init(fd: Int32) { self.fd = fd }
     }
 
@@ -142,7 +144,9 @@ package final class LiveRecorder {
             if !c.closed { _ = close(c.fd) }
             guard let writer = c.writer, let output = c.output else { continue }
             do {
-                try writer.append(.runEnd(end))
+                // A recording the shim gave up on ends failed, saying where and why; the
+                // program's own exit code is kept.
+                try writer.append(.runEnd(c.fault.map { RunEnd(status: .failed, exitCode: end.exitCode, message: $0 + (end.message.isEmpty ? "" : "; " + end.message)) } ?? end))
                 try writer.close()
                 try output.commit()
                 traces.append((c.rank, c.path, writer.eventCount))
@@ -561,6 +565,7 @@ package final class LiveRecorder {
             let stage = p.first.flatMap { string($0) } ?? "?", what = p.count > 1 ? string(p[1]) ?? "" : ""
             let text = "the recorder shim failed in \(stage) (\(what)); the training went on, and the trace of rank \(c.rank) ends its calls there"
             session.notes.append(text)
+            if c.fault == nil { c.fault = "recording stopped: the recorder shim failed in \(stage) (\(what)); the training went on unrecorded" }
             try emit(c, .effect(Effect(hook: "hooktrace", .note(text))))
         case "end":
             break

@@ -470,6 +470,12 @@ struct LiveRecordTests {
             return nil
         }
         #expect(notes.contains { $0.hasPrefix("the recorder shim failed in ") }, "\(notes)")
+        // The trace ends with a failed run_end saying why; the program's exit code is its own.
+        if case .runEnd(let end)? = entries.last?.event {
+            #expect(end.status == .failed && end.exitCode == 0 && end.message.hasPrefix("recording stopped: the recorder shim failed in "), "\(end)")
+        } else {
+            Issue.record("no run_end")
+        }
         #expect(try CLI.run(["check", trace]).status == 0)
     }
 
