@@ -563,12 +563,12 @@ struct Engine {
 
     private mutating func compareEffects(_ ga: some DiffGroup, _ effectsA: UnsafeBufferPointer<Effect>,
                                          _ gb: some DiffGroup, _ effectsB: UnsafeBufferPointer<Effect>) {
-        // Between a real run and a simulation (its replay), the notes before the first call
-        // are each tool's words about its own side (a recorder's notes, the simulation's
-        // warnings about the config), not what the run did: not compared. Between two
+        // Between a real run and a simulation (its replay), notes are each tool's words
+        // about its own side (a recorder's notes, the simulation's warnings about the config
+        // or about a hook's setting), not what the run did: not compared. Between two
         // simulations they are the configs' warnings, and differ when the configs do.
         func isNote(_ e: Effect) -> Bool { if case .note = e.action { true } else { false } }
-        if ga.isPrelude && diff.a.source != diff.b.source && (effectsA.contains(where: isNote) || effectsB.contains(where: isNote)) {
+        if diff.a.source != diff.b.source && (effectsA.contains(where: isNote) || effectsB.contains(where: isNote)) {
             let a = effectsA.filter { !isNote($0) }, b = effectsB.filter { !isNote($0) }
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in compareEffects(ga, pa, gb, pb) } }
             return

@@ -552,6 +552,10 @@ package final class LiveRecorder {
         case "custom":
             guard p.count >= 3, let hook = string(p[0]), let kind = string(p[1]), case .object(let members) = p[2] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .effect(Effect(hook: hook, .custom(kind: kind, fields: members.map { Field($0.key, scalar($0.value)) }))))
+        case "step":
+            // An mmcv optimizer hook's after_train_iter: whether it stepped, the clipped norm.
+            guard p.count >= 3, let hook = string(p[0]), case .bool(let stepped) = p[1] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
+            try emit(c, .effect(Effect(hook: hook, .optimizerStep(optimizer: "", stepped: stepped, gradNorm: p[2].number))))
         case "ema":
             // An averaged model's update (mmengine's EMAHook) with its momentum.
             guard p.count >= 2, let hook = string(p[0]), let momentum = p[1].number else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }

@@ -1,11 +1,19 @@
-"""A tiny real mmcv 1.x training run (torch + mmcv), for the optional integration test."""
+"""Tiny real mmcv 1.x trainings (torch + mmcv's own runners and hooks), for the optional
+integration test: a plain script, no config file and no runner.meta, so that a
+recording must carry its hook settings read back from the hooks themselves.
+
+Usage: python3 real_mmcv_train.py WORK_DIR [CASE]
+Cases: step (default; EpochBasedRunner, step schedule, checkpoints, text log),
+       warmup (linear warmup + cosine, grad_clip, max_keep_ckpts, a custom hook, momentum),
+       iter (IterBasedRunner, poly, gradient accumulation, save_last, checkpoints by iteration).
+"""
 import logging
 import sys
 import tempfile
 
 import torch
 import torch.nn as nn
-from mmcv.runner import EpochBasedRunner
+from mmcv.runner import EpochBasedRunner, Hook, IterBasedRunner
 from torch.utils.data import DataLoader
 
 
@@ -15,18 +23,46 @@ class Model(nn.Module):
         self.linear = nn.Linear(2, 1)
 
     def train_step(self, x, optimizer, **kwargs):
-        loss = self.linear(x).sum()
+        loss = (self.linear(x) ** 2).mean()
         return dict(loss=loss, log_vars=dict(loss=loss.item()), num_samples=x.size(0))
 
     def val_step(self, x, optimizer, **kwargs):
         return self.train_step(x, optimizer)
 
 
+class MarkHook(Hook):
+    """A hook of the user's own: hooktrace keeps it passive."""
+
+    def after_train_iter(self, runner):
+        pass
+
+
+torch.manual_seed(0)
 model = Model()
 work_dir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()
-runner = EpochBasedRunner(model, optimizer=torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9),
-                          work_dir=work_dir, logger=logging.getLogger(), max_epochs=2)
-runner.register_training_hooks(lr_config=dict(policy="step", step=[1]), optimizer_config=dict(grad_clip=None),
-                               checkpoint_config=dict(interval=1), log_config=dict(interval=1, hooks=[dict(type="TextLoggerHook")]))
+case = sys.argv[2] if len(sys.argv) > 2 else "step"
+optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=0.0001)
 loader = DataLoader(torch.ones((6, 2)), batch_size=2)
-runner.run([loader], [("train", 1)])
+log = dict(interval=1, hooks=[dict(type="TextLoggerHook")])
+if case == "step":
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=2)
+    runner.register_training_hooks(lr_config=dict(policy="step", step=[1]), optimizer_config=dict(grad_clip=None),
+                                   checkpoint_config=dict(interval=1), log_config=log)
+    runner.run([loader], [("train", 1)])
+elif case == "warmup":
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=4)
+    runner.register_training_hooks(
+        lr_config=dict(policy="CosineAnnealing", warmup="linear", warmup_iters=4, warmup_ratio=0.1, min_lr_ratio=0.01),
+        momentum_config=dict(policy="CosineAnnealing", min_momentum_ratio=0.9),
+        optimizer_config=dict(grad_clip=dict(max_norm=1.0)),
+        checkpoint_config=dict(interval=1, max_keep_ckpts=2), log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook")]),
+        custom_hooks_config=[dict(type="EmptyCacheHook", priority=45)])
+    runner.register_hook(MarkHook(), priority="LOW")
+    runner.run([loader, loader], [("train", 1), ("val", 1)])
+else:
+    runner = IterBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_iters=9)
+    runner.register_training_hooks(
+        lr_config=dict(policy="poly", power=2.0, min_lr=0.001, by_epoch=False),
+        optimizer_config=dict(type="GradientCumulativeOptimizerHook", cumulative_iters=2),
+        checkpoint_config=dict(interval=4, by_epoch=False, save_last=True), log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook", by_epoch=False)]))
+    runner.run([loader], [("train", 1)])

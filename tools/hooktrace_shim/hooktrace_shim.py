@@ -30,6 +30,8 @@ serialising; the rest are JSON strings:
   ["custom", hook, kind, {fields}]                        an effect without its own message (mmengine's loss
                                                            factor under gradient accumulation)
   ["ema", hook, momentum]                                 an averaged model's update (mmengine's EMAHook)
+  ["step", hook, stepped, grad_norm]                      an mmcv optimizer hook's after_train_iter: whether it
+                                                           stepped the optimizer, the clipped norm it logged
   ["stop", hook, reason]                                  a hook stopped the train loop (stop_training)
   ["fault", stage, error]                                 the shim's own failure: nothing is recorded after it
   ["end", status, exit_code, message]
@@ -233,9 +235,9 @@ def _start(runner, framework):
     if config is None and isinstance(meta, dict) and isinstance(meta.get("config"), str):
         config = _replay_config(meta["config"], runner, loaders)
     config_error = None
-    if config is None and framework == "mmengine":
+    if config is None:
         try:
-            config = _mmengine_config(runner, loaders)
+            config = _mmengine_config(runner, loaders) if framework == "mmengine" else _mmcv_config(runner, loaders)
         except Exception as exc:  # the recording goes on; only its replay config is missing
             config_error = "%s: %s" % (type(exc).__name__, exc)
     module = sys.modules.get(framework)
@@ -273,6 +275,8 @@ def _start(runner, framework):
                     pass
         elif name == "CheckpointHook" and not getattr(h, "by_epoch", True):
             _state["ckpt_every"] = max(1, int(getattr(h, "interval", 1) or 1))
+            # save_last saves at the run's last iteration too, off the interval.
+            _state["ckpt_last"] = bool(getattr(h, "save_last", False))
 
 
 _HOOK_KEYS = ("optimizer", "optimizer_config", "lr_config", "momentum_config", "checkpoint_config", "log_config",
@@ -405,6 +409,147 @@ def _mmengine_config(runner, loaders):
         out["resume"] = bool(getattr(runner, "_resume", False))
     out["data"] = dict(loaders)
     out["work_dir"] = getattr(runner, "work_dir", None)
+    return out
+
+
+# mmcv 1.x's schedule hooks: each policy's settings, as attributes of the built hook
+# (mmcv 1.7.2's lr_updater.py and momentum_updater.py; mmdetection's YOLOX policy).
+_MMCV_LR_SETTINGS = {
+    "Fixed": (), "Step": ("step", "gamma", "min_lr"), "Exp": ("gamma",), "Poly": ("power", "min_lr"),
+    "Inv": ("gamma", "power"), "CosineAnnealing": ("min_lr", "min_lr_ratio"),
+    "FlatCosineAnnealing": ("start_percent", "min_lr", "min_lr_ratio"),
+    "CosineRestart": ("periods", "restart_weights", "min_lr", "min_lr_ratio"),
+    "Cyclic": ("target_ratio", "cyclic_times", "step_ratio_up", "gamma"),
+    "OneCycle": ("total_steps", "pct_start", "div_factor", "final_div_factor", "three_phase"),
+    "LinearAnnealing": ("min_lr", "min_lr_ratio"), "YOLOX": ("num_last_epochs", "min_lr_ratio"),
+}
+_MMCV_MOMENTUM_SETTINGS = {
+    "Step": ("step", "gamma", "min_momentum"), "CosineAnnealing": ("min_momentum", "min_momentum_ratio"),
+    "LinearAnnealing": ("min_momentum", "min_momentum_ratio"),
+    "Cyclic": ("target_ratio", "cyclic_times", "step_ratio_up", "gamma"),
+    "OneCycle": ("pct_start", "three_phase"),
+}
+_MMCV_LOGGER_SETTINGS = ("interval", "ignore_last", "reset_flag", "by_epoch", "interval_exp_name", "out_dir",
+                         "out_suffix", "keep_local")
+
+
+def _schedule_config(h, policy, settings, warmup_key):
+    cfg = {"policy": policy, "by_epoch": bool(h.by_epoch)}
+    if getattr(h, "warmup", None):
+        cfg["warmup"] = h.warmup
+        cfg["warmup_ratio"] = h.warmup_ratio
+        if getattr(h, "warmup_by_epoch", False):
+            cfg["warmup_by_epoch"] = True
+            cfg["warmup_iters"] = h.warmup_epochs
+        else:
+            cfg["warmup_iters"] = h.warmup_iters
+    for key in settings:
+        if hasattr(h, key):
+            cfg[key] = _plain(getattr(h, key))
+    anneal = getattr(getattr(h, "anneal_func", None), "__name__", "")
+    if anneal:
+        cfg["anneal_strategy"] = "linear" if "linear" in anneal else "cos"
+    return cfg
+
+
+def _mmcv_config(runner, loaders):
+    """The run's hook settings as an mmcv 1.x hooktrace config, read from the hooks the
+    runner holds (any script: register_training_hooks or register_hook), so that
+    `hooktrace replay` can re-run them: the schedules' policies and settings, the
+    optimizer, checkpoint, logger and evaluation hooks, and the rest as custom hooks."""
+    kind = type(runner).__name__
+    if kind not in ("EpochBasedRunner", "IterBasedRunner"):
+        kind = "IterBasedRunner" if getattr(runner, "_max_epochs", None) is None else "EpochBasedRunner"
+    out = {"runner": {"type": kind, "max_epochs": runner._max_epochs} if kind == "EpochBasedRunner"
+           else {"type": kind, "max_iters": runner._max_iters}}
+    if _state.get("workflow"):
+        out["workflow"] = _state["workflow"]
+    opt = runner.optimizer
+    if isinstance(opt, dict):
+        out["optimizer"] = {name: _mmcv_optimizer(o) for name, o in opt.items()}
+    elif opt is not None:
+        out["optimizer"] = _mmcv_optimizer(opt)
+    custom = []
+    loggers = []
+    out["optimizer_config"] = None
+    out["checkpoint_config"] = None
+    for h in runner.hooks:
+        name = type(h).__name__
+        raw = getattr(h, "priority", 50)
+        priority = raw if isinstance(raw, (int, str)) else _priority_int(raw)
+        if name.endswith("LrUpdaterHook") and "lr_config" not in out:
+            policy = name[:-len("LrUpdaterHook")]
+            out["lr_config"] = _schedule_config(h, policy, _MMCV_LR_SETTINGS.get(policy, ()), "warmup_iters")
+            if policy == "OneCycle":
+                out["lr_config"]["max_lr"] = _plain(h._max_lr)
+        elif name.endswith("MomentumUpdaterHook") and "momentum_config" not in out:
+            policy = name[:-len("MomentumUpdaterHook")]
+            out["momentum_config"] = _schedule_config(h, policy, _MMCV_MOMENTUM_SETTINGS.get(policy, ()), "warmup_iters")
+            if policy == "OneCycle":
+                out["momentum_config"]["base_momentum"] = _plain(h._base_momentum)
+                out["momentum_config"]["max_momentum"] = _plain(h._max_momentum)
+        elif name in ("OptimizerHook", "Fp16OptimizerHook", "GradientCumulativeOptimizerHook",
+                      "GradientCumulativeFp16OptimizerHook") and out["optimizer_config"] is None:
+            cfg = {"grad_clip": _plain(getattr(h, "grad_clip", None))}
+            if name != "OptimizerHook":
+                cfg["type"] = name
+            if "Cumulative" in name:
+                cfg["cumulative_iters"] = h.cumulative_iters
+            out["optimizer_config"] = cfg
+        elif name == "CheckpointHook" and out["checkpoint_config"] is None:
+            out["checkpoint_config"] = {"interval": h.interval, "by_epoch": h.by_epoch, "save_optimizer": h.save_optimizer,
+                                        "out_dir": h.out_dir, "max_keep_ckpts": h.max_keep_ckpts, "save_last": h.save_last}
+        elif name.endswith("LoggerHook") and hasattr(h, "interval"):
+            cfg = {"type": name}
+            for key in _MMCV_LOGGER_SETTINGS:
+                if hasattr(h, key):
+                    cfg[key] = _plain(getattr(h, key))
+            loggers.append(cfg)
+        elif name == "IterTimerHook":
+            pass  # registered by register_training_hooks
+        elif name in ("EvalHook", "DistEvalHook") and "evaluation" not in out:
+            ev = {"interval": h.interval, "by_epoch": h.by_epoch, "start": h.start}
+            if getattr(h, "save_best", None):
+                ev["save_best"] = h.save_best
+                if getattr(h, "rule", None):
+                    ev["rule"] = h.rule
+            for key, value in (getattr(h, "eval_kwargs", None) or {}).items():
+                if isinstance(value, (str, int, float, bool, list, tuple)):
+                    ev[key] = _plain(value)
+            out["evaluation"] = ev
+            try:
+                loaders.setdefault("val", len(h.dataloader))
+            except Exception:
+                pass
+        else:
+            cfg = {"type": name, "priority": priority}
+            custom.append(cfg)
+    if loggers:
+        out["log_config"] = {"interval": loggers[0].get("interval", 10), "hooks": loggers}
+    out["custom_hooks"] = custom
+    out["data"] = dict(loaders)
+    out["work_dir"] = getattr(runner, "work_dir", None)
+    if getattr(runner, "meta", None) is None:
+        out["simulation"] = {"meta": False}  # no before_run log record, no hook_msgs
+    return out
+
+
+def _mmcv_optimizer(opt):
+    """An optimizer's type and settings as its groups had them before any schedule."""
+    defaults = dict(getattr(opt, "defaults", {}) or {})
+    groups = opt.param_groups
+    out = {"type": type(opt).__name__, "lr": groups[0].get("initial_lr", groups[0]["lr"])}
+    for key in ("momentum", "weight_decay", "dampening", "eps", "nesterov", "amsgrad"):
+        if isinstance(defaults.get(key), (int, float, bool)):
+            out[key] = defaults[key]
+    if "betas" in defaults:
+        out["betas"] = list(groups[0].get("betas", defaults["betas"]))
+    if "momentum" in groups[0]:
+        out["momentum"] = groups[0]["momentum"]
+    if len(groups) > 1:
+        out["param_groups"] = [dict([("lr", g.get("initial_lr", g["lr"]))] +
+                                    ([("momentum", g["momentum"])] if "momentum" in g else []))
+                               for g in groups]
     return out
 
 
@@ -846,7 +991,7 @@ def _patch_mmcv(module):
             elif fn_name == "after_train_iter":
                 st = _state
                 every = st.get("ckpt_every")
-                if every and (self.iter + 1) % every == 0:
+                if every and ((self.iter + 1) % every == 0 or st.get("ckpt_last") and self.iter + 1 == self._max_iters):
                     _scan(self)
                 log_every = st.get("log_every")
                 if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
@@ -876,6 +1021,7 @@ def _patch_run(cls):
                 if isinstance(mode, str) and mode not in lengths:
                     lengths[mode] = len(dl)
             _state["run_loaders"] = lengths
+            _state["workflow"] = [[str(m), int(n)] for m, n in workflow]
         except Exception:
             pass
         return original(self, data_loaders, workflow, *args, **kwargs)
@@ -1049,6 +1195,58 @@ def _patch_optim_wrapper(module):
     cls.update_params = update_params
 
 
+def _patch_mmcv_optimizer_hooks(module):
+    """mmcv 1.x's optimizer hooks (OptimizerHook, its Fp16 and GradientCumulative kinds):
+    whether each after_train_iter stepped the optimizer (counted at optimizer.step for the
+    call's duration) and the clipped norm it logged, as a "step" message by the hook."""
+    for name in ("OptimizerHook", "Fp16OptimizerHook", "GradientCumulativeOptimizerHook",
+                 "GradientCumulativeFp16OptimizerHook"):
+        cls = getattr(module, name, None)
+        original = cls.__dict__.get("after_train_iter") if cls is not None else None
+        if original is None or getattr(original, "_hooktrace", False):
+            continue
+        cls.after_train_iter = _counting_steps(original)
+
+
+def _counting_steps(original):
+    def after_train_iter(self, runner):
+        if _faulted or _channel is None or not (_started or _state.get("started")):
+            return original(self, runner)
+        opt = getattr(runner, "optimizer", None)
+        own = opt is not None and not isinstance(opt, dict) and "step" in getattr(opt, "__dict__", {})
+        count = [0]
+        norms = None
+        try:
+            step = opt.step
+
+            def counted(*args, **kwargs):
+                count[0] += 1
+                return step(*args, **kwargs)
+
+            opt.step = counted
+            history = getattr(getattr(runner, "log_buffer", None), "val_history", {})
+            norms = len(history.get("grad_norm", ()))
+        except Exception:
+            opt = None
+        try:
+            return original(self, runner)
+        finally:
+            if opt is not None:
+                try:
+                    if own:
+                        opt.step = step
+                    else:
+                        del opt.step
+                    history = runner.log_buffer.val_history.get("grad_norm", [])
+                    norm = _scalar(history[-1]) if norms is not None and len(history) > norms else None
+                    _channel.send(["step", type(self).__name__, count[0] > 0, norm])
+                except Exception as exc:
+                    _fault("after_train_iter", exc)
+
+    after_train_iter._hooktrace = True
+    return after_train_iter
+
+
 def _hook_of_type(runner, kind):
     """The registered hook of class `kind` (the only mmengine hook that does what is being
     attributed), else "unknown"."""
@@ -1083,7 +1281,7 @@ def _patch_averaged_model(module):
         return
 
     def update_parameters(self, model):
-        if not _faulted and _channel is not None and _state.get("started"):
+        if not _faulted and _channel is not None and (_started or _state.get("started")):
             try:
                 steps = int(self.steps)
                 if steps > 0 and steps % self.interval == 0:  # the first call copies
@@ -1105,6 +1303,7 @@ def _patch_averaged_model(module):
 _TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, "mmengine.runner": _patch_mmengine,
             "mmengine.runner.runner": _patch_mmengine, "mmengine.optim.optimizer.optimizer_wrapper": _patch_optim_wrapper,
             "mmengine.optim": _patch_optim_wrapper, "mmengine.model.averaged_model": _patch_averaged_model,
+            "mmcv.runner.hooks.optimizer": _patch_mmcv_optimizer_hooks,
             "mmengine.model": _patch_averaged_model}
 
 

@@ -389,6 +389,7 @@ package struct RunConfig {
             guard seed >= 0 else { throw configError("simulation.seed", "must not be negative, got \(seed)") }
             s.seed = UInt64(seed)
         }
+        s.runnerMeta = try args.bool("meta", default: true)
         s.batchSize = try args.int("batch_size", default: samplesPerGPU ?? 2)
         guard s.batchSize > 0 else { throw configError("simulation.batch_size", "must be positive, got \(s.batchSize)") }
         func curve(_ key: String, _ d: Simulation.Curve) throws(HooktraceError) -> Simulation.Curve {

@@ -119,7 +119,7 @@ package final class CheckpointHook: Hook {
         // What mmcv stores in runner.meta['hook_msgs'] (and so in the checkpoints saved
         // after it): the hook's own name for the file, which is iter_{i}.pth for
         // by_epoch=False even where an EpochBasedRunner saves epoch_{e}.pth.
-        try runner.effect(.custom(kind: "hook_msgs", fields: [Field("last_ckpt", .string(last))]))
+        if runner.hasMeta { try runner.effect(.custom(kind: "hook_msgs", fields: [Field("last_ckpt", .string(last))])) }
         if maxKeepCheckpoints > 0 {
             var k = current - maxKeepCheckpoints * interval
             while k > 0 {

@@ -64,7 +64,7 @@ package final class LoggerHook: IgnoresSettings {
             if runner.isLastLogger(self) {
                 resetFlag = true
             }
-            if isText {
+            if isText && runner.hasMeta {
                 try runner.effect(.log([
                     Field("env_info", .string("simulated by hooktrace")),
                     Field("seed", .int(Int64(runner.seed))),

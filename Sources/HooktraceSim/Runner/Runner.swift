@@ -43,8 +43,12 @@ package final class HookContext {
     package var clock: Int64 { counters.clock }
     /// `num_samples` of the current step.
     package var numSamples: Int { counters.numSamples }
-    /// The last observed gradient norm (what `clip_grad_norm_` returns).
-    package var gradNorm: Double? { counters.gradNorm }
+    /// The last observed gradient norm (what `clip_grad_norm_` returns); in a replay of a
+    /// real mmcv run, the norm its optimizer hook logged at the current call.
+    package var gradNorm: Double? {
+        if let n = counters.gradNorm { return n }
+        return runner?.recordedGradNorm()
+    }
 
     // Run facts.
     package let kind: Runner.Kind
@@ -55,6 +59,10 @@ package final class HookContext {
     package let isDictOptimizer: Bool
     /// The run's seed (`runner.meta['seed']`, what the text logger prints first).
     package let seed: UInt64
+    /// Whether mmcv's `runner.meta` is a dict (mmdetection's train.py passes one; a plain
+    /// script's runner has None): TextLoggerHook dumps it at before_run, and CheckpointHook
+    /// and EvalHook keep their `hook_msgs` in it.
+    package var hasMeta = true
     /// `runner.max_iters` as the run will see it from before_run on (an EpochBasedRunner's
     /// is max_epochs × the train loader's length, set when the run starts).
     package let plannedMaxIters: Int?
@@ -309,6 +317,7 @@ package final class Runner {
                               seed: simulation.seed, plannedMaxIters: planned, optimizers: optimizers, sink: sink, symbols: symbols)
         context.counters.maxEpochs = maxEpochs
         context.counters.maxIters = maxIters
+        context.hasMeta = simulation.runnerMeta
         context.runner = self
     }
 
@@ -378,6 +387,12 @@ package final class Runner {
 
     package func emit(_ event: Event) throws(HooktraceError) {
         try sink.event(event)
+    }
+
+    /// A norm the recording keeps outside the step's observations (a real run's optimizer
+    /// step effect at the current call), when the run clips gradients.
+    fileprivate func recordedGradNorm() -> Double? {
+        observesGradNorm ? inputs.stepGradNorm(self) : nil
     }
 
     // MARK: The step

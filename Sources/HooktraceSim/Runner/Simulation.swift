@@ -20,6 +20,9 @@ package struct Simulation: Sendable {
     }
 
     package var seed: UInt64 = 0
+    /// mmcv's `runner.meta` is a dict (mmdetection's train.py); false: None, as a plain
+    /// script's runner has it (no before_run log record, no `hook_msgs`).
+    package var runnerMeta = true
     /// `num_samples` of every step (the batch size).
     package var batchSize = 2
     /// The name of the model's first parameter (`model.named_parameters()`'s first), which
