@@ -59,7 +59,7 @@ extension TraceDiff {
         }
         if options.kinds.contains(.checkpoint) {
             let c = checkpoints
-            if c.savedA.isEmpty && c.savedB.isEmpty && c.removedA.isEmpty && c.removedB.isEmpty && c.keptA == c.keptB {
+            if c.savedA.isEmpty && c.savedB.isEmpty && c.removedA.isEmpty && c.removedB.isEmpty && c.sameKept {
                 out.append("checkpoints: same (\(c.keptA.count) kept at the end)")
             } else {
                 if !c.savedA.isEmpty { out.append("checkpoints saved only in A: \(list(c.savedA.map(fileName)))") }

@@ -116,6 +116,9 @@ package struct TraceDiff {
         package var removedB: [String] = []
         package var keptA: [String] = []
         package var keptB: [String] = []
+        /// The same files kept, in any order (files saved in one call are found in name
+        /// order by a recorder's directory scan, in saving order by a simulation).
+        package var sameKept: Bool { keptA.count == keptB.count && Set(keptA) == Set(keptB) }
     }
 
     /// Whether the traces agree in everything compared.
@@ -126,7 +129,7 @@ package struct TraceDiff {
             && timingMismatches == 0 && firstDivergence == nil
             && order.isEmpty && series.allSatisfy { $0.differing == 0 }
             && [evaluations, logRecords, optimizerSteps, otherEffects].allSatisfy { $0.differing == 0 }
-            && Set(checkpoints.savedA) == Set(checkpoints.savedB) && checkpoints.keptA == checkpoints.keptB
+            && Set(checkpoints.savedA) == Set(checkpoints.savedB) && checkpoints.sameKept
     }
 
     /// Compares two traces.

@@ -412,12 +412,14 @@ package final class LiveRecorder {
         return nil
     }
 
+    /// A field's value; a nested dict or list is kept whole, as its compact JSON text.
     private func scalar(_ v: JSONValue?) -> Scalar {
         switch v {
         case .bool(let b)?: .bool(b)
         case .int(let i)?: .int(i)
         case .double(let d)?: .double(d)
         case .string(let s)?: .string(s)
+        case let nested? where nested != .null: .string(nested.compact)
         default: .null
         }
     }
@@ -552,6 +554,10 @@ package final class LiveRecorder {
         case "custom":
             guard p.count >= 3, let hook = string(p[0]), let kind = string(p[1]), case .object(let members) = p[2] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .effect(Effect(hook: hook, .custom(kind: kind, fields: members.map { Field($0.key, scalar($0.value)) }))))
+        case "eval":
+            // An mmcv EvalHook's evaluation results (the metrics came as observations).
+            guard p.count >= 2, let hook = string(p[0]), case .object(let members) = p[1] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
+            try emit(c, .effect(Effect(hook: hook, .evaluate(members.map { Field($0.key, scalar($0.value)) }))))
         case "step":
             // An mmcv optimizer hook's after_train_iter: whether it stepped, the clipped norm.
             guard p.count >= 3, let hook = string(p[0]), case .bool(let stepped) = p[1] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }

@@ -5,7 +5,8 @@ recording must carry its hook settings read back from the hooks themselves.
 Usage: python3 real_mmcv_train.py WORK_DIR [CASE]
 Cases: step (default; EpochBasedRunner, step schedule, checkpoints, text log),
        warmup (linear warmup + cosine, grad_clip, max_keep_ckpts, a custom hook, momentum),
-       iter (IterBasedRunner, poly, gradient accumulation, save_last, checkpoints by iteration).
+       iter (IterBasedRunner, poly, gradient accumulation, save_last, checkpoints by iteration),
+       eval (runner.meta as mmdetection's train.py gives it, mmcv's EvalHook with save_best).
 """
 import logging
 import sys
@@ -28,6 +29,27 @@ class Model(nn.Module):
 
     def val_step(self, x, optimizer, **kwargs):
         return self.train_step(x, optimizer)
+
+    def forward(self, x, return_loss=False, **kwargs):
+        return [float(v) for v in self.linear(x).flatten()]
+
+
+class Scored(torch.utils.data.Dataset):
+    """A validation set whose evaluate() reports an accuracy rising with each evaluation
+    and a flat loss, as a dataset of mmdetection's reports its metrics."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return dict(x=torch.ones(2))
+
+    def evaluate(self, results, logger=None, **kwargs):
+        self.calls += 1
+        return {"acc": round(0.1 * self.calls, 4), "flat_loss": 0.5}
 
 
 class MarkHook(Hook):
@@ -59,6 +81,15 @@ elif case == "warmup":
         custom_hooks_config=[dict(type="EmptyCacheHook", priority=45)])
     runner.register_hook(MarkHook(), priority="LOW")
     runner.run([loader, loader], [("train", 1), ("val", 1)])
+elif case == "eval":
+    from mmcv.runner import EvalHook
+    meta = dict(seed=0, exp_name="real_mmcv_train.py", env_info="a test", hook_msgs=dict())
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=3, meta=meta)
+    runner.register_training_hooks(lr_config=dict(policy="step", step=[2]), optimizer_config=dict(grad_clip=None),
+                                   checkpoint_config=dict(interval=1, max_keep_ckpts=1), log_config=log)
+    val = DataLoader(Scored(), batch_size=1)
+    runner.register_hook(EvalHook(val, interval=1, save_best="acc", rule="greater"), priority="LOW")
+    runner.run([loader], [("train", 1)])
 else:
     runner = IterBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_iters=9)
     runner.register_training_hooks(

@@ -786,7 +786,7 @@ struct RealMMCVTests {
 
     @Test("a real mmcv run records its hooks, LRs, optimizer steps and checkpoints, and replays without a config (its settings read back from the hooks)",
           .enabled(if: realMMCVAvailable, "torch and mmcv 1.x are not installed (tools/bench fetches mmcv 1.7.2's source into .build-mmcv); the stand-in runner tests cover the shim"),
-          arguments: ["step", "warmup", "iter"])
+          arguments: ["step", "warmup", "iter", "eval"])
     func realRun(kind: String) throws {
         let scratch = Scratch()
         let trace = scratch.file("real.htrace")
@@ -806,7 +806,19 @@ struct RealMMCVTests {
             #expect(calls == 2 + 2 * (2 + 3 * 2))
             #expect(lrs.contains(0.002))
         }
-        #expect(steps == (kind == "iter" ? 9 : kind == "warmup" ? 12 : 6), "\(steps) optimizer steps")
+        #expect(steps == (kind == "iter" || kind == "eval" ? 9 : kind == "warmup" ? 12 : 6), "\(steps) optimizer steps")
+        if kind == "eval" {
+            // EvalHook's results as metrics and evaluate effects, its new bests, and the
+            // before_run record of runner.meta with its nested hook_msgs kept (as JSON text).
+            var metrics = 0, bests: [String] = [], first: [Field]?
+            try TraceReader(path: trace).forEach { e in
+                if case .observe(let o) = e.event, o.kind == .metric { metrics += 1 }
+                if case .effect(let x) = e.event, case .bestUpdate(let k, let v, _) = x.action { bests.append("\(k)=\(v)") }
+                if case .effect(let x) = e.event, case .log(let f) = x.action, first == nil { first = f }
+            }
+            #expect(metrics == 6 && bests == ["acc=0.1", "acc=0.2", "acc=0.3"], "\(metrics) \(bests)")
+            #expect(first?.contains(Field("hook_msgs", .string("{}"))) == true, "\(first ?? [])")
+        }
         // The recording replays from the hooks' own settings: the same run.
         let replay = try CLI.run(["replay", trace])
         #expect(replay.status == 0 && replay.stdout.hasSuffix("result: same\n"), "\(kind): \(replay.stdout)\(replay.stderr)")

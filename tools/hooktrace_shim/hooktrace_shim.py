@@ -30,6 +30,8 @@ serialising; the rest are JSON strings:
   ["custom", hook, kind, {fields}]                        an effect without its own message (mmengine's loss
                                                            factor under gradient accumulation)
   ["ema", hook, momentum]                                 an averaged model's update (mmengine's EMAHook)
+  ["eval", hook, {results}]                               an mmcv EvalHook's evaluation (its results are also sent
+                                                           as metric observations)
   ["step", hook, stepped, grad_norm]                      an mmcv optimizer hook's after_train_iter: whether it
                                                            stepped the optimizer, the clipped norm it logged
   ["stop", hook, reason]                                  a hook stopped the train loop (stop_training)
@@ -529,8 +531,14 @@ def _mmcv_config(runner, loaders):
     out["custom_hooks"] = custom
     out["data"] = dict(loaders)
     out["work_dir"] = getattr(runner, "work_dir", None)
-    if getattr(runner, "meta", None) is None:
+    meta = getattr(runner, "meta", None)
+    if meta is None:
         out["simulation"] = {"meta": False}  # no before_run log record, no hook_msgs
+    elif isinstance(meta, dict):
+        # What TextLoggerHook dumps at before_run: the meta, top-level floats rounded to 5
+        # digits as its _dump_log does.
+        plain = json.loads(json.dumps(meta, default=str))
+        out["simulation"] = {"meta": {k: (round(v, 5) if isinstance(v, float) else v) for k, v in plain.items()}}
     return out
 
 
@@ -783,7 +791,28 @@ def _scan(runner):
         hook = _saver(runner, name)
         _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
     st["files"] = files
+    _hook_messages(runner)
     _tail_log(runner)
+
+
+def _hook_messages(runner):
+    """mmcv 1.x's runner.meta['hook_msgs'] as its hooks change it: CheckpointHook's
+    last_ckpt (a custom "hook_msgs" effect), EvalHook's best_score and best_ckpt (a "best")."""
+    meta = getattr(runner, "meta", None)
+    msgs = meta.get("hook_msgs") if isinstance(meta, dict) else None
+    if not isinstance(msgs, dict):
+        return
+    seen = _state.setdefault("hook_msgs", {})
+    last = msgs.get("last_ckpt")
+    if last is not None and last != seen.get("last_ckpt"):
+        seen["last_ckpt"] = last
+        _channel.send(["custom", _hook_named(runner, "CheckpointHook"), "hook_msgs", {"last_ckpt": str(last)}])
+    best = (msgs.get("best_score"), msgs.get("best_ckpt"))
+    if best[1] is not None and best != seen.get("best"):
+        seen["best"] = best
+        hook = _hook_named(runner, "EvalHook")
+        key = next((getattr(h, "key_indicator", None) for h in runner.hooks if type(h).__name__ == hook), None)
+        _channel.send(["best", str(key), _scalar(best[0]), str(best[1]), hook])
 
 
 def _watch(runner, stage, saved):
@@ -988,6 +1017,8 @@ def _patch_mmcv(module):
                 _watch_params(self, fn_name)
             if fn_name in scan_stages:
                 _scan(self)
+            elif fn_name == "before_run" and _state.get("log_hook"):
+                _tail_log(self)  # TextLoggerHook dumps runner.meta there
             elif fn_name == "after_train_iter":
                 st = _state
                 every = st.get("ckpt_every")
@@ -1247,6 +1278,57 @@ def _counting_steps(original):
     return after_train_iter
 
 
+def _patch_mmcv_eval(module):
+    """mmcv 1.x's EvalHook (and DistEvalHook, mmdetection's subclasses): the results of
+    each evaluation, read from the dataset's evaluate() as EvalHook.evaluate calls it, sent
+    as metric observations and an "eval" effect of the hook."""
+    cls = getattr(module, "EvalHook", None)
+    original = cls.__dict__.get("evaluate") if cls is not None else None
+    if original is None or getattr(original, "_hooktrace", False):
+        return
+
+    def evaluate(self, runner, results):
+        if _faulted or _channel is None or not _started:
+            return original(self, runner, results)
+        captured = {}
+        dataset = None
+        try:
+            dataset = self.dataloader.dataset
+            own = "evaluate" in getattr(dataset, "__dict__", {})
+            inner = dataset.evaluate
+
+            def recording(*args, **kwargs):
+                res = inner(*args, **kwargs)
+                captured["res"] = res
+                return res
+
+            dataset.evaluate = recording
+        except Exception:
+            dataset = None
+        try:
+            return original(self, runner, results)
+        finally:
+            if dataset is not None:
+                try:
+                    if own:
+                        dataset.evaluate = inner
+                    else:
+                        del dataset.evaluate
+                    res = captured.get("res")
+                    if isinstance(res, dict):
+                        fields = {}
+                        for name, value in res.items():
+                            value = _scalar(value)
+                            _channel.buffer.append((1, 2, value, str(name)))
+                            fields[str(name)] = value
+                        _channel.send(["eval", type(self).__name__, fields])
+                except Exception as exc:
+                    _fault("evaluate", exc)
+
+    evaluate._hooktrace = True
+    cls.evaluate = evaluate
+
+
 def _hook_of_type(runner, kind):
     """The registered hook of class `kind` (the only mmengine hook that does what is being
     attributed), else "unknown"."""
@@ -1303,7 +1385,7 @@ def _patch_averaged_model(module):
 _TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, "mmengine.runner": _patch_mmengine,
             "mmengine.runner.runner": _patch_mmengine, "mmengine.optim.optimizer.optimizer_wrapper": _patch_optim_wrapper,
             "mmengine.optim": _patch_optim_wrapper, "mmengine.model.averaged_model": _patch_averaged_model,
-            "mmcv.runner.hooks.optimizer": _patch_mmcv_optimizer_hooks,
+            "mmcv.runner.hooks.optimizer": _patch_mmcv_optimizer_hooks, "mmcv.runner.hooks.evaluation": _patch_mmcv_eval,
             "mmengine.model": _patch_averaged_model}
 
 

@@ -389,7 +389,23 @@ package struct RunConfig {
             guard seed >= 0 else { throw configError("simulation.seed", "must not be negative, got \(seed)") }
             s.seed = UInt64(seed)
         }
-        s.runnerMeta = try args.bool("meta", default: true)
+        switch args.raw("meta") {
+        case nil, .null?, .bool(true)?: break
+        case .bool(false)?: s.runnerMeta = false
+        case .object(let members)?:
+            // A real run's meta as its TextLoggerHook dumped it; nested values as JSON text.
+            s.metaRecord = members.map { (key, value) in
+                switch value {
+                case .bool(let b): Field(key, .bool(b))
+                case .int(let i): Field(key, .int(i))
+                case .double(let d): Field(key, .double(d))
+                case .string(let t): Field(key, .string(t))
+                case .null: Field(key, .null)
+                default: Field(key, .string(value.compact))
+                }
+            }
+        case let v?: throw configError("simulation.meta", "expected true, false or the run's meta as an object, got \(describeValue(v))")
+        }
         s.batchSize = try args.int("batch_size", default: samplesPerGPU ?? 2)
         guard s.batchSize > 0 else { throw configError("simulation.batch_size", "must be positive, got \(s.batchSize)") }
         func curve(_ key: String, _ d: Simulation.Curve) throws(HooktraceError) -> Simulation.Curve {

@@ -64,7 +64,9 @@ package final class LoggerHook: IgnoresSettings {
             if runner.isLastLogger(self) {
                 resetFlag = true
             }
-            if isText && runner.hasMeta {
+            if isText && runner.hasMeta, let record = runner.metaRecord {
+                try runner.effect(.log(record))
+            } else if isText && runner.hasMeta {
                 try runner.effect(.log([
                     Field("env_info", .string("simulated by hooktrace")),
                     Field("seed", .int(Int64(runner.seed))),

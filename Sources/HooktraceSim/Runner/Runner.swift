@@ -63,6 +63,8 @@ package final class HookContext {
     /// script's runner has None): TextLoggerHook dumps it at before_run, and CheckpointHook
     /// and EvalHook keep their `hook_msgs` in it.
     package var hasMeta = true
+    /// What TextLoggerHook dumps of `runner.meta` at before_run (nil: a simulated meta).
+    package var metaRecord: [Field]?
     /// `runner.max_iters` as the run will see it from before_run on (an EpochBasedRunner's
     /// is max_epochs × the train loader's length, set when the run starts).
     package let plannedMaxIters: Int?
@@ -318,6 +320,7 @@ package final class Runner {
         context.counters.maxEpochs = maxEpochs
         context.counters.maxIters = maxIters
         context.hasMeta = simulation.runnerMeta
+        context.metaRecord = simulation.metaRecord
         context.runner = self
     }
 

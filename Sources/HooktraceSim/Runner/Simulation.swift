@@ -23,6 +23,9 @@ package struct Simulation: Sendable {
     /// mmcv's `runner.meta` is a dict (mmdetection's train.py); false: None, as a plain
     /// script's runner has it (no before_run log record, no `hook_msgs`).
     package var runnerMeta = true
+    /// What TextLoggerHook dumps of `runner.meta` at before_run, when a recording of a real
+    /// run gave it (nil: a simulated meta of env_info, seed and exp_name).
+    package var metaRecord: [Field]?
     /// `num_samples` of every step (the batch size).
     package var batchSize = 2
     /// The name of the model's first parameter (`model.named_parameters()`'s first), which
