@@ -378,6 +378,22 @@ package final class LiveRecorder {
                 var optimizer = ""
                 if t.count == 4, case .string(let name) = t[3] { optimizer = name }
                 try emit(c, .effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: optimizer, stepped: stepped, gradNorm: norm))))
+            case .list(let t) where t.count == 5 && { if case .int(let k) = t[0] { k == 3 || k == 4 } else { false } }():
+                // A param group's lr (3) or momentum (4) changed, by a hook.
+                guard case .int(let k) = t[0], case .string(let opt) = t[1], case .int(let group) = t[2], case .string(let hook) = t[4] else {
+                    session.malformed("lr and momentum tuples", MarshalValue.list(t).description)
+                    continue
+                }
+                let value: Double
+                switch t[3] {
+                case .float(let d): value = d
+                case .int(let i): value = Double(i)
+                default:
+                    session.malformed("lr and momentum tuples", MarshalValue.list(t).description)
+                    continue
+                }
+                try emit(c, .effect(Effect(hook: hook, k == 3 ? .setLR(optimizer: opt, group: Int(group), value: value)
+                                                             : .setMomentum(optimizer: opt, group: Int(group), value: value))))
             case .list(let t) where t.count == 4:
                 guard case .int(1) = t[0], case .int(let k) = t[1], case .string(let name) = t[3] else {
                     session.malformed("observation tuples", MarshalValue.list(t).description)

@@ -17,6 +17,7 @@ serialising; the rest are JSON strings:
                                                            2 metric)
   (2, STEPPED, GRAD_NORM)                                 mmengine's OptimWrapper.update_params: whether the
                                                            optimizer stepped, the clipped norm or None
+  (3, OPTIMIZER, GROUP, LR, HOOK) / (4, …, MOMENTUM, HOOK) a param group's lr / momentum changed, by HOOK
 
   ["hello", {protocol, rank, world_size, pid, argv, python}]
   ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
@@ -744,7 +745,8 @@ def _watch_params(runner, stage):
         if v != lrs[i]:
             hook = st.get("lr_hook") or _setter(runner, "LrUpdaterHook")
             st["lr_hook"] = hook
-            _channel.send(["lr", name, index, v, hook])
+            # A tuple, not JSON: a schedule may change the lr at every iteration.
+            _channel.buffer.append((3, name, index, v if v.__class__ is float else _scalar(v), hook))
             lrs[i] = v
         i += 1
     if st["watch_momentum"] or stage == "before_run" or stage == "after_run":
@@ -755,7 +757,7 @@ def _watch_params(runner, stage):
             if m != moms[i] and m is not None:
                 hook = st.get("mom_hook") or _setter(runner, "MomentumUpdaterHook")
                 st["mom_hook"] = hook
-                _channel.send(["mom", name, index, m, hook])
+                _channel.buffer.append((4, name, index, m if m.__class__ is float else _scalar(m), hook))
                 moms[i] = m
             i += 1
 
@@ -863,19 +865,25 @@ def _tail_log(runner):
         st["log_path"] = path
         st["log_offset"] = 0
     try:
-        with open(path, "r") as f:
+        # Kept open: each look reads what was appended since the last (no open per look).
+        f = st.get("log_file")
+        if f is None:
+            f = st["log_file"] = open(path, "r")
             f.seek(st.get("log_offset", 0))
-            data = f.read()
-            st["log_offset"] = f.tell()
+        data = f.read()
     except OSError:
         return
     hook = st.get("log_hook", "TextLoggerHook")
+    prefix = st.get("log_prefix")
+    if prefix is None:
+        prefix = st["log_prefix"] = '["log",%s,' % json.dumps(hook)
+    buffer = _channel.buffer
     for line in data.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        _channel.send(["log", hook, record])
+        # The record's own JSON text goes into the message as it is (no parse and re-dump
+        # per record); a line that is not an object is skipped, as the logger's own reader would.
+        line = line.strip()
+        if line.startswith("{") and line.endswith("}"):
+            buffer.append(prefix + line + "]")
 
 
 def _observe(runner, stage):
@@ -1061,14 +1069,30 @@ def _patch_run(cls):
     cls.run = run
 
 
+def _stage_info(fn_name):
+    """What mmengine's patched call_hook needs to know of a stage, worked out once: its id
+    (defined to the recorder now), mode, whether it follows a step (outputs) or ends an
+    epoch (metrics), and whether learning rates or checkpoints can change in it."""
+    sid = _stage_ids.get(fn_name)
+    if sid is None:
+        sid = _stage_ids[fn_name] = len(_stage_ids)
+        _channel.send(["stage", sid, fn_name])
+    mode = "train" if "train" in fn_name else "val" if "val" in fn_name else "test" if "test" in fn_name else None
+    return (sid, _MODES.get(mode, 0), fn_name.startswith("after_") and fn_name.endswith("_iter"),
+            fn_name.endswith("_epoch"), fn_name in _MMENGINE_LR_STAGES, fn_name in _SCAN_STAGES)
+
+
 def _patch_mmengine(module):
     runner_cls = getattr(module, "Runner", None)
     if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
         return
     original = runner_cls.call_hook
+    stages = {}
 
     def call_hook(self, fn_name, **kwargs):
         # As for mmcv: the recorder's own faults stop the recording, not the training.
+        # Inline, with what each stage needs worked out once (`stages`): this runs for
+        # every call_hook of the training.
         if _faulted:
             return original(self, fn_name, **kwargs)
         ch = _channel
@@ -1077,21 +1101,23 @@ def _patch_mmengine(module):
             if "started" not in st:
                 st["started"] = True
                 _start(self, "mmengine")
-            mode = "train" if "train" in fn_name else "val" if "val" in fn_name else "test" if "test" in fn_name else None
+            info = stages.get(fn_name)
+            if info is None:
+                info = stages[fn_name] = _stage_info(fn_name)
+            sid, mode_id, after_iter, epoch_end, lr_stage, scan_stage = info
             inner = kwargs.get("batch_idx", 0)
-            # What the step or the evaluation produced happened before this call: send it first.
-            outputs = kwargs.get("outputs")
             buf = ch.buffer
-            if fn_name.startswith("after_") and fn_name.endswith("_iter") and isinstance(outputs, dict):
-                for name, value in outputs.items():
-                    buf.append((1, 0, _scalar(value), name))
-            if fn_name.endswith("_epoch") and isinstance(kwargs.get("metrics"), dict):
-                for name, value in kwargs["metrics"].items():
-                    buf.append((1, 2, _scalar(value), name))
-            sid = _stage_ids.get(fn_name)
-            if sid is None:
-                sid = _stage_ids[fn_name] = len(_stage_ids)
-                ch.send(["stage", sid, fn_name])
+            # What the step or the evaluation produced happened before this call: send it first.
+            if after_iter:
+                outputs = kwargs.get("outputs")
+                if isinstance(outputs, dict):
+                    for name, value in outputs.items():
+                        buf.append((1, 0, value if value.__class__ is float else _scalar(value), name))
+            elif epoch_end:
+                metrics = kwargs.get("metrics")
+                if isinstance(metrics, dict):
+                    for name, value in metrics.items():
+                        buf.append((1, 2, _scalar(value), name))
             if fn_name == "before_save_checkpoint":
                 # Called from inside the saving call: what that call did before it (a scheduler
                 # step, the oldest checkpoint removed) is the outer call's, so look now, while
@@ -1100,7 +1126,11 @@ def _patch_mmengine(module):
                 _scan(self)
                 st["saving"] = True
             t = _perf_ns() - ch.t0
-            buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, _MODES.get(mode, 0), t))
+            loop = getattr(self, "_train_loop", None)
+            try:  # the loop's own counters, without the runner's and loop's properties
+                buf.append((0, sid, loop._epoch, loop._iter, inner, mode_id, t))
+            except AttributeError:
+                buf.append((0, sid, getattr(self, "epoch", 0), getattr(self, "iter", 0), inner, mode_id, t))
         except Exception as exc:
             _fault(fn_name, exc)
             return original(self, fn_name, **kwargs)
@@ -1112,16 +1142,19 @@ def _patch_mmengine(module):
             return
         try:
             if outer:
-                _watch(self, fn_name, st.get("saving", False))
+                if lr_stage:
+                    _watch_params(self, fn_name)
+                if scan_stage or st["saving"]:
+                    _scan(self)
                 # A hook asked the train loop to stop (mmengine's EarlyStoppingHook).
-                if not st.get("stopped") and getattr(getattr(self, "_train_loop", None), "stop_training", False) is True:
+                if getattr(loop, "stop_training", False) is True and not st.get("stopped"):
                     st["stopped"] = True
                     ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
             if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
                 ch.flush()
             # mmengine's LoggerHook writes its train records every `interval` batches, and
             # at the loader's end (batch_idx + 1 == its length).
-            if fn_name == "after_train_iter":
+            if after_iter and mode_id == 1:
                 every = st.get("log_every")
                 if every and ((inner + 1) % every == 0 or inner + 1 == st.get("train_len")):
                     _tail_log(self)
