@@ -520,6 +520,22 @@ struct LiveRecordTests {
         #expect(plain.status == 0 && !plain.stderr.contains("protocol"), "\(plain.stderr)")
     }
 
+    @Test("learning rates changed by several hooks are credited to the hook that changed them (by identity: a second instance is Kick#2)")
+    func lrByIdentity() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("two.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_two_lr_hooks.py", scratch.file("wd")])
+        #expect(r.status == 0, "\(r.stderr)")
+        var changes: [String] = []
+        var at = ""
+        for e in try Self.events(trace) {
+            if case .call(let c) = e.event { at = "\(c.stage)@\(c.iter)" }
+            if case .effect(let x) = e.event, case .setLR(_, _, let v) = x.action { changes.append("\(at) \(x.hook) \(v)") }
+        }
+        #expect(changes == ["before_train_iter@1 Kick 0.5", "before_train_epoch@3 StepLrUpdaterHook 0.010000000000000002",
+                            "before_train_iter@4 Kick#2 0.7"], "\(changes)")
+    }
+
     @Test("messages of known kinds the recorder cannot read are reported after the run, by shape with an example; the rest is recorded")
     func malformedMessages() throws {
         let scratch = Scratch()

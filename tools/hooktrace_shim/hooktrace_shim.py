@@ -212,8 +212,55 @@ def _hook_named(runner, fragment):
     return "unknown"
 
 
+# Hooks known to leave learning rates and momenta alone (mmcv 1.x's, mmengine's and
+# mmdetection's): every other hook may write them, and a change is the work of the one
+# that ran just before it was seen.
+_NON_PARAM_HOOKS = frozenset([
+    "IterTimerHook", "CheckpointHook", "TextLoggerHook", "TensorboardLoggerHook", "WandbLoggerHook",
+    "MlflowLoggerHook", "NeptuneLoggerHook", "DvcliveLoggerHook", "PaviLoggerHook", "SegmindLoggerHook",
+    "ClearMLLoggerHook", "OptimizerHook", "Fp16OptimizerHook", "GradientCumulativeOptimizerHook",
+    "GradientCumulativeFp16OptimizerHook", "EvalHook", "DistEvalHook", "DistSamplerSeedHook", "EmptyCacheHook",
+    "SyncBuffersHook", "ProfilerHook", "EMAHook", "MemoryProfilerHook", "NumClassCheckHook",
+    "CheckInvalidLossHook", "SetEpochInfoHook", "SyncNormHook", "SyncRandomSizeHook", "YOLOXModeSwitchHook",
+    "ExpMomentumEMAHook", "LinearMomentumEMAHook", "MMDetWandbHook", "RuntimeInfoHook", "LoggerHook",
+    "EarlyStoppingHook", "NaiveVisualizationHook", "NPUProfilerHook", "PrepareTTAHook", "DetVisualizationHook",
+    "TrackVisualizationHook", "GroundingVisualizationHook", "MeanTeacherHook", "PipelineSwitchHook",
+])
+
+
+def _identify_setters(runner):
+    """Each hook's name in the run (its type, `#2`… for repeats, as the trace names it)
+    and the hooks that may write learning rates or momenta. With one such hook every
+    change is its own; with several, call_hook runs them one by one in the stages where
+    they act and looks after each (attribution by identity, not by class name)."""
+    names = {}
+    counts = {}
+    setters, lr_setters, momentum_setters = [], [], []
+    for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
+        kind = type(h).__name__
+        counts[kind] = counts.get(kind, 0) + 1
+        names[id(h)] = kind if counts[kind] == 1 else "%s#%d" % (kind, counts[kind])
+        if kind in _NON_PARAM_HOOKS:
+            continue
+        setters.append(id(h))
+        bases = set(c.__name__ for c in type(h).__mro__)
+        # mmcv's updater hooks write one of the two; any other hook may write either.
+        if "MomentumUpdaterHook" not in bases:
+            lr_setters.append(id(h))
+        if "LrUpdaterHook" not in bases:
+            momentum_setters.append(id(h))
+    _state["hook_names"] = names
+    _state["setters"] = frozenset(setters)
+    _state["own_loop"] = len(lr_setters) > 1 or len(momentum_setters) > 1
+    if len(lr_setters) == 1:
+        _state["lr_hook"] = names[lr_setters[0]]
+    if len(momentum_setters) == 1:
+        _state["mom_hook"] = names[momentum_setters[0]]
+
+
 def _start(runner, framework):
     _state["runner"] = runner
+    _identify_setters(runner)
     loaders = dict(_state.get("run_loaders") or {})
     for mode in loaders:
         _loaders_sent.add(mode)
@@ -728,9 +775,10 @@ def _schedules_momentum(runner):
     return any(getattr(s, "param_name", None) == "momentum" for s in schedulers)
 
 
-def _watch_params(runner, stage):
+def _watch_params(runner, stage, by=None):
     """Learning rates and momenta that changed in this call (they change only in the
-    stages where the updaters act). Plain loops: comprehensions cost a frame each."""
+    stages where the updaters act), by hook `by` when call_hook ran the hooks one by one.
+    Plain loops: comprehensions cost a frame each."""
     st = _state
     pgs = st.get("pgs")
     if pgs is None:
@@ -743,8 +791,9 @@ def _watch_params(runner, stage):
     for name, index, g in pgs:
         v = g.get("lr")
         if v != lrs[i]:
-            hook = st.get("lr_hook") or _setter(runner, "LrUpdaterHook")
-            st["lr_hook"] = hook
+            hook = by or st.get("lr_hook")
+            if hook is None:
+                hook = st["lr_hook"] = _setter(runner, "LrUpdaterHook")
             # A tuple, not JSON: a schedule may change the lr at every iteration.
             _channel.buffer.append((3, name, index, v if v.__class__ is float else _scalar(v), hook))
             lrs[i] = v
@@ -755,8 +804,9 @@ def _watch_params(runner, stage):
         for name, index, g in pgs:
             m = _momentum(g)
             if m != moms[i] and m is not None:
-                hook = st.get("mom_hook") or _setter(runner, "MomentumUpdaterHook")
-                st["mom_hook"] = hook
+                hook = by or st.get("mom_hook")
+                if hook is None:
+                    hook = st["mom_hook"] = _setter(runner, "MomentumUpdaterHook")
                 _channel.buffer.append((4, name, index, m if m.__class__ is float else _scalar(m), hook))
                 moms[i] = m
             i += 1
@@ -1007,6 +1057,7 @@ def _patch_mmcv(module):
         except Exception as exc:
             _fault(fn_name, exc)
             return original(self, fn_name)
+        watched = False
         if _per_hook_timing:
             for hook in self.hooks:
                 t0 = perf()
@@ -1016,12 +1067,24 @@ def _patch_mmcv(module):
                         ch.send(["span", type(hook).__name__, t0 - ch.t0, perf() - t0])
                     except Exception as exc:
                         _fault(fn_name, exc)
+        elif _state.get("own_loop") and fn_name in lr_stages and type(self).call_hook is call_hook:
+            # Several hooks may write learning rates: mmcv's loop, looking after each of them.
+            names = _state["hook_names"]
+            setters = _state["setters"]
+            for hook in self._hooks:
+                getattr(hook, fn_name)(self)
+                if id(hook) in setters and not _faulted:
+                    try:
+                        _watch_params(self, fn_name, names.get(id(hook)))
+                    except Exception as exc:
+                        _fault(fn_name, exc)
+            watched = True
         else:
             original(self, fn_name)
         if _faulted:
             return
         try:
-            if fn_name in lr_stages:
+            if fn_name in lr_stages and not watched:
                 _watch_params(self, fn_name)
             if fn_name in scan_stages:
                 _scan(self)
@@ -1137,12 +1200,30 @@ def _patch_mmengine(module):
         outer = fn_name != "before_save_checkpoint"
         if outer:
             st["saving"] = False
-        original(self, fn_name, **kwargs)
+        watched = False
+        if lr_stage and outer and st.get("own_loop") and type(self).call_hook is call_hook:
+            # Several hooks may write learning rates: mmengine's loop, looking after each.
+            names = st["hook_names"]
+            setters = st["setters"]
+            for hook in self._hooks:
+                if hasattr(hook, fn_name):
+                    try:
+                        getattr(hook, fn_name)(self, **kwargs)
+                    except TypeError as e:
+                        raise TypeError("%s in %s" % (e, hook)) from None
+                    if id(hook) in setters and not _faulted:
+                        try:
+                            _watch_params(self, fn_name, names.get(id(hook)))
+                        except Exception as exc:
+                            _fault(fn_name, exc)
+            watched = True
+        else:
+            original(self, fn_name, **kwargs)
         if _faulted:
             return
         try:
             if outer:
-                if lr_stage:
+                if lr_stage and not watched:
                     _watch_params(self, fn_name)
                 if scan_stage or st["saving"]:
                     _scan(self)
