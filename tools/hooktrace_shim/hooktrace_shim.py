@@ -258,6 +258,16 @@ def _identify_setters(runner):
         _state["mom_hook"] = names[momentum_setters[0]]
 
 
+def _after_setter(runner, fn_name, hook):
+    """After one hook ran in a call where several may write learning rates or momenta:
+    what it changed is its own (behind the barrier: a fault stops the recording only)."""
+    if id(hook) in _state["setters"] and not _faulted:
+        try:
+            _watch_params(runner, fn_name, _state["hook_names"].get(id(hook)))
+        except Exception as exc:
+            _fault(fn_name, exc)
+
+
 def _start(runner, framework):
     _state["runner"] = runner
     _identify_setters(runner)
@@ -1069,15 +1079,9 @@ def _patch_mmcv(module):
                         _fault(fn_name, exc)
         elif _state.get("own_loop") and fn_name in lr_stages and type(self).call_hook is call_hook:
             # Several hooks may write learning rates: mmcv's loop, looking after each of them.
-            names = _state["hook_names"]
-            setters = _state["setters"]
             for hook in self._hooks:
                 getattr(hook, fn_name)(self)
-                if id(hook) in setters and not _faulted:
-                    try:
-                        _watch_params(self, fn_name, names.get(id(hook)))
-                    except Exception as exc:
-                        _fault(fn_name, exc)
+                _after_setter(self, fn_name, hook)
             watched = True
         else:
             original(self, fn_name)
@@ -1203,19 +1207,13 @@ def _patch_mmengine(module):
         watched = False
         if lr_stage and outer and st.get("own_loop") and type(self).call_hook is call_hook:
             # Several hooks may write learning rates: mmengine's loop, looking after each.
-            names = st["hook_names"]
-            setters = st["setters"]
             for hook in self._hooks:
                 if hasattr(hook, fn_name):
                     try:
                         getattr(hook, fn_name)(self, **kwargs)
                     except TypeError as e:
                         raise TypeError("%s in %s" % (e, hook)) from None
-                    if id(hook) in setters and not _faulted:
-                        try:
-                            _watch_params(self, fn_name, names.get(id(hook)))
-                        except Exception as exc:
-                            _fault(fn_name, exc)
+                    _after_setter(self, fn_name, hook)
             watched = True
         else:
             original(self, fn_name, **kwargs)
