@@ -536,6 +536,22 @@ struct LiveRecordTests {
                             "before_train_iter@4 Kick#2 0.7"], "\(changes)")
     }
 
+    @Test("mmengine: two hooks writing the lr in the same stage are each credited with their own changes")
+    func mmengineLRByIdentity() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("two.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmengine_two_lr_hooks.py"])
+        #expect(r.status == 0, "\(r.stderr)")
+        var changes: [String] = []
+        var at = ""
+        for e in try Self.events(trace) {
+            if case .call(let c) = e.event { at = "\(c.stage)@\(c.iter)" }
+            if case .effect(let x) = e.event, case .setLR(_, _, let v) = x.action { changes.append("\(at) \(x.hook) \(v)") }
+        }
+        #expect(changes == ["after_train_iter@0 ParamSchedulerHook 0.05", "after_train_iter@1 Kick 1.0", "after_train_iter@1 ParamSchedulerHook 0.5",
+                            "after_train_iter@2 ParamSchedulerHook 0.25"], "\(changes)")
+    }
+
     @Test("messages of known kinds the recorder cannot read are reported after the run, by shape with an example; the rest is recorded")
     func malformedMessages() throws {
         let scratch = Scratch()
