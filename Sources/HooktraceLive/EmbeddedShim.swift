@@ -12,7 +12,7 @@ package enum EmbeddedShim {
             ZXQ7IHBhdGNoZXMgbW1jdi5ydW5uZXIuQmFzZVJ1bm5lci5jYWxsX2hvb2sgYW5kCm1tZW5naW5l
             LnJ1bm5lci5SdW5uZXIuY2FsbF9ob29rIGFzIHNvb24gYXMgdGhvc2UgbW9kdWxlcyBhcmUgaW1w
             b3J0ZWQsIHdpdGhvdXQKYW55IGNoYW5nZSB0byB0aGUgdXNlcidzIGNvZGUgb3IgY29uZmlnLgoK
-            UHJvdG9jb2wgdmVyc2lvbiAxIChkb2NzL1NISU0ubWQgaXMgdGhlIGNvbnRyYWN0OyB0aGlzIGlz
+            UHJvdG9jb2wgdmVyc2lvbiAyIChkb2NzL1NISU0ubWQgaXMgdGhlIGNvbnRyYWN0OyB0aGlzIGlz
             IGl0cyBzdW1tYXJ5KS4gRWFjaApwcm9jZXNzIChlYWNoIHJhbmsgdW5kZXIgdG9yY2guZGlzdHJp
             YnV0ZWQpIGNvbm5lY3RzIHRvIHRoZSByZWNvcmRlcidzIFVuaXgKc29ja2V0IGFuZCBzZW5kcyBi
             YXRjaGVzOiAiTTxsZW5ndGg+XG4iIGZvbGxvd2VkIGJ5IGEgbWFyc2hhbCAodmVyc2lvbiA0KSBs
@@ -107,7 +107,7 @@ package enum EmbeddedShim {
             ZW0gaXMgbm90IE5vbmU6CiAgICAgICAgdHJ5OgogICAgICAgICAgICByZXR1cm4gaXRlbSgpCiAg
             ICAgICAgZXhjZXB0IEV4Y2VwdGlvbjoKICAgICAgICAgICAgcGFzcwogICAgdHJ5OgogICAgICAg
             IHJldHVybiBmbG9hdCh2YWx1ZSkKICAgIGV4Y2VwdCBFeGNlcHRpb246CiAgICAgICAgcmV0dXJu
-            IHN0cih2YWx1ZSkKCgpQUk9UT0NPTF9WRVJTSU9OID0gMQoKX2NoYW5uZWwgPSBOb25lCl9zdGF0
+            IHN0cih2YWx1ZSkKCgpQUk9UT0NPTF9WRVJTSU9OID0gMgoKX2NoYW5uZWwgPSBOb25lCl9zdGF0
             ZSA9IHt9Cl9wZXJfaG9va190aW1pbmcgPSBGYWxzZQoKCmRlZiBfcmFuaygpOgogICAgZm9yIGtl
             eSBpbiAoIlJBTksiLCAiTE9DQUxfUkFOSyIpOgogICAgICAgIGlmIGtleSBpbiBvcy5lbnZpcm9u
             OgogICAgICAgICAgICB0cnk6CiAgICAgICAgICAgICAgICByZXR1cm4gaW50KG9zLmVudmlyb25b

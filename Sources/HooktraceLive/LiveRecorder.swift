@@ -29,6 +29,9 @@ package final class LiveRecorder {
         package var traces: [(rank: Int, path: String, events: UInt64)]
         /// Things the user should know (nothing recorded, unknown messages…).
         package var notes: [String]
+        /// What makes the recording unreliable (a shim of a protocol this recorder does not
+        /// read): said as errors, and `record` exits 2 when the command itself succeeded.
+        package var errors: [String] = []
     }
 
     let options: Options
@@ -44,8 +47,9 @@ package final class LiveRecorder {
         return "\(base).rank\(rank).htrace"
     }
 
-    /// The shim protocol this recorder reads (docs/SHIM.md; the shim's PROTOCOL_VERSION).
-    package static let protocolVersion = 1
+    /// The shim protocol this recorder reads (docs/SHIM.md; the shim's PROTOCOL_VERSION),
+    /// and every earlier one.
+    package static let protocolVersion = 2
 
     private final class Client {
         let fd: Int32
@@ -181,7 +185,8 @@ package final class LiveRecorder {
             let kinds = session.unknownKinds.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
             session.notes.append("skipped \(session.unknownKinds.values.reduce(0, +)) messages the recorder does not know: \(kinds.joined(separator: ", ")) (docs/SHIM.md)")
         }
-        return Outcome(exitCode: code, traces: traces.sorted { $0.0 < $1.0 }.map { (rank: $0.0, path: $0.1, events: $0.2) }, notes: session.notes)
+        return Outcome(exitCode: code, traces: traces.sorted { $0.0 < $1.0 }.map { (rank: $0.0, path: $0.1, events: $0.2) }, notes: session.notes,
+                       errors: session.errors)
     }
 
     /// How a run that exited with `code` ended: interrupted when stopped by SIGINT, SIGTERM
@@ -201,6 +206,7 @@ package final class LiveRecorder {
         var outputs: [String: OutputPath] = [:]
         var used: Set<String> = []
         var notes: [String] = []
+        var errors: [String] = []
         /// Messages of kinds this recorder does not know, by kind.
         var unknownKinds: [String: Int] = [:]
         /// Messages the recorder could not read (a kind it knows with fields it cannot use),
@@ -515,10 +521,10 @@ package final class LiveRecorder {
         case "hello":
             let info = p.first
             let version = int(info?["protocol"])
-            if version != Self.protocolVersion {
+            if version == nil || version! > Self.protocolVersion || version! < 1 {
                 let said = version.map { "protocol \($0)" } ?? "no protocol version (a copy older than protocol 1?)"
-                let note = "the recorder shim of rank \(int(info?["rank"]) ?? 0) speaks \(said); this hooktrace reads protocol \(Self.protocolVersion) (docs/SHIM.md): messages it does not know are skipped and counted; use the shim of this hooktrace (unset HOOKTRACE_SHIM_DIR)"
-                if !session.notes.contains(note) { session.notes.append(note) }
+                let error = "the recorder shim of rank \(int(info?["rank"]) ?? 0) speaks \(said); this hooktrace reads protocols 1 to \(Self.protocolVersion) (docs/SHIM.md), so the trace may miss what it sent: use the shim of this hooktrace (unset HOOKTRACE_SHIM_DIR), or a hooktrace as new as the shim"
+                if !session.errors.contains(error) { session.errors.append(error) }
             }
             c.rank = int(info?["rank"]) ?? 0
             c.world = int(info?["world_size"]) ?? 1

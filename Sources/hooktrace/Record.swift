@@ -235,7 +235,10 @@ extension Record {
             for note in outcome.notes { printError("hooktrace: \(note)") }
             for t in outcome.traces { printError("recorded \(t.path): rank \(t.rank), \(t.events) events") }
         }
+        // Errors are said even with --quiet: the recording cannot be trusted whole.
+        for error in outcome.errors { printError("hooktrace: error: \(error)") }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        if !outcome.errors.isEmpty { throw ExitCode(2) }
     }
 
     /// Writes the embedded shim into a new private directory (mode 0700, under $TMPDIR or /tmp).

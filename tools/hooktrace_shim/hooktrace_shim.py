@@ -5,7 +5,7 @@ HOOKTRACE_SOCKET is set; patches mmcv.runner.BaseRunner.call_hook and
 mmengine.runner.Runner.call_hook as soon as those modules are imported, without
 any change to the user's code or config.
 
-Protocol version 1 (docs/SHIM.md is the contract; this is its summary). Each
+Protocol version 2 (docs/SHIM.md is the contract; this is its summary). Each
 process (each rank under torch.distributed) connects to the recorder's Unix
 socket and sends batches: "M<length>\n" followed by a marshal (version 4) list.
 The two hot messages are tuples, so that CPython's C marshaller does the
@@ -125,7 +125,7 @@ def _scalar(value):
         return str(value)
 
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 _channel = None
 _state = {}
