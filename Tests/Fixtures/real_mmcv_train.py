@@ -4,7 +4,7 @@ recording must carry its hook settings read back from the hooks themselves.
 
 Usage: python3 real_mmcv_train.py WORK_DIR [CASE]
 Cases: step (default; EpochBasedRunner, step schedule, checkpoints, text log),
-       warmup (linear warmup + cosine, grad_clip, max_keep_ckpts, a custom hook, momentum),
+       warmup (linear warmup + cosine, grad_clip, max_keep_ckpts, a custom hook, EMAHook, momentum),
        iter (IterBasedRunner, poly, gradient accumulation, save_last, checkpoints by iteration),
        eval (runner.meta as mmdetection's train.py gives it, mmcv's EvalHook with save_best).
 """
@@ -78,7 +78,7 @@ elif case == "warmup":
         momentum_config=dict(policy="CosineAnnealing", min_momentum_ratio=0.9),
         optimizer_config=dict(grad_clip=dict(max_norm=1.0)),
         checkpoint_config=dict(interval=1, max_keep_ckpts=2), log_config=dict(interval=2, hooks=[dict(type="TextLoggerHook")]),
-        custom_hooks_config=[dict(type="EmptyCacheHook", priority=45)])
+        custom_hooks_config=[dict(type="EmptyCacheHook", priority=45), dict(type="EMAHook", momentum=0.01, warm_up=3, priority=49)])
     runner.register_hook(MarkHook(), priority="LOW")
     runner.run([loader, loader], [("train", 1), ("val", 1)])
 elif case == "eval":

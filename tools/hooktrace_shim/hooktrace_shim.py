@@ -581,6 +581,11 @@ def _mmcv_config(runner, loaders):
                 loaders.setdefault("val", len(h.dataloader))
             except Exception:
                 pass
+        elif name == "EMAHook":
+            # mmcv keeps momentum ** interval; the config's momentum is its interval-th root.
+            momentum = h.momentum if h.interval == 1 else h.momentum ** (1.0 / h.interval)
+            custom.append({"type": name, "priority": priority, "momentum": momentum, "interval": h.interval,
+                           "warm_up": h.warm_up})
         else:
             cfg = {"type": name, "priority": priority}
             custom.append(cfg)
@@ -1441,6 +1446,44 @@ def _patch_mmcv_eval(module):
     cls.evaluate = evaluate
 
 
+def _patch_mmcv_ema(module):
+    """mmcv 1.x's EMAHook: each update (an "ema" message with the momentum it used, as
+    its after_train_iter computes it) and each swap of the model's parameters with their
+    averages at the epoch's edges (an "ema_swap" custom effect), by the hook by identity."""
+    cls = getattr(module, "EMAHook", None)
+    if cls is None or getattr(cls.__dict__.get("after_train_iter"), "_hooktrace", False):
+        return
+    update, before, after = cls.after_train_iter, cls.before_train_epoch, cls.after_train_epoch
+
+    def after_train_iter(self, runner):
+        momentum = None
+        if not _faulted and _channel is not None and _started:
+            try:
+                step = runner.iter
+                if step % self.interval == 0:
+                    momentum = min(self.momentum, (1 + step) / (self.warm_up + step))
+            except Exception as exc:
+                _fault("after_train_iter", exc)
+        result = update(self, runner)
+        if momentum is not None and not _faulted:
+            _channel.send(["ema", _state.get("hook_names", {}).get(id(self), type(self).__name__), momentum])
+        return result
+
+    def swapping(original):
+        def swap(self, runner):
+            result = original(self, runner)
+            if not _faulted and _channel is not None and _started:
+                _channel.send(["custom", _state.get("hook_names", {}).get(id(self), type(self).__name__), "ema_swap", {}])
+            return result
+        swap._hooktrace = True
+        return swap
+
+    after_train_iter._hooktrace = True
+    cls.after_train_iter = after_train_iter
+    cls.before_train_epoch = swapping(before)
+    cls.after_train_epoch = swapping(after)
+
+
 def _hook_of_type(runner, kind):
     """The registered hook of class `kind` (the only mmengine hook that does what is being
     attributed), else "unknown"."""
@@ -1498,6 +1541,7 @@ _TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, 
             "mmengine.runner.runner": _patch_mmengine, "mmengine.optim.optimizer.optimizer_wrapper": _patch_optim_wrapper,
             "mmengine.optim": _patch_optim_wrapper, "mmengine.model.averaged_model": _patch_averaged_model,
             "mmcv.runner.hooks.optimizer": _patch_mmcv_optimizer_hooks, "mmcv.runner.hooks.evaluation": _patch_mmcv_eval,
+            "mmcv.runner.hooks.ema": _patch_mmcv_ema,
             "mmengine.model": _patch_averaged_model}
 
 
