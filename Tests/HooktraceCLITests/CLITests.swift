@@ -529,18 +529,24 @@ struct LiveRecordTests {
         #expect(one.status == 0 && !one.stderr.contains("protocol"), "\(one.stderr)")
     }
 
+    /// Every set_lr of a trace as "stage@iter hook value".
+    static func lrChanges(_ trace: String) throws -> [String] {
+        var changes: [String] = []
+        var at = ""
+        for e in try events(trace) {
+            if case .call(let c) = e.event { at = "\(c.stage)@\(c.iter)" }
+            if case .effect(let x) = e.event, case .setLR(_, _, let v) = x.action { changes.append("\(at) \(x.hook) \(v)") }
+        }
+        return changes
+    }
+
     @Test("learning rates changed by several hooks are credited to the hook that changed them (by identity: a second instance is Kick#2)")
     func lrByIdentity() throws {
         let scratch = Scratch()
         let trace = scratch.file("two.htrace")
         let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_two_lr_hooks.py", scratch.file("wd")])
         #expect(r.status == 0, "\(r.stderr)")
-        var changes: [String] = []
-        var at = ""
-        for e in try Self.events(trace) {
-            if case .call(let c) = e.event { at = "\(c.stage)@\(c.iter)" }
-            if case .effect(let x) = e.event, case .setLR(_, _, let v) = x.action { changes.append("\(at) \(x.hook) \(v)") }
-        }
+        let changes = try Self.lrChanges(trace)
         #expect(changes == ["before_train_iter@1 Kick 0.5", "before_train_epoch@3 StepLrUpdaterHook 0.010000000000000002",
                             "before_train_iter@4 Kick#2 0.7"], "\(changes)")
     }
@@ -551,12 +557,7 @@ struct LiveRecordTests {
         let trace = scratch.file("two.htrace")
         let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmengine_two_lr_hooks.py"])
         #expect(r.status == 0, "\(r.stderr)")
-        var changes: [String] = []
-        var at = ""
-        for e in try Self.events(trace) {
-            if case .call(let c) = e.event { at = "\(c.stage)@\(c.iter)" }
-            if case .effect(let x) = e.event, case .setLR(_, _, let v) = x.action { changes.append("\(at) \(x.hook) \(v)") }
-        }
+        let changes = try Self.lrChanges(trace)
         #expect(changes == ["after_train_iter@0 ParamSchedulerHook 0.05", "after_train_iter@1 Kick 1.0", "after_train_iter@1 ParamSchedulerHook 0.5",
                             "after_train_iter@2 ParamSchedulerHook 0.25"], "\(changes)")
     }

@@ -882,16 +882,6 @@ def _hook_messages(runner):
         _channel.send(["best", str(key), _scalar(best[0]), str(best[1]), hook])
 
 
-def _watch(runner, stage, saved):
-    """Everything an mmengine call may have changed: its ParamSchedulerHook steps in
-    after_train_iter, after_train_epoch and after_val_epoch; `saved` when the call saved
-    a checkpoint (a nested before_save_checkpoint happened inside it)."""
-    if stage in _MMENGINE_LR_STAGES:
-        _watch_params(runner, stage)
-    if saved or stage in _SCAN_STAGES:
-        _scan(runner)
-
-
 def _find_log(runner):
     """The file the run's log records go to, once it exists: mmcv's <timestamp>.log.json in
     work_dir, or the scalars.json of mmengine's local visualization backend."""
