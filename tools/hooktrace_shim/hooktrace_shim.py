@@ -792,39 +792,57 @@ def _schedules_momentum(runner):
 
 def _watch_params(runner, stage, by=None):
     """Learning rates and momenta that changed in this call (they change only in the
-    stages where the updaters act), by hook `by` when call_hook ran the hooks one by one.
-    Plain loops: comprehensions cost a frame each."""
+    stages where the updaters act), by hook `by` when call_hook ran the hooks one by one."""
+    watch = _state.get("watch")
+    if watch is None:
+        watch = _state["watch"] = _watcher(runner)
+    watch(stage, by)
+
+
+def _watcher(runner):
+    """The run's watch on its param groups, with what it needs bound once (this runs after
+    every call of the stages where learning rates change; plain loops: comprehensions
+    cost a frame each)."""
+    pgs = _param_groups(runner)
+    lrs = [g.get("lr") for _, _, g in pgs]
+    moms = [_momentum(g) for _, _, g in pgs]
+    watch_momentum = _schedules_momentum(runner)
+    append = _channel.buffer.append  # emptied in place by each flush, never replaced
     st = _state
-    pgs = st.get("pgs")
-    if pgs is None:
-        pgs = st["pgs"] = _param_groups(runner)
-        st["lrs"] = [g.get("lr") for _, _, g in pgs]
-        st["moms"] = [_momentum(g) for _, _, g in pgs]
-        st["watch_momentum"] = _schedules_momentum(runner)
-    lrs = st["lrs"]
-    i = 0
-    for name, index, g in pgs:
-        v = g.get("lr")
-        if v != lrs[i]:
-            hook = by or st.get("lr_hook")
-            if hook is None:
-                hook = st["lr_hook"] = _setter(runner, "LrUpdaterHook")
-            # A tuple, not JSON: a schedule may change the lr at every iteration.
-            _channel.buffer.append((3, name, index, v if v.__class__ is float else _scalar(v), hook))
-            lrs[i] = v
-        i += 1
-    if st["watch_momentum"] or stage == "before_run" or stage == "after_run":
-        moms = st["moms"]
+    def watch(stage, by=None):
         i = 0
         for name, index, g in pgs:
-            m = _momentum(g)
-            if m != moms[i] and m is not None:
-                hook = by or st.get("mom_hook")
+            v = g.get("lr")
+            if v != lrs[i]:
+                hook = by or st.get("lr_hook")
                 if hook is None:
-                    hook = st["mom_hook"] = _setter(runner, "MomentumUpdaterHook")
-                _channel.buffer.append((4, name, index, m if m.__class__ is float else _scalar(m), hook))
-                moms[i] = m
+                    hook = st["lr_hook"] = _setter(runner, "LrUpdaterHook")
+                # A tuple, not JSON: a schedule may change the lr at every iteration.
+                append((3, name, index, v if v.__class__ is float else _scalar(v), hook))
+                lrs[i] = v
             i += 1
+        if watch_momentum or stage == "before_run" or stage == "after_run":
+            i = 0
+            for name, index, g in pgs:
+                m = _momentum(g)
+                if m != moms[i] and m is not None:
+                    hook = by or st.get("mom_hook")
+                    if hook is None:
+                        hook = st["mom_hook"] = _setter(runner, "MomentumUpdaterHook")
+                    append((4, name, index, m if m.__class__ is float else _scalar(m), hook))
+                    moms[i] = m
+                i += 1
+    if len(pgs) == 1 and not watch_momentum:
+        # One param group whose momentum no scheduler changes (the common case): its lr
+        # read directly; the momentum looked at where it may change otherwise.
+        only = pgs[0][2]
+
+        def watch_one(stage, by=None):
+            v = only.get("lr")
+            if v != lrs[0] or stage == "before_run" or stage == "after_run":
+                watch(stage, by)
+        return watch_one
+    return watch
 
 
 def _saver(runner, name):
@@ -1005,6 +1023,7 @@ def _fault(stage, exc):
     if _faulted:
         return
     _faulted = True
+    _fast.clear()  # mmengine's fast path: from now on every call takes the checked one
     what = "%s: %s" % (type(exc).__name__, exc)
     try:
         sys.stderr.write("hooktrace: the recorder failed in %s (%s); the training goes on, unrecorded from here\n" % (stage, what))
@@ -1156,6 +1175,22 @@ def _is_plain_hook_loop(fn):
         and code.co_varnames[:3] == ("self", "fn_name", "kwargs")
 
 
+_ITER_STAGES = frozenset(["before_train_iter", "after_train_iter", "before_val_iter", "after_val_iter",
+                          "before_test_iter", "after_test_iter"])
+_fast = {}
+# Whether a save is under way (mmengine's before_save_checkpoint was called inside the
+# current outer call): its end looks for the files.
+_saving = [False]
+
+
+def _fast_watch(runner):
+    """The lr watch for mmengine's fast path (_watch_params' own watcher)."""
+    watch = _state.get("watch")
+    if watch is None:
+        watch = _state["watch"] = _watcher(runner)
+    return watch
+
+
 def _patch_mmengine(module):
     runner_cls = getattr(module, "Runner", None)
     if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
@@ -1163,11 +1198,73 @@ def _patch_mmengine(module):
     original = runner_cls.call_hook
     own = _is_plain_hook_loop(original)
     stages = {}
+    # The iteration stages (nearly every call of a run), once seen through the general path
+    # below: (stage id, mode id, after an iteration?, the lr watch or None, the logger's
+    # interval or None, the train loader's length). Only what these calls need; emptied by
+    # a fault, and never filled for a stage whose hooks are run one by one (_after_setter).
+    fast = _fast
+    saving = _saving
 
     def call_hook(self, fn_name, **kwargs):
         # As for mmcv: the recorder's own faults stop the recording, not the training.
-        # Inline, with what each stage needs worked out once (`stages`): this runs for
-        # every call_hook of the training.
+        # Inline, with what each stage needs worked out once (`stages`, `fast`): this runs
+        # for every call_hook of the training.
+        f = fast.get(fn_name)
+        if f is not None:
+            ch = _channel
+            try:
+                sid, mode_id, after, watch, every, train_len = f
+                inner = kwargs.get("batch_idx", 0)
+                t = _perf_ns() - ch.t0
+                loop = self._train_loop
+                call = (0, sid, loop._epoch, loop._iter, inner, mode_id, t)
+                buf = ch.buffer
+                # What the step produced happened before this call: send it first.
+                if after:
+                    outputs = kwargs.get("outputs")
+                    if isinstance(outputs, dict):
+                        for name, value in outputs.items():
+                            if value.__class__ is not float:
+                                try:  # a tensor's or numpy number's value (what _scalar does first)
+                                    value = value.item()
+                                except Exception:
+                                    value = _scalar(value)
+                                if value.__class__ is not float:
+                                    value = _scalar(value)
+                            buf.append((1, 0, value, name))
+                buf.append(call)
+            except Exception as exc:
+                fast.clear()
+                _fault(fn_name, exc)
+                return original(self, fn_name, **kwargs)
+            saving[0] = False
+            if own:
+                for hook in self._hooks:
+                    if hasattr(hook, fn_name):
+                        try:
+                            getattr(hook, fn_name)(self, **kwargs)
+                        except TypeError as e:
+                            raise TypeError("%s in %s" % (e, hook)) from None
+            else:
+                original(self, fn_name, **kwargs)
+            if _faulted:
+                return
+            try:
+                if watch is not None:
+                    watch(fn_name)
+                if saving[0]:
+                    _scan(self)
+                if loop.stop_training is True and not _state.get("stopped"):
+                    _state["stopped"] = True
+                    ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
+                if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
+                    ch.flush()
+                if every and ((inner + 1) % every == 0 or inner + 1 == train_len):
+                    _tail_log(self)
+            except Exception as exc:
+                fast.clear()
+                _fault(fn_name, exc)
+            return
         if _faulted:
             return original(self, fn_name, **kwargs)
         ch = _channel
@@ -1199,7 +1296,7 @@ def _patch_mmengine(module):
                 # the outer call is the latest; the save itself comes after, as in a simulation.
                 _watch_params(self, fn_name)
                 _scan(self)
-                st["saving"] = True
+                saving[0] = True
             t = _perf_ns() - ch.t0
             loop = getattr(self, "_train_loop", None)
             try:  # the loop's own counters, without the runner's and loop's properties
@@ -1211,7 +1308,7 @@ def _patch_mmengine(module):
             return original(self, fn_name, **kwargs)
         outer = fn_name != "before_save_checkpoint"
         if outer:
-            st["saving"] = False
+            saving[0] = False
         # Several hooks may write learning rates: look after each of them (attribution by
         # identity), in mmengine's loop run here; that loop is also run here whenever
         # call_hook is mmengine's plain one (see _is_plain_hook_loop).
@@ -1233,7 +1330,7 @@ def _patch_mmengine(module):
             if outer:
                 if lr_stage and not watched:
                     _watch_params(self, fn_name)
-                if scan_stage or st["saving"]:
+                if scan_stage or saving[0]:
                     _scan(self)
                 # A hook asked the train loop to stop (mmengine's EarlyStoppingHook).
                 if getattr(loop, "stop_training", False) is True and not st.get("stopped"):
@@ -1247,6 +1344,10 @@ def _patch_mmengine(module):
                 every = st.get("log_every")
                 if every and ((inner + 1) % every == 0 or inner + 1 == st.get("train_len")):
                     _tail_log(self)
+            if fn_name in _ITER_STAGES and not watched and not _faulted and hasattr(loop, "_iter") \
+                    and hasattr(loop, "stop_training"):
+                fast[fn_name] = (sid, mode_id, after_iter, _fast_watch(self) if lr_stage else None,
+                                 st.get("log_every") if after_iter and mode_id == 1 else None, st.get("train_len"))
         except Exception as exc:
             _fault(fn_name, exc)
 

@@ -11,16 +11,20 @@ import sys
 framework, fault_after = sys.argv[1], int(sys.argv[2])
 shim = sys.modules.get("hooktrace_shim")
 if shim is not None:
-    real_watch = shim._watch_params
+    real_watcher = shim._watcher
     looks = [0]
 
-    def watch_params(*args, **kwargs):
-        looks[0] += 1
-        if looks[0] > fault_after:
-            raise RuntimeError("a bug in the recorder (planted by the test)")
-        return real_watch(*args, **kwargs)
+    def watcher(runner):
+        real_watch = real_watcher(runner)
 
-    shim._watch_params = watch_params
+        def watch(*args, **kwargs):
+            looks[0] += 1
+            if looks[0] > fault_after:
+                raise RuntimeError("a bug in the recorder (planted by the test)")
+            return real_watch(*args, **kwargs)
+        return watch
+
+    shim._watcher = watcher
 
 
 class SGD(object):
