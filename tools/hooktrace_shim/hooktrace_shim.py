@@ -841,6 +841,9 @@ def _watcher(runner):
             v = only.get("lr")
             if v != lrs[0] or stage == "before_run" or stage == "after_run":
                 watch(stage, by)
+        # For mmengine's fast path, which reads the one lr inline: the group, where the last
+        # value seen is kept, the optimizer's name and the group's index.
+        watch_one.one = (only, lrs, pgs[0][0], pgs[0][1])
         return watch_one
     return watch
 
@@ -1103,7 +1106,10 @@ def _patch_mmcv(module):
             return
         try:
             if fn_name in lr_stages and not watched:
-                _watch_params(self, fn_name)
+                watch = _state.get("watch")  # _watch_params without its own call
+                if watch is None:
+                    watch = _fast_watch(self)
+                watch(fn_name)
             if fn_name in scan_stages:
                 _scan(self)
             elif fn_name == "before_run" and _state.get("log_hook"):
@@ -1213,7 +1219,7 @@ def _patch_mmengine(module):
         if f is not None:
             ch = _channel
             try:
-                sid, mode_id, after, watch, every, train_len = f
+                sid, mode_id, after, watch, one, every, train_len = f
                 inner = kwargs.get("batch_idx", 0)
                 t = _perf_ns() - ch.t0
                 loop = self._train_loop
@@ -1250,7 +1256,15 @@ def _patch_mmengine(module):
             if _faulted:
                 return
             try:
-                if watch is not None:
+                if one is not None:
+                    # One param group (_watcher's watch_one), inline: the lr changes at
+                    # every iteration under many schedules.
+                    group, last, optimizer, index, hook = one
+                    v = group.get("lr")
+                    if v != last[0]:
+                        last[0] = v
+                        buf.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), hook))
+                elif watch is not None:
                     watch(fn_name)
                 if saving[0]:
                     _scan(self)
@@ -1346,7 +1360,14 @@ def _patch_mmengine(module):
                     _tail_log(self)
             if fn_name in _ITER_STAGES and not watched and not _faulted and hasattr(loop, "_iter") \
                     and hasattr(loop, "stop_training"):
-                fast[fn_name] = (sid, mode_id, after_iter, _fast_watch(self) if lr_stage else None,
+                watch = _fast_watch(self) if lr_stage else None
+                one = getattr(watch, "one", None)
+                if one is not None:
+                    hook = st.get("lr_hook")
+                    if hook is None:
+                        hook = st["lr_hook"] = _setter(self, "LrUpdaterHook")
+                    one = one + (hook,)
+                fast[fn_name] = (sid, mode_id, after_iter, watch, one,
                                  st.get("log_every") if after_iter and mode_id == 1 else None, st.get("train_len"))
         except Exception as exc:
             _fault(fn_name, exc)
