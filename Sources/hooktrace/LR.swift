@@ -86,17 +86,7 @@ struct LR: ParsableCommand {
 
     /// Simulates the config (with `--cfg-options`) in memory, printing rows as the run goes.
     private func simulate(_ path: String, into table: inout Table) throws {
-        let overrides = try parseCfgOptions(cfgOptions)
-        var cfg = try loadConfig(path)
-        if !overrides.isEmpty {
-            let changed = Result { () throws(HooktraceError) -> RunConfig in
-                try RunConfig(json: try Replayer.withOptions(cfg.json, overrides), name: cfg.name)
-            }
-            switch changed {
-            case .success(let c): cfg = c
-            case .failure(let error): throw HooktraceError(error.code, error.message + " (see docs/CONFIG.md)", file: path)
-            }
-        }
+        let cfg = try loadConfig(path, options: cfgOptions)
         let (runner, _) = try prepareRun(cfg, file: path)
         printConfigNotes(cfg, runner: runner)
         for text in runner.configWarnings { printError("hooktrace: warning: config: \(text)") }

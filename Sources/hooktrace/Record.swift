@@ -9,17 +9,40 @@ import HooktraceSim
 import Glibc
 #endif
 
-/// Reads a config file, naming the file in errors.
-func loadConfig(_ path: String) throws -> RunConfig {
-    let text = try readTextFile(path)
+/// Reads a config file (JSON, or a `.py` resolved by the loader) and applies `--cfg-options`
+/// after it is read (after the `_base_` merge, as mmcv's DictAction does), naming the file
+/// in errors.
+func loadConfig(_ path: String, options: [String] = []) throws -> RunConfig {
+    let overrides = try parseCfgOptions(options)
     var name = baseName(path)
     for ext in [".json", ".py"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
-    let result = Result { () throws(HooktraceError) -> RunConfig in try RunConfig(text: text, name: name) }
+    let json = try readConfigJSON(path)
+    let result = Result { () throws(HooktraceError) -> RunConfig in
+        try RunConfig(json: overrides.isEmpty ? json : try Replayer.withOptions(json, overrides), name: name)
+    }
     switch result {
     case .success(let config):
         return config
     case .failure(let error):
         throw HooktraceError(error.code, error.message + " (see docs/CONFIG.md)", file: path)
+    }
+}
+
+/// A config file's JSON: a `.py` resolved by the loader (its notes said on stderr), or the
+/// JSON file parsed.
+func readConfigJSON(_ path: String, listFiles: Bool = false) throws -> JSONValue {
+    if path.hasSuffix(".py") {
+        let py = try PyConfig.resolve(path)
+        for note in py.notes { printError("hooktrace: note: config: \(note)") }
+        if listFiles { for f in py.files { printError(f) } }
+        return py.json
+    }
+    if listFiles { printError(path) }
+    let text = try readTextFile(path)
+    let parsed = Result { () throws(JSONSyntaxError) in try JSONValue.parse(text) }
+    switch parsed {
+    case .success(let v): return v
+    case .failure(let e): throw HooktraceError(.invalidInput, "not valid JSON: \(e) (see docs/CONFIG.md)", file: path)
     }
 }
 
@@ -70,7 +93,7 @@ struct Record: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The run config to simulate (JSON).")
+    @Option(name: .long, help: "The run config to simulate (JSON, or .py with its _base_ files).")
     var config: String?
 
     @Argument(parsing: .postTerminator, help: "A real training command to record (after --).")
@@ -88,7 +111,11 @@ struct Record: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing but errors.")
     var quiet = false
 
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("With --config: override values first, key.path=value (e.g. data.train=7330).", valueName: "KEY=VALUE"))
+    var cfgOptions: [String] = []
+
     func validate() throws {
+        if config == nil && !cfgOptions.isEmpty { throw ValidationError("--cfg-options changes a config given with --config; a real run's config is its program's own") }
         guard Codec(name: codec) != nil else { throw ValidationError("unknown codec '\(codec)'; use zstd, zlib or none") }
         if output == "-" { throw ValidationError("traces are written to files (readers seek); give a path with -o") }
         if config == nil && command.isEmpty {
@@ -99,7 +126,7 @@ struct Record: ParsableCommand {
 
     func run() throws {
         guard let config else { return try recordLive() }
-        let cfg = try loadConfig(config)
+        let cfg = try loadConfig(config, options: cfgOptions)
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
         let (prepared, _) = try prepareRun(cfg, file: config)
@@ -170,14 +197,18 @@ struct Hooks: ParsableCommand {
             """
     )
 
-    @Argument(help: "The run config (JSON), or a trace.")
+    @Argument(help: "The run config (JSON or .py), or a trace.")
     var config: String
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("With a config: override values first, key.path=value (e.g. data.train=7330).", valueName: "KEY=VALUE"))
+    var cfgOptions: [String] = []
 
     func run() throws {
         if startsWithTraceMagic(config) {
+            guard cfgOptions.isEmpty else { throw HooktraceError(.usage, "--cfg-options changes a config, and \(config) is a trace") }
             return try listRecorded()
         }
-        let cfg = try loadConfig(config)
+        let cfg = try loadConfig(config, options: cfgOptions)
         let (runner, _) = try prepareRun(cfg, file: config)
         // The warnings `record` would give, on stderr, before the listing.
         printConfigNotes(cfg, runner: runner)
@@ -219,18 +250,11 @@ extension Record {
         let out = output ?? "run.htrace"
         // The shim of a checkout (or $HOOKTRACE_SHIM_DIR); else the copy this binary
         // carries, written to a private directory for this recording.
-        var extracted: String?
-        defer { if let extracted { removeShimCopy(extracted) } }
-        let shim: String
-        if let found = findShim() {
-            shim = found
-        } else {
-            extracted = try writeShimCopy()
-            shim = extracted!
+        let outcome = try ShimFiles.withDirectory { shim in
+            var options = LiveRecorder.Options(output: out, shimDirectory: shim)
+            options.perHookTiming = perHookTiming
+            return try LiveRecorder(options: options).run(command: command)
         }
-        var options = LiveRecorder.Options(output: out, shimDirectory: shim)
-        options.perHookTiming = perHookTiming
-        let outcome = try LiveRecorder(options: options).run(command: command)
         if !quiet {
             for note in outcome.notes { printError("hooktrace: \(note)") }
             for t in outcome.traces { printError("recorded \(t.path): rank \(t.rank), \(t.events) events") }
@@ -240,62 +264,8 @@ extension Record {
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
         if !outcome.errors.isEmpty { throw ExitCode(2) }
     }
-
-    /// Writes the embedded shim into a new private directory (mode 0700, under $TMPDIR or /tmp).
-    func writeShimCopy() throws -> String {
-        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array((base + "/hooktrace-shim-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else {
-            throw HooktraceError(.io, "cannot make a directory for the recorder shim under \(base): \(String(cString: strerror(errno))); set TMPDIR to a writable directory, or HOOKTRACE_SHIM_DIR to tools/hooktrace_shim of a checkout")
-        }
-        let dir = String(cString: made)
-        for (name, text) in EmbeddedShim.files {
-            let path = dir + "/" + name
-            guard let f = fopen(path, "w") else {
-                removeShimCopy(dir)
-                throw HooktraceError(.io, "cannot write the recorder shim: \(String(cString: strerror(errno)))", file: path)
-            }
-            let written = fputs(text, f) >= 0
-            let closed = fclose(f) == 0
-            guard written && closed else {
-                removeShimCopy(dir)
-                throw HooktraceError(.io, "cannot write the recorder shim (disk full?)", file: path)
-            }
-        }
-        return dir
-    }
-
-    func removeShimCopy(_ dir: String) {
-        for (name, _) in EmbeddedShim.files { unlink(dir + "/" + name) }
-        // Python writes its bytecode cache next to the files.
-        let cache = dir + "/__pycache__"
-        if let d = opendir(cache) {
-            while let entry = readdir(d) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { unlink(cache + "/" + name) }
-            }
-            closedir(d)
-            rmdir(cache)
-        }
-        rmdir(dir)
-    }
-
-    /// The shim's directory: $HOOKTRACE_SHIM_DIR, or tools/hooktrace_shim above the executable.
-    func findShim() -> String? {
-        if let env = getenv("HOOKTRACE_SHIM_DIR") { return String(cString: env) }
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        var dir = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        for _ in 0..<6 {
-            guard let slash = dir.lastIndex(of: "/") else { break }
-            dir = String(dir[..<slash])
-            let candidate = dir + "/tools/hooktrace_shim"
-            if access(candidate + "/hooktrace_shim.py", R_OK) == 0 { return candidate }
-        }
-        return nil
-    }
 }
+
 
 /// Passes a run's records to the trace writer, saying on stderr how far the run is when it
 /// takes more than a second.

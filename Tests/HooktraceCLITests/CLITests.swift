@@ -583,7 +583,7 @@ struct LiveRecordTests {
             let onDisk = try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
             #expect(text == onDisk, "\(name) differs from the embedded copy: run tools/embed-shim")
         }
-        #expect(EmbeddedShim.files.map(\.name) == ["hooktrace_shim.py", "sitecustomize.py"])
+        #expect(EmbeddedShim.files.map(\.name) == ["hooktrace_shim.py", "sitecustomize.py", "hooktrace_config.py"])
         // RFC 4648's vectors, with the line breaks and indentation the embedding has.
         for (encoded, plain) in [("", ""), ("Zg==", "f"), ("Zm8=", "fo"), ("Zm9v", "foo"), ("Zm9vYg==", "foob"), ("Zm9vYmE=", "fooba"), ("Zm9v\n    YmFy", "foobar")] {
             #expect(EmbeddedShim.decodeBase64(encoded) == Array(plain.utf8), "\(encoded)")

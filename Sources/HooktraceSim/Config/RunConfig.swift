@@ -261,6 +261,10 @@ package struct RunConfig {
     static func loaderLength(_ data: inout ConfigArgs, _ mode: String) throws(HooktraceError) -> Int? {
         guard let v = data.raw(mode), v != .null else { return nil }
         guard case .int(let n) = v else {
+            if case .object = v {
+                // A .py config's data describes datasets; hooktrace needs the loaders' lengths.
+                throw configError("data.\(mode)", "is a dataset config; hooktrace needs the number of batches per epoch of the \(mode) loader (len(data_loader)) instead: give it with --cfg-options data.\(mode)=N (after the config's path), or set it in the resolved config (hooktrace config FILE > run.json)")
+            }
             throw configError("data.\(mode)", "expected the number of batches per epoch of the \(mode) loader (an integer), got \(describeValue(v))")
         }
         guard n > 0 else { throw configError("data.\(mode)", "must be a positive number of batches, got \(n)") }

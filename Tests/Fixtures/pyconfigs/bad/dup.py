@@ -1,0 +1,1 @@
+_base_ = ['dup_a.py', 'dup_b.py']

@@ -1,0 +1,3 @@
+from mmdet.models import ResNet
+
+model = dict(backbone=ResNet)

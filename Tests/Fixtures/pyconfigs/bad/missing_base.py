@@ -1,0 +1,1 @@
+_base_ = ['../base/schedule.py', 'no_such_base.py']

@@ -1,0 +1,3 @@
+optimizer = dict(type='SGD', lr=0.02)
+
+lr_config = dict(policy='step' step=[8, 11])
