@@ -69,11 +69,25 @@ package struct RunConfig {
         }
         // Before any key is read: an mmengine config's hooks come from keys mmcv 1.x does not
         // have, and running it as mmcv's would record a confident, wrong run.
-        framework = try Framework.of(configKeys: members.map(\.key))
+        // mmdetection 2.x's configs of the 1.x era keep the model's train_cfg / test_cfg at
+        // the top (deprecated; mmdetection moves them into the model): assigners and NMS
+        // settings, not mmengine's loops. They do not make the config an mmengine one.
+        let loopKeys: Set<String> = ["type", "by_epoch", "max_epochs", "max_iters", "val_interval", "val_begin", "dynamic_intervals"]
+        let modelSettings = members.filter { m in
+            guard m.key == "train_cfg" || m.key == "test_cfg", case .object(let fields) = m.value else { return false }
+            return !fields.isEmpty && !fields.contains { loopKeys.contains($0.key) }
+        }.map(\.key)
+        let keys = members.map(\.key).filter { !modelSettings.contains($0) }
+        framework = try Framework.of(configKeys: modelSettings.isEmpty || keys.contains(where: { Framework.mmengineKeys.contains($0) }) ? members.map(\.key) : keys)
+        if framework == .mmcv {
+            for key in modelSettings {
+                warnings.append("\(key): the model's \(key) at the top of the config (deprecated in mmdetection 2.x, which moves it into model); it does not affect hooks")
+            }
+        }
         if framework == .mmengine {
+            var typos: [String] = []
             for (key, _) in members where !Self.knownMMEngineKeys.contains(key) {
-                let hint = suggestion(key, Self.knownMMEngineKeys)
-                if !hint.isEmpty { throw configError(key, "unknown key\(hint)") }
+                try Self.unknownKey(key, Self.knownMMEngineKeys, &typos)
                 if !Self.ignoredKeys.contains(key) { ignored.append(key) }
             }
             let settings = try MMEngineSettings(json)
@@ -138,12 +152,11 @@ package struct RunConfig {
             }
             workDir = try Self.workDir(json, name: name)
             engine = settings
-            warnings = settings.warnings
+            warnings = typos + settings.warnings
             return
         }
         for (key, _) in members where !Self.knownKeys.contains(key) {
-            let hint = suggestion(key, Self.knownKeys)
-            if !hint.isEmpty { throw configError(key, "unknown key\(hint)") }
+            try Self.unknownKey(key, Self.knownKeys, &warnings)
             if !Self.ignoredKeys.contains(key) { ignored.append(key) }
         }
         for key in ["resume_from", "auto_resume"] {
@@ -214,9 +227,19 @@ package struct RunConfig {
         if let e = json["evaluation"], e != .null, val == nil {
             throw configError("data.val", "evaluation is configured: give the val loader's length, e.g. \"val\": 5000")
         }
-        let samplesPerGPU = try data.optionalInt("samples_per_gpu")
-        _ = data.raw("workers_per_gpu")
-        _ = data.raw("test")
+        var samplesPerGPU = try data.optionalInt("samples_per_gpu")
+        // mmdetection 2.x's train_detector: `imgs_per_gpu` (deprecated) replaces
+        // samples_per_gpu; `train_dataloader` overrides the train loader's settings.
+        if let imgs = try data.optionalInt("imgs_per_gpu") {
+            warnings.append("data.imgs_per_gpu: deprecated in mmdetection 2.x, which uses it as samples_per_gpu (\(imgs))")
+            samplesPerGPU = imgs
+        }
+        if let loader = data.raw("train_dataloader"), loader != .null {
+            var args = try ConfigArgs(loader, path: "data.train_dataloader")
+            if let n = try args.optionalInt("samples_per_gpu") { samplesPerGPU = n }
+            // Its other settings (workers, shuffle, …) do not reach the hooks.
+        }
+        for key in ["workers_per_gpu", "test", "persistent_workers", "val_dataloader", "test_dataloader"] { _ = data.raw(key) }
         try data.finish(owner: "data")
         self.loaders = loaders
         let trainIterations: Int
@@ -255,6 +278,16 @@ package struct RunConfig {
         guard let w = json["work_dir"], w != .null else { return "work_dirs/" + name }
         guard case .string(let s) = w else { throw configError("work_dir", "expected a path, got \(describeValue(w))") }
         return s
+    }
+
+    /// An unknown top-level key (the frameworks ignore them): an error when it is a typo of a
+    /// known key (at most two edits: `lr_conifg`), a warning when it only resembles one
+    /// (`.py` configs' helper variables such as mmdetection's `custom_keys` or `checkpoint_file`).
+    static func unknownKey(_ key: String, _ known: [String], _ warnings: inout [String]) throws(HooktraceError) {
+        let close = known.filter { editDistance(key.lowercased(), $0.lowercased()) <= 2 }.sorted()
+        if let near = close.first { throw configError(key, "unknown key (did you mean \"\(near)\"?)") }
+        let hint = suggestion(key, known)
+        if !hint.isEmpty { warnings.append("\(key): not a key hooktrace or the framework reads; ignored\(hint)") }
     }
 
     /// `data.<mode>`: the number of batches per epoch of that loader, if given.
