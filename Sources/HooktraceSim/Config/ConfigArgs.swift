@@ -188,6 +188,25 @@ package func suggestion(_ word: String, _ candidates: [String]) -> String {
     return best.map { " (did you mean \"\($0.0)\"?)" } ?? ""
 }
 
+/// Edits between two strings counting a swap of neighbours as one (optimal string
+/// alignment): `lr_conifg` is one edit from `lr_config`.
+func typoDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var d = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+    for i in 0...x.count { d[i][0] = i }
+    for j in 0...y.count { d[0][j] = j }
+    for i in 1...x.count {
+        for j in 1...y.count {
+            let cost = x[i - 1] == y[j - 1] ? 0 : 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+        }
+    }
+    return d[x.count][y.count]
+}
+
 func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a.utf8), y = Array(b.utf8)
     if x.isEmpty { return y.count }

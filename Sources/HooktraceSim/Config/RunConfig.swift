@@ -281,10 +281,11 @@ package struct RunConfig {
     }
 
     /// An unknown top-level key (the frameworks ignore them): an error when it is a typo of a
-    /// known key (at most two edits: `lr_conifg`), a warning when it only resembles one
-    /// (`.py` configs' helper variables such as mmdetection's `custom_keys` or `checkpoint_file`).
+    /// known key (one edit, a swap of neighbours counting as one: `lr_conifg`), a warning
+    /// when it only resembles one (`.py` configs' helper variables such as mmdetection's
+    /// `custom_keys`, `checkpoint_file`, `conv_cfg`).
     static func unknownKey(_ key: String, _ known: [String], _ warnings: inout [String]) throws(HooktraceError) {
-        let close = known.filter { editDistance(key.lowercased(), $0.lowercased()) <= 2 }.sorted()
+        let close = known.filter { typoDistance(key.lowercased(), $0.lowercased()) <= 1 }.sorted()
         if let near = close.first { throw configError(key, "unknown key (did you mean \"\(near)\"?)") }
         let hint = suggestion(key, known)
         if !hint.isEmpty { warnings.append("\(key): not a key hooktrace or the framework reads; ignored\(hint)") }
