@@ -12,7 +12,7 @@ struct ConfigCommand: ParsableCommand {
             standard library only (no mmcv, mmengine or torch): its _base_ files first (a string or \
             a list, relative to the file, recursively), dicts merged key by key (_delete_=True \
             replaces), {{ _base_.key }} and the predefined {{ fileDirname }}, {{ fileBasename }}, \
-            {{ fileBasenameNoExtension }}, {{ fileExtname }}, mmengine's {{ $ENV:default }} and \
+            {{ fileBasenameNoExtension }}, {{ fileExtname }}, mmengine's {{'$NAME:default'}} and \
             its `_base_.key` references in code; custom_imports is kept, not imported. Then \
             --cfg-options, as mmcv's DictAction applies them. Printed on stdout: every key, tuples \
             as lists (what `record`, `hooks` and `lr` simulate); keep it to see or edit the config.

@@ -227,8 +227,9 @@ def file2dict(path, chain=()):
         raise ConfigError("the config includes itself through _base_: %s" % " → ".join(os.path.basename(p) for p in chain + (path,)),
                           chain[-1])
     if not os.path.isfile(path):
-        where = " (a _base_ of %s)" % chain[-1] if chain else ""
-        raise ConfigError("no such config file%s; check the path (relative to the including file)" % where, path)
+        if chain:
+            raise ConfigError("no such config file (a _base_ of %s); check the path, relative to that file" % chain[-1], path)
+        raise ConfigError("no such config file; check the path", path)
     ext = os.path.splitext(path)[1]
     if ext not in (".py", ".json"):
         raise ConfigError("hooktrace reads .py and .json configs (mmcv's YAML configs: convert them to JSON)", path)
