@@ -793,10 +793,7 @@ def _schedules_momentum(runner):
 def _watch_params(runner, stage, by=None):
     """Learning rates and momenta that changed in this call (they change only in the
     stages where the updaters act), by hook `by` when call_hook ran the hooks one by one."""
-    watch = _state.get("watch")
-    if watch is None:
-        watch = _state["watch"] = _watcher(runner)
-    watch(stage, by)
+    _fast_watch(runner)(stage, by)
 
 
 def _watcher(runner):
@@ -1190,7 +1187,7 @@ _saving = [False]
 
 
 def _fast_watch(runner):
-    """The lr watch for mmengine's fast path (_watch_params' own watcher)."""
+    """The run's watch on its param groups (_watcher's), built at its first use."""
     watch = _state.get("watch")
     if watch is None:
         watch = _state["watch"] = _watcher(runner)
