@@ -310,7 +310,11 @@ package struct WrapperSettings: Sendable {
             if let backbone, !backbone.contains("ConvNeXt") {
                 throw configError(path + ".constructor", "LearningRateDecayOptimizerConstructor assigns layers of ConvNeXt backbones only, and model.backbone is \(backbone) (mmdetection raises NotImplementedError)")
             }
-            layerDecay = try LayerDecay(p, optimizer: opt, path: path + ".paramwise_cfg")
+            let decay = try LayerDecay(p, optimizer: opt, path: path + ".paramwise_cfg")
+            for key in decay.ignored {
+                warnings.append("\(path).paramwise_cfg.\(key): LearningRateDecayOptimizerConstructor reads only decay_rate, num_layers and decay_type; the default constructor's settings are checked and then ignored, as in mmdetection")
+            }
+            layerDecay = decay
         } else if let p = wrapper.raw("paramwise_cfg"), p != .null {
             paramwise = try Paramwise(p, optimizer: opt, path: path + ".paramwise_cfg")
         }
@@ -435,6 +439,8 @@ package struct LayerDecay: Sendable {
     package var rate: Double
     package var numLayers: Int
     package var stageWise: Bool
+    /// The default constructor's settings given too: checked by its __init__, never used.
+    package var ignored: [String] = []
 
     init(_ value: JSONValue, optimizer: JSONValue, path: String) throws(HooktraceError) {
         var args = try ConfigArgs(value, path: path)
@@ -452,6 +458,11 @@ package struct LayerDecay: Sendable {
         self.rate = rate
         self.numLayers = n
         self.stageWise = type == "stage_wise"
+        for key in ["custom_keys", "bias_lr_mult", "bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult", "flat_decay_mult",
+                    "dcn_offset_lr_mult", "bypass_duplicate"] where args.has(key) {
+            _ = args.raw(key)
+            ignored.append(key)
+        }
         try args.finish(owner: "LearningRateDecayOptimizerConstructor's paramwise_cfg")
     }
 

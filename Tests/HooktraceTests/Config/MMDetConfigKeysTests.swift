@@ -44,6 +44,15 @@ struct MMDetConfigKeysTests {
         #expect(throws: HooktraceError.self) { try Self.config(Self.mmcv + #", "data": {"train": 2}, "train_cfg": {"by_epoch": true, "max_epochs": 2}"#) }
     }
 
+    @Test("the layer-decay constructor's paramwise_cfg with the default constructor's settings (mmdetection 3.3's RTMDet ConvNeXt): warned as ignored, as mmdetection ignores them")
+    func layerDecayExtras() throws {
+        let c = try Self.config(#""model": {"backbone": {"type": "mmpretrain.ConvNeXt"}}, "train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"constructor": "LearningRateDecayOptimizerConstructor", "optimizer": {"type": "AdamW", "lr": 0.001, "weight_decay": 0.05}, "paramwise_cfg": {"decay_rate": 0.8, "decay_type": "layer_wise", "num_layers": 6, "norm_decay_mult": 0, "bias_decay_mult": 0}}, "data": {"train": 2}"#)
+        #expect(c.warnings.contains { $0.hasPrefix("optim_wrapper.paramwise_cfg.norm_decay_mult: LearningRateDecayOptimizerConstructor reads only decay_rate, num_layers and decay_type") }, "\(c.warnings)")
+        #expect(c.warnings.contains { $0.hasPrefix("optim_wrapper.paramwise_cfg.bias_decay_mult:") })
+        // A key neither constructor has is still an error.
+        #expect(throws: HooktraceError.self) { try Self.config(#""model": {"backbone": {"type": "mmpretrain.ConvNeXt"}}, "train_cfg": {"by_epoch": true, "max_epochs": 1}, "optim_wrapper": {"constructor": "LearningRateDecayOptimizerConstructor", "optimizer": {"type": "AdamW", "lr": 0.001, "weight_decay": 0.05}, "paramwise_cfg": {"decay_rate": 0.8, "num_layers": 6, "decay_rat": 1}}, "data": {"train": 2}"#) }
+    }
+
     @Test("mmengine's val_interval given as a whole float (mmdetection 3.3's v3det configs) counts as its integer")
     func floatInterval() throws {
         let c = try Self.config(#""train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 20, "val_interval": 10.0}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "data": {"train": 5, "val": 2}"#)
