@@ -7,6 +7,10 @@ runner.call_hook (a timer around the runner's call_hook, outside the shim's patc
 prints ns per call. Run it plainly and under `hooktrace record`: the difference is the
 shim's cost. tools/bench runs both when torch and the frameworks import.
 
+With BENCH_INTERLEAVE=1 under `hooktrace record`, one training times both: recorded and
+the framework's own call_hook alternate in blocks of 500 calls (A B B A), iteration calls
+only, and it prints both figures and their difference.
+
 Usage: python3 tools/real_shim_bench.py mmcv|mmengine [ITERATIONS]
 (mmcv: put mmcv 1.7.2's source and Tests/Fixtures/mmcv_stubs on PYTHONPATH)
 """
