@@ -38,6 +38,9 @@ struct LR: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("With a config: override values first, key.path=value (e.g. lr_config.step=[16,22]).", valueName: "KEY=VALUE"))
     var cfgOptions: [String] = []
 
+    @OptionGroup(title: "Launch, with a config (the training script's command line)")
+    var launch: LaunchOptions
+
     @Option(name: .long, help: ArgumentHelp("Only these iterations (runner.iter, from 0).", valueName: "A[:B]"))
     var iter: CounterRange?
 
@@ -68,6 +71,7 @@ struct LR: ParsableCommand {
             source = path
             try simulate(path, into: &table)
         } else {
+            guard launch.isEmpty else { throw HooktraceError(.usage, "--gpus, --train-size, --val-size, --no-validate and --auto-scale-lr change a config, and \(file!) is a trace") }
             guard cfgOptions.isEmpty else {
                 throw HooktraceError(.usage, "--cfg-options changes a config, and \(file!) is a trace; to try other hook settings on a recorded run use `hooktrace replay \(file!) --cfg-options …`")
             }
@@ -86,7 +90,7 @@ struct LR: ParsableCommand {
 
     /// Simulates the config (with `--cfg-options`) in memory, printing rows as the run goes.
     private func simulate(_ path: String, into table: inout Table) throws {
-        let cfg = try loadConfig(path, options: cfgOptions)
+        let cfg = try loadConfig(path, options: cfgOptions, launch: launch)
         let (runner, _) = try prepareRun(cfg, file: path)
         printConfigNotes(cfg, runner: runner)
         for text in runner.configWarnings { printError("hooktrace: warning: config: \(text)") }

@@ -126,3 +126,44 @@ func parseCfgOptions(_ options: [String]) throws -> [(path: String, value: JSONV
     }
     return overrides
 }
+
+/// What mmdetection's `tools/train.py` takes on its command line and the config does not
+/// say, stored in the config's `launch` key (so a replay of the trace reads the same).
+struct LaunchOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Training processes (GPUs); more than 1 is a distributed run (default: 1).", valueName: "N"))
+    var gpus: Int?
+
+    @Option(name: .long, help: ArgumentHelp("The train dataset's size (len(dataset), after filtering and wrappers), when hooktrace's table does not know it; A,B gives mmdetection 2.x's two aspect-ratio groups.", valueName: "N|A,B"))
+    var trainSize: String?
+
+    @Option(name: .long, help: ArgumentHelp("The val dataset's size, likewise.", valueName: "N"))
+    var valSize: String?
+
+    @Flag(name: .long, help: "As mmdetection's --no-validate: no evaluation hook.")
+    var noValidate = false
+
+    @Flag(name: .long, help: "As mmdetection's --auto-scale-lr: enable the config's auto_scale_lr.")
+    var autoScaleLr = false
+
+    var isEmpty: Bool { gpus == nil && trainSize == nil && valSize == nil && !noValidate && !autoScaleLr }
+
+    /// The settings as `launch.*` overrides.
+    func overrides() throws -> [(path: String, value: JSONValue)] {
+        var result: [(path: String, value: JSONValue)] = []
+        if let gpus {
+            guard gpus >= 1 else { throw HooktraceError(.usage, "--gpus must be at least 1, got \(gpus)") }
+            result.append(("launch.gpus", .int(Int64(gpus))))
+        }
+        for (flag, key, text) in [("--train-size", "launch.train_size", trainSize), ("--val-size", "launch.val_size", valSize)] {
+            guard let text else { continue }
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int64($0.filter { $0 != " " }) }
+            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw HooktraceError(.usage, "\(flag) takes the dataset's size (e.g. 117266) or its aspect-ratio groups' sizes (e.g. 70000,47266), got '\(text)'")
+            }
+            result.append((key, parts.count == 1 ? .int(parts[0]!) : .array(parts.map { .int($0!) })))
+        }
+        if noValidate { result.append(("launch.validate", .bool(false))) }
+        if autoScaleLr { result.append(("launch.auto_scale_lr", .bool(true))) }
+        return result
+    }
+}

@@ -12,8 +12,8 @@ import Glibc
 /// Reads a config file (JSON, or a `.py` resolved by the loader) and applies `--cfg-options`
 /// after it is read (after the `_base_` merge, as mmcv's DictAction does), naming the file
 /// in errors.
-func loadConfig(_ path: String, options: [String] = []) throws -> RunConfig {
-    let overrides = try parseCfgOptions(options)
+func loadConfig(_ path: String, options: [String] = [], launch: LaunchOptions? = nil) throws -> RunConfig {
+    let overrides = try parseCfgOptions(options) + (launch?.overrides() ?? [])
     var name = baseName(path)
     for ext in [".json", ".py"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
     let json = try readConfigJSON(path)
@@ -114,8 +114,12 @@ struct Record: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("With --config: override values first, key.path=value (e.g. data.train=7330).", valueName: "KEY=VALUE"))
     var cfgOptions: [String] = []
 
+    @OptionGroup(title: "Launch, with --config (the training script's command line)")
+    var launch: LaunchOptions
+
     func validate() throws {
         if config == nil && !cfgOptions.isEmpty { throw ValidationError("--cfg-options changes a config given with --config; a real run's config is its program's own") }
+        if config == nil && !launch.isEmpty { throw ValidationError("--gpus, --train-size, --val-size, --no-validate and --auto-scale-lr describe a simulated run of --config; a real run's are its program's own") }
         guard Codec(name: codec) != nil else { throw ValidationError("unknown codec '\(codec)'; use zstd, zlib or none") }
         if output == "-" { throw ValidationError("traces are written to files (readers seek); give a path with -o") }
         if config == nil && command.isEmpty {
@@ -126,7 +130,7 @@ struct Record: ParsableCommand {
 
     func run() throws {
         guard let config else { return try recordLive() }
-        let cfg = try loadConfig(config, options: cfgOptions)
+        let cfg = try loadConfig(config, options: cfgOptions, launch: launch)
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
         let (prepared, _) = try prepareRun(cfg, file: config)
@@ -203,12 +207,16 @@ struct Hooks: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("With a config: override values first, key.path=value (e.g. data.train=7330).", valueName: "KEY=VALUE"))
     var cfgOptions: [String] = []
 
+    @OptionGroup(title: "Launch (the training script's command line)")
+    var launch: LaunchOptions
+
     func run() throws {
         if startsWithTraceMagic(config) {
             guard cfgOptions.isEmpty else { throw HooktraceError(.usage, "--cfg-options changes a config, and \(config) is a trace") }
+            guard launch.isEmpty else { throw HooktraceError(.usage, "--gpus, --train-size, --val-size, --no-validate and --auto-scale-lr change a config, and \(config) is a trace") }
             return try listRecorded()
         }
-        let cfg = try loadConfig(config, options: cfgOptions)
+        let cfg = try loadConfig(config, options: cfgOptions, launch: launch)
         let (runner, _) = try prepareRun(cfg, file: config)
         // The warnings `record` would give, on stderr, before the listing.
         printConfigNotes(cfg, runner: runner)

@@ -8,12 +8,12 @@ import HooktraceFormat
 package struct RunConfig {
     package static let knownKeys = [
         "runner", "optimizer", "lr_config", "momentum_config", "optimizer_config", "checkpoint_config", "log_config",
-        "custom_hooks", "evaluation", "workflow", "data", "simulation", "work_dir", "fp16",
+        "custom_hooks", "evaluation", "workflow", "data", "simulation", "work_dir", "fp16", "launch", "auto_scale_lr", "total_epochs",
     ]
     /// mmcv/mmdetection keys that do not affect hooks; ignored without a warning.
     static let ignoredKeys = ["model", "dataset_type", "data_root", "img_norm_cfg", "train_pipeline", "test_pipeline",
                               "dist_params", "log_level", "load_from", "resume_from", "opencv_num_threads",
-                              "mp_start_method", "auto_scale_lr", "gpu_ids", "seed", "device", "_base_", "norm_cfg", "auto_resume"]
+                              "mp_start_method", "gpu_ids", "seed", "device", "_base_", "norm_cfg", "auto_resume"]
 
     /// Bounds that keep a simulated run finite and its clock within Int64 nanoseconds.
     package static let maxLoaderLength = 1_000_000_000
@@ -40,6 +40,15 @@ package struct RunConfig {
     package var warnings: [String] = []
     /// An mmengine config's loops and hooks (nil for mmcv 1.x configs).
     package var engine: MMEngineSettings?
+    /// The training script's command line (`launch`): GPUs, dataset sizes, --no-validate.
+    package var launch = Launch()
+    /// The train loader never runs out (an infinite sampler): no loader epochs.
+    package var trainInfinite = false
+    /// mmcv 1.x: whether an evaluation hook is registered (`evaluation`, or mmdetection's
+    /// default for a config whose data.val is a dataset, unless --no-validate).
+    package var evaluates = false
+    /// How the config was read: loader lengths computed, defaults applied (said as notes).
+    package var notes: [String] = []
 
     /// The simulator's dialect for this config's framework.
     package var dialect: any Dialect {
@@ -48,7 +57,7 @@ package struct RunConfig {
     }
 
     /// The top-level keys of an mmengine config hooktrace reads, or knows to be without effect on hooks.
-    static let knownMMEngineKeys = Framework.mmengineKeys + ["custom_hooks", "data", "simulation", "work_dir", "load_from", "resume", "auto_scale_lr"]
+    static let knownMMEngineKeys = Framework.mmengineKeys + ["custom_hooks", "data", "simulation", "work_dir", "load_from", "resume", "auto_scale_lr", "launch"]
 
     /// Parses and validates `text` (the contents of a config file named `name`).
     package init(text: String, name: String) throws(HooktraceError) {
@@ -96,19 +105,41 @@ package struct RunConfig {
             maxIters = settings.maxIters
             workflow = []
             var data = try ConfigArgs(json["data"] ?? .object([]), path: "data")
-            let train = try Self.loaderLength(&data, "train")
+            launch = try Launch(json["launch"])
+            if let g = try data.optionalInt("gpus") {
+                // hooktrace's older key for the world size; `launch.gpus` is the new one.
+                guard g >= 1 else { throw configError("data.gpus", "must be at least 1, got \(g)") }
+                if let l = json["launch"]?["gpus"], l != .null, l != .int(Int64(g)) {
+                    throw configError("data.gpus", "is \(g) but launch.gpus is \(describeValue(l)); give the number of GPUs once (launch.gpus)")
+                }
+                launch.gpus = g
+            }
+            let gpus = launch.gpus
+            var train = try Self.loaderLength(&data, "train")
+            if train == nil, let loader = json["train_dataloader"], loader != .null {
+                let plan = try LoaderPlan.mmengine(loader, path: "train_dataloader", launch: launch, given: launch.trainSize, option: "--train-size")
+                train = plan.length
+                trainInfinite = plan.infinite
+                notes.append(plan.note)
+            }
             guard let train else {
                 throw configError("data.train", "missing: give the number of batches per epoch of the train loader, e.g. \"data\": {\"train\": 7330}")
             }
             loaders = [LoaderLength("train", train)]
-            if let val = try Self.loaderLength(&data, "val") {
+            var val = try Self.loaderLength(&data, "val")
+            if val == nil, settings.hasVal, let loader = json["val_dataloader"], loader != .null {
+                let plan = try LoaderPlan.mmengine(loader, path: "val_dataloader", launch: launch, given: launch.valSize, option: "--val-size")
+                val = plan.length
+                notes.append(plan.note)
+            }
+            if let val {
                 loaders.append(LoaderLength("val", val))
             } else if settings.hasVal {
                 throw configError("data.val", "val_cfg is configured: give the val loader's length, e.g. \"val\": 5000")
             }
-            let samplesPerGPU = try data.optionalInt("samples_per_gpu")
-            let gpus = try data.int("gpus", default: 1)
-            guard gpus >= 1 else { throw configError("data.gpus", "must be at least 1, got \(gpus)") }
+            trainInfinite = trainInfinite || data.raw("infinite") == .bool(true)
+            var samplesPerGPU = try data.optionalInt("samples_per_gpu")
+            if samplesPerGPU == nil, case .int(let bs)? = json["train_dataloader"]?["batch_size"] { samplesPerGPU = Int(bs) }
             _ = data.raw("workers_per_gpu")
             _ = data.raw("test")
             try data.finish(owner: "data")
@@ -136,7 +167,7 @@ package struct RunConfig {
             }
             isDictOptimizer = settings.wrappers.count > 1
             try simulation.checkWrapperNames(settings.wrappers.map(\.name))
-            if let ratio = try Self.autoScaleRatio(json["auto_scale_lr"], samplesPerGPU: samplesPerGPU, gpus: gpus) {
+            if let ratio = try Self.autoScaleRatio(json["auto_scale_lr"], samplesPerGPU: samplesPerGPU, gpus: gpus, force: launch.autoScaleLR, warnings: &warnings) {
                 // Runner.scale_lr, after the wrapper is built and before the schedulers: every
                 // group of the optimizer, not the wrapper's copy of its defaults (base_lr).
                 for o in optimizers.indices {
@@ -152,7 +183,7 @@ package struct RunConfig {
             }
             workDir = try Self.workDir(json, name: name)
             engine = settings
-            warnings = typos + settings.warnings
+            warnings = typos + settings.warnings + warnings
             return
         }
         for (key, _) in members where !Self.knownKeys.contains(key) {
@@ -166,7 +197,20 @@ package struct RunConfig {
         }
 
         // runner
-        var runner = try ConfigArgs(json["runner"] ?? .object([("type", .string("EpochBasedRunner"))]), path: "runner")
+        // mmdetection 2.x's compat_runner_args: without `runner`, an EpochBasedRunner of
+        // total_epochs (with a warning); with both, they must agree (its assertion).
+        var runnerConfig = json["runner"] ?? .null
+        let totalEpochs = json["total_epochs"] ?? .null
+        if runnerConfig == .null {
+            guard case .int = totalEpochs else {
+                throw configError("runner", "missing: e.g. {\"type\": \"EpochBasedRunner\", \"max_epochs\": 12} (mmdetection 2.x falls back to total_epochs, which the config does not give either)")
+            }
+            runnerConfig = .object([("type", .string("EpochBasedRunner")), ("max_epochs", totalEpochs)])
+            warnings.append("runner: missing; mmdetection 2.x uses an EpochBasedRunner of total_epochs (\(describeValue(totalEpochs)) epochs) and warns 'config is now expected to have a `runner` section'")
+        } else if totalEpochs != .null, totalEpochs != runnerConfig["max_epochs"] ?? .null {
+            throw configError("total_epochs", "is \(describeValue(totalEpochs)) but runner.max_epochs is \(describeValue(runnerConfig["max_epochs"] ?? .null)): mmdetection 2.x asserts they are equal; remove total_epochs or make them agree")
+        }
+        var runner = try ConfigArgs(runnerConfig, path: "runner")
         let type = try runner.string("type", default: "EpochBasedRunner")
         guard let kind = Runner.Kind(rawValue: type == "Runner" ? "EpochBasedRunner" : type) else {
             throw configError("runner.type", "unknown runner \"\(type)\"; use \"EpochBasedRunner\" or \"IterBasedRunner\"" + suggestion(type, Runner.Kind.allCases.map(\.rawValue)))
@@ -212,23 +256,10 @@ package struct RunConfig {
         workflow = phases
 
         // data
+        launch = try Launch(json["launch"])
         var data = try ConfigArgs(json["data"] ?? .object([]), path: "data")
-        func length(_ mode: String) throws(HooktraceError) -> Int? { try Self.loaderLength(&data, mode) }
-        var loaders: [LoaderLength] = []
-        guard let train = try length("train") else {
-            throw configError("data.train", "missing: give the number of batches per epoch of the train loader, e.g. \"data\": {\"train\": 7330}")
-        }
-        loaders.append(LoaderLength("train", train))
-        let val = try length("val")
-        if let val { loaders.append(LoaderLength("val", val)) }
-        if phases.contains(where: { $0.mode == "val" }) && val == nil {
-            throw configError("data.val", "the workflow has a val phase: give the val loader's length, e.g. \"val\": 5000")
-        }
-        if let e = json["evaluation"], e != .null, val == nil {
-            throw configError("data.val", "evaluation is configured: give the val loader's length, e.g. \"val\": 5000")
-        }
         var samplesPerGPU = try data.optionalInt("samples_per_gpu")
-        // mmdetection 2.x's train_detector: `imgs_per_gpu` (deprecated) replaces
+        // mmdetection 2.x's compat_cfg: `imgs_per_gpu` (deprecated) replaces
         // samples_per_gpu; `train_dataloader` overrides the train loader's settings.
         if let imgs = try data.optionalInt("imgs_per_gpu") {
             warnings.append("data.imgs_per_gpu: deprecated in mmdetection 2.x, which uses it as samples_per_gpu (\(imgs))")
@@ -239,7 +270,35 @@ package struct RunConfig {
             if let n = try args.optionalInt("samples_per_gpu") { samplesPerGPU = n }
             // Its other settings (workers, shuffle, …) do not reach the hooks.
         }
-        for key in ["workers_per_gpu", "test", "persistent_workers", "val_dataloader", "test_dataloader"] { _ = data.raw(key) }
+        for key in ["workers_per_gpu", "test", "persistent_workers", "val_dataloader", "test_dataloader", "infinite"] { _ = data.raw(key) }
+        // mmdetection's tools/train.py registers its evaluation hook for every config (with
+        // `evaluation`'s settings or the defaults) unless --no-validate; a JSON config with
+        // loader lengths evaluates only when it says so.
+        let valIsDataset = data.raw("val").map { !LoaderPlan.isLength($0) && $0 != .null } ?? false
+        let evaluationGiven = json["evaluation"].map { $0 != .null } ?? false
+        evaluates = launch.validate && (evaluationGiven || valIsDataset)
+        if !launch.validate && evaluationGiven {
+            notes.append("evaluation: not registered (--no-validate, as mmdetection's tools/train.py)")
+        }
+        let valPhase = phases.contains(where: { $0.mode == "val" })
+        let plan = try LoaderPlan.mmcv(data: json["data"] ?? .object([]), launch: launch, iterBased: kind == .iterBased,
+                                       samplesPerGPU: samplesPerGPU, valWorkflow: valPhase, needsVal: valPhase || evaluates)
+        notes += plan.notes
+        trainInfinite = plan.infinite || data.raw("infinite") == .bool(true)
+        func length(_ mode: String) throws(HooktraceError) -> Int? { try Self.loaderLength(&data, mode) }
+        var loaders: [LoaderLength] = []
+        guard let train = try length("train") ?? plan.train else {
+            throw configError("data.train", "missing: give the number of batches per epoch of the train loader, e.g. \"data\": {\"train\": 7330}")
+        }
+        loaders.append(LoaderLength("train", train))
+        let val = try length("val") ?? plan.val
+        if let val { loaders.append(LoaderLength("val", val)) }
+        if valPhase && val == nil {
+            throw configError("data.val", "the workflow has a val phase: give the val loader's length, e.g. \"val\": 5000")
+        }
+        if evaluates, val == nil {
+            throw configError("data.val", "evaluation is configured: give the val loader's length, e.g. \"val\": 5000")
+        }
         try data.finish(owner: "data")
         self.loaders = loaders
         let trainIterations: Int
@@ -267,7 +326,29 @@ package struct RunConfig {
         }
 
         // optimizer
-        (optimizers, isDictOptimizer) = try Self.optimizers(json["optimizer"])
+        var optimizerConfig = json["optimizer"]
+        var scaleWarnings: [String] = []
+        if let ratio = try Self.autoScaleRatio(json["auto_scale_lr"], samplesPerGPU: samplesPerGPU, gpus: launch.gpus, force: launch.autoScaleLR,
+                                               framework: .mmcv, warnings: &scaleWarnings) {
+            // mmdetection 2.x's train_detector scales cfg.optimizer.lr before the optimizer
+            // (and its param groups) is built: (batch / base_batch_size) * lr.
+            guard case .object(var members)? = optimizerConfig, let i = members.firstIndex(where: { $0.key == "lr" }) else {
+                throw configError("optimizer.lr", "auto_scale_lr is enabled and scales optimizer.lr, which the config lacks (mmdetection fails the same way)")
+            }
+            let lr: Double
+            switch members[i].value {
+            case .int(let n): lr = Double(n)
+            case .double(let d): lr = d
+            default: throw configError("optimizer.lr", "expected a number, got \(describeValue(members[i].value))")
+            }
+            let scaled = ratio * lr
+            members[i].value = .double(scaled)
+            optimizerConfig = .object(members)
+            notes.append(scaled == lr ? "auto_scale_lr: the batch (\(launch.gpus) GPU(s) × \(samplesPerGPU ?? 0)) matches base_batch_size; the LR stays \(formatDouble(lr))"
+                : "auto_scale_lr: LR scaled from \(formatDouble(lr)) to \(formatDouble(scaled)) (\(launch.gpus) GPU(s) × \(samplesPerGPU ?? 0) per GPU over base_batch_size), as mmdetection's train_detector does")
+        }
+        warnings += scaleWarnings
+        (optimizers, isDictOptimizer) = try Self.optimizers(optimizerConfig)
 
         // simulation
         simulation = try Self.simulation(json["simulation"], samplesPerGPU: samplesPerGPU, evaluation: json["evaluation"])
@@ -295,10 +376,9 @@ package struct RunConfig {
     static func loaderLength(_ data: inout ConfigArgs, _ mode: String) throws(HooktraceError) -> Int? {
         guard let v = data.raw(mode), v != .null else { return nil }
         guard case .int(let n) = v else {
-            if case .object = v {
-                // A .py config's data describes datasets; hooktrace needs the loaders' lengths.
-                throw configError("data.\(mode)", "is a dataset config; hooktrace needs the number of batches per epoch of the \(mode) loader (len(data_loader)) instead: give it with --cfg-options data.\(mode)=N (after the config's path), or set it in the resolved config (hooktrace config FILE > run.json)")
-            }
+            // A dataset config (a .py config's): its length comes from LoaderPlan.
+            if case .object = v { return nil }
+            if case .array = v { return nil }
             throw configError("data.\(mode)", "expected the number of batches per epoch of the \(mode) loader (an integer), got \(describeValue(v))")
         }
         guard n > 0 else { throw configError("data.\(mode)", "must be a positive number of batches, got \(n)") }
@@ -401,15 +481,39 @@ package struct RunConfig {
 
     /// mmengine's `Runner.scale_lr`: with `auto_scale_lr.enable`, every group's lr is
     /// multiplied by float(gpus × batch size) / float(base_batch_size). Nil when disabled.
-    static func autoScaleRatio(_ value: JSONValue?, samplesPerGPU: Int?, gpus: Int) throws(HooktraceError) -> Double? {
-        guard let value, value != .null else { return nil }
+    /// `auto_scale_lr`: the LR's factor, real batch (GPUs × batch per GPU) over
+    /// `base_batch_size`, or nil when not enabled. `force`: the training script's
+    /// `--auto-scale-lr`, which enables it (mmdetection 2.x: only when the config has
+    /// `enable` and `base_batch_size`, else a warning; 3.x: RuntimeError without them).
+    static func autoScaleRatio(_ value: JSONValue?, samplesPerGPU: Int?, gpus: Int, force: Bool = false, framework: Framework = .mmengine,
+                               warnings: inout [String]) throws(HooktraceError) -> Double? {
+        guard let value, value != .null else {
+            if force && framework == .mmengine {
+                throw configError("auto_scale_lr", "--auto-scale-lr needs auto_scale_lr with base_batch_size in the config (mmdetection raises RuntimeError), e.g. {\"enable\": false, \"base_batch_size\": 16}")
+            }
+            if force { warnings.append("--auto-scale-lr: the config has no auto_scale_lr with enable and base_batch_size, so the LR is not scaled (mmdetection 2.x warns the same)") }
+            return nil
+        }
         var args = try ConfigArgs(value, path: "auto_scale_lr")
-        guard try args.bool("enable", default: false) else {
+        let hasEnable = args.has("enable"), hasBase = args.has("base_batch_size")
+        var enabled = try args.bool("enable", default: false)
+        if force {
+            if framework == .mmengine && !hasBase {
+                throw configError("auto_scale_lr.base_batch_size", "--auto-scale-lr needs it in the config (mmdetection raises RuntimeError), e.g. 16")
+            }
+            if framework == .mmcv && !(hasEnable && hasBase) {
+                warnings.append("--auto-scale-lr: auto_scale_lr lacks enable or base_batch_size, so the LR is not scaled (mmdetection 2.x warns the same)")
+            } else {
+                enabled = true
+            }
+        }
+        guard enabled else {
             _ = args.raw("base_batch_size")
             try args.finish(owner: "auto_scale_lr")
             return nil
         }
         guard let base = try args.optionalInt("base_batch_size") else {
+            if framework == .mmcv { try args.finish(owner: "auto_scale_lr"); return nil }  // mmdetection 2.x returns without scaling
             throw configError("auto_scale_lr.base_batch_size", "missing: mmengine asserts it when auto_scale_lr is enabled, e.g. 16")
         }
         guard base > 0 else { throw configError("auto_scale_lr.base_batch_size", "must be positive, got \(base)") }

@@ -96,10 +96,19 @@ package struct MMCVDialect: Dialect {
                 runner.register(try registry.build(entry, path: path, context: context, allowPassive: true), priority: priority)
             }
         }
-        if let cfg = present("evaluation") {
+        let distributed = config.launch.gpus > 1
+        if distributed && !iterBased {
+            // mmdetection's train_detector, after the training hooks: the sampler's epoch.
+            runner.register(try registry.build(.object([("type", .string("DistSamplerSeedHook"))]), path: "launch.gpus", context: context),
+                            priority: Priority.normal.rawValue)
+        }
+        if config.evaluates {
+            // mmdetection's train_detector: EvalHook (DistEvalHook when distributed) with
+            // `evaluation`'s settings, or its defaults when the config has none.
+            let cfg = present("evaluation") ?? .object([])
             var args = try ConfigArgs(cfg, path: "evaluation")
             let givenByEpoch = args.pop("by_epoch")  // mmdetection sets it from the runner type
-            let hook = try EvalHook("EvalHook", &args, byEpoch: !iterBased, evalLength: context.valLength)
+            let hook = try EvalHook(distributed ? "DistEvalHook" : "EvalHook", &args, byEpoch: !iterBased, evalLength: context.valLength)
             if let given = givenByEpoch, given != .null, given != .bool(!iterBased) {
                 hook.ignoredSettings.insert("evaluation.by_epoch: mmdetection sets it from the runner type (\(!iterBased) for \(config.kind.rawValue)); \(describeValue(given)) is ignored", at: 0)
             }
@@ -209,12 +218,14 @@ package struct MMCVDialect: Dialect {
     /// mmcv's `IterLoader`: wraps around its data loader, counting epochs.
     private struct IterLoader {
         let length: Int
+        /// An infinite sampler (mmdetection 2.x's InfiniteGroupBatchSampler): never exhausted.
+        var infinite = false
         var position = 0
         var epoch = 0
     }
 
     private func next(_ loader: inout IterLoader, _ loop: Loop) {
-        if loader.position >= loader.length {
+        if loader.position >= loader.length && !loader.infinite {
             loader.epoch += 1
             loop.pass(.sleep(2_000_000_000))
             loader.position = 0
@@ -227,7 +238,7 @@ package struct MMCVDialect: Dialect {
         guard let maxIters = loop.maxIters else { throw HooktraceError(.invalidInput, "IterBasedRunner needs runner.max_iters") }
         let workflow = loop.workflow
         try loop.call(.beforeRun)
-        var iterLoaders = workflow.map { IterLoader(length: loop.loaderLength($0.mode)) }
+        var iterLoaders = workflow.map { IterLoader(length: loop.loaderLength($0.mode), infinite: $0.mode == "train" && loop.trainInfinite) }
         try loop.call(.beforeEpoch)
         while loop.iter < maxIters {
             for (i, phase) in workflow.enumerated() {

@@ -255,7 +255,7 @@ package struct MMEngineDialect: Dialect {
         try call(.beforeTrainEpoch, loop)
         var position = 0
         while loop.iter < maxIters && !loop.stopTraining {
-            if position == length {
+            if position == length && !loop.trainInfinite {
                 loop.pass(.sleep(2_000_000_000))
                 position = 0
             }

@@ -298,6 +298,9 @@ package final class Runner {
     package var configWarnings: [String] = []
     /// Things the user should know that do not change the run (keys mmcv itself ignores).
     package var configNotes: [String] = []
+    /// The train loader never runs out (an infinite sampler): an iteration-based run never
+    /// starts a new loader epoch.
+    package var trainInfinite = false
 
     package init(kind: Kind, maxEpochs: Int?, maxIters: Int?, workflow: [WorkflowPhase], loaders: [LoaderLength],
                 optimizers: [OptimizerState], isDictOptimizer: Bool, workDir: String, experimentName: String,
@@ -477,6 +480,8 @@ package struct Loop {
     package var kind: Runner.Kind { runner.kind }
     package var workflow: [WorkflowPhase] { runner.workflow }
     package var loaders: [LoaderLength] { runner.loaders }
+    /// The train loader never runs out (an infinite sampler).
+    package var trainInfinite: Bool { runner.trainInfinite }
     package var maxEpochs: Int? {
         get { runner.context.counters.maxEpochs }
         nonmutating set { runner.context.counters.maxEpochs = newValue }

@@ -18,6 +18,8 @@ package enum Simulator {
             loaders: config.loaders, optimizers: config.optimizers, isDictOptimizer: config.isDictOptimizer,
             workDir: config.workDir, experimentName: config.name + ".py", simulation: config.simulation, inputs: inputs,
             dialect: dialect, sink: sink)
+        runner.trainInfinite = config.trainInfinite
+        runner.configNotes = config.notes
         try dialect.registerHooks(config, registry: registry, on: runner)
         runner.configWarnings = config.warnings + runner.configWarnings
         // mmengine's runner reports its train loop's max_epochs (1 for an iteration loop) and
