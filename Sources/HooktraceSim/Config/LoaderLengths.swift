@@ -83,7 +83,7 @@ package struct DatasetSize: Sendable, Equatable {
         }
         d.images = n
         d.groups = groups.map { $0.map { $0 * times } }
-        d.what = "\(times) × \(what)"
+        d.what = "\(times) × (\(what))"
         return d
     }
 
