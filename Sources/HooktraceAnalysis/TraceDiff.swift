@@ -514,6 +514,9 @@ struct Engine {
     }
 
     static let timingKeys: Set<String> = ["time", "data_time", "memory"]
+    /// Fields of the run's meta record (TextLoggerHook's first line) that describe the run,
+    /// not what its hooks did: the config's text and the machine. Not compared.
+    static let descriptionKeys: Set<String> = ["config", "env_info"]
 
     /// What of an effect the diff compares: log records without their timing fields
     /// (unless `timing`); an optimizer step by whether it stepped and clipped, not by the
@@ -521,7 +524,9 @@ struct Engine {
     func comparable(_ e: Effect, timing: Bool) -> Effect {
         switch e.action {
         case .log(let fields) where !timing:
-            return Effect(hook: e.hook, .log(fields.filter { !Engine.timingKeys.contains($0.key) }))
+            return Effect(hook: e.hook, .log(fields.filter { !Engine.timingKeys.contains($0.key) && !Engine.descriptionKeys.contains($0.key) }))
+        case .log(let fields):
+            return Effect(hook: e.hook, .log(fields.filter { !Engine.descriptionKeys.contains($0.key) }))
         case .optimizerStep(let optimizer, let stepped, let norm?) where norm != 0:
             return Effect(hook: e.hook, .optimizerStep(optimizer: optimizer, stepped: stepped, gradNorm: 0))
 

@@ -149,4 +149,44 @@ struct PyConfigTests {
             #expect(try resolved(name) == expected, "\(name)")
         }
     }
+
+    @Test("dataset configs: loader lengths computed for --gpus, tools/train.py's hooks (DistEvalHook, DistSamplerSeedHook), the launch stored so replay reads the same")
+    func datasetLengths() throws {
+        let hooks = try CLI.run(["hooks", Self.dir + "/detector_1x.py", "--gpus", "8"])
+        #expect(hooks.status == 0, "\(hooks.stderr)")
+        #expect(hooks.stderr.contains("note: data.train: 7330 batches per epoch: COCO 2017 train with instances, 117266 images"), "\(hooks.stderr)")
+        #expect(hooks.stdout.contains("(LOW         ) DistEvalHook") && hooks.stdout.contains("(NORMAL      ) DistSamplerSeedHook"), "\(hooks.stdout)")
+        let single = try CLI.run(["hooks", Self.dir + "/detector_1x.py", "--no-validate"])
+        #expect(single.status == 0 && !single.stdout.contains("EvalHook") && !single.stdout.contains("DistSamplerSeedHook"), "\(single.stdout)")
+
+        let scratch = Scratch()
+        for config in ["detector_1x.py", "engine_detector.py"] {
+            let trace = scratch.file(config + ".htrace")
+            let record = try CLI.run(["record", "--config", Self.dir + "/" + config, "--gpus", "8", "--cfg-options", config == "detector_1x.py" ? "runner.max_epochs=1" : "train_cfg.max_epochs=1", "-o", trace, "--quiet"])
+            #expect(record.status == 0, "\(record.stderr)")
+            // run_start's config (a JSON text inside the JSON line) keeps the launch.
+            let info = try CLI.run(["show", trace, "--json"])
+            #expect(info.stdout.split(separator: "\n").first?.contains(#"launch\":{\"gpus\":8}"#) == true, "\(info.stdout.prefix(400))")
+            let replay = try CLI.run(["replay", trace])
+            #expect(replay.status == 0, "\(config): \(replay.stdout)\(replay.stderr)")
+        }
+        // The meta line of the .log.json: mmdetection's config text, as tools/train.py sets it.
+        let trace = scratch.file("detector_1x.py.htrace")
+        let log = try CLI.run(["show", trace, "--hook", "TextLoggerHook", "--stage", "before_run"])
+        #expect(log.stdout.contains("config=\"dataset_type = 'CocoDataset'…\""), "\(log.stdout)")
+    }
+
+    @Test("a dataset hooktrace cannot size, or a bad size: exit 2 naming the option")
+    func datasetErrors() throws {
+        let unknown = try CLI.run(["hooks", Self.dir + "/unknown_dataset.py"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("data.train: hooktrace does not know the size of this dataset (CocoDataset, ann_file 'data/objects365/annotations/zhiyuan_objv2_train.json'); give len(dataset) with --train-size N"), "\(unknown.stderr)")
+        let given = try CLI.run(["hooks", Self.dir + "/unknown_dataset.py", "--train-size", "1742289"])
+        #expect(given.status == 0, "\(given.stderr)")
+        #expect(given.stderr.contains("note: data.train: 871145 batches per epoch: given (1742289 samples), GroupSampler"), "\(given.stderr)")
+        for bad in [["--train-size", "many"], ["--train-size", "1,"], ["--gpus", "0"]] {
+            let r = try CLI.run(["hooks", Self.dir + "/detector_1x.py"] + bad)
+            #expect(r.status == 2 && r.stderr.contains("hooktrace: error:"), "\(bad): \(r.stderr)")
+        }
+    }
 }

@@ -71,6 +71,13 @@ package enum EventText {
     }
 
     static func fieldsText(_ fields: [Field]) -> String {
-        fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        fields.map { f in
+            // A text of several lines (a config in runner.meta) on one line: its first line and size.
+            if case .string(let s) = f.value, s.contains("\n") {
+                let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+                return "\(f.key)=\"\(lines[0])…\" (\(lines.count) lines)"
+            }
+            return "\(f.key)=\(f.value)"
+        }.joined(separator: " ")
     }
 }

@@ -115,7 +115,7 @@ package struct HookRegistry: Sendable {
         for name in MomentumEMAHook.types {
             add(name) { t, a, _ throws(HooktraceError) in try MomentumEMAHook(t, &a) }
         }
-        for name in LoggerHook.backends {
+        for name in LoggerHook.backends + LoggerHook.subclasses.keys.sorted() {
             add(name) { t, a, _ throws(HooktraceError) in try LoggerHook(t, &a) }
         }
         add("SyncBuffersHook") { t, a, _ throws(HooktraceError) in

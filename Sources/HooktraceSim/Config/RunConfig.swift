@@ -76,6 +76,13 @@ package struct RunConfig {
         guard case .object(let members) = json else {
             throw configError("", "a run config must be a JSON object with keys such as \"runner\", \"optimizer\", \"lr_config\"")
         }
+        // mmdetection 3.x's `*_tta.py` files: test-time augmentation settings that
+        // tools/test.py --tta merges into a model's config; nothing in them trains.
+        let trainingKeys: Set<String> = ["runner", "optimizer", "lr_config", "total_epochs", "data", "train_cfg", "optim_wrapper",
+                                         "param_scheduler", "train_dataloader"]
+        if members.contains(where: { $0.key == "tta_model" }), !members.contains(where: { trainingKeys.contains($0.key) }) {
+            throw configError("", "a test-time augmentation fragment (tta_model\(members.contains { $0.key == "tta_pipeline" } ? ", tta_pipeline" : "")) with nothing to train: mmdetection merges it into a model's config for tools/test.py --tta; give hooktrace the training config instead")
+        }
         // Before any key is read: an mmengine config's hooks come from keys mmcv 1.x does not
         // have, and running it as mmcv's would record a confident, wrong run.
         // mmdetection 2.x's configs of the 1.x era keep the model's train_cfg / test_cfg at

@@ -11,12 +11,14 @@ package final class LoggerHook: IgnoresSettings {
     package let ignoreLast: Bool
     package var resetFlag: Bool
     package let byEpoch: Bool
-    package var isText: Bool { type == "TextLoggerHook" }
+    /// The mmcv backend the hook is or subclasses (mmdetection's MMDetWandbHook: WandbLoggerHook).
+    package let base: String
+    package var isText: Bool { base == "TextLoggerHook" }
     /// Dvclive takes its training values per epoch when by_epoch, else per iteration (spec §7.6).
     private let isDvclive: Bool
     package var methods: Set<Stage> {
         var m: Set<Stage> = [.beforeRun, .beforeEpoch, .afterTrainIter, .afterTrainEpoch, .afterValEpoch]
-        if Self.closingBackends.contains(type) { m.insert(.afterRun) }
+        if Self.closingBackends.contains(base) { m.insert(.afterRun) }
         return m
     }
     /// Backends that override after_run in mmcv 1.7 (closing a writer, uploading the last
@@ -27,15 +29,28 @@ package final class LoggerHook: IgnoresSettings {
     static let backends = ["TextLoggerHook", "TensorboardLoggerHook", "PaviLoggerHook", "WandbLoggerHook", "MlflowLoggerHook",
                            "NeptuneLoggerHook", "DvcliveLoggerHook", "SegmindLoggerHook", "ClearMLLoggerHook"]
 
+    /// Loggers of OpenMMLab projects that subclass an mmcv backend, simulated as that
+    /// backend: their own parameters (what else they upload) do not change what is logged.
+    static let subclasses: [String: (base: String, parameters: [String])] = [
+        // mmdetection 2.x: overrides the stages its base has; adds W&B tables and artifacts.
+        "MMDetWandbHook": ("WandbLoggerHook", ["log_checkpoint", "log_checkpoint_metadata", "num_eval_images", "bbox_score_thr"]),
+    ]
+
     init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
         self.type = type
         config = args.value
+        let subclass = Self.subclasses[type]
+        base = subclass?.base ?? type
+        if let subclass {
+            for key in subclass.parameters { _ = args.raw(key) }
+            ignoredSettings.append("\(type) is simulated as its base class \(subclass.base): what it adds (images, tables and checkpoints sent to the backend) is not recorded")
+        }
         isDvclive = type == "DvcliveLoggerHook"
         interval = try args.int("interval", default: 10)
         ignoreLast = try args.bool("ignore_last", default: true)
         resetFlag = try args.bool("reset_flag", default: false)
         byEpoch = try args.bool("by_epoch", default: true)
-        if type == "TextLoggerHook" {
+        if base == "TextLoggerHook" {
             _ = try args.int("interval_exp_name", default: 1000)
             let outDir = args.raw("out_dir")
             _ = args.raw("out_suffix")
@@ -69,6 +84,7 @@ package final class LoggerHook: IgnoresSettings {
             } else if isText && runner.hasMeta {
                 try runner.effect(.log([
                     Field("env_info", .string("simulated by hooktrace")),
+                    Field("config", .string(runner.configText)),
                     Field("seed", .int(Int64(runner.seed))),
                     Field("exp_name", .string(runner.experimentName)),
                 ]))

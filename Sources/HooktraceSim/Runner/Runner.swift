@@ -65,6 +65,8 @@ package final class HookContext {
     package var hasMeta = true
     /// What TextLoggerHook dumps of `runner.meta` at before_run (nil: a simulated meta).
     package var metaRecord: [Field]?
+    /// `runner.meta['config']`: the config's text, as mmdetection 2.x's train.py puts it there.
+    package var configText = ""
     /// `runner.max_iters` as the run will see it from before_run on (an EpochBasedRunner's
     /// is max_epochs × the train loader's length, set when the run starts).
     package let plannedMaxIters: Int?

@@ -19,6 +19,9 @@ package enum Simulator {
             workDir: config.workDir, experimentName: config.name + ".py", simulation: config.simulation, inputs: inputs,
             dialect: dialect, sink: sink)
         runner.trainInfinite = config.trainInfinite
+        if config.engine == nil && config.simulation.runnerMeta && config.simulation.metaRecord == nil {
+            runner.context.configText = ConfigText.meta(config)
+        }
         runner.configNotes = config.notes
         try dialect.registerHooks(config, registry: registry, on: runner)
         runner.configWarnings = config.warnings + runner.configWarnings

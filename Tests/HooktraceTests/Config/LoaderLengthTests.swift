@@ -201,3 +201,43 @@ struct LoaderLengthTests {
         #expect(DatasetTable.entry(for: "annotations/objects365_train.json") == nil)
     }
 }
+
+import Foundation
+
+/// The config text of the run's meta record (`runner.meta['config']`).
+@Suite("config text")
+struct ConfigTextTests {
+    @Test("the text is Python that evaluates to the config: nested dicts, lists of dicts, keys that are not identifiers, quotes, None/True/False, floats")
+    func roundTrip() throws {
+        let config = try JSONValue.parse(#"""
+            {"model": {"type": "FasterRCNN", "backbone": {"depth": 50, "out_indices": [0, 1, 2, 3], "norm_cfg": {"type": "BN", "requires_grad": true}}},
+             "custom_keys": {"backbone.layer1": {"lr_mult": 0.1}, "head": {"decay_mult": 0.0}},
+             "log_config": {"interval": 50, "hooks": [{"type": "TextLoggerHook"}, {"type": "TensorboardLoggerHook", "log_dir": null}]},
+             "workflow": [["train", 1]], "lr": 1e-05, "big": 1e+16, "quote": "it's \"x\"\n", "empty": {}, "none": null, "flags": [true, false, "a'b"]}
+            """#)
+        let text = ConfigText.render(config)
+        #expect(text.hasPrefix("model = dict(\n    type='FasterRCNN',\n    backbone=dict(\n        depth=50,"), "\(text)")
+        let script = "import json, sys\nns = {}\nexec(sys.stdin.read(), {}, ns)\nprint(json.dumps(ns))"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-I", "-S", "-c", script]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(try JSONValue.parse(String(decoding: data, as: UTF8.self)) == config, "\(text)")
+    }
+
+    @Test("mmdetection's `*_tta.py` fragments are refused as having nothing to train")
+    func ttaFragment() throws {
+        let error = #expect(throws: HooktraceError.self) {
+            try RunConfig(text: #"{"tta_model": {"type": "DetTTAModel"}, "img_scales": [[640, 640]], "tta_pipeline": []}"#, name: "rtmdet_tta")
+        }
+        #expect(error?.message.hasPrefix("a test-time augmentation fragment (tta_model, tta_pipeline) with nothing to train") == true)
+    }
+}
