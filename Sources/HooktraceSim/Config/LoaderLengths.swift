@@ -244,10 +244,16 @@ package struct LoaderPlan {
     static func mmengine(_ loader: JSONValue, path: String, launch: Launch, given: DatasetSize?,
                          option: String) throws(HooktraceError) -> (length: Int, infinite: Bool, note: String) {
         var args = try ConfigArgs(loader, path: path)
-        guard let bsValue = args.raw("batch_size"), case .int(let bs64) = bsValue, bs64 > 0 else {
-            throw configError(path + ".batch_size", "needs a positive batch size (the batch per GPU), e.g. 2")
+        // Without batch_size, torch's DataLoader batches by 1; a batch sampler needs it
+        // (mmengine pops it for the sampler: KeyError).
+        let batchSampler = args.raw("batch_sampler") ?? .null
+        var bs = 1
+        switch args.raw("batch_size") {
+        case .int(let n)? where n > 0 && n <= Int64(RunConfig.maxLoaderLength): bs = Int(n)
+        case nil where batchSampler == .null, .null? where batchSampler == .null: bs = 1
+        case nil, .null?: throw configError(path + ".batch_size", "missing: mmengine hands batch_size to the batch sampler (KeyError without it); give the batch per GPU, e.g. 2")
+        case let v?: throw configError(path + ".batch_size", "needs a positive batch size (the batch per GPU), e.g. 2, got \(describeValue(v))")
         }
-        let bs = Int(bs64)
         guard let dataset = args.raw("dataset"), dataset != .null else {
             throw configError(path + ".dataset", "missing: the loader's dataset config")
         }
@@ -361,7 +367,7 @@ package struct LoaderPlan {
         if case .string(let prefix)? = ds["data_prefix"]?["img"] ?? ds["data_prefix"]?["img_path"] { text += " " + prefix }
         guard let entry = DatasetTable.entry(for: text) else {
             let named = annFiles.first.map { "ann_file '\($0)'" } ?? "no ann_file"
-            throw configError(path, "hooktrace does not know the size of this dataset (\(type.isEmpty ? "no type" : type), \(named)); give len(dataset) with \(option) N (docs/CONFIG.md lists the datasets it knows)")
+            throw configError(path, "hooktrace does not know the size of this dataset (\(type.isEmpty ? "no type" : type), \(named)); give len(dataset) with \(option) N")
         }
         // Which images survive the dataset's filter (train datasets only).
         let filtered: Bool
