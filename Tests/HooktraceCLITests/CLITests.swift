@@ -860,6 +860,14 @@ struct RealMMCVTests {
             }
             #expect(metrics == 6 && bests == ["acc=0.1", "acc=0.2", "acc=0.3"], "\(metrics) \(bests)")
             #expect(first?.contains(Field("hook_msgs", .string("{}"))) == true, "\(first ?? [])")
+            // Each file credited to the hook that called runner.save_checkpoint (by identity).
+            var savers: [String: Set<String>] = [:]
+            try TraceReader(path: trace).forEach { e in
+                if case .effect(let x) = e.event, case .checkpointSave(let p) = x.action {
+                    savers[x.hook, default: []].insert((p as NSString).lastPathComponent.hasPrefix("best_") ? "best" : "regular")
+                }
+            }
+            #expect(savers == ["EvalHook": ["best"], "CheckpointHook": ["regular"]], "\(savers)")
         }
         // The recording replays from the hooks' own settings: the same run.
         let replay = try CLI.run(["replay", trace])

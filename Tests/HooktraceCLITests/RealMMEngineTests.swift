@@ -105,6 +105,31 @@ struct RealMMEngineTests {
         return out
     }
 
+    @Test("effects credited by hook identity: the second of two EarlyStoppingHooks stops the run, the second CheckpointHook's files are its own",
+          .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the stand-in runner tests cover the shim"))
+    func identity() throws {
+        let scratch = Scratch()
+        let config = scratch.file("c.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 6, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 2, "max_keep_ckpts": 1}}, "custom_hooks": [{"type": "EarlyStoppingHook", "monitor": "rising", "rule": "greater", "patience": 5}, {"type": "EarlyStoppingHook", "monitor": "flat", "rule": "greater", "patience": 2}, {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 2, "out_dir": "\#(scratch.file("other"))"}], "work_dir": "wd", "data": {"train": 3, "val": 1}, "simulation": {"metrics": {"rising": {"start": 0.1, "end": 0.9, "noise": 0}, "flat": {"start": 0.5, "end": 0.5, "noise": 0}}}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let real = scratch.file("real.htrace")
+        let r = try CLI.run(["record", "-o", real, "--", "python3", Self.fixtures + "/real_mmengine_train.py", config, scratch.file("wd")])
+        #expect(r.status == 0, "\(r.stderr.suffix(2000))")
+        var stops: [String] = [], saves: [String: Set<String>] = [:], removes: [String: Set<String>] = [:]
+        try TraceReader(path: real).forEach { e in
+            guard case .effect(let x) = e.event else { return }
+            switch x.action {
+            case .stop: stops.append(x.hook)
+            case .checkpointSave(let p): saves[x.hook, default: []].insert(p.contains("/other/") ? "other" : "work_dir")
+            case .checkpointRemove(let p): removes[x.hook, default: []].insert(p.contains("/other/") ? "other" : "work_dir")
+            default: break
+            }
+        }
+        #expect(stops == ["EarlyStoppingHook#2"], "\(stops)")
+        #expect(saves["CheckpointHook"] == ["work_dir"] && saves["CheckpointHook#2"] == ["other"], "\(saves)")
+        #expect(removes["CheckpointHook#2"] == ["other"] || removes["CheckpointHook#2"] == nil, "\(removes)")
+        #expect(removes["CheckpointHook"].map { $0 == ["work_dir"] } ?? true, "\(removes)")
+    }
+
     @Test("calls, LRs, momenta, checkpoints and log records' keys equal real mmengine's", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the ported mmengine tests and the goldens cover the simulator"),
           arguments: cases)
     func sameAsReal(name: String, config: String) throws {

@@ -845,9 +845,30 @@ def _watcher(runner):
     return watch
 
 
+def _calling_hook(runner):
+    """The registered hook whose method is running further up the stack (the one that
+    called runner.save_checkpoint, say), by identity: its name in the run, or None.
+    Walks frames only when a checkpoint is written, which is rare."""
+    names = _state.get("hook_names")
+    if not names:
+        return None
+    f = sys._getframe(2)
+    depth = 0
+    while f is not None and depth < 40:
+        s = f.f_locals.get("self")
+        if s is not None and s is not runner:
+            name = names.get(id(s))
+            if name is not None:
+                return name
+        f = f.f_back
+        depth += 1
+    return None
+
+
 def _saver(runner, name):
-    """The hook that wrote a checkpoint file: mmcv's EvalHook keeps the best_ files; in
-    mmengine (no EvalHook) CheckpointHook writes them all."""
+    """The hook that wrote a checkpoint file when the writer was not seen (a file found by
+    the directory scan): mmcv's EvalHook keeps the best_ files; in mmengine (no EvalHook)
+    CheckpointHook writes them all."""
     if name.startswith("best_"):
         evaluator = _hook_named(runner, "EvalHook")
         if evaluator != "unknown":
@@ -872,8 +893,11 @@ def _scan(runner):
             _channel.send(["ckpt", "link", os.path.join(work_dir, name), hook, files[name]])
         else:
             _channel.send(["ckpt", "save", os.path.join(work_dir, name), hook])
+    # Old checkpoints go right after a save, in the saving hook's method (max_keep_ckpts,
+    # the previous best): theirs when one saved since the last scan.
+    last = st.pop("last_saver", None) or {}
     for name in sorted(set(before) - set(files)):
-        hook = _saver(runner, name)
+        hook = last.get(name.startswith("best_")) or _saver(runner, name)
         _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
     st["files"] = files
     _hook_messages(runner)
@@ -1036,10 +1060,54 @@ def _fault(stage, exc):
         pass
 
 
+def _patch_mmcv_save(cls):
+    """mmcv's runner.save_checkpoint (CheckpointHook's saves, EvalHook's best): the files
+    it wrote or relinked, reported as it returns and credited to the hook that called it
+    (by identity), instead of being found by the scan after the call."""
+    original = cls.__dict__.get("save_checkpoint")
+    if original is None or getattr(original, "_hooktrace", False):
+        return
+
+    def save_checkpoint(self, *args, **kwargs):
+        if _faulted:
+            return original(self, *args, **kwargs)
+        try:
+            out_dir = args[0] if args else kwargs.get("out_dir")
+            before = _files(out_dir) if out_dir else {}
+        except Exception:
+            before = None
+        result = original(self, *args, **kwargs)
+        if before is None or _faulted:
+            return result
+        try:
+            after = _files(out_dir)
+            changed = [n for n in sorted(after) if n not in before or before[n] != after[n]]
+            if changed:
+                hook = _calling_hook(self)
+                in_work_dir = os.path.abspath(out_dir) == os.path.abspath(getattr(self, "work_dir", "") or "")
+                files = _state.setdefault("files", {}) if in_work_dir else {}
+                for name in changed:
+                    who = hook or _saver(self, name)
+                    path = os.path.join(out_dir, name)
+                    if after[name] is not None:
+                        _channel.send(["ckpt", "link", path, who, after[name]])
+                    else:
+                        _channel.send(["ckpt", "save", path, who])
+                        _state.setdefault("last_saver", {})[name.startswith("best_")] = who
+                    files[name] = after[name]  # seen: the scan after the call does not report it again
+        except Exception as exc:
+            _fault("save_checkpoint", exc)
+        return result
+
+    save_checkpoint._hooktrace = True
+    cls.save_checkpoint = save_checkpoint
+
+
 def _patch_mmcv(module):
     for name in ("EpochBasedRunner", "IterBasedRunner"):
         cls = getattr(module, name, None)
         if cls is not None:
+            _patch_mmcv_save(cls)
             _patch_run(cls)
     runner_cls = getattr(module, "BaseRunner", None)
     if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
@@ -1325,6 +1393,9 @@ def _patch_mmengine(module):
         # call_hook is mmengine's plain one (see _is_plain_hook_loop).
         watched = lr_stage and outer and st.get("own_loop") and type(self).call_hook is call_hook
         if watched or own:
+            # A hook that asks the train loop to stop is seen as it does (by identity); not
+            # in the iteration stages' fast path, where the check would cost every call.
+            stoppable = outer and not st.get("stopped") and getattr(loop, "stop_training", None) is False
             for hook in self._hooks:
                 if hasattr(hook, fn_name):
                     try:
@@ -1333,6 +1404,13 @@ def _patch_mmengine(module):
                         raise TypeError("%s in %s" % (e, hook)) from None
                     if watched:
                         _after_setter(self, fn_name, hook)
+                    if stoppable and loop.stop_training is True and not _faulted:
+                        stoppable = False
+                        try:
+                            st["stopped"] = True
+                            ch.send(["stop", st["hook_names"].get(id(hook), type(hook).__name__), ""])
+                        except Exception as exc:
+                            _fault(fn_name, exc)
         else:
             original(self, fn_name, **kwargs)
         if _faulted:
@@ -1375,7 +1453,7 @@ def _patch_mmengine(module):
     _patch_save(runner_cls)
 
 
-def _send_best(runner, filename, path):
+def _send_best(runner, filename, path, saver="CheckpointHook"):
     """The new best score behind a best_ checkpoint mmengine's CheckpointHook just saved
     (it has put the score in the message hub already)."""
     for hook in getattr(runner, "hooks", []):
@@ -1387,7 +1465,7 @@ def _send_best(runner, filename, path):
                 continue
             score = runner.message_hub.get_info("best_score" if len(keys) == 1 else "best_score_" + key)
             if score is not None:
-                _channel.send(["best", key, _scalar(score), path, "CheckpointHook"])
+                _channel.send(["best", key, _scalar(score), path, saver])
             return
 
 
@@ -1404,9 +1482,11 @@ def _patch_save(runner_cls):
         result = original(self, out_dir, filename, *args, **kwargs)
         try:
             path = os.path.join(out_dir, filename)
-            _channel.send(["ckpt", "save", path, _saver(self, filename)])
+            hook = _calling_hook(self) or _saver(self, filename)
+            _state.setdefault("last_saver", {})[filename.startswith("best_")] = hook
+            _channel.send(["ckpt", "save", path, hook])
             if filename.startswith("best_"):
-                _send_best(self, filename, path)
+                _send_best(self, filename, path, hook)
             files = _state.get("files")
             if files is not None and os.path.dirname(os.path.abspath(path)) == os.path.abspath(getattr(self, "work_dir", "") or ""):
                 files[filename] = None  # seen: the next scan does not report it again
