@@ -271,7 +271,7 @@ package struct LoaderPlan {
             guard case .string(let t)? = s["type"] else { throw configError(path + ".sampler", "needs a \"type\", e.g. \"DefaultSampler\"") }
             samplerType = String(t.split(separator: ".").last ?? "")
         } else {
-            throw configError(path + ".sampler", "missing: mmengine's runner needs a sampler, e.g. {\"type\": \"DefaultSampler\", \"shuffle\": true}")
+            throw configError(path + ".sampler", "missing: mmengine's build_dataloader needs one (KeyError without it), e.g. {\"type\": \"DefaultSampler\", \"shuffle\": true}")
         }
         let perProcess: Int, infinite: Bool
         switch samplerType {
