@@ -63,14 +63,19 @@ class _Channel(object):
         self.failed = False
         self.t0 = _perf_ns()
         self.flushed_at = 0  # ns since t0 of the last batch sent
+        # While True, a full buffer waits: a call's tuple is in it and what must come
+        # before it (the step's values, read after the hooks) is still to be put there.
+        self.hold = False
 
     def send(self, message):
         self.buffer.append(json.dumps(message, separators=(",", ":"), default=_jsonable))
-        if len(self.buffer) >= _BATCH:
+        if len(self.buffer) >= _BATCH and not self.hold:
             self.flush()
 
-    def flush(self):
+    def flush(self, force=False):
         # The buffer is emptied in place: call_hook holds a reference to it across sends.
+        if self.hold and not force:
+            return  # a nested call (before_save_checkpoint) inside a call still being written
         if not self.buffer or self.failed:
             del self.buffer[:]
             return
@@ -91,7 +96,7 @@ class _Channel(object):
             sys.stderr.write("hooktrace: cannot reach the recorder (%s); the rest of this process is not recorded\n" % (exc,))
 
     def close(self):
-        self.flush()
+        self.flush(force=True)
         if self.sock is not None:
             try:
                 self.sock.close()
@@ -1047,7 +1052,8 @@ def _fault(stage, exc):
     if _faulted:
         return
     _faulted = True
-    _fast.clear()  # mmengine's fast path: from now on every call takes the checked one
+    _fast.clear()  # the fast paths: from now on every call takes the checked one
+    _fast_mmcv.clear()
     what = "%s: %s" % (type(exc).__name__, exc)
     try:
         sys.stderr.write("hooktrace: the recorder failed in %s (%s); the training goes on, unrecorded from here\n" % (stage, what))
@@ -1055,6 +1061,7 @@ def _fault(stage, exc):
         pass
     try:
         _channel.send(["fault", stage, what])
+        _channel.hold = False
         _channel.flush()
     except Exception:
         pass
@@ -1119,12 +1126,63 @@ def _patch_mmcv(module):
     modes = _MODES
     perf = _perf_ns
 
+    fast = _fast_mmcv
+    seen = [None]  # the last train step's outputs, observed once
+
     def call_hook(self, fn_name):
         # The recorder's work before and after the hooks runs behind a barrier: a fault of
         # its own stops the recording (said once), never the training. The hooks' own
         # exceptions pass through untouched. (Inline, not helper functions: this runs for
         # every call_hook of the training.)
         global _started
+        f = fast.get(fn_name)
+        if f is not None:
+            # The iteration stages, with what they need worked out once (see the end).
+            ch = _channel
+            try:
+                sid, observe, train, one, watch, ckpt_every, ckpt_last, log_every, log_by_epoch = f
+                buf = ch.buffer
+                if observe:
+                    outputs = getattr(self, "outputs", None)
+                    if outputs.__class__ is dict and outputs is not seen[0]:
+                        seen[0] = outputs
+                        log_vars = outputs.get("log_vars")
+                        if log_vars:
+                            for name, value in log_vars.items():
+                                buf.append((1, 0, value if value.__class__ is float else _scalar(value), name))
+                        n = outputs.get("num_samples")
+                        if n is not None:
+                            buf.append((1, 1, n if n.__class__ is int else _scalar(n), "num_samples"))
+                t = perf() - ch.t0
+                i = self._iter
+                buf.append((0, sid, self._epoch, i, self._inner_iter, modes.get(self.mode, 0), t))
+            except Exception as exc:
+                fast.clear()
+                _fault(fn_name, exc)
+                return original(self, fn_name)
+            original(self, fn_name)
+            if _faulted:
+                return
+            try:
+                if one is not None:
+                    group, last, optimizer, index, hook = one
+                    v = group.get("lr")
+                    if v != last[0]:
+                        last[0] = v
+                        buf.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), hook))
+                elif watch is not None:
+                    watch(fn_name)
+                if train:
+                    if ckpt_every and ((i + 1) % ckpt_every == 0 or ckpt_last and i + 1 == self._max_iters):
+                        _scan(self)
+                    if log_every and ((self._inner_iter if log_by_epoch else i) + 1) % log_every == 0:
+                        _tail_log(self)
+                if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
+                    ch.flush()
+            except Exception as exc:
+                fast.clear()
+                _fault(fn_name, exc)
+            return
         if _faulted:
             return original(self, fn_name)
         ch = _channel
@@ -1190,6 +1248,28 @@ def _patch_mmcv(module):
             # The call's start time decides (one clock read per call).
             if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
                 ch.flush()
+            # An iteration stage seen once through here takes the fast path from now on,
+            # unless its hooks are run one by one (several lr writers), timed one by one,
+            # or its loader's length is still to be learnt. mmcv's own counters only.
+            if fn_name in _ITER_STAGES and not watched and not _per_hook_timing and not _faulted \
+                    and fn_name not in _loader_pending and type(self).call_hook is call_hook \
+                    and hasattr(self, "_iter") and hasattr(self, "_epoch") and hasattr(self, "_inner_iter"):
+                st = _state
+                observe = fn_name == "after_train_iter" or fn_name == "after_val_iter"
+                if observe:
+                    seen[0] = st.get("outputs")
+                watch = one = None
+                if fn_name in lr_stages:
+                    watch = _fast_watch(self)
+                    one = getattr(watch, "one", None)
+                    if one is not None:
+                        hook = st.get("lr_hook")
+                        if hook is None:
+                            hook = st["lr_hook"] = _setter(self, "LrUpdaterHook")
+                        one = one + (hook,)
+                train = fn_name == "after_train_iter"
+                fast[fn_name] = (sid, observe, train, one, watch, st.get("ckpt_every") if train else None,
+                                 st.get("ckpt_last"), st.get("log_every") if train else None, st.get("log_by_epoch"))
         except Exception as exc:
             _fault(fn_name, exc)
 
@@ -1249,6 +1329,8 @@ def _is_plain_hook_loop(fn):
 _ITER_STAGES = frozenset(["before_train_iter", "after_train_iter", "before_val_iter", "after_val_iter",
                           "before_test_iter", "after_test_iter"])
 _fast = {}
+# mmcv's, likewise (its own tuples).
+_fast_mmcv = {}
 # Whether a save is under way (mmengine's before_save_checkpoint was called inside the
 # current outer call): its end looks for the files.
 _saving = [False]
@@ -1284,16 +1366,24 @@ def _patch_mmengine(module):
         if f is not None:
             ch = _channel
             try:
-                sid, mode_id, after, watch, one, every, train_len = f
+                sid, mode_id, after, watch, one, every, train_len, filled = f
                 inner = kwargs.get("batch_idx", 0)
                 t = _perf_ns() - ch.t0
                 loop = self._train_loop
                 call = (0, sid, loop._epoch, loop._iter, inner, mode_id, t)
                 buf = ch.buffer
+                pending = None
                 # What the step produced happened before this call: send it first.
                 if after:
                     outputs = kwargs.get("outputs")
-                    if isinstance(outputs, dict):
+                    if filled and outputs.__class__ is dict:
+                        # RuntimeInfoHook turns each value into a number for the message
+                        # hub in this call: read them there after the hooks (a tensor's
+                        # .item() is the dearest thing here) and put them before the call.
+                        pending = outputs
+                        at = len(buf)
+                        ch.hold = True
+                    elif isinstance(outputs, dict):
                         for name, value in outputs.items():
                             if value.__class__ is not float:
                                 try:  # a tensor's or numpy number's value (what _scalar does first)
@@ -1319,8 +1409,24 @@ def _patch_mmengine(module):
             else:
                 original(self, fn_name, **kwargs)
             if _faulted:
+                ch.hold = False
                 return
             try:
+                if pending is not None:
+                    ch.hold = False
+                    scalars = self.message_hub._log_scalars
+                    values = []
+                    for name, value in pending.items():
+                        if value.__class__ is not float:
+                            h = scalars.get("train/" + name)
+                            if h is not None:
+                                value = h._log_history[-1].item()  # numpy's: the hook's .item(), exact
+                            else:
+                                value = _scalar(value)
+                            if value.__class__ is not float:
+                                value = _scalar(value)
+                        values.append((1, 0, value, name))
+                    buf[at:at] = values
                 if one is not None:
                     # One param group (_watcher's watch_one), inline: the lr changes at
                     # every iteration under many schedules.
@@ -1443,7 +1549,8 @@ def _patch_mmengine(module):
                         hook = st["lr_hook"] = _setter(self, "LrUpdaterHook")
                     one = one + (hook,)
                 fast[fn_name] = (sid, mode_id, after_iter, watch, one,
-                                 st.get("log_every") if after_iter and mode_id == 1 else None, st.get("train_len"))
+                                 st.get("log_every") if after_iter and mode_id == 1 else None, st.get("train_len"),
+                                 after_iter and mode_id == 1 and _hub_filled(self))
         except Exception as exc:
             _fault(fn_name, exc)
 
@@ -1451,6 +1558,19 @@ def _patch_mmengine(module):
     call_hook._hooktrace_original = original  # for tools/real_shim_bench.py's interleaved timing
     runner_cls.call_hook = call_hook
     _patch_save(runner_cls)
+
+
+def _hub_filled(runner):
+    """Whether mmengine's own RuntimeInfoHook is registered (unchanged by a subclass), which
+    puts each train output into the message hub as a number in after_train_iter."""
+    hub = getattr(getattr(runner, "message_hub", None), "_log_scalars", None)
+    if not isinstance(hub, dict):
+        return False
+    for h in getattr(runner, "_hooks", []):
+        for c in type(h).__mro__:
+            if c.__name__ == "RuntimeInfoHook" and c.__module__.startswith("mmengine."):
+                return type(h).after_train_iter is c.__dict__.get("after_train_iter")
+    return False
 
 
 def _send_best(runner, filename, path, saver="CheckpointHook"):
