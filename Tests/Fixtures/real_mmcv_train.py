@@ -90,6 +90,26 @@ elif case == "eval":
     val = DataLoader(Scored(), batch_size=1)
     runner.register_hook(EvalHook(val, interval=1, save_best="acc", rule="greater"), priority="LOW")
     runner.run([loader], [("train", 1)])
+elif case in ("mmdet-exp-ema", "mmdet-linear-ema"):
+    # mmdetection 2.28.2's EMA hooks, from its wheel (HOOKTRACE_TEST_MMDET2_WHEEL): the module
+    # alone, under its own name (the package needs mmcv's compiled ops).
+    import os
+    import zipfile
+    root = tempfile.mkdtemp()
+    source = zipfile.ZipFile(os.environ["HOOKTRACE_TEST_MMDET2_WHEEL"]).read("mmdet/core/hook/ema.py")
+    for d in ("mmdet", "mmdet/core", "mmdet/core/hook"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+        open(os.path.join(root, d, "__init__.py"), "w").close()
+    with open(os.path.join(root, "mmdet/core/hook/ema.py"), "wb") as f:
+        f.write(source)
+    sys.path.insert(0, root)
+    import mmdet.core.hook.ema  # noqa: F401 (registers the hooks in mmcv's HOOKS)
+    ema = dict(type="ExpMomentumEMAHook", momentum=0.001, total_iter=5, priority=49) if case == "mmdet-exp-ema" \
+        else dict(type="LinearMomentumEMAHook", momentum=0.01, warm_up=4, interval=2, priority=49)
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=2)
+    runner.register_training_hooks(lr_config=dict(policy="step", step=[1]), optimizer_config=dict(grad_clip=None),
+                                   checkpoint_config=dict(interval=1), log_config=log, custom_hooks_config=[ema])
+    runner.run([loader], [("train", 1)])
 else:
     runner = IterBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_iters=9)
     runner.register_training_hooks(

@@ -875,6 +875,35 @@ struct RealMMCVTests {
     }
 }
 
+extension RealMMCVTests {
+    static let mmdet2Wheel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build-mmdet/mmdet-2.28.2-py3-none-any.whl").path
+
+    @Test("mmdetection 2.x's ExpMomentumEMAHook and LinearMomentumEMAHook in a real mmcv run: each update's momentum and the swaps recorded, their settings read back (total_iter, warm_up from the momentum function), replay the same",
+          .enabled(if: realMMCVAvailable && FileManager.default.fileExists(atPath: mmdet2Wheel), "torch, mmcv 1.x or mmdetection 2.28.2's wheel (pip download --no-deps mmdet==2.28.2 -d .build-mmdet) are missing"),
+          arguments: ["mmdet-exp-ema", "mmdet-linear-ema"])
+    func mmdetEMA(kind: String) throws {
+        let scratch = Scratch()
+        let trace = scratch.file("real.htrace")
+        var environment = realMMCVEnvironment
+        environment["PYTHONWARNINGS"] = "ignore"
+        environment["HOOKTRACE_TEST_MMDET2_WHEEL"] = Self.mmdet2Wheel
+        let r = try CLI.run(["record", "-o", trace, "--", "python3", Self.script, scratch.file("wd"), kind], environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        var momenta: [Double] = [], swaps = 0
+        try TraceReader(path: trace).forEach { e in
+            guard case .effect(let x) = e.event else { return }
+            if case .emaUpdate(let m) = x.action { momenta.append(m) }
+            if case .custom("ema_swap", _) = x.action { swaps += 1 }
+        }
+        // 2 epochs of 3 iterations: every iteration (Exp) or every second (Linear); a swap at each epoch's edges.
+        #expect(momenta.count == (kind == "mmdet-exp-ema" ? 6 : 3), "\(momenta)")
+        #expect(swaps == 4)
+        let replay = try CLI.run(["replay", trace])
+        #expect(replay.status == 0 && replay.stdout.hasSuffix("result: same\n"), "\(kind): \(replay.stdout)\(replay.stderr)")
+    }
+}
+
 @Suite("replay's report, compared as it runs")
 struct ReplayReportTests {
     static let goldens = RecordCLITests.examples.replacingOccurrences(of: "traces/examples", with: "traces/golden")

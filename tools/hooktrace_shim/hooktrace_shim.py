@@ -586,6 +586,20 @@ def _mmcv_config(runner, loaders):
                 loaders.setdefault("val", len(h.dataloader))
             except Exception:
                 pass
+        elif name in ("ExpMomentumEMAHook", "LinearMomentumEMAHook"):
+            # mmdetection 2.x's: total_iter and warm_up live only in the momentum function's
+            # closure (its free variables, by name).
+            cfg = {"type": name, "priority": priority, "momentum": h.momentum, "interval": h.interval,
+                   "skip_buffers": bool(getattr(h, "skip_buffers", False))}
+            fn = getattr(h, "momentum_fun", None)
+            try:
+                free = dict(zip(fn.__code__.co_freevars, [c.cell_contents for c in fn.__closure__ or ()]))
+            except Exception:
+                free = {}
+            key = "total_iter" if name == "ExpMomentumEMAHook" else "warm_up"
+            if isinstance(free.get(key), int):
+                cfg[key] = free[key]
+            custom.append(cfg)
         elif name == "EMAHook":
             # mmcv keeps momentum ** interval; the config's momentum is its interval-th root.
             momentum = h.momentum if h.interval == 1 else h.momentum ** (1.0 / h.interval)
@@ -1809,6 +1823,43 @@ def _patch_mmcv_ema(module):
     cls.after_train_epoch = swapping(after)
 
 
+def _patch_mmdet_ema(module):
+    """mmdetection 2.x's ExpMomentumEMAHook and LinearMomentumEMAHook (their BaseEMAHook):
+    each update (an "ema" message with the momentum its momentum function gave), each swap
+    at the epoch's edges (an "ema_swap" custom effect), by the hook by identity."""
+    cls = getattr(module, "BaseEMAHook", None)
+    if cls is None or getattr(cls.__dict__.get("after_train_iter"), "_hooktrace", False):
+        return
+    update, before, after = cls.after_train_iter, cls.before_train_epoch, cls.after_train_epoch
+
+    def after_train_iter(self, runner):
+        momentum = None
+        if not _faulted and _channel is not None and _started:
+            try:
+                if (runner.iter + 1) % self.interval == 0:
+                    momentum = self.get_momentum(runner)  # what the update uses (a pure function)
+            except Exception as exc:
+                _fault("after_train_iter", exc)
+        result = update(self, runner)
+        if momentum is not None and not _faulted:
+            _channel.send(["ema", _state.get("hook_names", {}).get(id(self), type(self).__name__), momentum])
+        return result
+
+    def swapping(original):
+        def swap(self, runner):
+            result = original(self, runner)
+            if not _faulted and _channel is not None and _started:
+                _channel.send(["custom", _state.get("hook_names", {}).get(id(self), type(self).__name__), "ema_swap", {}])
+            return result
+        swap._hooktrace = True
+        return swap
+
+    after_train_iter._hooktrace = True
+    cls.after_train_iter = after_train_iter
+    cls.before_train_epoch = swapping(before)
+    cls.after_train_epoch = swapping(after)
+
+
 def _hook_of_type(runner, kind):
     """The registered hook of class `kind` (the only mmengine hook that does what is being
     attributed), else "unknown"."""
@@ -1866,7 +1917,7 @@ _TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, 
             "mmengine.runner.runner": _patch_mmengine, "mmengine.optim.optimizer.optimizer_wrapper": _patch_optim_wrapper,
             "mmengine.optim": _patch_optim_wrapper, "mmengine.model.averaged_model": _patch_averaged_model,
             "mmcv.runner.hooks.optimizer": _patch_mmcv_optimizer_hooks, "mmcv.runner.hooks.evaluation": _patch_mmcv_eval,
-            "mmcv.runner.hooks.ema": _patch_mmcv_ema,
+            "mmcv.runner.hooks.ema": _patch_mmcv_ema, "mmdet.core.hook.ema": _patch_mmdet_ema,
             "mmengine.model": _patch_averaged_model}
 
 
