@@ -559,6 +559,10 @@ package struct RunConfig {
         guard s.batchSize > 0 else { throw configError("simulation.batch_size", "must be positive, got \(s.batchSize)") }
         func curve(_ key: String, _ d: Simulation.Curve) throws(HooktraceError) -> Simulation.Curve {
             guard let v = args.raw(key), v != .null else { return d }
+            if let script = try Self.script(v, path: "simulation.\(key)", unit: "training step") {
+                s.scripts[key] = script
+                return d
+            }
             var c = try ConfigArgs(v, path: "simulation.\(key)")
             let result = Simulation.Curve(start: try c.double("start", default: d.start), end: try c.double("end", default: d.end),
                                           noise: try c.double("noise", default: d.noise))
@@ -616,6 +620,11 @@ package struct RunConfig {
         if let m = args.raw("metrics"), m != .null {
             guard case .object(let members) = m else { throw configError("simulation.metrics", "expected an object such as {\"bbox_mAP\": {\"start\": 0.1, \"end\": 0.37}}") }
             for (k, v) in members {
+                if let script = try Self.script(v, path: "simulation.metrics.\(k)", unit: "evaluation") {
+                    s.metrics.append((k, Simulation.Curve(start: 0, end: 0, noise: 0)))
+                    s.scripts[k] = script
+                    continue
+                }
                 var c = try ConfigArgs(v, path: "simulation.metrics.\(k)")
                 s.metrics.append((k, Simulation.Curve(start: try c.double("start", default: 0.1), end: try c.double("end", default: 0.4),
                                                        noise: try c.double("noise", default: 0.003))))
@@ -627,6 +636,36 @@ package struct RunConfig {
         }
         try args.finish(owner: "simulation")
         return s
+    }
+
+    /// Values given outright (`[0.31, 0.35]`, `{"epoch": {"1": 0.31}}`, `{"iter": {…}}`), or
+    /// nil for a curve (an object of start/end/noise).
+    static func script(_ v: JSONValue, path: String, unit: String) throws(HooktraceError) -> Simulation.Script? {
+        func number(_ x: JSONValue, _ at: String) throws(HooktraceError) -> Double {
+            guard let n = x.number, n.isFinite else { throw configError(at, "expected a finite number, got \(describeValue(x))") }
+            return n
+        }
+        if case .array(let items) = v {
+            guard !items.isEmpty else { throw configError(path, "an empty list: give one value per \(unit), in order") }
+            var out: [Double] = []
+            for (i, x) in items.enumerated() { out.append(try number(x, "\(path)[\(i)]")) }
+            return .list(out)
+        }
+        guard case .object(let members) = v, members.count == 1, let (by, table) = members.first, by == "epoch" || by == "iter" else {
+            if case .object(let members) = v, members.contains(where: { $0.key == "epoch" || $0.key == "iter" }) {
+                throw configError(path, "give values keyed by \"epoch\" or by \"iter\", not both and nothing else")
+            }
+            return nil
+        }
+        guard case .object(let entries) = table, !entries.isEmpty else {
+            throw configError("\(path).\(by)", "expected values keyed by the \(by) just finished, counted from 1, e.g. {\"1\": 0.31, \"2\": 0.35}")
+        }
+        var out: [Int: Double] = [:]
+        for (key, x) in entries {
+            guard let k = Int(key), k >= 1 else { throw configError("\(path).\(by).\(key)", "keys are \(by) numbers counted from 1, as the logs count them") }
+            out[k] = try number(x, "\(path).\(by).\(key)")
+        }
+        return by == "epoch" ? .byEpoch(out) : .byIter(out)
     }
 
     /// The metrics an mmdetection 2.x evaluation reports for `metric` (its datasets'

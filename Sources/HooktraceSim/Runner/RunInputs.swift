@@ -59,6 +59,9 @@ package final class SimulatedInputs: RunInputs {
     /// Set when the clock would pass Int64 nanoseconds (~292 years); the next call throws.
     private var overflowed = false
     private var steps = 0
+    /// Training steps and evaluations so far (scripted values are taken in this order).
+    private var trainSteps = 0
+    private var evaluations = 0
     private var loads = 0
     private var works = 0
     /// The symbols of the loss components' names (`model.logVars`) in the runner's table
@@ -133,14 +136,45 @@ package final class SimulatedInputs: RunInputs {
         return Double(Float(mean + g.normal() * c.noise))
     }
 
+    /// A scripted value for the current training step or evaluation (nil: none scripted).
+    /// `count`: which one this is (from 1); the keys are the epoch or iteration just
+    /// finished, from 1 (mmengine's counters have moved past it at validation, mmcv's not).
+    private func scripted(_ name: String, path: String, count: Int, _ runner: Runner, unit: String) throws(HooktraceError) -> Double? {
+        guard let script = model.scripts[name] else { return nil }
+        let passed = runner.dialect.framework == .mmengine && unit == "evaluation" ? 0 : 1
+        switch script {
+        case .list(let values):
+            guard count <= values.count else {
+                throw HooktraceError(.invalidInput, "\(path): \(unit) \(count) needs a value, and the list gives \(values.count); give one value per \(unit) (see docs/CONFIG.md, simulation)")
+            }
+            return values[count - 1]
+        case .byEpoch(let table), .byIter(let table):
+            let byEpoch: Bool
+            if case .byEpoch = script { byEpoch = true } else { byEpoch = false }
+            let key = (byEpoch ? runner.epoch : runner.iter) + passed
+            guard let v = table[key] else {
+                let given = table.keys.sorted().prefix(8).map(String.init).joined(separator: ", ")
+                throw HooktraceError(.invalidInput, "\(path): no value for \(byEpoch ? "epoch" : "iteration") \(key), where the run needs one (\(unit) \(count)); it gives \(byEpoch ? "epochs" : "iterations") \(given)\(table.count > 8 ? ", …" : "")")
+            }
+            return v
+        }
+    }
+
     package func step(train: Bool, _ runner: Runner, into observations: inout [StepObservation]) throws(HooktraceError) {
         steps += 1
+        if train { trainSteps += 1 }
         var g = rng(.loss, steps)
-        let total = Self.sample(model.loss, &g, progress: progress(runner))
+        var total = Self.sample(model.loss, &g, progress: progress(runner))
+        if train, let v = try scripted("loss", path: "simulation.loss", count: trainSteps, runner, unit: "training step") {
+            total = Double(Float(v))  // a float32 tensor's .item(), as a drawn value is
+        }
         var norm: Double?
         if train && runner.observesGradNorm && runner.stepUpdates {
             var n = rng(.gradNorm, steps)
             norm = max(0, Self.sample(model.gradNorm, &n, progress: progress(runner), decay: 3))
+            if let v = try scripted("grad_norm", path: "simulation.grad_norm", count: trainSteps, runner, unit: "training step") {
+                norm = Double(Float(v))
+            }
         }
         // The same observations every step: written over last step's in place, through
         // one buffer (an array assignment per value checked the array's uniqueness each).
@@ -174,10 +208,16 @@ package final class SimulatedInputs: RunInputs {
 
     package func metrics(_ runner: Runner) throws(HooktraceError) -> [(String, Scalar)] {
         let p = progress(runner)
-        let raw = model.metrics.enumerated().map { i, m in
+        evaluations += 1
+        var raw: [(String, Double)] = []
+        for (i, m) in model.metrics.enumerated() {
+            if let v = try scripted(m.name, path: "simulation.metrics.\(m.name)", count: evaluations, runner, unit: "evaluation") {
+                raw.append((m.name, v))
+                continue
+            }
             var g = rng(.metric, i, runner.iter &* 1_000_003 &+ runner.epoch)
             let mean = m.curve.start + (m.curve.end - m.curve.start) * (1 - expApprox(-4 * min(max(p, 0), 1)))
-            return (m.name, mean + g.normal() * m.curve.noise)
+            raw.append((m.name, mean + g.normal() * m.curve.noise))
         }
         return MMDetMetrics.results(model.report, raw: raw)
     }

@@ -13,6 +13,15 @@ package struct Simulation: Sendable {
         package var noise: Double
     }
 
+    /// Values given outright instead of a curve (issue 18's what-if): one per evaluation
+    /// (metrics) or per training step (loss, grad_norm) in order, or keyed by the epoch or
+    /// iteration just finished, counted from 1 as the logs count them.
+    package enum Script: Sendable, Equatable {
+        case list([Double])
+        case byEpoch([Int: Double])
+        case byIter([Int: Double])
+    }
+
     /// A duration in seconds: mean and uniform jitter (±).
     package struct Duration: Sendable, Equatable {
         package var mean: Double
@@ -51,6 +60,8 @@ package struct Simulation: Sendable {
     package var gradNorm = Curve(start: 12.0, end: 4.0, noise: 1.0)
     /// Evaluation metrics and how they improve with training progress, in order.
     package var metrics: [(name: String, curve: Curve)] = []
+    /// Scripted values by metric name, `loss` or `grad_norm` (their curves are then unused).
+    package var scripts: [String: Script] = [:]
     /// How the drawn values are reported: as named, or as mmdetection's datasets report
     /// the evaluation's `metric` list (derived keys, rounding, COCO's copypaste string).
     package var report: MetricReport = .asNamed
@@ -92,6 +103,7 @@ package struct Simulation: Sendable {
             && a.logVars.elementsEqual(b.logVars, by: { $0 == $1 })
             && a.dataTime == b.dataTime && a.iterTime == b.iterTime && a.valIterTime == b.valIterTime
             && a.metrics.elementsEqual(b.metrics, by: { $0.name == $1.name && $0.curve == $1.curve }) && a.report == b.report
+            && a.scripts == b.scripts
     }
 }
 
