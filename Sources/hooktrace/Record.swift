@@ -117,8 +117,13 @@ struct Record: ParsableCommand {
     @OptionGroup(title: "Launch, with --config (the training script's command line)")
     var launch: LaunchOptions
 
+    @Option(name: .long, help: ArgumentHelp("With --config: end the run as a crash would after N train epochs or iterations; the trace ends failed, as a crashed run's does (kept in the config's launch.stop_at).", valueName: "epoch=N|iter=N"))
+    var stopAt: String?
+
     func validate() throws {
         if config == nil && !cfgOptions.isEmpty { throw ValidationError("--cfg-options changes a config given with --config; a real run's config is its program's own") }
+        if let stopAt, Launch.StopAt(stopAt) == nil { throw ValidationError("--stop-at takes epoch=N or iter=N (train epochs or iterations done when the run crashes), got '\(stopAt)'") }
+        if config == nil && stopAt != nil { throw ValidationError("--stop-at ends a simulated run (--config); a real run ends where it ends") }
         if config == nil && !launch.isEmpty { throw ValidationError("--gpus, --train-size, --val-size, --no-validate and --auto-scale-lr describe a simulated run of --config; a real run's are its program's own") }
         guard Codec(name: codec) != nil else { throw ValidationError("unknown codec '\(codec)'; use zstd, zlib or none") }
         if output == "-" { throw ValidationError("traces are written to files (readers seek); give a path with -o") }
@@ -130,7 +135,7 @@ struct Record: ParsableCommand {
 
     func run() throws {
         guard let config else { return try recordLive() }
-        let cfg = try loadConfig(config, options: cfgOptions, launch: launch)
+        let cfg = try loadConfig(config, options: cfgOptions + (stopAt.map { ["launch.stop_at=" + $0] } ?? []), launch: launch)
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
         let (prepared, _) = try prepareRun(cfg, file: config)
@@ -162,6 +167,7 @@ struct Record: ParsableCommand {
         let elapsed = ContinuousClock.now - started
         let runnerName = runner.dialect.framework == .mmcv ? runner.kind.rawValue
             : "mmengine Runner, " + (runner.kind == .epochBased ? "EpochBasedTrainLoop" : "IterBasedTrainLoop")
+        if let stopped = runner.stoppedBy { printError("hooktrace: \(stopped): the trace ends failed, as a crashed run's does") }
         var summary = "recorded \(out): \(runnerName), \(runner.callCount) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
         summary += " in \(fixed(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 2)) s"
         printError(summary)

@@ -11,7 +11,7 @@ public struct HooktraceError: Error, Sendable, Equatable, CustomStringConvertibl
     /// A stable, extensible error code.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Kind: Hashable, Sendable {
-            case io, notATrace, unsupportedVersion, damaged, truncated, limit, codec, usage, invalidInput
+            case io, notATrace, unsupportedVersion, damaged, truncated, limit, codec, usage, invalidInput, stopped
         }
         private let kind: Kind
 
@@ -33,6 +33,8 @@ public struct HooktraceError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let usage = Code(kind: .usage)
         /// A value given by the user is not valid.
         public static let invalidInput = Code(kind: .invalidInput)
+        /// A simulated run ended where `--stop-at` asked (a crash played on purpose, not a failure).
+        public static let stopped = Code(kind: .stopped)
 
         /// The text form, as hooktrace prints it.
         public var description: String {
@@ -46,6 +48,7 @@ public struct HooktraceError: Error, Sendable, Equatable, CustomStringConvertibl
             case .codec: "codec"
             case .usage: "usage"
             case .invalidInput: "invalid-input"
+            case .stopped: "stopped"
             }
         }
     }

@@ -17,7 +17,33 @@ package struct Launch: Sendable, Equatable {
     /// mmdetection 2.x's `--auto-scale-lr`: enables `auto_scale_lr` as the config gives it.
     package var autoScaleLR = false
 
-    package static let keys = ["gpus", "train_size", "val_size", "validate", "auto_scale_lr"]
+    /// Where a simulated run crashes: after this many train epochs or iterations.
+    package enum StopAt: Sendable, Equatable, CustomStringConvertible {
+        case epoch(Int)
+        case iter(Int)
+
+        package var description: String {
+            switch self {
+            case .epoch(let e): "epoch \(e)"
+            case .iter(let i): "iteration \(i)"
+            }
+        }
+
+        /// `epoch=N` or `iter=N`.
+        package init?(_ text: String) {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let n = Int(parts[1]), n >= 0 else { return nil }
+            switch parts[0] {
+            case "epoch": self = .epoch(n)
+            case "iter": self = .iter(n)
+            default: return nil
+            }
+        }
+    }
+    /// `--stop-at`: the run ends there as a crash would (the trace ends failed).
+    package var stopAt: StopAt?
+
+    package static let keys = ["gpus", "train_size", "val_size", "validate", "auto_scale_lr", "stop_at"]
 
     package init() {}
 
@@ -31,6 +57,12 @@ package struct Launch: Sendable, Equatable {
         valSize = try Self.size(args.raw("val_size"), path: "launch.val_size")
         validate = try args.bool("validate", default: true)
         autoScaleLR = try args.bool("auto_scale_lr", default: false)
+        if let text = try args.optionalString("stop_at") {
+            guard let stop = StopAt(text) else {
+                throw configError("launch.stop_at", "expected epoch=N or iter=N (train epochs or iterations done when the run crashes), got \"\(text)\"")
+            }
+            stopAt = stop
+        }
         try args.finish(owner: "launch")
     }
 

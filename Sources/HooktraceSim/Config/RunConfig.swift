@@ -189,6 +189,9 @@ package struct RunConfig {
                 simulation.report = .mmdet3Coco(names)
             }
             workDir = try Self.workDir(json, name: name)
+            if case .epoch? = launch.stopAt, settings.kind == .iterBased {
+                throw configError("launch.stop_at", "an IterBasedTrainLoop has no train epochs; stop it after a number of iterations (iter=N)")
+            }
             engine = settings
             warnings = typos + settings.warnings + warnings
             return
@@ -330,6 +333,10 @@ package struct RunConfig {
             guard !o1, !o2, valIterations <= Self.maxTrainIterations else {
                 throw configError("workflow", "its val phases would run \(o1 || o2 ? "over \(Self.maxTrainIterations)" : "\(valIterations)") val iterations; hooktrace simulates at most \(Self.maxTrainIterations)")
             }
+        }
+
+        if case .epoch? = launch.stopAt, kind == .iterBased {
+            throw configError("launch.stop_at", "an IterBasedRunner trains one long epoch; stop it after a number of iterations (iter=N)")
         }
 
         // optimizer

@@ -186,9 +186,11 @@ package struct MMCVDialect: Dialect {
         loop.mode = .train
         loop.dataLoaderLength = length
         loop.maxIters = maxEpochs * length
+        try loop.crashPoint(epochs: loop.epoch, iters: loop.iter)
         try loop.call(.beforeTrainEpoch)
         loop.pass(.sleep(2_000_000_000))
         for i in 0..<length {
+            if i > 0 { try loop.crashPoint(iters: loop.iter) }
             loop.pass(.dataLoad)
             loop.innerIter = i
             try loop.call(.beforeTrainIter)
@@ -249,6 +251,7 @@ package struct MMCVDialect: Dialect {
                         loop.mode = .train
                         loop.dataLoaderLength = iterLoaders[i].length
                         loop.epoch = iterLoaders[i].epoch
+                        try loop.crashPoint(iters: loop.iter)
                         next(&iterLoaders[i], loop)
                         try loop.call(.beforeTrainIter)
                         try loop.step(train: true)

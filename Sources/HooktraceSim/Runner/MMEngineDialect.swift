@@ -227,8 +227,10 @@ package struct MMEngineDialect: Dialect {
         try call(.beforeTrain, loop)
         while loop.epoch < maxEpochs && !loop.stopTraining {
             loop.dataLoaderLength = length
+            try loop.crashPoint(epochs: loop.epoch, iters: loop.iter)
             try call(.beforeTrainEpoch, loop)
             for batch in 0..<length {
+                if batch > 0 { try loop.crashPoint(iters: loop.iter) }
                 loop.pass(.dataLoad)
                 try call(.beforeTrainIter, loop, batch: batch)
                 try trainStep(loop, &wrapper)
@@ -255,6 +257,7 @@ package struct MMEngineDialect: Dialect {
         try call(.beforeTrainEpoch, loop)
         var position = 0
         while loop.iter < maxIters && !loop.stopTraining {
+            try loop.crashPoint(iters: loop.iter)
             if position == length && !loop.trainInfinite {
                 loop.pass(.sleep(2_000_000_000))
                 position = 0

@@ -468,9 +468,23 @@ package final class Runner {
                 ? "logger type \(entry.hook.type) is not known to hooktrace (programs register their own through custom_imports); kept as a passive logger (called in order, its records are not simulated)"
                 : "hook type \(entry.hook.type) is not simulated; kept as a passive hook (called in order, no effects)") }
         }
-        try dialect.run(Loop(runner: self))
+        do {
+            try dialect.run(Loop(runner: self))
+        } catch let stop where stop.code == Self.stoppedCode {
+            // `launch.stop_at`: the run ends here as a crash would, with the trace kept.
+            stoppedBy = stop.message
+            try emit(.runEnd(RunEnd(status: .failed, exitCode: 1, message: stop.message)))
+            return
+        }
         try emit(.runEnd(RunEnd(status: .completed)))
     }
+
+    /// `launch.stop_at`'s end of a run (not a failure of the simulation).
+    static let stoppedCode = HooktraceError.Code.stopped
+    /// Why the run ended early (`launch.stop_at`), or nil.
+    package private(set) var stoppedBy: String?
+    /// Where a simulated crash ends the run (`launch.stop_at`).
+    package var stopAt: Launch.StopAt?
 }
 
 /// What a dialect's loops do to a run (``Dialect/run(_:)``): move the counters, make the
@@ -534,6 +548,21 @@ package struct Loop {
 
     /// Whether a hook asked the train loop to stop (``HookContext/stopTraining``).
     package var stopTraining: Bool { runner.context.stopTraining }
+
+    /// `launch.stop_at`: ends the run (as a crash there) once `epochs` train epochs or
+    /// `iters` train iterations are done, at the first call of the next one.
+    @inline(__always)
+    package func crashPoint(epochs: Int? = nil, iters: Int? = nil) throws(HooktraceError) {
+        guard let stop = runner.stopAt else { return }
+        let reached: Bool
+        switch stop {
+        case .epoch(let e): reached = epochs.map { $0 >= e } ?? false
+        case .iter(let i): reached = iters.map { $0 >= i } ?? false
+        }
+        if reached {
+            throw HooktraceError(Runner.stoppedCode, "stopped after \(stop) by --stop-at, as a crash would stop it there")
+        }
+    }
 
     /// Whether the next training step updates the parameters (mmengine's OptimWrapper
     /// with gradient accumulation): a grad norm is observed only then.

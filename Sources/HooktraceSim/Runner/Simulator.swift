@@ -19,6 +19,7 @@ package enum Simulator {
             workDir: config.workDir, experimentName: config.name + ".py", simulation: config.simulation, inputs: inputs,
             dialect: dialect, sink: sink)
         runner.trainInfinite = config.trainInfinite
+        runner.stopAt = config.launch.stopAt
         if config.engine == nil && config.simulation.runnerMeta && config.simulation.metaRecord == nil {
             runner.context.configText = ConfigText.meta(config)
         }

@@ -1,3 +1,4 @@
+import Foundation
 @testable import HooktraceFormat
 @testable import HooktraceSim
 import Testing
@@ -87,5 +88,48 @@ struct ScriptedObservationTests {
     func deterministic() throws {
         let json = Self.mmcv(#"{"epoch": {"1": 0.2, "2": 0.3, "3": 0.25, "4": 0.4, "5": 0.1}}"#)
         #expect(try simulate(json).events == simulate(json).events)
+    }
+}
+
+/// `launch.stop_at` (`record --stop-at`): a simulated crash after N train epochs or iterations.
+@Suite("stop_at: simulated crashes")
+struct StopAtTests {
+    static func last(_ events: [Event]) -> (call: String, end: RunEnd?) {
+        let c = calls(events).last ?? ""
+        var end: RunEnd?
+        if case .runEnd(let r)? = events.last { end = r }
+        return (c, end)
+    }
+
+    @Test("mmcv: after 2 epochs the next epoch's first call is never made; mid-epoch, the next iteration's; the trace ends failed saying where")
+    func mmcv() throws {
+        let base = #""checkpoint_config": {"interval": 1}, "launch": {"stop_at": "STOP"}"#
+        let runner = #""runner": {"type": "EpochBasedRunner", "max_epochs": 4}"#
+        let (events, r) = try simulate(config(base.replacingOccurrences(of: "STOP", with: "epoch=2"), runner: runner))
+        let (call, end) = Self.last(events)
+        #expect(call == "after_train_epoch 1 6 2 train", "\(call)")
+        #expect(end == RunEnd(status: .failed, exitCode: 1, message: "stopped after epoch 2 by --stop-at, as a crash would stop it there"))
+        #expect(r.files.contents.count == 2 && r.stoppedBy != nil)
+        let mid = try simulate(config(base.replacingOccurrences(of: "STOP", with: "iter=4"), runner: runner)).events
+        #expect(Self.last(mid).call == "after_train_iter 1 3 0 train", "\(Self.last(mid).call)")
+        // Past the run's end: the run completes.
+        let past = try simulate(config(base.replacingOccurrences(of: "STOP", with: "epoch=9"), runner: runner)).events
+        #expect(Self.last(past).end?.status == .completed)
+        // IterBasedRunner: iterations only.
+        #expect(configErrorMessage(config(#""launch": {"stop_at": "epoch=1"}"#, runner: #""runner": {"type": "IterBasedRunner", "max_iters": 5}"#))?.hasPrefix("launch.stop_at: an IterBasedRunner trains one long epoch") == true)
+        let iter = try simulate(config(#""launch": {"stop_at": "iter=3"}"#, runner: #""runner": {"type": "IterBasedRunner", "max_iters": 5}"#)).events
+        #expect(Self.last(iter).call == "after_train_iter 0 2 0 train", "\(Self.last(iter).call)")
+        #expect(configErrorMessage(config(#""launch": {"stop_at": "epochs=1"}"#))?.hasPrefix("launch.stop_at: expected epoch=N or iter=N") == true)
+    }
+
+    @Test("mmengine: after the epoch's validation, before the next epoch; the iteration loop by iterations")
+    func mmengine() throws {
+        let json = #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 3, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "data": {"train": 3, "val": 1}, "launch": {"stop_at": "epoch=1"}}"#
+        let events = try simulate(json).events
+        #expect(Self.last(events).call == "after_val 1 3 0 val" || Self.last(events).call.hasPrefix("after_val "), "\(Self.last(events).call)")
+        #expect(Self.last(events).end?.status == .failed)
+        let iter = #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 10}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "data": {"train": 3}, "launch": {"stop_at": "iter=4"}}"#
+        let iterEvents = try simulate(iter).events
+        #expect(Self.last(iterEvents).call.hasPrefix("after_train_iter 0 3 3"), "\(Self.last(iterEvents).call)")
     }
 }
