@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import HooktraceAnalysis
 import HooktraceFormat
@@ -12,8 +13,8 @@ import Glibc
 /// Reads a config file (JSON, or a `.py` resolved by the loader) and applies `--cfg-options`
 /// after it is read (after the `_base_` merge, as mmcv's DictAction does), naming the file
 /// in errors.
-func loadConfig(_ path: String, options: [String] = [], launch: LaunchOptions? = nil) throws -> RunConfig {
-    let overrides = try parseCfgOptions(options) + (launch?.overrides() ?? [])
+func loadConfig(_ path: String, options: [String] = [], launch: LaunchOptions? = nil, values: [(path: String, value: JSONValue)] = []) throws -> RunConfig {
+    let overrides = try parseCfgOptions(options) + (launch?.overrides() ?? []) + values
     var name = baseName(path)
     for ext in [".json", ".py"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
     let json = try readConfigJSON(path)
@@ -120,6 +121,9 @@ struct Record: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --config: end the run as a crash would after N train epochs or iterations; the trace ends failed, as a crashed run's does (kept in the config's launch.stop_at).", valueName: "epoch=N|iter=N"))
     var stopAt: String?
 
+    @Option(name: .long, help: ArgumentHelp("With --config: resume from a checkpoint of a recorded run (default: what its latest.pth pointed at), as mmcv's runner.resume does (the state kept in launch.resume).", valueName: "TRACE[:CHECKPOINT]"))
+    var resumeFrom: String?
+
     func validate() throws {
         if config == nil && !cfgOptions.isEmpty { throw ValidationError("--cfg-options changes a config given with --config; a real run's config is its program's own") }
         if let stopAt, Launch.StopAt(stopAt) == nil { throw ValidationError("--stop-at takes epoch=N or iter=N (train epochs or iterations done when the run crashes), got '\(stopAt)'") }
@@ -135,7 +139,20 @@ struct Record: ParsableCommand {
 
     func run() throws {
         guard let config else { return try recordLive() }
-        let cfg = try loadConfig(config, options: cfgOptions + (stopAt.map { ["launch.stop_at=" + $0] } ?? []), launch: launch)
+        let extra: [String] = stopAt.map { ["launch.stop_at=" + $0] } ?? []
+        var values: [(path: String, value: JSONValue)] = []
+        if let resumeFrom {
+            var trace = resumeFrom, checkpoint: String?
+            if !FileManager.default.fileExists(atPath: resumeFrom), let colon = resumeFrom.lastIndex(of: ":") {
+                trace = String(resumeFrom[..<colon])
+                checkpoint = String(resumeFrom[resumeFrom.index(after: colon)...])
+            }
+            guard FileManager.default.fileExists(atPath: trace) else {
+                throw HooktraceError(.usage, "--resume-from: no such trace \(trace) (give TRACE or TRACE:CHECKPOINT, e.g. run.htrace:epoch_5.pth)")
+            }
+            values.append(("launch.resume", try ResumePoint.extract(trace: trace, checkpoint: checkpoint).json))
+        }
+        let cfg = try loadConfig(config, options: cfgOptions + extra, launch: launch, values: values)
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
         let (prepared, _) = try prepareRun(cfg, file: config)
@@ -167,6 +184,9 @@ struct Record: ParsableCommand {
         let elapsed = ContinuousClock.now - started
         let runnerName = runner.dialect.framework == .mmcv ? runner.kind.rawValue
             : "mmengine Runner, " + (runner.kind == .epochBased ? "EpochBasedTrainLoop" : "IterBasedTrainLoop")
+        if let r = cfg.launch.resume {
+            printError("hooktrace: resumed from \(r.checkpoint) of \(r.trace) (its meta: epoch \(r.epoch), iter \(r.iter))")
+        }
         if let stopped = runner.stoppedBy { printError("hooktrace: \(stopped): the trace ends failed, as a crashed run's does") }
         var summary = "recorded \(out): \(runnerName), \(runner.callCount) call_hook calls, \(writer.eventCount) events, \(humanBytes(writer.bytesWritten))"
         summary += " in \(fixed(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 2)) s"

@@ -43,7 +43,10 @@ package struct Launch: Sendable, Equatable {
     /// `--stop-at`: the run ends there as a crash would (the trace ends failed).
     package var stopAt: StopAt?
 
-    package static let keys = ["gpus", "train_size", "val_size", "validate", "auto_scale_lr", "stop_at"]
+    /// `--resume-from`: the checkpoint the run resumes from, as the trace it came from had it.
+    package var resume: ResumePoint?
+
+    package static let keys = ["gpus", "train_size", "val_size", "validate", "auto_scale_lr", "stop_at", "resume"]
 
     package init() {}
 
@@ -63,6 +66,7 @@ package struct Launch: Sendable, Equatable {
             }
             stopAt = stop
         }
+        if let r = args.raw("resume"), r != .null { resume = try ResumePoint(r) }
         try args.finish(owner: "launch")
     }
 

@@ -189,6 +189,9 @@ package struct RunConfig {
                 simulation.report = .mmdet3Coco(names)
             }
             workDir = try Self.workDir(json, name: name)
+            if launch.resume != nil {
+                throw configError("launch.resume", "resuming an mmengine run (its loops' counters, schedulers' state and message hub) is not simulated yet; only mmcv 1.x runs can be resumed")
+            }
             if case .epoch? = launch.stopAt, settings.kind == .iterBased {
                 throw configError("launch.stop_at", "an IterBasedTrainLoop has no train epochs; stop it after a number of iterations (iter=N)")
             }
@@ -200,9 +203,10 @@ package struct RunConfig {
             try Self.unknownKey(key, Self.knownKeys, &warnings)
             if !Self.ignoredKeys.contains(key) { ignored.append(key) }
         }
-        for key in ["resume_from", "auto_resume"] {
+        let resuming = json["launch"]?["resume"].map { $0 != .null } ?? false
+        for key in ["resume_from", "auto_resume"] where !resuming {
             if let v = json[key], v != .null, v != .bool(false) {
-                warnings.append("\(key) (\(describeValue(v))): resuming is not simulated yet; the run starts from its beginning")
+                warnings.append("\(key) (\(describeValue(v))): a checkpoint path outside a trace; the run starts from its beginning (resume from a recorded run's checkpoint with record --resume-from TRACE[:CHECKPOINT])")
             }
         }
 
@@ -335,6 +339,9 @@ package struct RunConfig {
             }
         }
 
+        if let r = launch.resume, r.runner != kind {
+            throw configError("launch.resume", "the checkpoint was saved by an \(r.runner.rawValue) and this config runs an \(kind.rawValue); their counters mean different things")
+        }
         if case .epoch? = launch.stopAt, kind == .iterBased {
             throw configError("launch.stop_at", "an IterBasedRunner trains one long epoch; stop it after a number of iterations (iter=N)")
         }

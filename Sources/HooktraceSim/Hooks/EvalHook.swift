@@ -126,6 +126,8 @@ package final class EvalHook: IgnoresSettings {
     package func call(_ method: Stage, _ runner: HookContext) throws(HooktraceError) {
         switch method {
         case .beforeRun:
+            // runner.meta.setdefault('hook_msgs', dict()) when keeping the best.
+            if saveBest != nil && runner.hasMeta { runner.hookMessages.exists = true }
             if let o = outDirOption, !o.isEmpty {
                 outDir = joinPath(o, baseName(runner.workDir))
             } else {

@@ -87,7 +87,7 @@ package final class LoggerHook: IgnoresSettings {
                     Field("config", .string(runner.configText)),
                     Field("seed", .int(Int64(runner.seed))),
                     Field("exp_name", .string(runner.experimentName)),
-                ]))
+                ] + (runner.hookMessages.exists ? [Field("hook_msgs", .string(runner.hookMessages.json.compact))] : [])))
             }
         case .beforeEpoch:
             runner.logBuffer.clear()

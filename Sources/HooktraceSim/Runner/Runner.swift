@@ -242,9 +242,30 @@ package final class Runner {
 
     /// `runner.meta['hook_msgs']`.
     package struct HookMessages: Sendable {
-        package var lastCheckpoint: String?
-        package var bestScore: Double?
-        package var bestCheckpoint: String?
+        package var lastCheckpoint: String? { didSet { note("last_ckpt") } }
+        package var bestScore: Double? { didSet { note("best_score") } }
+        package var bestCheckpoint: String? { didSet { note("best_ckpt") } }
+        /// Whether `runner.meta['hook_msgs']` exists (EvalHook with save_best and CheckpointHook
+        /// create it), and its keys in the order they were first set.
+        package var exists = false
+        package private(set) var order: [String] = []
+
+        private mutating func note(_ key: String) {
+            exists = true
+            if !order.contains(key) { order.append(key) }
+        }
+
+        /// The dict as TextLoggerHook dumps a nested value (compact JSON).
+        package var json: JSONValue {
+            .object(order.compactMap { key -> (key: String, value: JSONValue)? in
+                switch key {
+                case "last_ckpt": lastCheckpoint.map { (key, .string($0)) }
+                case "best_score": bestScore.map { (key, .double($0)) }
+                case "best_ckpt": bestCheckpoint.map { (key, .string($0)) }
+                default: nil
+                }
+            })
+        }
     }
 
     /// What the hooks see.
@@ -477,6 +498,13 @@ package final class Runner {
             return
         }
         try emit(.runEnd(RunEnd(status: .completed)))
+    }
+
+    /// The counters a resumed run starts from (``Simulator/resume(_:from:config:)``).
+    package func restoreCounters(epoch: Int, iter: Int, innerIter: Int?) {
+        context.counters.epoch = epoch
+        context.counters.iter = iter
+        if let innerIter { context.counters.innerIter = innerIter }
     }
 
     /// `launch.stop_at`'s end of a run (not a failure of the simulation).

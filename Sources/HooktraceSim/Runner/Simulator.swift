@@ -20,6 +20,7 @@ package enum Simulator {
             dialect: dialect, sink: sink)
         runner.trainInfinite = config.trainInfinite
         runner.stopAt = config.launch.stopAt
+        if let resume = config.launch.resume { try Self.resume(runner, from: resume, config: config) }
         if config.engine == nil && config.simulation.runnerMeta && config.simulation.metaRecord == nil {
             runner.context.configText = ConfigText.meta(config)
         }
@@ -43,6 +44,7 @@ package enum Simulator {
             hooks: runner.hooks.map { HookInfo(name: $0.name, type: $0.hook.type, priority: $0.priority, config: $0.recordedConfig.compact, stages: Self.recordedStages($0.hook, runner.dialect.framework)) },
             seed: config.simulation.seed, config: config.json.compact,
             meta: [Field("work_dir", .string(config.workDir)), Field("exp_name", .string(config.name + ".py"))]
+                + (config.launch.resume.map { [Field("resumed_from", .string($0.checkpoint)), Field("resumed_trace", .string($0.trace))] } ?? [])
                 + (engine == nil ? [] : [Field("framework", .string(Framework.mmengine.rawValue))])
                 // Groups that stand for classes of parameters (paramwise_cfg), by name.
                 + groupNamesMeta(runner.optimizers) + settingsMeta(runner.optimizers, engine))
@@ -101,6 +103,72 @@ package enum Simulator {
             throw error
         }
         return runner
+    }
+
+    /// mmcv 1.x's `runner.resume(checkpoint)` before `run`: the counters of the checkpoint's
+    /// meta, its optimizer's param groups (with their `initial_lr`), and, for an
+    /// EpochBasedRunner (BaseRunner.resume), its `hook_msgs` and the meta itself;
+    /// IterBasedRunner.resume restores neither, and sets inner_iter to the iteration. The
+    /// work_dir's files are the ones the interrupted run left, when it is the same work_dir.
+    /// Not restored, as in mmcv: the log buffer, the timers, the hooks' own state.
+    static func resume(_ runner: Runner, from r: ResumePoint, config: RunConfig) throws(HooktraceError) {
+        let context = runner.context
+        var iter = r.iter
+        if r.runner == .epochBased, r.meta.contains(where: { $0.key == "config" }), r.gpus != config.launch.gpus {
+            // BaseRunner.resume: the iteration rescaled when the number of GPUs changed.
+            iter = Int(Double(iter) * Double(r.gpus) / Double(config.launch.gpus))
+        }
+        runner.restoreCounters(epoch: r.epoch, iter: iter, innerIter: r.runner == .iterBased ? iter : nil)
+        for g in r.groups {
+            guard let o = context.optimizers.firstIndex(where: { $0.name == g.optimizer }), g.index < context.optimizers[o].groups.count else {
+                throw configError("launch.resume.param_groups", "the checkpoint's optimizer \(g.optimizer.isEmpty ? "" : "\(g.optimizer) ")has a group \(g.index) this config's optimizer does not (torch's load_state_dict refuses a different number of groups)")
+            }
+            context.optimizers[o].groups[g.index].lr = g.lr
+            if let m = g.momentum {
+                if context.optimizers[o].groups[g.index].betas != nil {
+                    context.optimizers[o].groups[g.index].betas!.0 = m
+                } else {
+                    context.optimizers[o].groups[g.index].momentum = m
+                }
+            }
+            context.optimizers[o].groups[g.index].initialLR = g.initialLR
+            context.optimizers[o].groups[g.index].initialMomentum = g.initialMomentum
+        }
+        if r.runner == .epochBased {
+            if r.hookMessages != nil { context.hookMessages.exists = true }
+            for (key, value) in r.hookMessages ?? [] {
+                switch (key, value) {
+                case ("last_ckpt", .string(let s)): context.hookMessages.lastCheckpoint = s
+                case ("best_ckpt", .string(let s)): context.hookMessages.bestCheckpoint = s
+                case ("best_score", let v): context.hookMessages.bestScore = v.number
+                default: break
+                }
+            }
+            // runner.meta = checkpoint['meta']: what TextLoggerHook dumps at before_run.
+            var meta: [Field] = r.meta.map { Field($0.key, Self.scalar($0.value)) }
+            if let m = r.hookMessages { meta.append(Field("hook_msgs", .string(JSONValue.object(m).compact))) }
+            meta.append(Field("epoch", .int(Int64(r.epoch))))
+            meta.append(Field("iter", .int(Int64(r.iter))))
+            context.hasMeta = true
+            context.metaRecord = meta
+        }
+        let dir = config.workDir.hasSuffix("/") ? config.workDir : config.workDir + "/"
+        if r.files.allSatisfy({ $0.path.hasPrefix(dir) }) {
+            for f in r.files {
+                if let l = f.link { context.files.link(f.path, to: l) } else { context.files.write(f.path) }
+            }
+        }
+    }
+
+    static func scalar(_ v: JSONValue) -> Scalar {
+        switch v {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .int(let i): .int(i)
+        case .double(let d): .double(d)
+        case .string(let s): .string(s)
+        default: .string(v.compact)
+        }
     }
 
     /// A hook's stages as the trace records them; nil for a passive hook of a type whose

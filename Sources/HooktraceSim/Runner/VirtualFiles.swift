@@ -26,4 +26,9 @@ package struct VirtualFiles: Sendable {
 
     /// Files present, in the order they were first written.
     package var contents: [String] { files }
+
+    /// Every file and link (with its target), links last by path.
+    package var entries: [(path: String, link: String?)] {
+        files.map { ($0, nil) } + links.keys.sorted().map { ($0, links[$0]) }
+    }
 }

@@ -96,7 +96,7 @@ struct ConfigTests {
                           data: #""data": {"train": 2, "val": 1}"#)
         let (events, runner) = try simulate(json)
         let expected = [
-            "config: resume_from (\"work_dirs/x/latest.pth\"): resuming is not simulated yet",
+            "config: resume_from (\"work_dirs/x/latest.pth\"): a checkpoint path outside a trace; the run starts from its beginning (resume from a recorded run's checkpoint with record --resume-from",
             "EMAHook: custom_hooks[0].resume_from: resuming the averaged weights is not simulated",
             "EvalHook: evaluation.by_epoch: mmdetection sets it from the runner type (true for EpochBasedRunner); false is ignored",
             "EvalHook: evaluation.priority: mmdetection registers EvalHook at LOW whatever is given",

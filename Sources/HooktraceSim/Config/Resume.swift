@@ -1,0 +1,224 @@
+import HooktraceFormat
+
+/// A checkpoint to resume from, as mmcv 1.x's `runner.resume` reads it: what the
+/// checkpoint holds (the counters of its `meta`, the optimizer's param groups with their
+/// `initial_lr`, the `hook_msgs`) and the work_dir's files when the run it came from ended.
+/// Taken from a trace's events (``extract(trace:checkpoint:)``) and kept in the resumed
+/// run's config as `launch.resume`, so that the resumed trace replays on its own.
+package struct ResumePoint: Sendable, Equatable {
+    package struct Group: Sendable, Equatable {
+        package var optimizer: String
+        package var index: Int
+        package var lr: Double
+        package var momentum: Double?
+        package var initialLR: Double?
+        package var initialMomentum: Double?
+    }
+
+    /// The trace and the checkpoint file (as that trace names it).
+    package var trace: String
+    package var checkpoint: String
+    /// The runner the checkpoint was saved by (its meta's counters differ).
+    package var runner: Runner.Kind
+    /// `meta['epoch']` and `meta['iter']` of the checkpoint.
+    package var epoch: Int
+    package var iter: Int
+    package var groups: [Group]
+    /// `meta['hook_msgs']` at the save, in their order; nil when the meta had none.
+    package var hookMessages: [(key: String, value: JSONValue)]?
+    /// The rest of the checkpoint's meta as TextLoggerHook dumped the run's meta (env_info,
+    /// config, seed, exp_name), in order.
+    package var meta: [(key: String, value: JSONValue)]
+    /// The work_dir's checkpoint files when the run ended (a link: its target).
+    package var files: [(path: String, link: String?)]
+    /// The GPUs of the run that saved it (its config's gpu_ids, in the checkpoint's meta).
+    package var gpus: Int
+
+    package static func == (a: ResumePoint, b: ResumePoint) -> Bool {
+        a.trace == b.trace && a.checkpoint == b.checkpoint && a.runner == b.runner && a.epoch == b.epoch && a.iter == b.iter
+            && a.groups == b.groups && (a.hookMessages ?? []).elementsEqual(b.hookMessages ?? [], by: { $0.key == $1.key && $0.value == $1.value })
+            && (a.hookMessages == nil) == (b.hookMessages == nil)
+            && a.meta.elementsEqual(b.meta, by: { $0.key == $1.key && $0.value == $1.value })
+            && a.files.elementsEqual(b.files, by: { $0.path == $1.path && $0.link == $1.link }) && a.gpus == b.gpus
+    }
+
+    // MARK: The trace
+
+    /// The state of `checkpoint` (a file name or path; nil: what `latest.pth` pointed at
+    /// when the run ended) of the mmcv 1.x run recorded in `trace`.
+    package static func extract(trace: String, checkpoint: String?) throws(HooktraceError) -> ResumePoint {
+        let reader = try TraceReader(path: trace)
+        guard case .runStart(let start)? = try reader.next()?.event else {
+            throw HooktraceError(.invalidInput, "the trace does not start with a run_start, so it names no run to resume", file: trace)
+        }
+        guard Framework.of(start) == .mmcv, let kind = Runner.Kind(rawValue: start.runner) else {
+            throw HooktraceError(.usage, "resuming an mmengine run (Runner.resume with its loops, schedulers and message hub) is not simulated yet; only mmcv 1.x runs can be resumed", file: trace)
+        }
+        let config: JSONValue? = start.config.isEmpty ? nil : (try? JSONValue.parse(start.config))
+        var gpus = 1
+        if case .int(let g)? = config?["launch"]?["gpus"] { gpus = Int(g) }
+        var groups = start.paramGroups.map { Group(optimizer: $0.optimizer, index: $0.group, lr: $0.lr, momentum: $0.momentum) }
+        // A trace that was itself resumed carries its checkpoint's initial values.
+        var earlier: ResumePoint?
+        if let r = config?["launch"]?["resume"], case .object = r { earlier = try? ResumePoint(r) }
+        let initialLR = start.hooks.contains { $0.type.hasSuffix("LrUpdaterHook") }
+        let initialMomentum = start.hooks.contains { $0.type.hasSuffix("MomentumUpdaterHook") }
+        for i in groups.indices {
+            let before = earlier?.groups.first { $0.optimizer == groups[i].optimizer && $0.index == groups[i].index }
+            if initialLR { groups[i].initialLR = before?.initialLR ?? groups[i].lr }
+            if initialMomentum { groups[i].initialMomentum = before?.initialMomentum ?? groups[i].momentum }
+        }
+        var files = VirtualFiles()
+        if let earlier { for f in earlier.files { if let l = f.link { files.link(f.path, to: l) } else { files.write(f.path) } } }
+        var messages: [(key: String, value: JSONValue)] = earlier?.hookMessages ?? []
+        var messagesExist = earlier?.hookMessages != nil
+        func setMessage(_ key: String, _ value: JSONValue) {
+            if let i = messages.firstIndex(where: { $0.key == key }) { messages[i].value = value } else { messages.append((key, value)) }
+        }
+        var meta: [(key: String, value: JSONValue)] = []
+        var call: Call?
+        var saves: [String: (call: Call, groups: [Group], messages: [(key: String, value: JSONValue)]?)] = [:]
+        var latest: String?
+        var sawMeta = false
+        do {
+        try reader.forEachIntact { entry in
+            switch entry.event {
+            case .call(let c):
+                call = c
+            case .effect(let x):
+                switch x.action {
+                case .setLR(let o, let g, let v):
+                    if let i = groups.firstIndex(where: { $0.optimizer == o && $0.index == g }) { groups[i].lr = v }
+                case .setMomentum(let o, let g, let v):
+                    if let i = groups.firstIndex(where: { $0.optimizer == o && $0.index == g }) { groups[i].momentum = v }
+                case .checkpointSave(let p):
+                    files.write(p)
+                    if let call { saves[p] = (call, groups, messagesExist || !messages.isEmpty ? messages : nil) }
+                case .checkpointRemove(let p):
+                    files.remove(p)
+                case .checkpointLink(let l, let t):
+                    files.link(l, to: t)
+                    if baseName(l) == "latest.pth" { latest = t }
+                case .custom("hook_msgs", let fields):
+                    for f in fields { setMessage(f.key, Self.json(f.value)) }
+                case .bestUpdate(_, let v, let c):
+                    setMessage("best_score", .double(v))
+                    setMessage("best_ckpt", .string(c))
+                case .log(let fields) where !sawMeta && call?.stage == "before_run":
+                    sawMeta = true
+                    meta = fields.filter { !["hook_msgs", "epoch", "iter"].contains($0.key) }.map { ($0.key, Self.json($0.value)) }
+                    if fields.contains(where: { $0.key == "hook_msgs" }) { messagesExist = true }
+                default:
+                    break
+                }
+            default:
+                break
+            }
+        }
+        } catch let error as HooktraceError {
+            throw error
+        } catch {
+            throw HooktraceError(.io, "cannot read the trace: \(error)", file: trace)
+        }
+        if case .damaged(let error) = reader.state { throw error }
+        // The checkpoint: named (a path or a file name), or latest.pth's target.
+        let wanted = checkpoint ?? latest
+        guard let wanted else {
+            throw HooktraceError(.invalidInput, "the run left no latest.pth to resume from; name a checkpoint: \(files.contents.map(baseName).joined(separator: ", "))", file: trace)
+        }
+        let candidates = saves.keys.filter { $0 == wanted || baseName($0) == baseName(wanted) }.sorted()
+        guard let path = candidates.last, let save = saves[path] else {
+            throw HooktraceError(.invalidInput, "the run saved no checkpoint \(wanted); it saved \(saves.keys.map(baseName).sorted().joined(separator: ", "))", file: trace)
+        }
+        guard files.exists(path) else {
+            throw HooktraceError(.invalidInput, "\(baseName(path)) was removed before the run ended (max_keep_ckpts or a newer best); the files left are \(files.contents.map(baseName).joined(separator: ", "))", file: trace)
+        }
+        // mmcv's save_checkpoint: meta epoch = runner.epoch + 1, iter = runner.iter, as they
+        // were in the saving call (both runners).
+        return ResumePoint(trace: trace, checkpoint: path, runner: kind, epoch: save.call.epoch + 1, iter: save.call.iter,
+                           groups: save.groups, hookMessages: save.messages, meta: meta,
+                           files: files.entries, gpus: gpus)
+    }
+
+    static func json(_ s: Scalar) -> JSONValue {
+        switch s {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .int(let i): .int(i)
+        case .double(let d): .double(d)
+        case .string(let t): .string(t)
+        }
+    }
+
+    static func baseName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    // MARK: The config's form (launch.resume)
+
+    package var json: JSONValue {
+        func opt(_ d: Double?) -> JSONValue { d.map { .double($0) } ?? .null }
+        return .object([
+            ("trace", .string(trace)), ("checkpoint", .string(checkpoint)), ("runner", .string(runner.rawValue)),
+            ("epoch", .int(Int64(epoch))), ("iter", .int(Int64(iter))),
+            ("param_groups", .array(groups.map { g in
+                .object([("optimizer", .string(g.optimizer)), ("index", .int(Int64(g.index))), ("lr", .double(g.lr)),
+                         ("momentum", opt(g.momentum)), ("initial_lr", opt(g.initialLR)), ("initial_momentum", opt(g.initialMomentum))])
+            })),
+            ("hook_msgs", hookMessages.map { .object($0) } ?? .null),
+            ("meta", .object(meta)),
+            ("files", .array(files.map { .array([.string($0.path), $0.link.map { .string($0) } ?? .null]) })),
+            ("gpus", .int(Int64(gpus))),
+        ])
+    }
+
+    package init(trace: String, checkpoint: String, runner: Runner.Kind, epoch: Int, iter: Int, groups: [Group],
+                 hookMessages: [(key: String, value: JSONValue)]?, meta: [(key: String, value: JSONValue)], files: [(path: String, link: String?)], gpus: Int) {
+        self.gpus = gpus
+        self.trace = trace
+        self.checkpoint = checkpoint
+        self.runner = runner
+        self.epoch = epoch
+        self.iter = iter
+        self.groups = groups
+        self.hookMessages = hookMessages
+        self.meta = meta
+        self.files = files
+    }
+
+    package init(_ value: JSONValue) throws(HooktraceError) {
+        var args = try ConfigArgs(value, path: "launch.resume")
+        trace = try args.string("trace", default: "")
+        checkpoint = try args.string("checkpoint", default: "")
+        guard !checkpoint.isEmpty else { throw configError("launch.resume.checkpoint", "missing: the checkpoint resumed from (record --resume-from writes it)") }
+        let kind = try args.string("runner", default: "EpochBasedRunner")
+        guard let k = Runner.Kind(rawValue: kind) else { throw configError("launch.resume.runner", "expected EpochBasedRunner or IterBasedRunner, got \"\(kind)\"") }
+        runner = k
+        epoch = try args.int("epoch", default: 0)
+        iter = try args.int("iter", default: 0)
+        guard epoch >= 0, iter >= 0 else { throw configError("launch.resume", "epoch and iter must not be negative") }
+        groups = []
+        if case .array(let items)? = args.raw("param_groups") {
+            for (i, item) in items.enumerated() {
+                var g = try ConfigArgs(item, path: "launch.resume.param_groups[\(i)]")
+                groups.append(Group(optimizer: try g.string("optimizer", default: ""), index: try g.int("index", default: i), lr: try g.double("lr", default: 0),
+                                    momentum: try g.optionalDouble("momentum"), initialLR: try g.optionalDouble("initial_lr"),
+                                    initialMomentum: try g.optionalDouble("initial_momentum")))
+                try g.finish(owner: "a resumed param group")
+            }
+        }
+        if case .object(let m)? = args.raw("hook_msgs") { hookMessages = m } else { hookMessages = nil }
+        if case .object(let m)? = args.raw("meta") { meta = m } else { meta = [] }
+        files = []
+        if case .array(let items)? = args.raw("files") {
+            for item in items {
+                guard case .array(let pair) = item, pair.count == 2, case .string(let p) = pair[0] else {
+                    throw configError("launch.resume.files", "expected [path, link target or null] pairs")
+                }
+                if case .string(let l) = pair[1] { files.append((p, l)) } else { files.append((p, nil)) }
+            }
+        }
+        gpus = try args.int("gpus", default: 1)
+        try args.finish(owner: "launch.resume")
+    }
+}

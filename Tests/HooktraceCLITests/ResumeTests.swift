@@ -1,0 +1,181 @@
+import Foundation
+import HooktraceFormat
+import Testing
+
+/// `record --resume-from TRACE[:CHECKPOINT]`: mmcv 1.x's `runner.resume`, from a checkpoint
+/// of a recorded (interrupted) run. Expected behaviour from mmcv 1.7.2's BaseRunner.resume,
+/// IterBasedRunner.resume and the runners' save_checkpoint.
+@Suite("resume (mmcv 1.x)")
+struct ResumeTests {
+    struct Run {
+        var calls: [String] = []
+        var lr: [Int: Double] = [:]  // by iteration: the lr in force at before_train_iter
+        var momentum: [Int: Double] = [:]
+        var saved: [String] = []
+        var bests: [String] = []
+        var meta: [Field] = []
+        var start: RunStart?
+        var end: RunEnd?
+    }
+
+    static func read(_ path: String) throws -> Run {
+        var run = Run()
+        var iter = 0, lr = 0.0, mom = 0.0
+        var stage = ""
+        try TraceReader(path: path).forEach { e in
+            switch e.event {
+            case .runStart(let s):
+                run.start = s
+                lr = s.paramGroups.first?.lr ?? 0
+                mom = s.paramGroups.first?.momentum ?? 0
+            case .call(let c):
+                stage = c.stage
+                iter = c.iter
+                run.calls.append("\(c.stage) \(c.epoch) \(c.iter) \(c.innerIter)")
+                if c.stage == "before_train_iter" { run.lr[iter] = lr; run.momentum[iter] = mom }
+            case .effect(let x):
+                switch x.action {
+                case .setLR(_, 0, let v):
+                    lr = v
+                    if stage == "before_train_iter" { run.lr[iter] = v }
+                case .setMomentum(_, 0, let v):
+                    mom = v
+                    if stage == "before_train_iter" { run.momentum[iter] = v }
+                case .checkpointSave(let p): run.saved.append((p as NSString).lastPathComponent)
+                case .bestUpdate(let k, let v, let c): run.bests.append("\(k)=\(v) \((c as NSString).lastPathComponent)")
+                case .log(let f) where stage == "before_run" && run.meta.isEmpty: run.meta = f
+                default: break
+                }
+            case .runEnd(let r): run.end = r
+            default: break
+            }
+        }
+        return run
+    }
+
+    static func record(_ scratch: Scratch, _ config: String, _ name: String, _ extra: [String] = []) throws -> (String, CLI.Result) {
+        let path = scratch.file(name + ".json")
+        if !FileManager.default.fileExists(atPath: path) { try config.write(toFile: path, atomically: true, encoding: .utf8) }
+        let trace = scratch.file(name + "-\(extra.joined().hashValue).htrace")
+        let r = try CLI.run(["record", "--config", path, "-o", trace] + extra)
+        return (trace, r)
+    }
+
+    static let schedules = [
+        #""lr_config": {"policy": "step", "step": [3, 5], "warmup": "linear", "warmup_iters": 6, "warmup_ratio": 0.1}, "momentum_config": {"policy": "cyclic", "target_ratio": [0.8947, 1], "cyclic_times": 1, "step_ratio_up": 0.4}"#,
+        #""lr_config": {"policy": "CosineAnnealing", "min_lr": 0.0001, "warmup": "exp", "warmup_iters": 3, "warmup_ratio": 0.01}"#,
+        #""lr_config": {"policy": "CosineRestart", "periods": [8, 16], "restart_weights": [1, 0.5], "min_lr": 0.001, "by_epoch": false}"#,
+        #""lr_config": {"policy": "OneCycle", "max_lr": 0.1, "total_steps": 24}"#,
+    ]
+
+    static func epochConfig(_ schedule: String, lr: String = "0.02") -> String {
+        #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 6}, "optimizer": {"type": "SGD", "lr": \#(lr), "momentum": 0.9}, \#(schedule), "checkpoint_config": {"interval": 1, "max_keep_ckpts": 3}, "evaluation": {"interval": 1, "save_best": "mAP"}, "log_config": {"interval": 2, "hooks": [{"type": "TextLoggerHook"}]}, "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"mAP": {"epoch": {"1": 0.3, "2": 0.35, "3": 0.33, "4": 0.4, "5": 0.38, "6": 0.39}}}}}"#
+    }
+
+    @Test("EpochBasedRunner resumed at every epoch boundary: the LR and momentum of every later iteration, the checkpoints and the best equal the uninterrupted run's", arguments: schedules.indices)
+    func epochBoundaries(schedule: Int) throws {
+        let scratch = Scratch()
+        let config = Self.epochConfig(Self.schedules[schedule])
+        let (fullPath, f) = try Self.record(scratch, config, "c")
+        #expect(f.status == 0, "\(f.stderr)")
+        let full = try Self.read(fullPath)
+        for epoch in 1...5 {
+            let (cut, c) = try Self.record(scratch, config, "c", ["--stop-at", "epoch=\(epoch)"])
+            #expect(c.status == 0, "\(c.stderr)")
+            let (resumedPath, r) = try Self.record(scratch, config, "c", ["--resume-from", cut])
+            #expect(r.status == 0, "\(r.stderr)")
+            let resumed = try Self.read(resumedPath)
+            let from = epoch * 4
+            #expect(resumed.calls.first == "before_run \(epoch) \(from) 0", "\(resumed.calls.prefix(2))")
+            for i in from..<24 {
+                #expect(resumed.lr[i] == full.lr[i], "schedule \(schedule), resumed at epoch \(epoch): lr at iteration \(i) \(resumed.lr[i] ?? -1) vs \(full.lr[i] ?? -1)")
+                #expect(resumed.momentum[i] == full.momentum[i], "schedule \(schedule), epoch \(epoch): momentum at \(i)")
+            }
+            let regular = { (names: [String]) in names.filter { $0.hasPrefix("epoch_") } }
+            #expect(regular(resumed.saved) == regular(full.saved).filter { (Int($0.filter(\.isNumber)) ?? 0) > epoch }, "\(resumed.saved) vs \(full.saved)")
+            // The checkpoint of epoch N is saved before epoch N's evaluation (CheckpointHook runs
+            // before EvalHook): its hook_msgs hold the best of epochs 1…N-1, and the resumed run
+            // judges epochs N+1… against that (mmcv's own behaviour: epoch N's best is forgotten).
+            let scores = [0.3, 0.35, 0.33, 0.4, 0.38, 0.39]
+            var best = scores.prefix(epoch - 1).max() ?? -.infinity
+            var expected: [String] = []
+            for e in (epoch + 1)...6 where scores[e - 1] > best {
+                best = scores[e - 1]
+                expected.append("mAP=\(best) best_mAP_epoch_\(e).pth")
+            }
+            #expect(resumed.bests == expected, "epoch \(epoch): \(resumed.bests) vs \(expected)")
+            #expect(resumed.meta.map(\.key) == ["env_info", "config", "seed", "exp_name", "hook_msgs", "epoch", "iter"], "\(resumed.meta.map(\.key))")
+            #expect(resumed.meta.last == Field("iter", .int(Int64(from))) && resumed.meta.dropLast().last == Field("epoch", .int(Int64(epoch))))
+            #expect(resumed.start?.meta.contains(Field("resumed_trace", .string(cut))) == true)
+            // A resumed trace replays on its own (launch.resume is in its config).
+            let replay = try CLI.run(["replay", resumedPath])
+            #expect(replay.status == 0 && replay.stdout.hasSuffix("result: same\n"), "\(replay.stdout)\(replay.stderr)")
+        }
+    }
+
+    @Test("a config with another optimizer lr resumes with the checkpoint's initial_lr (LrUpdaterHook's setdefault keeps it): the schedule is the old one")
+    func initialLR() throws {
+        let scratch = Scratch()
+        let (cut, _) = try Self.record(scratch, Self.epochConfig(Self.schedules[0]), "a", ["--stop-at", "epoch=2"])
+        let (resumedPath, r) = try Self.record(scratch, Self.epochConfig(Self.schedules[0], lr: "0.08"), "b", ["--resume-from", cut])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (fullPath, _) = try Self.record(scratch, Self.epochConfig(Self.schedules[0]), "a")
+        let full = try Self.read(fullPath), resumed = try Self.read(resumedPath)
+        #expect(resumed.lr[8] == full.lr[8] && resumed.lr[8] != nil, "\(resumed.lr[8] ?? -1) vs \(full.lr[8] ?? -1)")
+    }
+
+    @Test("IterBasedRunner: the checkpoint's meta iter is the saving iteration's index, so the resumed run does that iteration again; hook_msgs are not restored, so the best is forgotten")
+    func iterBased() throws {
+        let scratch = Scratch()
+        let config = #"{"runner": {"type": "IterBasedRunner", "max_iters": 12}, "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}, "lr_config": {"policy": "poly", "power": 1.0, "min_lr": 0.0}, "checkpoint_config": {"interval": 4}, "evaluation": {"interval": 4, "save_best": "mAP"}, "data": {"train": 5, "val": 2}, "simulation": {"metrics": {"mAP": {"iter": {"4": 0.5, "8": 0.4, "12": 0.45}}}}}"#
+        let (cut, c) = try Self.record(scratch, config, "i", ["--stop-at", "iter=6"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let (resumedPath, r) = try Self.record(scratch, config, "i", ["--resume-from", cut + ":iter_4.pth"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let resumed = try Self.read(resumedPath)
+        // Saved at iter index 3 (iter_4.pth): the resumed run starts at index 3 again, inner_iter = iter.
+        #expect(resumed.calls.first == "before_run 1 3 3", "\(resumed.calls.prefix(3))")
+        #expect(resumed.calls.contains("before_train_iter 0 3 0"))
+        // Iteration 4 runs again and is evaluated again: with no best restored, 0.5 is a new
+        // best once more (its file written again), and 0.4 at iteration 8 is not.
+        #expect(resumed.bests == ["mAP=0.5 best_mAP_iter_4.pth"], "\(resumed.bests)")
+        #expect(resumed.saved.first == "iter_4.pth", "\(resumed.saved)")
+        #expect(resumed.meta.first { $0.key == "epoch" } == nil)
+    }
+
+    @Test("an EpochBasedRunner checkpoint saved mid-epoch (by iterations) resumes at the next epoch: meta epoch is runner.epoch + 1")
+    func midEpoch() throws {
+        let scratch = Scratch()
+        let config = #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 3}, "optimizer": {"type": "SGD", "lr": 0.02}, "lr_config": {"policy": "fixed"}, "checkpoint_config": {"interval": 3, "by_epoch": false}, "data": {"train": 5}}"#
+        let (cut, _) = try Self.record(scratch, config, "m", ["--stop-at", "iter=4"])
+        // mmcv's EpochBasedRunner names a checkpoint by epoch even when saved by iterations.
+        let (resumedPath, r) = try Self.record(scratch, config, "m", ["--resume-from", cut + ":epoch_1.pth"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let resumed = try Self.read(resumedPath)
+        // epoch_1.pth: saved in epoch 0 at iteration index 2: meta epoch 1, iter 2.
+        #expect(resumed.calls.first == "before_run 1 2 0", "\(resumed.calls.prefix(2))")
+        #expect(resumed.calls.filter { $0.hasPrefix("before_train_epoch") }.count == 2)
+    }
+
+    @Test("bad resumes: a checkpoint removed before the run ended, a name it never saved, another runner, an mmengine trace")
+    func errors() throws {
+        let scratch = Scratch()
+        let config = Self.epochConfig(Self.schedules[0])
+        let (cut, _) = try Self.record(scratch, config, "e", ["--stop-at", "epoch=5"])
+        let removed = try CLI.run(["record", "--config", scratch.file("e.json"), "--resume-from", cut + ":epoch_1.pth", "-o", scratch.file("x.htrace")])
+        #expect(removed.status == 2 && removed.stderr.contains("epoch_1.pth was removed before the run ended"), "\(removed.stderr)")
+        let never = try CLI.run(["record", "--config", scratch.file("e.json"), "--resume-from", cut + ":epoch_9.pth", "-o", scratch.file("x.htrace")])
+        #expect(never.status == 2 && never.stderr.contains("the run saved no checkpoint epoch_9.pth"), "\(never.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("x.htrace")))
+        let iterConfig = scratch.file("iter.json")
+        try #"{"runner": {"type": "IterBasedRunner", "max_iters": 4}, "optimizer": {"type": "SGD", "lr": 0.02}, "data": {"train": 2}}"#.write(toFile: iterConfig, atomically: true, encoding: .utf8)
+        let other = try CLI.run(["record", "--config", iterConfig, "--resume-from", cut, "-o", scratch.file("x.htrace")])
+        #expect(other.status == 2 && other.stderr.contains("the checkpoint was saved by an EpochBasedRunner"), "\(other.stderr)")
+        let engineConfig = scratch.file("engine.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "data": {"train": 2}}"#.write(toFile: engineConfig, atomically: true, encoding: .utf8)
+        let engineTrace = scratch.file("engine.htrace")
+        #expect(try CLI.run(["record", "--config", engineConfig, "-o", engineTrace, "-q"]).status == 0)
+        let engine = try CLI.run(["record", "--config", engineConfig, "--resume-from", engineTrace, "-o", scratch.file("x.htrace")])
+        #expect(engine.status == 2 && engine.stderr.contains("resuming an mmengine run"), "\(engine.stderr)")
+    }
+}
