@@ -81,14 +81,21 @@ elif case == "warmup":
         custom_hooks_config=[dict(type="EmptyCacheHook", priority=45), dict(type="EMAHook", momentum=0.01, warm_up=3, priority=49)])
     runner.register_hook(MarkHook(), priority="LOW")
     runner.run([loader, loader], [("train", 1), ("val", 1)])
-elif case == "eval":
+elif case in ("eval", "resume"):
+    # "resume": 2 epochs, then (HOOKTRACE_TEST_RESUME=checkpoint) runner.resume and 4 epochs.
+    import os
     from mmcv.runner import EvalHook
     meta = dict(seed=0, exp_name="real_mmcv_train.py", env_info="a test", hook_msgs=dict())
-    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=3, meta=meta)
-    runner.register_training_hooks(lr_config=dict(policy="step", step=[2]), optimizer_config=dict(grad_clip=None),
-                                   checkpoint_config=dict(interval=1, max_keep_ckpts=1), log_config=log)
+    resume = os.environ.get("HOOKTRACE_TEST_RESUME") if case == "resume" else None
+    epochs = 3 if case == "eval" else (4 if resume else 2)
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=epochs, meta=meta)
+    runner.register_training_hooks(lr_config=dict(policy="step", step=[2], warmup="linear", warmup_iters=4, warmup_ratio=0.1) if case == "resume"
+                                   else dict(policy="step", step=[2]), optimizer_config=dict(grad_clip=None),
+                                   checkpoint_config=dict(interval=1, max_keep_ckpts=1 if case == "eval" else 3), log_config=log)
     val = DataLoader(Scored(), batch_size=1)
     runner.register_hook(EvalHook(val, interval=1, save_best="acc", rule="greater"), priority="LOW")
+    if resume:
+        runner.resume(resume, map_location="cpu")
     runner.run([loader], [("train", 1)])
 elif case in ("mmdet-exp-ema", "mmdet-linear-ema"):
     # mmdetection 2.28.2's EMA hooks, from its wheel (HOOKTRACE_TEST_MMDET2_WHEEL): the module

@@ -276,6 +276,19 @@ def _after_setter(runner, fn_name, hook):
 def _start(runner, framework):
     _state["runner"] = runner
     _identify_setters(runner)
+    # What was there before the run (a resumed run's work_dir, its restored hook_msgs) is
+    # not this run's doing: only changes from here on are effects.
+    work_dir = getattr(runner, "work_dir", None)
+    if work_dir and "files" not in _state:
+        _state["files"] = _files(work_dir)
+    meta = getattr(runner, "meta", None)
+    msgs = meta.get("hook_msgs") if isinstance(meta, dict) else None
+    if isinstance(msgs, dict):
+        seen = _state.setdefault("hook_msgs", {})
+        if msgs.get("last_ckpt") is not None:
+            seen["last_ckpt"] = msgs["last_ckpt"]
+        if msgs.get("best_ckpt") is not None:
+            seen["best"] = (msgs.get("best_score"), msgs.get("best_ckpt"))
     loaders = dict(_state.get("run_loaders") or {})
     for mode in loaders:
         _loaders_sent.add(mode)

@@ -145,10 +145,20 @@ package enum Simulator {
                 }
             }
             // runner.meta = checkpoint['meta']: what TextLoggerHook dumps at before_run.
-            var meta: [Field] = r.meta.map { Field($0.key, Self.scalar($0.value)) }
+            // save_checkpoint's meta: CheckpointHook's `meta` argument (mmdetection's
+            // checkpoint_config.meta) first, then runner.meta, epoch, iter.
+            var meta: [Field] = []
+            if case .object(let extra)? = config.json["checkpoint_config"]?["meta"] {
+                meta = extra.map { Field($0.key, Self.scalar($0.value)) }
+            }
+            meta += r.meta.filter { m in !meta.contains { $0.key == m.key } }.map { Field($0.key, Self.scalar($0.value)) }
             if let m = r.hookMessages { meta.append(Field("hook_msgs", .string(JSONValue.object(m).compact))) }
             meta.append(Field("epoch", .int(Int64(r.epoch))))
             meta.append(Field("iter", .int(Int64(r.iter))))
+            // mmcv.runner.save_checkpoint adds these last (time.asctime() of the save: its
+            // text is the real run's own, so here a placeholder).
+            meta.append(Field("mmcv_version", .string("1.7.2")))
+            meta.append(Field("time", .string("(the checkpoint's save time)")))
             context.hasMeta = true
             context.metaRecord = meta
         }
