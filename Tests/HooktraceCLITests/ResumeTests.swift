@@ -179,3 +179,56 @@ struct ResumeTests {
         #expect(engine.status == 2 && engine.stderr.contains("resuming an mmengine run"), "\(engine.stderr)")
     }
 }
+
+/// `hooktrace resume-check CONFIG`.
+@Suite("resume-check")
+struct ResumeCheckTests {
+    static let saveBest = #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 6}, "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}, "lr_config": {"policy": "step", "step": [3, 5], "warmup": "linear", "warmup_iters": 5, "warmup_ratio": 0.1}, "checkpoint_config": {"interval": 1, "max_keep_ckpts": 2}, "evaluation": {"interval": 1, "save_best": "mAP"}, "log_config": {"interval": 2, "hooks": [{"type": "TextLoggerHook"}]}, "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"mAP": [0.3, 0.35, 0.33, 0.4, 0.38, 0.39]}}}"#
+
+    @Test("save_best does not survive a resume from the epoch of a new best (its checkpoint is written before the evaluation): those points differ, the others are the same; exit 1")
+    func saveBestPitfall() throws {
+        let scratch = Scratch()
+        let path = scratch.file("c.json")
+        try Self.saveBest.write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["resume-check", path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        func line(_ name: String) -> String { lines.first { $0.hasPrefix(name + " ") } ?? "" }
+        // New bests at epochs 1, 2 and 4: resuming from those checkpoints forgets them.
+        for name in ["epoch_1.pth", "epoch_2.pth", "epoch_4.pth"] { #expect(line(name).contains(": differs "), "\(line(name))") }
+        for name in ["epoch_3.pth", "epoch_5.pth", "epoch_6.pth"] { #expect(line(name).hasSuffix(": same"), "\(line(name))") }
+        #expect(line("epoch_4.pth").contains("resumed: checkpoint save best_mAP_epoch_5.pth"), "\(line("epoch_4.pth"))")
+        #expect(r.stdout.contains("best checkpoint: uninterrupted best_mAP_epoch_4.pth, resumed best_mAP_epoch_6.pth"))
+        #expect(lines.last == "summary: 3 same, 3 differ")
+        let json = try CLI.run(["resume-check", path, "--format", "json", "--at", "epoch_3.pth", "epoch_4.pth"])
+        let v = try JSONValue.parse(json.stdout)
+        #expect(v["same"] == .int(1) && v["differ"] == .int(1), "\(json.stdout)")
+        #expect(json.status == 1)
+    }
+
+    @Test("without save_best every epoch checkpoint resumes to the same run; an IterBasedRunner's resume repeats the saving iteration")
+    func sameAndIterBased() throws {
+        let scratch = Scratch()
+        let path = scratch.file("c.json")
+        try Self.saveBest.replacingOccurrences(of: #", "save_best": "mAP""#, with: "").write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["resume-check", path])
+        #expect(r.status == 0 && r.stdout.hasSuffix("summary: 6 same, 0 differ\n"), "\(r.stdout)\(r.stderr)")
+        let iter = scratch.file("iter.json")
+        try #"{"runner": {"type": "IterBasedRunner", "max_iters": 12}, "optimizer": {"type": "SGD", "lr": 0.02}, "lr_config": {"policy": "poly", "power": 1.0, "min_lr": 0.0, "by_epoch": false}, "checkpoint_config": {"interval": 4}, "data": {"train": 5}}"#.write(toFile: iter, atomically: true, encoding: .utf8)
+        let i = try CLI.run(["resume-check", iter])
+        #expect(i.status == 1 && i.stdout.contains("iter_4.pth               resumed at epoch 1, iter 3: differs"), "\(i.stdout)")
+    }
+
+    @Test("refusals: an mmengine config, a checkpoint the run never saves, a config already resuming")
+    func refusals() throws {
+        let scratch = Scratch()
+        let engine = scratch.file("engine.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "data": {"train": 2}}"#.write(toFile: engine, atomically: true, encoding: .utf8)
+        let e = try CLI.run(["resume-check", engine])
+        #expect(e.status == 2 && e.stderr.contains("resuming mmengine runs is not simulated yet"), "\(e.stderr)")
+        let path = scratch.file("c.json")
+        try Self.saveBest.write(toFile: path, atomically: true, encoding: .utf8)
+        let at = try CLI.run(["resume-check", path, "--at", "epoch_9.pth"])
+        #expect(at.status == 2 && at.stderr.contains("--at epoch_9.pth: the run saves no such checkpoint"), "\(at.stderr)")
+    }
+}

@@ -33,6 +33,9 @@ package struct ResumePoint: Sendable, Equatable {
     package var files: [(path: String, link: String?)]
     /// The GPUs of the run that saved it (its config's gpu_ids, in the checkpoint's meta).
     package var gpus: Int
+    /// hooktrace's own: the steps, training steps and evaluations the run had simulated when
+    /// it saved, so a resumed simulation draws the values the uninterrupted one would.
+    package var simulation: [Int] = [0, 0, 0]
 
     package static func == (a: ResumePoint, b: ResumePoint) -> Bool {
         a.trace == b.trace && a.checkpoint == b.checkpoint && a.runner == b.runner && a.epoch == b.epoch && a.iter == b.iter
@@ -40,6 +43,7 @@ package struct ResumePoint: Sendable, Equatable {
             && (a.hookMessages == nil) == (b.hookMessages == nil)
             && a.meta.elementsEqual(b.meta, by: { $0.key == $1.key && $0.value == $1.value })
             && a.files.elementsEqual(b.files, by: { $0.path == $1.path && $0.link == $1.link }) && a.gpus == b.gpus
+            && a.simulation == b.simulation
     }
 
     // MARK: The trace
@@ -51,40 +55,85 @@ package struct ResumePoint: Sendable, Equatable {
         guard case .runStart(let start)? = try reader.next()?.event else {
             throw HooktraceError(.invalidInput, "the trace does not start with a run_start, so it names no run to resume", file: trace)
         }
-        guard Framework.of(start) == .mmcv, let kind = Runner.Kind(rawValue: start.runner) else {
-            throw HooktraceError(.usage, "resuming an mmengine run (Runner.resume with its loops, schedulers and message hub) is not simulated yet; only mmcv 1.x runs can be resumed", file: trace)
+        var extractor = try Extractor(start, trace: trace)
+        do {
+            try reader.forEachIntact { entry in extractor.consume(entry.event) }
+        } catch let error as HooktraceError {
+            throw error
+        } catch {
+            throw HooktraceError(.io, "cannot read the trace: \(error)", file: trace)
         }
-        let config: JSONValue? = start.config.isEmpty ? nil : (try? JSONValue.parse(start.config))
-        var gpus = 1
-        if case .int(let g)? = config?["launch"]?["gpus"] { gpus = Int(g) }
-        var groups = start.paramGroups.map { Group(optimizer: $0.optimizer, index: $0.group, lr: $0.lr, momentum: $0.momentum) }
-        // A trace that was itself resumed carries its checkpoint's initial values.
-        var earlier: ResumePoint?
-        if let r = config?["launch"]?["resume"], case .object = r { earlier = try? ResumePoint(r) }
-        let initialLR = start.hooks.contains { $0.type.hasSuffix("LrUpdaterHook") }
-        let initialMomentum = start.hooks.contains { $0.type.hasSuffix("MomentumUpdaterHook") }
-        for i in groups.indices {
-            let before = earlier?.groups.first { $0.optimizer == groups[i].optimizer && $0.index == groups[i].index }
-            if initialLR { groups[i].initialLR = before?.initialLR ?? groups[i].lr }
-            if initialMomentum { groups[i].initialMomentum = before?.initialMomentum ?? groups[i].momentum }
+        if case .damaged(let error) = reader.state { throw error }
+        return try extractor.point(checkpoint)
+    }
+
+    /// The same from a run's events in memory (`resume-check`); `events` starts with its run_start.
+    package static func extract(events: [Event], name: String, checkpoint: String?) throws(HooktraceError) -> ResumePoint {
+        guard case .runStart(let start)? = events.first else {
+            throw HooktraceError(.invalidInput, "the run has no run_start")
         }
+        var extractor = try Extractor(start, trace: name)
+        for e in events.dropFirst() { extractor.consume(e) }
+        return try extractor.point(checkpoint)
+    }
+
+    /// Follows a run's events: the state at each checkpoint save, the files at the end.
+    struct Extractor {
+        let trace: String
+        let kind: Runner.Kind
+        let gpus: Int
+        var groups: [Group]
         var files = VirtualFiles()
-        if let earlier { for f in earlier.files { if let l = f.link { files.link(f.path, to: l) } else { files.write(f.path) } } }
-        var messages: [(key: String, value: JSONValue)] = earlier?.hookMessages ?? []
-        var messagesExist = earlier?.hookMessages != nil
-        func setMessage(_ key: String, _ value: JSONValue) {
-            if let i = messages.firstIndex(where: { $0.key == key }) { messages[i].value = value } else { messages.append((key, value)) }
-        }
+        var messages: [(key: String, value: JSONValue)]
+        var messagesExist: Bool
         var meta: [(key: String, value: JSONValue)] = []
         var call: Call?
-        var saves: [String: (call: Call, groups: [Group], messages: [(key: String, value: JSONValue)]?)] = [:]
+        var calls = 0
+        var steps = 0, trainSteps = 0
+        /// Evaluations by the number of calls made when each happened.
+        var evaluatedAt: [Int] = []
+        var saves: [String: (call: Call, at: Int, steps: Int, trainSteps: Int, groups: [Group], messages: [(key: String, value: JSONValue)]?)] = [:]
         var latest: String?
         var sawMeta = false
-        do {
-        try reader.forEachIntact { entry in
-            switch entry.event {
+
+        init(_ start: RunStart, trace: String) throws(HooktraceError) {
+            self.trace = trace
+            guard Framework.of(start) == .mmcv, let kind = Runner.Kind(rawValue: start.runner) else {
+                throw HooktraceError(.usage, "resuming an mmengine run (Runner.resume with its loops, schedulers and message hub) is not simulated yet; only mmcv 1.x runs can be resumed", file: trace)
+            }
+            self.kind = kind
+            let config: JSONValue? = start.config.isEmpty ? nil : (try? JSONValue.parse(start.config))
+            var gpus = 1
+            if case .int(let g)? = config?["launch"]?["gpus"] { gpus = Int(g) }
+            self.gpus = gpus
+            var groups = start.paramGroups.map { Group(optimizer: $0.optimizer, index: $0.group, lr: $0.lr, momentum: $0.momentum) }
+            // A trace that was itself resumed carries its checkpoint's initial values.
+            var earlier: ResumePoint?
+            if let r = config?["launch"]?["resume"], case .object = r { earlier = try? ResumePoint(r) }
+            let initialLR = start.hooks.contains { $0.type.hasSuffix("LrUpdaterHook") }
+            let initialMomentum = start.hooks.contains { $0.type.hasSuffix("MomentumUpdaterHook") }
+            for i in groups.indices {
+                let before = earlier?.groups.first { $0.optimizer == groups[i].optimizer && $0.index == groups[i].index }
+                if initialLR { groups[i].initialLR = before?.initialLR ?? groups[i].lr }
+                if initialMomentum { groups[i].initialMomentum = before?.initialMomentum ?? groups[i].momentum }
+            }
+            self.groups = groups
+            if let earlier { for f in earlier.files { if let l = f.link { files.link(f.path, to: l) } else { files.write(f.path) } } }
+            messages = earlier?.hookMessages ?? []
+            messagesExist = earlier?.hookMessages != nil
+        }
+
+        mutating func setMessage(_ key: String, _ value: JSONValue) {
+            if let i = messages.firstIndex(where: { $0.key == key }) { messages[i].value = value } else { messages.append((key, value)) }
+        }
+
+        mutating func consume(_ event: Event) {
+            switch event {
             case .call(let c):
                 call = c
+                calls += 1
+                if c.stage == "after_train_iter" { steps += 1; trainSteps += 1 }
+                if c.stage == "after_val_iter" { steps += 1 }
             case .effect(let x):
                 switch x.action {
                 case .setLR(let o, let g, let v):
@@ -93,20 +142,22 @@ package struct ResumePoint: Sendable, Equatable {
                     if let i = groups.firstIndex(where: { $0.optimizer == o && $0.index == g }) { groups[i].momentum = v }
                 case .checkpointSave(let p):
                     files.write(p)
-                    if let call { saves[p] = (call, groups, messagesExist || !messages.isEmpty ? messages : nil) }
+                    if let call { saves[p] = (call, calls, steps, trainSteps, groups, messagesExist || !messages.isEmpty ? messages : nil) }
                 case .checkpointRemove(let p):
                     files.remove(p)
                 case .checkpointLink(let l, let t):
                     files.link(l, to: t)
-                    if baseName(l) == "latest.pth" { latest = t }
+                    if ResumePoint.baseName(l) == "latest.pth" { latest = t }
                 case .custom("hook_msgs", let fields):
-                    for f in fields { setMessage(f.key, Self.json(f.value)) }
+                    for f in fields { setMessage(f.key, ResumePoint.json(f.value)) }
                 case .bestUpdate(_, let v, let c):
                     setMessage("best_score", .double(v))
                     setMessage("best_ckpt", .string(c))
+                case .evaluate:
+                    evaluatedAt.append(calls)
                 case .log(let fields) where !sawMeta && call?.stage == "before_run":
                     sawMeta = true
-                    meta = fields.filter { !["hook_msgs", "epoch", "iter"].contains($0.key) }.map { ($0.key, Self.json($0.value)) }
+                    meta = fields.filter { !["hook_msgs", "epoch", "iter", "mmcv_version", "time"].contains($0.key) }.map { ($0.key, ResumePoint.json($0.value)) }
                     if fields.contains(where: { $0.key == "hook_msgs" }) { messagesExist = true }
                 default:
                     break
@@ -115,29 +166,27 @@ package struct ResumePoint: Sendable, Equatable {
                 break
             }
         }
-        } catch let error as HooktraceError {
-            throw error
-        } catch {
-            throw HooktraceError(.io, "cannot read the trace: \(error)", file: trace)
+
+        func point(_ checkpoint: String?) throws(HooktraceError) -> ResumePoint {
+            // The checkpoint: named (a path or a file name), or latest.pth's target.
+            let wanted = checkpoint ?? latest
+            guard let wanted else {
+                throw HooktraceError(.invalidInput, "the run left no latest.pth to resume from; name a checkpoint: \(files.contents.map(ResumePoint.baseName).joined(separator: ", "))", file: trace)
+            }
+            let candidates = saves.keys.filter { $0 == wanted || ResumePoint.baseName($0) == ResumePoint.baseName(wanted) }.sorted()
+            guard let path = candidates.last, let save = saves[path] else {
+                throw HooktraceError(.invalidInput, "the run saved no checkpoint \(wanted); it saved \(saves.keys.map(ResumePoint.baseName).sorted().joined(separator: ", "))", file: trace)
+            }
+            guard files.exists(path) else {
+                throw HooktraceError(.invalidInput, "\(ResumePoint.baseName(path)) was removed before the run ended (max_keep_ckpts or a newer best); the files left are \(files.contents.map(ResumePoint.baseName).joined(separator: ", "))", file: trace)
+            }
+            // mmcv's save_checkpoint: meta epoch = runner.epoch + 1, iter = runner.iter, as they
+            // were in the saving call (both runners).
+            var p = ResumePoint(trace: trace, checkpoint: path, runner: kind, epoch: save.call.epoch + 1, iter: save.call.iter,
+                                groups: save.groups, hookMessages: save.messages, meta: meta, files: files.entries, gpus: gpus)
+            p.simulation = [save.steps, save.trainSteps, evaluatedAt.filter { $0 <= save.at }.count]
+            return p
         }
-        if case .damaged(let error) = reader.state { throw error }
-        // The checkpoint: named (a path or a file name), or latest.pth's target.
-        let wanted = checkpoint ?? latest
-        guard let wanted else {
-            throw HooktraceError(.invalidInput, "the run left no latest.pth to resume from; name a checkpoint: \(files.contents.map(baseName).joined(separator: ", "))", file: trace)
-        }
-        let candidates = saves.keys.filter { $0 == wanted || baseName($0) == baseName(wanted) }.sorted()
-        guard let path = candidates.last, let save = saves[path] else {
-            throw HooktraceError(.invalidInput, "the run saved no checkpoint \(wanted); it saved \(saves.keys.map(baseName).sorted().joined(separator: ", "))", file: trace)
-        }
-        guard files.exists(path) else {
-            throw HooktraceError(.invalidInput, "\(baseName(path)) was removed before the run ended (max_keep_ckpts or a newer best); the files left are \(files.contents.map(baseName).joined(separator: ", "))", file: trace)
-        }
-        // mmcv's save_checkpoint: meta epoch = runner.epoch + 1, iter = runner.iter, as they
-        // were in the saving call (both runners).
-        return ResumePoint(trace: trace, checkpoint: path, runner: kind, epoch: save.call.epoch + 1, iter: save.call.iter,
-                           groups: save.groups, hookMessages: save.messages, meta: meta,
-                           files: files.entries, gpus: gpus)
     }
 
     static func json(_ s: Scalar) -> JSONValue {
@@ -150,7 +199,7 @@ package struct ResumePoint: Sendable, Equatable {
         }
     }
 
-    static func baseName(_ path: String) -> String {
+    package static func baseName(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
     }
 
@@ -169,6 +218,7 @@ package struct ResumePoint: Sendable, Equatable {
             ("meta", .object(meta)),
             ("files", .array(files.map { .array([.string($0.path), $0.link.map { .string($0) } ?? .null]) })),
             ("gpus", .int(Int64(gpus))),
+            ("simulation", .array(simulation.map { .int(Int64($0)) })),
         ])
     }
 
@@ -219,6 +269,11 @@ package struct ResumePoint: Sendable, Equatable {
             }
         }
         gpus = try args.int("gpus", default: 1)
+        if case .array(let items)? = args.raw("simulation") {
+            let counts = items.compactMap { v -> Int? in if case .int(let n) = v, n >= 0 { Int(n) } else { nil } }
+            guard counts.count == 3 else { throw configError("launch.resume.simulation", "expected [steps, training steps, evaluations]") }
+            simulation = counts
+        }
         try args.finish(owner: "launch.resume")
     }
 }

@@ -136,6 +136,13 @@ package final class SimulatedInputs: RunInputs {
         return Double(Float(mean + g.normal() * c.noise))
     }
 
+    /// A resumed simulation continues the counts its draws are keyed by (``ResumePoint/simulation``).
+    package func resume(steps: Int, trainSteps: Int, evaluations: Int) {
+        self.steps = steps
+        self.trainSteps = trainSteps
+        self.evaluations = evaluations
+    }
+
     /// A scripted value for the current training step or evaluation (nil: none scripted).
     /// `count`: which one this is (from 1); the keys are the epoch or iteration just
     /// finished, from 1 (mmengine's counters have moved past it at validation, mmcv's not).

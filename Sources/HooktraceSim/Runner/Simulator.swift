@@ -119,6 +119,9 @@ package enum Simulator {
             iter = Int(Double(iter) * Double(r.gpus) / Double(config.launch.gpus))
         }
         runner.restoreCounters(epoch: r.epoch, iter: iter, innerIter: r.runner == .iterBased ? iter : nil)
+        if let simulated = runner.inputs as? SimulatedInputs, r.simulation.count == 3 {
+            simulated.resume(steps: r.simulation[0], trainSteps: r.simulation[1], evaluations: r.simulation[2])
+        }
         for g in r.groups {
             guard let o = context.optimizers.firstIndex(where: { $0.name == g.optimizer }), g.index < context.optimizers[o].groups.count else {
                 throw configError("launch.resume.param_groups", "the checkpoint's optimizer \(g.optimizer.isEmpty ? "" : "\(g.optimizer) ")has a group \(g.index) this config's optimizer does not (torch's load_state_dict refuses a different number of groups)")
