@@ -27,7 +27,7 @@ struct Hooktrace: ParsableCommand {
             read at all.
             """,
         version: hooktraceVersion,
-        subcommands: [Record.self, Replay.self, Diff.self, Verify.self, ResumeCheck.self, Hooks.self, LR.self, ConfigCommand.self, Plot.self, Report.self, Info.self, Show.self, Check.self, Repair.self, Export.self, Example.self]
+        subcommands: [Record.self, Replay.self, Diff.self, Sweep.self, Verify.self, ResumeCheck.self, Hooks.self, LR.self, ConfigCommand.self, Plot.self, Report.self, Info.self, Show.self, Check.self, Repair.self, Export.self, Example.self]
     )
 
     /// Runs the command, mapping errors to diff(1)-style exit codes: 0 ok, 1 problem found, 2 trouble.

@@ -893,13 +893,14 @@ extension RealMMCVTests {
         let b = try CLI.run(["record", "-o", second, "--", "python3", Self.script, wd, "resume"], environment: environment)
         #expect(b.status == 0, "\(b.stderr)")
         // The first run's settings (read back from its hooks) as a config, resumed by hooktrace
-        // with the second run's max_epochs and its evaluations' scores (a new process: 0.1, 0.2).
+        // with the second run's max_epochs. Scripted values continue the resumed run's count
+        // (evaluations 3 and 4 here), and the second process's dataset starts again at 0.1.
         guard case .runStart(let start)? = try TraceReader(path: first).next()?.event else { Issue.record("no run_start"); return }
         let config = scratch.file("first.json")
         try start.config.write(toFile: config, atomically: true, encoding: .utf8)
         let simulated = scratch.file("sim.htrace")
         let r = try CLI.run(["record", "--config", config, "--resume-from", first + ":epoch_2.pth", "--cfg-options", "runner.max_epochs=4",
-                             "simulation.metrics.acc=[0.1,0.2]", "simulation.metrics.flat_loss=[0.5,0.5]", "-o", simulated])
+                             "simulation.metrics.acc=[0.1,0.2,0.1,0.2]", "simulation.metrics.flat_loss=[0.5,0.5,0.5,0.5]", "-o", simulated])
         #expect(r.status == 0, "\(r.stderr)")
         let real = try ResumeTests.read(second), sim = try ResumeTests.read(simulated)
         #expect(real.calls.first == "before_run 2 6 0", "\(real.calls.prefix(2))")

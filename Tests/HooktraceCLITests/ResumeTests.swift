@@ -232,3 +232,45 @@ struct ResumeCheckTests {
         #expect(at.status == 2 && at.stderr.contains("--at epoch_9.pth: the run saves no such checkpoint"), "\(at.stderr)")
     }
 }
+
+/// `hooktrace sweep run.htrace --vary …`.
+@Suite("sweep")
+struct SweepTests {
+    @Test("every combination replayed: one row each, the recording's own settings the same, the others' first divergence, final lr, kept files, best on disk, evaluations; json and csv")
+    func combinations() throws {
+        let scratch = Scratch()
+        let config = scratch.file("c.json")
+        try ResumeCheckTests.saveBest.write(toFile: config, atomically: true, encoding: .utf8)
+        let trace = scratch.file("run.htrace")
+        #expect(try CLI.run(["record", "--config", config, "-o", trace, "-q"]).status == 0)
+        let json = try CLI.run(["sweep", trace, "--vary", "lr_config.step=[3,5];[2,4]", "--vary", "checkpoint_config.max_keep_ckpts=2;1", "--format", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        guard case .array(let rows)? = try JSONValue.parse(json.stdout)["variants"] else { Issue.record("no variants: \(json.stdout)"); return }
+        #expect(rows.count == 4)
+        #expect(rows[0]["settings"] == .array([.string("lr_config.step=[3,5]"), .string("checkpoint_config.max_keep_ckpts=2")]))
+        #expect(rows[0]["differs"] == .bool(false) && rows[0]["evaluations"] == .int(6) && rows[0]["best_on_disk"] == .bool(true))
+        #expect(rows[0]["kept"] == .array([.string("best_mAP_epoch_4.pth"), .string("epoch_5.pth"), .string("epoch_6.pth")]), "\(rows[0])")
+        #expect(rows[2]["differs"] == .bool(true) && rows[2]["first_divergence"]?.description.contains("lr at epoch 3") == true, "\(rows[2])")
+        #expect(rows[1]["kept"] == .array([.string("best_mAP_epoch_4.pth"), .string("epoch_6.pth")]), "\(rows[1])")
+        let csv = try CLI.run(["sweep", trace, "--vary", "evaluation.interval=1;2", "--format", "csv"])
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.count == 3 && lines[0] == "settings,differs,first_divergence,final_lr,kept,best_on_disk,evaluations,error")
+        #expect(lines[2].hasPrefix("evaluation.interval=2,yes,") && lines[2].contains(",3,"), "\(lines)")
+        // The same sweep twice: the same table (replays are deterministic, whatever the order they ran in).
+        let again = try CLI.run(["sweep", trace, "--vary", "lr_config.step=[3,5];[2,4]", "--vary", "checkpoint_config.max_keep_ckpts=2;1", "--format", "json"])
+        #expect(again.stdout == json.stdout)
+    }
+
+    @Test("bad --vary values are usage errors")
+    func errors() throws {
+        let scratch = Scratch()
+        let config = scratch.file("c.json")
+        try ResumeCheckTests.saveBest.write(toFile: config, atomically: true, encoding: .utf8)
+        let trace = scratch.file("run.htrace")
+        _ = try CLI.run(["record", "--config", config, "-o", trace, "-q"])
+        for bad in [["--vary", "lr_config.step"], ["--vary", "lr_config.step=[1];"], []] {
+            let r = try CLI.run(["sweep", trace] + bad)
+            #expect(r.status == 2, "\(bad): \(r.stderr)")
+        }
+    }
+}
