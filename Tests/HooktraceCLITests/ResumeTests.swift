@@ -237,12 +237,18 @@ struct ResumeCheckTests {
 @Suite("sweep")
 struct SweepTests {
     @Test("every combination replayed: one row each, the recording's own settings the same, the others' first divergence, final lr, kept files, best on disk, evaluations; json and csv")
-    func combinations() throws {
-        let scratch = Scratch()
+    /// The save_best example recorded in `scratch`.
+    static func recorded(_ scratch: Scratch) throws -> String {
         let config = scratch.file("c.json")
         try ResumeCheckTests.saveBest.write(toFile: config, atomically: true, encoding: .utf8)
         let trace = scratch.file("run.htrace")
         #expect(try CLI.run(["record", "--config", config, "-o", trace, "-q"]).status == 0)
+        return trace
+    }
+
+    func combinations() throws {
+        let scratch = Scratch()
+        let trace = try Self.recorded(scratch)
         let json = try CLI.run(["sweep", trace, "--vary", "lr_config.step=[3,5];[2,4]", "--vary", "checkpoint_config.max_keep_ckpts=2;1", "--format", "json"])
         #expect(json.status == 0, "\(json.stderr)")
         guard case .array(let rows)? = try JSONValue.parse(json.stdout)["variants"] else { Issue.record("no variants: \(json.stdout)"); return }
@@ -264,10 +270,7 @@ struct SweepTests {
     @Test("bad --vary values are usage errors")
     func errors() throws {
         let scratch = Scratch()
-        let config = scratch.file("c.json")
-        try ResumeCheckTests.saveBest.write(toFile: config, atomically: true, encoding: .utf8)
-        let trace = scratch.file("run.htrace")
-        _ = try CLI.run(["record", "--config", config, "-o", trace, "-q"])
+        let trace = try Self.recorded(scratch)
         for bad in [["--vary", "lr_config.step"], ["--vary", "lr_config.step=[1];"], []] {
             let r = try CLI.run(["sweep", trace] + bad)
             #expect(r.status == 2, "\(bad): \(r.stderr)")
