@@ -236,7 +236,6 @@ struct ResumeCheckTests {
 /// `hooktrace sweep run.htrace --vary …`.
 @Suite("sweep")
 struct SweepTests {
-    @Test("every combination replayed: one row each, the recording's own settings the same, the others' first divergence, final lr, kept files, best on disk, evaluations; json and csv")
     /// The save_best example recorded in `scratch`.
     static func recorded(_ scratch: Scratch) throws -> String {
         let config = scratch.file("c.json")
@@ -246,6 +245,7 @@ struct SweepTests {
         return trace
     }
 
+    @Test("every combination replayed: one row each, the recording's own settings the same, the others' first divergence, final lr, kept files, best on disk, evaluations; json and csv")
     func combinations() throws {
         let scratch = Scratch()
         let trace = try Self.recorded(scratch)
