@@ -124,6 +124,9 @@ struct Record: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --config: resume from a checkpoint of a recorded run (default: what its latest.pth pointed at), as mmcv's runner.resume does (the state kept in launch.resume).", valueName: "TRACE[:CHECKPOINT]"))
     var resumeFrom: String?
 
+    @Option(name: .long, help: ArgumentHelp("With --config: the run observes what a recorded run observed: its training losses, step by step, and its evaluations' metrics, one evaluation after another (as scripted simulation.loss and simulation.metrics).", valueName: "TRACE"))
+    var observationsFrom: String?
+
     func validate() throws {
         if config == nil && !cfgOptions.isEmpty { throw ValidationError("--cfg-options changes a config given with --config; a real run's config is its program's own") }
         if let stopAt, Launch.StopAt(stopAt) == nil { throw ValidationError("--stop-at takes epoch=N or iter=N (train epochs or iterations done when the run crashes), got '\(stopAt)'") }
@@ -152,6 +155,7 @@ struct Record: ParsableCommand {
             }
             values.append(("launch.resume", try ResumePoint.extract(trace: trace, checkpoint: checkpoint).json))
         }
+        if let observationsFrom { values += try recordedObservations(observationsFrom) }
         let cfg = try loadConfig(config, options: cfgOptions + extra, launch: launch, values: values)
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
@@ -204,6 +208,48 @@ struct Record: ParsableCommand {
 }
 
 func fileNameOnly(_ path: String) -> String { baseName(path) }
+
+/// A recorded run's observations as scripted values (`--observations-from`): the total loss
+/// of each training step in order (`simulation.loss`), and each metric over the evaluations
+/// (`simulation.metrics.<name>`), an evaluation being a call with metric observations.
+func recordedObservations(_ trace: String) throws -> [(path: String, value: JSONValue)] {
+    var losses: [JSONValue] = []
+    var metrics: [(name: String, values: [JSONValue])] = []
+    var pendingLoss: JSONValue?
+    var pendingMetrics: [(String, JSONValue)] = []
+    func number(_ s: Scalar) -> JSONValue? {
+        switch s {
+        case .double(let d) where d.isFinite: .double(d)
+        case .int(let i): .int(i)
+        default: nil
+        }
+    }
+    let reader = try TraceReader(path: trace)
+    try reader.forEachIntact { entry in
+        switch entry.event {
+        case .observe(let o):
+            if o.kind == .logVar && o.name == "loss" { pendingLoss = number(o.value) }
+            if o.kind == .metric, let v = number(o.value) { pendingMetrics.append((o.name, v)) }
+        case .call(let c):
+            if c.stage == "after_train_iter", let l = pendingLoss { losses.append(l) }
+            pendingLoss = nil
+            for (name, v) in pendingMetrics {
+                if let i = metrics.firstIndex(where: { $0.name == name }) { metrics[i].values.append(v) } else { metrics.append((name, [v])) }
+            }
+            pendingMetrics = []
+        default:
+            break
+        }
+    }
+    if case .damaged(let error) = reader.state { throw error }
+    guard !losses.isEmpty || !metrics.isEmpty else {
+        throw HooktraceError(.invalidInput, "the trace holds no training losses or evaluation metrics to take", file: trace)
+    }
+    var out: [(path: String, value: JSONValue)] = []
+    if !losses.isEmpty { out.append(("simulation.loss", .array(losses))) }
+    if !metrics.isEmpty { out.append(("simulation.metrics", .object(metrics.map { ($0.name, JSONValue.array($0.values)) }))) }
+    return out
+}
 
 /// Notes about the config that do not change the run: top-level keys that do not affect
 /// hooks, and keys mmcv itself ignores.

@@ -277,3 +277,43 @@ struct SweepTests {
         }
     }
 }
+
+/// `record --config … --observations-from real.htrace`.
+@Suite("observations from a recorded run")
+struct ObservationsFromTests {
+    static func observed(_ path: String) throws -> (losses: [Double], metrics: [String]) {
+        var losses: [Double] = [], metrics: [String] = [], pending: Double?
+        try TraceReader(path: path).forEach { e in
+            switch e.event {
+            case .observe(let o) where o.kind == .logVar && o.name == "loss":
+                if case .double(let v) = o.value { pending = v }
+            case .call(let c):
+                if c.stage == "after_train_iter", let p = pending { losses.append(p) }
+                pending = nil
+            case .effect(let x):
+                if case .evaluate(let f) = x.action { metrics.append(f.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
+            default: break
+            }
+        }
+        return (losses, metrics)
+    }
+
+    @Test("another config run on a recorded run's losses and metrics: the same values, step by step and evaluation by evaluation; a longer run is an error naming the count")
+    func taken() throws {
+        let scratch = Scratch()
+        let trace = try SweepTests.recorded(scratch)
+        let other = scratch.file("other.json")
+        try ResumeCheckTests.saveBest.replacingOccurrences(of: #""step": [3, 5]"#, with: #""step": [4]"#)
+            .replacingOccurrences(of: #", "simulation": {"metrics": {"mAP": [0.3, 0.35, 0.33, 0.4, 0.38, 0.39]}}"#, with: "")
+            .write(toFile: other, atomically: true, encoding: .utf8)
+        let out = scratch.file("other.htrace")
+        let r = try CLI.run(["record", "--config", other, "--observations-from", trace, "-o", out, "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let a = try Self.observed(trace), b = try Self.observed(out)
+        #expect(!a.losses.isEmpty && a.losses == b.losses)
+        #expect(a.metrics.count == 6 && a.metrics == b.metrics, "\(a.metrics) vs \(b.metrics)")
+        // Two more epochs than the recording had.
+        let longer = try CLI.run(["record", "--config", other, "--observations-from", trace, "--cfg-options", "runner.max_epochs=8", "-o", scratch.file("x.htrace")])
+        #expect(longer.status == 2 && longer.stderr.contains("training step 25 needs a value, and the list gives 24"), "\(longer.stderr)")
+    }
+}
