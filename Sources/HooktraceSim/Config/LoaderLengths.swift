@@ -403,7 +403,8 @@ package struct LoaderPlan {
         if case .string(let prefix)? = ds["data_prefix"]?["img"] ?? ds["data_prefix"]?["img_path"] { text += " " + prefix }
         guard let entry = DatasetTable.entry(for: text) else {
             let named = annFiles.first.map { "ann_file '\($0)'" } ?? "no ann_file"
-            throw configError(path, "hooktrace does not know the size of this dataset (\(type.isEmpty ? "no type" : type), \(named)); give len(dataset) with \(option) N")
+            throw configError(path, "hooktrace does not know the size of this dataset (\(type.isEmpty ? "no type" : type), \(named)); give len(dataset) with \(option) N"
+                + (option == "--val-size" && framework == .mmcv ? " (or train without evaluation: --no-validate)" : ""))
         }
         // Which images survive the dataset's filter (train datasets only).
         let filtered: Bool
