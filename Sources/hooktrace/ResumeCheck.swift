@@ -72,7 +72,7 @@ struct ResumeCheck: ParsableCommand {
         for e in full {
             if case .call(let c) = e { call = c }
             if case .effect(let x) = e, case .checkpointSave(let p) = x.action, let c = call {
-                let name = ResumePoint.baseName(p)
+                let name = baseName(p)
                 guard !name.hasPrefix("best_"), !points.contains(where: { $0.name == name }) else { continue }
                 let stop: Launch.StopAt = c.stage == "after_train_iter" ? .iter(c.iter + 1) : .epoch(c.epoch + 1)
                 points.append((name, stop))
@@ -140,7 +140,7 @@ struct ResumeCheck: ParsableCommand {
             let kept = after.keptBefore(point)
             if kept != full.kept { outcome.endDifferences.append("checkpoints kept at the end: uninterrupted [\(full.kept.joined(separator: ", "))], resumed [\(kept.joined(separator: ", "))]") }
             let best = after.best ?? point.hookMessages?.first { $0.key == "best_ckpt" }.map { m in
-                if case .string(let s) = m.value { return ResumePoint.baseName(s) } else { return "" }
+                if case .string(let s) = m.value { return baseName(s) } else { return "" }
             }
             if best != full.best { outcome.endDifferences.append("best checkpoint: uninterrupted \(full.best ?? "none"), resumed \(best ?? "none")") }
         } catch {
@@ -167,7 +167,7 @@ struct ResumeCheck: ParsableCommand {
 
         init(_ events: [Event], skippingStart: Bool = false) {
             var call: Call?
-            var lr: [String: Double] = [:], momentum: [String: Double] = [:]
+            var lr: [String: Double] = [:]
             for e in events {
                 switch e {
                 case .call(let c):
@@ -183,23 +183,22 @@ struct ResumeCheck: ParsableCommand {
                         if lr[key] != v || c.stage != "before_run" { lr[key] = v; add("lr", "lr\(key)=\(formatDouble(v)) at \(c.stage) \(c.epoch) \(c.iter)") }
                     case .setMomentum(let o, let g, let v):
                         let key = "\(o)[\(g)]"
-                        momentum[key] = v
                         add("momentum", "momentum\(key)=\(formatDouble(v)) at \(c.stage) \(c.epoch) \(c.iter)")
                     case .optimizerStep(let o, let stepped, _):
                         add("optimizer step", "\(o) \(stepped ? "stepped" : "accumulated") at \(c.epoch) \(c.iter)")
                     case .checkpointSave(let p):
-                        let name = ResumePoint.baseName(p)
+                        let name = baseName(p)
                         saved.removeAll { $0 == name }
                         saved.append(name)
                         removed.remove(name)
                         add("checkpoint", "save \(name)")
                     case .checkpointRemove(let p):
-                        let name = ResumePoint.baseName(p)
+                        let name = baseName(p)
                         removed.insert(name)
                         add("checkpoint", "remove \(name)")
                     case .bestUpdate(let k, let v, let ckpt):
-                        best = ResumePoint.baseName(ckpt)
-                        add("best", "\(k)=\(formatDouble(v)) \(ResumePoint.baseName(ckpt))")
+                        best = baseName(ckpt)
+                        add("best", "\(k)=\(formatDouble(v)) \(baseName(ckpt))")
                     case .evaluate(let fields):
                         add("evaluation", "at \(c.epoch) \(c.iter): " + fields.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
                     case .log(let fields):
@@ -217,7 +216,7 @@ struct ResumeCheck: ParsableCommand {
 
         /// The files at the end of a resumed run: the restored ones, with its changes.
         func keptBefore(_ point: ResumePoint) -> [String] {
-            var files = point.files.filter { $0.link == nil }.map { ResumePoint.baseName($0.path) }
+            var files = point.files.filter { $0.link == nil }.map { baseName($0.path) }
             for name in saved where !files.contains(name) { files.append(name) }
             return files.filter { !removed.contains($0) }
         }

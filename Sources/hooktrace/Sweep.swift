@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HooktraceAnalysis
 import HooktraceFormat
+import HooktraceRender
 import HooktraceSim
 
 /// `hooktrace sweep run.htrace --vary KEY=V1;V2 …`: the recorded run replayed with every
@@ -150,7 +151,7 @@ struct Sweep: ParsableCommand {
             }
             out.write(JSONValue.object([("trace", .string(trace)), ("variants", .array(items))]).pretty() + "\n")
         case "csv":
-            func q(_ s: String) -> String { s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+            let q = CSVExport.quote
             out.write("settings,differs,first_divergence,final_lr,kept,best_on_disk,evaluations,error\n")
             for r in rows {
                 out.write([q(r.settings.joined(separator: " ")), r.differs ? "yes" : "no", q(r.divergence), lr(r), q(r.kept.joined(separator: " ")),

@@ -1798,11 +1798,11 @@ def _patch_mmcv_eval(module):
     cls.evaluate = evaluate
 
 
-def _patch_mmcv_ema(module):
-    """mmcv 1.x's EMAHook: each update (an "ema" message with the momentum it used, as
-    its after_train_iter computes it) and each swap of the model's parameters with their
-    averages at the epoch's edges (an "ema_swap" custom effect), by the hook by identity."""
-    cls = getattr(module, "EMAHook", None)
+def _patch_ema_class(cls, momentum_of):
+    """An EMA hook class: each update (an "ema" message with the momentum it used, as
+    `momentum_of(hook, runner)` gives it before the update, None when the hook skips the
+    iteration) and each swap of the model's parameters with their averages at the epoch's
+    edges (an "ema_swap" custom effect), by the hook by identity."""
     if cls is None or getattr(cls.__dict__.get("after_train_iter"), "_hooktrace", False):
         return
     update, before, after = cls.after_train_iter, cls.before_train_epoch, cls.after_train_epoch
@@ -1811,9 +1811,7 @@ def _patch_mmcv_ema(module):
         momentum = None
         if not _faulted and _channel is not None and _started:
             try:
-                step = runner.iter
-                if step % self.interval == 0:
-                    momentum = min(self.momentum, (1 + step) / (self.warm_up + step))
+                momentum = momentum_of(self, runner)
             except Exception as exc:
                 _fault("after_train_iter", exc)
         result = update(self, runner)
@@ -1834,43 +1832,24 @@ def _patch_mmcv_ema(module):
     cls.after_train_iter = after_train_iter
     cls.before_train_epoch = swapping(before)
     cls.after_train_epoch = swapping(after)
+
+
+def _patch_mmcv_ema(module):
+    """mmcv 1.x's EMAHook: its after_train_iter updates when runner.iter is a multiple of
+    the interval, with min(momentum, (1 + iter) / (warm_up + iter))."""
+    def momentum_of(hook, runner):
+        step = runner.iter
+        return min(hook.momentum, (1 + step) / (hook.warm_up + step)) if step % hook.interval == 0 else None
+    _patch_ema_class(getattr(module, "EMAHook", None), momentum_of)
 
 
 def _patch_mmdet_ema(module):
     """mmdetection 2.x's ExpMomentumEMAHook and LinearMomentumEMAHook (their BaseEMAHook):
-    each update (an "ema" message with the momentum its momentum function gave), each swap
-    at the epoch's edges (an "ema_swap" custom effect), by the hook by identity."""
-    cls = getattr(module, "BaseEMAHook", None)
-    if cls is None or getattr(cls.__dict__.get("after_train_iter"), "_hooktrace", False):
-        return
-    update, before, after = cls.after_train_iter, cls.before_train_epoch, cls.after_train_epoch
-
-    def after_train_iter(self, runner):
-        momentum = None
-        if not _faulted and _channel is not None and _started:
-            try:
-                if (runner.iter + 1) % self.interval == 0:
-                    momentum = self.get_momentum(runner)  # what the update uses (a pure function)
-            except Exception as exc:
-                _fault("after_train_iter", exc)
-        result = update(self, runner)
-        if momentum is not None and not _faulted:
-            _channel.send(["ema", _state.get("hook_names", {}).get(id(self), type(self).__name__), momentum])
-        return result
-
-    def swapping(original):
-        def swap(self, runner):
-            result = original(self, runner)
-            if not _faulted and _channel is not None and _started:
-                _channel.send(["custom", _state.get("hook_names", {}).get(id(self), type(self).__name__), "ema_swap", {}])
-            return result
-        swap._hooktrace = True
-        return swap
-
-    after_train_iter._hooktrace = True
-    cls.after_train_iter = after_train_iter
-    cls.before_train_epoch = swapping(before)
-    cls.after_train_epoch = swapping(after)
+    an update after every interval-th iteration, with the momentum of the hook's own
+    get_momentum (a pure function of runner.iter)."""
+    def momentum_of(hook, runner):
+        return hook.get_momentum(runner) if (runner.iter + 1) % hook.interval == 0 else None
+    _patch_ema_class(getattr(module, "BaseEMAHook", None), momentum_of)
 
 
 def _hook_of_type(runner, kind):

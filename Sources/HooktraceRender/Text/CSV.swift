@@ -74,7 +74,8 @@ package enum CSVExport {
         }
     }
 
-    static func quote(_ s: String) -> String {
+    /// A CSV field, quoted when it holds a separator, a quote or a line break.
+    package static func quote(_ s: String) -> String {
         if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
             return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }

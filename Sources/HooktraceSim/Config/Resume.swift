@@ -147,7 +147,7 @@ package struct ResumePoint: Sendable, Equatable {
                     files.remove(p)
                 case .checkpointLink(let l, let t):
                     files.link(l, to: t)
-                    if ResumePoint.baseName(l) == "latest.pth" { latest = t }
+                    if baseName(l) == "latest.pth" { latest = t }
                 case .custom("hook_msgs", let fields):
                     for f in fields { setMessage(f.key, ResumePoint.json(f.value)) }
                 case .bestUpdate(_, let v, let c):
@@ -171,14 +171,14 @@ package struct ResumePoint: Sendable, Equatable {
             // The checkpoint: named (a path or a file name), or latest.pth's target.
             let wanted = checkpoint ?? latest
             guard let wanted else {
-                throw HooktraceError(.invalidInput, "the run left no latest.pth to resume from; name a checkpoint: \(files.contents.map(ResumePoint.baseName).joined(separator: ", "))", file: trace)
+                throw HooktraceError(.invalidInput, "the run left no latest.pth to resume from; name a checkpoint: \(files.contents.map { baseName($0) }.joined(separator: ", "))", file: trace)
             }
-            let candidates = saves.keys.filter { $0 == wanted || ResumePoint.baseName($0) == ResumePoint.baseName(wanted) }.sorted()
+            let candidates = saves.keys.filter { $0 == wanted || baseName($0) == baseName(wanted) }.sorted()
             guard let path = candidates.last, let save = saves[path] else {
-                throw HooktraceError(.invalidInput, "the run saved no checkpoint \(wanted); it saved \(saves.keys.map(ResumePoint.baseName).sorted().joined(separator: ", "))", file: trace)
+                throw HooktraceError(.invalidInput, "the run saved no checkpoint \(wanted); it saved \(saves.keys.map { baseName($0) }.sorted().joined(separator: ", "))", file: trace)
             }
             guard files.exists(path) else {
-                throw HooktraceError(.invalidInput, "\(ResumePoint.baseName(path)) was removed before the run ended (max_keep_ckpts or a newer best); the files left are \(files.contents.map(ResumePoint.baseName).joined(separator: ", "))", file: trace)
+                throw HooktraceError(.invalidInput, "\(baseName(path)) was removed before the run ended (max_keep_ckpts or a newer best); the files left are \(files.contents.map { baseName($0) }.joined(separator: ", "))", file: trace)
             }
             // mmcv's save_checkpoint: meta epoch = runner.epoch + 1, iter = runner.iter, as they
             // were in the saving call (both runners).
@@ -197,10 +197,6 @@ package struct ResumePoint: Sendable, Equatable {
         case .double(let d): .double(d)
         case .string(let t): .string(t)
         }
-    }
-
-    package static func baseName(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
     }
 
     // MARK: The config's form (launch.resume)
