@@ -71,6 +71,14 @@ if case == "step":
     runner.register_training_hooks(lr_config=dict(policy="step", step=[1]), optimizer_config=dict(grad_clip=None),
                                    checkpoint_config=dict(interval=1), log_config=log)
     runner.run([loader], [("train", 1)])
+elif case == "outdir":
+    # CheckpointHook's out_dir (files under out_dir/<work_dir's name>, the oldest removed there).
+    import os
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=3)
+    runner.register_training_hooks(lr_config=dict(policy="step", step=[1]), optimizer_config=dict(grad_clip=None),
+                                   checkpoint_config=dict(interval=1, max_keep_ckpts=1, out_dir=os.path.join(work_dir, "..", "out")),
+                                   log_config=log)
+    runner.run([loader], [("train", 1)])
 elif case == "warmup":
     runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=4)
     runner.register_training_hooks(

@@ -828,7 +828,7 @@ struct RealMMCVTests {
 
     @Test("a real mmcv run records its hooks, LRs, optimizer steps and checkpoints, and replays without a config (its settings read back from the hooks)",
           .enabled(if: realMMCVAvailable, "torch and mmcv 1.x are not installed (tools/bench fetches mmcv 1.7.2's source into .build-mmcv); the stand-in runner tests cover the shim"),
-          arguments: ["step", "warmup", "iter", "eval"])
+          arguments: ["step", "warmup", "iter", "eval", "outdir"])
     func realRun(kind: String) throws {
         let scratch = Scratch()
         let trace = scratch.file("real.htrace")
@@ -848,7 +848,22 @@ struct RealMMCVTests {
             #expect(calls == 2 + 2 * (2 + 3 * 2))
             #expect(lrs.contains(0.002))
         }
-        #expect(steps == (kind == "iter" || kind == "eval" ? 9 : kind == "warmup" ? 12 : 6), "\(steps) optimizer steps")
+        #expect(steps == (kind == "iter" || kind == "eval" || kind == "outdir" ? 9 : kind == "warmup" ? 12 : 6), "\(steps) optimizer steps")
+        if kind == "outdir" {
+            // CheckpointHook's out_dir is followed as work_dir is: its saves, latest.pth's
+            // relinks and the removals max_keep_ckpts=1 makes there, all the hook's.
+            var effects: [String] = []
+            try TraceReader(path: trace).forEach { e in
+                guard case .effect(let x) = e.event else { return }
+                switch x.action {
+                case .checkpointSave(let p): effects.append("\(x.hook) save \(p.components(separatedBy: "/out/").last ?? p)")
+                case .checkpointRemove(let p): effects.append("\(x.hook) remove \(p.components(separatedBy: "/out/").last ?? p)")
+                default: break
+                }
+            }
+            #expect(effects == ["CheckpointHook save wd/epoch_1.pth", "CheckpointHook save wd/epoch_2.pth", "CheckpointHook remove wd/epoch_1.pth",
+                                "CheckpointHook save wd/epoch_3.pth", "CheckpointHook remove wd/epoch_2.pth"], "\(effects)")
+        }
         if kind == "eval" {
             // EvalHook's results as metrics and evaluate effects, its new bests, and the
             // before_run record of runner.meta with its nested hook_msgs kept (as JSON text).

@@ -279,8 +279,8 @@ def _start(runner, framework):
     # What was there before the run (a resumed run's work_dir, its restored hook_msgs) is
     # not this run's doing: only changes from here on are effects.
     work_dir = getattr(runner, "work_dir", None)
-    if work_dir and "files" not in _state:
-        _state["files"] = _files(work_dir)
+    if work_dir:
+        _dir_files(work_dir)
     meta = getattr(runner, "meta", None)
     msgs = meta.get("hook_msgs") if isinstance(meta, dict) else None
     if isinstance(msgs, dict):
@@ -786,6 +786,19 @@ def _files(work_dir):
         return {}
 
 
+def _dir_files(path, baseline=None):
+    """The followed checkpoint files of a directory (name -> link target), as last seen:
+    work_dir's from the run's start, and those of every other directory a checkpoint is
+    saved to (a CheckpointHook's out_dir) from its first save (`baseline`: its files before
+    that save; else as they are now). Files there before are not this run's doing."""
+    dirs = _state.setdefault("dirs", {})
+    key = os.path.abspath(path)
+    entry = dirs.get(key)
+    if entry is None:
+        entry = dirs[key] = (path, _files(path) if baseline is None else dict(baseline))
+    return entry[1]
+
+
 def _param_groups(runner):
     out = []
     for name, opt in _optimizers(runner):
@@ -908,30 +921,34 @@ def _saver(runner, name):
     return _hook_named(runner, "CheckpointHook")
 
 
-def _scan(runner):
-    """Checkpoints that appeared, changed link or went, and new log records."""
+def _scan(runner, remover=None):
+    """Checkpoints that appeared, changed link or went (in work_dir and in every other
+    directory saved to), and new log records. `remover`: the hook whose method is running
+    (mmengine's CheckpointHook removes its oldest checkpoint before it saves the next)."""
     st = _state
     work_dir = getattr(runner, "work_dir", None)
-    if not work_dir:
-        _tail_log(runner)
-        return
-    files = _files(work_dir)
-    before = st.get("files", {})
-    for name in sorted(files):
-        if name in before and before[name] == files[name]:
-            continue
-        hook = _saver(runner, name)
-        if files[name] is not None:
-            _channel.send(["ckpt", "link", os.path.join(work_dir, name), hook, files[name]])
-        else:
-            _channel.send(["ckpt", "save", os.path.join(work_dir, name), hook])
+    if work_dir:
+        _dir_files(work_dir)
     # Old checkpoints go right after a save, in the saving hook's method (max_keep_ckpts,
-    # the previous best): theirs when one saved since the last scan.
+    # the previous best): a removal is the hook's that last saved a file of that kind in
+    # that directory since the last scan (each CheckpointHook keeps its own out_dir).
     last = st.pop("last_saver", None) or {}
-    for name in sorted(set(before) - set(files)):
-        hook = last.get(name.startswith("best_")) or _saver(runner, name)
-        _channel.send(["ckpt", "remove", os.path.join(work_dir, name), hook])
-    st["files"] = files
+    dirs = st.get("dirs", {})
+    for key in sorted(dirs):
+        shown, before = dirs[key]
+        files = _files(shown)
+        for name in sorted(files):
+            if name in before and before[name] == files[name]:
+                continue
+            hook = _saver(runner, name)
+            if files[name] is not None:
+                _channel.send(["ckpt", "link", os.path.join(shown, name), hook, files[name]])
+            else:
+                _channel.send(["ckpt", "save", os.path.join(shown, name), hook])
+        for name in sorted(set(before) - set(files)):
+            hook = last.get((key, name.startswith("best_"))) or remover or _saver(runner, name)
+            _channel.send(["ckpt", "remove", os.path.join(shown, name), hook])
+        dirs[key] = (shown, files)
     _hook_messages(runner)
     _tail_log(runner)
 
@@ -1118,8 +1135,7 @@ def _patch_mmcv_save(cls):
             changed = [n for n in sorted(after) if n not in before or before[n] != after[n]]
             if changed:
                 hook = _calling_hook(self)
-                in_work_dir = os.path.abspath(out_dir) == os.path.abspath(getattr(self, "work_dir", "") or "")
-                files = _state.setdefault("files", {}) if in_work_dir else {}
+                files = _dir_files(out_dir, before)
                 for name in changed:
                     who = hook or _saver(self, name)
                     path = os.path.join(out_dir, name)
@@ -1127,7 +1143,7 @@ def _patch_mmcv_save(cls):
                         _channel.send(["ckpt", "link", path, who, after[name]])
                     else:
                         _channel.send(["ckpt", "save", path, who])
-                        _state.setdefault("last_saver", {})[name.startswith("best_")] = who
+                        _state.setdefault("last_saver", {})[(os.path.abspath(out_dir), name.startswith("best_"))] = who
                     files[name] = after[name]  # seen: the scan after the call does not report it again
         except Exception as exc:
             _fault("save_checkpoint", exc)
@@ -1406,7 +1422,9 @@ def _patch_mmengine(module):
                     if filled and outputs.__class__ is dict:
                         # RuntimeInfoHook turns each value into a number for the message
                         # hub in this call: read them there after the hooks (a tensor's
-                        # .item() is the dearest thing here) and put them before the call.
+                        # .item() is the dearest thing here) and put them, then the call,
+                        # after what the buffer holds now (a nested call made by the hooks
+                        # goes after them: the buffer is held till then).
                         pending = outputs
                         at = len(buf)
                         ch.hold = True
@@ -1420,40 +1438,59 @@ def _patch_mmengine(module):
                                 if value.__class__ is not float:
                                     value = _scalar(value)
                             buf.append((1, 0, value, name))
-                buf.append(call)
+                if pending is None:
+                    buf.append(call)
             except Exception as exc:
+                ch.hold = False
                 fast.clear()
                 _fault(fn_name, exc)
                 return original(self, fn_name, **kwargs)
             saving[0] = False
-            if own:
-                for hook in self._hooks:
-                    if hasattr(hook, fn_name):
-                        try:
-                            getattr(hook, fn_name)(self, **kwargs)
-                        except TypeError as e:
-                            raise TypeError("%s in %s" % (e, hook)) from None
-            else:
-                original(self, fn_name, **kwargs)
+            try:
+                if own:
+                    for hook in self._hooks:
+                        if hasattr(hook, fn_name):
+                            try:
+                                getattr(hook, fn_name)(self, **kwargs)
+                            except TypeError as e:
+                                raise TypeError("%s in %s" % (e, hook)) from None
+                else:
+                    original(self, fn_name, **kwargs)
+            except BaseException:
+                # A hook failed (the training is ending): the call is still recorded, in its
+                # place; the step's values go with the failure.
+                if pending is not None:
+                    ch.hold = False
+                    buf.insert(at, call)
+                raise
             if _faulted:
-                ch.hold = False
+                if pending is not None:
+                    ch.hold = False
+                    buf.insert(at, call)
                 return
             try:
                 if pending is not None:
                     ch.hold = False
                     scalars = self.message_hub._log_scalars
-                    values = []
+                    nested = len(buf) != at
+                    if nested:
+                        tail = buf[at:]
+                        del buf[at:]
                     for name, value in pending.items():
                         if value.__class__ is not float:
                             h = scalars.get("train/" + name)
                             if h is not None:
-                                value = h._log_history[-1].item()  # numpy's: the hook's .item(), exact
+                                # numpy's last value as a Python number: what the hook's
+                                # .item() gave, exactly (5x cheaper than [-1].item())
+                                value = h._log_history.item(-1)
                             else:
                                 value = _scalar(value)
                             if value.__class__ is not float:
                                 value = _scalar(value)
-                        values.append((1, 0, value, name))
-                    buf[at:at] = values
+                        buf.append((1, 0, value, name))
+                    buf.append(call)
+                    if nested:
+                        buf.extend(tail)
                 if one is not None:
                     # One param group (_watcher's watch_one), inline: the lr changes at
                     # every iteration under many schedules.
@@ -1507,7 +1544,7 @@ def _patch_mmengine(module):
                 # step, the oldest checkpoint removed) is the outer call's, so look now, while
                 # the outer call is the latest; the save itself comes after, as in a simulation.
                 _watch_params(self, fn_name)
-                _scan(self)
+                _scan(self, _calling_hook(self))
                 saving[0] = True
             t = _perf_ns() - ch.t0
             loop = getattr(self, "_train_loop", None)
@@ -1630,17 +1667,16 @@ def _patch_save(runner_cls):
         try:
             path = os.path.join(out_dir, filename)
             hook = _calling_hook(self) or _saver(self, filename)
-            _state.setdefault("last_saver", {})[filename.startswith("best_")] = hook
+            _state.setdefault("last_saver", {})[(os.path.abspath(out_dir), filename.startswith("best_"))] = hook
             _channel.send(["ckpt", "save", path, hook])
             if filename.startswith("best_"):
                 _send_best(self, filename, path, hook)
-            files = _state.get("files")
-            if files is not None and os.path.dirname(os.path.abspath(path)) == os.path.abspath(getattr(self, "work_dir", "") or ""):
-                files[filename] = None  # seen: the next scan does not report it again
-                if not filename.startswith("best_"):
-                    # CheckpointHook rewrites last_checkpoint after a regular save, often
-                    # with the same text (a save again after a new best): report it again.
-                    files.pop("last_checkpoint", None)
+            _dir_files(out_dir)[filename] = None  # seen: the next scan does not report it again
+            work_dir = getattr(self, "work_dir", None)
+            if work_dir and not filename.startswith("best_"):
+                # CheckpointHook rewrites last_checkpoint (in work_dir) after a regular save,
+                # often with the same text (a save again after a new best): report it again.
+                _dir_files(work_dir).pop("last_checkpoint", None)
         except Exception:  # the recorder never breaks the training
             pass
         return result
