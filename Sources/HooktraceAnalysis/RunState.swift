@@ -44,8 +44,12 @@ package struct RunState: Sendable {
     package private(set) var links: [(link: String, target: String)] = []
     /// The latest best checkpoint and its score.
     package private(set) var best: Best?
-    /// `runner.meta['hook_msgs']['last_ckpt']`, as the checkpoint hook last set it.
+    /// `runner.meta['hook_msgs']['last_ckpt']` (mmengine: the message hub's), as the
+    /// checkpoint hook last set it.
     package private(set) var lastCheckpoint: String?
+    /// mmcv's hook_msgs and mmengine's message-hub entries as the hooks last set them, in
+    /// the order first set.
+    package private(set) var messages: [(key: String, value: Scalar)] = []
 
     package init() {}
 
@@ -147,9 +151,13 @@ package struct RunState: Sendable {
         case .bestUpdate(let key, let score, let checkpoint):
             best = Best(key: key, score: score, checkpoint: checkpoint)
             return .best
-        case .custom(kind: "hook_msgs", let fields):
-            guard let f = fields.first(where: { $0.key == "last_ckpt" }), case .string(let path) = f.value else { return .none }
-            lastCheckpoint = path
+        case .custom(kind: "hook_msgs", let fields), .custom(kind: "message_hub", let fields):
+            // mmcv's runner.meta['hook_msgs'], mmengine's message hub (its CheckpointHook's
+            // keep_ckpt_ids, last_ckpt, best_score, best_ckpt).
+            for f in fields {
+                if let i = messages.firstIndex(where: { $0.key == f.key }) { messages[i].value = f.value } else { messages.append((f.key, f.value)) }
+            }
+            if let f = fields.first(where: { $0.key == "last_ckpt" }), case .string(let path) = f.value { lastCheckpoint = path }
             return .hookMessages
         default:
             return .none

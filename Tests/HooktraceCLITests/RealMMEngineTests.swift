@@ -56,11 +56,12 @@ struct RealMMEngineTests {
     /// removes the oldest file before that nested call, the recorder sees it after.
     static func outline(_ path: String) throws -> (calls: [String], files: [String]) {
         var calls: [String] = [], files: [(Int, String)] = []
-        var owner = 0
+        var owner = 0, hubOrder = 0
         try TraceReader(path: path).forEach { e in
             switch e.event {
             case .call(let c):
                 calls.append("\(c.stage) \(c.epoch) \(c.iter) \(c.innerIter) \(c.mode)")
+                if c.stage != "before_save_checkpoint" { hubOrder = 0 }
                 if c.stage != "before_save_checkpoint" { owner = calls.count }
             case .effect(let x):
                 if case .checkpointSave(let p) = x.action { files.append((owner, "save " + (p as NSString).lastPathComponent)) }
@@ -79,6 +80,21 @@ struct RealMMEngineTests {
                 }
                 if case .checkpointLink(let l, let t) = x.action {
                     files.append((owner, "link " + (l as NSString).lastPathComponent + " -> " + (t as NSString).lastPathComponent))
+                }
+                if case .custom("message_hub", let fields) = x.action {
+                    // CheckpointHook's state in the message hub, in the order set (numbered
+                    // within the call): kept ids as they are, paths by file name; a best score
+                    // is the run's own metric.
+                    for f in fields {
+                        let value: String
+                        switch f.value {
+                        case .string(let t) where f.key.hasPrefix("best_ckpt") || f.key == "last_ckpt": value = (t as NSString).lastPathComponent
+                        case _ where f.key.hasPrefix("best_score"): value = "score"
+                        default: value = "\(f.value)"
+                        }
+                        hubOrder += 1
+                        files.append((owner, "hub \(hubOrder) \(f.key)=\(value)"))
+                    }
                 }
             default: break
             }

@@ -1544,8 +1544,18 @@ def _patch_mmengine(module):
                 # step, the oldest checkpoint removed) is the outer call's, so look now, while
                 # the outer call is the latest; the save itself comes after, as in a simulation.
                 _watch_params(self, fn_name)
-                _scan(self, _calling_hook(self))
+                # mmengine's order around a save: a new best score, the previous best (or the
+                # oldest checkpoint) removed, then the kept ids, last_ckpt or best_ckpt.
+                saver = _calling_hook(self)
+                hub_hook = saver or _hook_named(self, "CheckpointHook")
+                _hub_info(self, hub_hook, scores=True)
+                _scan(self, saver)
+                _hub_info(self, hub_hook, scores=False)
                 saving[0] = True
+            elif fn_name == "before_train":
+                # The hub as the run starts training (after load_or_resume): restored values
+                # are the checkpoint's, not this run's changes.
+                _hub_info(self, None, baseline=True)
             t = _perf_ns() - ch.t0
             loop = getattr(self, "_train_loop", None)
             try:  # the loop's own counters, without the runner's and loop's properties
@@ -1635,6 +1645,42 @@ def _hub_filled(runner):
             if c.__name__ == "RuntimeInfoHook" and c.__module__.startswith("mmengine."):
                 return type(h).after_train_iter is c.__dict__.get("after_train_iter")
     return False
+
+
+def _hub_value(value):
+    """A message-hub value as an effect field: numbers as floats (a best score), a list of
+    checkpoint ids as compact JSON text, a path as itself."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return json.dumps([_scalar(v) for v in value], separators=(",", ":"))
+    v = _scalar(value)
+    return float(v) if isinstance(v, int) else v
+
+
+def _is_hub_checkpoint_key(key):
+    return key in ("keep_ckpt_ids", "last_ckpt") or key.startswith("best_score") or key.startswith("best_ckpt")
+
+
+def _hub_info(runner, hook, scores=None, baseline=False):
+    """mmengine's CheckpointHook keeps its state in the message hub (keep_ckpt_ids,
+    last_ckpt, best_score[_key], best_ckpt[_key]) so that a resumed run has it: each change
+    is a "message_hub" effect of `hook`. `scores`: only the best_score keys (True) or all but
+    them (False), for the order mmengine makes them in around a save; `baseline`: take the
+    hub as it is (a resumed run's restored values are not this run's doing)."""
+    info = getattr(getattr(runner, "message_hub", None), "_runtime_info", None)
+    if not isinstance(info, dict):
+        return
+    seen = _state.setdefault("hub_seen", {})
+    for key in list(info):
+        if not _is_hub_checkpoint_key(key) or (scores is not None and key.startswith("best_score") != scores):
+            continue
+        value = _hub_value(info[key])
+        if seen.get(key, seen) == value:
+            continue
+        seen[key] = value
+        if not baseline:
+            _channel.send(["custom", hook, "message_hub", {key: value}])
 
 
 def _send_best(runner, filename, path, saver="CheckpointHook"):

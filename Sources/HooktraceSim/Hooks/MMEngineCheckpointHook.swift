@@ -29,6 +29,8 @@ package final class MMEngineCheckpointHook: Hook {
     private var lastCheckpoint: String?
     /// Per key: the best score and its file.
     private var best: [String: (score: Double, path: String)] = [:]
+    /// What this hook last put in the message hub, by key.
+    private var hubValues: [String: Scalar] = [:]
 
     static let defaultGreaterKeys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
     static let defaultLessKeys = ["loss"]
@@ -132,7 +134,18 @@ package final class MMEngineCheckpointHook: Hook {
         joinPath(outDir, formatTemplate(template, n) ?? template)
     }
 
-    /// `_save_checkpoint_with_step`.
+    /// `message_hub.update_info(key, value)`: the hook's state kept where a resumed run
+    /// finds it, a "message_hub" effect (numbers as floats, id lists as compact JSON text).
+    /// Only changes are effects (a best's second regular save puts the same last_ckpt
+    /// again: a recording cannot tell that from nothing).
+    private func hub(_ key: String, _ value: Scalar, _ runner: HookContext) throws(HooktraceError) {
+        guard hubValues[key] != value else { return }
+        hubValues[key] = value
+        try runner.effect(.custom(kind: "message_hub", fields: [Field(key, value)]))
+    }
+
+    /// `_save_checkpoint_with_step`: the oldest kept checkpoint removed, `keep_ckpt_ids` and
+    /// `last_ckpt` put in the message hub, then the save.
     private func saveWithStep(_ n: Int, _ runner: HookContext) throws(HooktraceError) {
         if maxKeep > 0 && keepIDs.last != n {
             if keepIDs.count == maxKeep {
@@ -143,9 +156,11 @@ package final class MMEngineCheckpointHook: Hook {
                 }
             }
             keepIDs.append(n)
+            try hub("keep_ckpt_ids", .string("[" + keepIDs.map(String.init).joined(separator: ",") + "]"), runner)
         }
         let file = path(n)
         lastCheckpoint = file
+        try hub("last_ckpt", .string(file), runner)
         try runner.saveCheckpoint(file)
         let pointer = joinPath(runner.workDir, "last_checkpoint")
         runner.files.link(pointer, to: file)
@@ -179,12 +194,17 @@ package final class MMEngineCheckpointHook: Hook {
             let current = old?.score ?? (greater ? -.infinity : .infinity)
             guard greater ? score > current : score < current else { continue }
             improved = true
+            // The score goes into the message hub first, then the previous best file goes,
+            // then the new file's path is put there and it is saved.
+            let suffix = bestKeys.count == 1 ? "" : "_" + key
+            try hub("best_score" + suffix, .double(score), runner)
             if let old, runner.files.exists(old.path) {
                 runner.files.remove(old.path)
                 try runner.effect(.checkpointRemove(path: old.path))
             }
             let file = joinPath(outDir, String("best_\(key)_\(stepName)".map { $0 == "/" ? "_" : $0 }))
             best[key] = (score, file)
+            try hub("best_ckpt" + suffix, .string(file), runner)
             try runner.saveCheckpoint(file)
             try runner.effect(.bestUpdate(key: key, value: score, checkpoint: file))
         }
