@@ -59,9 +59,6 @@ struct ResumeCheck: ParsableCommand {
 
     func run() throws {
         let cfg = try loadConfig(config, options: cfgOptions, launch: launch)
-        guard cfg.engine == nil else {
-            throw HooktraceError(.usage, "resume-check simulates mmcv 1.x's runner.resume; resuming mmengine runs is not simulated yet", file: config)
-        }
         guard cfg.launch.resume == nil, cfg.launch.stopAt == nil else {
             throw HooktraceError(.usage, "resume-check interrupts and resumes the run itself; remove launch.resume and launch.stop_at from the config", file: config)
         }
@@ -69,12 +66,22 @@ struct ResumeCheck: ParsableCommand {
         // Every regular checkpoint the run saves, with the call that saved it.
         var points: [(name: String, stop: Launch.StopAt)] = []
         var call: Call?
+        let iterationLoop = cfg.engine.map { $0.kind == .iterBased } ?? (cfg.kind == .iterBased)
         for e in full {
-            if case .call(let c) = e { call = c }
+            // mmengine's nested before_save_checkpoint is part of the saving call.
+            if case .call(let c) = e, c.stage != "before_save_checkpoint" { call = c }
             if case .effect(let x) = e, case .checkpointSave(let p) = x.action, let c = call {
                 let name = baseName(p)
                 guard !name.hasPrefix("best_"), !points.contains(where: { $0.name == name }) else { continue }
-                let stop: Launch.StopAt = c.stage == "after_train_iter" ? .iter(c.iter + 1) : .epoch(c.epoch + 1)
+                // Stopped right after the saving call's epoch or iteration: an epoch's end
+                // (and its validation), an iteration's; a save after a validation (mmengine's
+                // regular checkpoint saved again with a new best) stands where that is.
+                let stop: Launch.StopAt
+                switch c.stage {
+                case "after_train_iter": stop = .iter(c.iter + 1)
+                case "after_train_epoch": stop = iterationLoop ? .iter(c.iter) : .epoch(c.epoch + 1)
+                default: stop = iterationLoop ? .iter(c.iter) : .epoch(c.epoch)
+                }
                 points.append((name, stop))
             }
         }
@@ -85,7 +92,7 @@ struct ResumeCheck: ParsableCommand {
             points = points.filter { at.contains($0.name) }
         }
         guard !points.isEmpty else {
-            throw HooktraceError(.invalidInput, "the run saves no checkpoint to resume from (checkpoint_config)", file: config)
+            throw HooktraceError(.invalidInput, "the run saves no checkpoint to resume from (\(cfg.engine == nil ? "checkpoint_config" : "default_hooks.checkpoint"))", file: config)
         }
         let fullBehaviour = Behaviour(full)
         // Each resume point is two independent simulations: over the cores.
@@ -138,7 +145,7 @@ struct ResumeCheck: ParsableCommand {
                 outcome.divergence = "at \(longer.place): \(longer.kind): \(expected.count > after.items.count ? "only the uninterrupted run has" : "only the resumed run has") \(longer.text)"
             }
             let kept = after.keptBefore(point)
-            if kept != full.kept { outcome.endDifferences.append("checkpoints kept at the end: uninterrupted [\(full.kept.joined(separator: ", "))], resumed [\(kept.joined(separator: ", "))]") }
+            if Set(kept) != Set(full.kept) { outcome.endDifferences.append("checkpoints kept at the end: uninterrupted [\(full.kept.joined(separator: ", "))], resumed [\(kept.joined(separator: ", "))]") }
             let best = after.best ?? point.hookMessages?.first { $0.key == "best_ckpt" }.map { m in
                 if case .string(let s) = m.value { return baseName(s) } else { return "" }
             }
@@ -178,6 +185,10 @@ struct ResumeCheck: ParsableCommand {
                     let place = "epoch \(c.epoch + 1), iter \(c.iter + 1) (\(c.stage))"
                     func add(_ kind: String, _ text: String) { items.append(Item(call: calls - 1, place: place, kind: kind, text: text)) }
                     switch x.action {
+                    case .setLR(let o, let g, let v) where x.hook == "Runner.resume":
+                        lr["\(o)[\(g)]"] = v  // the checkpoint's values loaded: state, not behaviour
+                    case .setMomentum where x.hook == "Runner.resume":
+                        break
                     case .setLR(let o, let g, let v):
                         let key = "\(o)[\(g)]"
                         if lr[key] != v || c.stage != "before_run" { lr[key] = v; add("lr", "lr\(key)=\(formatDouble(v)) at \(c.stage) \(c.epoch) \(c.iter)") }

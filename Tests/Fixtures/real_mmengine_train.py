@@ -15,6 +15,7 @@ Usage: python3 real_mmengine_train.py CONFIG.json [WORK_DIR]
 `hooktrace diff` against `hooktrace record --config c.json`).
 """
 import json
+import os
 import logging
 import sys
 
@@ -101,7 +102,8 @@ class NamedMetrics(BaseMetric):
     def __init__(self, names=(), **kwargs):
         super().__init__(**kwargs)
         self.names = list(names)
-        self.calls = 0
+        # A resumed run (HOOKTRACE_TEST_EVALS_DONE) goes on from the evaluations done before.
+        self.calls = int(os.environ.get("HOOKTRACE_TEST_EVALS_DONE", "0"))
 
     def process(self, data_batch, data_samples):
         self.results.append(1)
@@ -169,10 +171,25 @@ def main():
     if cfg.get("load_from") is not None:
         # The stand-in's own weights, saved where the run can load them (the path in the
         # config names a checkpoint the stand-in cannot have).
-        import os
         path = os.path.join(os.path.dirname(os.path.abspath(work_dir)), "load_from.pth")
         torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
         kwargs.update(load_from=path, resume=bool(cfg.get("resume", False)))
+    # A crash (HOOKTRACE_TEST_CRASH_AT=N: an error as iteration N starts), then a resume in
+    # a new process (HOOKTRACE_TEST_RESUME=checkpoint: Runner's load_from with resume=True).
+    crash_at = os.environ.get("HOOKTRACE_TEST_CRASH_AT")
+    if crash_at is not None:
+        from mmengine.hooks import Hook
+
+        class Crash(Hook):
+            def before_train_iter(self, runner, batch_idx, data_batch=None):
+                if runner.iter == int(crash_at):
+                    raise RuntimeError("crashed at iteration %s (HOOKTRACE_TEST_CRASH_AT)" % crash_at)
+        kwargs["custom_hooks"] = list(kwargs["custom_hooks"] or []) + [Crash()]
+    if os.environ.get("HOOKTRACE_TEST_RESUME"):
+        # torch ≥ 2.6 loads weights only by default; mmengine 0.10.7's checkpoints hold its
+        # HistoryBuffer objects (a checkpoint of this test's own making: trusted).
+        os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+        kwargs.update(load_from=os.environ["HOOKTRACE_TEST_RESUME"], resume=True)
     if "val_cfg" in cfg:
         kwargs.update(val_dataloader=loader(data.get("val", 2)), val_cfg=cfg["val_cfg"],
                       val_evaluator=dict(type="NamedMetrics", names=metric_names))

@@ -147,6 +147,39 @@ struct RealMMEngineTests {
         #expect(removes["CheckpointHook"].map { $0 == ["work_dir"] } ?? true, "\(removes)")
     }
 
+    /// A real run crashed at an iteration, resumed in a new process from one of its
+    /// checkpoints (Runner's load_from + resume=True), against `record --resume-from` of
+    /// the crashed run's recording: the same calls from before_run on, learning rates and
+    /// momenta bit for bit, optimizer steps, checkpoints saved and removed, the message
+    /// hub's entries in order, bests and log records at the same calls.
+    @Test("a real mmengine run crashed and resumed from its checkpoint equals record --resume-from of its recording", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed"),
+          arguments: [
+            ("iteration loop, warmup + one-cycle, keep 2, save_best; resumed from iter_14 of a crash at 16", 16, "iter_14.pth", 1,
+             #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 30, "val_interval": 10}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 5}, {"type": "OneCycleLR", "eta_max": 0.05, "total_steps": 30, "by_epoch": false}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 4}, "checkpoint": {"type": "CheckpointHook", "interval": 7, "by_epoch": false, "max_keep_ckpts": 2, "save_best": "acc", "rule": "greater"}}, "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": {"start": 0.1, "end": 0.9, "noise": 0}}}}"#),
+            ("epoch loop, warmup + multistep, keep 2, save_best, EMA; resumed from epoch_2 of a crash in epoch 4", 13, "epoch_2.pth", 2,
+             #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 5, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 6}, {"type": "MultiStepLR", "milestones": [3, 4], "by_epoch": true}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 3}, "checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 2, "save_best": "acc", "rule": "greater"}}, "custom_hooks": [{"type": "EMAHook", "ema_type": "MomentumAnnealingEMA", "momentum": 0.01, "gamma": 10, "priority": 49}], "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": {"start": 0.1, "end": 0.9, "noise": 0}}}}"#),
+          ])
+    func resumed(name: String, crashAt: Int, checkpoint: String, evaluationsDone: Int, config: String) throws {
+        let scratch = Scratch()
+        let configPath = scratch.file("c.json"), wd = scratch.file("wd")
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let crashed = scratch.file("crashed.htrace"), real = scratch.file("real.htrace"), sim = scratch.file("sim.htrace")
+        let first = try CLI.run(["record", "-o", crashed, "--", "python3", Self.fixtures + "/real_mmengine_train.py", configPath, wd],
+                                environment: ["HOOKTRACE_TEST_CRASH_AT": String(crashAt)])
+        #expect(first.status == 1 && first.stderr.contains("crashed at iteration"), "\(name): \(first.stderr.suffix(1500))")
+        let second = try CLI.run(["record", "-o", real, "--", "python3", Self.fixtures + "/real_mmengine_train.py", configPath, wd],
+                                 environment: ["HOOKTRACE_TEST_RESUME": wd + "/" + checkpoint, "HOOKTRACE_TEST_EVALS_DONE": String(evaluationsDone)])
+        #expect(second.status == 0, "\(name): \(second.stderr.suffix(2000))")
+        let r = try CLI.run(["record", "--config", configPath, "--resume-from", crashed + ":" + checkpoint, "-o", sim, "--quiet"])
+        #expect(r.status == 0, "\(name): \(r.stderr)")
+        let (simCalls, simFiles) = try Self.outline(sim)
+        let (realCalls, realFiles) = try Self.outline(real)
+        #expect(simCalls == realCalls, "\(name): calls differ: \(simCalls.prefix(8)) vs \(realCalls.prefix(8))")
+        #expect(simFiles == realFiles, "\(name): checkpoints, hub entries, bests or log records at other calls: \(simFiles) vs \(realFiles)")
+        let user = try CLI.run(["diff", sim, real, "--only", "lr,momentum,checkpoint,order,optimizer"])
+        #expect(user.status == 0, "\(name): \(user.stdout)")
+    }
+
     @Test("calls, LRs, momenta, checkpoints and log records' keys equal real mmengine's", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the ported mmengine tests and the goldens cover the simulator"),
           arguments: cases)
     func sameAsReal(name: String, config: String) throws {

@@ -175,8 +175,12 @@ struct ResumeTests {
         try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "data": {"train": 2}}"#.write(toFile: engineConfig, atomically: true, encoding: .utf8)
         let engineTrace = scratch.file("engine.htrace")
         #expect(try CLI.run(["record", "--config", engineConfig, "-o", engineTrace, "-q"]).status == 0)
-        let engine = try CLI.run(["record", "--config", engineConfig, "--resume-from", engineTrace, "-o", scratch.file("x.htrace")])
-        #expect(engine.status == 2 && engine.stderr.contains("resuming an mmengine run"), "\(engine.stderr)")
+        // A checkpoint of one framework's run does not resume the other's.
+        let engine = try CLI.run(["record", "--config", engineConfig, "--resume-from", cut, "-o", scratch.file("x.htrace")])
+        #expect(engine.status == 2 && engine.stderr.contains("the checkpoint is from an mmcv 1.x run and the config is an mmengine one"), "\(engine.stderr)")
+        let mmcvFromEngine = try CLI.run(["record", "--config", scratch.file("e.json"), "--resume-from", engineTrace, "-o", scratch.file("x.htrace")])
+        #expect(mmcvFromEngine.status == 2 && mmcvFromEngine.stderr.contains("the checkpoint is from an mmengine run and the config is an mmcv 1.x one"), "\(mmcvFromEngine.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("x.htrace")))
     }
 }
 
@@ -219,13 +223,37 @@ struct ResumeCheckTests {
         #expect(i.status == 1 && i.stdout.contains("iter_4.pth               resumed at epoch 1, iter 3: differs"), "\(i.stdout)")
     }
 
-    @Test("refusals: an mmengine config, a checkpoint the run never saves, a config already resuming")
+    @Test("mmengine: save_best survives every resume of an epoch loop (CheckpointHook saves the regular checkpoint again after a new best); an iteration loop resumed between a regular save and a new best loses that second save (last_ckpt is not restored)")
+    func mmengine() throws {
+        let scratch = Scratch()
+        let epochs = scratch.file("e.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 6, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 5}, {"type": "CosineAnnealingLR", "T_max": 6, "by_epoch": true, "begin": 0, "end": 6}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 2}, "checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 2, "save_best": "acc", "rule": "greater"}}, "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": [0.3, 0.5, 0.4, 0.6, 0.55, 0.7]}}}"#.write(toFile: epochs, atomically: true, encoding: .utf8)
+        let e = try CLI.run(["resume-check", epochs])
+        #expect(e.status == 0 && e.stdout.hasSuffix("summary: 6 same, 0 differ\n"), "\(e.stdout)\(e.stderr)")
+        let iters = scratch.file("i.json")
+        try #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 30, "val_interval": 10}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 5}, {"type": "OneCycleLR", "eta_max": 0.05, "total_steps": 30, "by_epoch": false}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 4}, "checkpoint": {"type": "CheckpointHook", "interval": 7, "by_epoch": false, "max_keep_ckpts": 2, "save_best": "acc", "rule": "greater"}}, "custom_hooks": [{"type": "EMAHook", "momentum": 0.01, "ema_type": "MomentumAnnealingEMA", "gamma": 10}], "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": [0.3, 0.5, 0.4]}}}"#.write(toFile: iters, atomically: true, encoding: .utf8)
+        let i = try CLI.run(["resume-check", iters, "--format", "json"])
+        #expect(i.status == 1, "\(i.stdout)\(i.stderr)")
+        guard case .array(let rows)? = (try? JSONValue.parse(i.stdout))?["resume_points"] else { Issue.record("not JSON: \(i.stdout)"); return }
+        var outcome: [String: String] = [:]
+        for row in rows {
+            guard case .string(let name)? = row["checkpoint"], case .bool(let same)? = row["same"] else { continue }
+            if case .string(let d)? = row["first_divergence"] { outcome[name] = d } else { outcome[name] = same ? "same" : "end" }
+        }
+        // Resumed from iter_7 (before the new best at 10) or iter_14 (before the one at 20): the
+        // regular checkpoint mmengine saves again with a new best is missing.
+        #expect(outcome["iter_7.pth"]?.contains("checkpoint save iter_10.pth") == true, "\(outcome)")
+        #expect(outcome["iter_14.pth"]?.contains("checkpoint remove iter_10.pth") == true, "\(outcome)")
+        for name in ["iter_10.pth", "iter_20.pth", "iter_21.pth", "iter_28.pth", "iter_30.pth"] { #expect(outcome[name] == "same", "\(name): \(outcome)") }
+    }
+
+    @Test("refusals: a config without checkpoints, a checkpoint the run never saves")
     func refusals() throws {
         let scratch = Scratch()
         let engine = scratch.file("engine.json")
-        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "data": {"train": 2}}"#.write(toFile: engine, atomically: true, encoding: .utf8)
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 2}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "default_hooks": {"checkpoint": null}, "data": {"train": 2}}"#.write(toFile: engine, atomically: true, encoding: .utf8)
         let e = try CLI.run(["resume-check", engine])
-        #expect(e.status == 2 && e.stderr.contains("resuming mmengine runs is not simulated yet"), "\(e.stderr)")
+        #expect(e.status == 2 && e.stderr.contains("the run saves no checkpoint to resume from"), "\(e.stderr)")
         let path = scratch.file("c.json")
         try Self.saveBest.write(toFile: path, atomically: true, encoding: .utf8)
         let at = try CLI.run(["resume-check", path, "--at", "epoch_9.pth"])

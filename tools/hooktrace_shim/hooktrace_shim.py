@@ -1119,38 +1119,52 @@ def _patch_mmcv_save(cls):
     if original is None or getattr(original, "_hooktrace", False):
         return
 
-    def save_checkpoint(self, *args, **kwargs):
+    def look(self, args, kwargs):
+        out_dir = args[0] if args else kwargs.get("out_dir")
+        return out_dir, _files(out_dir) if out_dir else {}
+
+    def report(self, seen, args, kwargs):
+        out_dir, before = seen
+        after = _files(out_dir)
+        changed = [n for n in sorted(after) if n not in before or before[n] != after[n]]
+        if changed:
+            hook = _calling_hook(self)
+            files = _dir_files(out_dir, before)
+            for name in changed:
+                who = hook or _saver(self, name)
+                path = os.path.join(out_dir, name)
+                if after[name] is not None:
+                    _channel.send(["ckpt", "link", path, who, after[name]])
+                else:
+                    _channel.send(["ckpt", "save", path, who])
+                    _state.setdefault("last_saver", {})[(os.path.abspath(out_dir), name.startswith("best_"))] = who
+                files[name] = after[name]  # seen: the scan after the call does not report it again
+
+    cls.save_checkpoint = _observed(original, look, report, "save_checkpoint")
+
+
+def _observed(original, look, report, where):
+    """`original` (a method) wrapped: `look(self, args, kwargs)` before it, then the call,
+    then `report(self, seen, args, kwargs)`. A failure of `look` skips the report; one of
+    `report` ends the recording (a fault); the call itself is never affected."""
+    def observed(self, *args, **kwargs):
         if _faulted:
             return original(self, *args, **kwargs)
         try:
-            out_dir = args[0] if args else kwargs.get("out_dir")
-            before = _files(out_dir) if out_dir else {}
+            seen = look(self, args, kwargs)
         except Exception:
-            before = None
+            seen = None
         result = original(self, *args, **kwargs)
-        if before is None or _faulted:
+        if seen is None or _faulted:
             return result
         try:
-            after = _files(out_dir)
-            changed = [n for n in sorted(after) if n not in before or before[n] != after[n]]
-            if changed:
-                hook = _calling_hook(self)
-                files = _dir_files(out_dir, before)
-                for name in changed:
-                    who = hook or _saver(self, name)
-                    path = os.path.join(out_dir, name)
-                    if after[name] is not None:
-                        _channel.send(["ckpt", "link", path, who, after[name]])
-                    else:
-                        _channel.send(["ckpt", "save", path, who])
-                        _state.setdefault("last_saver", {})[(os.path.abspath(out_dir), name.startswith("best_"))] = who
-                    files[name] = after[name]  # seen: the scan after the call does not report it again
+            report(self, seen, args, kwargs)
         except Exception as exc:
-            _fault("save_checkpoint", exc)
+            _fault(where, exc)
         return result
 
-    save_checkpoint._hooktrace = True
-    cls.save_checkpoint = save_checkpoint
+    observed._hooktrace = True
+    return observed
 
 
 def _patch_mmcv(module):
@@ -1632,6 +1646,7 @@ def _patch_mmengine(module):
     call_hook._hooktrace_original = original  # for tools/real_shim_bench.py's interleaved timing
     runner_cls.call_hook = call_hook
     _patch_save(runner_cls)
+    _patch_resume(runner_cls)
 
 
 def _hub_filled(runner):
@@ -1697,6 +1712,31 @@ def _send_best(runner, filename, path, saver="CheckpointHook"):
             if score is not None:
                 _channel.send(["best", key, _scalar(score), path, saver])
             return
+
+
+def _patch_resume(runner_cls):
+    """mmengine's Runner.resume (inside train, after before_run): torch's load_state_dict
+    replaces the optimizer's param group dicts, so the watch on them is built anew; the
+    values the checkpoint brings are sent as changes made by "Runner.resume"."""
+    original = getattr(runner_cls, "resume", None)
+    if original is None or getattr(original, "_hooktrace", False):
+        return
+
+    def look(self, args, kwargs):
+        return {(n, i): (g.get("lr"), _momentum(g)) for n, i, g in _param_groups(self)}
+
+    def report(self, before, args, kwargs):
+        for name, index, g in _param_groups(self):
+            lr, mom = g.get("lr"), _momentum(g)
+            old = before.get((name, index), (None, None))
+            if lr != old[0]:
+                _channel.buffer.append((3, name, index, _scalar(lr), "Runner.resume"))
+            if mom is not None and mom != old[1]:
+                _channel.buffer.append((4, name, index, _scalar(mom), "Runner.resume"))
+        _state.pop("watch", None)
+        _fast.clear()
+
+    runner_cls.resume = _observed(original, look, report, "resume")
 
 
 def _patch_save(runner_cls):

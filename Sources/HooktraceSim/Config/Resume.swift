@@ -36,6 +36,16 @@ package struct ResumePoint: Sendable, Equatable {
     /// hooktrace's own: the steps, training steps and evaluations the run had simulated when
     /// it saved, so a resumed simulation draws the values the uninterrupted one would.
     package var simulation: [Int] = [0, 0, 0]
+    /// The framework whose `resume` this is. mmengine's (`Runner.resume`): `epoch`/`iter`
+    /// are the train loop's counters, `hookMessages` the message hub's entries its
+    /// CheckpointHook keeps (keep_ckpt_ids, last_ckpt, best_score, best_ckpt).
+    package var framework: Framework = .mmcv
+    /// mmengine: where the run that saved it stood (epochs or iterations done), which the
+    /// param schedulers' and the message hub's state are worked out at.
+    package var savedAt: Launch.StopAt?
+    /// mmengine: the interrupted run's work_dir (where its `last_checkpoint` is), so that a
+    /// run in another work_dir finds its files and the paths its message hub names there.
+    package var workDir: String?
 
     package static func == (a: ResumePoint, b: ResumePoint) -> Bool {
         a.trace == b.trace && a.checkpoint == b.checkpoint && a.runner == b.runner && a.epoch == b.epoch && a.iter == b.iter
@@ -43,7 +53,7 @@ package struct ResumePoint: Sendable, Equatable {
             && (a.hookMessages == nil) == (b.hookMessages == nil)
             && a.meta.elementsEqual(b.meta, by: { $0.key == $1.key && $0.value == $1.value })
             && a.files.elementsEqual(b.files, by: { $0.path == $1.path && $0.link == $1.link }) && a.gpus == b.gpus
-            && a.simulation == b.simulation
+            && a.simulation == b.simulation && a.framework == b.framework && a.savedAt == b.savedAt && a.workDir == b.workDir
     }
 
     // MARK: The trace
@@ -92,17 +102,36 @@ package struct ResumePoint: Sendable, Equatable {
         var steps = 0, trainSteps = 0
         /// Evaluations by the number of calls made when each happened.
         var evaluatedAt: [Int] = []
+        /// mmengine: saves whose draw counts wait for the run's next training call (a
+        /// resumed loop continues there: the validation after the save is not run again).
+        var awaiting: [String] = []
+        var workDir: String?
         var saves: [String: (call: Call, at: Int, steps: Int, trainSteps: Int, groups: [Group], messages: [(key: String, value: JSONValue)]?)] = [:]
         var latest: String?
         var sawMeta = false
 
+        let framework: Framework
+
         init(_ start: RunStart, trace: String) throws(HooktraceError) {
             self.trace = trace
-            guard Framework.of(start) == .mmcv, let kind = Runner.Kind(rawValue: start.runner) else {
-                throw HooktraceError(.usage, "resuming an mmengine run (Runner.resume with its loops, schedulers and message hub) is not simulated yet; only mmcv 1.x runs can be resumed", file: trace)
-            }
-            self.kind = kind
+            framework = Framework.of(start)
             let config: JSONValue? = start.config.isEmpty ? nil : (try? JSONValue.parse(start.config))
+            if framework == .mmengine {
+                // The train loop's kind, as MMEngineSettings reads train_cfg.
+                let train = config?["train_cfg"]
+                if case .string(let t)? = train?["type"] {
+                    kind = t.hasSuffix("IterBasedTrainLoop") ? .iterBased : .epochBased
+                } else if case .bool(let b)? = train?["by_epoch"] {
+                    kind = b ? .epochBased : .iterBased
+                } else {
+                    throw HooktraceError(.invalidInput, "the trace's run has no train_cfg to tell its train loop by, so it cannot be resumed", file: trace)
+                }
+            } else {
+                guard let kind = Runner.Kind(rawValue: start.runner) else {
+                    throw HooktraceError(.invalidInput, "the trace's runner \(start.runner) is neither EpochBasedRunner nor IterBasedRunner, so it cannot be resumed", file: trace)
+                }
+                self.kind = kind
+            }
             var gpus = 1
             if case .int(let g)? = config?["launch"]?["gpus"] { gpus = Int(g) }
             self.gpus = gpus
@@ -130,7 +159,16 @@ package struct ResumePoint: Sendable, Equatable {
         mutating func consume(_ event: Event) {
             switch event {
             case .call(let c):
-                call = c
+                // mmengine's nested before_save_checkpoint is part of the saving call.
+                if c.stage != "before_save_checkpoint" { call = c }
+                if framework == .mmengine {
+                    if c.stage == "before_train_epoch" || c.stage == "before_train_iter" {
+                        for p in awaiting { saves[p]?.steps = steps; saves[p]?.trainSteps = trainSteps; saves[p]?.at = calls }
+                        awaiting = []
+                    }
+                    // A validation (mmengine's has no evaluate effect; its metrics end it).
+                    if c.stage == "after_val_epoch" { evaluatedAt.append(calls) }
+                }
                 calls += 1
                 if c.stage == "after_train_iter" { steps += 1; trainSteps += 1 }
                 if c.stage == "after_val_iter" { steps += 1 }
@@ -143,12 +181,15 @@ package struct ResumePoint: Sendable, Equatable {
                 case .checkpointSave(let p):
                     files.write(p)
                     if let call { saves[p] = (call, calls, steps, trainSteps, groups, messagesExist || !messages.isEmpty ? messages : nil) }
+                    if framework == .mmengine && !awaiting.contains(p) { awaiting.append(p) }
                 case .checkpointRemove(let p):
                     files.remove(p)
                 case .checkpointLink(let l, let t):
                     files.link(l, to: t)
-                    if baseName(l) == "latest.pth" { latest = t }
-                case .custom("hook_msgs", let fields):
+                    // mmcv's latest.pth; mmengine's work_dir/last_checkpoint (find_latest_checkpoint).
+                    if baseName(l) == "latest.pth" || baseName(l) == "last_checkpoint" { latest = t }
+                    if baseName(l) == "last_checkpoint" { workDir = String(l.dropLast("/last_checkpoint".count)) }
+                case .custom("hook_msgs", let fields), .custom("message_hub", let fields):
                     for f in fields { setMessage(f.key, ResumePoint.json(f.value)) }
                 case .bestUpdate(_, let v, let c):
                     setMessage("best_score", .double(v))
@@ -180,11 +221,29 @@ package struct ResumePoint: Sendable, Equatable {
             guard files.exists(path) else {
                 throw HooktraceError(.invalidInput, "\(baseName(path)) was removed before the run ended (max_keep_ckpts or a newer best); the files left are \(files.contents.map { baseName($0) }.joined(separator: ", "))", file: trace)
             }
+            var epoch = save.call.epoch + 1, iter = save.call.iter
+            var savedAt: Launch.StopAt?
+            if framework == .mmengine {
+                // mmengine's save_checkpoint: by_epoch (after_train_epoch) epoch + 1 and iter;
+                // by iteration (after_train_iter) epoch and iter + 1; a best checkpoint (and the
+                // regular one saved again with it, after validation) the runner's epoch and
+                // iter as they are then (meta given explicitly).
+                switch save.call.stage {
+                case "after_train_epoch": (epoch, iter) = (save.call.epoch + 1, save.call.iter)
+                case "after_train_iter": (epoch, iter) = (save.call.epoch, save.call.iter + 1)
+                default: (epoch, iter) = (save.call.epoch, save.call.iter)
+                }
+                savedAt = kind == .iterBased || save.call.stage == "after_train_iter" ? .iter(iter) : .epoch(epoch)
+            }
             // mmcv's save_checkpoint: meta epoch = runner.epoch + 1, iter = runner.iter, as they
             // were in the saving call (both runners).
-            var p = ResumePoint(trace: trace, checkpoint: path, runner: kind, epoch: save.call.epoch + 1, iter: save.call.iter,
+            var p = ResumePoint(trace: trace, checkpoint: path, runner: kind, epoch: epoch, iter: iter,
                                 groups: save.groups, hookMessages: save.messages, meta: meta, files: files.entries, gpus: gpus)
-            p.simulation = [save.steps, save.trainSteps, evaluatedAt.filter { $0 <= save.at }.count]
+            let done = framework == .mmengine && awaiting.contains(path)
+            p.simulation = done ? [steps, trainSteps, evaluatedAt.count] : [save.steps, save.trainSteps, evaluatedAt.filter { $0 <= save.at }.count]
+            p.framework = framework
+            p.savedAt = savedAt
+            p.workDir = framework == .mmengine ? workDir : nil
             return p
         }
     }
@@ -215,7 +274,8 @@ package struct ResumePoint: Sendable, Equatable {
             ("files", .array(files.map { .array([.string($0.path), $0.link.map { .string($0) } ?? .null]) })),
             ("gpus", .int(Int64(gpus))),
             ("simulation", .array(simulation.map { .int(Int64($0)) })),
-        ])
+        ] + (framework == .mmengine ? [("framework", .string("mmengine")), ("saved_at", .string(savedAt.map(Self.stopText) ?? "")),
+                                       ("work_dir", workDir.map { .string($0) } ?? .null)] : []))
     }
 
     package init(trace: String, checkpoint: String, runner: Runner.Kind, epoch: Int, iter: Int, groups: [Group],
@@ -270,6 +330,38 @@ package struct ResumePoint: Sendable, Equatable {
             guard counts.count == 3 else { throw configError("launch.resume.simulation", "expected [steps, training steps, evaluations]") }
             simulation = counts
         }
+        if try args.string("framework", default: "mmcv") == "mmengine" {
+            framework = .mmengine
+            let text = try args.string("saved_at", default: "")
+            guard let at = Launch.StopAt(text) else { throw configError("launch.resume.saved_at", "expected epoch=N or iter=N, got \"\(text)\"") }
+            savedAt = at
+            workDir = try args.optionalString("work_dir")
+        }
         try args.finish(owner: "launch.resume")
+    }
+
+    /// The point with the interrupted run's work_dir (`workDir`) replaced by `dir` in its
+    /// files' paths and its message hub's paths (mmengine).
+    package func rebased(to dir: String) -> ResumePoint {
+        guard let from = workDir, !from.isEmpty else { return self }
+        var to = dir
+        while to.hasSuffix("/") && to.count > 1 { to.removeLast() }
+        guard from != to else { return self }
+        func move(_ p: String) -> String { p.hasPrefix(from + "/") ? to + p.dropFirst(from.count) : p }
+        var r = self
+        r.files = files.map { (move($0.path), $0.link.map(move)) }
+        r.hookMessages = hookMessages?.map { m in
+            if case .string(let s) = m.value { return (m.key, .string(move(s))) }
+            return m
+        }
+        r.workDir = to
+        return r
+    }
+
+    static func stopText(_ s: Launch.StopAt) -> String {
+        switch s {
+        case .epoch(let e): "epoch=\(e)"
+        case .iter(let i): "iter=\(i)"
+        }
     }
 }

@@ -189,9 +189,6 @@ package struct RunConfig {
                 simulation.report = .mmdet3Coco(names)
             }
             workDir = try Self.workDir(json, name: name)
-            if launch.resume != nil {
-                throw configError("launch.resume", "resuming an mmengine run (its loops' counters, schedulers' state and message hub) is not simulated yet; only mmcv 1.x runs can be resumed")
-            }
             if case .epoch? = launch.stopAt, settings.kind == .iterBased {
                 throw configError("launch.stop_at", "an IterBasedTrainLoop has no train epochs; stop it after a number of iterations (iter=N)")
             }

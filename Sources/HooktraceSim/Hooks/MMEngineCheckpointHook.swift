@@ -31,6 +31,8 @@ package final class MMEngineCheckpointHook: Hook {
     private var best: [String: (score: Double, path: String)] = [:]
     /// What this hook last put in the message hub, by key.
     private var hubValues: [String: Scalar] = [:]
+    /// A resumed run's message-hub entries (the checkpoint's), read back in before_train.
+    var resumed: [(key: String, value: Scalar)]?
 
     static let defaultGreaterKeys = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
     static let defaultLessKeys = ["loss"]
@@ -107,6 +109,10 @@ package final class MMEngineCheckpointHook: Hook {
             } else {
                 outDir = outDirOption.flatMap { $0.isEmpty ? nil : $0 } ?? runner.workDir
             }
+            if let entries = resumed {
+                resumed = nil
+                try restore(entries, runner)
+            }
         case .afterTrainEpoch:
             guard byEpoch else { return }
             if everyN(runner.epoch, interval) || (saveLast && runner.epoch + 1 == (runner.maxEpochs ?? -1)) {
@@ -122,6 +128,33 @@ package final class MMEngineCheckpointHook: Hook {
         default:
             break
         }
+    }
+
+    /// `before_train` of a resumed run: the best file(s) and scores and the kept checkpoint
+    /// ids from the message hub; kept ids beyond `max_keep_ckpts` (a smaller one than the
+    /// interrupted run's) are removed, oldest first. `last_ckpt` is not read back: until
+    /// the first regular save, a new best is not followed by a second save.
+    private func restore(_ entries: [(key: String, value: Scalar)], _ runner: HookContext) throws(HooktraceError) {
+        for (key, value) in entries { hubValues[key] = value }
+        func entry(_ key: String) -> Scalar? { entries.last(where: { $0.key == key })?.value }
+        for key in bestKeys {
+            let suffix = bestKeys.count == 1 ? "" : "_" + key
+            guard case .string(let path)? = entry("best_ckpt" + suffix), let score = entry("best_score" + suffix)?.number else { continue }
+            best[key] = (score, path)
+        }
+        guard maxKeep > 0 else { return }
+        var ids: [Int] = []
+        if case .string(let text)? = entry("keep_ckpt_ids"), case .array(let items)? = try? JSONValue.parse(text) {
+            ids = items.compactMap { if case .int(let n) = $0 { Int(n) } else { nil } }
+        }
+        while ids.count > maxKeep {
+            let old = path(ids.removeFirst())
+            if runner.files.exists(old) {
+                runner.files.remove(old)
+                try runner.effect(.checkpointRemove(path: old))
+            }
+        }
+        keepIDs = ids
     }
 
     /// mmengine's `every_n_epochs` / `every_n_train_iters` from `save_begin`.
@@ -177,6 +210,7 @@ package final class MMEngineCheckpointHook: Hook {
         }
         if bestKeys == ["auto"] {
             bestKeys = [metrics[0].0]
+            if let restored = best.removeValue(forKey: "auto") { best[bestKeys[0]] = restored }
             if rules[0] == nil {
                 rules = [try EvalHook.inferRule(metrics[0].0, greater: greaterKeys, less: lessKeys, path: "default_hooks.checkpoint.save_best")]
             }

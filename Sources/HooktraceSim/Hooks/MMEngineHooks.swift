@@ -274,8 +274,9 @@ final class MMEngineEMAHook: Hook {
     let interval: Int
     let beginIter: Int
     let beginEpoch: Int
-    /// The averaged model's `steps`: its `update_parameters` calls so far.
-    @exclusivity(unchecked) private var steps = 0
+    /// The averaged model's `steps`: its `update_parameters` calls so far (a buffer of the
+    /// averaged model: a resumed run has the checkpoint's).
+    @exclusivity(unchecked) var steps = 0
 
     init(_ type: String, _ args: inout ConfigArgs) throws(HooktraceError) {
         self.type = type

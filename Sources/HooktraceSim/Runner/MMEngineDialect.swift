@@ -115,7 +115,11 @@ package struct MMEngineDialect: Dialect {
     /// `after_load_checkpoint`), then the train loop, then `after_run`.
     package func run(_ loop: Loop) throws(HooktraceError) {
         try call(.beforeRun, loop)
-        if settings.loadsCheckpoint { try call(.afterLoadCheckpoint, loop) }
+        // load_or_resume: load_checkpoint calls after_load_checkpoint; resume then loads the
+        // optimizer's (and the schedulers', the hub's) state.
+        let resuming = loop.resuming
+        if settings.loadsCheckpoint || resuming { try call(.afterLoadCheckpoint, loop) }
+        try loop.loadResumedOptimizers()
         // `optim_wrapper.initialize_count_status(model, train_loop.iter, train_loop.max_iters)`.
         let maxIters = settings.kind == .epochBased ? (settings.maxEpochs ?? 0) * loop.loaderLength("train") : (settings.maxIters ?? 0)
         // OptimWrapperDict's initialize_count_status does nothing: its wrappers count from 0
@@ -255,7 +259,13 @@ package struct MMEngineDialect: Dialect {
         try call(.beforeTrain, loop)
         loop.dataLoaderLength = length
         try call(.beforeTrainEpoch, loop)
+        // A resumed loop advances its loader past the iterations done (wrapping, with the
+        // loader's 2 s sleep, at each of its epochs' ends on the way).
         var position = 0
+        if loop.iter > 0 && length > 0 && !loop.trainInfinite {
+            for _ in 0..<((loop.iter - 1) / length) { loop.pass(.sleep(2_000_000_000)) }
+            position = (loop.iter - 1) % length + 1
+        }
         while loop.iter < maxIters && !loop.stopTraining {
             try loop.crashPoint(iters: loop.iter)
             if position == length && !loop.trainInfinite {

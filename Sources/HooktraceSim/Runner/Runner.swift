@@ -513,6 +513,11 @@ package final class Runner {
     package private(set) var stoppedBy: String?
     /// Where a simulated crash ends the run (`launch.stop_at`).
     package var stopAt: Launch.StopAt?
+    /// mmengine's resume: the optimizers' param groups as the checkpoint holds them, loaded
+    /// after `after_load_checkpoint` (``Loop/loadResumedOptimizers()``).
+    package var resumedOptimizers: [OptimizerState]?
+    /// mmengine's resume: the train loop's epoch and iteration, set with the param groups.
+    package var resumedCounters: (epoch: Int, iter: Int)?
 }
 
 /// What a dialect's loops do to a run (``Dialect/run(_:)``): move the counters, make the
@@ -526,6 +531,8 @@ package struct Loop {
     package var loaders: [LoaderLength] { runner.loaders }
     /// The train loader never runs out (an infinite sampler).
     package var trainInfinite: Bool { runner.trainInfinite }
+    /// Whether the run resumes from an mmengine checkpoint (its state still to load).
+    package var resuming: Bool { runner.resumedOptimizers != nil }
     package var maxEpochs: Int? {
         get { runner.context.counters.maxEpochs }
         nonmutating set { runner.context.counters.maxEpochs = newValue }
@@ -606,6 +613,32 @@ package struct Loop {
     package var gradNorm: Double? { runner.context.counters.gradNorm }
 
     /// An effect of the optimizer wrapper (not a hook: mmengine's train step calls it).
+    /// mmengine's `Runner.resume` loading the optimizer's state dict: each group's values
+    /// become the checkpoint's; an lr or momentum that changes is an effect of `Runner.resume`.
+    package func loadResumedOptimizers() throws(HooktraceError) {
+        guard let saved = runner.resumedOptimizers else { return }
+        runner.resumedOptimizers = nil
+        if let (epoch, iter) = runner.resumedCounters {
+            runner.resumedCounters = nil
+            runner.restoreCounters(epoch: epoch, iter: iter, innerIter: nil)
+        }
+        let context = runner.context
+        let symbol = context.symbols.intern("Runner.resume")
+        for (o, theirs) in saved.enumerated() where o < context.optimizers.count && context.optimizers[o].groups.count == theirs.groups.count {
+            for g in theirs.groups.indices {
+                let before = context.optimizers[o].groups[g]
+                context.optimizers[o].groups[g] = theirs.groups[g]
+                let after = theirs.groups[g]
+                if before.lr != after.lr {
+                    try context.sink.effect(hook: symbol, action: .setLR(optimizer: theirs.name, group: g, value: after.lr), symbols: context.symbols)
+                }
+                if let m = after.currentMomentum, before.currentMomentum != m {
+                    try context.sink.effect(hook: symbol, action: .setMomentum(optimizer: theirs.name, group: g, value: m), symbols: context.symbols)
+                }
+            }
+        }
+    }
+
     package func wrapperEffect(_ action: EffectAction) throws(HooktraceError) {
         let context = runner.context
         if runner.wrapperSymbol == nil { runner.wrapperSymbol = context.symbols.intern("OptimWrapper") }

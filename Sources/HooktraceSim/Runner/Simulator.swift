@@ -26,6 +26,9 @@ package enum Simulator {
         }
         runner.configNotes = config.notes
         try dialect.registerHooks(config, registry: registry, on: runner)
+        if let resume = config.launch.resume, resume.framework == .mmengine {
+            try Self.restoreEngine(runner, from: resume, config: config, registry: registry)
+        }
         runner.configWarnings = config.warnings + runner.configWarnings
         // mmengine's runner reports its train loop's max_epochs (1 for an iteration loop) and
         // max_iters (max_epochs × the loader's length for an epoch loop).
@@ -113,6 +116,20 @@ package enum Simulator {
     /// Not restored, as in mmcv: the log buffer, the timers, the hooks' own state.
     static func resume(_ runner: Runner, from r: ResumePoint, config: RunConfig) throws(HooktraceError) {
         let context = runner.context
+        let framework: Framework = config.engine == nil ? .mmcv : .mmengine
+        guard r.framework == framework else {
+            throw configError("launch.resume", "the checkpoint is from \(r.framework == .mmcv ? "an mmcv 1.x" : "an mmengine") run and the config is \(framework == .mmcv ? "an mmcv 1.x" : "an mmengine") one; a run resumes from its own framework's checkpoints")
+        }
+        if framework == .mmengine {
+            // Runner.resume sets the train loop's counters after before_run and
+            // after_load_checkpoint (the dialect does, with the param groups); the rest once
+            // the hooks are built (restoreEngine).
+            if let simulated = runner.inputs as? SimulatedInputs, r.simulation.count == 3 {
+                simulated.resume(steps: r.simulation[0], trainSteps: r.simulation[1], evaluations: r.simulation[2])
+            }
+            restoreFiles(context, r.rebased(to: config.workDir), config)
+            return
+        }
         var iter = r.iter
         if r.runner == .epochBased, r.meta.contains(where: { $0.key == "config" }), r.gpus != config.launch.gpus {
             // BaseRunner.resume: the iteration rescaled when the number of GPUs changed.
@@ -165,12 +182,55 @@ package enum Simulator {
             context.hasMeta = true
             context.metaRecord = meta
         }
+        restoreFiles(context, r, config)
+    }
+
+    /// The work_dir's files as the interrupted run left them, when it is the same work_dir.
+    static func restoreFiles(_ context: HookContext, _ r: ResumePoint, _ config: RunConfig) {
         let dir = config.workDir.hasSuffix("/") ? config.workDir : config.workDir + "/"
         if r.files.allSatisfy({ $0.path.hasPrefix(dir) }) {
             for f in r.files {
                 if let l = f.link { context.files.link(f.path, to: l) } else { context.files.write(f.path) }
             }
         }
+    }
+
+    /// mmengine's `Runner.resume` (after `before_run`, in `load_or_resume`): what the
+    /// checkpoint holds besides the counters — the param schedulers' state dicts, the
+    /// optimizer's param groups, the message hub (its scalar histories, which the log
+    /// records average over, and the entries CheckpointHook keeps), the averaged model's
+    /// step count. The state is that of the same run simulated up to the save (its
+    /// events unused: `savedAt`), then the hub entries are the recorded ones. Not restored,
+    /// as in mmengine: the hooks' own state (EarlyStoppingHook's best and patience,
+    /// CheckpointHook's `last_ckpt`), the timers.
+    static func restoreEngine(_ runner: Runner, from r: ResumePoint, config: RunConfig, registry: HookRegistry) throws(HooktraceError) {
+        guard let at = r.savedAt else { throw configError("launch.resume.saved_at", "missing: where the run stood at the save (record --resume-from writes it)") }
+        var scratch = config
+        scratch.launch.resume = nil
+        scratch.launch.stopAt = at
+        let (interrupted, start) = try prepare(scratch, registry: registry, to: EventSink { _ throws(HooktraceError) in })
+        do {
+            try interrupted.run(runStart: start)
+        } catch {
+            guard error.code == Runner.stoppedCode else { throw error }
+        }
+        // Each scheduler's state dict, in order (mmengine zips the lists).
+        let saved = interrupted.hooks.compactMap { $0.hook as? ParamSchedulerHook }
+        for (mine, theirs) in zip(runner.hooks.compactMap { $0.hook as? ParamSchedulerHook }, saved) where mine.schedulers.count == theirs.schedulers.count {
+            mine.schedulers = theirs.schedulers
+        }
+        for (mine, theirs) in zip(runner.hooks.compactMap { $0.hook as? MMEngineEMAHook }, interrupted.hooks.compactMap { $0.hook as? MMEngineEMAHook }) {
+            mine.steps = theirs.steps
+        }
+        runner.context.messageHub = interrupted.context.messageHub
+        // The optimizer's param groups are loaded after after_load_checkpoint (the dialect
+        // applies them there, as effects of Runner.resume).
+        runner.resumedOptimizers = interrupted.context.optimizers
+        runner.resumedCounters = (r.epoch, r.iter)
+        // The message hub's entries CheckpointHook reads back in before_train.
+        var entries: [(key: String, value: Scalar)] = []
+        for (key, value) in r.rebased(to: config.workDir).hookMessages ?? [] { entries.append((key, scalar(value))) }
+        for entry in runner.hooks { (entry.hook as? MMEngineCheckpointHook)?.resumed = entries }
     }
 
     static func scalar(_ v: JSONValue) -> Scalar {
