@@ -636,6 +636,9 @@ package struct Loop {
                     try context.sink.effect(hook: symbol, action: .setMomentum(optimizer: theirs.name, group: g, value: m), symbols: context.symbols)
                 }
             }
+            // The wrapper's base_param_settings (the base_lr a log record shows) is in its
+            // state dict too.
+            context.optimizers[o].baseGroup = theirs.baseGroup
         }
     }
 
