@@ -121,7 +121,7 @@ struct Record: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --config: end the run as a crash would after N train epochs or iterations; the trace ends failed, as a crashed run's does (kept in the config's launch.stop_at).", valueName: "epoch=N|iter=N"))
     var stopAt: String?
 
-    @Option(name: .long, help: ArgumentHelp("With --config: resume from a checkpoint of a recorded run (default: what its latest.pth pointed at), as mmcv's runner.resume does (the state kept in launch.resume).", valueName: "TRACE[:CHECKPOINT]"))
+    @Option(name: .long, help: ArgumentHelp("With --config: resume from a checkpoint of a recorded run (default: what its latest.pth or last_checkpoint named at its end), as mmcv's runner.resume or mmengine's Runner.resume does (the state kept in launch.resume).", valueName: "TRACE[:CHECKPOINT]"))
     var resumeFrom: String?
 
     @Option(name: .long, help: ArgumentHelp("With --config: the run observes what a recorded run observed: its training losses, step by step, and its evaluations' metrics, one evaluation after another (as scripted simulation.loss and simulation.metrics).", valueName: "TRACE"))
@@ -157,6 +157,9 @@ struct Record: ParsableCommand {
         }
         if let observationsFrom { values += try recordedObservations(observationsFrom) }
         let cfg = try loadConfig(config, options: cfgOptions + extra, launch: launch, values: values)
+        if !quiet, let r = cfg.launch.resume, let recorded = try? recordedConfig(r.trace) {
+            for note in resumeDifferences(recorded, cfg) { printError("hooktrace: note: \(note)") }
+        }
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
         let (prepared, _) = try prepareRun(cfg, file: config)
@@ -253,6 +256,40 @@ func recordedObservations(_ trace: String) throws -> [(path: String, value: JSON
 
 /// Notes about the config that do not change the run: top-level keys that do not affect
 /// hooks, and keys mmcv itself ignores.
+/// The config a recording's run_start carries (a simulation's, or the one read back from a
+/// real run's objects).
+func recordedConfig(_ trace: String) throws -> JSONValue? {
+    let reader = try TraceReader(path: trace)
+    guard case .runStart(let start)? = try reader.next()?.event, !start.config.isEmpty else { return nil }
+    return try JSONValue.parse(start.config)
+}
+
+/// How a resumed config differs from the interrupted run's, key by top-level key, with
+/// what the framework's resume makes of each difference (nothing is refused here: the
+/// differences a resume cannot take, another runner or another number of param groups,
+/// are errors of their own).
+func resumeDifferences(_ recorded: JSONValue, _ cfg: RunConfig) -> [String] {
+    guard case .object(let old) = recorded, case .object(let new) = cfg.json else { return [] }
+    let skipped: Set<String> = ["launch", "simulation", "work_dir", "name", "meta"]
+    var keys: [String] = []
+    for (k, _) in old + new where !skipped.contains(k) && !keys.contains(k) {
+        if recorded[k] != cfg.json[k] { keys.append(k) }
+    }
+    let engine = cfg.engine != nil
+    return keys.map { key in
+        let what: String
+        switch (engine, key) {
+        case (false, "optimizer"): what = "the checkpoint's param groups (lr, momentum, initial_lr) are loaded over it, so schedules go on from the checkpoint's initial_lr"
+        case (false, "lr_config"), (false, "momentum_config"): what = "takes effect from the resumed epoch, scheduled from the checkpoint's initial values"
+        case (true, "optim_wrapper"): what = "the checkpoint's param groups and base_param_settings are loaded over it"
+        case (true, "param_scheduler"): what = "mmengine's load_state_dict keeps the checkpoint's scheduler settings (milestones, T_max, …) over the config's, so the change has no effect" + (cfg.launch.resume?.checkpointSettings.isEmpty == false ? "" : " there; hooktrace can keep them only from a simulated run's trace, so here it schedules by the config's")
+        case (_, "data"), (_, "train_dataloader"): what = "takes effect: the loader's length changes, the checkpoint's iteration count stays"
+        default: what = "takes effect from the resume on"
+        }
+        return "the resumed config differs from the recorded run's in \(key): \(what)"
+    }
+}
+
 func printConfigNotes(_ cfg: RunConfig, runner: Runner?) {
     if !cfg.ignored.isEmpty {
         printError("hooktrace: note: ignoring config keys that do not affect hooks: \(cfg.ignored.joined(separator: ", "))")

@@ -5,7 +5,7 @@ import HooktraceSim
 
 /// `hooktrace resume-check CONFIG`: does the run survive an interruption? Records the
 /// uninterrupted run, then for each checkpoint it saves a run interrupted right after that
-/// save and resumed from it (as mmcv's `runner.resume` does), and compares each resumed run
+/// save and resumed from it (as mmcv's `runner.resume` or mmengine's `Runner.resume` does), and compares each resumed run
 /// with the uninterrupted one from the resume point on.
 struct ResumeCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,12 +15,12 @@ struct ResumeCheck: ParsableCommand {
             For each checkpoint the run saves (or those given with --at), the run is stopped \
             right after that save (as a crash would stop it: after that epoch, or that \
             iteration), resumed from the checkpoint with record --resume-from's semantics \
-            (mmcv 1.x's runner.resume), and compared with the uninterrupted run from the resume \
+            (mmcv 1.x's runner.resume, mmengine's Runner.resume), and compared with the uninterrupted run from the resume \
             point on: the lr and momentum of every param group at every iteration, optimizer \
             steps, checkpoints saved and removed, evaluations, new bests, log records (without \
             their timing fields), and at the end the checkpoints kept and the best. One line per \
             resume point: same, or the first divergence; then a summary. Exit status 1 when any \
-            resume diverges. mmcv 1.x configs (mmengine's resume is not simulated yet).
+            resume diverges. mmcv 1.x (runner.resume) and mmengine (Runner.resume) configs.
 
             Examples:
               hooktrace resume-check traces/examples/faster_rcnn_r50_fpn_1x_coco.json --cfg-options data.train=50

@@ -247,6 +247,22 @@ struct ResumeCheckTests {
         for name in ["iter_10.pth", "iter_20.pth", "iter_21.pth", "iter_28.pth", "iter_30.pth"] { #expect(outcome[name] == "same", "\(name): \(outcome)") }
     }
 
+    @Test("a resumed config that differs from the recorded run's: each differing key named with what the resume makes of it; the same config: no note")
+    func differingConfig() throws {
+        let scratch = Scratch()
+        let path = scratch.file("e.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 4, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "MultiStepLR", "milestones": [2, 3], "by_epoch": true}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1}}, "work_dir": "wd", "data": {"train": 4, "val": 2}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let trace = scratch.file("run.htrace")
+        #expect(try CLI.run(["record", "--config", path, "-o", trace, "-q"]).status == 0)
+        let same = try CLI.run(["record", "--config", path, "--resume-from", trace + ":epoch_2.pth", "-o", scratch.file("a.htrace")])
+        #expect(same.status == 0 && !same.stderr.contains("differs from the recorded run's"), "\(same.stderr)")
+        let changed = try CLI.run(["record", "--config", path, "--resume-from", trace + ":epoch_2.pth", "-o", scratch.file("b.htrace"),
+                                   "--cfg-options", "param_scheduler.0.milestones=[3]", "optim_wrapper.optimizer.lr=0.1"])
+        #expect(changed.status == 0, "\(changed.stderr)")
+        #expect(changed.stderr.contains("differs from the recorded run's in param_scheduler: mmengine's load_state_dict keeps the checkpoint's scheduler settings"), "\(changed.stderr)")
+        #expect(changed.stderr.contains("differs from the recorded run's in optim_wrapper: the checkpoint's param groups and base_param_settings are loaded over it"), "\(changed.stderr)")
+    }
+
     @Test("refusals: a config without checkpoints, a checkpoint the run never saves")
     func refusals() throws {
         let scratch = Scratch()

@@ -46,6 +46,10 @@ package struct ResumePoint: Sendable, Equatable {
     /// mmengine: the interrupted run's work_dir (where its `last_checkpoint` is), so that a
     /// run in another work_dir finds its files and the paths its message hub names there.
     package var workDir: String?
+    /// mmengine, from a simulated run: its `optim_wrapper` and `param_scheduler`, which the
+    /// checkpoint's optimizer and scheduler state dicts come from whatever the resumed config
+    /// says (`load_state_dict` keeps the saved settings).
+    package var checkpointSettings: [(key: String, value: JSONValue)] = []
 
     package static func == (a: ResumePoint, b: ResumePoint) -> Bool {
         a.trace == b.trace && a.checkpoint == b.checkpoint && a.runner == b.runner && a.epoch == b.epoch && a.iter == b.iter
@@ -54,6 +58,7 @@ package struct ResumePoint: Sendable, Equatable {
             && a.meta.elementsEqual(b.meta, by: { $0.key == $1.key && $0.value == $1.value })
             && a.files.elementsEqual(b.files, by: { $0.path == $1.path && $0.link == $1.link }) && a.gpus == b.gpus
             && a.simulation == b.simulation && a.framework == b.framework && a.savedAt == b.savedAt && a.workDir == b.workDir
+            && a.checkpointSettings.elementsEqual(b.checkpointSettings, by: { $0.key == $1.key && $0.value == $1.value })
     }
 
     // MARK: The trace
@@ -106,6 +111,7 @@ package struct ResumePoint: Sendable, Equatable {
         /// resumed loop continues there: the validation after the save is not run again).
         var awaiting: [String] = []
         var workDir: String?
+        var checkpointSettings: [(key: String, value: JSONValue)] = []
         var saves: [String: (call: Call, at: Int, steps: Int, trainSteps: Int, groups: [Group], messages: [(key: String, value: JSONValue)]?)] = [:]
         var latest: String?
         var sawMeta = false
@@ -117,6 +123,9 @@ package struct ResumePoint: Sendable, Equatable {
             framework = Framework.of(start)
             let config: JSONValue? = start.config.isEmpty ? nil : (try? JSONValue.parse(start.config))
             if framework == .mmengine {
+                if start.source == "simulated" {
+                    for key in ["optim_wrapper", "param_scheduler"] { if let v = config?[key] { checkpointSettings.append((key, v)) } }
+                }
                 // The train loop's kind, as MMEngineSettings reads train_cfg.
                 let train = config?["train_cfg"]
                 if case .string(let t)? = train?["type"] {
@@ -244,6 +253,7 @@ package struct ResumePoint: Sendable, Equatable {
             p.framework = framework
             p.savedAt = savedAt
             p.workDir = framework == .mmengine ? workDir : nil
+            p.checkpointSettings = checkpointSettings
             return p
         }
     }
@@ -275,7 +285,8 @@ package struct ResumePoint: Sendable, Equatable {
             ("gpus", .int(Int64(gpus))),
             ("simulation", .array(simulation.map { .int(Int64($0)) })),
         ] + (framework == .mmengine ? [("framework", .string("mmengine")), ("saved_at", .string(savedAt.map(Self.stopText) ?? "")),
-                                       ("work_dir", workDir.map { .string($0) } ?? .null)] : []))
+                                       ("work_dir", workDir.map { .string($0) } ?? .null),
+                                       ("checkpoint_settings", .object(checkpointSettings))] : []))
     }
 
     package init(trace: String, checkpoint: String, runner: Runner.Kind, epoch: Int, iter: Int, groups: [Group],
@@ -336,6 +347,7 @@ package struct ResumePoint: Sendable, Equatable {
             guard let at = Launch.StopAt(text) else { throw configError("launch.resume.saved_at", "expected epoch=N or iter=N, got \"\(text)\"") }
             savedAt = at
             workDir = try args.optionalString("work_dir")
+            if case .object(let m)? = args.raw("checkpoint_settings") { checkpointSettings = m }
         }
         try args.finish(owner: "launch.resume")
     }

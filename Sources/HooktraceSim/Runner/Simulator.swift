@@ -205,7 +205,17 @@ package enum Simulator {
     /// CheckpointHook's `last_ckpt`), the timers.
     static func restoreEngine(_ runner: Runner, from r: ResumePoint, config: RunConfig, registry: HookRegistry) throws(HooktraceError) {
         guard let at = r.savedAt else { throw configError("launch.resume.saved_at", "missing: where the run stood at the save (record --resume-from writes it)") }
+        // The interrupted run's optimizer and schedulers (a simulated trace's settings): their
+        // state dicts are what the checkpoint holds, whatever the resumed config says.
         var scratch = config
+        if case .object(var members) = config.json,
+           r.checkpointSettings.contains(where: { config.json[$0.key] != $0.value }) {
+            for (key, value) in r.checkpointSettings {
+                if let i = members.firstIndex(where: { $0.key == key }) { members[i].value = value } else { members.append((key, value)) }
+            }
+            scratch = try RunConfig(json: .object(members), name: config.name)
+            scratch.launch = config.launch
+        }
         scratch.launch.resume = nil
         scratch.launch.stopAt = at
         let (interrupted, start) = try prepare(scratch, registry: registry, to: EventSink { _ throws(HooktraceError) in })
