@@ -219,6 +219,7 @@ package struct MMEngineSettings: Sendable {
     /// counters, optimizer and schedulers, which is not simulated yet.
     private mutating func readLoadOrResume(_ json: JSONValue) throws(HooktraceError) {
         var resume = false
+        let resuming = json["launch"]?["resume"].map { $0 != .null } ?? false
         switch json["resume"] {
         case nil, .null?, .bool(false)?: break
         case .bool(true)?: resume = true
@@ -228,13 +229,13 @@ package struct MMEngineSettings: Sendable {
         case nil, .null?: break
         case .string(let path)?:
             loadsCheckpoint = true
-            if resume {
-                warnings.append("resume=True with load_from (\(path)): resuming is not simulated yet; the run loads the checkpoint (the after_load_checkpoint call) and starts from its beginning")
+            if resume && !resuming {
+                warnings.append("resume=True with load_from (\(path)): a checkpoint file, not a trace; this run loads it (the after_load_checkpoint call) and starts from its beginning. Resume from a recorded run's checkpoint with record --resume-from TRACE[:CHECKPOINT]")
             }
         case let v?: throw configError("load_from", "expected a checkpoint path or null, got \(describeValue(v))")
         }
-        if resume && !loadsCheckpoint {
-            warnings.append("resume=True: a simulated run starts in an empty work_dir, where mmengine finds no checkpoint to resume and trains from the beginning (resuming is not simulated yet)")
+        if resume && !loadsCheckpoint && !resuming {
+            warnings.append("resume=True: a simulated run starts in an empty work_dir, where mmengine finds no checkpoint to resume and trains from the beginning (resume from a recorded run's checkpoint with record --resume-from TRACE[:CHECKPOINT])")
         }
     }
 

@@ -190,7 +190,7 @@ struct MMEngineLoopTests {
         let resumed = try RunConfig(text: "{" + base + #", "resume": true}"#, name: "t")
         #expect(resumed.warnings.contains { $0.hasPrefix("resume=True: a simulated run starts in an empty work_dir") })
         let both = try RunConfig(text: "{" + base + #", "resume": true, "load_from": "w.pth"}"#, name: "t")
-        #expect(both.warnings.contains { $0.hasPrefix("resume=True with load_from (w.pth): resuming is not simulated yet") })
+        #expect(both.warnings.contains { $0.hasPrefix("resume=True with load_from (w.pth): a checkpoint file, not a trace") })
         let (resumedCalls, _) = try run("{" + base + #", "resume": true, "load_from": "w.pth"}"#)
         #expect(resumedCalls.prefix(2) == ["before_run 0 0 0", "after_load_checkpoint 0 0 0"])
     }
