@@ -79,6 +79,18 @@ elif case == "outdir":
                                    checkpoint_config=dict(interval=1, max_keep_ckpts=1, out_dir=os.path.join(work_dir, "..", "out")),
                                    log_config=log)
     runner.run([loader], [("train", 1)])
+elif case == "resume-iter":
+    # Checkpoints by iteration in an EpochBasedRunner (a one-cycle schedule): 2 epochs, then
+    # (HOOKTRACE_TEST_RESUME=checkpoint) runner.resume from a mid-epoch checkpoint and 4 epochs.
+    import os
+    resume = os.environ.get("HOOKTRACE_TEST_RESUME")
+    runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=4 if resume else 2,
+                              meta=dict(seed=0, exp_name="real_mmcv_train.py", hook_msgs=dict()))
+    runner.register_training_hooks(lr_config=dict(policy="OneCycle", max_lr=0.1), optimizer_config=dict(grad_clip=None),
+                                   checkpoint_config=dict(interval=2, by_epoch=False), log_config=log)
+    if resume:
+        runner.resume(resume, map_location="cpu")
+    runner.run([loader], [("train", 1)])
 elif case == "warmup":
     runner = EpochBasedRunner(model, optimizer=optimizer, work_dir=work_dir, logger=logging.getLogger(), max_epochs=4)
     runner.register_training_hooks(

@@ -928,6 +928,33 @@ extension RealMMCVTests {
         #expect(hookMsgs(sim) == hookMsgs(real), "\(String(describing: hookMsgs(sim))) vs \(String(describing: hookMsgs(real)))")
     }
 
+    @Test("a real mmcv run resumed from a mid-epoch checkpoint (by iteration, one-cycle) and hooktrace's --resume-from of its recording: the same calls (the next epoch, the saving iteration's index again), LRs and checkpoints",
+          .enabled(if: realMMCVAvailable, "torch and mmcv 1.x are not installed (tools/bench fetches mmcv 1.7.2's source into .build-mmcv)"))
+    func resumeMidEpoch() throws {
+        let scratch = Scratch()
+        var environment = realMMCVEnvironment
+        environment["PYTHONWARNINGS"] = "ignore"
+        let wd = scratch.file("wd")
+        let first = scratch.file("first.htrace"), second = scratch.file("second.htrace")
+        let a = try CLI.run(["record", "-o", first, "--", "python3", Self.script, wd, "resume-iter"], environment: environment)
+        #expect(a.status == 0, "\(a.stderr)")
+        environment["HOOKTRACE_TEST_RESUME"] = wd + "/epoch_1.pth"
+        let b = try CLI.run(["record", "-o", second, "--", "python3", Self.script, wd, "resume-iter"], environment: environment)
+        #expect(b.status == 0, "\(b.stderr)")
+        guard case .runStart(let start)? = try TraceReader(path: first).next()?.event else { Issue.record("no run_start"); return }
+        let config = scratch.file("first.json")
+        try start.config.write(toFile: config, atomically: true, encoding: .utf8)
+        let simulated = scratch.file("sim.htrace")
+        let r = try CLI.run(["record", "--config", config, "--resume-from", first + ":epoch_1.pth", "--cfg-options", "runner.max_epochs=4", "-o", simulated])
+        #expect(r.status == 0, "\(r.stderr)")
+        let real = try ResumeTests.read(second), sim = try ResumeTests.read(simulated)
+        // epoch_1.pth was written at the second iteration of epoch 1: meta epoch 1 (epoch + 1), iter 1.
+        #expect(real.calls.first == "before_run 1 1 0", "\(real.calls.prefix(2))")
+        #expect(sim.calls == real.calls, "\(sim.calls) vs \(real.calls)")
+        #expect(sim.lr == real.lr && !real.lr.isEmpty, "\(sim.lr) vs \(real.lr)")
+        #expect(sim.saved == real.saved, "\(sim.saved) vs \(real.saved)")
+    }
+
     @Test("mmdetection 2.x's ExpMomentumEMAHook and LinearMomentumEMAHook in a real mmcv run: each update's momentum and the swaps recorded, their settings read back (total_iter, warm_up from the momentum function), replay the same",
           .enabled(if: realMMCVAvailable && FileManager.default.fileExists(atPath: mmdet2Wheel), "torch, mmcv 1.x or mmdetection 2.28.2's wheel (pip download --no-deps mmdet==2.28.2 -d .build-mmdet) are missing"),
           arguments: ["mmdet-exp-ema", "mmdet-linear-ema"])

@@ -799,6 +799,20 @@ def _dir_files(path, baseline=None):
     return entry[1]
 
 
+def _stamps(directory):
+    """The checkpoint files' (modification time, size, inode) in `directory`, links not
+    followed: a file written again shows a new one."""
+    out = {}
+    try:
+        for e in os.scandir(directory):
+            if e.name.endswith(".pth") and not e.is_symlink():
+                st = e.stat(follow_symlinks=False)
+                out[e.name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        pass
+    return out
+
+
 def _param_groups(runner):
     out = []
     for name, opt in _optimizers(runner):
@@ -1121,12 +1135,16 @@ def _patch_mmcv_save(cls):
 
     def look(self, args, kwargs):
         out_dir = args[0] if args else kwargs.get("out_dir")
-        return out_dir, _files(out_dir) if out_dir else {}
+        return out_dir, _files(out_dir) if out_dir else {}, _stamps(out_dir) if out_dir else {}
 
     def report(self, seen, args, kwargs):
-        out_dir, before = seen
+        out_dir, before, stamps = seen
         after = _files(out_dir)
-        changed = [n for n in sorted(after) if n not in before or before[n] != after[n]]
+        # A file written again under the same name (a resumed run's epoch saved anew) has a
+        # new modification time.
+        rewritten = _stamps(out_dir)
+        changed = [n for n in sorted(after) if n not in before or before[n] != after[n]
+                   or (after[n] is None and stamps.get(n) != rewritten.get(n))]
         if changed:
             hook = _calling_hook(self)
             files = _dir_files(out_dir, before)
