@@ -894,30 +894,36 @@ extension RealMMCVTests {
     static let mmdet2Wheel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".build-mmdet/mmdet-2.28.2-py3-none-any.whl").path
 
-    @Test("a real mmcv run resumed from its epoch_2.pth and hooktrace's --resume-from of its recording: the same calls, LRs, checkpoints, bests and meta keys",
-          .enabled(if: realMMCVAvailable, "torch and mmcv 1.x are not installed (tools/bench fetches mmcv 1.7.2's source into .build-mmcv)"))
-    func resume() throws {
+    /// A real mmcv run of the fixture's `kind` (2 epochs), then a second process resumed from
+    /// its `checkpoint` (4 epochs), and hooktrace's `--resume-from` of the first run's
+    /// recording, with its settings read back from the hooks as the config and the second
+    /// run's max_epochs (plus `options`): the second run's and the simulation's outlines.
+    static func resumedPair(_ kind: String, _ checkpoint: String, options: [String] = []) throws -> (real: ResumeTests.Run, sim: ResumeTests.Run)? {
         let scratch = Scratch()
         var environment = realMMCVEnvironment
         environment["PYTHONWARNINGS"] = "ignore"
         let wd = scratch.file("wd")
         let first = scratch.file("first.htrace"), second = scratch.file("second.htrace")
-        let a = try CLI.run(["record", "-o", first, "--", "python3", Self.script, wd, "resume"], environment: environment)
+        let a = try CLI.run(["record", "-o", first, "--", "python3", Self.script, wd, kind], environment: environment)
         #expect(a.status == 0, "\(a.stderr)")
-        environment["HOOKTRACE_TEST_RESUME"] = wd + "/epoch_2.pth"
-        let b = try CLI.run(["record", "-o", second, "--", "python3", Self.script, wd, "resume"], environment: environment)
+        environment["HOOKTRACE_TEST_RESUME"] = wd + "/" + checkpoint
+        let b = try CLI.run(["record", "-o", second, "--", "python3", Self.script, wd, kind], environment: environment)
         #expect(b.status == 0, "\(b.stderr)")
-        // The first run's settings (read back from its hooks) as a config, resumed by hooktrace
-        // with the second run's max_epochs. Scripted values continue the resumed run's count
-        // (evaluations 3 and 4 here), and the second process's dataset starts again at 0.1.
-        guard case .runStart(let start)? = try TraceReader(path: first).next()?.event else { Issue.record("no run_start"); return }
+        guard case .runStart(let start)? = try TraceReader(path: first).next()?.event else { Issue.record("no run_start"); return nil }
         let config = scratch.file("first.json")
         try start.config.write(toFile: config, atomically: true, encoding: .utf8)
         let simulated = scratch.file("sim.htrace")
-        let r = try CLI.run(["record", "--config", config, "--resume-from", first + ":epoch_2.pth", "--cfg-options", "runner.max_epochs=4",
-                             "simulation.metrics.acc=[0.1,0.2,0.1,0.2]", "simulation.metrics.flat_loss=[0.5,0.5,0.5,0.5]", "-o", simulated])
+        let r = try CLI.run(["record", "--config", config, "--resume-from", first + ":" + checkpoint, "--cfg-options", "runner.max_epochs=4"] + options + ["-o", simulated])
         #expect(r.status == 0, "\(r.stderr)")
-        let real = try ResumeTests.read(second), sim = try ResumeTests.read(simulated)
+        return (try ResumeTests.read(second), try ResumeTests.read(simulated))
+    }
+
+    @Test("a real mmcv run resumed from its epoch_2.pth and hooktrace's --resume-from of its recording: the same calls, LRs, checkpoints, bests and meta keys",
+          .enabled(if: realMMCVAvailable, "torch and mmcv 1.x are not installed (tools/bench fetches mmcv 1.7.2's source into .build-mmcv)"))
+    func resume() throws {
+        // Scripted values continue the resumed run's count (evaluations 3 and 4 here), and the
+        // second process's dataset starts again at 0.1.
+        guard let (real, sim) = try Self.resumedPair("resume", "epoch_2.pth", options: ["simulation.metrics.acc=[0.1,0.2,0.1,0.2]", "simulation.metrics.flat_loss=[0.5,0.5,0.5,0.5]"]) else { return }
         #expect(real.calls.first == "before_run 2 6 0", "\(real.calls.prefix(2))")
         #expect(sim.calls == real.calls, "\(sim.calls) vs \(real.calls)")
         #expect(sim.lr == real.lr && !real.lr.isEmpty, "\(sim.lr) vs \(real.lr)")
@@ -931,23 +937,7 @@ extension RealMMCVTests {
     @Test("a real mmcv run resumed from a mid-epoch checkpoint (by iteration, one-cycle) and hooktrace's --resume-from of its recording: the same calls (the next epoch, the saving iteration's index again), LRs and checkpoints",
           .enabled(if: realMMCVAvailable, "torch and mmcv 1.x are not installed (tools/bench fetches mmcv 1.7.2's source into .build-mmcv)"))
     func resumeMidEpoch() throws {
-        let scratch = Scratch()
-        var environment = realMMCVEnvironment
-        environment["PYTHONWARNINGS"] = "ignore"
-        let wd = scratch.file("wd")
-        let first = scratch.file("first.htrace"), second = scratch.file("second.htrace")
-        let a = try CLI.run(["record", "-o", first, "--", "python3", Self.script, wd, "resume-iter"], environment: environment)
-        #expect(a.status == 0, "\(a.stderr)")
-        environment["HOOKTRACE_TEST_RESUME"] = wd + "/epoch_1.pth"
-        let b = try CLI.run(["record", "-o", second, "--", "python3", Self.script, wd, "resume-iter"], environment: environment)
-        #expect(b.status == 0, "\(b.stderr)")
-        guard case .runStart(let start)? = try TraceReader(path: first).next()?.event else { Issue.record("no run_start"); return }
-        let config = scratch.file("first.json")
-        try start.config.write(toFile: config, atomically: true, encoding: .utf8)
-        let simulated = scratch.file("sim.htrace")
-        let r = try CLI.run(["record", "--config", config, "--resume-from", first + ":epoch_1.pth", "--cfg-options", "runner.max_epochs=4", "-o", simulated])
-        #expect(r.status == 0, "\(r.stderr)")
-        let real = try ResumeTests.read(second), sim = try ResumeTests.read(simulated)
+        guard let (real, sim) = try Self.resumedPair("resume-iter", "epoch_1.pth") else { return }
         // epoch_1.pth was written at the second iteration of epoch 1: meta epoch 1 (epoch + 1), iter 1.
         #expect(real.calls.first == "before_run 1 1 0", "\(real.calls.prefix(2))")
         #expect(sim.calls == real.calls, "\(sim.calls) vs \(real.calls)")
