@@ -245,6 +245,13 @@ struct ResumeCheckTests {
         #expect(outcome["iter_7.pth"]?.contains("checkpoint save iter_10.pth") == true, "\(outcome)")
         #expect(outcome["iter_14.pth"]?.contains("checkpoint remove iter_10.pth") == true, "\(outcome)")
         for name in ["iter_10.pth", "iter_20.pth", "iter_21.pth", "iter_28.pth", "iter_30.pth"] { #expect(outcome[name] == "same", "\(name): \(outcome)") }
+        // Warmup + cosine restarts (by epoch, converted to iterations), keep 3, save_best on a
+        // metric named "loss" (lower is better; scripted apart from the training loss): every
+        // resume the same.
+        let restarts = scratch.file("cr.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 8, "val_interval": 2}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.01, "by_epoch": false, "end": 6}, {"type": "CosineRestartLR", "periods": [3, 5], "restart_weights": [1, 0.5], "eta_min": 0.0001, "by_epoch": true, "convert_to_iter_based": true}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 3, "save_best": "loss", "rule": "less"}}, "work_dir": "wd", "data": {"train": 5, "val": 2}, "simulation": {"metrics": {"loss": [0.9, 0.7, 0.8, 0.6]}}}"#.write(toFile: restarts, atomically: true, encoding: .utf8)
+        let c = try CLI.run(["resume-check", restarts])
+        #expect(c.status == 0 && c.stdout.hasSuffix("summary: 8 same, 0 differ\n"), "\(c.stdout)\(c.stderr)")
     }
 
     @Test("a resumed config that differs from the recorded run's: each differing key named with what the resume makes of it; the same config: no note")
@@ -261,6 +268,28 @@ struct ResumeCheckTests {
         #expect(changed.status == 0, "\(changed.stderr)")
         #expect(changed.stderr.contains("differs from the recorded run's in param_scheduler: mmengine's load_state_dict keeps the checkpoint's scheduler settings"), "\(changed.stderr)")
         #expect(changed.stderr.contains("differs from the recorded run's in optim_wrapper: the checkpoint's param groups and base_param_settings are loaded over it"), "\(changed.stderr)")
+    }
+
+    @Test("mid-epoch checkpoints (by iteration) do not survive a resume: mmcv goes on at the next epoch with the saving iteration's index (one-cycle, cyclic lr and momentum), mmengine runs the epoch's batches again past the schedule's end (one-cycle)")
+    func midEpoch() throws {
+        let scratch = Scratch()
+        let oneCycle = scratch.file("m1.json"), cyclic = scratch.file("m2.json"), engine = scratch.file("m3.json")
+        try #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 3}, "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}, "lr_config": {"policy": "OneCycle", "max_lr": 0.1}, "checkpoint_config": {"interval": 4, "by_epoch": false}, "data": {"train": 10}}"#.write(toFile: oneCycle, atomically: true, encoding: .utf8)
+        try #"{"runner": {"type": "EpochBasedRunner", "max_epochs": 3}, "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}, "lr_config": {"policy": "cyclic", "target_ratio": [10, 1e-4], "cyclic_times": 1, "step_ratio_up": 0.4}, "momentum_config": {"policy": "cyclic", "target_ratio": [0.85, 1], "cyclic_times": 1, "step_ratio_up": 0.4}, "checkpoint_config": {"interval": 4, "by_epoch": false}, "data": {"train": 10}}"#.write(toFile: cyclic, atomically: true, encoding: .utf8)
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 3, "val_interval": 1}, "param_scheduler": [{"type": "OneCycleLR", "eta_max": 0.1, "total_steps": 15, "by_epoch": false}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 4, "by_epoch": false}}, "work_dir": "wd", "data": {"train": 5}}"#.write(toFile: engine, atomically: true, encoding: .utf8)
+        for path in [oneCycle, cyclic] {
+            let r = try CLI.run(["resume-check", path])
+            // epoch_1.pth is written at iteration 4 (index 3) of epoch 1: resumed at epoch 1 (the
+            // next one), iter 3, so the lr jumps ahead of the uninterrupted run's at once.
+            #expect(r.status == 1 && r.stdout.contains("epoch_1.pth              resumed at epoch 1, iter 3: differs uninterrupted: lr lr[0]=")
+                    && r.stdout.hasSuffix("summary: 0 same, 3 differ\n"), "\(path): \(r.stdout)")
+        }
+        let e = try CLI.run(["resume-check", engine])
+        // iter_4.pth: resumed at iteration 4 of epoch 0, whose 5 batches run again: 19 iterations
+        // in all instead of 15, and a checkpoint (iter_16.pth) the uninterrupted run never saves.
+        #expect(e.status == 1 && e.stdout.contains("iter_4.pth               resumed at epoch 0, iter 4: differs")
+                && e.stdout.contains("resumed [iter_4.pth, iter_8.pth, iter_12.pth, iter_15.pth, iter_16.pth]")
+                && e.stdout.hasSuffix("summary: 0 same, 4 differ\n"), "\(e.stdout)")
     }
 
     @Test("refusals: a config without checkpoints, a checkpoint the run never saves")

@@ -571,7 +571,7 @@ package struct RunConfig {
         func curve(_ key: String, _ d: Simulation.Curve) throws(HooktraceError) -> Simulation.Curve {
             guard let v = args.raw(key), v != .null else { return d }
             if let script = try Self.script(v, path: "simulation.\(key)", unit: "training step") {
-                s.scripts[key] = script
+                s.scripts["simulation." + key] = script  // apart from the metrics' (a metric may be named "loss")
                 return d
             }
             var c = try ConfigArgs(v, path: "simulation.\(key)")

@@ -172,14 +172,14 @@ package final class SimulatedInputs: RunInputs {
         if train { trainSteps += 1 }
         var g = rng(.loss, steps)
         var total = Self.sample(model.loss, &g, progress: progress(runner))
-        if train, let v = try scripted("loss", path: "simulation.loss", count: trainSteps, runner, unit: "training step") {
+        if train, let v = try scripted("simulation.loss", path: "simulation.loss", count: trainSteps, runner, unit: "training step") {
             total = Double(Float(v))  // a float32 tensor's .item(), as a drawn value is
         }
         var norm: Double?
         if train && runner.observesGradNorm && runner.stepUpdates {
             var n = rng(.gradNorm, steps)
             norm = max(0, Self.sample(model.gradNorm, &n, progress: progress(runner), decay: 3))
-            if let v = try scripted("grad_norm", path: "simulation.grad_norm", count: trainSteps, runner, unit: "training step") {
+            if let v = try scripted("simulation.grad_norm", path: "simulation.grad_norm", count: trainSteps, runner, unit: "training step") {
                 norm = Double(Float(v))
             }
         }
