@@ -227,13 +227,35 @@ func recordedObservations(_ trace: String) throws -> [(path: String, value: JSON
         default: nil
         }
     }
+    // Timings, in seconds, as the simulation spends them: a training step from before_train_iter
+    // to after_train_iter, loading the next batch from there to the next before_train_iter (in
+    // an epoch), a validation step from before_val_iter to after_val_iter.
+    var iterTimes: [Double] = [], dataTimes: [Double] = [], valTimes: [Double] = []
+    var previous: Call?
+    var trainLength = 0
     let reader = try TraceReader(path: trace)
     try reader.forEachIntact { entry in
         switch entry.event {
+        case .runStart(let start):
+            trainLength = start.loaders.first(where: { $0.mode == "train" })?.length ?? 0
         case .observe(let o):
             if o.kind == .logVar && o.name == "loss" { pendingLoss = number(o.value) }
             if o.kind == .metric, let v = number(o.value) { pendingMetrics.append((o.name, v)) }
         case .call(let c):
+            if let p = previous {
+                let seconds = Double(c.time - p.time) / 1e9
+                switch (p.stage, c.stage) {
+                case ("before_train_iter", "after_train_iter"): iterTimes.append(seconds)
+                case ("after_train_iter", "before_train_iter"):
+                    // An iteration loop's loader wraps at its end with a 2 s sleep, which the
+                    // simulation adds itself.
+                    let wraps = trainLength > 0 && c.iter > 0 && c.iter % trainLength == 0 && seconds >= 2
+                    dataTimes.append(wraps ? seconds - 2 : seconds)
+                case ("before_val_iter", "after_val_iter"): valTimes.append(seconds)
+                default: break
+                }
+            }
+            if c.stage != "before_save_checkpoint" { previous = c }
             if c.stage == "after_train_iter", let l = pendingLoss { losses.append(l) }
             pendingLoss = nil
             for (name, v) in pendingMetrics {
@@ -251,7 +273,21 @@ func recordedObservations(_ trace: String) throws -> [(path: String, value: JSON
     var out: [(path: String, value: JSONValue)] = []
     if !losses.isEmpty { out.append(("simulation.loss", .array(losses))) }
     if !metrics.isEmpty { out.append(("simulation.metrics", .object(metrics.map { ($0.name, JSONValue.array($0.values)) }))) }
+    for (key, samples) in [("iter_time", iterTimes), ("data_time", dataTimes), ("val_iter_time", valTimes)] {
+        if let d = durationFit(samples) { out.append(("simulation." + key, d)) }
+    }
     return out
+}
+
+/// A simulation duration (uniform over mean ± jitter) with the samples' mean and variance
+/// (jitter √3·σ, at most the mean), rounded to the microsecond; nil without samples.
+func durationFit(_ samples: [Double]) -> JSONValue? {
+    guard !samples.isEmpty else { return nil }
+    let mean = samples.reduce(0, +) / Double(samples.count)
+    let variance = samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(samples.count)
+    let jitter = min(mean, (3 * variance).squareRoot())
+    func micro(_ x: Double) -> Double { (max(0, x) * 1e6).rounded() / 1e6 }
+    return .object([("mean", .double(micro(mean))), ("jitter", .double(micro(jitter)))])
 }
 
 /// Notes about the config that do not change the run: top-level keys that do not affect

@@ -371,7 +371,7 @@ struct ObservationsFromTests {
         return (losses, metrics)
     }
 
-    @Test("another config run on a recorded run's losses and metrics: the same values, step by step and evaluation by evaluation; a longer run is an error naming the count")
+    @Test("another config run on a recorded run's losses, metrics and timings: the same values, step by step and evaluation by evaluation, each phase's time as the recording's mean and spread; a longer run is an error naming the count")
     func taken() throws {
         let scratch = Scratch()
         let trace = try SweepTests.recorded(scratch)
@@ -385,6 +385,28 @@ struct ObservationsFromTests {
         let a = try Self.observed(trace), b = try Self.observed(out)
         #expect(!a.losses.isEmpty && a.losses == b.losses)
         #expect(a.metrics.count == 6 && a.metrics == b.metrics, "\(a.metrics) vs \(b.metrics)")
+        // Timings: each phase's mean and spread (as mean ± jitter) taken into the run's config.
+        func stepSeconds(_ path: String) throws -> (train: [Double], data: [Double]) {
+            var train: [Double] = [], data: [Double] = [], previous: Call?
+            try TraceReader(path: path).forEach { e in
+                guard case .call(let c) = e.event else { return }
+                if let p = previous, p.stage == "before_train_iter", c.stage == "after_train_iter" { train.append(Double(c.time - p.time) / 1e9) }
+                if let p = previous, p.stage == "after_train_iter", c.stage == "before_train_iter" { data.append(Double(c.time - p.time) / 1e9) }
+                previous = c
+            }
+            return (train, data)
+        }
+        let recorded = try stepSeconds(trace)
+        guard case .runStart(let start)? = try TraceReader(path: out).next()?.event, let config = try? JSONValue.parse(start.config) else { Issue.record("no config"); return }
+        for (key, samples) in [("iter_time", recorded.train), ("data_time", recorded.data)] {
+            let mean = samples.reduce(0, +) / Double(samples.count)
+            let fitted = config["simulation"]?[key]?["mean"]?.number ?? .nan
+            #expect(!samples.isEmpty && abs(fitted - mean) < 1e-6, "\(key): \(fitted) vs \(mean)")
+        }
+        let simulatedSteps = try stepSeconds(out).train
+        let simulatedMean: Double = simulatedSteps.reduce(0, +) / Double(simulatedSteps.count)
+        let recordedMean: Double = recorded.train.reduce(0, +) / Double(recorded.train.count)
+        #expect(abs(simulatedMean - recordedMean) < 0.02, "\(simulatedMean) vs \(recordedMean)")
         // Two more epochs than the recording had.
         let longer = try CLI.run(["record", "--config", other, "--observations-from", trace, "--cfg-options", "runner.max_epochs=8", "-o", scratch.file("x.htrace")])
         #expect(longer.status == 2 && longer.stderr.contains("training step 25 needs a value, and the list gives 24"), "\(longer.stderr)")
