@@ -575,7 +575,14 @@ struct Engine {
         // about its own side (a recorder's notes, the simulation's warnings about the config
         // or about a hook's setting), not what the run did: not compared. Between two
         // simulations they are the configs' warnings, and differ when the configs do.
-        func isNote(_ e: Effect) -> Bool { if case .note = e.action { true } else { false } }
+        // Likewise a recording's "resumed" effect: the state the recorder read from a
+        // resumed runner (a simulation resumes from launch.resume and says so in run_start).
+        func isNote(_ e: Effect) -> Bool {
+            switch e.action {
+            case .note, .custom("resumed", _): true
+            default: false
+            }
+        }
         if diff.a.source != diff.b.source && (effectsA.contains(where: isNote) || effectsB.contains(where: isNote)) {
             let a = effectsA.filter { !isNote($0) }, b = effectsB.filter { !isNote($0) }
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in compareEffects(ga, pa, gb, pb) } }

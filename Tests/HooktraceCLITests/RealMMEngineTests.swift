@@ -178,6 +178,10 @@ struct RealMMEngineTests {
         #expect(simFiles == realFiles, "\(name): checkpoints, hub entries, bests or log records at other calls: \(simFiles) vs \(realFiles)")
         let user = try CLI.run(["diff", sim, real, "--only", "lr,momentum,checkpoint,order,optimizer"])
         #expect(user.status == 0, "\(name): \(user.stdout)")
+        // The resumed run's recording replays on its own: its "resumed" effect carries what
+        // Runner.resume loaded (hub entries and histories, files), the rest is derived.
+        let replay = try CLI.run(["replay", real])
+        #expect(replay.status == 0 && replay.stdout.hasSuffix("result: same\n"), "\(name): \(replay.stdout)\(replay.stderr)")
     }
 
     @Test("calls, LRs, momenta, checkpoints and log records' keys equal real mmengine's", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the ported mmengine tests and the goldens cover the simulator"),

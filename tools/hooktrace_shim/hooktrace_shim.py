@@ -1753,8 +1753,38 @@ def _patch_resume(runner_cls):
                 _channel.buffer.append((4, name, index, _scalar(mom), "Runner.resume"))
         _state.pop("watch", None)
         _fast.clear()
+        _send_resumed(self, args[0] if args else kwargs.get("filename"))
 
     runner_cls.resume = _observed(original, look, report, "resume")
+
+
+# The most values of each message-hub history a resumed run's recording carries (what the
+# log processor's windows read; mmengine's default window is 10).
+_RESUMED_HISTORY = 1000
+
+
+def _send_resumed(runner, checkpoint):
+    """What Runner.resume loaded that a replay of this recording needs to resume the same
+    way: the loop's counters, the message hub's entries CheckpointHook keeps and its
+    resumed scalar histories (their last values), the work_dir's files before the run.
+    A "resumed" effect of Runner.resume; docs/SHIM.md."""
+    loop = runner.train_loop
+    hub = runner.message_hub
+    entries = {k: _hub_value(v) for k, v in getattr(hub, "_runtime_info", {}).items() if _is_hub_checkpoint_key(k)}
+    resumed = getattr(hub, "_resumed_keys", {})
+    scalars = {}
+    for key, buffer in getattr(hub, "_log_scalars", {}).items():
+        if resumed.get(key, True) and key.startswith("train/"):
+            values, counts = buffer.data
+            scalars[key] = [[float(v) for v in values[-_RESUMED_HISTORY:]], [float(c) for c in counts[-_RESUMED_HISTORY:]]]
+    files = []
+    for key in sorted(_state.get("dirs", {})):
+        shown, names = _state["dirs"][key]
+        for name in sorted(names):
+            files.append([os.path.join(shown, name), names[name]])
+    state = {"hub": entries, "scalars": scalars, "files": files, "work_dir": str(getattr(runner, "work_dir", "") or "")}
+    _channel.send(["custom", "Runner.resume", "resumed", {"checkpoint": str(checkpoint), "epoch": int(loop._epoch), "iter": int(loop._iter),
+                                                         "state": json.dumps(state, separators=(",", ":"))}])
 
 
 def _patch_save(runner_cls):

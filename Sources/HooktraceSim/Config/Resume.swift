@@ -50,6 +50,10 @@ package struct ResumePoint: Sendable, Equatable {
     /// checkpoint's optimizer and scheduler state dicts come from whatever the resumed config
     /// says (`load_state_dict` keeps the saved settings).
     package var checkpointSettings: [(key: String, value: JSONValue)] = []
+    /// mmengine, from a recording of a real resumed run: the message hub's resumed scalar
+    /// histories as Runner.resume loaded them (their last values and counts), which the
+    /// log records after the resume average over.
+    package var scalars: [(key: String, values: [Double], counts: [Double])]?
 
     package static func == (a: ResumePoint, b: ResumePoint) -> Bool {
         a.trace == b.trace && a.checkpoint == b.checkpoint && a.runner == b.runner && a.epoch == b.epoch && a.iter == b.iter
@@ -59,6 +63,8 @@ package struct ResumePoint: Sendable, Equatable {
             && a.files.elementsEqual(b.files, by: { $0.path == $1.path && $0.link == $1.link }) && a.gpus == b.gpus
             && a.simulation == b.simulation && a.framework == b.framework && a.savedAt == b.savedAt && a.workDir == b.workDir
             && a.checkpointSettings.elementsEqual(b.checkpointSettings, by: { $0.key == $1.key && $0.value == $1.value })
+            && (a.scalars == nil) == (b.scalars == nil)
+            && (a.scalars ?? []).elementsEqual(b.scalars ?? [], by: { $0.key == $1.key && $0.values == $1.values && $0.counts == $1.counts })
     }
 
     // MARK: The trace
@@ -272,21 +278,34 @@ package struct ResumePoint: Sendable, Equatable {
 
     package var json: JSONValue {
         func opt(_ d: Double?) -> JSONValue { d.map { .double($0) } ?? .null }
-        return .object([
+        let groupItems: [JSONValue] = groups.map { g in
+            .object([("optimizer", .string(g.optimizer)), ("index", .int(Int64(g.index))), ("lr", .double(g.lr)),
+                     ("momentum", opt(g.momentum)), ("initial_lr", opt(g.initialLR)), ("initial_momentum", opt(g.initialMomentum))])
+        }
+        let fileItems: [JSONValue] = files.map { .array([.string($0.path), $0.link.map { .string($0) } ?? .null]) }
+        var members: [(key: String, value: JSONValue)] = [
             ("trace", .string(trace)), ("checkpoint", .string(checkpoint)), ("runner", .string(runner.rawValue)),
             ("epoch", .int(Int64(epoch))), ("iter", .int(Int64(iter))),
-            ("param_groups", .array(groups.map { g in
-                .object([("optimizer", .string(g.optimizer)), ("index", .int(Int64(g.index))), ("lr", .double(g.lr)),
-                         ("momentum", opt(g.momentum)), ("initial_lr", opt(g.initialLR)), ("initial_momentum", opt(g.initialMomentum))])
-            })),
+            ("param_groups", .array(groupItems)),
             ("hook_msgs", hookMessages.map { .object($0) } ?? .null),
             ("meta", .object(meta)),
-            ("files", .array(files.map { .array([.string($0.path), $0.link.map { .string($0) } ?? .null]) })),
+            ("files", .array(fileItems)),
             ("gpus", .int(Int64(gpus))),
             ("simulation", .array(simulation.map { .int(Int64($0)) })),
-        ] + (framework == .mmengine ? [("framework", .string("mmengine")), ("saved_at", .string(savedAt.map(Self.stopText) ?? "")),
-                                       ("work_dir", workDir.map { .string($0) } ?? .null),
-                                       ("checkpoint_settings", .object(checkpointSettings))] : []))
+        ]
+        guard framework == .mmengine else { return .object(members) }
+        members.append(("framework", .string("mmengine")))
+        members.append(("saved_at", .string(savedAt.map(Self.stopText) ?? "")))
+        members.append(("work_dir", workDir.map { .string($0) } ?? .null))
+        members.append(("checkpoint_settings", .object(checkpointSettings)))
+        if let scalars {
+            let histories: [(key: String, value: JSONValue)] = scalars.map { h in
+                let values: [JSONValue] = h.values.map { .double($0) }, counts: [JSONValue] = h.counts.map { .double($0) }
+                return (h.key, .array([.array(values), .array(counts)]))
+            }
+            members.append(("scalars", .object(histories)))
+        }
+        return .object(members)
     }
 
     package init(trace: String, checkpoint: String, runner: Runner.Kind, epoch: Int, iter: Int, groups: [Group],
@@ -348,6 +367,7 @@ package struct ResumePoint: Sendable, Equatable {
             savedAt = at
             workDir = try args.optionalString("work_dir")
             if case .object(let m)? = args.raw("checkpoint_settings") { checkpointSettings = m }
+            if let raw = args.raw("scalars"), raw != .null { scalars = try Self.histories(raw, path: "launch.resume.scalars") }
         }
         try args.finish(owner: "launch.resume")
     }
@@ -368,6 +388,60 @@ package struct ResumePoint: Sendable, Equatable {
         }
         r.workDir = to
         return r
+    }
+
+    /// `{key: [[values], [counts]]}`, as a recording of a resumed run gives them.
+    static func histories(_ raw: JSONValue, path: String) throws(HooktraceError) -> [(key: String, values: [Double], counts: [Double])] {
+        guard case .object(let members) = raw else { throw configError(path, "expected {key: [[values], [counts]]}") }
+        var out: [(key: String, values: [Double], counts: [Double])] = []
+        for (key, value) in members {
+            guard case .array(let pair) = value, pair.count == 2, case .array(let v) = pair[0], case .array(let c) = pair[1], v.count == c.count else {
+                throw configError(path + "." + key, "expected [[values], [counts]] of one length")
+            }
+            let values = v.compactMap(\.number), counts = c.compactMap(\.number)
+            guard values.count == v.count, counts.count == c.count else { throw configError(path + "." + key, "expected numbers") }
+            out.append((key, values, counts))
+        }
+        return out
+    }
+
+    /// The point a recording of a real mmengine run resumed by Runner.resume carries (its
+    /// "resumed" effect: checkpoint, counters, and the state the shim read from the runner),
+    /// in the form `launch.resume` takes, or nil when the recording has none.
+    package static func recorded(in trace: String, config: JSONValue) throws(HooktraceError) -> JSONValue? {
+        let reader = try TraceReader(path: trace)
+        var found: [Field]?
+        while found == nil, let entry = try reader.next() {
+            if case .effect(let x) = entry.event, x.hook == "Runner.resume", case .custom("resumed", let fields) = x.action { found = fields }
+            if case .call(let c) = entry.event, c.stage == "before_train" { break }  // Runner.resume comes before it
+        }
+        guard let fields = found else { return nil }
+        func field(_ key: String) -> Scalar? { fields.first { $0.key == key }?.value }
+        guard case .string(let checkpoint)? = field("checkpoint"), case .int(let epoch)? = field("epoch"), case .int(let iter)? = field("iter"),
+              case .string(let text)? = field("state"), let state = try? JSONValue.parse(text) else {
+            throw HooktraceError(.invalidInput, "the recording's Runner.resume effect is incomplete (checkpoint, epoch, iter, state); it cannot be resumed in a replay", file: trace)
+        }
+        let train = config["train_cfg"]
+        var iterBased = false
+        if case .string(let t)? = train?["type"] { iterBased = t.hasSuffix("IterBasedTrainLoop") } else if case .bool(let b)? = train?["by_epoch"] { iterBased = !b }
+        var length = 0
+        if case .int(let n)? = config["data"]?["train"] { length = Int(n) }
+        let aligned = !iterBased && length > 0 && Int(iter) == Int(epoch) * length
+        var p = ResumePoint(trace: trace, checkpoint: checkpoint, runner: iterBased ? .iterBased : .epochBased, epoch: Int(epoch), iter: Int(iter),
+                            groups: [], hookMessages: nil, meta: [], files: [], gpus: 1)
+        if case .object(let hub)? = state["hub"] { p.hookMessages = hub }
+        if case .array(let items)? = state["files"] {
+            p.files = items.compactMap { item in
+                guard case .array(let pair) = item, pair.count == 2, case .string(let path) = pair[0] else { return nil }
+                if case .string(let link) = pair[1] { return (path, link) }
+                return (path, nil)
+            }
+        }
+        if case .string(let w)? = state["work_dir"], !w.isEmpty { p.workDir = w }
+        if let raw = state["scalars"] { p.scalars = try histories(raw, path: "the recording's resumed message hub") }
+        p.framework = .mmengine
+        p.savedAt = aligned ? .epoch(Int(epoch)) : .iter(Int(iter))
+        return p.json
     }
 
     static func stopText(_ s: Launch.StopAt) -> String {

@@ -124,7 +124,20 @@ package enum Replayer {
             throw HooktraceError(.damaged, "the recorded run config is not valid JSON (\(error))", file: trace)
         }
         // A real run's start may lack loader lengths that the shim saw only later; the calls show them.
-        let completed = start.source == "simulated" ? recordedConfig : try RecordedLoaders.complete(recordedConfig, trace: trace)
+        var completed = start.source == "simulated" ? recordedConfig : try RecordedLoaders.complete(recordedConfig, trace: trace)
+        // A real run that Runner.resume resumed: the state it loaded, as launch.resume.
+        if start.source != "simulated", case .object(var members) = completed,
+           let point = try ResumePoint.recorded(in: trace, config: completed) {
+            var launch: [(key: String, value: JSONValue)] = []
+            if let i = members.firstIndex(where: { $0.key == "launch" }) {
+                if case .object(let l) = members[i].value { launch = l }
+                members.remove(at: i)
+            }
+            launch.removeAll { $0.key == "resume" }
+            launch.append(("resume", point))
+            members.append(("launch", .object(launch)))
+            completed = .object(members)
+        }
         let merged = try mergedConfig(recorded: completed, hooks: hooks, overrides: overrides)
         var name = "replay"
         if case .string(let exp)? = start.meta.first(where: { $0.key == "exp_name" })?.value {

@@ -232,7 +232,17 @@ package enum Simulator {
         for (mine, theirs) in zip(runner.hooks.compactMap { $0.hook as? MMEngineEMAHook }, interrupted.hooks.compactMap { $0.hook as? MMEngineEMAHook }) {
             mine.steps = theirs.steps
         }
-        runner.context.messageHub = interrupted.context.messageHub
+        if let histories = r.scalars {
+            // A recording of a real resumed run: the histories as Runner.resume loaded them.
+            var hub = MessageHub()
+            hub.retain = runner.context.messageHub.retain
+            for h in histories {
+                for (v, c) in zip(h.values, h.counts) { hub.update(h.key, v, count: Int(c)) }
+            }
+            runner.context.messageHub = hub
+        } else {
+            runner.context.messageHub = interrupted.context.messageHub
+        }
         // The optimizer's param groups are loaded after after_load_checkpoint (the dialect
         // applies them there, as effects of Runner.resume).
         runner.resumedOptimizers = interrupted.context.optimizers
