@@ -99,9 +99,17 @@ struct Sweep: ParsableCommand {
                 var lr: Double?
                 var evaluations = 0
                 var best: String?
+                var engine = false
             }
             let last = Tracker()
             let watch = EventSink { e throws(HooktraceError) in
+                // mmengine's validations have no evaluate effect: each ends in after_val_epoch
+                // (mmcv's val workflow phases, which do not evaluate, end there too).
+                if case .runStart(let start) = e {
+                    last.engine = Framework.of(start) == .mmengine
+                    last.lr = start.paramGroups.first?.lr  // a constant lr has no set_lr effect
+                }
+                if case .call(let c) = e, c.stage == "after_val_epoch", last.engine { last.evaluations += 1 }
                 guard case .effect(let x) = e else { return }
                 switch x.action {
                 case .setLR(_, 0, let v): last.lr = v

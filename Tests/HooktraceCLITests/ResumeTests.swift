@@ -340,6 +340,21 @@ struct SweepTests {
         #expect(again.stdout == json.stdout)
     }
 
+    @Test("an mmengine run's variants: evaluations counted by validation (mmengine has no evaluate effect); a constant lr is the final lr")
+    func mmengine() throws {
+        let scratch = Scratch()
+        let config = scratch.file("e.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 6, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "save_best": "acc", "rule": "greater"}}, "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": {"start": 0.1, "end": 0.9, "noise": 0}}}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let trace = scratch.file("e.htrace")
+        #expect(try CLI.run(["record", "--config", config, "-o", trace, "-q"]).status == 0)
+        let r = try CLI.run(["sweep", trace, "--vary", "default_hooks.checkpoint.max_keep_ckpts=1;2", "--format", "json"])
+        guard case .array(let rows)? = try JSONValue.parse(r.stdout)["variants"] else { Issue.record("no variants: \(r.stdout)\(r.stderr)"); return }
+        #expect(rows.count == 2 && rows.allSatisfy { $0["evaluations"] == .int(6) && $0["final_lr"] == .double(0.01) }, "\(rows)")
+        // val_interval shapes the recorded calls: not a what-if of a replay.
+        let shaping = try CLI.run(["sweep", trace, "--vary", "train_cfg.val_interval=1;2"])
+        #expect(shaping.stdout.contains("train_cfg.val_interval: cannot change in a replay"), "\(shaping.stdout)")
+    }
+
     @Test("bad --vary values are usage errors")
     func errors() throws {
         let scratch = Scratch()
