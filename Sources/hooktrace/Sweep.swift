@@ -69,7 +69,15 @@ struct Sweep: ParsableCommand {
         var variants: [[String]] = [[]]
         for axis in axes { variants = variants.flatMap { prefix in axis.map { prefix + [$0] } } }
         guard variants.count <= 10_000 else { throw HooktraceError(.usage, "\(variants.count) variants; at most 10000 at once") }
-        _ = try TraceReader(path: trace)  // a clear error for a missing or damaged file, once
+        // A clear error for a missing or damaged file, once; and for a setting a replay cannot
+        // change (it shapes the recorded calls: runner, data, workflow, the loops), before any
+        // variant runs: exit 2, nothing printed for the variants.
+        let reader = try TraceReader(path: trace)
+        if case .runStart(let start)? = try reader.next()?.event, let recorded = try? JSONValue.parse(start.config) {
+            for axis in axes {
+                for option in axis { _ = try Replayer.mergedConfig(recorded: recorded, hooks: nil, overrides: try parseCfgOptions([option])) }
+            }
+        }
 
         final class Results: @unchecked Sendable {
             var rows: [Row]

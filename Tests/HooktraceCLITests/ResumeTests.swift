@@ -352,10 +352,10 @@ struct SweepTests {
         #expect(rows.count == 2 && rows.allSatisfy { $0["evaluations"] == .int(6) && $0["final_lr"] == .double(0.01) }, "\(rows)")
         // val_interval shapes the recorded calls: not a what-if of a replay.
         let shaping = try CLI.run(["sweep", trace, "--vary", "train_cfg.val_interval=1;2"])
-        #expect(shaping.stdout.contains("train_cfg.val_interval: cannot change in a replay"), "\(shaping.stdout)")
+        #expect(shaping.status == 2 && shaping.stderr.contains("train_cfg.val_interval: cannot change in a replay"), "\(shaping.stderr)")
     }
 
-    @Test("bad --vary values are usage errors")
+    @Test("bad --vary values, keys that shape the recorded calls, --stop-at beyond the run: exit 2, nothing written")
     func errors() throws {
         let scratch = Scratch()
         let trace = try Self.recorded(scratch)
@@ -363,6 +363,18 @@ struct SweepTests {
             let r = try CLI.run(["sweep", trace] + bad)
             #expect(r.status == 2, "\(bad): \(r.stderr)")
         }
+        // Keys that shape the recorded calls: refused before any variant runs.
+        for key in ["runner.max_epochs=3;4", "data.train=5;6", "workflow=[[\"train\",1]];[[\"train\",2]]"] {
+            let r = try CLI.run(["sweep", trace, "--vary", key])
+            #expect(r.status == 2 && r.stderr.contains("cannot change in a replay") && r.stdout.isEmpty, "\(key): \(r.stdout)\(r.stderr)")
+        }
+        // --stop-at beyond the run: exit 2, nothing written.
+        let config = scratch.file("c.json")
+        let beyond = try CLI.run(["record", "--config", config, "--stop-at", "epoch=7", "-o", scratch.file("x.htrace")])
+        #expect(beyond.status == 2 && beyond.stderr.contains("epoch=7 is beyond the run, which trains 6 epochs"), "\(beyond.stderr)")
+        let beyondIter = try CLI.run(["record", "--config", config, "--stop-at", "iter=1000", "-o", scratch.file("x.htrace")])
+        #expect(beyondIter.status == 2 && beyondIter.stderr.contains("iter=1000 is beyond the run"), "\(beyondIter.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("x.htrace")))
     }
 }
 

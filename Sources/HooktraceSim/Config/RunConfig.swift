@@ -56,6 +56,19 @@ package struct RunConfig {
         return MMCVDialect()
     }
 
+    /// `launch.stop_at` inside the run: a crash after more epochs or iterations than it has
+    /// would never happen.
+    static func checkStop(_ stop: Launch.StopAt?, epochs: Int?, iters: Int?) throws(HooktraceError) {
+        switch stop {
+        case .epoch(let e)?:
+            if let epochs, e > epochs { throw configError("launch.stop_at", "epoch=\(e) is beyond the run, which trains \(epochs) epoch\(epochs == 1 ? "" : "s"); stop it at epoch=1…\(epochs)") }
+        case .iter(let i)?:
+            if let iters, i > iters { throw configError("launch.stop_at", "iter=\(i) is beyond the run, which trains \(iters) iteration\(iters == 1 ? "" : "s"); stop it at iter=1…\(iters)") }
+        case nil:
+            break
+        }
+    }
+
     /// The top-level keys of an mmengine config hooktrace reads, or knows to be without effect on hooks.
     static let knownMMEngineKeys = Framework.mmengineKeys + ["custom_hooks", "data", "simulation", "work_dir", "load_from", "resume", "auto_scale_lr", "launch"]
 
@@ -192,6 +205,8 @@ package struct RunConfig {
             if case .epoch? = launch.stopAt, settings.kind == .iterBased {
                 throw configError("launch.stop_at", "an IterBasedTrainLoop has no train epochs; stop it after a number of iterations (iter=N)")
             }
+            let epochs = settings.kind == .epochBased ? settings.maxEpochs : nil
+            try Self.checkStop(launch.stopAt, epochs: epochs, iters: settings.maxIters ?? epochs.map { $0 * train })
             engine = settings
             warnings = typos + settings.warnings + warnings
             return
@@ -342,6 +357,9 @@ package struct RunConfig {
         if case .epoch? = launch.stopAt, kind == .iterBased {
             throw configError("launch.stop_at", "an IterBasedRunner trains one long epoch; stop it after a number of iterations (iter=N)")
         }
+        let trainLength = loaders.first { $0.mode == "train" }?.length
+        try Self.checkStop(launch.stopAt, epochs: kind == .epochBased ? maxEpochs : nil,
+                           iters: maxIters ?? (kind == .epochBased ? maxEpochs.flatMap { e in trainLength.map { e * $0 } } : nil))
 
         // optimizer
         var optimizerConfig = json["optimizer"]

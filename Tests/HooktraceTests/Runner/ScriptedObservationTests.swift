@@ -112,9 +112,10 @@ struct StopAtTests {
         #expect(r.files.contents.count == 2 && r.stoppedBy != nil)
         let mid = try simulate(config(base.replacingOccurrences(of: "STOP", with: "iter=4"), runner: runner)).events
         #expect(Self.last(mid).call == "after_train_iter 1 3 0 train", "\(Self.last(mid).call)")
-        // Past the run's end: the run completes.
-        let past = try simulate(config(base.replacingOccurrences(of: "STOP", with: "epoch=9"), runner: runner)).events
-        #expect(Self.last(past).end?.status == .completed)
+        // At the run's end: the run completes; past it: a config error (the crash would never happen).
+        let atEnd = try simulate(config(base.replacingOccurrences(of: "STOP", with: "epoch=4"), runner: runner)).events
+        #expect(Self.last(atEnd).end?.status == .completed)
+        #expect(configErrorMessage(config(base.replacingOccurrences(of: "STOP", with: "epoch=9"), runner: runner)) == "launch.stop_at: epoch=9 is beyond the run, which trains 4 epochs; stop it at epoch=1…4")
         // IterBasedRunner: iterations only.
         #expect(configErrorMessage(config(#""launch": {"stop_at": "epoch=1"}"#, runner: #""runner": {"type": "IterBasedRunner", "max_iters": 5}"#))?.hasPrefix("launch.stop_at: an IterBasedRunner trains one long epoch") == true)
         let iter = try simulate(config(#""launch": {"stop_at": "iter=3"}"#, runner: #""runner": {"type": "IterBasedRunner", "max_iters": 5}"#)).events
