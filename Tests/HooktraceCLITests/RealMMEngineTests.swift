@@ -158,6 +158,8 @@ struct RealMMEngineTests {
              #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 30, "val_interval": 10}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 5}, {"type": "OneCycleLR", "eta_max": 0.05, "total_steps": 30, "by_epoch": false}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 4}, "checkpoint": {"type": "CheckpointHook", "interval": 7, "by_epoch": false, "max_keep_ckpts": 2, "save_best": "acc", "rule": "greater"}}, "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": {"start": 0.1, "end": 0.9, "noise": 0}}}}"#),
             ("epoch loop, warmup + multistep, keep 2, save_best, EMA; resumed from epoch_2 of a crash in epoch 4", 13, "epoch_2.pth", 2,
              #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 5, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 6}, {"type": "MultiStepLR", "milestones": [3, 4], "by_epoch": true}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01, "momentum": 0.9}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 3}, "checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 2, "save_best": "acc", "rule": "greater"}}, "custom_hooks": [{"type": "EMAHook", "ema_type": "MomentumAnnealingEMA", "momentum": 0.01, "gamma": 10, "priority": 49}], "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": {"start": 0.1, "end": 0.9, "noise": 0}}}}"#),
+            ("epoch loop, ReduceOnPlateauLR (patience 1); resumed from epoch_2, saved before the validation that steps it", 13, "epoch_2.pth", 2,
+             #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 6, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "ReduceOnPlateauLR", "monitor": "acc", "rule": "less", "patience": 1, "factor": 0.5, "by_epoch": true}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}}, "default_hooks": {"logger": {"type": "LoggerHook", "interval": 2}, "checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 3}}, "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": {"start": 0.1, "end": 0.9, "noise": 0}}}}"#),
           ])
     func resumed(name: String, crashAt: Int, checkpoint: String, evaluationsDone: Int, config: String) throws {
         let scratch = Scratch()
@@ -181,7 +183,13 @@ struct RealMMEngineTests {
         // The resumed run's recording replays on its own: its "resumed" effect carries what
         // Runner.resume loaded (hub entries and histories, files), the rest is derived.
         let replay = try CLI.run(["replay", real])
-        #expect(replay.status == 0 && replay.stdout.hasSuffix("result: same\n"), "\(name): \(replay.stdout)\(replay.stderr)")
+        if config.contains("ReduceOnPlateauLR") {
+            // Its state at the checkpoint depends on the metrics before the resume, which the
+            // resumed run's recording does not hold: said, exit 2.
+            #expect(replay.status == 2 && replay.stderr.contains("its recording does not hold") && replay.stderr.contains("--resume-from INTERRUPTED.htrace:\(checkpoint)"), "\(name): \(replay.stderr)")
+        } else {
+            #expect(replay.status == 0 && replay.stdout.hasSuffix("result: same\n"), "\(name): \(replay.stdout)\(replay.stderr)")
+        }
     }
 
     @Test("calls, LRs, momenta, checkpoints and log records' keys equal real mmengine's", .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the ported mmengine tests and the goldens cover the simulator"),

@@ -246,12 +246,26 @@ struct ResumeCheckTests {
         #expect(outcome["iter_14.pth"]?.contains("checkpoint remove iter_10.pth") == true, "\(outcome)")
         for name in ["iter_10.pth", "iter_20.pth", "iter_21.pth", "iter_28.pth", "iter_30.pth"] { #expect(outcome[name] == "same", "\(name): \(outcome)") }
         // Warmup + cosine restarts (by epoch, converted to iterations), keep 3, save_best on a
-        // metric named "loss" (lower is better; scripted apart from the training loss): every
-        // resume the same.
+        // metric named "loss" (lower is better; scripted apart from the training loss): the
+        // schedule survives every resume. What does not: mmengine logs a metric whose name
+        // matches its mean pattern (loss, time) averaged over the message hub's history, and
+        // epoch_6.pth (no new best, so not saved again after the validation) lacks epoch 6's
+        // value: the resumed run's epoch-8 record averages 0.9, 0.7, 0.6 instead of 0.9, 0.7,
+        // 0.8, 0.6.
         let restarts = scratch.file("cr.json")
         try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 8, "val_interval": 2}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.01, "by_epoch": false, "end": 6}, {"type": "CosineRestartLR", "periods": [3, 5], "restart_weights": [1, 0.5], "eta_min": 0.0001, "by_epoch": true, "convert_to_iter_based": true}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 3, "save_best": "loss", "rule": "less"}}, "work_dir": "wd", "data": {"train": 5, "val": 2}, "simulation": {"metrics": {"loss": [0.9, 0.7, 0.8, 0.6]}}}"#.write(toFile: restarts, atomically: true, encoding: .utf8)
         let c = try CLI.run(["resume-check", restarts])
-        #expect(c.status == 0 && c.stdout.hasSuffix("summary: 8 same, 0 differ\n"), "\(c.stdout)\(c.stderr)")
+        #expect(c.status == 1 && c.stdout.contains("epoch_6.pth              resumed at epoch 6, iter 30: differs at epoch 9, iter 41 (after_val_epoch): uninterrupted: log loss=0.7500000000000001 step=8; resumed: log loss=0.7333333333333334 step=8")
+                && c.stdout.hasSuffix("summary: 7 same, 1 differ\n"), "\(c.stdout)\(c.stderr)")
+        // ReduceOnPlateauLR: a checkpoint is saved before the validation that steps it, and a
+        // resumed run does not validate that epoch again: a reduction due then never comes
+        // (checked against real mmengine in RealMMEngineTests). Here acc stalls at 0.3 for
+        // epochs 1-3 (patience 1: halved after epoch 3's validation) and at 0.4 from epoch 5.
+        let plateau = scratch.file("pl.json")
+        try #"{"train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 8, "val_interval": 1}, "val_cfg": {"type": "ValLoop"}, "param_scheduler": [{"type": "ReduceOnPlateauLR", "monitor": "acc", "rule": "greater", "patience": 1, "factor": 0.5, "by_epoch": true}], "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.02, "momentum": 0.9}}, "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1, "max_keep_ckpts": 3}}, "work_dir": "wd", "data": {"train": 4, "val": 2}, "simulation": {"metrics": {"acc": [0.3, 0.3, 0.3, 0.5, 0.4, 0.4, 0.4, 0.4]}}}"#.write(toFile: plateau, atomically: true, encoding: .utf8)
+        let p = try CLI.run(["resume-check", plateau])
+        #expect(p.status == 1 && p.stdout.contains("epoch_3.pth              resumed at epoch 3, iter 12: differs at epoch 4, iter 16 (after_train_iter): uninterrupted: log lr=0.01")
+                && p.stdout.contains("epoch_7.pth              resumed at epoch 7, iter 28: same") && p.stdout.hasSuffix("summary: 2 same, 6 differ\n"), "\(p.stdout)")
     }
 
     @Test("a resumed config that differs from the recorded run's: each differing key named with what the resume makes of it; the same config: no note")

@@ -54,6 +54,9 @@ package struct ResumePoint: Sendable, Equatable {
     /// histories as Runner.resume loaded them (their last values and counts), which the
     /// log records after the resume average over.
     package var scalars: [(key: String, values: [Double], counts: [Double])]?
+    /// mmengine: which save of its file name the checkpoint was (a regular checkpoint is
+    /// saved again after a new best), so the state is taken at that save itself.
+    package var saveOrdinal: Int?
 
     package static func == (a: ResumePoint, b: ResumePoint) -> Bool {
         a.trace == b.trace && a.checkpoint == b.checkpoint && a.runner == b.runner && a.epoch == b.epoch && a.iter == b.iter
@@ -63,7 +66,7 @@ package struct ResumePoint: Sendable, Equatable {
             && a.files.elementsEqual(b.files, by: { $0.path == $1.path && $0.link == $1.link }) && a.gpus == b.gpus
             && a.simulation == b.simulation && a.framework == b.framework && a.savedAt == b.savedAt && a.workDir == b.workDir
             && a.checkpointSettings.elementsEqual(b.checkpointSettings, by: { $0.key == $1.key && $0.value == $1.value })
-            && (a.scalars == nil) == (b.scalars == nil)
+            && (a.scalars == nil) == (b.scalars == nil) && a.saveOrdinal == b.saveOrdinal
             && (a.scalars ?? []).elementsEqual(b.scalars ?? [], by: { $0.key == $1.key && $0.values == $1.values && $0.counts == $1.counts })
     }
 
@@ -118,6 +121,9 @@ package struct ResumePoint: Sendable, Equatable {
         var awaiting: [String] = []
         var workDir: String?
         var checkpointSettings: [(key: String, value: JSONValue)] = []
+        /// Saves so far by file name, and which one each path's latest save was.
+        var savesByName: [String: Int] = [:]
+        var ordinals: [String: Int] = [:]
         var saves: [String: (call: Call, at: Int, steps: Int, trainSteps: Int, groups: [Group], messages: [(key: String, value: JSONValue)]?)] = [:]
         var latest: String?
         var sawMeta = false
@@ -197,6 +203,8 @@ package struct ResumePoint: Sendable, Equatable {
                     files.write(p)
                     if let call { saves[p] = (call, calls, steps, trainSteps, groups, messagesExist || !messages.isEmpty ? messages : nil) }
                     if framework == .mmengine && !awaiting.contains(p) { awaiting.append(p) }
+                    savesByName[baseName(p), default: 0] += 1
+                    ordinals[p] = savesByName[baseName(p)]
                 case .checkpointRemove(let p):
                     files.remove(p)
                 case .checkpointLink(let l, let t):
@@ -260,6 +268,7 @@ package struct ResumePoint: Sendable, Equatable {
             p.savedAt = savedAt
             p.workDir = framework == .mmengine ? workDir : nil
             p.checkpointSettings = checkpointSettings
+            p.saveOrdinal = framework == .mmengine ? ordinals[path] : nil
             return p
         }
     }
@@ -298,6 +307,7 @@ package struct ResumePoint: Sendable, Equatable {
         members.append(("saved_at", .string(savedAt.map(Self.stopText) ?? "")))
         members.append(("work_dir", workDir.map { .string($0) } ?? .null))
         members.append(("checkpoint_settings", .object(checkpointSettings)))
+        if let saveOrdinal { members.append(("save_ordinal", .int(Int64(saveOrdinal)))) }
         if let scalars {
             let histories: [(key: String, value: JSONValue)] = scalars.map { h in
                 let values: [JSONValue] = h.values.map { .double($0) }, counts: [JSONValue] = h.counts.map { .double($0) }
@@ -368,6 +378,7 @@ package struct ResumePoint: Sendable, Equatable {
             workDir = try args.optionalString("work_dir")
             if case .object(let m)? = args.raw("checkpoint_settings") { checkpointSettings = m }
             if let raw = args.raw("scalars"), raw != .null { scalars = try Self.histories(raw, path: "launch.resume.scalars") }
+            if args.has("save_ordinal") { saveOrdinal = try args.int("save_ordinal", default: 1) }
         }
         try args.finish(owner: "launch.resume")
     }

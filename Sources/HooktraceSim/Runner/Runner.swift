@@ -180,6 +180,15 @@ package final class HookContext {
     /// `before_save_checkpoint` (a call of its own, inside this one, with the counters as
     /// they are), then the file is written (the calling hook's save effect).
     package func saveCheckpoint(_ path: String) throws(HooktraceError) {
+        if let runner, let capture = runner.captureSave {
+            // The state a checkpoint holds is the state at its save: a resume's simulation of
+            // the interrupted run ends right there (``Simulator/restoreEngine``).
+            let name = baseName(path)
+            runner.savesSeen[name, default: 0] += 1
+            if name == capture.name && runner.savesSeen[name] == capture.occurrence {
+                throw HooktraceError(Runner.stoppedCode, "stopped at the save of \(name)")
+            }
+        }
         work(.checkpoint)
         let caller = current
         if let runner { try runner.nestedCall(.beforeSaveCheckpoint) }
@@ -518,6 +527,10 @@ package final class Runner {
     package var resumedOptimizers: [OptimizerState]?
     /// mmengine's resume: the train loop's epoch and iteration, set with the param groups.
     package var resumedCounters: (epoch: Int, iter: Int)?
+    /// A resume's simulation of the interrupted run: the save (its file name, and which save
+    /// of that name) where the run is stopped, its state being the checkpoint's.
+    package var captureSave: (name: String, occurrence: Int)?
+    var savesSeen: [String: Int] = [:]
 }
 
 /// What a dialect's loops do to a run (``Dialect/run(_:)``): move the counters, make the

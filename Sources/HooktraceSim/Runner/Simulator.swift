@@ -218,11 +218,30 @@ package enum Simulator {
         }
         scratch.launch.resume = nil
         scratch.launch.stopAt = at
-        let (interrupted, start) = try prepare(scratch, registry: registry, to: EventSink { _ throws(HooktraceError) in })
+        // Stopped at the checkpoint's own save when the simulation makes it (its state then
+        // is the checkpoint's: before the validation after a regular save, a plateau
+        // scheduler's step included); else where the run stood (`saved_at`). Which save of
+        // that name: the trace's count, or (a real run's recording, which only names the
+        // file) the last one before `saved_at`, counted by a first pass.
+        func simulate(capture: Int?) throws(HooktraceError) -> Runner {
+            let (interrupted, start) = try prepare(scratch, registry: registry, to: EventSink { _ throws(HooktraceError) in })
+            interrupted.captureSave = (baseName(r.checkpoint), capture ?? Int.max)
+            do {
+                try interrupted.run(runStart: start)
+            } catch {
+                guard error.code == Runner.stoppedCode else { throw error }
+            }
+            return interrupted
+        }
+        var interrupted: Runner
         do {
-            try interrupted.run(runStart: start)
-        } catch {
-            guard error.code == Runner.stoppedCode else { throw error }
+            interrupted = try simulate(capture: r.saveOrdinal)
+            if r.saveOrdinal == nil, let count = interrupted.savesSeen[baseName(r.checkpoint)], count > 0 {
+                interrupted = try simulate(capture: count)
+            }
+        } catch where r.scalars != nil {
+            // A recording of a real resumed run: what the run saw before the resume is not in it.
+            throw HooktraceError(.invalidInput, "this run was resumed from \(baseName(r.checkpoint)), and the state of its param schedulers there depends on what it saw before the resume, which its recording does not hold (\(error.message)); simulate it from the interrupted run's recording instead: record --config CONFIG --resume-from INTERRUPTED.htrace:\(baseName(r.checkpoint))")
         }
         // Each scheduler's state dict, in order (mmengine zips the lists).
         let saved = interrupted.hooks.compactMap { $0.hook as? ParamSchedulerHook }
