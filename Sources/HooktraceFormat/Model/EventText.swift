@@ -77,6 +77,11 @@ package enum EventText {
                 let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
                 return "\(f.key)=\"\(lines[0])…\" (\(lines.count) lines)"
             }
+            // A long one-line text (a resumed run's state as JSON): its start and size (the
+            // JSON output keeps it whole).
+            if case .string(let s) = f.value, s.count > 240 {
+                return "\(f.key)=\"\(s.prefix(160))…\" (\(s.utf8.count) bytes)"
+            }
             return "\(f.key)=\(f.value)"
         }.joined(separator: " ")
     }
