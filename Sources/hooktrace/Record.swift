@@ -157,13 +157,13 @@ struct Record: ParsableCommand {
         }
         if let observationsFrom { values += try recordedObservations(observationsFrom) }
         let cfg = try loadConfig(config, options: cfgOptions + extra, launch: launch, values: values)
-        if !quiet, let r = cfg.launch.resume, let recorded = try? recordedConfig(r.trace) {
-            for note in resumeDifferences(recorded, cfg) { printError("hooktrace: note: \(note)") }
-        }
         let out = output ?? (cfg.name + ".htrace")
         // Validate fully (build every hook) before creating any file.
         let (prepared, _) = try prepareRun(cfg, file: config)
         if !quiet { printConfigNotes(cfg, runner: prepared) }
+        if !quiet, let r = cfg.launch.resume, let recorded = try? recordedConfig(r.trace) {
+            for note in resumeDifferences(recorded, cfg) { printError("hooktrace: note: \(note)") }
+        }
         var options = TraceWriter.Options()
         options.codec = Codec(name: codec) ?? .zstd
         let target = try OutputPath(out, inputs: [config])

@@ -180,6 +180,10 @@ struct ResumeTests {
         #expect(engine.status == 2 && engine.stderr.contains("the checkpoint is from an mmcv 1.x run and the config is an mmengine one"), "\(engine.stderr)")
         let mmcvFromEngine = try CLI.run(["record", "--config", scratch.file("e.json"), "--resume-from", engineTrace, "-o", scratch.file("x.htrace")])
         #expect(mmcvFromEngine.status == 2 && mmcvFromEngine.stderr.contains("the checkpoint is from an mmengine run and the config is an mmcv 1.x one"), "\(mmcvFromEngine.stderr)")
+        let iterLoop = scratch.file("engine-iter.json")
+        try #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 8}, "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}}, "data": {"train": 2}}"#.write(toFile: iterLoop, atomically: true, encoding: .utf8)
+        let loops = try CLI.run(["record", "--config", iterLoop, "--resume-from", engineTrace, "-o", scratch.file("x.htrace")])
+        #expect(loops.status == 2 && loops.stderr.contains("the checkpoint was saved by an EpochBasedTrainLoop and this config runs an IterBasedTrainLoop"), "\(loops.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.file("x.htrace")))
     }
 }

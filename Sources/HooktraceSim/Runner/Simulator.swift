@@ -120,6 +120,10 @@ package enum Simulator {
         guard r.framework == framework else {
             throw configError("launch.resume", "the checkpoint is from \(r.framework == .mmcv ? "an mmcv 1.x" : "an mmengine") run and the config is \(framework == .mmcv ? "an mmcv 1.x" : "an mmengine") one; a run resumes from its own framework's checkpoints")
         }
+        if framework == .mmengine, let kind = config.engine?.kind, kind != r.runner {
+            func loop(_ k: Runner.Kind) -> String { k == .epochBased ? "EpochBasedTrainLoop" : "IterBasedTrainLoop" }
+            throw configError("launch.resume", "the checkpoint was saved by an \(loop(r.runner)) and this config runs an \(loop(kind)); their counters mean different things")
+        }
         if framework == .mmengine {
             // Runner.resume sets the train loop's counters after before_run and
             // after_load_checkpoint (the dialect does, with the param groups); the rest once
