@@ -1111,6 +1111,7 @@ def _fault(stage, exc):
         return
     _faulted = True
     _fast.clear()  # the fast paths: from now on every call takes the checked one
+    _hub_buffers.clear()
     _fast_mmcv.clear()
     what = "%s: %s" % (type(exc).__name__, exc)
     try:
@@ -1404,6 +1405,7 @@ def _is_plain_hook_loop(fn):
 _ITER_STAGES = frozenset(["before_train_iter", "after_train_iter", "before_val_iter", "after_val_iter",
                           "before_test_iter", "after_test_iter"])
 _fast = {}
+_hub_buffers = {}
 # mmcv's, likewise (its own tuples).
 _fast_mmcv = {}
 # Whether a save is under way (mmengine's before_save_checkpoint was called inside the
@@ -1432,6 +1434,9 @@ def _patch_mmengine(module):
     # a fault, and never filled for a stage whose hooks are run one by one (_after_setter).
     fast = _fast
     saving = _saving
+    # The message hub's HistoryBuffer of each output (they last the run; a resume clears
+    # the fast paths and this with them).
+    hub_buffers = _hub_buffers
 
     def call_hook(self, fn_name, **kwargs):
         # As for mmcv: the recorder's own faults stop the recording, not the training.
@@ -1503,14 +1508,17 @@ def _patch_mmengine(module):
             try:
                 if pending is not None:
                     ch.hold = False
-                    scalars = self.message_hub._log_scalars
                     nested = len(buf) != at
                     if nested:
                         tail = buf[at:]
                         del buf[at:]
                     for name, value in pending.items():
                         if value.__class__ is not float:
-                            h = scalars.get("train/" + name)
+                            h = hub_buffers.get(name)
+                            if h is None:
+                                h = self.message_hub._log_scalars.get("train/" + name)
+                                if h is not None:
+                                    hub_buffers[name] = h
                             if h is not None:
                                 # numpy's last value as a Python number: what the hook's
                                 # .item() gave, exactly (5x cheaper than [-1].item())
@@ -1753,6 +1761,7 @@ def _patch_resume(runner_cls):
                 _channel.buffer.append((4, name, index, _scalar(mom), "Runner.resume"))
         _state.pop("watch", None)
         _fast.clear()
+        _hub_buffers.clear()  # the hub's load_state_dict put new HistoryBuffers in
         _send_resumed(self, args[0] if args else kwargs.get("filename"))
 
     runner_cls.resume = _observed(original, look, report, "resume")
