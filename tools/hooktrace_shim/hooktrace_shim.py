@@ -769,14 +769,20 @@ def _plain(value):
     return value
 
 
-def _files(work_dir):
+def _files(work_dir, stamps=None):
     """Checkpoint files in work_dir: name -> link target (None for a regular file;
-    mmengine's last_checkpoint file -> the path it names)."""
+    mmengine's last_checkpoint file -> the path it names). `stamps`, a dict, gets each
+    regular checkpoint's (modification time, size, inode) from the same scan: a file
+    written again shows a new one."""
     try:
         out = {}
         for e in os.scandir(work_dir):
             if e.name.endswith(".pth"):
-                out[e.name] = os.readlink(e.path) if e.is_symlink() else None
+                link = e.is_symlink()
+                out[e.name] = os.readlink(e.path) if link else None
+                if stamps is not None and not link:
+                    st = e.stat(follow_symlinks=False)
+                    stamps[e.name] = (st.st_mtime_ns, st.st_size, st.st_ino)
             elif e.name == "last_checkpoint" and e.is_file(follow_symlinks=False):
                 # mmengine's pointer to the newest checkpoint (a text file): a link.
                 with open(e.path) as f:
@@ -797,20 +803,6 @@ def _dir_files(path, baseline=None):
     if entry is None:
         entry = dirs[key] = (path, _files(path) if baseline is None else dict(baseline))
     return entry[1]
-
-
-def _stamps(directory):
-    """The checkpoint files' (modification time, size, inode) in `directory`, links not
-    followed: a file written again shows a new one."""
-    out = {}
-    try:
-        for e in os.scandir(directory):
-            if e.name.endswith(".pth") and not e.is_symlink():
-                st = e.stat(follow_symlinks=False)
-                out[e.name] = (st.st_mtime_ns, st.st_size, st.st_ino)
-    except OSError:
-        pass
-    return out
 
 
 def _param_groups(runner):
@@ -1136,14 +1128,15 @@ def _patch_mmcv_save(cls):
 
     def look(self, args, kwargs):
         out_dir = args[0] if args else kwargs.get("out_dir")
-        return out_dir, _files(out_dir) if out_dir else {}, _stamps(out_dir) if out_dir else {}
+        stamps = {}
+        return out_dir, _files(out_dir, stamps) if out_dir else {}, stamps
 
     def report(self, seen, args, kwargs):
         out_dir, before, stamps = seen
-        after = _files(out_dir)
         # A file written again under the same name (a resumed run's epoch saved anew) has a
         # new modification time.
-        rewritten = _stamps(out_dir)
+        rewritten = {}
+        after = _files(out_dir, rewritten)
         changed = [n for n in sorted(after) if n not in before or before[n] != after[n]
                    or (after[n] is None and stamps.get(n) != rewritten.get(n))]
         if changed:

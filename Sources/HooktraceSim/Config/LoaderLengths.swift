@@ -29,6 +29,14 @@ package struct Launch: Sendable, Equatable {
             }
         }
 
+        /// `epoch=N` or `iter=N`, as ``init(_:)`` reads it.
+        package var text: String {
+            switch self {
+            case .epoch(let e): "epoch=\(e)"
+            case .iter(let i): "iter=\(i)"
+            }
+        }
+
         /// `epoch=N` or `iter=N`.
         package init?(_ text: String) {
             let parts = text.split(separator: "=", maxSplits: 1).map(String.init)

@@ -138,15 +138,10 @@ package struct ResumePoint: Sendable, Equatable {
                 if start.source == "simulated" {
                     for key in ["optim_wrapper", "param_scheduler"] { if let v = config?[key] { checkpointSettings.append((key, v)) } }
                 }
-                // The train loop's kind, as MMEngineSettings reads train_cfg.
-                let train = config?["train_cfg"]
-                if case .string(let t)? = train?["type"] {
-                    kind = t.hasSuffix("IterBasedTrainLoop") ? .iterBased : .epochBased
-                } else if case .bool(let b)? = train?["by_epoch"] {
-                    kind = b ? .epochBased : .iterBased
-                } else {
+                guard let loop = ResumePoint.engineLoop(config) else {
                     throw HooktraceError(.invalidInput, "the trace's run has no train_cfg to tell its train loop by, so it cannot be resumed", file: trace)
                 }
+                kind = loop
             } else {
                 guard let kind = Runner.Kind(rawValue: start.runner) else {
                     throw HooktraceError(.invalidInput, "the trace's runner \(start.runner) is neither EpochBasedRunner nor IterBasedRunner, so it cannot be resumed", file: trace)
@@ -304,7 +299,7 @@ package struct ResumePoint: Sendable, Equatable {
         ]
         guard framework == .mmengine else { return .object(members) }
         members.append(("framework", .string("mmengine")))
-        members.append(("saved_at", .string(savedAt.map(Self.stopText) ?? "")))
+        members.append(("saved_at", .string(savedAt?.text ?? "")))
         members.append(("work_dir", workDir.map { .string($0) } ?? .null))
         members.append(("checkpoint_settings", .object(checkpointSettings)))
         if let saveOrdinal { members.append(("save_ordinal", .int(Int64(saveOrdinal)))) }
@@ -432,9 +427,7 @@ package struct ResumePoint: Sendable, Equatable {
               case .string(let text)? = field("state"), let state = try? JSONValue.parse(text) else {
             throw HooktraceError(.invalidInput, "the recording's Runner.resume effect is incomplete (checkpoint, epoch, iter, state); it cannot be resumed in a replay", file: trace)
         }
-        let train = config["train_cfg"]
-        var iterBased = false
-        if case .string(let t)? = train?["type"] { iterBased = t.hasSuffix("IterBasedTrainLoop") } else if case .bool(let b)? = train?["by_epoch"] { iterBased = !b }
+        let iterBased = engineLoop(config) == .iterBased
         var length = 0
         if case .int(let n)? = config["data"]?["train"] { length = Int(n) }
         let aligned = !iterBased && length > 0 && Int(iter) == Int(epoch) * length
@@ -455,10 +448,12 @@ package struct ResumePoint: Sendable, Equatable {
         return p.json
     }
 
-    static func stopText(_ s: Launch.StopAt) -> String {
-        switch s {
-        case .epoch(let e): "epoch=\(e)"
-        case .iter(let i): "iter=\(i)"
-        }
+    /// The kind of an mmengine config's train loop, as MMEngineSettings reads `train_cfg`
+    /// (its `type`, or `by_epoch`); nil when it says neither.
+    static func engineLoop(_ config: JSONValue?) -> Runner.Kind? {
+        let train = config?["train_cfg"]
+        if case .string(let t)? = train?["type"] { return t.hasSuffix("IterBasedTrainLoop") ? .iterBased : .epochBased }
+        if case .bool(let b)? = train?["by_epoch"] { return b ? .epochBased : .iterBased }
+        return nil
     }
 }

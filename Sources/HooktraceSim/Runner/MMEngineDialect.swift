@@ -119,7 +119,7 @@ package struct MMEngineDialect: Dialect {
         // optimizer's (and the schedulers', the hub's) state.
         let resuming = loop.resuming
         if settings.loadsCheckpoint || resuming { try call(.afterLoadCheckpoint, loop) }
-        try loop.loadResumedOptimizers()
+        try loop.loadResumedState()
         // `optim_wrapper.initialize_count_status(model, train_loop.iter, train_loop.max_iters)`.
         let maxIters = settings.kind == .epochBased ? (settings.maxEpochs ?? 0) * loop.loaderLength("train") : (settings.maxIters ?? 0)
         // OptimWrapperDict's initialize_count_status does nothing: its wrappers count from 0

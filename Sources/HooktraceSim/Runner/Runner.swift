@@ -522,11 +522,10 @@ package final class Runner {
     package private(set) var stoppedBy: String?
     /// Where a simulated crash ends the run (`launch.stop_at`).
     package var stopAt: Launch.StopAt?
-    /// mmengine's resume: the optimizers' param groups as the checkpoint holds them, loaded
-    /// after `after_load_checkpoint` (``Loop/loadResumedOptimizers()``).
-    package var resumedOptimizers: [OptimizerState]?
-    /// mmengine's resume: the train loop's epoch and iteration, set with the param groups.
-    package var resumedCounters: (epoch: Int, iter: Int)?
+    /// mmengine's resume still to load after `after_load_checkpoint`
+    /// (``Loop/loadResumedState()``): the train loop's epoch and iteration, and the
+    /// optimizers as the checkpoint holds them.
+    package var pendingResume: (epoch: Int, iter: Int, optimizers: [OptimizerState])?
     /// A resume's simulation of the interrupted run: the save (its file name, and which save
     /// of that name) where the run is stopped, its state being the checkpoint's.
     package var captureSave: (name: String, occurrence: Int)?
@@ -545,7 +544,7 @@ package struct Loop {
     /// The train loader never runs out (an infinite sampler).
     package var trainInfinite: Bool { runner.trainInfinite }
     /// Whether the run resumes from an mmengine checkpoint (its state still to load).
-    package var resuming: Bool { runner.resumedOptimizers != nil }
+    package var resuming: Bool { runner.pendingResume != nil }
     package var maxEpochs: Int? {
         get { runner.context.counters.maxEpochs }
         nonmutating set { runner.context.counters.maxEpochs = newValue }
@@ -625,16 +624,13 @@ package struct Loop {
     /// The grad norm the last step observed, if any.
     package var gradNorm: Double? { runner.context.counters.gradNorm }
 
-    /// An effect of the optimizer wrapper (not a hook: mmengine's train step calls it).
-    /// mmengine's `Runner.resume` loading the optimizer's state dict: each group's values
-    /// become the checkpoint's; an lr or momentum that changes is an effect of `Runner.resume`.
-    package func loadResumedOptimizers() throws(HooktraceError) {
-        guard let saved = runner.resumedOptimizers else { return }
-        runner.resumedOptimizers = nil
-        if let (epoch, iter) = runner.resumedCounters {
-            runner.resumedCounters = nil
-            runner.restoreCounters(epoch: epoch, iter: iter, innerIter: nil)
-        }
+    /// mmengine's `Runner.resume` loading the checkpoint: the train loop's counters, then
+    /// the optimizer's state dict (each group's values become the checkpoint's; an lr or
+    /// momentum that changes is an effect of `Runner.resume`).
+    package func loadResumedState() throws(HooktraceError) {
+        guard let (epoch, iter, saved) = runner.pendingResume else { return }
+        runner.pendingResume = nil
+        runner.restoreCounters(epoch: epoch, iter: iter, innerIter: nil)
         let context = runner.context
         let symbol = context.symbols.intern("Runner.resume")
         for (o, theirs) in saved.enumerated() where o < context.optimizers.count && context.optimizers[o].groups.count == theirs.groups.count {
@@ -655,6 +651,7 @@ package struct Loop {
         }
     }
 
+    /// An effect of the optimizer wrapper (not a hook: mmengine's train step calls it).
     package func wrapperEffect(_ action: EffectAction) throws(HooktraceError) {
         let context = runner.context
         if runner.wrapperSymbol == nil { runner.wrapperSymbol = context.symbols.intern("OptimWrapper") }

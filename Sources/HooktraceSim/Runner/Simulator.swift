@@ -266,10 +266,9 @@ package enum Simulator {
         } else {
             runner.context.messageHub = interrupted.context.messageHub
         }
-        // The optimizer's param groups are loaded after after_load_checkpoint (the dialect
-        // applies them there, as effects of Runner.resume).
-        runner.resumedOptimizers = interrupted.context.optimizers
-        runner.resumedCounters = (r.epoch, r.iter)
+        // The counters and the optimizer's param groups are loaded after after_load_checkpoint
+        // (the dialect applies them there, the groups' changes as effects of Runner.resume).
+        runner.pendingResume = (r.epoch, r.iter, interrupted.context.optimizers)
         // The message hub's entries CheckpointHook reads back in before_train.
         var entries: [(key: String, value: Scalar)] = []
         for (key, value) in r.rebased(to: config.workDir).hookMessages ?? [] { entries.append((key, scalar(value))) }
