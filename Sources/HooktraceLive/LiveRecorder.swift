@@ -49,7 +49,7 @@ package final class LiveRecorder {
 
     /// The shim protocol this recorder reads (docs/SHIM.md; the shim's PROTOCOL_VERSION),
     /// and every earlier one.
-    package static let protocolVersion = 2
+    package static let protocolVersion = 3
 
     private final class Client {
         let fd: Int32
@@ -63,7 +63,8 @@ package final class LiveRecorder {
         var hookNames: [String] = []
         var startInfo: JSONValue?
         var loaders: [LoaderLength] = []
-        var stages: [String] = []
+        /// What the client's batch tuples refer to (stage ids, lr sources), as defined so far.
+        var decoder = ShimDecoder()
         var closed = false
         /// The shim's own failure, if it had one: the recording stopped there.
         var fault: String?
@@ -344,79 +345,22 @@ package final class LiveRecorder {
         }
     }
 
-    /// A marshal batch: a list of call tuples `(0, stage, epoch, iter, inner_iter, mode, t)`,
-    /// observation tuples `(1, kind, value, name)` and JSON messages as strings.
+    /// A marshal batch (docs/SHIM.md): each item decoded by the client's `ShimDecoder`;
+    /// JSON messages are handled here (a `stage` or `lr_source` definition updates the
+    /// decoder for the items after it).
     private func batch(_ body: [UInt8], _ c: Client, _ session: inout Session) throws(HooktraceError) {
-        let decoded: MarshalValue? = body.withUnsafeBytes { buf in
-            var reader = MarshalReader(buf)
-            return try? reader.read()
-        }
-        guard case .list(let items)? = decoded else {
+        guard let items = ShimDecoder.items(of: body) else {
             session.malformed("batches that are not a marshal list", "\(body.count) bytes")
             return
         }
         for item in items {
-            switch item {
-            case .string(let json):
-                guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else {
-                    session.malformed("batch strings that are not a message", json)
-                    continue
-                }
-                try handle(kind, Array(fields.dropFirst()), c, &session)
-            case .list(let t) where t.count == 7:
-                guard case .int(0) = t[0], case .int(let sid) = t[1], case .int(let epoch) = t[2], case .int(let iter) = t[3],
-                      case .int(let inner) = t[4], case .int(let mode) = t[5], case .int(let time) = t[6] else {
-                    session.malformed("call tuples", MarshalValue.list(t).description)
-                    continue
-                }
-                let stage = sid >= 0 && sid < c.stages.count ? c.stages[Int(sid)] : "stage\(sid)"
-                try emit(c, .call(Call(stage: stage, epoch: Int(epoch), iter: Int(iter), innerIter: Int(inner),
-                                       mode: Mode(rawValue: UInt8(truncatingIfNeeded: mode)) ?? .none, time: time)))
-            case .list(let t) where (t.count == 3 || t.count == 4) && { if case .int(2) = t[0] { true } else { false } }():
-                // mmengine's OptimWrapper.update_params: stepped or accumulating, the clipped
-                // norm, and the wrapper's name in an OptimWrapperDict.
-                guard case .bool(let stepped) = t[1] else {
-                    session.malformed("optimizer-step tuples", MarshalValue.list(t).description)
-                    continue
-                }
-                var norm: Double?
-                if case .float(let d) = t[2] { norm = d } else if case .int(let i) = t[2] { norm = Double(i) }
-                var optimizer = ""
-                if t.count == 4, case .string(let name) = t[3] { optimizer = name }
-                try emit(c, .effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: optimizer, stepped: stepped, gradNorm: norm))))
-            case .list(let t) where t.count == 5 && { if case .int(let k) = t[0] { k == 3 || k == 4 } else { false } }():
-                // A param group's lr (3) or momentum (4) changed, by a hook.
-                guard case .int(let k) = t[0], case .string(let opt) = t[1], case .int(let group) = t[2], case .string(let hook) = t[4] else {
-                    session.malformed("lr and momentum tuples", MarshalValue.list(t).description)
-                    continue
-                }
-                let value: Double
-                switch t[3] {
-                case .float(let d): value = d
-                case .int(let i): value = Double(i)
-                default:
-                    session.malformed("lr and momentum tuples", MarshalValue.list(t).description)
-                    continue
-                }
-                try emit(c, .effect(Effect(hook: hook, k == 3 ? .setLR(optimizer: opt, group: Int(group), value: value)
-                                                             : .setMomentum(optimizer: opt, group: Int(group), value: value))))
-            case .list(let t) where t.count == 4:
-                guard case .int(1) = t[0], case .int(let k) = t[1], case .string(let name) = t[3] else {
-                    session.malformed("observation tuples", MarshalValue.list(t).description)
-                    continue
-                }
-                let kind: ObservationKind = k == 0 ? .logVar : k == 1 ? .numSamples : k == 2 ? .metric : .other
-                let value: Scalar
-                switch t[2] {
-                case .int(let i): value = .int(i)
-                case .float(let d): value = .double(d)
-                case .bool(let b): value = .bool(b)
-                case .string(let s): value = .string(s)
-                default: value = .null
-                }
-                try emit(c, .observe(Observation(kind: kind, name: name, value: value)))
-            default:
-                session.malformed("batch items of no known shape", "\(item)")
+            switch c.decoder.decode(item) {
+            case .events(let events):
+                for e in events { try emit(c, e) }
+            case .message(let kind, let fields):
+                try handle(kind, fields, c, &session)
+            case .malformed(let what, let example):
+                session.malformed(what, example)
             }
         }
     }
@@ -546,8 +490,12 @@ package final class LiveRecorder {
             if !c.loaders.contains(where: { $0.mode == mode }) { c.loaders.append(LoaderLength(mode, n)) }
         case "stage":
             guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
-            while c.stages.count <= id { c.stages.append("stage\(c.stages.count)") }
-            c.stages[id] = string(p[1]) ?? "stage\(id)"
+            c.decoder.defineStage(id, string(p[1]) ?? "stage\(id)")
+        case "lr_source":
+            guard p.count >= 4, let id = int(p[0]), let opt = string(p[1]), let group = int(p[2]), let hook = string(p[3]) else {
+                return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact)
+            }
+            c.decoder.lrSources[id] = ShimDecoder.LRSource(optimizer: opt, group: group, hook: hook)
         case "lr", "mom":
             guard p.count >= 4 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             let opt = string(p[0]) ?? "", group = int(p[1]) ?? 0, value = p[2].number ?? .nan, hook = string(p[3]) ?? "unknown"

@@ -6,7 +6,7 @@ import HooktraceSim
 ///
 /// marshal is CPython's own C serialiser: the shim hands whole batches to it instead of
 /// formatting each message in Python, which is what keeps its cost per call_hook low.
-enum MarshalValue {
+package enum MarshalValue: Equatable {
     case none
     case bool(Bool)
     case int(Int64)
@@ -17,7 +17,7 @@ enum MarshalValue {
 
 extension MarshalValue: CustomStringConvertible {
     /// Python's repr of the value (a list as the tuple the shim sent), for reports.
-    var description: String {
+    package var description: String {
         switch self {
         case .none: "None"
         case .bool(let b): b ? "True" : "False"
@@ -29,17 +29,17 @@ extension MarshalValue: CustomStringConvertible {
     }
 }
 
-struct MarshalReader {
+package struct MarshalReader {
     private var c: ByteCursor
     private var refs: [MarshalValue] = []
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    package init(_ bytes: UnsafeRawBufferPointer) {
         c = ByteCursor(bytes)
     }
 
-    enum Failure: Error { case malformed(String) }
+    package enum Failure: Error { case malformed(String) }
 
-    mutating func read() throws -> MarshalValue {
+    package mutating func read() throws -> MarshalValue {
         let code = try c.u8()
         let flag = code & 0x80 != 0
         let type = code & 0x7F

@@ -5,7 +5,7 @@ HOOKTRACE_SOCKET is set; patches mmcv.runner.BaseRunner.call_hook and
 mmengine.runner.Runner.call_hook as soon as those modules are imported, without
 any change to the user's code or config.
 
-Protocol version 2 (docs/SHIM.md is the contract; this is its summary). Each
+Protocol version 3 (docs/SHIM.md is the contract; this is its summary). Each
 process (each rank under torch.distributed) connects to the recorder's Unix
 socket and sends batches: "M<length>\n" followed by a marshal (version 4) list.
 The two hot messages are tuples, so that CPython's C marshaller does the
@@ -16,7 +16,12 @@ serialising; the rest are JSON strings:
   (1, KIND, VALUE, NAME)                                  an observation (KIND 0 log_var, 1 num_samples,
                                                            2 metric)
   (2, STEPPED, GRAD_NORM)                                 mmengine's OptimWrapper.update_params: whether the
-                                                           optimizer stepped, the clipped norm or None
+                                                           optimizer stepped, the clipped norm or None; the
+  2                                                        common step (stepped, no clipping, one optimizer)
+  (5, STAGE_ID, EPOCH, ITER, INNER_ITER, MODE_ID, T_NS,   mmengine's after_train_iter in one tuple: the step's
+   LR_SOURCE, LR, NAME, VALUE, …)                          values (log_var observations), the call, and LR (or
+                                                           None: unchanged) of ["lr_source", id, optimizer,
+                                                           group, hook]
   (3, OPTIMIZER, GROUP, LR, HOOK) / (4, …, MOMENTUM, HOOK) a param group's lr / momentum changed, by HOOK
 
   ["hello", {protocol, rank, world_size, pid, argv, python}]
@@ -62,7 +67,9 @@ class _Channel(object):
         self.buffer = []
         self.failed = False
         self.t0 = _perf_ns()
-        self.flushed_at = 0  # ns since t0 of the last batch sent
+        # ns since t0 after which the next call sends what is waiting (_FLUSH_NS after the
+        # last batch sent)
+        self.deadline = _FLUSH_NS
         # While True, a full buffer waits: a call's tuple is in it and what must come
         # before it (the step's values, read after the hooks) is still to be put there.
         self.hold = False
@@ -81,7 +88,7 @@ class _Channel(object):
             return
         data = marshal.dumps(self.buffer, 4)
         del self.buffer[:]
-        self.flushed_at = _perf_ns() - self.t0
+        self.deadline = _perf_ns() - self.t0 + _FLUSH_NS
         try:
             if self.sock is None:
                 # "@name" is an abstract socket (Linux): nothing on disk, gone with the recorder.
@@ -130,7 +137,7 @@ def _scalar(value):
         return str(value)
 
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 _channel = None
 _state = {}
@@ -1009,28 +1016,51 @@ def _find_log(runner):
 def _tail_log(runner):
     """Sends the log records written since the last look, as effects of the logger hook."""
     st = _state
-    path = st.get("log_path")
-    if path is None:
+    fd = st.get("log_fd")
+    if fd is None:
         path = _find_log(runner)
         if path is None:
             return
-        st["log_path"] = path
-        st["log_offset"] = 0
+        try:
+            # Kept open, read raw: each look is one read(2) of what was appended since the
+            # last (a short read is the file's end), no open, seek or decoding of nothing.
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        st["log_fd"] = fd
+        st["log_rest"] = b""
     try:
-        # Kept open: each look reads what was appended since the last (no open per look).
-        f = st.get("log_file")
-        if f is None:
-            f = st["log_file"] = open(path, "r")
-            f.seek(st.get("log_offset", 0))
-        data = f.read()
+        data = os.read(fd, 65536)
+        if len(data) == 65536:
+            chunks = [data]
+            while len(chunks[-1]) == 65536:
+                chunks.append(os.read(fd, 65536))
+            data = b"".join(chunks)
     except OSError:
         return
+    if not data:
+        return
+    rest = st["log_rest"]
+    if rest:
+        data = rest + data
+    # A line being written (no newline yet) waits for the next look, unless it is a whole
+    # record already (a last line written without its newline).
+    cut = data.rfind(b"\n") + 1
+    rest = data[cut:]
+    if rest:
+        try:
+            json.loads(rest)
+            cut = len(data)
+            rest = b""
+        except ValueError:
+            pass
+    st["log_rest"] = rest
     hook = st.get("log_hook", "TextLoggerHook")
     prefix = st.get("log_prefix")
     if prefix is None:
         prefix = st["log_prefix"] = '["log",%s,' % json.dumps(hook)
     buffer = _channel.buffer
-    for line in data.splitlines():
+    for line in data[:cut].decode("utf-8", "replace").splitlines():
         # The record's own JSON text goes into the message as it is (no parse and re-dump
         # per record); a line that is not an object is skipped, as the logger's own reader would.
         line = line.strip()
@@ -1246,7 +1276,7 @@ def _patch_mmcv(module):
                         _scan(self)
                     if log_every and ((self._inner_iter if log_by_epoch else i) + 1) % log_every == 0:
                         _tail_log(self)
-                if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
+                if len(buf) >= _BATCH or t > ch.deadline:
                     ch.flush()
             except Exception as exc:
                 fast.clear()
@@ -1315,7 +1345,7 @@ def _patch_mmcv(module):
                 if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
                     _tail_log(self)
             # The call's start time decides (one clock read per call).
-            if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
+            if len(buf) >= _BATCH or t > ch.deadline:
                 ch.flush()
             # An iteration stage seen once through here takes the fast path from now on,
             # unless its hooks are run one by one (several lr writers), timed one by one,
@@ -1429,7 +1459,7 @@ def _patch_mmengine(module):
     saving = _saving
     # The message hub's HistoryBuffer of each output (they last the run; a resume clears
     # the fast paths and this with them).
-    hub_buffers = _hub_buffers
+    hub_get = _hub_buffers.get
 
     def call_hook(self, fn_name, **kwargs):
         # As for mmcv: the recorder's own faults stop the recording, not the training.
@@ -1440,44 +1470,45 @@ def _patch_mmengine(module):
             ch = _channel
             try:
                 sid, mode_id, after, watch, one, every, train_len, filled = f
+                loop = self._train_loop
                 inner = kwargs.get("batch_idx", 0)
                 t = _perf_ns() - ch.t0
-                loop = self._train_loop
-                call = (0, sid, loop._epoch, loop._iter, inner, mode_id, t)
+                epoch = loop._epoch
+                it = loop._iter
                 buf = ch.buffer
-                pending = None
-                # What the step produced happened before this call: send it first.
-                if after:
-                    outputs = kwargs.get("outputs")
-                    if filled and outputs.__class__ is dict:
-                        # RuntimeInfoHook turns each value into a number for the message
-                        # hub in this call: read them there after the hooks (a tensor's
-                        # .item() is the dearest thing here) and put them, then the call,
-                        # after what the buffer holds now (a nested call made by the hooks
-                        # goes after them: the buffer is held till then).
-                        pending = outputs
-                        at = len(buf)
-                        ch.hold = True
-                    elif isinstance(outputs, dict):
-                        for name, value in outputs.items():
-                            if value.__class__ is not float:
-                                try:  # a tensor's or numpy number's value (what _scalar does first)
-                                    value = value.item()
-                                except Exception:
-                                    value = _scalar(value)
-                                if value.__class__ is not float:
-                                    value = _scalar(value)
-                            buf.append((1, 0, value, name))
-                if pending is None:
-                    buf.append(call)
+                # What the step produced happened before this call: it goes first.
+                # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
+                if filled is not None and own and isinstance(pending := kwargs.get("outputs"), dict):
+                    # `filled` is mmengine's RuntimeInfoHook, which turns each value into a
+                    # number in the message hub in this call: read there as soon as it has
+                    # run (while what it wrote is still in the CPU's caches; a tensor's
+                    # .item() is the dearest thing here) and sent with the call in one
+                    # tuple (5, …) after the hooks, where what the buffer holds now ends (a
+                    # nested call made by the hooks goes after it: the buffer is held).
+                    at = len(buf)
+                    ch.hold = True
+                    values = None
+                else:
+                    pending = None
+                    if after:
+                        _step_values(buf, kwargs.get("outputs"))
+                    buf.append((0, sid, epoch, it, inner, mode_id, t))
             except Exception as exc:
                 ch.hold = False
                 fast.clear()
                 _fault(fn_name, exc)
                 return original(self, fn_name, **kwargs)
-            saving[0] = False
             try:
-                if own:
+                if pending is not None:
+                    for hook in self._hooks:
+                        if hasattr(hook, fn_name):
+                            try:
+                                getattr(hook, fn_name)(self, **kwargs)
+                            except TypeError as e:
+                                raise TypeError("%s in %s" % (e, hook)) from None
+                            if hook is filled:
+                                values = _hub_values(self, pending, hub_get)
+                elif own:
                     for hook in self._hooks:
                         if hasattr(hook, fn_name):
                             try:
@@ -1491,55 +1522,52 @@ def _patch_mmengine(module):
                 # place; the step's values go with the failure.
                 if pending is not None:
                     ch.hold = False
-                    buf.insert(at, call)
+                    buf.insert(at, (0, sid, epoch, it, inner, mode_id, t))
                 raise
             if _faulted:
                 if pending is not None:
                     ch.hold = False
-                    buf.insert(at, call)
+                    buf.insert(at, (0, sid, epoch, it, inner, mode_id, t))
                 return
             try:
                 if pending is not None:
                     ch.hold = False
-                    nested = len(buf) != at
-                    if nested:
+                    if values is None:  # RuntimeInfoHook did not run: the values as they are
+                        values = _hub_values(self, pending, hub_get)
+                    if len(buf) == at and one is not None:
+                        # The common case, in one tuple: the step's values, the call, the
+                        # lr if it changed (None if not).
+                        group, last, source = one
+                        v = group["lr"]
+                        if v != last[0]:
+                            last[0] = v
+                            if v.__class__ is not float:
+                                v = _scalar(v)
+                        else:
+                            v = None
+                        buf.append((5, sid, epoch, it, inner, mode_id, t, source, v) + values)
+                    else:
                         tail = buf[at:]
                         del buf[at:]
-                    for name, value in pending.items():
-                        if value.__class__ is not float:
-                            h = hub_buffers.get(name)
-                            if h is None:
-                                h = self.message_hub._log_scalars.get("train/" + name)
-                                if h is not None:
-                                    hub_buffers[name] = h
-                            if h is not None:
-                                # numpy's last value as a Python number: what the hook's
-                                # .item() gave, exactly (5x cheaper than [-1].item())
-                                value = h._log_history.item(-1)
-                            else:
-                                value = _scalar(value)
-                            if value.__class__ is not float:
-                                value = _scalar(value)
-                        buf.append((1, 0, value, name))
-                    buf.append(call)
-                    if nested:
+                        for k in range(0, len(values), 2):
+                            buf.append((1, 0, values[k + 1], values[k]))
+                        buf.append((0, sid, epoch, it, inner, mode_id, t))
                         buf.extend(tail)
-                if one is not None:
-                    # One param group (_watcher's watch_one), inline: the lr changes at
-                    # every iteration under many schedules.
-                    group, last, optimizer, index, hook = one
-                    v = group.get("lr")
-                    if v != last[0]:
-                        last[0] = v
-                        buf.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), hook))
+                        if one is not None:
+                            _lr_changed(buf, one)
+                        elif watch is not None:
+                            watch(fn_name)
+                elif one is not None:
+                    _lr_changed(buf, one)
                 elif watch is not None:
                     watch(fn_name)
-                if saving[0]:
+                if saving[0]:  # a save was made in this call (set by the nested before_save_checkpoint)
+                    saving[0] = False
                     _scan(self)
                 if loop.stop_training is True and not _state.get("stopped"):
                     _state["stopped"] = True
                     ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
-                if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
+                if len(buf) >= _BATCH or t > ch.deadline:
                     ch.flush()
                 if every and ((inner + 1) % every == 0 or inner + 1 == train_len):
                     _tail_log(self)
@@ -1633,12 +1661,13 @@ def _patch_mmengine(module):
                 if lr_stage and not watched:
                     _watch_params(self, fn_name)
                 if scan_stage or saving[0]:
+                    saving[0] = False
                     _scan(self)
                 # A hook asked the train loop to stop (mmengine's EarlyStoppingHook).
                 if getattr(loop, "stop_training", False) is True and not st.get("stopped"):
                     st["stopped"] = True
                     ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
-            if len(buf) >= _BATCH or t - ch.flushed_at > _FLUSH_NS:
+            if len(buf) >= _BATCH or t > ch.deadline:
                 ch.flush()
             # mmengine's LoggerHook writes its train records every `interval` batches, and
             # at the loader's end (batch_idx + 1 == its length).
@@ -1651,13 +1680,10 @@ def _patch_mmengine(module):
                 watch = _fast_watch(self) if lr_stage else None
                 one = getattr(watch, "one", None)
                 if one is not None:
-                    hook = st.get("lr_hook")
-                    if hook is None:
-                        hook = st["lr_hook"] = _setter(self, "LrUpdaterHook")
-                    one = one + (hook,)
+                    one = _lr_source(self, one)
                 fast[fn_name] = (sid, mode_id, after_iter, watch, one,
                                  st.get("log_every") if after_iter and mode_id == 1 else None, st.get("train_len"),
-                                 after_iter and mode_id == 1 and _hub_filled(self))
+                                 _hub_filled(self) if after_iter and mode_id == 1 else None)
         except Exception as exc:
             _fault(fn_name, exc)
 
@@ -1668,17 +1694,98 @@ def _patch_mmengine(module):
     _patch_resume(runner_cls)
 
 
+def _lr_source(runner, one):
+    """The one param group mmengine's fast path watches, as it needs it: (the group, the
+    last lr seen, its source id). The source (optimizer, group, hook) is defined to the
+    recorder once (`lr_source`); the fast path's tuples name it by id."""
+    group, last, optimizer, index = one
+    hook = _state.get("lr_hook")
+    if hook is None:
+        hook = _state["lr_hook"] = _setter(runner, "LrUpdaterHook")
+    sources = _state.setdefault("lr_sources", {})
+    key = (optimizer, index, hook)
+    source = sources.get(key)
+    if source is None:
+        source = sources[key] = len(sources)
+        _state.setdefault("lr_source_of", {})[source] = key
+        _channel.send(["lr_source", source, optimizer, index, hook])
+    return (group, last, source)
+
+
+def _lr_changed(buf, one):
+    """The watched group's lr, sent as a `(3, …)` tuple if it changed (outside the fast
+    path's own tuple: a nested call, or a stage without step values)."""
+    group, last, source = one
+    v = group["lr"]
+    if v != last[0]:
+        last[0] = v
+        optimizer, index, hook = _state["lr_source_of"][source]
+        buf.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), hook))
+
+
+def _step_values(buf, outputs):
+    """The step's outputs as observations, each read from its own value (mmengine's fast
+    path when RuntimeInfoHook does not put them in the message hub, or outside training)."""
+    if isinstance(outputs, dict):
+        for name, value in outputs.items():
+            if value.__class__ is not float:
+                try:  # a tensor's or numpy number's value (what _scalar does first)
+                    value = value.item()
+                except Exception:
+                    value = _scalar(value)
+                if value.__class__ is not float:
+                    value = _scalar(value)
+            buf.append((1, 0, value, name))
+
+
+def _hub_values(runner, outputs, hub_get):
+    """The step's outputs as RuntimeInfoHook put them in the message hub: (name, value,
+    name, value, …), each value the float its .item() gave."""
+    if len(outputs) == 1:
+        for name in outputs:
+            h = hub_get(name)
+            if h is None:
+                return (name, _hub_step_value(runner, name, outputs[name]))
+            # numpy's last value as a Python number (5x cheaper than [-1].item())
+            value = h._log_history.item(-1)
+            return (name, value if value.__class__ is float else _scalar(value))
+    values = []
+    for name in outputs:
+        h = hub_get(name)
+        if h is None:
+            value = _hub_step_value(runner, name, outputs[name])
+        else:
+            value = h._log_history.item(-1)
+            if value.__class__ is not float:
+                value = _scalar(value)
+        values.append(name)
+        values.append(value)
+    return tuple(values)
+
+
+def _hub_step_value(runner, name, value):
+    """A step output's value when its message-hub history is not known yet: the history,
+    kept for the next steps once found (RuntimeInfoHook puts every output there as
+    `train/NAME`), else the value itself."""
+    h = runner.message_hub._log_scalars.get("train/" + name)
+    if h is None:
+        return _scalar(value)
+    _hub_buffers[name] = h
+    v = h._log_history.item(-1)
+    return v if v.__class__ is float else _scalar(v)
+
+
 def _hub_filled(runner):
-    """Whether mmengine's own RuntimeInfoHook is registered (unchanged by a subclass), which
-    puts each train output into the message hub as a number in after_train_iter."""
+    """mmengine's own RuntimeInfoHook if it is registered (unchanged by a subclass), which
+    puts each train output into the message hub as a number in after_train_iter; else None."""
     hub = getattr(getattr(runner, "message_hub", None), "_log_scalars", None)
     if not isinstance(hub, dict):
-        return False
+        return None
     for h in getattr(runner, "_hooks", []):
         for c in type(h).__mro__:
             if c.__name__ == "RuntimeInfoHook" and c.__module__.startswith("mmengine."):
-                return type(h).after_train_iter is c.__dict__.get("after_train_iter")
-    return False
+                return h if type(h).after_train_iter is c.__dict__.get("after_train_iter") else None
+    return None
 
 
 def _hub_value(value):
@@ -1835,7 +1942,8 @@ def _patch_optim_wrapper(module):
         if _faulted:
             return original(self, *args, **kwargs)
         try:
-            name = _state.get("wrapper_names", {}).get(id(self), "")
+            name = _state.get("wrapper_names")
+            name = name.get(id(self), "") if name else ""
             n = self._accumulative_counts
             if n != 1:
                 before = self._inner_count
@@ -1851,13 +1959,16 @@ def _patch_optim_wrapper(module):
         if _faulted:
             return result
         try:
-            k = self._inner_count
-            stepped = k % self._accumulative_counts == 0 or k == self._max_counts
-            norm = None
             clip = self.clip_grad_kwargs
+            if n == 1 and not name and not clip:
+                # The common step (no accumulation, no clipping, one optimizer): a bare 2.
+                _channel.buffer.append(2)
+                return result
+            k = self._inner_count
+            stepped = k % n == 0 or k == self._max_counts
+            norm = None
             if stepped and clip and "max_norm" in clip:
                 norm = _scalar(self.message_hub.get_scalar("train/" + self.grad_name).current())
-            name = _state.get("wrapper_names", {}).get(id(self), "")
             _channel.buffer.append((2, stepped, norm, name) if name else (2, stepped, norm))
         except Exception as exc:
             _fault("update_params", exc)

@@ -1,0 +1,152 @@
+import HooktraceFormat
+import HooktraceSim
+
+/// Turns the items of the shim's marshal batches into trace events (docs/SHIM.md,
+/// "Tuples"), with what the tuples refer to (stage ids, lr sources) as the process has
+/// defined them so far. Kept apart from the socket and the trace writer so that it can be
+/// checked on bytes alone (Tests/Fixtures/protocol).
+package struct ShimDecoder {
+    /// A param group that mmengine's iteration tuples name by id (`lr_source`).
+    package struct LRSource: Equatable, Sendable {
+        package var optimizer: String
+        package var group: Int
+        package var hook: String
+        package init(optimizer: String, group: Int, hook: String) {
+            self.optimizer = optimizer
+            self.group = group
+            self.hook = hook
+        }
+    }
+
+    /// What one batch item means.
+    package enum Decoded: Equatable {
+        /// Events for the trace, in order.
+        case events([Event])
+        /// A JSON message (`[kind, fields…]` as a string item) for the recorder to handle.
+        case message(kind: String, fields: [JSONValue])
+        /// Nothing the recorder can use: what it was (a report's heading) and the item.
+        case malformed(what: String, example: String)
+    }
+
+    package private(set) var stages: [String] = []
+    package var lrSources: [Int: LRSource] = [:]
+
+    package init() {}
+
+    /// Names stage `id` (a `stage` message); ids not defined yet read as `stage<N>`.
+    package mutating func defineStage(_ id: Int, _ name: String) {
+        while stages.count <= id { stages.append("stage\(stages.count)") }
+        stages[id] = name
+    }
+
+    /// A batch's items, or nil when the bytes are not a marshal list.
+    package static func items(of body: [UInt8]) -> [MarshalValue]? {
+        let decoded: MarshalValue? = body.withUnsafeBytes { buf in
+            var reader = MarshalReader(buf)
+            return try? reader.read()
+        }
+        guard case .list(let items)? = decoded else { return nil }
+        return items
+    }
+
+    package func decode(_ item: MarshalValue) -> Decoded {
+        switch item {
+        case .string(let json):
+            guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else {
+                return .malformed(what: "batch strings that are not a message", example: json)
+            }
+            return .message(kind: kind, fields: Array(fields.dropFirst()))
+        case .int(2):
+            // The common optimizer step in its short form (protocol 3): stepped, no
+            // clipping, one optimizer.
+            return .events([.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: true, gradNorm: nil)))])
+        case .list(let t) where t.count == 7:
+            guard case .int(0) = t[0], let call = call(t) else {
+                return .malformed(what: "call tuples", example: item.description)
+            }
+            return .events([.call(call)])
+        case .list(let t) where t.count >= 9 && t.count % 2 == 1 && Self.kind(t) == 5:
+            return iteration(t).map { .events($0) } ?? .malformed(what: "iteration tuples", example: item.description)
+        case .list(let t) where (t.count == 3 || t.count == 4) && Self.kind(t) == 2:
+            // mmengine's OptimWrapper.update_params: stepped or accumulating, the clipped
+            // norm, and the wrapper's name in an OptimWrapperDict.
+            guard case .bool(let stepped) = t[1] else {
+                return .malformed(what: "optimizer-step tuples", example: item.description)
+            }
+            var norm: Double?
+            if case .float(let d) = t[2] { norm = d } else if case .int(let i) = t[2] { norm = Double(i) }
+            var optimizer = ""
+            if t.count == 4, case .string(let name) = t[3] { optimizer = name }
+            return .events([.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: optimizer, stepped: stepped, gradNorm: norm)))])
+        case .list(let t) where t.count == 5 && (Self.kind(t) == 3 || Self.kind(t) == 4):
+            // A param group's lr (3) or momentum (4) changed, by a hook.
+            guard case .string(let opt) = t[1], case .int(let group) = t[2], case .string(let hook) = t[4], let value = Self.number(t[3]) else {
+                return .malformed(what: "lr and momentum tuples", example: item.description)
+            }
+            return .events([.effect(Effect(hook: hook, Self.kind(t) == 3 ? .setLR(optimizer: opt, group: Int(group), value: value)
+                                                                        : .setMomentum(optimizer: opt, group: Int(group), value: value)))])
+        case .list(let t) where t.count == 4:
+            guard case .int(1) = t[0], case .int(let k) = t[1], case .string(let name) = t[3] else {
+                return .malformed(what: "observation tuples", example: item.description)
+            }
+            let kind: ObservationKind = k == 0 ? .logVar : k == 1 ? .numSamples : k == 2 ? .metric : .other
+            return .events([.observe(Observation(kind: kind, name: name, value: Self.observed(t[2])))])
+        default:
+            return .malformed(what: "batch items of no known shape", example: item.description)
+        }
+    }
+
+    /// `(0, STAGE_ID, EPOCH, ITER, INNER_ITER, MODE_ID, T_NS)`'s call (fields 1… of `t`).
+    private func call(_ t: [MarshalValue]) -> Call? {
+        guard case .int(let sid) = t[1], case .int(let epoch) = t[2], case .int(let iter) = t[3],
+              case .int(let inner) = t[4], case .int(let mode) = t[5], case .int(let time) = t[6] else { return nil }
+        let stage = sid >= 0 && sid < stages.count ? stages[Int(sid)] : "stage\(sid)"
+        return Call(stage: stage, epoch: Int(epoch), iter: Int(iter), innerIter: Int(inner),
+                    mode: Mode(rawValue: UInt8(truncatingIfNeeded: mode)) ?? .none, time: time)
+    }
+
+    /// mmengine's after_train_iter in one tuple (protocol 3): `(5, call fields…, LR_SOURCE,
+    /// LR, NAME, VALUE, …)` — the step's values (observations of the call before), the
+    /// call, then the lr change of LR_SOURCE when LR is not None.
+    private func iteration(_ t: [MarshalValue]) -> [Event]? {
+        guard let call = call(t), case .int(let source) = t[7] else { return nil }
+        var lr: Double?
+        if case .none = t[8] { lr = nil } else if let v = Self.number(t[8]) { lr = v } else { return nil }
+        var events: [Event] = []
+        events.reserveCapacity((t.count - 9) / 2 + 2)
+        for k in stride(from: 9, to: t.count, by: 2) {
+            guard case .string(let name) = t[k] else { return nil }
+            events.append(.observe(Observation(kind: .logVar, name: name, value: Self.observed(t[k + 1]))))
+        }
+        events.append(.call(call))
+        if let lr {
+            guard let s = lrSources[Int(source)] else { return nil }
+            events.append(.effect(Effect(hook: s.hook, .setLR(optimizer: s.optimizer, group: s.group, value: lr))))
+        }
+        return events
+    }
+
+    private static func kind(_ t: [MarshalValue]) -> Int64? {
+        if case .int(let k)? = t.first { return k }
+        return nil
+    }
+
+    private static func number(_ v: MarshalValue) -> Double? {
+        switch v {
+        case .float(let d): d
+        case .int(let i): Double(i)
+        default: nil
+        }
+    }
+
+    /// An observed value of a tuple as a trace scalar.
+    private static func observed(_ v: MarshalValue) -> Scalar {
+        switch v {
+        case .int(let i): .int(i)
+        case .float(let d): .double(d)
+        case .bool(let b): .bool(b)
+        case .string(let s): .string(s)
+        default: .null
+        }
+    }
+}

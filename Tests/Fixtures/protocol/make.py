@@ -1,0 +1,54 @@
+"""Writes the byte fixtures of the shim protocol's decoder tests
+(Tests/HooktraceTests/Live/ShimDecoderTests.swift): batches as the shim sends them,
+serialised by CPython's own marshal (version 4, as the shim's flush), and damaged ones.
+
+Update mode: `python3 Tests/Fixtures/protocol/make.py` rewrites every *.marshal here;
+review the diff like code (the tests say what each item must decode to).
+"""
+import marshal
+import os
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+# One of each item the shim sends (docs/SHIM.md, "Tuples"), in a plausible order.
+well_formed = [
+    '["stage",0,"before_train_iter"]',
+    '["stage",1,"after_train_iter"]',
+    '["lr_source",0,"",0,"ParamSchedulerHook"]',
+    (0, 0, 0, 5, 5, 1, 1000),                     # a call
+    2,                                            # a plain optimizer step (protocol 3)
+    (2, False, None),                             # accumulating
+    (2, True, 1.5, "generator"),                  # stepped, clipped, a named wrapper
+    (5, 1, 0, 5, 5, 1, 2000, 0, 0.01, "loss", 0.5, "acc", 1),  # after_train_iter, lr changed
+    (5, 1, 0, 6, 6, 1, 3000 + (1 << 40), 0, None, "loss", 0.25),  # lr unchanged; a large time
+    (3, "", 0, 0.1, "ParamSchedulerHook"),
+    (4, "", 0, 0.85, "ParamSchedulerHook"),
+    (1, 2, 0.9, "coco/bbox_mAP"),
+    (1, 1, 4, "num_samples"),
+]
+
+# Items of known shapes the recorder cannot use, each reported and never guessed at.
+malformed = [
+    (0, "not-a-stage-id", 0, 0, 0, 0, 0),         # call tuple of the wrong types
+    (5, 1, 0, 7, 7, 1, 4000, 9, 0.02, "loss", 0.5),  # an lr from an undefined source
+    (5, 1, 0, 7, 7, 1, 4000, 0, "fast", "loss", 0.5),  # an lr that is not a number
+    (5, 1, 0, 7, 7, 1, 4000, 0, None, 3, 0.5),     # a value's name that is not a string
+    7,                                            # a bare int other than 2
+    (1, 0, 1.0),                                  # no tuple of that shape
+    (2, "yes", None),                             # stepped that is not a bool
+    (3, "", "g", 0.1, "ParamSchedulerHook"),      # a group index that is not an int
+    "not json",
+    '{"kind": "an object, not an array"}',
+]
+
+
+def write(name, data):
+    with open(os.path.join(here, name), "wb") as f:
+        f.write(data)
+
+
+write("well_formed.marshal", marshal.dumps(well_formed, 4))
+write("malformed.marshal", marshal.dumps(malformed, 4))
+whole = marshal.dumps(well_formed, 4)
+write("truncated.marshal", whole[: len(whole) // 2])  # a batch cut off mid-item
+write("not_a_list.marshal", marshal.dumps("[\"hello\",{}]", 4))  # a message alone, not in a batch

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import HooktraceFormat
+import HooktraceSim
+@testable import HooktraceLive
+
+/// The recorder's decoder of the shim's batches, on bytes CPython's marshal wrote
+/// (Tests/Fixtures/protocol; `python3 Tests/Fixtures/protocol/make.py` rewrites them).
+@Suite("shim protocol decoder")
+struct ShimDecoderTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/protocol")
+
+    static func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: fixtures.appendingPathComponent(name)))
+    }
+
+    /// Decodes a batch as the recorder does: JSON `stage` / `lr_source` messages define
+    /// what the tuples after them refer to; other messages are returned as they are.
+    static func decode(_ name: String) throws -> [ShimDecoder.Decoded] {
+        guard let items = ShimDecoder.items(of: try bytes(name)) else {
+            Issue.record("\(name) is not a marshal list")
+            return []
+        }
+        var decoder = ShimDecoder()
+        var out: [ShimDecoder.Decoded] = []
+        for item in items {
+            let d = decoder.decode(item)
+            if case .message(let kind, let f) = d {
+                if kind == "stage", case .int(let id)? = f.first, case .string(let name) = f[1] { decoder.defineStage(Int(id), name) }
+                if kind == "lr_source", f.count == 4, case .int(let id) = f[0], case .string(let opt) = f[1], case .int(let g) = f[2], case .string(let hook) = f[3] {
+                    decoder.lrSources[Int(id)] = .init(optimizer: opt, group: Int(g), hook: hook)
+                }
+            }
+            out.append(d)
+        }
+        return out
+    }
+
+    static func call(_ stage: String, _ epoch: Int, _ iter: Int, _ inner: Int, _ time: Int64) -> Event {
+        .call(Call(stage: stage, epoch: epoch, iter: iter, innerIter: inner, mode: .train, time: time))
+    }
+
+    @Test("every tuple kind decodes to its events, in the order the protocol gives them")
+    func wellFormed() throws {
+        let d = try Self.decode("well_formed.marshal")
+        try #require(d.count == 13)
+        #expect(d[0] == .message(kind: "stage", fields: [.int(0), .string("before_train_iter")]))
+        #expect(d[2] == .message(kind: "lr_source", fields: [.int(0), .string(""), .int(0), .string("ParamSchedulerHook")]))
+        #expect(d[3] == .events([Self.call("before_train_iter", 0, 5, 5, 1000)]))
+        let step = { (stepped: Bool, norm: Double?, name: String) in Event.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: name, stepped: stepped, gradNorm: norm))) }
+        #expect(d[4] == .events([step(true, nil, "")]))
+        #expect(d[5] == .events([step(false, nil, "")]))
+        #expect(d[6] == .events([step(true, 1.5, "generator")]))
+        // The combined iteration tuple: the step's values, the call, the lr change.
+        #expect(d[7] == .events([.observe(Observation(kind: .logVar, name: "loss", value: .double(0.5))),
+                                 .observe(Observation(kind: .logVar, name: "acc", value: .int(1))),
+                                 Self.call("after_train_iter", 0, 5, 5, 2000),
+                                 .effect(Effect(hook: "ParamSchedulerHook", .setLR(optimizer: "", group: 0, value: 0.01)))]))
+        #expect(d[8] == .events([.observe(Observation(kind: .logVar, name: "loss", value: .double(0.25))),
+                                 Self.call("after_train_iter", 0, 6, 6, 3000 + (1 << 40))]))
+        #expect(d[9] == .events([.effect(Effect(hook: "ParamSchedulerHook", .setLR(optimizer: "", group: 0, value: 0.1)))]))
+        #expect(d[10] == .events([.effect(Effect(hook: "ParamSchedulerHook", .setMomentum(optimizer: "", group: 0, value: 0.85)))]))
+        #expect(d[11] == .events([.observe(Observation(kind: .metric, name: "coco/bbox_mAP", value: .double(0.9)))]))
+        #expect(d[12] == .events([.observe(Observation(kind: .numSamples, name: "num_samples", value: .int(4)))]))
+    }
+
+    @Test("items of known shapes with fields the recorder cannot use are reported by what they were, never guessed at")
+    func malformed() throws {
+        let d = try Self.decode("malformed.marshal")
+        let reports = d.compactMap { x -> String? in if case .malformed(let what, let example) = x { "\(what): \(example)" } else { nil } }
+        #expect(reports == [
+            "call tuples: (0, 'not-a-stage-id', 0, 0, 0, 0, 0)",
+            "iteration tuples: (5, 1, 0, 7, 7, 1, 4000, 9, 0.02, 'loss', 0.5)",
+            "iteration tuples: (5, 1, 0, 7, 7, 1, 4000, 0, 'fast', 'loss', 0.5)",
+            "iteration tuples: (5, 1, 0, 7, 7, 1, 4000, 0, None, 3, 0.5)",
+            "batch items of no known shape: 7",
+            "batch items of no known shape: (1, 0, 1.0)",
+            "optimizer-step tuples: (2, 'yes', None)",
+            "lr and momentum tuples: (3, '', 'g', 0.1, 'ParamSchedulerHook')",
+            "batch strings that are not a message: not json",
+            "batch strings that are not a message: {\"kind\": \"an object, not an array\"}",
+        ], "\(reports)")
+        #expect(d.count == reports.count)
+    }
+
+    @Test("a batch cut off, or one that is not a list, is not read at all (the recorder reports it whole)")
+    func damagedBatches() throws {
+        #expect(ShimDecoder.items(of: try Self.bytes("truncated.marshal")) == nil)
+        #expect(ShimDecoder.items(of: try Self.bytes("not_a_list.marshal")) == nil)
+        #expect(ShimDecoder.items(of: []) == nil)
+        // Every cut of a good batch is refused or read as a shorter list, never a crash.
+        let whole = try Self.bytes("well_formed.marshal")
+        for n in 0..<whole.count {
+            if let items = ShimDecoder.items(of: Array(whole.prefix(n))) { #expect(items.count <= 13) }
+        }
+    }
+
+    @Test("a stage id defined later, or never, reads as stage<N>; a redefinition counts from then on")
+    func stageIds() {
+        var decoder = ShimDecoder()
+        let tuple = MarshalValue.list([.int(0), .int(3), .int(0), .int(0), .int(0), .int(1), .int(5)])
+        #expect(decoder.decode(tuple) == .events([Self.call("stage3", 0, 0, 0, 5)]))
+        decoder.defineStage(3, "after_train_iter")
+        #expect(decoder.decode(tuple) == .events([Self.call("after_train_iter", 0, 0, 0, 5)]))
+        #expect(decoder.stages == ["stage0", "stage1", "stage2", "after_train_iter"])
+    }
+}
