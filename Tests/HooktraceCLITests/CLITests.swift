@@ -575,6 +575,14 @@ struct LiveRecordTests {
         #expect(r.stderr.contains("2 call tuples (first: (0, 'not-a-stage-id', 0, 0, 0, 0, 0))"), "\(r.stderr)")
     }
 
+    @Test("the shim's log tailing sends each record once, holds a line being written until its newline, and reads all that was appended")
+    func tailLog() throws {
+        let shim = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tools/hooktrace_shim").path
+        let p = try CLI.run(["python3", Self.fixtures + "/shim_tail_log.py", shim], executable: "/usr/bin/env")
+        #expect(p.status == 0 && p.stdout == "ok\n", "\(p.stdout)\(p.stderr)")
+    }
+
     @Test("the shim the binary carries is the one in tools/hooktrace_shim (after changing it, run tools/embed-shim)")
     func embeddedShimIsCurrent() throws {
         let dir = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
