@@ -1478,13 +1478,14 @@ def _patch_mmengine(module):
                 buf = ch.buffer
                 # What the step produced happened before this call: it goes first.
                 # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
-                if filled is not None and own and isinstance(pending := kwargs.get("outputs"), dict):
+                if filled is not None and isinstance(pending := kwargs.get("outputs"), dict):
                     # `filled` is mmengine's RuntimeInfoHook, which turns each value into a
                     # number in the message hub in this call: read there as soon as it has
-                    # run (while what it wrote is still in the CPU's caches; a tensor's
-                    # .item() is the dearest thing here) and sent with the call in one
-                    # tuple (5, …) after the hooks, where what the buffer holds now ends (a
-                    # nested call made by the hooks goes after it: the buffer is held).
+                    # run when the loop is the shim's (while what it wrote is still in the
+                    # CPU's caches), else after the hooks (a tensor's .item() is the dearest
+                    # thing here), and sent with the call in one tuple (5, …) after the
+                    # hooks, where what the buffer holds now ends (a nested call made by
+                    # the hooks goes after it: the buffer is held).
                     at = len(buf)
                     ch.hold = True
                     values = None
@@ -1499,7 +1500,7 @@ def _patch_mmengine(module):
                 _fault(fn_name, exc)
                 return original(self, fn_name, **kwargs)
             try:
-                if pending is not None:
+                if pending is not None and own:
                     for hook in self._hooks:
                         if hasattr(hook, fn_name):
                             try:
