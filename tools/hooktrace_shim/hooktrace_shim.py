@@ -1471,11 +1471,44 @@ def _patch_mmengine(module):
             try:
                 sid, mode_id, after, watch, one, every, train_len, filled = f
                 loop = self._train_loop
-                inner = kwargs.get("batch_idx", 0)
                 t = _perf_ns() - ch.t0
+                buf = ch.buffer
+                if not after and watch is None:
+                    # A before_*_iter stage: its call, the hooks, the checks.
+                    buf.append((0, sid, loop._epoch, loop._iter, kwargs.get("batch_idx", 0), mode_id, t))
+            except Exception as exc:
+                fast.clear()
+                _fault(fn_name, exc)
+                return original(self, fn_name, **kwargs)
+            if not after and watch is None:
+                if own:
+                    for hook in self._hooks:
+                        if hasattr(hook, fn_name):
+                            try:
+                                getattr(hook, fn_name)(self, **kwargs)
+                            except TypeError as e:
+                                raise TypeError("%s in %s" % (e, hook)) from None
+                else:
+                    original(self, fn_name, **kwargs)
+                if _faulted:
+                    return
+                try:
+                    if saving[0]:
+                        saving[0] = False
+                        _scan(self)
+                    if loop.stop_training is True and not _state.get("stopped"):
+                        _state["stopped"] = True
+                        ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
+                    if len(buf) >= _BATCH or t > ch.deadline:
+                        ch.flush()
+                except Exception as exc:
+                    fast.clear()
+                    _fault(fn_name, exc)
+                return
+            try:
+                inner = kwargs.get("batch_idx", 0)
                 epoch = loop._epoch
                 it = loop._iter
-                buf = ch.buffer
                 # What the step produced happened before this call: it goes first.
                 # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
                 if filled is not None and isinstance(pending := kwargs.get("outputs"), dict):
@@ -1939,7 +1972,14 @@ def _patch_optim_wrapper(module):
     if original is None or getattr(original, "_hooktrace", False):
         return
 
+    plain = [None]  # the last wrapper seen to step plainly (no accumulation, no clipping, unnamed)
+
     def update_params(self, *args, **kwargs):
+        if self is plain[0] and not _faulted:
+            # The common step, once its wrapper is known to be plain: a bare 2.
+            result = original(self, *args, **kwargs)
+            _channel.buffer.append(2)
+            return result
         if _faulted:
             return original(self, *args, **kwargs)
         try:
@@ -1963,8 +2003,12 @@ def _patch_optim_wrapper(module):
             clip = self.clip_grad_kwargs
             if n == 1 and not name and not clip:
                 # The common step (no accumulation, no clipping, one optimizer): a bare 2.
+                # These settings are the wrapper's own from its construction on: the
+                # next steps of the same wrapper take the short way above.
+                plain[0] = self
                 _channel.buffer.append(2)
                 return result
+            plain[0] = None
             k = self._inner_count
             stepped = k % n == 0 or k == self._max_counts
             norm = None
