@@ -1473,39 +1473,6 @@ def _patch_mmengine(module):
                 loop = self._train_loop
                 t = _perf_ns() - ch.t0
                 buf = ch.buffer
-                if not after and watch is None:
-                    # A before_*_iter stage: its call, the hooks, the checks.
-                    buf.append((0, sid, loop._epoch, loop._iter, kwargs.get("batch_idx", 0), mode_id, t))
-            except Exception as exc:
-                fast.clear()
-                _fault(fn_name, exc)
-                return original(self, fn_name, **kwargs)
-            if not after and watch is None:
-                if own:
-                    for hook in self._hooks:
-                        if hasattr(hook, fn_name):
-                            try:
-                                getattr(hook, fn_name)(self, **kwargs)
-                            except TypeError as e:
-                                raise TypeError("%s in %s" % (e, hook)) from None
-                else:
-                    original(self, fn_name, **kwargs)
-                if _faulted:
-                    return
-                try:
-                    if saving[0]:
-                        saving[0] = False
-                        _scan(self)
-                    if loop.stop_training is True and not _state.get("stopped"):
-                        _state["stopped"] = True
-                        ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
-                    if len(buf) >= _BATCH or t > ch.deadline:
-                        ch.flush()
-                except Exception as exc:
-                    fast.clear()
-                    _fault(fn_name, exc)
-                return
-            try:
                 inner = kwargs.get("batch_idx", 0)
                 epoch = loop._epoch
                 it = loop._iter
@@ -1736,12 +1703,13 @@ def _lr_source(runner, one):
     hook = _state.get("lr_hook")
     if hook is None:
         hook = _state["lr_hook"] = _setter(runner, "LrUpdaterHook")
-    sources = _state.setdefault("lr_sources", {})
+    sources = _state.setdefault("lr_sources", [])  # (optimizer, group, hook); the id is the index
     key = (optimizer, index, hook)
-    source = sources.get(key)
-    if source is None:
-        source = sources[key] = len(sources)
-        _state.setdefault("lr_source_of", {})[source] = key
+    if key in sources:
+        source = sources.index(key)
+    else:
+        source = len(sources)
+        sources.append(key)
         _channel.send(["lr_source", source, optimizer, index, hook])
     return (group, last, source)
 
@@ -1753,7 +1721,7 @@ def _lr_changed(buf, one):
     v = group["lr"]
     if v != last[0]:
         last[0] = v
-        optimizer, index, hook = _state["lr_source_of"][source]
+        optimizer, index, hook = _state["lr_sources"][source]
         buf.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), hook))
 
 
