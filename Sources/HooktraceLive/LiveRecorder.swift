@@ -366,11 +366,7 @@ package final class LiveRecorder {
     }
 
     private func int(_ v: JSONValue?) -> Int? {
-        switch v {
-        case .int(let i)?: Int(i)
-        case .double(let d)?: d.isFinite ? Int(d) : nil
-        default: nil
-        }
+        ShimDecoder.int(v)
     }
 
     private func string(_ v: JSONValue?) -> String? {
@@ -488,14 +484,8 @@ package final class LiveRecorder {
         case "loader":
             guard p.count >= 2, let mode = string(p[0]), let n = int(p[1]) else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             if !c.loaders.contains(where: { $0.mode == mode }) { c.loaders.append(LoaderLength(mode, n)) }
-        case "stage":
-            guard p.count >= 2, let id = int(p[0]), id >= 0, id < 1 << 16 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
-            c.decoder.defineStage(id, string(p[1]) ?? "stage\(id)")
-        case "lr_source":
-            guard p.count >= 4, let id = int(p[0]), let opt = string(p[1]), let group = int(p[2]), let hook = string(p[3]) else {
-                return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact)
-            }
-            c.decoder.lrSources[id] = ShimDecoder.LRSource(optimizer: opt, group: group, hook: hook)
+        case "stage", "lr_source":
+            if !c.decoder.define(kind, p) { session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
         case "lr", "mom":
             guard p.count >= 4 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             let opt = string(p[0]) ?? "", group = int(p[1]) ?? 0, value = p[2].number ?? .nan, hook = string(p[3]) ?? "unknown"

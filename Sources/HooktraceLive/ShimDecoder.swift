@@ -39,6 +39,35 @@ package struct ShimDecoder {
         stages[id] = name
     }
 
+    /// Takes a definition message: `["stage", id, name]` or `["lr_source", id, optimizer,
+    /// group, hook]` (fields after the kind). False when its fields cannot be used.
+    package mutating func define(_ kind: String, _ p: [JSONValue]) -> Bool {
+        switch kind {
+        case "stage":
+            guard p.count >= 2, let id = Self.int(p[0]), id >= 0, id < 1 << 16 else { return false }
+            var name = "stage\(id)"
+            if case .string(let s) = p[1] { name = s }
+            defineStage(id, name)
+        case "lr_source":
+            guard p.count >= 4, let id = Self.int(p[0]), case .string(let opt) = p[1], let group = Self.int(p[2]), case .string(let hook) = p[3] else {
+                return false
+            }
+            lrSources[id] = LRSource(optimizer: opt, group: group, hook: hook)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// A JSON number as an int (a finite double truncated), as the recorder reads ids.
+    package static func int(_ v: JSONValue?) -> Int? {
+        switch v {
+        case .int(let i)?: Int(i)
+        case .double(let d)?: d.isFinite ? Int(d) : nil
+        default: nil
+        }
+    }
+
     /// A batch's items, or nil when the bytes are not a marshal list.
     package static func items(of body: [UInt8]) -> [MarshalValue]? {
         let decoded: MarshalValue? = body.withUnsafeBytes { buf in

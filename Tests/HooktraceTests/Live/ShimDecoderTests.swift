@@ -26,11 +26,9 @@ struct ShimDecoderTests {
         var out: [ShimDecoder.Decoded] = []
         for item in items {
             let d = decoder.decode(item)
-            if case .message(let kind, let f) = d {
-                if kind == "stage", case .int(let id)? = f.first, case .string(let name) = f[1] { decoder.defineStage(Int(id), name) }
-                if kind == "lr_source", f.count == 4, case .int(let id) = f[0], case .string(let opt) = f[1], case .int(let g) = f[2], case .string(let hook) = f[3] {
-                    decoder.lrSources[Int(id)] = .init(optimizer: opt, group: Int(g), hook: hook)
-                }
+            if case .message(let kind, let f) = d, kind == "stage" || kind == "lr_source" {
+                let defined = decoder.define(kind, f)
+                #expect(defined, "\(kind) \(f)")
             }
             out.append(d)
         }
