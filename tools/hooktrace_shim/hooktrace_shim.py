@@ -73,8 +73,12 @@ class _Channel(object):
         # While True, a full buffer waits: a call's tuple is in it and what must come
         # before it (the step's values, read after the hooks) is still to be put there.
         self.hold = False
+        # After a fault of the shim's own: nothing more of the run is sent, only its end.
+        self.quiet = False
 
     def send(self, message):
+        if self.quiet and message[0] != "end":
+            return
         self.buffer.append(json.dumps(message, separators=(",", ":"), default=_jsonable))
         if len(self.buffer) >= _BATCH and not self.hold:
             self.flush()
@@ -862,7 +866,7 @@ def _watcher(runner):
     lrs = [g.get("lr") for _, _, g in pgs]
     moms = [_momentum(g) for _, _, g in pgs]
     watch_momentum = _schedules_momentum(runner)
-    append = _channel.buffer.append  # emptied in place by each flush, never replaced
+    append = _channel.buffer.append  # emptied in place by each flush (replaced only by a fault: nothing is sent after it)
     st = _state
     def watch(stage, by=None):
         i = 0
@@ -1015,6 +1019,8 @@ def _find_log(runner):
 
 def _tail_log(runner):
     """Sends the log records written since the last look, as effects of the logger hook."""
+    if _faulted:
+        return
     st = _state
     fd = st.get("log_fd")
     if fd is None:
@@ -1122,6 +1128,9 @@ _MODES = {None: 0, "train": 1, "val": 2, "test": 3}
 
 
 _faulted = False
+# The last mmengine OptimWrapper seen to step plainly (no accumulation, no clipping,
+# unnamed): its steps take update_params' short way (none after a fault).
+_plain_wrapper = [None]
 
 
 def _fault(stage, exc):
@@ -1146,6 +1155,12 @@ def _fault(stage, exc):
         _channel.flush()
     except Exception:
         pass
+    # Nothing of the run follows the fault: a call under way when it came (the fast paths
+    # hold the buffer across the hooks) adds to the old buffer, never sent; messages are
+    # dropped but the run's end.
+    _channel.buffer = []
+    _channel.quiet = True
+    _plain_wrapper[0] = None
 
 
 def _patch_mmcv_save(cls):
@@ -1469,29 +1484,29 @@ def _patch_mmengine(module):
         if f is not None:
             ch = _channel
             try:
-                sid, mode_id, after, watch, one, every, train_len, filled = f
+                # kind: 0 the call alone (before_*_iter), 1 the step's outputs read from
+                # themselves first (after_val_iter…), 2 mmengine's after_train_iter with its
+                # values in the message hub. one/watch: the lr watch; every: the logger's
+                # (interval, train loader length).
+                sid, mode_id, kind, one, watch, every = f
                 loop = self._train_loop
-                t = _perf_ns() - ch.t0
                 buf = ch.buffer
                 inner = kwargs.get("batch_idx", 0)
                 epoch = loop._epoch
                 it = loop._iter
+                t = _perf_ns() - ch.t0
                 # What the step produced happened before this call: it goes first.
                 # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
-                if filled is not None and isinstance(pending := kwargs.get("outputs"), dict):
-                    # `filled` is mmengine's RuntimeInfoHook, which turns each value into a
-                    # number in the message hub in this call: read there as soon as it has
-                    # run when the loop is the shim's (while what it wrote is still in the
-                    # CPU's caches), else after the hooks (a tensor's .item() is the dearest
-                    # thing here), and sent with the call in one tuple (5, …) after the
-                    # hooks, where what the buffer holds now ends (a nested call made by
-                    # the hooks goes after it: the buffer is held).
+                if kind == 2 and isinstance(pending := kwargs.get("outputs"), dict):
+                    # Read from the message hub after the hooks (RuntimeInfoHook has put
+                    # each value there as a number: no tensor .item() of the shim's own),
+                    # and sent with the call in one tuple (5, …) where the buffer ends now
+                    # (a nested call made by the hooks goes after it: the buffer is held).
                     at = len(buf)
                     ch.hold = True
-                    values = None
                 else:
                     pending = None
-                    if after:
+                    if kind:
                         _step_values(buf, kwargs.get("outputs"))
                     buf.append((0, sid, epoch, it, inner, mode_id, t))
             except Exception as exc:
@@ -1500,16 +1515,7 @@ def _patch_mmengine(module):
                 _fault(fn_name, exc)
                 return original(self, fn_name, **kwargs)
             try:
-                if pending is not None and own:
-                    for hook in self._hooks:
-                        if hasattr(hook, fn_name):
-                            try:
-                                getattr(hook, fn_name)(self, **kwargs)
-                            except TypeError as e:
-                                raise TypeError("%s in %s" % (e, hook)) from None
-                            if hook is filled:
-                                values = _hub_values(self, pending, hub_get)
-                elif own:
+                if own:
                     for hook in self._hooks:
                         if hasattr(hook, fn_name):
                             try:
@@ -1525,16 +1531,12 @@ def _patch_mmengine(module):
                     ch.hold = False
                     buf.insert(at, (0, sid, epoch, it, inner, mode_id, t))
                 raise
-            if _faulted:
-                if pending is not None:
-                    ch.hold = False
-                    buf.insert(at, (0, sid, epoch, it, inner, mode_id, t))
-                return
+            # (After a fault of the shim's own in a nested call, `buf` is the buffer _fault
+            # set aside: what is added to it here is never sent.)
             try:
                 if pending is not None:
                     ch.hold = False
-                    if values is None:  # RuntimeInfoHook did not run: the values as they are
-                        values = _hub_values(self, pending, hub_get)
+                    values = _hub_values(self, pending, hub_get)
                     if len(buf) == at and one is not None:
                         # The common case, in one tuple: the step's values, the call, the
                         # lr if it changed (None if not).
@@ -1548,30 +1550,19 @@ def _patch_mmengine(module):
                             v = None
                         buf.append((5, sid, epoch, it, inner, mode_id, t, source, v) + values)
                     else:
-                        tail = buf[at:]
-                        del buf[at:]
-                        for k in range(0, len(values), 2):
-                            buf.append((1, 0, values[k + 1], values[k]))
-                        buf.append((0, sid, epoch, it, inner, mode_id, t))
-                        buf.extend(tail)
-                        if one is not None:
-                            _lr_changed(buf, one)
-                        elif watch is not None:
-                            watch(fn_name)
+                        _nested_after(buf, at, values, (0, sid, epoch, it, inner, mode_id, t), one, watch, fn_name)
                 elif one is not None:
                     _lr_changed(buf, one)
                 elif watch is not None:
                     watch(fn_name)
-                if saving[0]:  # a save was made in this call (set by the nested before_save_checkpoint)
-                    saving[0] = False
-                    _scan(self)
-                if loop.stop_training is True and not _state.get("stopped"):
-                    _state["stopped"] = True
-                    ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
-                if len(buf) >= _BATCH or t > ch.deadline:
-                    ch.flush()
-                if every and ((inner + 1) % every == 0 or inner + 1 == train_len):
-                    _tail_log(self)
+                # Rare: a save was made in this call (the nested before_save_checkpoint set
+                # `saving`), a hook asked the loop to stop, a batch is due.
+                if saving[0] or t > ch.deadline or len(buf) >= _BATCH or loop.stop_training is True:
+                    _fast_rare(self, ch, buf, t, loop)
+                if every is not None:
+                    n, length = every
+                    if (inner + 1) % n == 0 or inner + 1 == length:
+                        _tail_log(self)
             except Exception as exc:
                 fast.clear()
                 _fault(fn_name, exc)
@@ -1682,9 +1673,11 @@ def _patch_mmengine(module):
                 one = getattr(watch, "one", None)
                 if one is not None:
                     one = _lr_source(self, one)
-                fast[fn_name] = (sid, mode_id, after_iter, watch, one,
-                                 st.get("log_every") if after_iter and mode_id == 1 else None, st.get("train_len"),
-                                 _hub_filled(self) if after_iter and mode_id == 1 else None)
+                train_after = after_iter and mode_id == 1
+                every = st.get("log_every") if train_after else None
+                fast[fn_name] = (sid, mode_id, 2 if train_after and _hub_filled(self) is not None else 1 if after_iter else 0,
+                                 one, None if one is not None else watch,
+                                 (every, st.get("train_len")) if every else None)
         except Exception as exc:
             _fault(fn_name, exc)
 
@@ -1693,6 +1686,34 @@ def _patch_mmengine(module):
     runner_cls.call_hook = call_hook
     _patch_save(runner_cls)
     _patch_resume(runner_cls)
+
+
+def _nested_after(buf, at, values, call, one, watch, fn_name):
+    """mmengine's after_train_iter when the hooks made nested calls (a save): the step's
+    values and the call go before what those calls added, then the lr if it changed."""
+    tail = buf[at:]
+    del buf[at:]
+    for k in range(0, len(values), 2):
+        buf.append((1, 0, values[k + 1], values[k]))
+    buf.append(call)
+    buf.extend(tail)
+    if one is not None:
+        _lr_changed(buf, one)
+    elif watch is not None:
+        watch(fn_name)
+
+
+def _fast_rare(runner, ch, buf, t, loop):
+    """What mmengine's fast path does seldom, after the hooks: the files a save made in
+    this call, a stop asked by a hook, a batch sent."""
+    if _saving[0]:
+        _saving[0] = False
+        _scan(runner)
+    if loop.stop_training is True and not _state.get("stopped"):
+        _state["stopped"] = True
+        ch.send(["stop", _hook_of_type(runner, "EarlyStoppingHook"), ""])
+    if len(buf) >= _BATCH or t > ch.deadline:
+        ch.flush()
 
 
 def _lr_source(runner, one):
@@ -1909,6 +1930,8 @@ def _patch_save(runner_cls):
 
     def save_checkpoint(self, out_dir, filename, *args, **kwargs):
         result = original(self, out_dir, filename, *args, **kwargs)
+        if _faulted:
+            return result
         try:
             path = os.path.join(out_dir, filename)
             hook = _calling_hook(self) or _saver(self, filename)
@@ -1940,10 +1963,10 @@ def _patch_optim_wrapper(module):
     if original is None or getattr(original, "_hooktrace", False):
         return
 
-    plain = [None]  # the last wrapper seen to step plainly (no accumulation, no clipping, unnamed)
+    plain = _plain_wrapper
 
     def update_params(self, *args, **kwargs):
-        if self is plain[0] and not _faulted:
+        if self is plain[0]:
             # The common step, once its wrapper is known to be plain: a bare 2.
             result = original(self, *args, **kwargs)
             _channel.buffer.append(2)
