@@ -8,14 +8,17 @@ prints ns per call. Run it plainly and under `hooktrace record`: the difference 
 shim's cost. tools/bench runs both when torch and the frameworks import.
 
 With BENCH_INTERLEAVE=1 under `hooktrace record`, one training times both: recorded and
-the framework's own call_hook alternate in blocks of 500 calls (A B B A), iteration calls
-only, and it prints both figures and their difference.
+the framework's own call_hook alternate in blocks of BENCH_BLOCK calls (100), each pair of
+blocks in an order drawn at random (BENCH_SEED), iteration calls only; it prints both
+figures, their difference and its standard error over the pairs of blocks.
 
 Usage: python3 tools/real_shim_bench.py mmcv|mmengine [ITERATIONS]
 (mmcv: put mmcv 1.7.2's source and Tests/Fixtures/mmcv_stubs on PYTHONPATH)
 """
 import logging
+import math
 import os
+import random
 import sys
 import tempfile
 import time
@@ -31,12 +34,19 @@ spent = [0, 0]  # ns inside call_hook, calls
 
 
 # Interleaved (under `hooktrace record` only): the recorded call_hook and the framework's
-# own alternate in blocks of BLOCK calls (A B B A …) within the one training, each timed
-# apart, so the comparison is free of the drift between two processes on a noisy machine.
+# own alternate in blocks of BLOCK calls within the one training, each timed apart, so the
+# comparison is free of the drift between two processes on a noisy machine. Each pair of
+# blocks goes in an order drawn at random: a fixed pattern (A B B A) can keep in step with
+# something periodic on the machine (blocks of 500 calls lasted ~100 ms here) and bias a
+# whole run one way. The difference of each pair's means gives the spread.
 interleave = os.environ.get("BENCH_INTERLEAVE") == "1" and bool(os.environ.get("HOOKTRACE_SOCKET"))
-BLOCK = 500
-WARMUP = 4 * BLOCK
+BLOCK = int(os.environ.get("BENCH_BLOCK", "100"))
+# The first calls of a run are the slowest (a process warming up): left out.
+WARMUP = 2000
 split = {True: [0, 0], False: [0, 0]}  # recorded?: [ns, calls]
+blocks = {}  # block number: [ns, calls] (iteration calls after the warm-up)
+_rng = random.Random(int(os.environ.get("BENCH_SEED", "1")))
+_first = []  # per pair of blocks: whether its first block is the recorded one
 
 
 def timed(runner):
@@ -57,7 +67,10 @@ def timed(runner):
     def alternating(*args, **kwargs):
         n = spent[1]
         block = n // BLOCK
-        recorded = (block % 4) in (0, 3)  # A B B A
+        pair = block >> 1
+        while len(_first) <= pair:
+            _first.append(_rng.random() < 0.5)
+        recorded = _first[pair] == (block & 1 == 0)
         fn = patched if recorded else own
         t = perf()
         try:
@@ -71,6 +84,11 @@ def timed(runner):
             # And not the first cycle of blocks: the first calls of a run are the slowest (a
             # process warming up), and they would all count as recorded.
             if n >= WARMUP and args[0].endswith("_iter"):
+                b = blocks.get(block)
+                if b is None:
+                    b = blocks[block] = [0, 0]
+                b[0] += d
+                b[1] += 1
                 s = split[recorded]
                 s[0] += d
                 s[1] += 1
@@ -128,7 +146,16 @@ else:
 label = "recorded" if os.environ.get("HOOKTRACE_SOCKET") else "plain"
 if interleave and split[True][1] and split[False][1]:
     r, p = split[True][0] / split[True][1], split[False][0] / split[False][1]
+    diffs = []
+    for pair, first in enumerate(_first):
+        a, b = blocks.get(2 * pair), blocks.get(2 * pair + 1)
+        if a and b and a[1] and b[1]:
+            rec, plain = (a, b) if first else (b, a)
+            diffs.append(rec[0] / rec[1] - plain[0] / plain[1])
+    n = len(diffs)
+    se = math.sqrt(sum((x - sum(diffs) / n) ** 2 for x in diffs) / (n - 1) / n) if n > 1 else float("nan")
     print("%s interleaved: recorded %.0f ns, plain %.0f ns inside call_hook per iteration call (%d and %d calls in "
-          "alternating blocks of %d): %.0f ns added" % (framework, r, p, split[True][1], split[False][1], BLOCK, r - p))
+          "blocks of %d, pairs in random order): %.0f ns added (standard error %.0f ns over %d pairs of blocks)"
+          % (framework, r, p, split[True][1], split[False][1], BLOCK, r - p, se, n))
 else:
     print("%s %s: %.0f ns inside call_hook per call over %d calls" % (framework, label, spent[0] / spent[1], spent[1]))

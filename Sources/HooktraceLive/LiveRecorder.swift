@@ -49,7 +49,7 @@ package final class LiveRecorder {
 
     /// The shim protocol this recorder reads (docs/SHIM.md; the shim's PROTOCOL_VERSION),
     /// and every earlier one.
-    package static let protocolVersion = 3
+    package static let protocolVersion = 4
 
     private final class Client {
         let fd: Int32
@@ -353,8 +353,10 @@ package final class LiveRecorder {
             session.malformed("batches that are not a marshal list", "\(body.count) bytes")
             return
         }
-        for item in items {
-            switch c.decoder.decode(item) {
+        let (rows, problems) = ShimDecoder.rowValues(items)
+        for p in problems { session.malformed(p.what, p.example) }
+        for (i, item) in items.enumerated() {
+            switch c.decoder.decode(item, values: rows.isEmpty ? nil : rows[i]) {
             case .events(let events):
                 for e in events { try emit(c, e) }
             case .message(let kind, let fields):

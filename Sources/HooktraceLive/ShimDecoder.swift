@@ -78,7 +78,47 @@ package struct ShimDecoder {
         return items
     }
 
-    package func decode(_ item: MarshalValue) -> Decoded {
+    /// The step values of a batch's `6` rows (protocol 4), by item index: each `(7, ROWS,
+    /// NAME, [VALUE…], …)` item gives the values of the ROWS rows since the previous one (or
+    /// the batch's start), a column per name, in row order. Rows whose columns never come,
+    /// or columns that do not fit the rows before them, are reported (the rows still give
+    /// their calls).
+    package static func rowValues(_ items: [MarshalValue]) -> (values: [Int: [(String, MarshalValue)]], malformed: [(what: String, example: String)]) {
+        var values: [Int: [(String, MarshalValue)]] = [:]
+        var problems: [(what: String, example: String)] = []
+        var rows: [Int] = []
+        for (i, item) in items.enumerated() {
+            guard case .list(let t) = item, let k = kind(t) else { continue }
+            if k == 6 && t.count == 9 {
+                rows.append(i)
+            } else if k == 7 {
+                defer { rows.removeAll(keepingCapacity: true) }
+                guard t.count % 2 == 0, case .int(let n) = t[1], n == rows.count else {
+                    problems.append(("column items that do not fit the rows before them", item.description))
+                    continue
+                }
+                var columns: [(String, [MarshalValue])] = []
+                for c in stride(from: 2, to: t.count, by: 2) {
+                    guard case .string(let name) = t[c], case .list(let v) = t[c + 1], v.count == rows.count else { break }
+                    columns.append((name, v))
+                }
+                guard columns.count == (t.count - 2) / 2 else {
+                    problems.append(("column items that do not fit the rows before them", item.description))
+                    continue
+                }
+                for (r, index) in rows.enumerated() {
+                    values[index] = columns.map { ($0.0, $0.1[r]) }
+                }
+            }
+        }
+        if let first = rows.first {
+            problems.append(("iteration rows whose step values never came", items[first].description))
+        }
+        return (values, problems)
+    }
+
+    /// One batch item; `values` are a `6` row's step values (`rowValues`).
+    package func decode(_ item: MarshalValue, values: [(String, MarshalValue)]? = nil) -> Decoded {
         switch item {
         case .string(let json):
             guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else {
@@ -96,6 +136,12 @@ package struct ShimDecoder {
             return .events([.call(call)])
         case .list(let t) where t.count >= 9 && t.count % 2 == 1 && Self.kind(t) == 5:
             return iteration(t).map { .events($0) } ?? .malformed(what: "iteration tuples", example: item.description)
+        case .list(let t) where t.count == 9 && Self.kind(t) == 6:
+            // Protocol 4: the same, its values in the batch's columns (rowValues).
+            return iteration(t, values: values ?? []).map { .events($0) } ?? .malformed(what: "iteration rows", example: item.description)
+        case .list(let t) where t.count >= 2 && Self.kind(t) == 7:
+            // Columns: their values went to the rows before them (rowValues).
+            return .events([])
         case .list(let t) where (t.count == 3 || t.count == 4) && Self.kind(t) == 2:
             // mmengine's OptimWrapper.update_params: stepped or accumulating, the clipped
             // norm, and the wrapper's name in an OptimWrapperDict.
@@ -137,15 +183,20 @@ package struct ShimDecoder {
     /// mmengine's after_train_iter in one tuple (protocol 3): `(5, call fields…, LR_SOURCE,
     /// LR, NAME, VALUE, …)` — the step's values (observations of the call before), the
     /// call, then the lr change of LR_SOURCE when LR is not None.
-    private func iteration(_ t: [MarshalValue]) -> [Event]? {
+    /// Protocol 4's `(6, call fields…, LR_SOURCE, LR)` row is the same with its values given
+    /// apart (`values`, from the batch's columns).
+    private func iteration(_ t: [MarshalValue], values: [(String, MarshalValue)]? = nil) -> [Event]? {
         guard let call = call(t), case .int(let source) = t[7] else { return nil }
         var lr: Double?
         if case .none = t[8] { lr = nil } else if let v = Self.number(t[8]) { lr = v } else { return nil }
         var events: [Event] = []
-        events.reserveCapacity((t.count - 9) / 2 + 2)
+        events.reserveCapacity((t.count - 9) / 2 + (values?.count ?? 0) + 2)
         for k in stride(from: 9, to: t.count, by: 2) {
             guard case .string(let name) = t[k] else { return nil }
             events.append(.observe(Observation(kind: .logVar, name: name, value: Self.observed(t[k + 1]))))
+        }
+        for (name, value) in values ?? [] {
+            events.append(.observe(Observation(kind: .logVar, name: name, value: Self.observed(value))))
         }
         events.append(.call(call))
         if let lr {

@@ -42,7 +42,12 @@ class StandIn(BaseModel):
     def forward(self, inputs, data_samples=None, mode="tensor"):
         out = self.head(self.backbone(inputs))
         if mode == "loss":
-            return dict(loss=(out * out).mean())
+            losses = dict(loss=(out * out).mean())
+            # HOOKTRACE_TEST_AUX=A-B: a second loss at iterations A to B (the outputs' names
+            # change mid-run, as a model's may).
+            if AUX is not None and AUX[0] <= MessageHub.get_current_instance().get_info("iter") <= AUX[1]:
+                losses["loss_aux"] = out.abs().mean()
+            return losses
         return [dict(pred=float(v)) for v in out.detach().flatten()]
 
 
@@ -68,6 +73,7 @@ class StandIn(BaseModel):
 
 
 UPDATE_EVERY = {}
+AUX = tuple(int(x) for x in os.environ["HOOKTRACE_TEST_AUX"].split("-")) if os.environ.get("HOOKTRACE_TEST_AUX") else None
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
@@ -193,7 +199,15 @@ def main():
     if "val_cfg" in cfg:
         kwargs.update(val_dataloader=loader(data.get("val", 2)), val_cfg=cfg["val_cfg"],
                       val_evaluator=dict(type="NamedMetrics", names=metric_names))
-    Runner(**kwargs).train()
+    runner = Runner(**kwargs)
+    runner.train()
+    dump = os.environ.get("HOOKTRACE_TEST_HUB_DUMP")
+    if dump:
+        # Every train/ history of the message hub as the run left it (what the step values
+        # recorded must equal, name by name).
+        hub = runner.message_hub.log_scalars
+        with open(dump, "w") as f:
+            json.dump({k[len("train/"):]: v.data[0].tolist() for k, v in hub.items() if k.startswith("train/")}, f)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,46 @@ struct RealMMEngineTests {
         #expect(removes["CheckpointHook"].map { $0 == ["work_dir"] } ?? true, "\(removes)")
     }
 
+    /// The step values (protocol 4 reads them from the message hub's histories in columns,
+    /// when a batch is sent): every value of every output, in order and bit for bit, as the
+    /// run's own message hub kept it, each just before the after_train_iter of its step —
+    /// with the outputs' names changing mid-run (a second loss at iterations 10 to 19),
+    /// saves nested in after_train_iter (every 7th) and batches sent mid-run.
+    @Test("step values read from the message hub in columns equal the hub's own, each at its step, as the outputs' names change",
+          .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the decoder tests cover the columns"))
+    func stepValues() throws {
+        let scratch = Scratch()
+        let config = scratch.file("c.json"), dump = scratch.file("hub.json")
+        try #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 40, "val_interval": 100}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01}}, "param_scheduler": [{"type": "LinearLR", "start_factor": 0.1, "by_epoch": false, "end": 30}], "default_hooks": {"logger": {"type": "LoggerHook", "interval": 5}, "checkpoint": {"type": "CheckpointHook", "interval": 7, "by_epoch": false}}, "log_processor": {"by_epoch": false}, "work_dir": "wd", "data": {"train": 6, "val": 1}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let trace = scratch.file("real.htrace")
+        let r = try CLI.run(["record", "-o", trace, "--", "python3", Self.fixtures + "/real_mmengine_train.py", config, scratch.file("wd")],
+                            environment: ["HOOKTRACE_TEST_AUX": "10-19", "HOOKTRACE_TEST_HUB_DUMP": dump])
+        #expect(r.status == 0, "\(r.stderr.suffix(2000))")
+        #expect(!r.stderr.contains("could not read") && !r.stderr.contains("malformed"), "\(r.stderr.suffix(2000))")
+        guard let hub = try? JSONValue.parse(String(contentsOfFile: dump, encoding: .utf8)) else {
+            Issue.record("no message-hub dump")
+            return
+        }
+        var observed: [String: [Double]] = [:], before: [String] = [], steps: [String] = []
+        try TraceReader(path: trace).forEach { e in
+            switch e.event {
+            case .observe(let o) where o.kind == .logVar:
+                observed[o.name, default: []].append(o.value.number ?? .nan)
+                before.append(o.name)
+            case .call(let c):
+                if c.stage == "after_train_iter" { steps.append("\(c.iter): \(before.joined(separator: ","))") }
+                before = []
+            default: break
+            }
+        }
+        for name in ["loss", "loss_aux"] {
+            guard case .array(let values)? = hub[name] else { Issue.record("no \(name) in the hub"); continue }
+            let expected = values.map { $0.number ?? .nan }
+            #expect(observed[name]?.map { $0.bitPattern } == expected.map { $0.bitPattern }, "\(name): \(observed[name] ?? []) against \(expected)")
+        }
+        #expect(steps == (0..<40).map { "\($0): " + ((10...19).contains($0) ? "loss,loss_aux" : "loss") }, "\(steps)")
+    }
+
     /// The recorder's fault inside a nested call: the second save's before_save_checkpoint
     /// fails in the shim while mmengine's after_train_iter, which saves, is still under way
     /// (the shim's fast path holds that call until its hooks have run). The training runs

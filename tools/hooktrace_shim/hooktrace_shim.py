@@ -5,7 +5,7 @@ HOOKTRACE_SOCKET is set; patches mmcv.runner.BaseRunner.call_hook and
 mmengine.runner.Runner.call_hook as soon as those modules are imported, without
 any change to the user's code or config.
 
-Protocol version 3 (docs/SHIM.md is the contract; this is its summary). Each
+Protocol version 4 (docs/SHIM.md is the contract; this is its summary). Each
 process (each rank under torch.distributed) connects to the recorder's Unix
 socket and sends batches: "M<length>\n" followed by a marshal (version 4) list.
 The two hot messages are tuples, so that CPython's C marshaller does the
@@ -22,6 +22,8 @@ serialising; the rest are JSON strings:
    LR_SOURCE, LR, NAME, VALUE, …)                          values (log_var observations), the call, and LR (or
                                                            None: unchanged) of ["lr_source", id, optimizer,
                                                            group, hook]
+  (6, STAGE_ID, …, LR_SOURCE, LR)                         the same as a row: its values come in the batch's
+  (7, ROWS, NAME, [VALUE, …], …)                           next column item, read from the message hub
   (3, OPTIMIZER, GROUP, LR, HOOK) / (4, …, MOMENTUM, HOOK) a param group's lr / momentum changed, by HOOK
 
   ["hello", {protocol, rank, world_size, pid, argv, python}]
@@ -87,6 +89,8 @@ class _Channel(object):
         # The buffer is emptied in place: call_hook holds a reference to it across sends.
         if self.hold and not force:
             return  # a nested call (before_save_checkpoint) inside a call still being written
+        if _cols[4]:
+            _close_cols(self.buffer)  # the step values of the rows in this batch
         if not self.buffer or self.failed:
             del self.buffer[:]
             return
@@ -141,7 +145,7 @@ def _scalar(value):
         return str(value)
 
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 _channel = None
 _state = {}
@@ -1161,6 +1165,7 @@ def _fault(stage, exc):
     _channel.buffer = []
     _channel.quiet = True
     _plain_wrapper[0] = None
+    _cols[:] = [None, None, None, None, 0]
 
 
 def _patch_mmcv_save(cls):
@@ -1475,6 +1480,7 @@ def _patch_mmengine(module):
     # The message hub's HistoryBuffer of each output (they last the run; a resume clears
     # the fast paths and this with them).
     hub_get = _hub_buffers.get
+    cols = _cols
 
     def call_hook(self, fn_name, **kwargs):
         # As for mmcv: the recorder's own faults stop the recording, not the training.
@@ -1498,10 +1504,11 @@ def _patch_mmengine(module):
                 # What the step produced happened before this call: it goes first.
                 # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
                 if kind == 2 and isinstance(pending := kwargs.get("outputs"), dict):
-                    # Read from the message hub after the hooks (RuntimeInfoHook has put
-                    # each value there as a number: no tensor .item() of the shim's own),
-                    # and sent with the call in one tuple (5, …) where the buffer ends now
-                    # (a nested call made by the hooks goes after it: the buffer is held).
+                    # The step's values are in the message hub after the hooks (RuntimeInfoHook
+                    # puts each there as a number): the call goes as a row (6, …) whose values
+                    # are read in columns when the batch goes (_close_cols), or with them
+                    # (_step_read), where the buffer ends now (a nested call made by the
+                    # hooks goes after it: the buffer is held).
                     at = len(buf)
                     ch.hold = True
                 else:
@@ -1536,10 +1543,10 @@ def _patch_mmengine(module):
             try:
                 if pending is not None:
                     ch.hold = False
-                    values = _hub_values(self, pending, hub_get)
-                    if len(buf) == at and one is not None:
-                        # The common case, in one tuple: the step's values, the call, the
-                        # lr if it changed (None if not).
+                    if len(buf) == at and one is not None and pending.keys() == cols[1]:
+                        # The common case, in one tuple: the call, the lr if it changed (None
+                        # if not); the step's values are the next row of the open run of
+                        # columns, read from the message hub's histories when the batch goes.
                         group, last, source = one
                         v = group["lr"]
                         if v != last[0]:
@@ -1548,9 +1555,10 @@ def _patch_mmengine(module):
                                 v = _scalar(v)
                         else:
                             v = None
-                        buf.append((5, sid, epoch, it, inner, mode_id, t, source, v) + values)
+                        buf.append((6, sid, epoch, it, inner, mode_id, t, source, v))
+                        cols[4] += 1
                     else:
-                        _nested_after(buf, at, values, (0, sid, epoch, it, inner, mode_id, t), one, watch, fn_name)
+                        _step_read(self, buf, at, pending, hub_get, (0, sid, epoch, it, inner, mode_id, t), one, watch, fn_name)
                 elif one is not None:
                     _lr_changed(buf, one)
                 elif watch is not None:
@@ -1584,6 +1592,10 @@ def _patch_mmengine(module):
             # What the step or the evaluation produced happened before this call: send it first.
             if after_iter:
                 outputs = kwargs.get("outputs")
+                if _cols[4] and mode_id == 1:
+                    # This step's values are read here, not from the hub: the open run of
+                    # rows ends before its hooks put them there.
+                    _end_cols(buf)
                 if isinstance(outputs, dict):
                     for name, value in outputs.items():
                         buf.append((1, 0, value if value.__class__ is float else _scalar(value), name))
@@ -1686,6 +1698,94 @@ def _patch_mmengine(module):
     runner_cls.call_hook = call_hook
     _patch_save(runner_cls)
     _patch_resume(runner_cls)
+
+
+# mmengine's after_train_iter rows (protocol 4): the step's values are not read at each
+# call but from the message hub's histories (RuntimeInfoHook appends each output to
+# `train/NAME` once per step) when the batch is sent, a column per name for the rows since.
+# The open run: [names in the outputs' order, their set, the HistoryBuffers, the
+# histories' lengths before the run's first row, rows]; names is None when none is open.
+_cols = [None, None, None, None, 0]
+# Runs stop this far before a history's max_length (beyond it, lengths stop growing).
+_COLS_MARGIN = 4 * _BATCH
+
+
+def _close_cols(buf):
+    """Sends the open run's columns `(7, ROWS, NAME, [VALUE…], …)`: each name's last ROWS
+    values, before a value written since the last row (the step under way, whose own
+    values are read directly). A history that grew by other than the rows (a second
+    writer) or was replaced gives None values: the rows keep their calls."""
+    names, keys, hists, bases, n = _cols
+    _cols[4] = 0
+    if not n or names is None:
+        return
+    out = [7, n]
+    try:
+        for i in range(len(names)):
+            h = hists[i]
+            hist = h._log_history
+            length = len(hist)
+            extra = length - bases[i] - n
+            if extra in (0, 1) and length - extra >= n:
+                values = hist[length - extra - n:length - extra].tolist()
+                bases[i] = length - extra
+            else:
+                values = [None] * n
+            out.append(names[i])
+            out.append(values)
+    except Exception:
+        out = [7, n]
+        for name in names:
+            out.append(name)
+            out.append([None] * n)
+        _cols[0] = None
+    buf.append(tuple(out))
+
+
+def _end_cols(buf):
+    """Closes the open run and opens none: the next step's values are read directly."""
+    if _cols[4]:
+        _close_cols(buf)
+    _cols[:] = [None, None, None, None, 0]
+
+
+def _open_cols(outputs, hub_get):
+    """Opens a run for the outputs' names once their histories are known (after a step
+    whose values were read directly), with the histories' lengths now."""
+    names = tuple(outputs)
+    hists = [hub_get(name) for name in names]
+    if not names or None in hists:
+        return
+    bases = []
+    for h in hists:
+        length = len(h._log_history)
+        max_length = getattr(h, "max_length", None)
+        if not isinstance(max_length, int) or length + _COLS_MARGIN > max_length:
+            return
+        bases.append(length)
+    _cols[:] = [names, frozenset(names), hists, bases, 0]
+
+
+def _step_read(runner, buf, at, outputs, hub_get, call, one, watch, fn_name):
+    """mmengine's after_train_iter when its values are not the next row of the open run
+    (other names, a first step, nested calls, several param groups): the run so far is
+    closed, this step's values read directly and a run opened for its names."""
+    nested = len(buf) != at
+    _end_cols(buf)
+    values = _hub_values(runner, outputs, hub_get)
+    if not nested and one is not None:
+        group, last, source = one
+        v = group["lr"]
+        if v != last[0]:
+            last[0] = v
+            if v.__class__ is not float:
+                v = _scalar(v)
+        else:
+            v = None
+        buf.append((5,) + call[1:] + (source, v) + values)
+    else:
+        _nested_after(buf, at, values, call, one, watch, fn_name)
+    _open_cols(outputs, hub_get)
 
 
 def _nested_after(buf, at, values, call, one, watch, fn_name):
@@ -1884,6 +1984,7 @@ def _patch_resume(runner_cls):
                 _channel.buffer.append((4, name, index, _scalar(mom), "Runner.resume"))
         _state.pop("watch", None)
         _fast.clear()
+        _end_cols(_channel.buffer)  # the rows so far are the old histories'
         _hub_buffers.clear()  # the hub's load_state_dict put new HistoryBuffers in
         _send_resumed(self, args[0] if args else kwargs.get("filename"))
 

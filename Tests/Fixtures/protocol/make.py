@@ -41,6 +41,34 @@ malformed = [
     '{"kind": "an object, not an array"}',
 ]
 
+# Protocol 4: mmengine's after_train_iter rows (6, …) whose step values come in the
+# batch's column items (7, ROWS, NAME, [VALUE…], …) after them.
+columns = [
+    '["stage",0,"before_train_iter"]',
+    '["stage",1,"after_train_iter"]',
+    '["lr_source",0,"",0,"ParamSchedulerHook"]',
+    (6, 1, 0, 7, 7, 1, 5000, 0, 0.02),            # a row, lr changed
+    (0, 0, 0, 8, 8, 1, 5500),                     # a call between rows
+    (6, 1, 0, 8, 8, 1, 6000, 0, None),            # a row, lr unchanged
+    (7, 2, "loss", [0.5, 0.25], "acc", [1, None]),  # the two rows' values, a column per name
+    (6, 1, 0, 9, 9, 1, 7000, 0, None),            # the next run of rows
+    (3, "", 0, 0.1, "ParamSchedulerHook"),        # any item between a row and its columns
+    (7, 1, "loss", [0.125]),
+]
+
+# Columns that do not fit their rows, and rows whose columns never come: reported; the
+# rows keep their calls.
+columns_malformed = [
+    '["stage",1,"after_train_iter"]',
+    (6, 1, 0, 1, 1, 1, 100, 0, None),
+    (7, 2, "loss", [0.5, 0.6]),                   # two rows said, one before it
+    (6, 1, 0, 2, 2, 1, 200, 0, None),
+    (7, 1, "loss", [0.5, 0.6]),                   # a column of the wrong length
+    (6, 1, 0, 3, 3, 1, 300, 0, None),
+    (7, 1, 3, [0.5]),                             # a name that is not a string
+    (6, 1, 0, 4, 4, 1, 400, 0, None),             # no columns after it
+]
+
 
 def write(name, data):
     with open(os.path.join(here, name), "wb") as f:
@@ -49,6 +77,8 @@ def write(name, data):
 
 write("well_formed.marshal", marshal.dumps(well_formed, 4))
 write("malformed.marshal", marshal.dumps(malformed, 4))
+write("columns.marshal", marshal.dumps(columns, 4))
+write("columns_malformed.marshal", marshal.dumps(columns_malformed, 4))
 whole = marshal.dumps(well_formed, 4)
 write("truncated.marshal", whole[: len(whole) // 2])  # a batch cut off mid-item
 write("not_a_list.marshal", marshal.dumps("[\"hello\",{}]", 4))  # a message alone, not in a batch

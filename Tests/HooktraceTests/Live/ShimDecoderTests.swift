@@ -18,21 +18,28 @@ struct ShimDecoderTests {
     /// Decodes a batch as the recorder does: JSON `stage` / `lr_source` messages define
     /// what the tuples after them refer to; other messages are returned as they are.
     static func decode(_ name: String) throws -> [ShimDecoder.Decoded] {
+        try decodeBatch(name).decoded
+    }
+
+    /// The same, with the step values of protocol 4's rows taken from the batch's columns
+    /// first, and what that found malformed.
+    static func decodeBatch(_ name: String) throws -> (decoded: [ShimDecoder.Decoded], problems: [String]) {
         guard let items = ShimDecoder.items(of: try bytes(name)) else {
             Issue.record("\(name) is not a marshal list")
-            return []
+            return ([], [])
         }
+        let (rows, problems) = ShimDecoder.rowValues(items)
         var decoder = ShimDecoder()
         var out: [ShimDecoder.Decoded] = []
-        for item in items {
-            let d = decoder.decode(item)
+        for (i, item) in items.enumerated() {
+            let d = decoder.decode(item, values: rows[i])
             if case .message(let kind, let f) = d, kind == "stage" || kind == "lr_source" {
                 let defined = decoder.define(kind, f)
                 #expect(defined, "\(kind) \(f)")
             }
             out.append(d)
         }
-        return out
+        return (out, problems.map { "\($0.what): \($0.example)" })
     }
 
     static func call(_ stage: String, _ epoch: Int, _ iter: Int, _ inner: Int, _ time: Int64) -> Event {
@@ -80,6 +87,39 @@ struct ShimDecoderTests {
             "batch strings that are not a message: {\"kind\": \"an object, not an array\"}",
         ], "\(reports)")
         #expect(d.count == reports.count)
+    }
+
+    @Test("protocol 4's rows take their step values from the batch's columns after them, in row order, whatever lies between")
+    func columns() throws {
+        let (d, problems) = try Self.decodeBatch("columns.marshal")
+        #expect(problems.isEmpty, "\(problems)")
+        try #require(d.count == 10)
+        let lr = Event.effect(Effect(hook: "ParamSchedulerHook", .setLR(optimizer: "", group: 0, value: 0.02)))
+        #expect(d[3] == .events([.observe(Observation(kind: .logVar, name: "loss", value: .double(0.5))),
+                                 .observe(Observation(kind: .logVar, name: "acc", value: .int(1))),
+                                 Self.call("after_train_iter", 0, 7, 7, 5000), lr]))
+        #expect(d[4] == .events([Self.call("before_train_iter", 0, 8, 8, 5500)]))
+        // A value the shim could not attribute (None) is kept as null, never guessed.
+        #expect(d[5] == .events([.observe(Observation(kind: .logVar, name: "loss", value: .double(0.25))),
+                                 .observe(Observation(kind: .logVar, name: "acc", value: .null)),
+                                 Self.call("after_train_iter", 0, 8, 8, 6000)]))
+        #expect(d[6] == .events([]))
+        #expect(d[7] == .events([.observe(Observation(kind: .logVar, name: "loss", value: .double(0.125))),
+                                 Self.call("after_train_iter", 0, 9, 9, 7000)]))
+        #expect(d[9] == .events([]))
+    }
+
+    @Test("columns that do not fit the rows before them, and rows whose columns never come, are reported; the rows keep their calls")
+    func columnsMalformed() throws {
+        let (d, problems) = try Self.decodeBatch("columns_malformed.marshal")
+        #expect(problems == [
+            "column items that do not fit the rows before them: (7, 2, 'loss', (0.5, 0.6))",
+            "column items that do not fit the rows before them: (7, 1, 'loss', (0.5, 0.6))",
+            "column items that do not fit the rows before them: (7, 1, 3, (0.5,))",
+            "iteration rows whose step values never came: (6, 1, 0, 4, 4, 1, 400, 0, None)",
+        ], "\(problems)")
+        let calls = d.flatMap { x -> [Event] in if case .events(let e) = x { e } else { [] } }
+        #expect(calls == [1, 2, 3, 4].map { Self.call("after_train_iter", 0, $0, $0, Int64($0 * 100)) })
     }
 
     @Test("a batch cut off, or one that is not a list, is not read at all (the recorder reports it whole)")
