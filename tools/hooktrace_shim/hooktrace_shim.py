@@ -1543,19 +1543,25 @@ def _patch_mmengine(module):
             try:
                 if pending is not None:
                     ch.hold = False
-                    if len(buf) == at and one is not None and pending.keys() == cols[1]:
+                    if len(buf) == at and pending.keys() == cols[1]:
                         # The common case, in one tuple: the call, the lr if it changed (None
                         # if not); the step's values are the next row of the open run of
                         # columns, read from the message hub's histories when the batch goes.
-                        group, last, source = one
-                        v = group["lr"]
-                        if v != last[0]:
-                            last[0] = v
-                            if v.__class__ is not float:
-                                v = _scalar(v)
+                        if one is not None:
+                            group, last, source = one
+                            v = group["lr"]
+                            if v != last[0]:
+                                last[0] = v
+                                if v.__class__ is not float:
+                                    v = _scalar(v)
+                            else:
+                                v = None
+                            buf.append((6, sid, epoch, it, inner, mode_id, t, source, v))
                         else:
-                            v = None
-                        buf.append((6, sid, epoch, it, inner, mode_id, t, source, v))
+                            # Several param groups: their changes follow the row.
+                            buf.append((6, sid, epoch, it, inner, mode_id, t, -1, None))
+                            if watch is not None:
+                                watch(fn_name)
                         cols[4] += 1
                     else:
                         _step_read(self, buf, at, pending, hub_get, (0, sid, epoch, it, inner, mode_id, t), one, watch, fn_name)
@@ -1768,21 +1774,13 @@ def _open_cols(outputs, hub_get):
 
 def _step_read(runner, buf, at, outputs, hub_get, call, one, watch, fn_name):
     """mmengine's after_train_iter when its values are not the next row of the open run
-    (other names, a first step, nested calls, several param groups): the run so far is
-    closed, this step's values read directly and a run opened for its names."""
+    (other names, a first step, nested calls): the run so far is closed, this step's values
+    read directly and a run opened for its names."""
     nested = len(buf) != at
     _end_cols(buf)
     values = _hub_values(runner, outputs, hub_get)
     if not nested and one is not None:
-        group, last, source = one
-        v = group["lr"]
-        if v != last[0]:
-            last[0] = v
-            if v.__class__ is not float:
-                v = _scalar(v)
-        else:
-            v = None
-        buf.append((5,) + call[1:] + (source, v) + values)
+        buf.append((5,) + call[1:] + (one[2], _lr_update(one)) + values)
     else:
         _nested_after(buf, at, values, call, one, watch, fn_name)
     _open_cols(outputs, hub_get)
@@ -1835,15 +1833,24 @@ def _lr_source(runner, one):
     return (group, last, source)
 
 
+def _lr_update(one):
+    """The watched group's lr if it changed since the last look (a float), else None (the
+    fast path reads it inline)."""
+    group, last, source = one
+    v = group["lr"]
+    if v == last[0]:
+        return None
+    last[0] = v
+    return v if v.__class__ is float else _scalar(v)
+
+
 def _lr_changed(buf, one):
     """The watched group's lr, sent as a `(3, …)` tuple if it changed (outside the fast
     path's own tuple: a nested call, or a stage without step values)."""
-    group, last, source = one
-    v = group["lr"]
-    if v != last[0]:
-        last[0] = v
-        optimizer, index, hook = _state["lr_sources"][source]
-        buf.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), hook))
+    v = _lr_update(one)
+    if v is not None:
+        optimizer, index, hook = _state["lr_sources"][one[2]]
+        buf.append((3, optimizer, index, v, hook))
 
 
 def _step_values(buf, outputs):

@@ -54,6 +54,9 @@ columns = [
     (6, 1, 0, 9, 9, 1, 7000, 0, None),            # the next run of rows
     (3, "", 0, 0.1, "ParamSchedulerHook"),        # any item between a row and its columns
     (7, 1, "loss", [0.125]),
+    (6, 1, 0, 10, 10, 1, 8000, -1, None),         # several param groups: a row naming no source,
+    (3, "", 1, 0.05, "ParamSchedulerHook"),       # their changes after it
+    (7, 1, "loss", [0.0625]),
 ]
 
 # Columns that do not fit their rows, and rows whose columns never come: reported; the

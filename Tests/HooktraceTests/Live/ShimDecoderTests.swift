@@ -93,7 +93,7 @@ struct ShimDecoderTests {
     func columns() throws {
         let (d, problems) = try Self.decodeBatch("columns.marshal")
         #expect(problems.isEmpty, "\(problems)")
-        try #require(d.count == 10)
+        try #require(d.count == 13)
         let lr = Event.effect(Effect(hook: "ParamSchedulerHook", .setLR(optimizer: "", group: 0, value: 0.02)))
         #expect(d[3] == .events([.observe(Observation(kind: .logVar, name: "loss", value: .double(0.5))),
                                  .observe(Observation(kind: .logVar, name: "acc", value: .int(1))),
@@ -107,6 +107,9 @@ struct ShimDecoderTests {
         #expect(d[7] == .events([.observe(Observation(kind: .logVar, name: "loss", value: .double(0.125))),
                                  Self.call("after_train_iter", 0, 9, 9, 7000)]))
         #expect(d[9] == .events([]))
+        #expect(d[10] == .events([.observe(Observation(kind: .logVar, name: "loss", value: .double(0.0625))),
+                                  Self.call("after_train_iter", 0, 10, 10, 8000)]))
+        #expect(d[11] == .events([.effect(Effect(hook: "ParamSchedulerHook", .setLR(optimizer: "", group: 1, value: 0.05)))]))
     }
 
     @Test("columns that do not fit the rows before them, and rows whose columns never come, are reported; the rows keep their calls")
