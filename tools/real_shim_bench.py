@@ -12,6 +12,9 @@ the framework's own call_hook alternate in blocks of BENCH_BLOCK calls (100), ea
 blocks in an order drawn at random (BENCH_SEED), iteration calls only; it prints both
 figures, their difference and its standard error over the pairs of blocks.
 
+BENCH_LOSSES=N (mmengine): the model returns N loss values, as a detector does (mmdetection's
+two-stage models log 5 to 8); 1 by default.
+
 Usage: python3 tools/real_shim_bench.py mmcv|mmengine [ITERATIONS]
 (mmcv: put mmcv 1.7.2's source and Tests/Fixtures/mmcv_stubs on PYTHONPATH)
 """
@@ -47,6 +50,31 @@ split = {True: [0, 0], False: [0, 0]}  # recorded?: [ns, calls]
 blocks = {}  # block number: [ns, calls] (iteration calls after the warm-up)
 _rng = random.Random(int(os.environ.get("BENCH_SEED", "1")))
 _first = []  # per pair of blocks: whether its first block is the recorded one
+# mmengine: the shim also wraps OptimWrapper.update_params (once per step, outside
+# call_hook); interleaved, it follows the block the training is in, timed apart.
+_mode = [True]  # whether the current block is the recorded one
+steps = {True: [0, 0], False: [0, 0]}  # recorded?: [ns inside update_params, steps]
+
+
+def timed_steps():
+    from mmengine.optim import OptimWrapper
+    patched = OptimWrapper.update_params
+    own = getattr(patched, "_hooktrace_original", None)
+    if not interleave or own is None:
+        return
+    perf = time.perf_counter_ns
+
+    def update_params(self, *args, **kwargs):
+        recorded = _mode[0]
+        t = perf()
+        try:
+            return (patched if recorded else own)(self, *args, **kwargs)
+        finally:
+            if spent[1] >= WARMUP:
+                s = steps[recorded]
+                s[0] += perf() - t
+                s[1] += 1
+    OptimWrapper.update_params = update_params
 
 
 def timed(runner):
@@ -71,6 +99,7 @@ def timed(runner):
         while len(_first) <= pair:
             _first.append(_rng.random() < 0.5)
         recorded = _first[pair] == (block & 1 == 0)
+        _mode[0] = recorded
         fn = patched if recorded else own
         t = perf()
         try:
@@ -132,7 +161,12 @@ else:
             self.linear = nn.Linear(2, 1)
 
         def forward(self, inputs, data_samples=None, mode="tensor"):
-            return dict(loss=(self.linear(inputs) ** 2).mean())
+            loss = (self.linear(inputs) ** 2).mean()
+            if LOSSES == 1:
+                return dict(loss=loss)
+            return {"loss_%d" % k: loss * (k + 1) for k in range(LOSSES)}
+
+    LOSSES = int(os.environ.get("BENCH_LOSSES", "1"))
 
     loader = DataLoader(torch.zeros((iters, 2)), batch_size=1, collate_fn=lambda b: dict(inputs=torch.stack(b)))
     runner = Runner(model=Model(), work_dir=work_dir, train_dataloader=loader,
@@ -142,6 +176,7 @@ else:
                     default_hooks=dict(logger=dict(type="LoggerHook", interval=50), checkpoint=dict(type="CheckpointHook", interval=1000)),
                     log_level=logging.WARNING, default_scope="mmengine")
     runner.call_hook = timed(runner)
+    timed_steps()
     runner.train()
 label = "recorded" if os.environ.get("HOOKTRACE_SOCKET") else "plain"
 if interleave and split[True][1] and split[False][1]:
@@ -157,5 +192,9 @@ if interleave and split[True][1] and split[False][1]:
     print("%s interleaved: recorded %.0f ns, plain %.0f ns inside call_hook per iteration call (%d and %d calls in "
           "blocks of %d, pairs in random order): %.0f ns added (standard error %.0f ns over %d pairs of blocks)"
           % (framework, r, p, split[True][1], split[False][1], BLOCK, r - p, se, n))
+    if steps[True][1] and steps[False][1]:
+        sr, sp = steps[True][0] / steps[True][1], steps[False][0] / steps[False][1]
+        print("%s interleaved: recorded %.0f ns, plain %.0f ns inside OptimWrapper.update_params per step: %.0f ns "
+              "added per step (%.0f per call_hook at two per step)" % (framework, sr, sp, sr - sp, (sr - sp) / 2))
 else:
     print("%s %s: %.0f ns inside call_hook per call over %d calls" % (framework, label, spent[0] / spent[1], spent[1]))

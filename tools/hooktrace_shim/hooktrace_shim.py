@@ -2118,7 +2118,23 @@ def _patch_optim_wrapper(module):
             _fault("update_params", exc)
         return result
 
+    code = getattr(original, "__code__", None)
+    if code is not None and code.co_argcount == 4 and not code.co_kwonlyargcount and not code.co_flags & 0x0C \
+            and code.co_varnames[:4] == ("self", "loss", "step_kwargs", "zero_kwargs") and original.__defaults__ == (None, None):
+        # mmengine's own signature (every 0.x release since 0.4): the same with the
+        # arguments passed on as they are, which spares building a tuple and a dict at
+        # every step (measured: the *args/**kwargs wrapper cost ~1.3 µs per step).
+        general = update_params
+
+        def update_params(self, loss, step_kwargs=None, zero_kwargs=None):
+            if self is plain[0]:
+                result = original(self, loss, step_kwargs, zero_kwargs)
+                _channel.buffer.append(2)
+                return result
+            return general(self, loss, step_kwargs, zero_kwargs)
+
     update_params._hooktrace = True
+    update_params._hooktrace_original = original  # for tools/real_shim_bench.py's interleaved timing
     cls.update_params = update_params
 
 
