@@ -51,6 +51,10 @@ class StandIn(BaseModel):
         return [dict(pred=float(v)) for v in out.detach().flatten()]
 
 
+class StandInMulti(StandIn):
+    """The stand-in for several optimizers (the single-optimizer one keeps mmengine's own
+    train_step, as detectors do)."""
+
     def train_step(self, data, optim_wrapper):
         """With several optimizers (an OptimWrapperDict), a GAN-style step: each wrapper,
         in the dict's order, updates its own part every `simulation.update_every[name]`
@@ -142,8 +146,8 @@ def main():
     UPDATE_EVERY.update(cfg.get("simulation", {}).get("update_every", {}))
     # The loaders' batch size is 1 on one process: what `samples_per_gpu` and `gpus` must say.
     assert data.get("samples_per_gpu", 1) == 1 and data.get("gpus", 1) == 1, "the stand-in runs batch 1 on one GPU"
-    model = StandIn()
     optim_wrapper = cfg["optim_wrapper"]
+    model = StandInMulti() if optim_wrapper.get("constructor") == "MultiOptimWrapperConstructor" else StandIn()
     groups = optim_wrapper.get("optimizer", {}).get("param_groups")
     if groups is not None:
         # hooktrace's per-group overrides: one group per parameter of the stand-in (weight,

@@ -1135,6 +1135,13 @@ _faulted = False
 # The last mmengine OptimWrapper seen to step plainly (no accumulation, no clipping,
 # unnamed): its steps take update_params' short way (none after a fault).
 _plain_wrapper = [None]
+# The plain OptimWrapper whose steps are told by its own counter (`_inner_count`, one per
+# backward) at each after_train_iter instead of by wrapping update_params, and the count
+# last seen (see _count_steps).
+_counted = [None, 0]
+# The train_step methods known to call update_params once per step and backward nowhere else.
+_OWN_TRAIN_STEPS = frozenset([("mmengine.model.base_model.base_model", "BaseModel.train_step"),
+                              ("mmengine.model.wrappers.distributed", "MMDistributedDataParallel.train_step")])
 
 
 def _fault(stage, exc):
@@ -1149,6 +1156,10 @@ def _fault(stage, exc):
     _hub_buffers.clear()
     _fast_mmcv.clear()
     what = "%s: %s" % (type(exc).__name__, exc)
+    try:
+        _count_steps(_channel.buffer)
+    except Exception:
+        pass
     try:
         sys.stderr.write("hooktrace: the recorder failed in %s (%s); the training goes on, unrecorded from here\n" % (stage, what))
     except Exception:
@@ -1165,6 +1176,7 @@ def _fault(stage, exc):
     _channel.buffer = []
     _channel.quiet = True
     _plain_wrapper[0] = None
+    _counted[0] = None
     _cols[:] = [None, None, None, None, 0]
 
 
@@ -1481,6 +1493,7 @@ def _patch_mmengine(module):
     # the fast paths and this with them).
     hub_get = _hub_buffers.get
     cols = _cols
+    counted = _counted
 
     def call_hook(self, fn_name, **kwargs):
         # As for mmcv: the recorder's own faults stop the recording, not the training.
@@ -1504,6 +1517,15 @@ def _patch_mmengine(module):
                 # What the step produced happened before this call: it goes first.
                 # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
                 if kind == 2 and isinstance(pending := kwargs.get("outputs"), dict):
+                    # The step's optimizer steps, told by a counted wrapper's counter.
+                    w = counted[0]
+                    if w is not None:
+                        k = w._inner_count
+                        if k - counted[1] == 1:
+                            counted[1] = k
+                            buf.append(2)
+                        elif k != counted[1]:
+                            _count_steps(buf)
                     # The step's values are in the message hub after the hooks (RuntimeInfoHook
                     # puts each there as a number): the call goes as a row (6, …) whose values
                     # are read in columns when the batch goes (_close_cols), or with them
@@ -1514,6 +1536,7 @@ def _patch_mmengine(module):
                 else:
                     pending = None
                     if kind:
+                        _count_steps(buf)
                         _step_values(buf, kwargs.get("outputs"))
                     buf.append((0, sid, epoch, it, inner, mode_id, t))
             except Exception as exc:
@@ -1598,6 +1621,7 @@ def _patch_mmengine(module):
             # What the step or the evaluation produced happened before this call: send it first.
             if after_iter:
                 outputs = kwargs.get("outputs")
+                _count_steps(buf)
                 if _cols[4] and mode_id == 1:
                     # This step's values are read here, not from the hub: the open run of
                     # rows ends before its hooks put them there.
@@ -1992,6 +2016,8 @@ def _patch_resume(runner_cls):
         _state.pop("watch", None)
         _fast.clear()
         _end_cols(_channel.buffer)  # the rows so far are the old histories'
+        if _counted[0] is not None:
+            _counted[1] = _counted[0]._inner_count
         _hub_buffers.clear()  # the hub's load_state_dict put new HistoryBuffers in
         _send_resumed(self, args[0] if args else kwargs.get("filename"))
 
@@ -2061,6 +2087,40 @@ def _patch_save(runner_cls):
     runner_cls.save_checkpoint = save_checkpoint
 
 
+def _count_steps_of(wrapper, original, cls):
+    """Once a plain wrapper is the runner's and its model's train_step is mmengine's own
+    (one update_params per step, no backward of its own), its steps are told by its
+    counter: this wrapper's update_params becomes the original again (an attribute of the
+    instance; the class keeps the shim's for any other wrapper), sparing a call per step."""
+    runner = _state.get("runner")
+    if runner is None or getattr(runner, "optim_wrapper", None) is not wrapper or _counted[0] is not None:
+        return
+    step = getattr(type(getattr(runner, "model", None)), "train_step", None)
+    if (getattr(step, "__module__", None), getattr(step, "__qualname__", None)) not in _OWN_TRAIN_STEPS:
+        return
+    for c in type(wrapper).__mro__:
+        if c is cls:
+            break
+        if "update_params" in c.__dict__:
+            return  # a subclass's own update_params: left as it is
+    _counted[:] = [wrapper, wrapper._inner_count]
+    wrapper.update_params = original.__get__(wrapper, type(wrapper))
+
+
+def _count_steps(buf):
+    """The counted wrapper's steps since the last look, as bare 2s (before the call that
+    follows them)."""
+    w = _counted[0]
+    if w is not None:
+        k = w._inner_count
+        d = k - _counted[1]
+        if d:
+            _counted[1] = k
+            if d > 0:
+                buf.extend([2] * d)
+
+
+
 def _patch_optim_wrapper(module):
     """Each mmengine OptimWrapper.update_params (one per training step): whether the
     optimizer stepped (gradient accumulation steps every `accumulative_counts` and at the
@@ -2106,6 +2166,7 @@ def _patch_optim_wrapper(module):
                 # next steps of the same wrapper take the short way above.
                 plain[0] = self
                 _channel.buffer.append(2)
+                _count_steps_of(self, original, cls)
                 return result
             plain[0] = None
             k = self._inner_count
@@ -2391,6 +2452,11 @@ def _finish():
     exc = getattr(sys, "last_value", None)
     if exc is not None:
         status, code = "failed", 1
+    if not _faulted:
+        try:
+            _count_steps(_channel.buffer)  # a step not followed by its after_train_iter
+        except Exception:
+            pass
     _channel.send(["end", status, code, "" if exc is None else repr(exc)])
     _channel.close()
 
