@@ -195,6 +195,20 @@ def main():
                 if runner.iter == int(crash_at):
                     raise RuntimeError("crashed at iteration %s (HOOKTRACE_TEST_CRASH_AT)" % crash_at)
         kwargs["custom_hooks"] = list(kwargs["custom_hooks"] or []) + [Crash()]
+    # A second writer of train/loss (HOOKTRACE_TEST_SECOND_WRITER=A-B): a hook after
+    # RuntimeInfoHook that puts -1.0 there at iterations A to B.
+    second = os.environ.get("HOOKTRACE_TEST_SECOND_WRITER")
+    if second:
+        from mmengine.hooks import Hook
+        first_it, last_it = (int(x) for x in second.split("-"))
+
+        class SecondWriter(Hook):
+            priority = "LOWEST"
+
+            def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+                if first_it <= runner.iter <= last_it:
+                    runner.message_hub.update_scalar("train/loss", -1.0)
+        kwargs["custom_hooks"] = list(kwargs["custom_hooks"] or []) + [SecondWriter()]
     if os.environ.get("HOOKTRACE_TEST_RESUME"):
         # torch ≥ 2.6 loads weights only by default; mmengine 0.10.7's checkpoints hold its
         # HistoryBuffer objects (a checkpoint of this test's own making: trusted).

@@ -1153,7 +1153,6 @@ def _fault(stage, exc):
         return
     _faulted = True
     _fast.clear()  # the fast paths: from now on every call takes the checked one
-    _hub_buffers.clear()
     _fast_mmcv.clear()
     what = "%s: %s" % (type(exc).__name__, exc)
     try:
@@ -1460,7 +1459,6 @@ def _is_plain_hook_loop(fn):
 _ITER_STAGES = frozenset(["before_train_iter", "after_train_iter", "before_val_iter", "after_val_iter",
                           "before_test_iter", "after_test_iter"])
 _fast = {}
-_hub_buffers = {}
 # mmcv's, likewise (its own tuples).
 _fast_mmcv = {}
 # Whether a save is under way (mmengine's before_save_checkpoint was called inside the
@@ -1491,7 +1489,6 @@ def _patch_mmengine(module):
     saving = _saving
     # The message hub's HistoryBuffer of each output (they last the run; a resume clears
     # the fast paths and this with them).
-    hub_get = _hub_buffers.get
     cols = _cols
     counted = _counted
 
@@ -1587,7 +1584,7 @@ def _patch_mmengine(module):
                                 watch(fn_name)
                         cols[4] += 1
                     else:
-                        _step_read(self, buf, at, pending, hub_get, (0, sid, epoch, it, inner, mode_id, t), one, watch, fn_name)
+                        _step_read(self, buf, at, pending, (0, sid, epoch, it, inner, mode_id, t), one, watch, fn_name)
                 elif one is not None:
                     _lr_changed(buf, one)
                 elif watch is not None:
@@ -1750,6 +1747,7 @@ def _close_cols(buf):
     if not n or names is None:
         return
     out = [7, n]
+    go_on = True
     try:
         for i in range(len(names)):
             h = hists[i]
@@ -1759,8 +1757,11 @@ def _close_cols(buf):
             if extra in (0, 1) and length - extra >= n:
                 values = hist[length - extra - n:length - extra].tolist()
                 bases[i] = length - extra
+                # Near max_length the history stops growing: from here, values directly.
+                go_on = go_on and length + _COLS_MARGIN <= h.max_length
             else:
                 values = [None] * n
+                go_on = False
             out.append(names[i])
             out.append(values)
     except Exception:
@@ -1768,8 +1769,12 @@ def _close_cols(buf):
         for name in names:
             out.append(name)
             out.append([None] * n)
-        _cols[0] = None
+        go_on = False
     buf.append(tuple(out))
+    if not go_on:
+        # The next step reads its values directly and opens a run again, with the
+        # histories looked up afresh (one may have been replaced).
+        _cols[:] = [None, None, None, None, 0]
 
 
 def _end_cols(buf):
@@ -1779,12 +1784,15 @@ def _end_cols(buf):
     _cols[:] = [None, None, None, None, 0]
 
 
-def _open_cols(outputs, hub_get):
-    """Opens a run for the outputs' names once their histories are known (after a step
-    whose values were read directly), with the histories' lengths now."""
+def _open_cols(runner, outputs):
+    """Opens a run for the outputs' names (after a step whose values were read directly),
+    with their message-hub histories (`train/NAME`) and the histories' lengths now."""
     names = tuple(outputs)
-    hists = [hub_get(name) for name in names]
-    if not names or None in hists:
+    hub = getattr(getattr(runner, "message_hub", None), "_log_scalars", None)
+    if not names or not isinstance(hub, dict):
+        return
+    hists = [hub.get("train/" + name) for name in names]
+    if None in hists:
         return
     bases = []
     for h in hists:
@@ -1796,18 +1804,19 @@ def _open_cols(outputs, hub_get):
     _cols[:] = [names, frozenset(names), hists, bases, 0]
 
 
-def _step_read(runner, buf, at, outputs, hub_get, call, one, watch, fn_name):
+def _step_read(runner, buf, at, outputs, call, one, watch, fn_name):
     """mmengine's after_train_iter when its values are not the next row of the open run
     (other names, a first step, nested calls): the run so far is closed, this step's values
-    read directly and a run opened for its names."""
+    read from the outputs themselves (what RuntimeInfoHook gave the hub, whatever else
+    wrote there since) and a run opened for its names."""
     nested = len(buf) != at
     _end_cols(buf)
-    values = _hub_values(runner, outputs, hub_get)
+    values = _output_values(outputs)
     if not nested and one is not None:
         buf.append((5,) + call[1:] + (one[2], _lr_update(one)) + values)
     else:
         _nested_after(buf, at, values, call, one, watch, fn_name)
-    _open_cols(outputs, hub_get)
+    _open_cols(runner, outputs)
 
 
 def _nested_after(buf, at, values, call, one, watch, fn_name):
@@ -1881,52 +1890,26 @@ def _step_values(buf, outputs):
     """The step's outputs as observations, each read from its own value (mmengine's fast
     path when RuntimeInfoHook does not put them in the message hub, or outside training)."""
     if isinstance(outputs, dict):
-        for name, value in outputs.items():
-            if value.__class__ is not float:
-                try:  # a tensor's or numpy number's value (what _scalar does first)
-                    value = value.item()
-                except Exception:
-                    value = _scalar(value)
-                if value.__class__ is not float:
-                    value = _scalar(value)
-            buf.append((1, 0, value, name))
+        values = _output_values(outputs)
+        for k in range(0, len(values), 2):
+            buf.append((1, 0, values[k + 1], values[k]))
 
 
-def _hub_values(runner, outputs, hub_get):
-    """The step's outputs as RuntimeInfoHook put them in the message hub: (name, value,
-    name, value, …), each value the float its .item() gave."""
-    if len(outputs) == 1:
-        for name in outputs:
-            h = hub_get(name)
-            if h is None:
-                return (name, _hub_step_value(runner, name, outputs[name]))
-            # numpy's last value as a Python number (5x cheaper than [-1].item())
-            value = h._log_history.item(-1)
-            return (name, value if value.__class__ is float else _scalar(value))
+def _output_values(outputs):
+    """The step's outputs as (name, value, name, value, …), each value as RuntimeInfoHook
+    turns it into a number for the message hub (a tensor's or numpy number's .item())."""
     values = []
-    for name in outputs:
-        h = hub_get(name)
-        if h is None:
-            value = _hub_step_value(runner, name, outputs[name])
-        else:
-            value = h._log_history.item(-1)
+    for name, value in outputs.items():
+        if value.__class__ is not float:
+            try:
+                value = value.item()
+            except Exception:
+                value = _scalar(value)
             if value.__class__ is not float:
                 value = _scalar(value)
         values.append(name)
         values.append(value)
     return tuple(values)
-
-
-def _hub_step_value(runner, name, value):
-    """A step output's value when its message-hub history is not known yet: the history,
-    kept for the next steps once found (RuntimeInfoHook puts every output there as
-    `train/NAME`), else the value itself."""
-    h = runner.message_hub._log_scalars.get("train/" + name)
-    if h is None:
-        return _scalar(value)
-    _hub_buffers[name] = h
-    v = h._log_history.item(-1)
-    return v if v.__class__ is float else _scalar(v)
 
 
 def _hub_filled(runner):
@@ -2018,7 +2001,6 @@ def _patch_resume(runner_cls):
         _end_cols(_channel.buffer)  # the rows so far are the old histories'
         if _counted[0] is not None:
             _counted[1] = _counted[0]._inner_count
-        _hub_buffers.clear()  # the hub's load_state_dict put new HistoryBuffers in
         _send_resumed(self, args[0] if args else kwargs.get("filename"))
 
     runner_cls.resume = _observed(original, look, report, "resume")
