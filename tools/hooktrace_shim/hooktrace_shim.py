@@ -1487,8 +1487,8 @@ def _patch_mmengine(module):
     # a fault, and never filled for a stage whose hooks are run one by one (_after_setter).
     fast = _fast
     saving = _saving
-    # The message hub's HistoryBuffer of each output (they last the run; a resume clears
-    # the fast paths and this with them).
+    # The open run of rows whose step values are read in columns, and the wrapper whose
+    # steps are told by its counter (module state: a fault or resume resets them).
     cols = _cols
     counted = _counted
 
@@ -1514,7 +1514,8 @@ def _patch_mmengine(module):
                 # What the step produced happened before this call: it goes first.
                 # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
                 if kind == 2 and isinstance(pending := kwargs.get("outputs"), dict):
-                    # The step's optimizer steps, told by a counted wrapper's counter.
+                    # The step's optimizer steps, told by a counted wrapper's counter
+                    # (_count_steps inline for the common one step).
                     w = counted[0]
                     if w is not None:
                         k = w._inner_count
@@ -1533,7 +1534,8 @@ def _patch_mmengine(module):
                 else:
                     pending = None
                     if kind:
-                        _count_steps(buf)
+                        if mode_id == 1:  # (no optimizer steps in val and test loops)
+                            _count_steps(buf)
                         _step_values(buf, kwargs.get("outputs"))
                     buf.append((0, sid, epoch, it, inner, mode_id, t))
             except Exception as exc:
@@ -1623,9 +1625,7 @@ def _patch_mmengine(module):
                     # This step's values are read here, not from the hub: the open run of
                     # rows ends before its hooks put them there.
                     _end_cols(buf)
-                if isinstance(outputs, dict):
-                    for name, value in outputs.items():
-                        buf.append((1, 0, value if value.__class__ is float else _scalar(value), name))
+                _step_values(buf, outputs)
             elif epoch_end:
                 metrics = kwargs.get("metrics")
                 if isinstance(metrics, dict):
@@ -1900,15 +1900,8 @@ def _output_values(outputs):
     turns it into a number for the message hub (a tensor's or numpy number's .item())."""
     values = []
     for name, value in outputs.items():
-        if value.__class__ is not float:
-            try:
-                value = value.item()
-            except Exception:
-                value = _scalar(value)
-            if value.__class__ is not float:
-                value = _scalar(value)
         values.append(name)
-        values.append(value)
+        values.append(value if value.__class__ is float else _scalar(value))
     return tuple(values)
 
 
@@ -2100,7 +2093,6 @@ def _count_steps(buf):
             _counted[1] = k
             if d > 0:
                 buf.extend([2] * d)
-
 
 
 def _patch_optim_wrapper(module):
