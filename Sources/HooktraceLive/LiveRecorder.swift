@@ -49,7 +49,7 @@ package final class LiveRecorder {
 
     /// The shim protocol this recorder reads (docs/SHIM.md; the shim's PROTOCOL_VERSION),
     /// and every earlier one.
-    package static let protocolVersion = 4
+    package static let protocolVersion = 5
 
     private final class Client {
         let fd: Int32
@@ -363,6 +363,9 @@ package final class LiveRecorder {
                 try handle(kind, fields, c, &session)
             case .malformed(let what, let example):
                 session.malformed(what, example)
+            case .logRecords(let events, let unreadable):
+                for e in events { try emit(c, e) }
+                for line in unreadable { session.malformed("log lines that are not a JSON object", line) }
             }
         }
     }
@@ -378,14 +381,7 @@ package final class LiveRecorder {
 
     /// A field's value; a nested dict or list is kept whole, as its compact JSON text.
     private func scalar(_ v: JSONValue?) -> Scalar {
-        switch v {
-        case .bool(let b)?: .bool(b)
-        case .int(let i)?: .int(i)
-        case .double(let d)?: .double(d)
-        case .string(let s)?: .string(s)
-        case let nested? where nested != .null: .string(nested.compact)
-        default: .null
-        }
+        ShimDecoder.scalar(v)
     }
 
     /// Appends an event to the client's trace; events before its run_start (there are
@@ -470,6 +466,7 @@ package final class LiveRecorder {
             }
             c.rank = int(info?["rank"]) ?? 0
             c.world = int(info?["world_size"]) ?? 1
+            c.decoder.timeBase = Int64(int(info?["t0"]) ?? 0)
             c.meta = [Field("rank", .int(Int64(c.rank))), Field("world_size", .int(Int64(c.world))),
                       Field("pid", .int(Int64(int(info?["pid"]) ?? 0))), Field("python", .string(string(info?["python"]) ?? ""))]
             if case .array(let argv)? = info?["argv"] {
@@ -486,7 +483,7 @@ package final class LiveRecorder {
         case "loader":
             guard p.count >= 2, let mode = string(p[0]), let n = int(p[1]) else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             if !c.loaders.contains(where: { $0.mode == mode }) { c.loaders.append(LoaderLength(mode, n)) }
-        case "stage", "lr_source":
+        case "stage", "lr_source", "counter":
             if !c.decoder.define(kind, p) { session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
         case "lr", "mom":
             guard p.count >= 4 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
@@ -512,7 +509,7 @@ package final class LiveRecorder {
             try emit(c, .effect(Effect(hook: string(p[0]) ?? "TextLoggerHook", .log(members.map { Field($0.key, scalar($0.value)) }))))
         case "span":
             guard p.count >= 3 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
-            try emit(c, .hookSpan(HookSpan(hook: string(p[0]) ?? "?", start: Int64(int(p[1]) ?? 0), duration: Int64(int(p[2]) ?? 0))))
+            try emit(c, .hookSpan(HookSpan(hook: string(p[0]) ?? "?", start: Int64(int(p[1]) ?? 0) &- c.decoder.timeBase, duration: Int64(int(p[2]) ?? 0))))
         case "custom":
             guard p.count >= 3, let hook = string(p[0]), let kind = string(p[1]), case .object(let members) = p[2] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .effect(Effect(hook: hook, .custom(kind: kind, fields: members.map { Field($0.key, scalar($0.value)) }))))

@@ -2,7 +2,7 @@ import HooktraceFormat
 import HooktraceSim
 
 /// A reader for the subset of Python's `marshal` format (version 4) that the recorder
-/// shim sends: lists and tuples of ints, floats, strings, None and booleans.
+/// shim sends: lists and tuples of ints, floats, strings, bytes, None and booleans.
 ///
 /// marshal is CPython's own C serialiser: the shim hands whole batches to it instead of
 /// formatting each message in Python, which is what keeps its cost per call_hook low.
@@ -12,6 +12,7 @@ package enum MarshalValue: Equatable {
     case int(Int64)
     case float(Double)
     case string(String)
+    case bytes([UInt8])
     case list([MarshalValue])
 }
 
@@ -24,6 +25,7 @@ extension MarshalValue: CustomStringConvertible {
         case .int(let i): String(i)
         case .float(let d): formatDouble(d)
         case .string(let s): "'" + s + "'"
+        case .bytes(let b): "b'" + String(decoding: b.prefix(60), as: UTF8.self) + (b.count > 60 ? "…" : "") + "' (\(b.count) bytes)"
         case .list(let items): "(" + items.map(\.description).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
         }
     }
@@ -68,6 +70,9 @@ package struct MarshalReader {
         case UInt8(ascii: "z"), UInt8(ascii: "Z"):
             let n = Int(try c.u8())
             value = .string(String(decoding: try c.bytes(n), as: UTF8.self))
+        case UInt8(ascii: "s"):
+            let n = Int(try c.u32())
+            value = .bytes(Array(try c.bytes(n)))
         case UInt8(ascii: "a"), UInt8(ascii: "A"), UInt8(ascii: "u"), UInt8(ascii: "t"):
             let n = Int(try c.u32())
             value = .string(String(decoding: try c.bytes(n), as: UTF8.self))

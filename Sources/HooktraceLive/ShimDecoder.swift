@@ -26,10 +26,23 @@ package struct ShimDecoder {
         case message(kind: String, fields: [JSONValue])
         /// Nothing the recorder can use: what it was (a report's heading) and the item.
         case malformed(what: String, example: String)
+        /// Log records (protocol 5's log bytes, a record per line), and the lines that
+        /// looked like a record but are not JSON (to report).
+        case logRecords([Event], unreadable: [String])
     }
 
     package private(set) var stages: [String] = []
     package var lrSources: [Int: LRSource] = [:]
+    /// The counted optimizer wrapper's counter as last seen (protocol 5: a `counter`
+    /// message sets it; rows and `(9, COUNT)` items move it, each step since being one
+    /// optimizer step); nil before any.
+    package private(set) var stepCount: Int64?
+    /// What the process's times count from (protocol 5: hello's `t0`, a perf_counter_ns
+    /// value; earlier protocols send times from it already, 0 here), taken from each.
+    package var timeBase: Int64 = 0
+    /// Log bytes after the last newline, when they are not a whole record yet (a line
+    /// being written as the shim read): the next log bytes continue them.
+    package private(set) var logRest: [UInt8] = []
 
     package init() {}
 
@@ -39,8 +52,9 @@ package struct ShimDecoder {
         stages[id] = name
     }
 
-    /// Takes a definition message: `["stage", id, name]` or `["lr_source", id, optimizer,
-    /// group, hook]` (fields after the kind). False when its fields cannot be used.
+    /// Takes a definition message: `["stage", id, name]`, `["lr_source", id, optimizer,
+    /// group, hook]` or `["counter", count]` (fields after the kind). False when its fields
+    /// cannot be used.
     package mutating func define(_ kind: String, _ p: [JSONValue]) -> Bool {
         switch kind {
         case "stage":
@@ -53,6 +67,11 @@ package struct ShimDecoder {
                 return false
             }
             lrSources[id] = LRSource(optimizer: opt, group: group, hook: hook)
+        case "counter":
+            // The counted wrapper's counter where counting starts (or a resume left it):
+            // a base, no steps.
+            guard let count = p.first.flatMap({ Self.int($0) }) else { return false }
+            stepCount = Int64(count)
         default:
             return false
         }
@@ -63,7 +82,7 @@ package struct ShimDecoder {
     package static func int(_ v: JSONValue?) -> Int? {
         switch v {
         case .int(let i)?: Int(i)
-        case .double(let d)?: d.isFinite ? Int(d) : nil
+        case .double(let d)?: d.isFinite && d.magnitude < 9.0e18 ? Int(d) : nil
         default: nil
         }
     }
@@ -89,7 +108,7 @@ package struct ShimDecoder {
         var rows: [Int] = []
         for (i, item) in items.enumerated() {
             guard case .list(let t) = item, let k = kind(t) else { continue }
-            if k == 6 && t.count == 9 {
+            if k == 6 && (t.count == 9 || t.count == 10) {
                 rows.append(i)
             } else if k == 7 {
                 defer { rows.removeAll(keepingCapacity: true) }
@@ -118,7 +137,7 @@ package struct ShimDecoder {
     }
 
     /// One batch item; `values` are a `6` row's step values (`rowValues`).
-    package func decode(_ item: MarshalValue, values: [(String, MarshalValue)]? = nil) -> Decoded {
+    package mutating func decode(_ item: MarshalValue, values: [(String, MarshalValue)]? = nil) -> Decoded {
         switch item {
         case .string(let json):
             guard let message = try? JSONValue.parse(json), case .array(let fields) = message, case .string(let kind)? = fields.first else {
@@ -136,9 +155,29 @@ package struct ShimDecoder {
             return .events([.call(call)])
         case .list(let t) where t.count >= 9 && t.count % 2 == 1 && Self.kind(t) == 5:
             return iteration(t).map { .events($0) } ?? .malformed(what: "iteration tuples", example: item.description)
-        case .list(let t) where t.count == 9 && Self.kind(t) == 6:
+        case .list(let t) where (t.count == 9 || t.count == 10) && Self.kind(t) == 6:
             // Protocol 4: the same, its values in the batch's columns (rowValues).
-            return iteration(t, values: values ?? []).map { .events($0) } ?? .malformed(what: "iteration rows", example: item.description)
+            // Protocol 5 adds the counted wrapper's counter (None without one): the
+            // optimizer steps since the last count go first.
+            var steps: [Event] = []
+            if t.count == 10, case .int(let count) = t[9] {
+                guard let s = self.steps(to: count) else { return .malformed(what: "step counts before their base", example: item.description) }
+                steps = s
+            } else if t.count == 10, t[9] != .none {
+                return .malformed(what: "iteration rows", example: item.description)
+            }
+            return iteration(t, values: values ?? []).map { .events(steps + $0) } ?? .malformed(what: "iteration rows", example: item.description)
+        case .list(let t) where t.count == 3 && Self.kind(t) == 8:
+            // Protocol 5: what the logger hook HOOK appended to its log file since the
+            // last look, raw.
+            guard case .string(let hook) = t[1], case .bytes(let data) = t[2] else {
+                return .malformed(what: "log data tuples", example: item.description)
+            }
+            return logRecords(hook, data)
+        case .list(let t) where t.count == 2 && Self.kind(t) == 9:
+            // Protocol 5: the counted wrapper's counter outside a row.
+            guard case .int(let count) = t[1] else { return .malformed(what: "step counts", example: item.description) }
+            return steps(to: count).map { .events($0) } ?? .malformed(what: "step counts before their base", example: item.description)
         case .list(let t) where t.count >= 2 && Self.kind(t) == 7:
             // Columns: their values went to the rows before them (rowValues).
             return .events([])
@@ -171,13 +210,68 @@ package struct ShimDecoder {
         }
     }
 
+    /// The records in log bytes: a JSON object per line (a line that is not one is skipped,
+    /// as the frameworks' own readers do; one that looks like an object but is not JSON is
+    /// reported). Bytes after the last newline wait for the next, unless they are a whole
+    /// record already (a last line written without its newline).
+    private mutating func logRecords(_ hook: String, _ data: [UInt8]) -> Decoded {
+        let bytes = logRest.isEmpty ? data : logRest + data
+        var cut = bytes.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        logRest = Array(bytes[cut...])
+        if !logRest.isEmpty, case .object? = try? JSONValue.parse(String(decoding: logRest, as: UTF8.self)) {
+            cut = bytes.count
+            logRest = []
+        }
+        var events: [Event] = []
+        var unreadable: [String] = []
+        for raw in bytes[..<cut].split(separator: UInt8(ascii: "\n")) {
+            let space: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0B || $0 == 0x0C }
+            guard let first = raw.firstIndex(where: { !space($0) }), let last = raw.lastIndex(where: { !space($0) }) else { continue }
+            let line = raw[first...last]
+            guard line.first == UInt8(ascii: "{"), line.last == UInt8(ascii: "}") else { continue }
+            let text = String(decoding: line, as: UTF8.self)
+            guard case .object(let members)? = try? JSONValue.parse(text) else {
+                unreadable.append(text)
+                continue
+            }
+            events.append(.effect(Effect(hook: hook, .log(members.map { Field($0.key, Self.scalar($0.value)) }))))
+        }
+        return .logRecords(events, unreadable: unreadable)
+    }
+
+    /// A log field's value as the trace keeps it; a nested dict or list whole, as its
+    /// compact JSON text.
+    package static func scalar(_ v: JSONValue?) -> Scalar {
+        switch v {
+        case .bool(let b)?: .bool(b)
+        case .int(let i)?: .int(i)
+        case .double(let d)?: .double(d)
+        case .string(let s)?: .string(s)
+        case let nested? where nested != .null: .string(nested.compact)
+        default: .null
+        }
+    }
+
+    /// The optimizer steps from the last count seen to `count` (none when it went back: a
+    /// new base), which becomes the last seen; nil before any base.
+    private mutating func steps(to count: Int64) -> [Event]? {
+        guard let last = stepCount else {
+            stepCount = count  // reported; the counts after it are read from here
+            return nil
+        }
+        stepCount = count
+        guard count > last else { return [] }
+        let step = Event.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: true, gradNorm: nil)))
+        return Array(repeating: step, count: Int(min(count - last, 1 << 20)))
+    }
+
     /// `(0, STAGE_ID, EPOCH, ITER, INNER_ITER, MODE_ID, T_NS)`'s call (fields 1… of `t`).
     private func call(_ t: [MarshalValue]) -> Call? {
         guard case .int(let sid) = t[1], case .int(let epoch) = t[2], case .int(let iter) = t[3],
               case .int(let inner) = t[4], case .int(let mode) = t[5], case .int(let time) = t[6] else { return nil }
         let stage = sid >= 0 && sid < stages.count ? stages[Int(sid)] : "stage\(sid)"
         return Call(stage: stage, epoch: Int(epoch), iter: Int(iter), innerIter: Int(inner),
-                    mode: Mode(rawValue: UInt8(truncatingIfNeeded: mode)) ?? .none, time: time)
+                    mode: Mode(rawValue: UInt8(truncatingIfNeeded: mode)) ?? .none, time: time &- timeBase)
     }
 
     /// mmengine's after_train_iter in one tuple (protocol 3): `(5, call fields…, LR_SOURCE,
@@ -190,8 +284,8 @@ package struct ShimDecoder {
         var lr: Double?
         if case .none = t[8] { lr = nil } else if let v = Self.number(t[8]) { lr = v } else { return nil }
         var events: [Event] = []
-        events.reserveCapacity((t.count - 9) / 2 + (values?.count ?? 0) + 2)
-        for k in stride(from: 9, to: t.count, by: 2) {
+        events.reserveCapacity((values == nil ? (t.count - 9) / 2 : values!.count) + 2)
+        for k in stride(from: 9, to: values == nil ? t.count : 9, by: 2) {
             guard case .string(let name) = t[k] else { return nil }
             events.append(.observe(Observation(kind: .logVar, name: name, value: Self.observed(t[k + 1]))))
         }

@@ -575,12 +575,45 @@ struct LiveRecordTests {
         #expect(r.stderr.contains("2 call tuples (first: (0, 'not-a-stage-id', 0, 0, 0, 0, 0))"), "\(r.stderr)")
     }
 
-    @Test("the shim's log tailing sends each record once, holds a line being written until its newline, and reads all that was appended")
+    @Test("log tailing: each record once, a line being written held until its newline, a last record without one whole, all that was appended read")
     func tailLog() throws {
         let shim = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("tools/hooktrace_shim").path
-        let p = try CLI.run(["python3", Self.fixtures + "/shim_tail_log.py", shim], executable: "/usr/bin/env")
-        #expect(p.status == 0 && p.stdout == "ok\n", "\(p.stdout)\(p.stderr)")
+        let scratch = Scratch()
+        let out = scratch.file("looks.marshal")
+        let p = try CLI.run(["python3", Self.fixtures + "/shim_tail_log.py", shim, out], executable: "/usr/bin/env")
+        try #require(p.status == 0 && p.stdout == "ok\n", "\(p.stdout)\(p.stderr)")
+        // The shim's looks, through the recorder's decoder: the records each look gives.
+        guard let looks = ShimDecoder.items(of: Array(try Data(contentsOf: URL(fileURLWithPath: out)))) else {
+            Issue.record("\(out) is not a marshal list")
+            return
+        }
+        var decoder = ShimDecoder()
+        var records: [[[Field]]] = []
+        var unreadable: [String] = []
+        for look in looks {
+            guard case .list(let items) = look else { Issue.record("a look that is not a list: \(look)"); return }
+            var these: [[Field]] = []
+            for item in items {
+                guard case .logRecords(let events, let bad) = decoder.decode(item) else { Issue.record("not log bytes: \(item)"); continue }
+                for e in events {
+                    if case .effect(let effect) = e, effect.hook == "LoggerHook", case .log(let fields) = effect.action { these.append(fields) }
+                }
+                unreadable += bad
+            }
+            records.append(these)
+        }
+        try #require(records.count == 7)
+        let record = { (lr: Double, step: Int64) in [Field("lr", .double(lr)), Field("step", .int(step))] }
+        #expect(records[0].isEmpty, "no log file yet")
+        #expect(records[1] == [record(0.1, 1)], "a whole record; the one being written held back")
+        #expect(records[2].isEmpty, "nothing new")
+        #expect(records[3] == [record(0.2, 2)], "the held line completed; a line that is not an object skipped")
+        #expect(records[4] == [record(0.3, 3)], "a last record without its newline is whole")
+        #expect(records[5].count == 1000 && records[5].first == [Field("step", .int(100)), Field("note", .string(String(repeating: "x", count: 200)))]
+                && records[5].last?.first == Field("step", .int(1099)), "everything appended since the last look")
+        #expect(records[6] == [[Field("caf\u{e9}", .int(1))]], "UTF-8 text")
+        #expect(unreadable == ["{\"broken\": }"], "a line that looks like a record but is not JSON is reported")
     }
 
     @Test("the shim the binary carries is the one in tools/hooktrace_shim (after changing it, run tools/embed-shim)")

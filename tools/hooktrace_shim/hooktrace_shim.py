@@ -5,14 +5,15 @@ HOOKTRACE_SOCKET is set; patches mmcv.runner.BaseRunner.call_hook and
 mmengine.runner.Runner.call_hook as soon as those modules are imported, without
 any change to the user's code or config.
 
-Protocol version 4 (docs/SHIM.md is the contract; this is its summary). Each
+Protocol version 5 (docs/SHIM.md is the contract; this is its summary). Each
 process (each rank under torch.distributed) connects to the recorder's Unix
 socket and sends batches: "M<length>\n" followed by a marshal (version 4) list.
 The two hot messages are tuples, so that CPython's C marshaller does the
 serialising; the rest are JSON strings:
 
   (0, STAGE_ID, EPOCH, ITER, INNER_ITER, MODE_ID, T_NS)   a call (stage ids defined by ["stage", id, name];
-                                                           modes 0 none, 1 train, 2 val, 3 test)
+                                                           modes 0 none, 1 train, 2 val, 3 test; T_NS a
+                                                           perf_counter_ns value, hello's t0 its origin)
   (1, KIND, VALUE, NAME)                                  an observation (KIND 0 log_var, 1 num_samples,
                                                            2 metric)
   (2, STEPPED, GRAD_NORM)                                 mmengine's OptimWrapper.update_params: whether the
@@ -22,11 +23,15 @@ serialising; the rest are JSON strings:
    LR_SOURCE, LR, NAME, VALUE, …)                          values (log_var observations), the call, and LR (or
                                                            None: unchanged) of ["lr_source", id, optimizer,
                                                            group, hook]
-  (6, STAGE_ID, …, LR_SOURCE, LR)                         the same as a row: its values come in the batch's
-  (7, ROWS, NAME, [VALUE, …], …)                           next column item, read from the message hub
+  (6, STAGE_ID, …, LR_SOURCE, LR, COUNT)                  the same as a row: its values come in the batch's
+  (7, ROWS, NAME, [VALUE, …], …)                           next column item, read from the message hub; COUNT
+                                                           the counted wrapper's counter (or None): the steps
+  (9, COUNT)                                               since the last count ["counter", count] set or a
+                                                           row or (9, …) moved go first
+  (8, HOOK, BYTES)                                        what was appended to the log file since the last look
   (3, OPTIMIZER, GROUP, LR, HOOK) / (4, …, MOMENTUM, HOOK) a param group's lr / momentum changed, by HOOK
 
-  ["hello", {protocol, rank, world_size, pid, argv, python}]
+  ["hello", {protocol, t0, rank, world_size, pid, argv, python}]
   ["start", {runner, max_epochs, max_iters, loaders, param_groups, hooks, config, meta}]
                                                           hooks: [{type, priority (int), stages?, priority_label?
                                                           (a priority written as a string, kept verbatim)}]
@@ -68,10 +73,15 @@ class _Channel(object):
         self.sock = None
         self.buffer = []
         self.failed = False
+        # Times are perf_counter_ns values as they are (no subtraction in the hot path);
+        # the recorder takes t0, which hello carries, from each.
         self.t0 = _perf_ns()
-        # ns since t0 after which the next call sends what is waiting (_FLUSH_NS after the
+        # The time after which the next call sends what is waiting (_FLUSH_NS after the
         # last batch sent)
-        self.deadline = _FLUSH_NS
+        self.flush_at = self.t0 + _FLUSH_NS
+        # The time after which mmengine's fast path looks at what is rare (_fast_rare):
+        # flush_at, or -1 once a save or a log record asks for a look at this call's end
+        self.deadline = self.flush_at
         # While True, a full buffer waits: a call's tuple is in it and what must come
         # before it (the step's values, read after the hooks) is still to be put there.
         self.hold = False
@@ -96,7 +106,7 @@ class _Channel(object):
             return
         data = marshal.dumps(self.buffer, 4)
         del self.buffer[:]
-        self.deadline = _perf_ns() - self.t0 + _FLUSH_NS
+        self.flush_at = self.deadline = _perf_ns() + _FLUSH_NS
         try:
             if self.sock is None:
                 # "@name" is an abstract socket (Linux): nothing on disk, gone with the recorder.
@@ -145,7 +155,7 @@ def _scalar(value):
         return str(value)
 
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 
 _channel = None
 _state = {}
@@ -1022,7 +1032,10 @@ def _find_log(runner):
 
 
 def _tail_log(runner):
-    """Sends the log records written since the last look, as effects of the logger hook."""
+    """Sends what was appended to the log file since the last look, as it is: `(8, HOOK,
+    BYTES)`, the records (a JSON object per line) of the logger hook HOOK; the recorder
+    splits the lines (a line cut at the end waits for the next bytes)."""
+    _log_due[0] = False
     if _faulted:
         return
     st = _state
@@ -1038,7 +1051,6 @@ def _tail_log(runner):
         except OSError:
             return
         st["log_fd"] = fd
-        st["log_rest"] = b""
     try:
         data = os.read(fd, 65536)
         if len(data) == 65536:
@@ -1048,34 +1060,8 @@ def _tail_log(runner):
             data = b"".join(chunks)
     except OSError:
         return
-    if not data:
-        return
-    rest = st["log_rest"]
-    if rest:
-        data = rest + data
-    # A line being written (no newline yet) waits for the next look, unless it is a whole
-    # record already (a last line written without its newline).
-    cut = data.rfind(b"\n") + 1
-    rest = data[cut:]
-    if rest:
-        try:
-            json.loads(rest)
-            cut = len(data)
-            rest = b""
-        except ValueError:
-            pass
-    st["log_rest"] = rest
-    hook = st.get("log_hook", "TextLoggerHook")
-    prefix = st.get("log_prefix")
-    if prefix is None:
-        prefix = st["log_prefix"] = '["log",%s,' % json.dumps(hook)
-    buffer = _channel.buffer
-    for line in data[:cut].decode("utf-8", "replace").splitlines():
-        # The record's own JSON text goes into the message as it is (no parse and re-dump
-        # per record); a line that is not an object is skipped, as the logger's own reader would.
-        line = line.strip()
-        if line.startswith("{") and line.endswith("}"):
-            buffer.append(prefix + line + "]")
+    if data:
+        _channel.buffer.append((8, st.get("log_hook", "TextLoggerHook"), data))
 
 
 def _observe(runner, stage):
@@ -1137,8 +1123,11 @@ _faulted = False
 _plain_wrapper = [None]
 # The plain OptimWrapper whose steps are told by its own counter (`_inner_count`, one per
 # backward) at each after_train_iter instead of by wrapping update_params, and the count
-# last seen (see _count_steps).
+# _count_steps last sent.
 _counted = [None, 0]
+# A log record was written (mmengine's LocalVisBackend dumped one): the end of the call
+# looks at the log file (_tail_log).
+_log_due = [False]
 # The train_step methods known to call update_params once per step and backward nowhere else.
 _OWN_TRAIN_STEPS = frozenset([("mmengine.model.base_model.base_model", "BaseModel.train_step"),
                               ("mmengine.model.wrappers.distributed", "MMDistributedDataParallel.train_step")])
@@ -1283,7 +1272,7 @@ def _patch_mmcv(module):
                         n = outputs.get("num_samples")
                         if n is not None:
                             buf.append((1, 1, n if n.__class__ is int else _scalar(n), "num_samples"))
-                t = perf() - ch.t0
+                t = perf()
                 i = self._iter
                 buf.append((0, sid, self._epoch, i, self._inner_iter, modes.get(self.mode, 0), t))
             except Exception as exc:
@@ -1307,7 +1296,7 @@ def _patch_mmcv(module):
                         _scan(self)
                     if log_every and ((self._inner_iter if log_by_epoch else i) + 1) % log_every == 0:
                         _tail_log(self)
-                if len(buf) >= _BATCH or t > ch.deadline:
+                if len(buf) >= _BATCH or t > ch.flush_at:
                     ch.flush()
             except Exception as exc:
                 fast.clear()
@@ -1329,7 +1318,7 @@ def _patch_mmcv(module):
             if sid is None:
                 sid = _stage_ids[fn_name] = len(_stage_ids)
                 ch.send(["stage", sid, fn_name])
-            t = perf() - ch.t0
+            t = perf()
             try:  # mmcv's own counters, without its property calls
                 buf.append((0, sid, self._epoch, self._iter, self._inner_iter, modes.get(self.mode, 0), t))
             except AttributeError:
@@ -1344,7 +1333,7 @@ def _patch_mmcv(module):
                 getattr(hook, fn_name)(self)
                 if not _faulted:
                     try:
-                        ch.send(["span", type(hook).__name__, t0 - ch.t0, perf() - t0])
+                        ch.send(["span", type(hook).__name__, t0, perf() - t0])
                     except Exception as exc:
                         _fault(fn_name, exc)
         elif _state.get("own_loop") and fn_name in lr_stages and type(self).call_hook is call_hook:
@@ -1376,7 +1365,7 @@ def _patch_mmcv(module):
                 if log_every and ((self.inner_iter if st.get("log_by_epoch") else self.iter) + 1) % log_every == 0:
                     _tail_log(self)
             # The call's start time decides (one clock read per call).
-            if len(buf) >= _BATCH or t > ch.deadline:
+            if len(buf) >= _BATCH or t > ch.flush_at:
                 ch.flush()
             # An iteration stage seen once through here takes the fast path from now on,
             # unless its hooks are run one by one (several lr writers), timed one by one,
@@ -1499,31 +1488,53 @@ def _patch_mmengine(module):
         f = fast.get(fn_name)
         if f is not None:
             ch = _channel
+            if f[2] == 0:
+                # before_*_iter: the call alone; after the hooks, only what is rare (a save,
+                # a stop, a batch due: the buffer's size is looked at in the after_* calls).
+                try:
+                    loop = self._train_loop
+                    buf = ch.buffer
+                    t = _perf_ns()
+                    buf.append((0, f[0], loop._epoch, loop._iter, kwargs.get("batch_idx", 0), f[1], t))
+                except Exception as exc:
+                    fast.clear()
+                    _fault(fn_name, exc)
+                    return original(self, fn_name, **kwargs)
+                # (mmengine's loop, as below: inline in both, a call per call_hook saved.)
+                if own:
+                    for hook in self._hooks:
+                        if hasattr(hook, fn_name):
+                            try:
+                                getattr(hook, fn_name)(self, **kwargs)
+                            except TypeError as e:
+                                raise TypeError("%s in %s" % (e, hook)) from None
+                else:
+                    original(self, fn_name, **kwargs)
+                if t > ch.deadline or loop.stop_training is True:
+                    try:
+                        _fast_rare(self, ch, buf, t, loop)
+                    except Exception as exc:
+                        fast.clear()
+                        _fault(fn_name, exc)
+                return
             try:
-                # kind: 0 the call alone (before_*_iter), 1 the step's outputs read from
-                # themselves first (after_val_iter…), 2 mmengine's after_train_iter with its
-                # values in the message hub. one/watch: the lr watch; every: the logger's
-                # (interval, train loader length).
-                sid, mode_id, kind, one, watch, every = f
+                # kind: 1 the step's outputs read from themselves first (after_val_iter…),
+                # 2 mmengine's after_train_iter with its values in the message hub.
+                # one/watch: the lr watch.
+                sid, mode_id, kind, one, watch = f
                 loop = self._train_loop
                 buf = ch.buffer
                 inner = kwargs.get("batch_idx", 0)
                 epoch = loop._epoch
                 it = loop._iter
-                t = _perf_ns() - ch.t0
+                t = _perf_ns()
                 # What the step produced happened before this call: it goes first.
                 # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
                 if kind == 2 and isinstance(pending := kwargs.get("outputs"), dict):
-                    # The step's optimizer steps, told by a counted wrapper's counter
-                    # (_count_steps inline for the common one step).
+                    # The step's optimizer steps: a counted wrapper's counter, which the row
+                    # carries (the recorder counts the steps since the last count it saw).
                     w = counted[0]
-                    if w is not None:
-                        k = w._inner_count
-                        if k - counted[1] == 1:
-                            counted[1] = k
-                            buf.append(2)
-                        elif k != counted[1]:
-                            _count_steps(buf)
+                    k = w._inner_count if w is not None else None
                     # The step's values are in the message hub after the hooks (RuntimeInfoHook
                     # puts each there as a number): the call goes as a row (6, …) whose values
                     # are read in columns when the batch goes (_close_cols), or with them
@@ -1558,7 +1569,7 @@ def _patch_mmengine(module):
                 # place; the step's values go with the failure.
                 if pending is not None:
                     ch.hold = False
-                    buf.insert(at, (0, sid, epoch, it, inner, mode_id, t))
+                    buf[at:at] = [(0, sid, epoch, it, inner, mode_id, t)] if k is None else [(9, k), (0, sid, epoch, it, inner, mode_id, t)]
                 raise
             # (After a fault of the shim's own in a nested call, `buf` is the buffer _fault
             # set aside: what is added to it here is never sent.)
@@ -1578,27 +1589,23 @@ def _patch_mmengine(module):
                                     v = _scalar(v)
                             else:
                                 v = None
-                            buf.append((6, sid, epoch, it, inner, mode_id, t, source, v))
+                            buf.append((6, sid, epoch, it, inner, mode_id, t, source, v, k))
                         else:
                             # Several param groups: their changes follow the row.
-                            buf.append((6, sid, epoch, it, inner, mode_id, t, -1, None))
+                            buf.append((6, sid, epoch, it, inner, mode_id, t, -1, None, k))
                             if watch is not None:
                                 watch(fn_name)
                         cols[4] += 1
                     else:
-                        _step_read(self, buf, at, pending, (0, sid, epoch, it, inner, mode_id, t), one, watch, fn_name)
+                        _step_read(self, buf, at, pending, (0, sid, epoch, it, inner, mode_id, t), k, one, watch, fn_name)
                 elif one is not None:
                     _lr_changed(buf, one)
                 elif watch is not None:
                     watch(fn_name)
-                # Rare: a save was made in this call (the nested before_save_checkpoint set
-                # `saving`), a hook asked the loop to stop, a batch is due.
-                if saving[0] or t > ch.deadline or len(buf) >= _BATCH or loop.stop_training is True:
+                # Rare: a save was made in this call or a log record written (either sets
+                # the deadline back), a hook asked the loop to stop, a batch is due.
+                if t > ch.deadline or len(buf) >= _BATCH or loop.stop_training is True:
                     _fast_rare(self, ch, buf, t, loop)
-                if every is not None:
-                    n, length = every
-                    if (inner + 1) % n == 0 or inner + 1 == length:
-                        _tail_log(self)
             except Exception as exc:
                 fast.clear()
                 _fault(fn_name, exc)
@@ -1644,11 +1651,12 @@ def _patch_mmengine(module):
                 _scan(self, saver)
                 _hub_info(self, hub_hook, scores=False)
                 saving[0] = True
+                ch.deadline = -1  # the outer call's end looks for the files (_fast_rare)
             elif fn_name == "before_train":
                 # The hub as the run starts training (after load_or_resume): restored values
                 # are the checkpoint's, not this run's changes.
                 _hub_info(self, None, baseline=True)
-            t = _perf_ns() - ch.t0
+            t = _perf_ns()
             loop = getattr(self, "_train_loop", None)
             try:  # the loop's own counters, without the runner's and loop's properties
                 buf.append((0, sid, loop._epoch, loop._iter, inner, mode_id, t))
@@ -1698,25 +1706,26 @@ def _patch_mmengine(module):
                 if getattr(loop, "stop_training", False) is True and not st.get("stopped"):
                     st["stopped"] = True
                     ch.send(["stop", _hook_of_type(self, "EarlyStoppingHook"), ""])
-            if len(buf) >= _BATCH or t > ch.deadline:
+            if len(buf) >= _BATCH or t > ch.flush_at:
                 ch.flush()
             # mmengine's LoggerHook writes its train records every `interval` batches, and
-            # at the loader's end (batch_idx + 1 == its length).
+            # at the loader's end (batch_idx + 1 == its length); a watched log file says so
+            # itself (_patch_vis_backend).
             if after_iter and mode_id == 1:
                 every = st.get("log_every")
-                if every and ((inner + 1) % every == 0 or inner + 1 == st.get("train_len")):
+                if _log_due[0] or every and ((inner + 1) % every == 0 or inner + 1 == st.get("train_len")):
                     _tail_log(self)
+            train_after = after_iter and mode_id == 1
             if fn_name in _ITER_STAGES and not watched and not _faulted and hasattr(loop, "_iter") \
-                    and hasattr(loop, "stop_training"):
+                    and hasattr(loop, "stop_training") and not (train_after and not _logs_watched(self)):
+                # (An after_train_iter whose log records no watch tells stays on this path,
+                # which looks at the logger's interval.)
                 watch = _fast_watch(self) if lr_stage else None
                 one = getattr(watch, "one", None)
                 if one is not None:
                     one = _lr_source(self, one)
-                train_after = after_iter and mode_id == 1
-                every = st.get("log_every") if train_after else None
                 fast[fn_name] = (sid, mode_id, 2 if train_after and _hub_filled(self) is not None else 1 if after_iter else 0,
-                                 one, None if one is not None else watch,
-                                 (every, st.get("train_len")) if every else None)
+                                 one, None if one is not None else watch)
         except Exception as exc:
             _fault(fn_name, exc)
 
@@ -1804,26 +1813,32 @@ def _open_cols(runner, outputs):
     _cols[:] = [names, frozenset(names), hists, bases, 0]
 
 
-def _step_read(runner, buf, at, outputs, call, one, watch, fn_name):
+def _step_read(runner, buf, at, outputs, call, count, one, watch, fn_name):
     """mmengine's after_train_iter when its values are not the next row of the open run
     (other names, a first step, nested calls): the run so far is closed, this step's values
     read from the outputs themselves (what RuntimeInfoHook gave the hub, whatever else
-    wrote there since) and a run opened for its names."""
+    wrote there since) and a run opened for its names. `count`: the counted wrapper's
+    counter before the hooks (None if there is none), which goes first."""
     nested = len(buf) != at
     _end_cols(buf)
     values = _output_values(outputs)
     if not nested and one is not None:
+        if count is not None:
+            buf.append((9, count))
         buf.append((5,) + call[1:] + (one[2], _lr_update(one)) + values)
     else:
-        _nested_after(buf, at, values, call, one, watch, fn_name)
+        _nested_after(buf, at, values, call, count, one, watch, fn_name)
     _open_cols(runner, outputs)
 
 
-def _nested_after(buf, at, values, call, one, watch, fn_name):
+def _nested_after(buf, at, values, call, count, one, watch, fn_name):
     """mmengine's after_train_iter when the hooks made nested calls (a save): the step's
-    values and the call go before what those calls added, then the lr if it changed."""
+    optimizer steps, values and the call go before what those calls added, then the lr if
+    it changed."""
     tail = buf[at:]
     del buf[at:]
+    if count is not None:
+        buf.append((9, count))
     for k in range(0, len(values), 2):
         buf.append((1, 0, values[k + 1], values[k]))
     buf.append(call)
@@ -1836,15 +1851,21 @@ def _nested_after(buf, at, values, call, one, watch, fn_name):
 
 def _fast_rare(runner, ch, buf, t, loop):
     """What mmengine's fast path does seldom, after the hooks: the files a save made in
-    this call, a stop asked by a hook, a batch sent."""
+    this call, a stop asked by a hook, the log records written in it, a batch sent. (A
+    save or a log record sets the channel's deadline back, so that one comparison in the
+    fast path stands for all of these.)"""
     if _saving[0]:
         _saving[0] = False
         _scan(runner)
     if loop.stop_training is True and not _state.get("stopped"):
         _state["stopped"] = True
         ch.send(["stop", _hook_of_type(runner, "EarlyStoppingHook"), ""])
-    if len(buf) >= _BATCH or t > ch.deadline:
+    if _log_due[0]:
+        _tail_log(runner)
+    if len(buf) >= _BATCH or t > ch.flush_at:
         ch.flush()
+    else:
+        ch.deadline = ch.flush_at
 
 
 def _lr_source(runner, one):
@@ -1993,7 +2014,9 @@ def _patch_resume(runner_cls):
         _fast.clear()
         _end_cols(_channel.buffer)  # the rows so far are the old histories'
         if _counted[0] is not None:
+            # The counter as the checkpoint left it: a new base, no steps.
             _counted[1] = _counted[0]._inner_count
+            _channel.send(["counter", _counted[1]])
         _send_resumed(self, args[0] if args else kwargs.get("filename"))
 
     runner_cls.resume = _observed(original, look, report, "resume")
@@ -2079,20 +2102,54 @@ def _count_steps_of(wrapper, original, cls):
         if "update_params" in c.__dict__:
             return  # a subclass's own update_params: left as it is
     _counted[:] = [wrapper, wrapper._inner_count]
+    _channel.send(["counter", wrapper._inner_count])
     wrapper.update_params = original.__get__(wrapper, type(wrapper))
 
 
 def _count_steps(buf):
-    """The counted wrapper's steps since the last look, as bare 2s (before the call that
-    follows them)."""
+    """The counted wrapper's counter, as `(9, COUNT)`, if it moved since this was last
+    sent: the recorder counts the steps since the last count it saw (a row's or this
+    item's), before the call that follows. (`_counted[1]` is what this last sent: the
+    rows' counts are not noted there, so a count may be sent twice, which adds no step.)"""
     w = _counted[0]
     if w is not None:
         k = w._inner_count
-        d = k - _counted[1]
-        if d:
+        if k != _counted[1]:
             _counted[1] = k
-            if d > 0:
-                buf.extend([2] * d)
+            buf.append((9, k))
+
+
+def _patch_vis_backend(module):
+    """mmengine's LocalVisBackend writes each log record with `_dump`: after it, the call
+    under way reads the record from the file (in mmengine's fast path, at its end), so
+    the records are effects of the call that wrote them without the shim reading the file
+    at every logging interval."""
+    cls = getattr(module, "LocalVisBackend", None)
+    original = getattr(cls, "_dump", None)
+    if original is None or getattr(original, "_hooktrace", False):
+        return
+
+    def _dump(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        if not _faulted:
+            _log_due[0] = True
+            _channel.deadline = -1
+        return result
+
+    _dump._hooktrace = True
+    cls._dump = _dump
+
+
+def _logs_watched(runner):
+    """Whether every log file the run's visualizer may write is watched (its backends'
+    `_dump` is _patch_vis_backend's): then a log record tells the shim itself."""
+    backends = getattr(getattr(runner, "visualizer", None), "_vis_backends", None)
+    if not isinstance(backends, dict):
+        return False
+    for backend in backends.values():
+        if hasattr(backend, "_scalar_save_file") and not getattr(getattr(type(backend), "_dump", None), "_hooktrace", False):
+            return False
+    return True
 
 
 def _patch_optim_wrapper(module):
@@ -2388,7 +2445,8 @@ _TARGETS = {"mmcv.runner": _patch_mmcv, "mmcv.runner.base_runner": _patch_mmcv, 
             "mmengine.optim": _patch_optim_wrapper, "mmengine.model.averaged_model": _patch_averaged_model,
             "mmcv.runner.hooks.optimizer": _patch_mmcv_optimizer_hooks, "mmcv.runner.hooks.evaluation": _patch_mmcv_eval,
             "mmcv.runner.hooks.ema": _patch_mmcv_ema, "mmdet.core.hook.ema": _patch_mmdet_ema,
-            "mmengine.model": _patch_averaged_model}
+            "mmengine.model": _patch_averaged_model, "mmengine.visualization.vis_backend": _patch_vis_backend,
+            "mmengine.visualization": _patch_vis_backend}
 
 
 class _Finder(object):
@@ -2440,7 +2498,7 @@ def install():
     _channel = _Channel(os.environ["HOOKTRACE_SOCKET"])
     _per_hook_timing = os.environ.get("HOOKTRACE_PER_HOOK_TIMING") == "1"
     rank, world = _rank()
-    _channel.send(["hello", {"protocol": PROTOCOL_VERSION, "rank": rank, "world_size": world, "pid": os.getpid(), "argv": list(sys.argv),
+    _channel.send(["hello", {"protocol": PROTOCOL_VERSION, "t0": _channel.t0, "rank": rank, "world_size": world, "pid": os.getpid(), "argv": list(sys.argv),
                              "python": sys.version.split()[0]}])
     sys.meta_path.insert(0, _Finder())
     for name, patch in _TARGETS.items():

@@ -73,6 +73,34 @@ columns_malformed = [
 ]
 
 
+# Protocol 5: rows carry the counted wrapper's counter (the steps since the last count go
+# before the row), `(9, COUNT)` outside rows, a `counter` message sets the base; log
+# bytes `(8, HOOK, BYTES)`, split into records by the recorder.
+counted = [
+    '["stage",1,"after_train_iter"]',
+    '["lr_source",0,"",0,"ParamSchedulerHook"]',
+    '["counter",40]',
+    (6, 1, 0, 1, 1, 1, 100, 0, None, 41),           # one step
+    (6, 1, 0, 2, 2, 1, 200, 0, None, 41),           # none (a step skipped)
+    (9, 44),                                        # three outside a row
+    (6, 1, 0, 3, 3, 1, 300, 0, 0.5, None),          # no counted wrapper
+    (7, 3, "loss", [0.5, 0.25, 0.125]),
+    (9, 10),                                        # went back: a new base, no steps
+    (9, 11),                                        # one
+    (8, "LoggerHook", b'{"lr": 0.1, "step": 1}\n{"lr": 0.2, "st'),
+    (8, "LoggerHook", b'ep": 2, "nested": {"a": [1, 2]}}\nnot a record\n{"bad": }\n'),
+    (8, "LoggerHook", b'{"step": 3}'),              # a whole record without its newline
+]
+
+counted_malformed = [
+    (9, 5),                                         # a count before any base
+    (9, "five"),                                    # a count that is not an int
+    (6, 1, 0, 1, 1, 1, 100, 0, None, "x"),          # a row's count that is not an int
+    (8, "LoggerHook", "text, not bytes"),
+    (8, 3, b"{}\n"),                                # a hook name that is not a string
+]
+
+
 def write(name, data):
     with open(os.path.join(here, name), "wb") as f:
         f.write(data)
@@ -82,6 +110,8 @@ write("well_formed.marshal", marshal.dumps(well_formed, 4))
 write("malformed.marshal", marshal.dumps(malformed, 4))
 write("columns.marshal", marshal.dumps(columns, 4))
 write("columns_malformed.marshal", marshal.dumps(columns_malformed, 4))
+write("counted.marshal", marshal.dumps(counted, 4))
+write("counted_malformed.marshal", marshal.dumps(counted_malformed, 4))
 whole = marshal.dumps(well_formed, 4)
 write("truncated.marshal", whole[: len(whole) // 2])  # a batch cut off mid-item
 write("not_a_list.marshal", marshal.dumps("[\"hello\",{}]", 4))  # a message alone, not in a batch

@@ -1,9 +1,12 @@
-"""Checks the shim's log tailing on its own (no recorder): records are sent once each, a
-line still being written waits for its newline, a last record without one is sent, and
-a look that finds more than one read's worth reads it all. Prints "ok"; fails loudly.
+"""Checks the shim's log tailing on its own (no recorder): each look sends what was
+appended to the log file since the last one, once and whole (a look that finds more than
+one read's worth reads it all), as one `(8, HOOK, BYTES)` item. The looks' items are
+written to OUT (a marshal list, a list of items per look) for the recorder's decoder to
+split into records (CLITests.tailLog). Prints "ok"; fails loudly.
 
-Usage: python3 shim_tail_log.py SHIM_DIR"""
+Usage: python3 shim_tail_log.py SHIM_DIR OUT"""
 import json
+import marshal
 import os
 import sys
 import tempfile
@@ -13,6 +16,7 @@ import hooktrace_shim as shim  # noqa: E402
 
 shim._channel = shim._Channel("@unused")  # nothing is sent: the buffer is looked at
 shim._state.clear()
+shim._state["log_hook"] = "LoggerHook"
 
 
 class Runner(object):
@@ -27,31 +31,40 @@ log_dir = tempfile.mkdtemp(prefix="hooktrace-tail-")
 os.makedirs(os.path.join(log_dir, "vis_data"))
 path = os.path.join(log_dir, "vis_data", "scalars.json")
 runner = Runner(log_dir)
+looks = []
 
 
 def write(text):
     with open(path, "a") as f:
         f.write(text)
+    return text.encode("utf-8")
 
 
 def look():
     buf = shim._channel.buffer
     del buf[:]
+    shim._log_due[0] = True
     shim._tail_log(runner)
-    return [json.loads(m)[2] for m in buf]
+    assert not shim._log_due[0], "a look answers the log record's call"
+    items = list(buf)
+    looks.append(items)
+    assert all(i[:2] == (8, "LoggerHook") for i in items) and len(items) <= 1, items
+    return b"".join(i[2] for i in items)
 
 
-assert look() == [], "no log file yet"
-write('{"lr": 0.1, "step": 1}\n{"lr": 0.2, "st')
-assert look() == [{"lr": 0.1, "step": 1}], "a whole record, the one being written held back"
-assert look() == [], "nothing new"
-write('ep": 2}\nnot a record\n')
-assert look() == [{"lr": 0.2, "step": 2}], "the held line completed; a line that is not an object skipped"
-write('{"lr": 0.3, "step": 3}')
-assert look() == [{"lr": 0.3, "step": 3}], "a last record without its newline is whole"
+assert look() == b"", "no log file yet"
+sent = write('{"lr": 0.1, "step": 1}\n{"lr": 0.2, "st')
+assert look() == sent, "what was appended, a line being written too"
+assert look() == b"", "nothing new: nothing sent"
+sent = write('ep": 2}\nnot a record\n')
+assert look() == sent
+sent = write('{"lr": 0.3, "step": 3}')
+assert look() == sent
 big = [{"step": 100 + i, "note": "x" * 200} for i in range(1000)]  # ~230 KB: several reads
-write("\n" + "\n".join(json.dumps(r) for r in big) + "\n")
-assert look() == big, "everything appended since the last look"
-write('{"caf\xe9": 1}\n')
-assert look() == [{"caf\xe9": 1}], "UTF-8 text"
+sent = write("\n" + "\n".join(json.dumps(r) for r in big) + "\n")
+assert look() == sent, "everything appended since the last look"
+sent = write('{"caf\xe9": 1}\n{"broken": }\n')
+assert look() == sent, "UTF-8 text"
+with open(sys.argv[2], "wb") as f:
+    f.write(marshal.dumps(looks, 4))
 print("ok")

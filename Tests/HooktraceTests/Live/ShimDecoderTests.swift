@@ -33,7 +33,7 @@ struct ShimDecoderTests {
         var out: [ShimDecoder.Decoded] = []
         for (i, item) in items.enumerated() {
             let d = decoder.decode(item, values: rows[i])
-            if case .message(let kind, let f) = d, kind == "stage" || kind == "lr_source" {
+            if case .message(let kind, let f) = d, kind == "stage" || kind == "lr_source" || kind == "counter" {
                 let defined = decoder.define(kind, f)
                 #expect(defined, "\(kind) \(f)")
             }
@@ -123,6 +123,51 @@ struct ShimDecoderTests {
         ], "\(problems)")
         let calls = d.flatMap { x -> [Event] in if case .events(let e) = x { e } else { [] } }
         #expect(calls == [1, 2, 3, 4].map { Self.call("after_train_iter", 0, $0, $0, Int64($0 * 100)) })
+    }
+
+    @Test("protocol 5: optimizer steps are the counter's moves since the last count seen (rows, (9, COUNT), a counter base); log bytes split into records across items")
+    func countedSteps() throws {
+        let (d, problems) = try Self.decodeBatch("counted.marshal")
+        #expect(problems.isEmpty, "\(problems)")
+        try #require(d.count == 13)
+        let step = Event.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: true, gradNorm: nil)))
+        let loss = { (v: Double) in Event.observe(Observation(kind: .logVar, name: "loss", value: .double(v))) }
+        #expect(d[2] == .message(kind: "counter", fields: [.int(40)]))
+        #expect(d[3] == .events([step, loss(0.5), Self.call("after_train_iter", 0, 1, 1, 100)]))
+        #expect(d[4] == .events([loss(0.25), Self.call("after_train_iter", 0, 2, 2, 200)]))
+        #expect(d[5] == .events([step, step, step]))
+        #expect(d[6] == .events([loss(0.125), Self.call("after_train_iter", 0, 3, 3, 300),
+                                 .effect(Effect(hook: "ParamSchedulerHook", .setLR(optimizer: "", group: 0, value: 0.5)))]))
+        #expect(d[8] == .events([]))
+        #expect(d[9] == .events([step]))
+        let log = { (fields: [Field]) in Event.effect(Effect(hook: "LoggerHook", .log(fields))) }
+        #expect(d[10] == .logRecords([log([Field("lr", .double(0.1)), Field("step", .int(1))])], unreadable: []))
+        // The held line completed; nested values kept whole as JSON text; a line that is
+        // not an object skipped; one that looks like a record but is not JSON reported.
+        #expect(d[11] == .logRecords([log([Field("lr", .double(0.2)), Field("step", .int(2)), Field("nested", .string("{\"a\":[1,2]}"))])],
+                                     unreadable: ["{\"bad\": }"]))
+        #expect(d[12] == .logRecords([log([Field("step", .int(3))])], unreadable: []))
+    }
+
+    @Test("protocol 5's counts and log bytes of the wrong types are reported, never guessed at")
+    func countedMalformed() throws {
+        let d = try Self.decode("counted_malformed.marshal")
+        let reports = d.compactMap { x -> String? in if case .malformed(let what, let example) = x { "\(what): \(example)" } else { nil } }
+        #expect(reports == [
+            "step counts before their base: (9, 5)",
+            "step counts: (9, 'five')",
+            "iteration rows: (6, 1, 0, 1, 1, 1, 100, 0, None, 'x')",
+            "log data tuples: (8, 'LoggerHook', 'text, not bytes')",
+            "log data tuples: (8, 3, b'{}\n' (3 bytes))",
+        ], "\(reports)")
+    }
+
+    @Test("protocol 5's times count from hello's t0")
+    func timeBase() {
+        var decoder = ShimDecoder()
+        decoder.timeBase = 1_000_000_000_000
+        let tuple = MarshalValue.list([.int(0), .int(0), .int(0), .int(0), .int(0), .int(1), .int(1_000_000_000_005)])
+        #expect(decoder.decode(tuple) == .events([Self.call("stage0", 0, 0, 0, 5)]))
     }
 
     @Test("a batch cut off, or one that is not a list, is not read at all (the recorder reports it whole)")
