@@ -60,6 +60,8 @@ class EpochBasedTrainLoop(object):
         self.dynamic_milestones, self.dynamic_intervals = [0, 3], [2, 1]
         self.stop_training = False
         self.length = length
+        self._epoch = 0  # the counters the runner's epoch and iter are (as mmengine's loops have)
+        self._iter = 0
 
 
 class ValLoop(object):

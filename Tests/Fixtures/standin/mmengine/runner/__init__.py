@@ -1,15 +1,40 @@
+class _TrainLoop(object):
+    """Stand-in of mmengine's train loop: the counters the runner's epoch/iter read."""
+
+    def __init__(self):
+        self._epoch = 0
+        self._iter = 0
+        self.stop_training = False
+
+
 class Runner(object):
-    """Stand-in of mmengine.runner.Runner: call_hook(fn_name, **kwargs), epoch/iter properties."""
+    """Stand-in of mmengine.runner.Runner: call_hook(fn_name, **kwargs), epoch/iter properties
+    (its train loop's counters, as mmengine's: the shim's iteration fast paths read those)."""
 
     def __init__(self, hooks, optimizer, max_epochs, length):
         self._hooks = hooks
         self.optimizer = optimizer
         self.max_epochs = max_epochs
         self.length = length
-        self.epoch = 0
-        self.iter = 0
+        self._train_loop = _TrainLoop()
         self.work_dir = None
         self.log_dir = None
+
+    @property
+    def epoch(self):
+        return self._train_loop._epoch
+
+    @epoch.setter
+    def epoch(self, value):
+        self._train_loop._epoch = value
+
+    @property
+    def iter(self):
+        return self._train_loop._iter
+
+    @iter.setter
+    def iter(self, value):
+        self._train_loop._iter = value
 
     @property
     def hooks(self):
