@@ -108,7 +108,7 @@ package struct ShimDecoder {
         var rows: [Int] = []
         for (i, item) in items.enumerated() {
             guard case .list(let t) = item, let k = kind(t) else { continue }
-            if k == 6 && (t.count == 9 || t.count == 12) {
+            if k == 6 && (t.count == 9 || t.count == 10) {
                 rows.append(i)
             } else if k == 7 {
                 defer { rows.removeAll(keepingCapacity: true) }
@@ -155,31 +155,18 @@ package struct ShimDecoder {
             return .events([.call(call)])
         case .list(let t) where t.count >= 9 && t.count % 2 == 1 && Self.kind(t) == 5:
             return iteration(t).map { .events($0) } ?? .malformed(what: "iteration tuples", example: item.description)
-        case .list(let t) where (t.count == 9 || t.count == 12) && Self.kind(t) == 6:
+        case .list(let t) where (t.count == 9 || t.count == 10) && Self.kind(t) == 6:
             // Protocol 4: the same, its values in the batch's columns (rowValues).
-            // Protocol 5 adds the counted wrapper's counter (None without one), whose
-            // optimizer steps since the last count go before the values, and the
-            // iteration's before_train_iter (its stage and time, the row's counters; None,
-            // None when it went on its own), which goes first.
-            var first: [Event] = []
-            if t.count == 12 {
-                switch (t[10], t[11]) {
-                case (.none, .none):
-                    break
-                case (.int(let sid), .int(let time)):
-                    guard let call = call([.int(0), .int(sid), t[2], t[3], t[4], t[5], .int(time)]) else { return .malformed(what: "iteration rows", example: item.description) }
-                    first.append(.call(call))
-                default:
-                    return .malformed(what: "iteration rows", example: item.description)
-                }
-                if case .int(let count) = t[9] {
-                    guard let s = self.steps(to: count) else { return .malformed(what: "step counts before their base", example: item.description) }
-                    first += s
-                } else if t[9] != .none {
-                    return .malformed(what: "iteration rows", example: item.description)
-                }
+            // Protocol 5 adds the counted wrapper's counter (None without one): the
+            // optimizer steps since the last count go first.
+            var steps: [Event] = []
+            if t.count == 10, case .int(let count) = t[9] {
+                guard let s = self.steps(to: count) else { return .malformed(what: "step counts before their base", example: item.description) }
+                steps = s
+            } else if t.count == 10, t[9] != .none {
+                return .malformed(what: "iteration rows", example: item.description)
             }
-            return iteration(t, values: values ?? []).map { .events(first + $0) } ?? .malformed(what: "iteration rows", example: item.description)
+            return iteration(t, values: values ?? []).map { .events(steps + $0) } ?? .malformed(what: "iteration rows", example: item.description)
         case .list(let t) where t.count == 3 && Self.kind(t) == 8:
             // Protocol 5: what the logger hook HOOK appended to its log file since the
             // last look, raw.

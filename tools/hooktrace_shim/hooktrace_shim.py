@@ -99,8 +99,6 @@ class _Channel(object):
         # The buffer is emptied in place: call_hook holds a reference to it across sends.
         if self.hold and not force:
             return  # a nested call (before_save_checkpoint) inside a call still being written
-        if _pend[0] is not None:
-            _unpend(self.buffer)
         if _cols[4]:
             _close_cols(self.buffer)  # the step values of the rows in this batch
         if not self.buffer or self.failed:
@@ -1482,7 +1480,6 @@ def _patch_mmengine(module):
     # steps are told by its counter (module state: a fault or resume resets them).
     cols = _cols
     counted = _counted
-    pend = _pend
 
     def call_hook(self, fn_name, **kwargs):
         # As for mmcv: the recorder's own faults stop the recording, not the training.
@@ -1494,19 +1491,11 @@ def _patch_mmengine(module):
             if f[2] == 0:
                 # before_*_iter: the call alone; after the hooks, only what is rare (a save,
                 # a stop, a batch due: the buffer's size is looked at in the after_* calls).
-                # before_train_iter's call waits, with where it goes, for its after_train_iter
-                # to carry it in the row (no tuple kept per call): see _pend.
                 try:
                     loop = self._train_loop
                     buf = ch.buffer
                     t = _perf_ns()
-                    if f[1] == 1:
-                        if pend[0] is not None:
-                            buf.insert(pend[1], pend[0])
-                        pend[0] = (0, f[0], loop._epoch, loop._iter, kwargs.get("batch_idx", 0), 1, t)
-                        pend[1] = len(buf)
-                    else:
-                        buf.append((0, f[0], loop._epoch, loop._iter, kwargs.get("batch_idx", 0), f[1], t))
+                    buf.append((0, f[0], loop._epoch, loop._iter, kwargs.get("batch_idx", 0), f[1], t))
                 except Exception as exc:
                     fast.clear()
                     _fault(fn_name, exc)
@@ -1532,11 +1521,6 @@ def _patch_mmengine(module):
                 # kind: 1 the step's outputs read from themselves first (after_val_iter…),
                 # 2 mmengine's after_train_iter with its values in the message hub.
                 # one/watch: the lr watch.
-                # The iteration's before_train_iter, if it waits (_pend): carried by this
-                # call's row when nothing came between and the counters are the same, else
-                # put in its place now. It waits on through the hooks (`b`): a nested call
-                # or a fault puts it in its place (the start of this call's items) first.
-                b = pend[0]
                 sid, mode_id, kind, one, watch = f
                 loop = self._train_loop
                 buf = ch.buffer
@@ -1544,9 +1528,6 @@ def _patch_mmengine(module):
                 epoch = loop._epoch
                 it = loop._iter
                 t = _perf_ns()
-                if b is not None and (pend[1] != len(buf) or b[3] != it or b[4] != inner or kind != 2):
-                    _unpend(buf)
-                    b = None
                 # What the step produced happened before this call: it goes first.
                 # (mmengine's models return an OrderedDict: BaseModel.parse_losses.)
                 if kind == 2 and isinstance(pending := kwargs.get("outputs"), dict):
@@ -1563,9 +1544,6 @@ def _patch_mmengine(module):
                     ch.hold = True
                 else:
                     pending = None
-                    if b is not None:
-                        _unpend(buf)
-                        b = None
                     if kind:
                         if mode_id == 1:  # (no optimizer steps in val and test loops)
                             _count_steps(buf)
@@ -1574,7 +1552,7 @@ def _patch_mmengine(module):
             except Exception as exc:
                 ch.hold = False
                 fast.clear()
-                _fault(fn_name, exc)  # (a waiting before_train_iter goes with the fault's batch)
+                _fault(fn_name, exc)
                 return original(self, fn_name, **kwargs)
             try:
                 if own:
@@ -1591,25 +1569,13 @@ def _patch_mmengine(module):
                 # place; the step's values go with the failure.
                 if pending is not None:
                     ch.hold = False
-                    if b is not None and pend[0] is not b:
-                        at += 1  # a nested call put it in its place
-                    elif b is not None:
-                        pend[0] = None
-                        buf.insert(at, b)
-                        at += 1
-                    buf[at:at] = ([] if k is None else [(9, k)]) + [(0, sid, epoch, it, inner, mode_id, t)]
+                    buf[at:at] = [(0, sid, epoch, it, inner, mode_id, t)] if k is None else [(9, k), (0, sid, epoch, it, inner, mode_id, t)]
                 raise
             # (After a fault of the shim's own in a nested call, `buf` is the buffer _fault
             # set aside: what is added to it here is never sent.)
             try:
                 if pending is not None:
                     ch.hold = False
-                    if b is not None:
-                        if pend[0] is b:
-                            pend[0] = None  # this call places it
-                        else:
-                            b = None  # a nested call put it in its place, where this call's items start
-                            at += 1
                     if len(buf) == at and pending.keys() == cols[1]:
                         # The common case, in one tuple: the call, the lr if it changed (None
                         # if not); the step's values are the next row of the open run of
@@ -1623,20 +1589,14 @@ def _patch_mmengine(module):
                                     v = _scalar(v)
                             else:
                                 v = None
-                            if b is None:
-                                buf.append((6, sid, epoch, it, inner, mode_id, t, source, v, k, None, None))
-                            else:
-                                buf.append((6, sid, epoch, it, inner, mode_id, t, source, v, k, b[1], b[6]))
+                            buf.append((6, sid, epoch, it, inner, mode_id, t, source, v, k))
                         else:
                             # Several param groups: their changes follow the row.
-                            buf.append((6, sid, epoch, it, inner, mode_id, t, -1, None, k, None if b is None else b[1], None if b is None else b[6]))
+                            buf.append((6, sid, epoch, it, inner, mode_id, t, -1, None, k))
                             if watch is not None:
                                 watch(fn_name)
                         cols[4] += 1
                     else:
-                        if b is not None:
-                            buf.insert(at, b)
-                            at += 1
                         _step_read(self, buf, at, pending, (0, sid, epoch, it, inner, mode_id, t), k, one, watch, fn_name)
                 elif one is not None:
                     _lr_changed(buf, one)
@@ -1648,8 +1608,6 @@ def _patch_mmengine(module):
                     _fast_rare(self, ch, buf, t, loop)
             except Exception as exc:
                 fast.clear()
-                if b is not None and pend[0] is not b:
-                    _place_before(buf, b, at)
                 _fault(fn_name, exc)
             return
         if _faulted:
@@ -1657,8 +1615,6 @@ def _patch_mmengine(module):
         ch = _channel
         st = _state
         try:
-            if pend[0] is not None:
-                _unpend(ch.buffer)
             if "started" not in st:
                 st["started"] = True
                 _start(self, "mmengine")
@@ -1778,33 +1734,6 @@ def _patch_mmengine(module):
     runner_cls.call_hook = call_hook
     _patch_save(runner_cls)
     _patch_resume(runner_cls)
-
-
-# mmengine's before_train_iter as it waits for its after_train_iter (protocol 5): its call
-# tuple and the buffer's length when it was made. The after_train_iter's row carries its
-# stage and time when nothing came between; otherwise, and before anything else reads or
-# sends the buffer (a flush, the general path, a fault), it goes in its place (_unpend).
-# A tuple kept only from one call to the next is cheaper than one kept in the buffer until
-# the batch goes: measured, ~0.2 µs per call_hook.
-_pend = [None, 0]
-
-
-def _unpend(buf):
-    """The waiting before_train_iter call, in its place in the buffer."""
-    call = _pend[0]
-    if call is not None:
-        _pend[0] = None
-        buf.insert(_pend[1], call)
-
-
-def _place_before(buf, call, at):
-    """After a fault of the shim's own in an after_train_iter that had taken its waiting
-    before_train_iter `call` (to place it itself): the call in its place, `at`, unless it
-    is there already, alone or in a row."""
-    for x in buf:
-        if x == call or (x.__class__ is tuple and len(x) == 12 and x[0] == 6 and x[10] == call[1] and x[11] == call[6]):
-            return
-    buf.insert(at, call)
 
 
 # mmengine's after_train_iter rows (protocol 4): the step's values are not read at each

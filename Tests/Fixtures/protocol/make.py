@@ -74,18 +74,16 @@ columns_malformed = [
 
 
 # Protocol 5: rows carry the counted wrapper's counter (the steps since the last count go
-# before the row) and the iteration's before_train_iter (its stage and time), `(9, COUNT)`
-# outside rows, a `counter` message sets the base; log bytes `(8, HOOK, BYTES)`, split
-# into records by the recorder.
+# before the row), `(9, COUNT)` outside rows, a `counter` message sets the base; log
+# bytes `(8, HOOK, BYTES)`, split into records by the recorder.
 counted = [
-    '["stage",0,"before_train_iter"]',
     '["stage",1,"after_train_iter"]',
     '["lr_source",0,"",0,"ParamSchedulerHook"]',
     '["counter",40]',
-    (6, 1, 0, 1, 1, 1, 100, 0, None, 41, 0, 50),    # one step; its before_train_iter at 50
-    (6, 1, 0, 2, 2, 1, 200, 0, None, 41, None, None),  # none (a step skipped); the before went alone
+    (6, 1, 0, 1, 1, 1, 100, 0, None, 41),           # one step
+    (6, 1, 0, 2, 2, 1, 200, 0, None, 41),           # none (a step skipped)
     (9, 44),                                        # three outside a row
-    (6, 1, 0, 3, 3, 1, 300, 0, 0.5, None, 0, 250),  # no counted wrapper
+    (6, 1, 0, 3, 3, 1, 300, 0, 0.5, None),          # no counted wrapper
     (7, 3, "loss", [0.5, 0.25, 0.125]),
     (9, 10),                                        # went back: a new base, no steps
     (9, 11),                                        # one
@@ -97,9 +95,7 @@ counted = [
 counted_malformed = [
     (9, 5),                                         # a count before any base
     (9, "five"),                                    # a count that is not an int
-    (6, 1, 0, 1, 1, 1, 100, 0, None, "x", None, None),  # a row's count that is not an int
-    (6, 1, 0, 1, 1, 1, 100, 0, None, None, 0, None),  # a before call without its time
-    (6, 1, 0, 1, 1, 1, 100, 0, None, None),         # protocol 5's row without the before fields
+    (6, 1, 0, 1, 1, 1, 100, 0, None, "x"),          # a row's count that is not an int
     (8, "LoggerHook", "text, not bytes"),
     (8, 3, b"{}\n"),                                # a hook name that is not a string
 ]
