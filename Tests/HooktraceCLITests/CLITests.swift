@@ -784,6 +784,72 @@ struct LiveRecordTests {
         #expect(logs.last?.fields.contains(Field("step", .int(2))) == true)
     }
 
+    /// The shim's hot path for mmengine (protocols 4 and 5) without torch: a stand-in run
+    /// whose iteration calls all take it (Tests/Fixtures/standin/train_mmengine_hot.py).
+    @Test("mmengine's hot path (stand-in): each step's values from the message hub, its one optimizer step, the lr and the log records on their calls, across name changes, nested saves and batches")
+    func mmengineHotPath() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("hot.htrace"), expectedFile = scratch.file("hot.json")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmengine_hot.py", expectedFile])
+        #expect(r.status == 0 && !r.stderr.contains("the recorder could not read"), "\(r.stderr)")
+        // What the program saw: each step's outputs and the lr after its after_train_iter,
+        // and the log records it wrote.
+        let lines = try String(contentsOfFile: expectedFile, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        var outputs: [Int: [(String, Double)]] = [:], lrs: [Int: Double] = [:]
+        var logs: [[(key: String, value: JSONValue)]] = []
+        for line in lines {
+            if case .array(let records)? = line["logs"] {
+                logs = records.compactMap { if case .object(let m) = $0 { m } else { nil } }
+            } else if case .int(let it)? = line["iter"], case .object(let o)? = line["outputs"], let lr = line["lr"]?.number {
+                outputs[Int(it)] = o.compactMap { m in m.value.number.map { (m.key, $0) } }
+                lrs[Int(it)] = lr
+            }
+        }
+        try #require(outputs.count == 800 && logs.count == 114)
+        // The recording, iteration by iteration: before_train_iter, one optimizer step, the
+        // step's values, after_train_iter, the lr it set (then a nested save, a log record).
+        var seen = 0, logIndex = 0
+        var pending: [Event] = []
+        var lastAfter = -1
+        for e in try Self.events(trace).map(\.event) {
+            if case .call(let c) = e, c.stage == "after_train_iter" {
+                let it = c.iter
+                let steps = pending.filter { if case .effect(let x) = $0, case .optimizerStep = x.action { true } else { false } }
+                let values = pending.compactMap { x -> (String, Double)? in
+                    if case .observe(let o) = x, o.kind == .logVar, case .double(let v) = o.value { (o.name, v) } else { nil }
+                }
+                #expect(steps.count == 1, "iteration \(it): \(steps.count) optimizer steps before its after_train_iter")
+                let want = outputs[it] ?? []
+                #expect(values.map(\.0) == want.map(\.0) && values.map(\.1) == want.map(\.1), "iteration \(it): \(values) against \(want)")
+                pending = []
+                lastAfter = it
+                seen += 1
+                continue
+            }
+            if case .call(let c) = e {
+                if c.stage == "before_save_checkpoint" { #expect(lastAfter == 249 || lastAfter == 499, "a save after iteration \(lastAfter)") }
+                if c.stage != "before_save_checkpoint" { lastAfter = -1 }
+                pending = []
+                continue
+            }
+            if case .effect(let x) = e, case .setLR(_, _, let v) = x.action, lastAfter >= 0 {
+                #expect(v == lrs[lastAfter], "iteration \(lastAfter): lr \(v) against \(String(describing: lrs[lastAfter]))")
+                #expect(x.hook == "ParamSchedulerHook")
+                continue
+            }
+            if case .effect(let x) = e, case .log(let fields) = x.action {
+                try #require(logIndex < logs.count)
+                let want = logs[logIndex]
+                #expect(lastAfter >= 0 && (lastAfter % 400 + 1) % 7 == 0, "a log record after iteration \(lastAfter)")
+                #expect(fields.map(\.key) == want.map(\.key) && fields.first?.value == .double(want.first?.value.number ?? .nan), "\(fields)")
+                logIndex += 1
+                continue
+            }
+            pending.append(e)
+        }
+        #expect(seen == 800 && logIndex == 114, "\(seen) after_train_iter calls, \(logIndex) log records")
+    }
+
     @Test("a plain mmengine script's recording replays without a config: the settings come from the runner's objects; what-ifs change them; a runner without them is said")
     func mmengineReplayWithoutConfig() throws {
         let scratch = Scratch()

@@ -1,0 +1,105 @@
+"""A stand-in mmengine training that takes the recorder shim's hot path for every
+iteration call, as a real mmengine run does: the runner's counters in its train loop,
+mmengine's RuntimeInfoHook putting each step's outputs into the message hub (the shim
+reads them from there in columns), the optimizer wrapper stepped once per step by
+mmengine's own train_step (the shim tells the steps by its counter), log records written
+by the local visualization backend's `_dump` (the shim sends the file's bytes), an lr
+changed at every iteration. On the way: the outputs' names change for a while (the run
+of rows ends, values are read from the outputs), a checkpoint save nested in an
+after_train_iter, more than a batch of items.
+
+Prints, as JSON lines, what the recording must hold: each step's outputs, the lr after
+each after_train_iter, the log records. Usage: python3 train_mmengine_hot.py OUT_JSON
+"""
+import json
+import shutil
+import sys
+import tempfile
+
+from mmengine.hooks import RuntimeInfoHook
+from mmengine.logging import MessageHub
+from mmengine.model.base_model.base_model import BaseModel
+from mmengine.optim import OptimWrapper
+from mmengine.runner import Runner
+from mmengine.visualization import LocalVisBackend, Visualizer
+
+
+class SGD(object):
+    def __init__(self):
+        self.param_groups = [{"lr": 0.1, "momentum": 0.9}]
+
+
+class Model(BaseModel):
+    def loss(self, data):
+        it = data
+        losses = {"loss": 1.0 / (it + 1)}
+        if 300 <= it < 320:
+            losses["loss_aux"] = it / 7.0  # a value of a while (a detector's optional loss)
+        return losses
+
+
+class ParamSchedulerHook(object):
+    priority = "LOW"
+
+    def after_train_iter(self, runner, batch_idx=0, data_batch=None, outputs=None):
+        for g in runner.optimizer.param_groups:
+            g["lr"] = g["lr"] * 0.995
+
+
+class LoggerHook(object):
+    priority = "BELOW_NORMAL"
+    interval = 7
+
+    def after_train_iter(self, runner, batch_idx=0, data_batch=None, outputs=None):
+        if (batch_idx + 1) % self.interval == 0:
+            runner.visualizer.add_scalars({"loss": outputs["loss"], "iter": runner.iter + 1}, step=runner.iter + 1)
+
+
+class CheckpointHook(object):
+    priority = "VERY_LOW"
+
+    def after_train_iter(self, runner, batch_idx=0, data_batch=None, outputs=None):
+        if runner.iter + 1 in (250, 500):
+            runner.call_hook("before_save_checkpoint", checkpoint={})
+
+
+class HotRunner(Runner):
+    def train(self):
+        self.call_hook("before_run")
+        self.call_hook("before_train")
+        expected = []
+        for _ in range(self.max_epochs):
+            self.call_hook("before_train_epoch")
+            for i in range(self.length):
+                self.call_hook("before_train_iter", batch_idx=i, data_batch=None)
+                outputs = self.model.train_step(self.iter, self.optim_wrapper)
+                self.call_hook("after_train_iter", batch_idx=i, data_batch=None, outputs=outputs)
+                expected.append({"iter": self.iter, "outputs": outputs, "lr": self.optimizer.param_groups[0]["lr"]})
+                self.iter += 1
+            self.epoch += 1
+            self.call_hook("after_train_epoch")
+        self.call_hook("after_train")
+        self.call_hook("after_run")
+        return expected
+
+
+work_dir = tempfile.mkdtemp(prefix="standin-mmengine-hot-")
+try:
+    optimizer = SGD()
+    runner = HotRunner([RuntimeInfoHook(), LoggerHook(), ParamSchedulerHook(), CheckpointHook()], optimizer,
+                       max_epochs=2, length=400)
+    runner.message_hub = MessageHub()
+    backend = LocalVisBackend(work_dir + "/vis_data")
+    runner.visualizer = Visualizer([backend])
+    runner.model = Model()
+    runner.optim_wrapper = OptimWrapper(optimizer)
+    runner.work_dir = runner.log_dir = work_dir
+    expected = runner.train()
+    with open(backend._scalar_save_file) as f:
+        logs = [json.loads(line) for line in f]
+    with open(sys.argv[1], "w") as f:
+        for e in expected:
+            f.write(json.dumps(e) + "\n")
+        f.write(json.dumps({"logs": logs}) + "\n")
+finally:
+    shutil.rmtree(work_dir, ignore_errors=True)
