@@ -786,11 +786,14 @@ struct LiveRecordTests {
 
     /// The shim's hot path for mmengine (protocols 4 and 5) without torch: a stand-in run
     /// whose iteration calls all take it (Tests/Fixtures/standin/train_mmengine_hot.py).
-    @Test("mmengine's hot path (stand-in): each step's values from the message hub, its one optimizer step, the lr and the log records on their calls, across name changes, nested saves and batches")
-    func mmengineHotPath() throws {
+    /// With `own-dump` the log is written by a backend whose `_dump` the shim does not
+    /// watch: after_train_iter takes the general path, which reads it at the logger's interval.
+    @Test("mmengine's hot path (stand-in): each step's values from the message hub, its one optimizer step, the lr and the log records on their calls, across name changes, nested saves and batches",
+          arguments: ["watched", "own-dump"])
+    func mmengineHotPath(logs mode: String) throws {
         let scratch = Scratch()
         let trace = scratch.file("hot.htrace"), expectedFile = scratch.file("hot.json")
-        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmengine_hot.py", expectedFile])
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmengine_hot.py", expectedFile, mode])
         #expect(r.status == 0 && !r.stderr.contains("the recorder could not read"), "\(r.stderr)")
         // What the program saw: each step's outputs and the lr after its after_train_iter,
         // and the log records it wrote.
