@@ -506,7 +506,7 @@ package final class LiveRecorder {
             try emit(c, .effect(Effect(hook: hook, .bestUpdate(key: key, value: value, checkpoint: string(p[2]) ?? ""))))
         case "log":
             guard p.count >= 2, case .object(let members) = p[1] else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
-            try emit(c, .effect(Effect(hook: string(p[0]) ?? "TextLoggerHook", .log(members.map { Field($0.key, scalar($0.value)) }))))
+            try emit(c, ShimDecoder.logRecord(hook: string(p[0]) ?? "TextLoggerHook", members))
         case "span":
             guard p.count >= 3 else { return session.malformed("\"\(kind)\" messages", JSONValue.array(p).compact) }
             try emit(c, .hookSpan(HookSpan(hook: string(p[0]) ?? "?", start: Int64(int(p[1]) ?? 0) &- c.decoder.timeBase, duration: Int64(int(p[2]) ?? 0))))

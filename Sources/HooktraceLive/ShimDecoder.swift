@@ -147,7 +147,7 @@ package struct ShimDecoder {
         case .int(2):
             // The common optimizer step in its short form (protocol 3): stepped, no
             // clipping, one optimizer.
-            return .events([.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: true, gradNorm: nil)))])
+            return .events([Self.plainStep])
         case .list(let t) where t.count == 7:
             guard case .int(0) = t[0], let call = call(t) else {
                 return .malformed(what: "call tuples", example: item.description)
@@ -234,9 +234,19 @@ package struct ShimDecoder {
                 unreadable.append(text)
                 continue
             }
-            events.append(.effect(Effect(hook: hook, .log(members.map { Field($0.key, Self.scalar($0.value)) }))))
+            events.append(Self.logRecord(hook: hook, members))
         }
         return .logRecords(events, unreadable: unreadable)
+    }
+
+    /// The common optimizer step: stepped, no clipping, one optimizer (a bare `2`, or a
+    /// counter's move).
+    private static let plainStep = Event.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: true, gradNorm: nil)))
+
+    /// A log record of `hook` (a `log` message's, or a line of log bytes), its fields as
+    /// the trace keeps them.
+    package static func logRecord(hook: String, _ members: [(key: String, value: JSONValue)]) -> Event {
+        .effect(Effect(hook: hook, .log(members.map { Field($0.key, scalar($0.value)) })))
     }
 
     /// A log field's value as the trace keeps it; a nested dict or list whole, as its
@@ -261,8 +271,7 @@ package struct ShimDecoder {
         }
         stepCount = count
         guard count > last else { return [] }
-        let step = Event.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: true, gradNorm: nil)))
-        return Array(repeating: step, count: Int(min(count - last, 1 << 20)))
+        return Array(repeating: Self.plainStep, count: Int(min(count - last, 1 << 20)))
     }
 
     /// `(0, STAGE_ID, EPOCH, ITER, INNER_ITER, MODE_ID, T_NS)`'s call (fields 1… of `t`).

@@ -1165,7 +1165,7 @@ def _fault(stage, exc):
     _channel.quiet = True
     _plain_wrapper[0] = None
     _counted[0] = None
-    _cols[:] = [None, None, None, None, 0]
+    _no_cols()
 
 
 def _patch_mmcv_save(cls):
@@ -1742,6 +1742,11 @@ def _patch_mmengine(module):
 # The open run: [names in the outputs' order, their set, the HistoryBuffers, the
 # histories' lengths before the run's first row, rows]; names is None when none is open.
 _cols = [None, None, None, None, 0]
+
+
+def _no_cols():
+    """No run of rows open: the next step's values are read directly."""
+    _cols[:] = [None, None, None, None, 0]
 # Runs stop this far before a history's max_length (beyond it, lengths stop growing).
 _COLS_MARGIN = 4 * _BATCH
 
@@ -1783,14 +1788,14 @@ def _close_cols(buf):
     if not go_on:
         # The next step reads its values directly and opens a run again, with the
         # histories looked up afresh (one may have been replaced).
-        _cols[:] = [None, None, None, None, 0]
+        _no_cols()
 
 
 def _end_cols(buf):
     """Closes the open run and opens none: the next step's values are read directly."""
     if _cols[4]:
         _close_cols(buf)
-    _cols[:] = [None, None, None, None, 0]
+    _no_cols()
 
 
 def _open_cols(runner, outputs):
@@ -1839,8 +1844,7 @@ def _nested_after(buf, at, values, call, count, one, watch, fn_name):
     del buf[at:]
     if count is not None:
         buf.append((9, count))
-    for k in range(0, len(values), 2):
-        buf.append((1, 0, values[k + 1], values[k]))
+    _append_values(buf, values)
     buf.append(call)
     buf.extend(tail)
     if one is not None:
@@ -1911,9 +1915,13 @@ def _step_values(buf, outputs):
     """The step's outputs as observations, each read from its own value (mmengine's fast
     path when RuntimeInfoHook does not put them in the message hub, or outside training)."""
     if isinstance(outputs, dict):
-        values = _output_values(outputs)
-        for k in range(0, len(values), 2):
-            buf.append((1, 0, values[k + 1], values[k]))
+        _append_values(buf, _output_values(outputs))
+
+
+def _append_values(buf, values):
+    """Step values (name, value, name, value, …) as log_var observations `(1, 0, …)`."""
+    for k in range(0, len(values), 2):
+        buf.append((1, 0, values[k + 1], values[k]))
 
 
 def _output_values(outputs):
