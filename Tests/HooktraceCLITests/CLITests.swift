@@ -788,8 +788,12 @@ struct LiveRecordTests {
     /// whose iteration calls all take it (Tests/Fixtures/standin/train_mmengine_hot.py).
     /// With `own-dump` the log is written by a backend whose `_dump` the shim does not
     /// watch: after_train_iter takes the general path, which reads it at the logger's interval.
-    @Test("mmengine's hot path (stand-in): each step's values from the message hub, its one optimizer step, the lr and the log records on their calls, across name changes, nested saves and batches",
-          arguments: ["watched", "own-dump"])
+    /// The runner's call_hook is mmengine's plain loop, which the shim runs itself without the
+    /// hooks whose call does nothing; with `changing-hooks` the hook list changes between
+    /// epochs and a hook has a method of its own set on it: every hook that does something is
+    /// called each time (counted by the program), the ones that do nothing are left out.
+    @Test("mmengine's hot path (stand-in): each step's values from the message hub, its one optimizer step, the lr and the log records on their calls, across name changes, nested saves and batches; every hook that acts is called",
+          arguments: ["watched", "own-dump", "changing-hooks"])
     func mmengineHotPath(logs mode: String) throws {
         let scratch = Scratch()
         let trace = scratch.file("hot.htrace"), expectedFile = scratch.file("hot.json")
@@ -800,8 +804,14 @@ struct LiveRecordTests {
         let lines = try String(contentsOfFile: expectedFile, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0)) }
         var outputs: [Int: [(String, Double)]] = [:], lrs: [Int: Double] = [:]
         var logs: [[(key: String, value: JSONValue)]] = []
+        var calls: [String: Int] = [:], plans: [String: [String]] = [:]
         for line in lines {
-            if case .array(let records)? = line["logs"] {
+            if case .object(let counts)? = line["calls"], case .object(let made)? = line["plans"] {
+                for (name, n) in counts { if case .int(let n) = n { calls[name] = Int(n) } }
+                for (stage, hooks) in made {
+                    if case .array(let hooks) = hooks { plans[stage] = hooks.compactMap { if case .string(let s) = $0 { s } else { nil } } }
+                }
+            } else if case .array(let records)? = line["logs"] {
                 logs = records.compactMap { if case .object(let m) = $0 { m } else { nil } }
             } else if case .int(let it)? = line["iter"], case .object(let o)? = line["outputs"], let lr = line["lr"]?.number {
                 outputs[Int(it)] = o.compactMap { m in m.value.number.map { (m.key, $0) } }
@@ -809,6 +819,22 @@ struct LiveRecordTests {
             }
         }
         try #require(outputs.count == 800 && logs.count == 114)
+        // The hooks called: every one that does something, each time (a hook that only has
+        // IterTimerHook's _before_iter/_after_iter, one registered and one put in another's
+        // place at the second epoch, one with a method set on it); the shim's plans as the run
+        // ended leave out only those whose calls do nothing (Hook's own methods).
+        var wantCalls = ["timer before train": 800, "timer after train": 800]
+        var wantPlans = ["before_train_iter": ["IterTimerHook"]]
+        if mode == "watched" {
+            wantPlans["after_train_iter"] = ["RuntimeInfoHook", "IterTimerHook", "LoggerHook", "ParamSchedulerHook", "CheckpointHook"]
+        }
+        if mode == "changing-hooks" {
+            wantCalls.merge(["told before": 800, "registered before": 400, "registered after": 400,
+                             "replacing before": 400, "replacing after": 400]) { a, _ in a }
+            wantPlans["before_train_iter"] = ["IterTimerHook", "replacing", "registered", "told"]
+        }
+        #expect(calls == wantCalls)
+        #expect(plans == wantPlans)
         // The recording, iteration by iteration: before_train_iter, one optimizer step, the
         // step's values, after_train_iter, the lr it set (then a nested save, a log record).
         var seen = 0, logIndex = 0

@@ -1455,6 +1455,115 @@ _fast_mmcv = {}
 _saving = [False]
 
 
+def _plan_calls(plan, hooks, fn_name, kwargs):
+    """The hooks a fast call_hook of `fn_name` calls, in order, into `plan`: [a copy of the
+    runner's hook list it was made from, the hooks]. mmengine's loop calls every hook that
+    has the stage's method, and every mmengine hook has them all, from its base class Hook:
+    most of those calls do nothing (Hook.before_train_iter only passes the call on to
+    Hook._before_iter, which is empty). Left out: a hook whose method is certain to do
+    nothing (_does_nothing). The plan is made again whenever the runner's hook list
+    differs from its copy (a hook registered, removed or replaced); a method set on a hook
+    or its class after that is not seen (mmengine's own hooks never do that)."""
+    plan[1] = tuple(h for h in hooks if hasattr(h, fn_name) and not _does_nothing(h, fn_name, kwargs))
+    plan[0] = list(hooks)
+
+
+def _does_nothing(hook, fn_name, kwargs):
+    """Whether calling hook.fn_name(runner, **kwargs) is certain to do nothing: the method is
+    mmengine's Hook's own and is empty or only passes the call on to an empty method of
+    Hook's (_empty_or_passed_on), neither is replaced by the hook's class or set on the
+    hook itself, and the keyword arguments fit the method (else calling it raises, as
+    mmengine's loop would)."""
+    base = _hook_base()
+    if base is None:
+        return False
+    cls = type(hook)
+    fn = base.__dict__.get(fn_name)
+    if fn is None or getattr(cls, fn_name, None) is not fn or cls.__getattribute__ is not object.__getattribute__:
+        return False
+    own = getattr(hook, "__dict__", None)
+    if own is None or fn_name in own:
+        return False
+    key = (fn_name, tuple(kwargs))
+    passed_on = _passed_on.get(key)
+    if passed_on is None:
+        passed_on = _passed_on[key] = _empty_or_passed_on(base, fn, kwargs)
+    if passed_on is False:
+        return False
+    return passed_on == "" or (passed_on not in own and getattr(cls, passed_on, None) is base.__dict__.get(passed_on))
+
+
+# (stage, keyword argument names): what _empty_or_passed_on said of Hook's method.
+_passed_on = {}
+
+
+def _hook_base():
+    """mmengine's Hook class, or None (no mmengine.hooks, or no Hook in it)."""
+    base = _state.get("hook_base", False)
+    if base is False:
+        try:
+            import mmengine.hooks
+            base = getattr(mmengine.hooks, "Hook", None)
+        except Exception:
+            base = None
+        _state["hook_base"] = base = base if isinstance(base, type) else None
+    return base
+
+
+# The instructions an empty function, or one that passes its call on, may hold (CPython
+# 3.6 to 3.13); LOAD_FAST only of its arguments (no locals in such a function).
+_QUIET_OPS = frozenset(["RESUME", "NOP", "CACHE", "EXTENDED_ARG", "LOAD_FAST", "LOAD_CONST", "RETURN_VALUE",
+                        "RETURN_CONST", "POP_TOP", "KW_NAMES", "PUSH_NULL", "PRECALL", "CALL", "CALL_KW",
+                        "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_METHOD", "BUILD_TUPLE"])
+_CALL_OPS = frozenset(["CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_METHOD"])
+
+
+def _empty_or_passed_on(base, fn, kwargs):
+    """What Hook's method fn does, read from its bytecode: "" if nothing (it returns None),
+    the name of the one method of its own it calls if that is all it does and that method
+    of Hook's is empty, False otherwise (or if the keyword arguments do not fit fn)."""
+    import dis
+    import inspect
+    try:
+        inspect.signature(fn).bind(None, None, **kwargs)
+    except (TypeError, ValueError):
+        return False
+
+    def ops(f):
+        return [i for i in dis.get_instructions(f) if i.opname not in ("RESUME", "NOP", "CACHE", "EXTENDED_ARG")]
+
+    def empty(f):
+        code = getattr(f, "__code__", None)
+        if code is None or code.co_names:
+            return False
+        body = ops(f)
+        return [i.opname for i in body] in (["LOAD_CONST", "RETURN_VALUE"], ["RETURN_CONST"]) and body[-1].argval is None
+
+    if empty(fn):
+        return ""
+    code = fn.__code__
+    if len(code.co_names) != 1 or code.co_flags & 0x0C:  # (one name; no *args, **kwargs)
+        return False
+    name = code.co_names[0]
+    body = ops(fn)
+    self_name = code.co_varnames[0] if code.co_argcount else None
+    # self.NAME(…) with arguments and constants, its result dropped, None returned.
+    if len(body) < 4 or body[0].opname != "LOAD_FAST" or body[0].argval != self_name \
+            or body[1].opname not in ("LOAD_METHOD", "LOAD_ATTR") or body[1].argval != name:
+        return False
+    rest = body[2:]
+    if any(i.opname not in _QUIET_OPS for i in rest) or sum(i.opname in _CALL_OPS for i in rest) != 1:
+        return False
+    if any(i.opname == "LOAD_FAST" and i.argval not in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+           for i in rest):
+        return False
+    end = rest[-2:] if rest[-1].opname == "RETURN_CONST" else rest[-3:]
+    if [i.opname for i in end] not in (["POP_TOP", "RETURN_CONST"], ["POP_TOP", "LOAD_CONST", "RETURN_VALUE"]) \
+            or end[1].argval is not None:
+        return False
+    return name if empty(base.__dict__.get(name)) else False
+
+
 def _fast_watch(runner):
     """The run's watch on its param groups (_watcher's), built at its first use."""
     watch = _state.get("watch")
@@ -1500,14 +1609,17 @@ def _patch_mmengine(module):
                     fast.clear()
                     _fault(fn_name, exc)
                     return original(self, fn_name, **kwargs)
-                # (mmengine's loop, as below: inline in both, a call per call_hook saved.)
+                # (mmengine's loop, as below: inline in both, a call per call_hook saved;
+                # the hooks whose call does nothing left out, see _plan_calls.)
                 if own:
-                    for hook in self._hooks:
-                        if hasattr(hook, fn_name):
-                            try:
-                                getattr(hook, fn_name)(self, **kwargs)
-                            except TypeError as e:
-                                raise TypeError("%s in %s" % (e, hook)) from None
+                    plan = f[5]
+                    if plan[0] != self._hooks:
+                        _plan_calls(plan, self._hooks, fn_name, kwargs)
+                    for hook in plan[1]:
+                        try:
+                            getattr(hook, fn_name)(self, **kwargs)
+                        except TypeError as e:
+                            raise TypeError("%s in %s" % (e, hook)) from None
                 else:
                     original(self, fn_name, **kwargs)
                 if t > ch.deadline or loop.stop_training is True:
@@ -1521,7 +1633,7 @@ def _patch_mmengine(module):
                 # kind: 1 the step's outputs read from themselves first (after_val_iter…),
                 # 2 mmengine's after_train_iter with its values in the message hub.
                 # one/watch: the lr watch.
-                sid, mode_id, kind, one, watch = f
+                sid, mode_id, kind, one, watch, plan = f
                 loop = self._train_loop
                 buf = ch.buffer
                 inner = kwargs.get("batch_idx", 0)
@@ -1556,12 +1668,13 @@ def _patch_mmengine(module):
                 return original(self, fn_name, **kwargs)
             try:
                 if own:
-                    for hook in self._hooks:
-                        if hasattr(hook, fn_name):
-                            try:
-                                getattr(hook, fn_name)(self, **kwargs)
-                            except TypeError as e:
-                                raise TypeError("%s in %s" % (e, hook)) from None
+                    if plan[0] != self._hooks:
+                        _plan_calls(plan, self._hooks, fn_name, kwargs)
+                    for hook in plan[1]:
+                        try:
+                            getattr(hook, fn_name)(self, **kwargs)
+                        except TypeError as e:
+                            raise TypeError("%s in %s" % (e, hook)) from None
                 else:
                     original(self, fn_name, **kwargs)
             except BaseException:
@@ -1725,7 +1838,7 @@ def _patch_mmengine(module):
                 if one is not None:
                     one = _lr_source(self, one)
                 fast[fn_name] = (sid, mode_id, 2 if train_after and _hub_filled(self) is not None else 1 if after_iter else 0,
-                                 one, None if one is not None else watch)
+                                 one, None if one is not None else watch, [None, ()])
         except Exception as exc:
             _fault(fn_name, exc)
 

@@ -13,14 +13,24 @@ each after_train_iter, the log records. With `own-dump`, the visualization backe
 subclass with a `_dump` of its own, which the shim does not watch: its after_train_iter
 calls then take the general path, which reads the log at the logger's interval.
 
-Usage: python3 train_mmengine_hot.py OUT_JSON [own-dump]
+The runner's call_hook is mmengine's plain loop, which the shim runs itself, leaving out
+the hooks whose call does nothing (Hook's own methods). Hooks of every kind count their
+calls: one that only overrides `_before_iter`/`_after_iter` (as mmengine's IterTimerHook),
+one with a method set on the object, one registered and one put in another's place at
+the second epoch's start. The counts and the shim's call plans at the end are written too.
+
+Usage: python3 train_mmengine_hot.py OUT_JSON [watched|own-dump|changing-hooks]
 """
+import collections
 import json
+import os
 import shutil
 import sys
 import tempfile
 
-from mmengine.hooks import RuntimeInfoHook
+os.environ["STANDIN_MMENGINE_LOOP"] = "plain"  # (read as the stand-in runner is imported)
+
+from mmengine.hooks import Hook, RuntimeInfoHook
 from mmengine.logging import MessageHub
 from mmengine.model.base_model.base_model import BaseModel
 from mmengine.optim import OptimWrapper
@@ -42,7 +52,7 @@ class Model(BaseModel):
         return losses
 
 
-class ParamSchedulerHook(object):
+class ParamSchedulerHook(Hook):
     priority = "LOW"
 
     def after_train_iter(self, runner, batch_idx=0, data_batch=None, outputs=None):
@@ -50,7 +60,7 @@ class ParamSchedulerHook(object):
             g["lr"] = g["lr"] * 0.995
 
 
-class LoggerHook(object):
+class LoggerHook(Hook):
     priority = "BELOW_NORMAL"
     interval = 7
 
@@ -59,12 +69,58 @@ class LoggerHook(object):
             runner.visualizer.add_scalars({"loss": outputs["loss"], "iter": runner.iter + 1}, step=runner.iter + 1)
 
 
-class CheckpointHook(object):
+class CheckpointHook(Hook):
     priority = "VERY_LOW"
 
     def after_train_iter(self, runner, batch_idx=0, data_batch=None, outputs=None):
         if runner.iter + 1 in (250, 500):
             runner.call_hook("before_save_checkpoint", checkpoint={})
+
+
+calls = collections.Counter()
+
+
+class IterTimerHook(Hook):
+    """Only the methods Hook's iteration stages pass their calls on to (as mmengine's)."""
+    def _before_iter(self, runner, batch_idx, data_batch=None, mode="train"):
+        calls["timer before " + mode] += 1
+
+    def _after_iter(self, runner, batch_idx, data_batch=None, outputs=None, mode="train"):
+        calls["timer after " + mode] += 1
+
+
+class DistSamplerSeedHook(Hook):
+    """Nothing of its own in the iteration stages: those calls do nothing."""
+    def before_train_epoch(self, runner):
+        pass
+
+
+class QuietHook(Hook):
+    """Nothing of its own: its calls do nothing."""
+
+
+class CountingHook(Hook):
+    def __init__(self, name):
+        self.name = name
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        calls[self.name + " before"] += 1
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        calls[self.name + " after"] += 1
+
+
+class EpochHook(Hook):
+    """At the second epoch's start: a hook registered, and another put in QuietHook's place."""
+    done = False
+
+    def before_train_epoch(self, runner):
+        # (Once: mmengine's loop goes on over the list as it changes, and meets this hook again.)
+        if runner.epoch == 1 and not self.done:
+            self.done = True
+            hooks = runner._hooks
+            hooks.insert(3, CountingHook("registered"))
+            hooks[[type(h) for h in hooks].index(QuietHook)] = CountingHook("replacing")
 
 
 class OwnDumpBackend(LocalVisBackend):
@@ -96,10 +152,20 @@ class HotRunner(Runner):
 work_dir = tempfile.mkdtemp(prefix="standin-mmengine-hot-")
 try:
     optimizer = SGD()
-    runner = HotRunner([RuntimeInfoHook(), LoggerHook(), ParamSchedulerHook(), CheckpointHook()], optimizer,
-                       max_epochs=2, length=400)
+    mode = sys.argv[2] if len(sys.argv) > 2 else "watched"
+    hooks = [RuntimeInfoHook(), IterTimerHook(), DistSamplerSeedHook(), LoggerHook(), ParamSchedulerHook(),
+             CheckpointHook()]
+    if mode == "changing-hooks":
+        # Hooks mmengine does not have: each may write learning rates, so the shim runs
+        # after_train_iter's hooks one by one (its general path); before_train_iter stays fast.
+        told = Hook()
+        told.name = "told"
+        told.before_train_iter = lambda runner, batch_idx, data_batch=None: calls.update(["told before"])
+        hooks[2:2] = [QuietHook(), told]
+        hooks.append(EpochHook())
+    runner = HotRunner(hooks, optimizer, max_epochs=2, length=400)
     runner.message_hub = MessageHub()
-    own_dump = len(sys.argv) > 2 and sys.argv[2] == "own-dump"
+    own_dump = mode == "own-dump"
     backend = (OwnDumpBackend if own_dump else LocalVisBackend)(work_dir + "/vis_data")
     runner.visualizer = Visualizer([backend])
     runner.model = Model()
@@ -112,5 +178,10 @@ try:
         for e in expected:
             f.write(json.dumps(e) + "\n")
         f.write(json.dumps({"logs": logs}) + "\n")
+        # The shim's call plans as the run ends: the hooks each fast stage calls.
+        shim = sys.modules.get("hooktrace_shim")
+        plans = {stage: [getattr(h, "name", type(h).__name__) for h in fast[5][1]]
+                 for stage, fast in getattr(shim, "_fast", {}).items()}
+        f.write(json.dumps({"calls": calls, "plans": plans}) + "\n")
 finally:
     shutil.rmtree(work_dir, ignore_errors=True)

@@ -1,3 +1,6 @@
+import os
+
+
 class _TrainLoop(object):
     """Stand-in of mmengine's train loop: the counters the runner's epoch/iter read."""
 
@@ -61,3 +64,20 @@ class Runner(object):
             self.call_hook("after_val_epoch", metrics={"accuracy": 0.5 + 0.1 * self.epoch})
         self.call_hook("after_train")
         self.call_hook("after_run")
+
+
+def _plain_hook_loop(self, fn_name, **kwargs):
+    """mmengine's own call_hook: every hook that has the stage's method, called with the
+    keyword arguments; a TypeError says which hook."""
+    for hook in self._hooks:
+        if hasattr(hook, fn_name):
+            try:
+                getattr(hook, fn_name)(self, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{e} in {hook}") from None
+
+
+# STANDIN_MMENGINE_LOOP=plain: the runner's call_hook is mmengine's plain loop, which the
+# recorder shim runs itself (as on a real mmengine runner) instead of wrapping it.
+if os.environ.get("STANDIN_MMENGINE_LOOP") == "plain":
+    Runner.call_hook = _plain_hook_loop
