@@ -879,6 +879,34 @@ struct LiveRecordTests {
         #expect(seen == 800 && logIndex == 114, "\(seen) after_train_iter calls, \(logIndex) log records")
     }
 
+    /// mmcv's fast path runs mmcv's hook loop itself, without the hooks whose call does
+    /// nothing (Tests/Fixtures/standin/train_mmcv_plans.py): every hook that does something
+    /// is still called each time, across a hook registered and one replaced between epochs.
+    @Test("mmcv's fast path: every hook that acts is called each time (one with only before_iter/after_iter, one set on the object, one registered and one replaced between epochs); only those whose calls do nothing are left out")
+    func mmcvCallPlans() throws {
+        let scratch = Scratch()
+        let out = scratch.file("plans.json")
+        let r = try Self.record(["record", "-o", scratch.file("p.htrace"), "--", "python3", Self.fixtures + "/train_mmcv_plans.py",
+                                 scratch.file("wd"), out])
+        #expect(r.status == 0 && !r.stderr.contains("the recorder could not read"), "\(r.stderr)")
+        let result = try JSONValue.parse(String(contentsOfFile: out, encoding: .utf8))
+        var calls: [String: Int] = [:], plans: [String: [String]] = [:]
+        if case .object(let counts)? = result["calls"] {
+            for (name, n) in counts { if case .int(let n) = n { calls[name] = Int(n) } }
+        }
+        if case .object(let made)? = result["plans"] {
+            for (stage, hooks) in made {
+                if case .array(let hooks) = hooks { plans[stage] = hooks.compactMap { if case .string(let s) = $0 { s } else { nil } } }
+            }
+        }
+        #expect(calls == ["timer before train": 100, "timer after train": 100, "timer before val": 20, "timer after val": 20,
+                          "told after": 100, "registered after": 50, "replacing after": 50])
+        // (before_train_iter is not among them: hooks mmcv does not have may write learning
+        // rates there, so its hooks run one by one on the general path.)
+        #expect(plans == ["after_train_iter": ["IterTimerHook", "registered", "replacing", "told"],
+                          "before_val_iter": ["IterTimerHook"], "after_val_iter": ["IterTimerHook"]])
+    }
+
     @Test("a plain mmengine script's recording replays without a config: the settings come from the runner's objects; what-ifs change them; a runner without them is said")
     func mmengineReplayWithoutConfig() throws {
         let scratch = Scratch()

@@ -1239,6 +1239,11 @@ def _patch_mmcv(module):
     if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
         return
     original = runner_cls.call_hook
+    # mmcv's call_hook is its plain loop (every 1.x release's: each hook's method called,
+    # told by the names its code uses): the fast path runs it itself (_plan_calls).
+    code = getattr(original, "__code__", None)
+    own = code is not None and set(code.co_names) == {"_hooks", "getattr"} and code.co_varnames[:2] == ("self", "fn_name") \
+        and code.co_argcount == 2
     lr_stages = _LR_STAGES
     scan_stages = _SCAN_STAGES
     loader_stages = _LOADER_STAGES
@@ -1259,7 +1264,7 @@ def _patch_mmcv(module):
             # The iteration stages, with what they need worked out once (see the end).
             ch = _channel
             try:
-                sid, observe, train, one, watch, ckpt_every, ckpt_last, log_every, log_by_epoch = f
+                sid, observe, train, one, watch, ckpt_every, ckpt_last, log_every, log_by_epoch, plan = f
                 buf = ch.buffer
                 if observe:
                     outputs = getattr(self, "outputs", None)
@@ -1279,7 +1284,14 @@ def _patch_mmcv(module):
                 fast.clear()
                 _fault(fn_name, exc)
                 return original(self, fn_name)
-            original(self, fn_name)
+            if own:
+                # mmcv's loop, without the hooks whose call does nothing (_plan_calls).
+                if plan[0] != self._hooks:
+                    _plan_calls(plan, self._hooks, fn_name, {}, "mmcv")
+                for hook in plan[1]:
+                    getattr(hook, fn_name)(self)
+            else:
+                original(self, fn_name)
             if _faulted:
                 return
             try:
@@ -1388,7 +1400,8 @@ def _patch_mmcv(module):
                         one = one + (hook,)
                 train = fn_name == "after_train_iter"
                 fast[fn_name] = (sid, observe, train, one, watch, st.get("ckpt_every") if train else None,
-                                 st.get("ckpt_last"), st.get("log_every") if train else None, st.get("log_by_epoch"))
+                                 st.get("ckpt_last"), st.get("log_every") if train else None, st.get("log_by_epoch"),
+                                 [None, ()])
         except Exception as exc:
             _fault(fn_name, exc)
 
@@ -1455,28 +1468,31 @@ _fast_mmcv = {}
 _saving = [False]
 
 
-def _plan_calls(plan, hooks, fn_name, kwargs):
+def _plan_calls(plan, hooks, fn_name, kwargs, framework="mmengine"):
     """The hooks a fast call_hook of `fn_name` calls, in order, into `plan`: [a copy of the
-    runner's hook list it was made from, the hooks]. mmengine's loop calls every hook that
-    has the stage's method, and every mmengine hook has them all, from its base class Hook:
-    most of those calls do nothing (Hook.before_train_iter only passes the call on to
-    Hook._before_iter, which is empty). Left out: a hook whose method is certain to do
-    nothing (_does_nothing). The plan is made again whenever the runner's hook list
-    differs from its copy (a hook registered, removed or replaced); a method set on a hook
-    or its class after that is not seen (mmengine's own hooks never do that)."""
-    plan[1] = tuple(h for h in hooks if hasattr(h, fn_name) and not _does_nothing(h, fn_name, kwargs))
+    runner's hook list it was made from, the hooks]. The framework's loop calls every hook
+    (mmengine's: every hook that has the stage's method), and every hook has them all, from
+    the base class Hook: most of those calls do nothing (mmengine's Hook.before_train_iter
+    only passes the call on to Hook._before_iter, which is empty; mmcv's to before_iter).
+    Left out: a hook whose method is certain to do nothing (_does_nothing). The plan is made
+    again whenever the runner's hook list differs from its copy (a hook registered, removed
+    or replaced); a method set on a hook or its class after that is not seen (the
+    frameworks' own hooks never do that)."""
+    base = _hook_base(framework)
+    if framework == "mmengine":
+        calls = [h for h in hooks if hasattr(h, fn_name)]
+    else:
+        calls = hooks  # (mmcv's loop has no hasattr: a hook without the method raises there)
+    plan[1] = tuple(h for h in calls if base is None or not _does_nothing(h, fn_name, kwargs, base))
     plan[0] = list(hooks)
 
 
-def _does_nothing(hook, fn_name, kwargs):
+def _does_nothing(hook, fn_name, kwargs, base):
     """Whether calling hook.fn_name(runner, **kwargs) is certain to do nothing: the method is
-    mmengine's Hook's own and is empty or only passes the call on to an empty method of
-    Hook's (_empty_or_passed_on), neither is replaced by the hook's class or set on the
-    hook itself, and the keyword arguments fit the method (else calling it raises, as
-    mmengine's loop would)."""
-    base = _hook_base()
-    if base is None:
-        return False
+    the framework's base class Hook's own (`base`) and is empty or only passes the call on
+    to an empty method of Hook's (_empty_or_passed_on), neither is replaced by the hook's
+    class or set on the hook itself, and the keyword arguments fit the method (else
+    calling it raises, as the framework's loop would)."""
     cls = type(hook)
     fn = base.__dict__.get(fn_name)
     if fn is None or getattr(cls, fn_name, None) is not fn or cls.__getattribute__ is not object.__getattribute__:
@@ -1484,7 +1500,7 @@ def _does_nothing(hook, fn_name, kwargs):
     own = getattr(hook, "__dict__", None)
     if own is None or fn_name in own:
         return False
-    key = (fn_name, tuple(kwargs))
+    key = (base, fn_name, tuple(kwargs))
     passed_on = _passed_on.get(key)
     if passed_on is None:
         passed_on = _passed_on[key] = _empty_or_passed_on(base, fn, kwargs)
@@ -1493,20 +1509,22 @@ def _does_nothing(hook, fn_name, kwargs):
     return passed_on == "" or (passed_on not in own and getattr(cls, passed_on, None) is base.__dict__.get(passed_on))
 
 
-# (stage, keyword argument names): what _empty_or_passed_on said of Hook's method.
+# (Hook class, stage, keyword argument names): what _empty_or_passed_on said of its method.
 _passed_on = {}
 
 
-def _hook_base():
-    """mmengine's Hook class, or None (no mmengine.hooks, or no Hook in it)."""
-    base = _state.get("hook_base", False)
+def _hook_base(framework):
+    """The framework's Hook class (mmengine.hooks.Hook, mmcv.runner.Hook), or None."""
+    key = "hook_base_" + framework
+    base = _state.get(key, False)
     if base is False:
         try:
-            import mmengine.hooks
-            base = getattr(mmengine.hooks, "Hook", None)
+            import importlib
+            base = getattr(importlib.import_module("mmengine.hooks" if framework == "mmengine" else "mmcv.runner"),
+                           "Hook", None)
         except Exception:
             base = None
-        _state["hook_base"] = base = base if isinstance(base, type) else None
+        _state[key] = base = base if isinstance(base, type) else None
     return base
 
 
