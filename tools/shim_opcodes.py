@@ -5,8 +5,10 @@ training, where its code and objects are out of the caches each time torch has r
 fewer operations is what makes it cheaper (README, Benchmarks, session 13).
 
 Runs tools/real_shim_bench.py (mmengine, ITERATIONS, default 1000) with a trace function
-that counts the bytecodes executed in the shim's functions and in mmengine's own
-Runner.call_hook, and prints them per iteration (two call_hooks and an optimizer step).
+that counts the bytecodes executed in the shim's functions, in mmengine's own
+Runner.call_hook and in the methods of mmengine's Hook base class its loop calls (most of
+them do nothing; the shim's loop leaves those out), and prints them per iteration (two
+call_hooks and an optimizer step).
 Run it plainly for mmengine's own count, and under `hooktrace record` for the shim's:
 
   python3 tools/shim_opcodes.py 1000
@@ -25,18 +27,28 @@ counts = collections.Counter()
 calls = collections.Counter()
 
 
+# mmengine's Hook base class: the methods every hook inherits (most of them empty or passing
+# the call on to an empty one), which mmengine's loop calls and the shim's leaves out.
+_HOOK_BASE = os.path.join("mmengine", "hooks", "hook.py")
+
+
+def _name(code):
+    return "Hook." + code.co_name if code.co_filename.endswith(_HOOK_BASE) else code.co_name
+
+
 def _local(frame, event, arg):
     if event == "opcode":
-        counts[frame.f_code.co_name] += 1
+        counts[_name(frame.f_code)] += 1
     return _local
 
 
 def _global(frame, event, arg):
     code = frame.f_code
-    if code.co_filename.endswith("hooktrace_shim.py") or (code.co_name == "call_hook" and "mmengine" in code.co_filename):
+    if code.co_filename.endswith("hooktrace_shim.py") or (code.co_name == "call_hook" and "mmengine" in code.co_filename) \
+            or code.co_filename.endswith(_HOOK_BASE):
         frame.f_trace_opcodes = True
         frame.f_trace_lines = False
-        calls[code.co_name] += 1
+        calls[_name(code)] += 1
         return _local
     return None
 
