@@ -148,6 +148,10 @@ package final class LiveRecorder {
         for c in clients {
             if !c.closed { _ = close(c.fd) }
             guard let writer = c.writer, let output = c.output else { continue }
+            if let cut = c.decoder.unfinishedLog {
+                // (The program's log, not the shim: a record the logger was writing as the run stopped.)
+                session.notes.append("rank \(c.rank): the log's last line has no end (\(cut.utf8.count) bytes: a record cut off as the run stopped), not recorded: \(cut.prefix(120))")
+            }
             do {
                 // A recording the shim gave up on ends failed, saying where and why; the
                 // program's own exit code is kept.

@@ -239,6 +239,14 @@ package struct ShimDecoder {
         return .logRecords(events, unreadable: unreadable)
     }
 
+    /// The log bytes held after the last newline, as text, when they are more than blanks:
+    /// at the run's end, a line the logger never finished (a run stopped while writing it),
+    /// which is not a record and is said, not dropped silently.
+    package var unfinishedLog: String? {
+        let text = String(decoding: logRest, as: UTF8.self)
+        return text.allSatisfy(\.isWhitespace) ? nil : text
+    }
+
     /// The common optimizer step: stepped, no clipping, one optimizer (a bare `2`, or a
     /// counter's move).
     private static let plainStep = Event.effect(Effect(hook: "OptimWrapper", .optimizerStep(optimizer: "", stepped: true, gradNorm: nil)))

@@ -11,7 +11,8 @@ after_train_iter, more than a batch of items.
 Writes, as JSON lines, what the recording must hold: each step's outputs, the lr after
 each after_train_iter, the log records. With `own-dump`, the visualization backend is a
 subclass with a `_dump` of its own, which the shim does not watch: its after_train_iter
-calls then take the general path, which reads the log at the logger's interval.
+calls then take the general path, which reads the log at the logger's interval. With
+`cut-log`, the log's last line is left without its end (as by a kill while writing).
 
 The runner's call_hook is mmengine's plain loop, which the shim runs itself, leaving out
 the hooks whose call does nothing (Hook's own methods). Hooks of every kind count their
@@ -19,7 +20,7 @@ calls: one that only overrides `_before_iter`/`_after_iter` (as mmengine's IterT
 one with a method set on the object, one registered and one put in another's place at
 the second epoch's start. The counts and the shim's call plans at the end are written too.
 
-Usage: python3 train_mmengine_hot.py OUT_JSON [watched|own-dump|changing-hooks]
+Usage: python3 train_mmengine_hot.py OUT_JSON [watched|own-dump|changing-hooks|cut-log]
 """
 import collections
 import json
@@ -67,6 +68,11 @@ class LoggerHook(Hook):
     def after_train_iter(self, runner, batch_idx=0, data_batch=None, outputs=None):
         if (batch_idx + 1) % self.interval == 0:
             runner.visualizer.add_scalars({"loss": outputs["loss"], "iter": runner.iter + 1}, step=runner.iter + 1)
+            if mode == "cut-log" and runner.iter + 1 == 799:
+                # The last record's line cut off (as by a kill while it was written).
+                backend = list(runner.visualizer._vis_backends.values())[0]
+                with open(backend._scalar_save_file, "a") as f:
+                    f.write('{"loss": 0.00125, "it')
 
 
 class CheckpointHook(Hook):
@@ -173,7 +179,7 @@ try:
     runner.work_dir = runner.log_dir = work_dir
     expected = runner.train()
     with open(backend._scalar_save_file) as f:
-        logs = [json.loads(line) for line in f]
+        logs = [json.loads(line) for line in f if line.endswith("\n")]
     with open(sys.argv[1], "w") as f:
         for e in expected:
             f.write(json.dumps(e) + "\n")

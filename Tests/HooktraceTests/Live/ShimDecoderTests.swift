@@ -149,6 +149,19 @@ struct ShimDecoderTests {
         #expect(d[12] == .logRecords([log([Field("step", .int(3))])], unreadable: []))
     }
 
+    @Test("log bytes: a line without its end waits for the rest; left so at the run's end, it is told (unfinishedLog), blanks are not")
+    func unfinishedLog() {
+        var decoder = ShimDecoder()
+        let item = { (text: String) in MarshalValue.list([.int(8), .string("LoggerHook"), .bytes(Array(text.utf8))]) }
+        let log = { (fields: [Field]) in Event.effect(Effect(hook: "LoggerHook", .log(fields))) }
+        #expect(decoder.decode(item("{\"step\": 1}\n{\"st")) == .logRecords([log([Field("step", .int(1))])], unreadable: []))
+        #expect(decoder.unfinishedLog == "{\"st")
+        #expect(decoder.decode(item("ep\": 2}\n  \n")) == .logRecords([log([Field("step", .int(2))])], unreadable: []))
+        #expect(decoder.unfinishedLog == nil)
+        #expect(decoder.decode(item(" \t")) == .logRecords([], unreadable: []))
+        #expect(decoder.unfinishedLog == nil)
+    }
+
     @Test("protocol 5's counts and log bytes of the wrong types are reported, never guessed at")
     func countedMalformed() throws {
         let d = try Self.decode("counted_malformed.marshal")
