@@ -13,7 +13,8 @@ blocks in an order drawn at random (BENCH_SEED), iteration calls only; it prints
 figures, their difference and its standard error over the pairs of blocks.
 
 BENCH_LOSSES=N (mmengine): the model returns N loss values, as a detector does (mmdetection's
-two-stage models log 5 to 8); 1 by default.
+two-stage models log 5 to 8); 1 by default. BENCH_CUSTOM_HOOK=1 (mmengine): a hook of the
+user's own too, acting only at each epoch's end (as many custom hooks do).
 
 Usage: python3 tools/real_shim_bench.py mmcv|mmengine [ITERATIONS]
 (mmcv: put mmcv 1.7.2's source and Tests/Fixtures/mmcv_stubs on PYTHONPATH)
@@ -175,6 +176,15 @@ else:
                     param_scheduler=[dict(type="CosineAnnealingLR", by_epoch=False, T_max=iters, eta_min=1e-5)],
                     default_hooks=dict(logger=dict(type="LoggerHook", interval=50), checkpoint=dict(type="CheckpointHook", interval=1000)),
                     log_level=logging.WARNING, default_scope="mmengine")
+    if os.environ.get("BENCH_CUSTOM_HOOK") == "1":
+        from mmengine.hooks import Hook
+
+        class EpochNoteHook(Hook):
+            """A user's hook: notes the loss history's length at each epoch's end."""
+            def after_train_epoch(self, runner):
+                self.seen = len(runner.message_hub.get_scalar("train/loss").data[0])
+
+        runner.register_hook(EpochNoteHook())
     runner.call_hook = timed(runner)
     timed_steps()
     runner.train()

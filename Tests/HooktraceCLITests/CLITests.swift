@@ -551,6 +551,20 @@ struct LiveRecordTests {
                             "before_train_iter@4 Kick#2 0.7"], "\(changes)")
     }
 
+    @Test("mmengine: a user's hook that writes the lr only at an epoch's end leaves after_train_iter to the scheduler hook (its changes, on the fast path); at the epoch's end each change is its writer's")
+    func mmengineLRWritersByStage() throws {
+        let scratch = Scratch()
+        let trace = scratch.file("epoch.htrace")
+        let r = try Self.record(["record", "-o", trace, "--", "python3", Self.fixtures + "/train_mmengine_epoch_writer.py"])
+        #expect(r.status == 0 && r.stdout.contains("fast: after_train_iter before_train_iter"), "\(r.stdout)\(r.stderr)")
+        let changes = try Self.lrChanges(trace)
+        #expect(changes == ["after_train_iter@0 ParamSchedulerHook 0.05", "after_train_iter@1 ParamSchedulerHook 0.025",
+                            "after_train_iter@2 ParamSchedulerHook 0.0125", "after_train_epoch@3 EpochBoostHook 1.0125",
+                            "after_train_epoch@3 ParamSchedulerHook 10.125", "after_train_iter@3 ParamSchedulerHook 5.0625",
+                            "after_train_iter@4 ParamSchedulerHook 2.53125", "after_train_iter@5 ParamSchedulerHook 1.265625",
+                            "after_train_epoch@6 EpochBoostHook 2.265625", "after_train_epoch@6 ParamSchedulerHook 22.65625"], "\(changes)")
+    }
+
     @Test("mmengine: two hooks writing the lr in the same stage are each credited with their own changes")
     func mmengineLRByIdentity() throws {
         let scratch = Scratch()
@@ -835,6 +849,10 @@ struct LiveRecordTests {
             wantCalls.merge(["told before": 800, "registered before": 400, "registered after": 400,
                              "replacing before": 400, "replacing after": 400]) { a, _ in a }
             wantPlans["before_train_iter"] = ["IterTimerHook", "replacing", "registered", "told"]
+            // (after_train_iter keeps its fast path: of the hooks that may write learning
+            // rates, only ParamSchedulerHook acts there; see _stage_writers.)
+            wantPlans["after_train_iter"] = ["RuntimeInfoHook", "IterTimerHook", "replacing", "registered", "LoggerHook",
+                                             "ParamSchedulerHook", "CheckpointHook"]
         }
         #expect(calls == wantCalls)
         #expect(plans == wantPlans)
@@ -904,9 +922,9 @@ struct LiveRecordTests {
         }
         #expect(calls == ["timer before train": 100, "timer after train": 100, "timer before val": 20, "timer after val": 20,
                           "told after": 100, "registered after": 50, "replacing after": 50])
-        // (before_train_iter is not among them: hooks mmcv does not have may write learning
-        // rates there, so its hooks run one by one on the general path.)
-        #expect(plans == ["after_train_iter": ["IterTimerHook", "registered", "replacing", "told"],
+        // (before_train_iter is among them although the run has hooks mmcv does not have,
+        // which may write learning rates: none of them acts there, see _stage_writers.)
+        #expect(plans == ["after_train_iter": ["IterTimerHook", "registered", "replacing", "told"], "before_train_iter": ["IterTimerHook"],
                           "before_val_iter": ["IterTimerHook"], "after_val_iter": ["IterTimerHook"]])
     }
 

@@ -266,6 +266,7 @@ def _identify_setters(runner):
     names = {}
     counts = {}
     setters, lr_setters, momentum_setters = [], [], []
+    kinds = []  # (hook, may write lrs, may write momenta), for _stage_writers
     for h in getattr(runner, "hooks", getattr(runner, "_hooks", [])):
         kind = type(h).__name__
         counts[kind] = counts.get(kind, 0) + 1
@@ -279,13 +280,55 @@ def _identify_setters(runner):
             lr_setters.append(id(h))
         if "LrUpdaterHook" not in bases:
             momentum_setters.append(id(h))
+        kinds.append((h, "MomentumUpdaterHook" not in bases, "LrUpdaterHook" not in bases))
     _state["hook_names"] = names
+    _state["setter_kinds"] = kinds
+    _state["stage_writers"] = {}
     _state["setters"] = frozenset(setters)
     _state["own_loop"] = len(lr_setters) > 1 or len(momentum_setters) > 1
     if len(lr_setters) == 1:
         _state["lr_hook"] = names[lr_setters[0]]
     if len(momentum_setters) == 1:
         _state["mom_hook"] = names[momentum_setters[0]]
+
+
+_NO_WRITERS = (False, None, None)
+
+
+def _stage_writers(fn_name, framework):
+    """Where several hooks may write learning rates or momenta (_identify_setters'
+    `own_loop`), which of them may in the stage fn_name: (whether call_hook must run its
+    hooks one by one and look after each, the one hook that may write lrs there or None,
+    the one that may write momenta there or None). A hook whose method for the stage is
+    certain to do nothing (_does_nothing: the framework's Hook's own, passing the call on
+    to an empty method) writes nothing there: a user's hook that acts only at an epoch's
+    end leaves after_train_iter to the one scheduler hook, and its fast path."""
+    if not _state.get("own_loop"):
+        return _NO_WRITERS
+    cache = _state.setdefault("stage_writers", {})
+    got = cache.get(fn_name)
+    if got is None:
+        base = _hook_base(framework)
+        names = _state.get("hook_names", {})
+        lr, mom = [], []
+        for hook, writes_lr, writes_mom in _state.get("setter_kinds", ()):
+            if not hasattr(hook, fn_name) or base is not None and _does_nothing(hook, fn_name, None, base):
+                continue
+            if writes_lr:
+                lr.append(names.get(id(hook)))
+            if writes_mom:
+                mom.append(names.get(id(hook)))
+        got = cache[fn_name] = (len(lr) > 1 or len(mom) > 1, lr[0] if len(lr) == 1 else None,
+                                mom[0] if len(mom) == 1 else None)
+    return got
+
+
+def _bound_watch(watch, writers):
+    """The param groups' watch for a stage whose one writer (_stage_writers) is known."""
+    if writers[1] is None and writers[2] is None:
+        return watch
+    lr_by, mom_by = writers[1], writers[2]
+    return lambda stage: watch(stage, lr_by, mom_by)
 
 
 def _after_setter(runner, fn_name, hook):
@@ -869,7 +912,7 @@ def _schedules_momentum(runner):
 def _watch_params(runner, stage, by=None):
     """Learning rates and momenta that changed in this call (they change only in the
     stages where the updaters act), by hook `by` when call_hook ran the hooks one by one."""
-    _fast_watch(runner)(stage, by)
+    _fast_watch(runner)(stage, by, by)
 
 
 def _watcher(runner):
@@ -882,7 +925,8 @@ def _watcher(runner):
     watch_momentum = _schedules_momentum(runner)
     append = _channel.buffer.append  # emptied in place by each flush (replaced only by a fault: nothing is sent after it)
     st = _state
-    def watch(stage, by=None):
+    def watch(stage, by=None, mom_by=None):
+        # by, mom_by: the hook that wrote lrs, momenta (None: the run's one writer).
         i = 0
         for name, index, g in pgs:
             v = g.get("lr")
@@ -899,7 +943,7 @@ def _watcher(runner):
             for name, index, g in pgs:
                 m = _momentum(g)
                 if m != moms[i] and m is not None:
-                    hook = by or st.get("mom_hook")
+                    hook = mom_by or st.get("mom_hook")
                     if hook is None:
                         hook = st["mom_hook"] = _setter(runner, "MomentumUpdaterHook")
                     append((4, name, index, m if m.__class__ is float else _scalar(m), hook))
@@ -910,10 +954,10 @@ def _watcher(runner):
         # read directly; the momentum looked at where it may change otherwise.
         only = pgs[0][2]
 
-        def watch_one(stage, by=None):
+        def watch_one(stage, by=None, mom_by=None):
             v = only.get("lr")
             if v != lrs[0] or stage == "before_run" or stage == "after_run":
-                watch(stage, by)
+                watch(stage, by, mom_by)
         # For mmengine's fast path, which reads the one lr inline: the group, where the last
         # value seen is kept, the optimizer's name and the group's index.
         watch_one.one = (only, lrs, pgs[0][0], pgs[0][1])
@@ -1348,8 +1392,9 @@ def _patch_mmcv(module):
                         ch.send(["span", type(hook).__name__, t0, perf() - t0])
                     except Exception as exc:
                         _fault(fn_name, exc)
-        elif _state.get("own_loop") and fn_name in lr_stages and type(self).call_hook is call_hook:
-            # Several hooks may write learning rates: mmcv's loop, looking after each of them.
+        elif _state.get("own_loop") and fn_name in lr_stages and type(self).call_hook is call_hook \
+                and _stage_writers(fn_name, "mmcv")[0]:
+            # Several hooks may write learning rates here: mmcv's loop, looking after each of them.
             for hook in self._hooks:
                 getattr(hook, fn_name)(self)
                 _after_setter(self, fn_name, hook)
@@ -1363,7 +1408,8 @@ def _patch_mmcv(module):
                 watch = _state.get("watch")  # _watch_params without its own call
                 if watch is None:
                     watch = _fast_watch(self)
-                watch(fn_name)
+                writers = _stage_writers(fn_name, "mmcv")
+                watch(fn_name, writers[1], writers[2])
             if fn_name in scan_stages:
                 _scan(self)
             elif fn_name == "before_run" and _state.get("log_hook"):
@@ -1393,11 +1439,13 @@ def _patch_mmcv(module):
                 if fn_name in lr_stages:
                     watch = _fast_watch(self)
                     one = getattr(watch, "one", None)
+                    writers = _stage_writers(fn_name, "mmcv")
                     if one is not None:
-                        hook = st.get("lr_hook")
+                        hook = writers[1] or st.get("lr_hook")
                         if hook is None:
                             hook = st["lr_hook"] = _setter(self, "LrUpdaterHook")
                         one = one + (hook,)
+                    watch = _bound_watch(watch, writers)
                 train = fn_name == "after_train_iter"
                 fast[fn_name] = (sid, observe, train, one, watch, st.get("ckpt_every") if train else None,
                                  st.get("ckpt_last"), st.get("log_every") if train else None, st.get("log_by_epoch"),
@@ -1492,7 +1540,7 @@ def _does_nothing(hook, fn_name, kwargs, base):
     the framework's base class Hook's own (`base`) and is empty or only passes the call on
     to an empty method of Hook's (_empty_or_passed_on), neither is replaced by the hook's
     class or set on the hook itself, and the keyword arguments fit the method (else
-    calling it raises, as the framework's loop would)."""
+    calling it raises, as the framework's loop would; kwargs None: not looked at)."""
     cls = type(hook)
     fn = base.__dict__.get(fn_name)
     if fn is None or getattr(cls, fn_name, None) is not fn or cls.__getattribute__ is not object.__getattribute__:
@@ -1500,7 +1548,7 @@ def _does_nothing(hook, fn_name, kwargs, base):
     own = getattr(hook, "__dict__", None)
     if own is None or fn_name in own:
         return False
-    key = (base, fn_name, tuple(kwargs))
+    key = (base, fn_name, None if kwargs is None else tuple(kwargs))
     passed_on = _passed_on.get(key)
     if passed_on is None:
         passed_on = _passed_on[key] = _empty_or_passed_on(base, fn, kwargs)
@@ -1542,10 +1590,11 @@ def _empty_or_passed_on(base, fn, kwargs):
     of Hook's is empty, False otherwise (or if the keyword arguments do not fit fn)."""
     import dis
     import inspect
-    try:
-        inspect.signature(fn).bind(None, None, **kwargs)
-    except (TypeError, ValueError):
-        return False
+    if kwargs is not None:  # (None: whether it has effects, raising aside)
+        try:
+            inspect.signature(fn).bind(None, None, **kwargs)
+        except (TypeError, ValueError):
+            return False
 
     def ops(f):
         return [i for i in dis.get_instructions(f) if i.opname not in ("RESUME", "NOP", "CACHE", "EXTENDED_ARG")]
@@ -1802,7 +1851,8 @@ def _patch_mmengine(module):
         # Several hooks may write learning rates: look after each of them (attribution by
         # identity), in mmengine's loop run here; that loop is also run here whenever
         # call_hook is mmengine's plain one (see _is_plain_hook_loop).
-        watched = lr_stage and outer and st.get("own_loop") and type(self).call_hook is call_hook
+        watched = lr_stage and outer and st.get("own_loop") and type(self).call_hook is call_hook \
+            and _stage_writers(fn_name, "mmengine")[0]
         if watched or own:
             # A hook that asks the train loop to stop is seen as it does (by identity); not
             # in the iteration stages' fast path, where the check would cost every call.
@@ -1829,7 +1879,8 @@ def _patch_mmengine(module):
         try:
             if outer:
                 if lr_stage and not watched:
-                    _watch_params(self, fn_name)
+                    writers = _stage_writers(fn_name, "mmengine")
+                    _fast_watch(self)(fn_name, writers[1], writers[2])
                 if scan_stage or saving[0]:
                     saving[0] = False
                     _scan(self)
@@ -1853,8 +1904,11 @@ def _patch_mmengine(module):
                 # which looks at the logger's interval.)
                 watch = _fast_watch(self) if lr_stage else None
                 one = getattr(watch, "one", None)
+                writers = _stage_writers(fn_name, "mmengine")
                 if one is not None:
-                    one = _lr_source(self, one)
+                    one = _lr_source(self, one, writers[1])
+                if watch is not None:
+                    watch = _bound_watch(watch, writers)
                 fast[fn_name] = (sid, mode_id, 2 if train_after and _hub_filled(self) is not None else 1 if after_iter else 0,
                                  one, None if one is not None else watch, [None, ()])
         except Exception as exc:
@@ -2003,12 +2057,13 @@ def _fast_rare(runner, ch, buf, t, loop):
         ch.deadline = ch.flush_at
 
 
-def _lr_source(runner, one):
+def _lr_source(runner, one, hook=None):
     """The one param group mmengine's fast path watches, as it needs it: (the group, the
-    last lr seen, its source id). The source (optimizer, group, hook) is defined to the
-    recorder once (`lr_source`); the fast path's tuples name it by id."""
+    last lr seen, its source id). The source (optimizer, group, hook: `hook`, else the
+    run's one writer) is defined to the recorder once (`lr_source`); the fast path's tuples
+    name it by id."""
     group, last, optimizer, index = one
-    hook = _state.get("lr_hook")
+    hook = hook or _state.get("lr_hook")
     if hook is None:
         hook = _state["lr_hook"] = _setter(runner, "LrUpdaterHook")
     sources = _state.setdefault("lr_sources", [])  # (optimizer, group, hook); the id is the index

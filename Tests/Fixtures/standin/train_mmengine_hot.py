@@ -162,8 +162,8 @@ try:
     hooks = [RuntimeInfoHook(), IterTimerHook(), DistSamplerSeedHook(), LoggerHook(), ParamSchedulerHook(),
              CheckpointHook()]
     if mode == "changing-hooks":
-        # Hooks mmengine does not have: each may write learning rates, so the shim runs
-        # after_train_iter's hooks one by one (its general path); before_train_iter stays fast.
+        # Hooks mmengine does not have (each may write learning rates, but none acts in
+        # after_train_iter, which keeps its fast path).
         told = Hook()
         told.name = "told"
         told.before_train_iter = lambda runner, batch_idx, data_batch=None: calls.update(["told before"])
