@@ -14,7 +14,8 @@ figures, their difference and its standard error over the pairs of blocks.
 
 BENCH_LOSSES=N (mmengine): the model returns N loss values, as a detector does (mmdetection's
 two-stage models log 5 to 8); 1 by default. BENCH_CUSTOM_HOOK=1 (mmengine): a hook of the
-user's own too, acting only at each epoch's end (as many custom hooks do).
+user's own too, acting only at each epoch's end (as many custom hooks do); =2: one acting
+after each iteration too (any such hook may write learning rates, for all the shim knows).
 
 Usage: python3 tools/real_shim_bench.py mmcv|mmengine [ITERATIONS]
 (mmcv: put mmcv 1.7.2's source and Tests/Fixtures/mmcv_stubs on PYTHONPATH)
@@ -176,7 +177,7 @@ else:
                     param_scheduler=[dict(type="CosineAnnealingLR", by_epoch=False, T_max=iters, eta_min=1e-5)],
                     default_hooks=dict(logger=dict(type="LoggerHook", interval=50), checkpoint=dict(type="CheckpointHook", interval=1000)),
                     log_level=logging.WARNING, default_scope="mmengine")
-    if os.environ.get("BENCH_CUSTOM_HOOK") == "1":
+    if os.environ.get("BENCH_CUSTOM_HOOK") in ("1", "2"):
         from mmengine.hooks import Hook
 
         class EpochNoteHook(Hook):
@@ -184,7 +185,14 @@ else:
             def after_train_epoch(self, runner):
                 self.seen = len(runner.message_hub.get_scalar("train/loss").data[0])
 
-        runner.register_hook(EpochNoteHook())
+        class IterNoteHook(EpochNoteHook):
+            """A user's hook: counts the iterations too."""
+            iterations = 0
+
+            def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+                self.iterations += 1
+
+        runner.register_hook(EpochNoteHook() if os.environ["BENCH_CUSTOM_HOOK"] == "1" else IterNoteHook())
     runner.call_hook = timed(runner)
     timed_steps()
     runner.train()

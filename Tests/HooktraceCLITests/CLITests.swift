@@ -807,7 +807,7 @@ struct LiveRecordTests {
     /// epochs and a hook has a method of its own set on it: every hook that does something is
     /// called each time (counted by the program), the ones that do nothing are left out.
     @Test("mmengine's hot path (stand-in): each step's values from the message hub, its one optimizer step, the lr and the log records on their calls, across name changes, nested saves and batches; every hook that acts is called",
-          arguments: ["watched", "own-dump", "changing-hooks", "cut-log"])
+          arguments: ["watched", "own-dump", "changing-hooks", "cut-log", "two-writers"])
     func mmengineHotPath(logs mode: String) throws {
         let scratch = Scratch()
         let trace = scratch.file("hot.htrace"), expectedFile = scratch.file("hot.json")
@@ -845,6 +845,9 @@ struct LiveRecordTests {
         if mode == "watched" || mode == "cut-log" {
             wantPlans["after_train_iter"] = ["RuntimeInfoHook", "IterTimerHook", "LoggerHook", "ParamSchedulerHook", "CheckpointHook"]
         }
+        if mode == "two-writers" {
+            wantPlans["after_train_iter"] = ["RuntimeInfoHook", "IterTimerHook", "KickHook", "LoggerHook", "ParamSchedulerHook", "CheckpointHook"]
+        }
         if mode == "changing-hooks" {
             wantCalls.merge(["told before": 800, "registered before": 400, "registered after": 400,
                              "replacing before": 400, "replacing after": 400]) { a, _ in a }
@@ -858,7 +861,7 @@ struct LiveRecordTests {
         #expect(plans == wantPlans)
         // The recording, iteration by iteration: before_train_iter, one optimizer step, the
         // step's values, after_train_iter, the lr it set (then a nested save, a log record).
-        var seen = 0, logIndex = 0
+        var seen = 0, logIndex = 0, kicks = 0
         var pending: [Event] = []
         var lastAfter = -1
         for e in try Self.events(trace).map(\.event) {
@@ -883,6 +886,12 @@ struct LiveRecordTests {
                 continue
             }
             if case .effect(let x) = e, case .setLR(_, _, let v) = x.action, lastAfter >= 0 {
+                if x.hook == "KickHook" {
+                    // (two-writers: the user's hook's change, before the scheduler's)
+                    #expect(mode == "two-writers" && lastAfter % 100 == 50, "a KickHook change after iteration \(lastAfter)")
+                    kicks += 1
+                    continue
+                }
                 #expect(v == lrs[lastAfter], "iteration \(lastAfter): lr \(v) against \(String(describing: lrs[lastAfter]))")
                 #expect(x.hook == "ParamSchedulerHook")
                 continue
@@ -898,6 +907,7 @@ struct LiveRecordTests {
             pending.append(e)
         }
         #expect(seen == 800 && logIndex == 114, "\(seen) after_train_iter calls, \(logIndex) log records")
+        #expect(kicks == (mode == "two-writers" ? 8 : 0))
     }
 
     /// mmcv's fast path runs mmcv's hook loop itself, without the hooks whose call does

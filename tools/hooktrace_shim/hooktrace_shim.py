@@ -292,14 +292,14 @@ def _identify_setters(runner):
         _state["mom_hook"] = names[momentum_setters[0]]
 
 
-_NO_WRITERS = (False, None, None)
+_NO_WRITERS = (False, None, None, {})
 
 
 def _stage_writers(fn_name, framework):
     """Where several hooks may write learning rates or momenta (_identify_setters'
     `own_loop`), which of them may in the stage fn_name: (whether call_hook must run its
     hooks one by one and look after each, the one hook that may write lrs there or None,
-    the one that may write momenta there or None). A hook whose method for the stage is
+    the one that may write momenta there or None, {id: name} of those that may). A hook whose method for the stage is
     certain to do nothing (_does_nothing: the framework's Hook's own, passing the call on
     to an empty method) writes nothing there: a user's hook that acts only at an epoch's
     end leaves after_train_iter to the one scheduler hook, and its fast path."""
@@ -310,17 +310,38 @@ def _stage_writers(fn_name, framework):
     if got is None:
         base = _hook_base(framework)
         names = _state.get("hook_names", {})
-        lr, mom = [], []
+        lr, mom, acting = [], [], {}
         for hook, writes_lr, writes_mom in _state.get("setter_kinds", ()):
             if not hasattr(hook, fn_name) or base is not None and _does_nothing(hook, fn_name, None, base):
                 continue
+            acting[id(hook)] = names.get(id(hook))
             if writes_lr:
                 lr.append(names.get(id(hook)))
             if writes_mom:
                 mom.append(names.get(id(hook)))
         got = cache[fn_name] = (len(lr) > 1 or len(mom) > 1, lr[0] if len(lr) == 1 else None,
-                                mom[0] if len(mom) == 1 else None)
+                                mom[0] if len(mom) == 1 else None, acting)
     return got
+
+
+def _run_writers(runner, fn_name, kwargs, hooks, writers, one, changes):
+    """mmengine's loop over a fast after_train_iter's hooks where several may write
+    learning rates (one param group watched, its momentum not scheduled): after each hook
+    that may, the group's lr if it changed, credited to that hook, into `changes` (sent
+    after the call), as the general path's _after_setter does."""
+    acting, optimizer, index = writers
+    group, last = one[0], one[1]
+    for hook in hooks:
+        try:
+            getattr(hook, fn_name)(runner, **kwargs)
+        except TypeError as e:
+            raise TypeError("%s in %s" % (e, hook)) from None
+        name = acting.get(id(hook))
+        if name is not None:
+            v = group["lr"]
+            if v != last[0]:
+                last[0] = v
+                changes.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), name))
 
 
 def _bound_watch(watch, writers):
@@ -1700,7 +1721,7 @@ def _patch_mmengine(module):
                 # kind: 1 the step's outputs read from themselves first (after_val_iter…),
                 # 2 mmengine's after_train_iter with its values in the message hub.
                 # one/watch: the lr watch.
-                sid, mode_id, kind, one, watch, plan = f
+                sid, mode_id, kind, one, watch, plan, writers = f
                 loop = self._train_loop
                 buf = ch.buffer
                 inner = kwargs.get("batch_idx", 0)
@@ -1733,23 +1754,31 @@ def _patch_mmengine(module):
                 fast.clear()
                 _fault(fn_name, exc)
                 return original(self, fn_name, **kwargs)
+            changes = None
             try:
                 if own:
                     if plan[0] != self._hooks:
                         _plan_calls(plan, self._hooks, fn_name, kwargs)
-                    for hook in plan[1]:
-                        try:
-                            getattr(hook, fn_name)(self, **kwargs)
-                        except TypeError as e:
-                            raise TypeError("%s in %s" % (e, hook)) from None
+                    if writers is None:
+                        for hook in plan[1]:
+                            try:
+                                getattr(hook, fn_name)(self, **kwargs)
+                            except TypeError as e:
+                                raise TypeError("%s in %s" % (e, hook)) from None
+                    else:
+                        changes = []
+                        _run_writers(self, fn_name, kwargs, plan[1], writers, one, changes)
                 else:
                     original(self, fn_name, **kwargs)
             except BaseException:
                 # A hook failed (the training is ending): the call is still recorded, in its
-                # place; the step's values go with the failure.
+                # place; the step's values go with the failure, the lr changes made before it
+                # after it.
                 if pending is not None:
                     ch.hold = False
                     buf[at:at] = [(0, sid, epoch, it, inner, mode_id, t)] if k is None else [(9, k), (0, sid, epoch, it, inner, mode_id, t)]
+                if changes:
+                    buf.extend(changes)
                 raise
             # (After a fault of the shim's own in a nested call, `buf` is the buffer _fault
             # set aside: what is added to it here is never sent.)
@@ -1782,6 +1811,8 @@ def _patch_mmengine(module):
                     _lr_changed(buf, one)
                 elif watch is not None:
                     watch(fn_name)
+                if changes:
+                    buf.extend(changes)  # (several writers: each change after the call, by its hook)
                 # Rare: a save was made in this call or a log record written (either sets
                 # the deadline back), a hook asked the loop to stop, a batch is due.
                 if t > ch.deadline or len(buf) >= _BATCH or loop.stop_training is True:
@@ -1898,19 +1929,26 @@ def _patch_mmengine(module):
                 if _log_due[0] or every and ((inner + 1) % every == 0 or inner + 1 == st.get("train_len")):
                     _tail_log(self)
             train_after = after_iter and mode_id == 1
-            if fn_name in _ITER_STAGES and not watched and not _faulted and hasattr(loop, "_iter") \
+            kind = 2 if train_after and _hub_filled(self) is not None else 1 if after_iter else 0
+            watch = _fast_watch(self) if lr_stage and not _faulted else None
+            one = getattr(watch, "one", None)
+            # Where several hooks may write learning rates (watched, above), mmengine's
+            # after_train_iter still takes the fast path when the shim runs mmengine's loop
+            # and one param group is watched: _run_writers looks after each writer.
+            several = watched and own and kind == 2 and one is not None
+            if fn_name in _ITER_STAGES and (not watched or several) and not _faulted and hasattr(loop, "_iter") \
                     and hasattr(loop, "stop_training") and not (train_after and not _logs_watched(self)):
                 # (An after_train_iter whose log records no watch tells stays on this path,
                 # which looks at the logger's interval.)
-                watch = _fast_watch(self) if lr_stage else None
-                one = getattr(watch, "one", None)
                 writers = _stage_writers(fn_name, "mmengine")
                 if one is not None:
                     one = _lr_source(self, one, writers[1])
+                    if several:
+                        several = (writers[3], watch.one[2], watch.one[3])
                 if watch is not None:
                     watch = _bound_watch(watch, writers)
-                fast[fn_name] = (sid, mode_id, 2 if train_after and _hub_filled(self) is not None else 1 if after_iter else 0,
-                                 one, None if one is not None else watch, [None, ()])
+                fast[fn_name] = (sid, mode_id, kind, one, None if one is not None else watch, [None, ()],
+                                 several or None)
         except Exception as exc:
             _fault(fn_name, exc)
 

@@ -12,7 +12,8 @@ Writes, as JSON lines, what the recording must hold: each step's outputs, the lr
 each after_train_iter, the log records. With `own-dump`, the visualization backend is a
 subclass with a `_dump` of its own, which the shim does not watch: its after_train_iter
 calls then take the general path, which reads the log at the logger's interval. With
-`cut-log`, the log's last line is left without its end (as by a kill while writing).
+`cut-log`, the log's last line is left without its end (as by a kill while writing); with
+`two-writers`, a user's hook writes the lr in after_train_iter too, every 100 iterations.
 
 The runner's call_hook is mmengine's plain loop, which the shim runs itself, leaving out
 the hooks whose call does nothing (Hook's own methods). Hooks of every kind count their
@@ -20,7 +21,7 @@ calls: one that only overrides `_before_iter`/`_after_iter` (as mmengine's IterT
 one with a method set on the object, one registered and one put in another's place at
 the second epoch's start. The counts and the shim's call plans at the end are written too.
 
-Usage: python3 train_mmengine_hot.py OUT_JSON [watched|own-dump|changing-hooks|cut-log]
+Usage: python3 train_mmengine_hot.py OUT_JSON [watched|own-dump|changing-hooks|cut-log|two-writers]
 """
 import collections
 import json
@@ -129,6 +130,15 @@ class EpochHook(Hook):
             hooks[[type(h) for h in hooks].index(QuietHook)] = CountingHook("replacing")
 
 
+class KickHook(Hook):
+    """A user's hook that writes the lr too, before ParamSchedulerHook (two-writers)."""
+    priority = "NORMAL"
+
+    def after_train_iter(self, runner, batch_idx=0, data_batch=None, outputs=None):
+        if runner.iter % 100 == 50:
+            runner.optimizer.param_groups[0]["lr"] *= 2
+
+
 class OwnDumpBackend(LocalVisBackend):
     def _dump(self, value_dict, file_path, file_format):
         with open(file_path, "a") as f:
@@ -169,6 +179,9 @@ try:
         told.before_train_iter = lambda runner, batch_idx, data_batch=None: calls.update(["told before"])
         hooks[2:2] = [QuietHook(), told]
         hooks.append(EpochHook())
+    if mode == "two-writers":
+        # Two hooks write the lr in after_train_iter: the fast path looks after each.
+        hooks.insert(3, KickHook())
     runner = HotRunner(hooks, optimizer, max_epochs=2, length=400)
     runner.message_hub = MessageHub()
     own_dump = mode == "own-dump"
