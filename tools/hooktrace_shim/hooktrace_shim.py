@@ -329,14 +329,18 @@ def _run_writers(runner, fn_name, kwargs, hooks, writers, one, changes):
     learning rates (one param group watched, its momentum not scheduled): after each hook
     that may, the group's lr if it changed, credited to that hook, into `changes` (sent
     after the call), as the general path's _after_setter does."""
-    acting, optimizer, index = writers
+    acting, optimizer, index, memo = writers
+    if memo[0] is not hooks:
+        # Each planned hook's name if it may write learning rates here, else None: made
+        # again with the plan (a new tuple).
+        memo[1] = tuple(acting.get(id(h)) for h in hooks)
+        memo[0] = hooks
     group, last = one[0], one[1]
-    for hook in hooks:
+    for hook, name in zip(hooks, memo[1]):
         try:
             getattr(hook, fn_name)(runner, **kwargs)
         except TypeError as e:
             raise TypeError("%s in %s" % (e, hook)) from None
-        name = acting.get(id(hook))
         if name is not None:
             v = group["lr"]
             if v != last[0]:
@@ -1944,7 +1948,7 @@ def _patch_mmengine(module):
                 if one is not None:
                     one = _lr_source(self, one, writers[1])
                     if several:
-                        several = (writers[3], watch.one[2], watch.one[3])
+                        several = (writers[3], watch.one[2], watch.one[3], [None, ()])
                 if watch is not None:
                     watch = _bound_watch(watch, writers)
                 fast[fn_name] = (sid, mode_id, kind, one, None if one is not None else watch, [None, ()],

@@ -13,7 +13,8 @@ each after_train_iter, the log records. With `own-dump`, the visualization backe
 subclass with a `_dump` of its own, which the shim does not watch: its after_train_iter
 calls then take the general path, which reads the log at the logger's interval. With
 `cut-log`, the log's last line is left without its end (as by a kill while writing); with
-`two-writers`, a user's hook writes the lr in after_train_iter too, every 100 iterations.
+`two-writers` (and `changing-hooks`), a user's hook writes the lr in after_train_iter too,
+every 100 iterations.
 
 The runner's call_hook is mmengine's plain loop, which the shim runs itself, leaving out
 the hooks whose call does nothing (Hook's own methods). Hooks of every kind count their
@@ -179,8 +180,9 @@ try:
         told.before_train_iter = lambda runner, batch_idx, data_batch=None: calls.update(["told before"])
         hooks[2:2] = [QuietHook(), told]
         hooks.append(EpochHook())
-    if mode == "two-writers":
-        # Two hooks write the lr in after_train_iter: the fast path looks after each.
+    if mode in ("two-writers", "changing-hooks"):
+        # Two hooks write the lr in after_train_iter: the fast path looks after each (and,
+        # with changing hooks, across the plan made again).
         hooks.insert(3, KickHook())
     runner = HotRunner(hooks, optimizer, max_epochs=2, length=400)
     runner.message_hub = MessageHub()
