@@ -209,6 +209,32 @@ def main():
                 if first_it <= runner.iter <= last_it:
                     runner.message_hub.update_scalar("train/loss", -1.0)
         kwargs["custom_hooks"] = list(kwargs["custom_hooks"] or []) + [SecondWriter()]
+    # A second writer of the learning rate (HOOKTRACE_TEST_LR_KICK=N): a user's hook before
+    # ParamSchedulerHook that triples every group's lr in iteration N's after_train_iter;
+    # HOOKTRACE_TEST_LR_DUMP=PATH: the first group's lr after each after_train_iter, as JSON.
+    kick = os.environ.get("HOOKTRACE_TEST_LR_KICK")
+    if kick:
+        from mmengine.hooks import Hook
+
+        class KickHook(Hook):
+            priority = "NORMAL"
+
+            def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+                if runner.iter == int(kick):
+                    for g in runner.optim_wrapper.optimizer.param_groups:
+                        g["lr"] *= 3
+        kwargs["custom_hooks"] = list(kwargs["custom_hooks"] or []) + [KickHook()]
+    lr_dump = os.environ.get("HOOKTRACE_TEST_LR_DUMP")
+    lrs_seen = []
+    if lr_dump:
+        from mmengine.hooks import Hook
+
+        class LrDumpHook(Hook):
+            priority = "LOWEST"
+
+            def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+                lrs_seen.append(runner.optim_wrapper.optimizer.param_groups[0]["lr"])
+        kwargs["custom_hooks"] = list(kwargs["custom_hooks"] or []) + [LrDumpHook()]
     if os.environ.get("HOOKTRACE_TEST_RESUME"):
         # torch ≥ 2.6 loads weights only by default; mmengine 0.10.7's checkpoints hold its
         # HistoryBuffer objects (a checkpoint of this test's own making: trusted).
@@ -219,6 +245,9 @@ def main():
                       val_evaluator=dict(type="NamedMetrics", names=metric_names))
     runner = Runner(**kwargs)
     runner.train()
+    if lr_dump:
+        with open(lr_dump, "w") as f:
+            json.dump(lrs_seen, f)
     dump = os.environ.get("HOOKTRACE_TEST_HUB_DUMP")
     if dump:
         # Every train/ history of the message hub as the run left it (what the step values

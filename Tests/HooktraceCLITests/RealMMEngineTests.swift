@@ -227,6 +227,47 @@ struct RealMMEngineTests {
         #expect(observed[0] != nil, "\(observed)")
     }
 
+    /// A user's hook that writes the learning rate in after_train_iter besides mmengine's
+    /// ParamSchedulerHook (and one more user hook that only reads it): the shim keeps the
+    /// fast path there and looks at the lr after each hook that may write it, so each change
+    /// is credited to its hook, in order, and the value after each call is the run's own.
+    @Test("two writers of the lr in after_train_iter on real mmengine: each change credited to its hook, the lr after each call bit for bit",
+          .enabled(if: realMMEngineAvailable, "torch and mmengine are not installed; the stand-in hot-path test covers two writers"))
+    func twoLRWriters() throws {
+        let scratch = Scratch()
+        let config = scratch.file("c.json"), dump = scratch.file("lr.json")
+        try #"{"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 30, "val_interval": 100}, "val_cfg": {"type": "ValLoop"}, "optim_wrapper": {"type": "OptimWrapper", "optimizer": {"type": "SGD", "lr": 0.01}}, "param_scheduler": [{"type": "CosineAnnealingLR", "T_max": 30, "by_epoch": false}], "default_hooks": {"logger": {"type": "LoggerHook", "interval": 5}}, "log_processor": {"by_epoch": false}, "work_dir": "wd", "data": {"train": 6, "val": 1}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let trace = scratch.file("real.htrace")
+        let r = try CLI.run(["record", "-o", trace, "--", "python3", Self.fixtures + "/real_mmengine_train.py", config, scratch.file("wd")],
+                            environment: ["HOOKTRACE_TEST_LR_KICK": "12", "HOOKTRACE_TEST_LR_DUMP": dump])
+        #expect(r.status == 0 && !r.stderr.contains("could not read"), "\(r.stderr.suffix(2000))")
+        guard case .array(let dumped)? = try? JSONValue.parse(String(contentsOfFile: dump, encoding: .utf8)) else {
+            Issue.record("no lr dump")
+            return
+        }
+        let real = dumped.compactMap(\.number)
+        // The changes of each after_train_iter, by hook, and the lr after it.
+        var byCall: [Int: [String]] = [:], lastLR: [Int: Double] = [:]
+        var at = -1
+        try TraceReader(path: trace).forEach { e in
+            if case .call(let c) = e.event { at = c.stage == "after_train_iter" ? c.iter : -1 }
+            if case .effect(let x) = e.event, case .setLR(_, 0, let v) = x.action, at >= 0 {
+                byCall[at, default: []].append(x.hook)
+                lastLR[at] = v
+            }
+        }
+        try #require(real.count == 30)
+        #expect(byCall[12] == ["KickHook", "ParamSchedulerHook"], "\(byCall[12] ?? [])")
+        #expect(byCall.filter { $0.key != 12 }.values.allSatisfy { $0 == ["ParamSchedulerHook"] }, "\(byCall)")
+        // Each call's last value is the run's lr after it (a call without a change: the lr
+        // of the call before).
+        var lr = 0.01
+        for i in 0..<30 {
+            lr = lastLR[i] ?? lr
+            #expect(lr.bitPattern == real[i].bitPattern, "iteration \(i): \(lr) against \(real[i])")
+        }
+    }
+
     /// The recorder's fault inside a nested call: the second save's before_save_checkpoint
     /// fails in the shim while mmengine's after_train_iter, which saves, is still under way
     /// (the shim's fast path holds that call until its hooks have run). The training runs
