@@ -589,6 +589,14 @@ struct LiveRecordTests {
         #expect(r.stderr.contains("2 call tuples (first: (0, 'not-a-stage-id', 0, 0, 0, 0, 0))"), "\(r.stderr)")
     }
 
+    @Test("the shim's test of a hook call that does nothing: Hook's own methods passing the call on to empty ones are left out; any effect, override, object's own method or misfit argument keeps the call")
+    func doesNothing() throws {
+        let shim = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tools/hooktrace_shim").path
+        let p = try CLI.run(["python3", Self.fixtures + "/shim_does_nothing.py", shim], executable: "/usr/bin/env")
+        #expect(p.status == 0 && p.stdout == "ok\n", "\(p.stdout)\(p.stderr)")
+    }
+
     @Test("log tailing: each record once, a line being written held until its newline, a last record without one whole, all that was appended read")
     func tailLog() throws {
         let shim = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1602,8 +1602,10 @@ def _hook_base(framework):
 
 
 # The instructions an empty function, or one that passes its call on, may hold (CPython
-# 3.6 to 3.13); LOAD_FAST only of its arguments (no locals in such a function).
-_QUIET_OPS = frozenset(["RESUME", "NOP", "CACHE", "EXTENDED_ARG", "LOAD_FAST", "LOAD_CONST", "RETURN_VALUE",
+# 3.6 to 3.14: 3.13 pairs loads, LOAD_FAST_LOAD_FAST); LOAD_FAST only of its arguments (no
+# locals in such a function).
+_QUIET_OPS = frozenset(["RESUME", "NOP", "CACHE", "EXTENDED_ARG", "LOAD_FAST", "LOAD_FAST_LOAD_FAST",
+                        "LOAD_FAST_BORROW", "LOAD_FAST_BORROW_LOAD_FAST_BORROW", "LOAD_CONST", "RETURN_VALUE",
                         "RETURN_CONST", "POP_TOP", "KW_NAMES", "PUSH_NULL", "PRECALL", "CALL", "CALL_KW",
                         "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_METHOD", "BUILD_TUPLE"])
 _CALL_OPS = frozenset(["CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_METHOD"])
@@ -1640,13 +1642,14 @@ def _empty_or_passed_on(base, fn, kwargs):
     body = ops(fn)
     self_name = code.co_varnames[0] if code.co_argcount else None
     # self.NAME(…) with arguments and constants, its result dropped, None returned.
-    if len(body) < 4 or body[0].opname != "LOAD_FAST" or body[0].argval != self_name \
+    if len(body) < 4 or body[0].opname not in ("LOAD_FAST", "LOAD_FAST_BORROW") or body[0].argval != self_name \
             or body[1].opname not in ("LOAD_METHOD", "LOAD_ATTR") or body[1].argval != name:
         return False
     rest = body[2:]
     if any(i.opname not in _QUIET_OPS for i in rest) or sum(i.opname in _CALL_OPS for i in rest) != 1:
         return False
-    if any(i.opname == "LOAD_FAST" and i.argval not in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    args = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    if any(i.opname.startswith("LOAD_FAST") and not set(i.argval if isinstance(i.argval, tuple) else (i.argval,)) <= set(args)
            for i in rest):
         return False
     end = rest[-2:] if rest[-1].opname == "RETURN_CONST" else rest[-3:]
