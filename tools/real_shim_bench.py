@@ -13,9 +13,10 @@ blocks in an order drawn at random (BENCH_SEED), iteration calls only; it prints
 figures, their difference and its standard error over the pairs of blocks.
 
 BENCH_LOSSES=N (mmengine): the model returns N loss values, as a detector does (mmdetection's
-two-stage models log 5 to 8); 1 by default. BENCH_CUSTOM_HOOK=1 (mmengine): a hook of the
-user's own too, acting only at each epoch's end (as many custom hooks do); =2: one acting
-after each iteration too (any such hook may write learning rates, for all the shim knows).
+two-stage models log 5 to 8); 1 by default. BENCH_CUSTOM_HOOK=1: a hook of the user's own
+too, acting only at each epoch's end (as many custom hooks do); =2: one acting in each
+iteration too (mmengine: after it; mmcv: before it) — any such hook may write learning
+rates, for all the shim knows.
 
 Usage: python3 tools/real_shim_bench.py mmcv|mmengine [ITERATIONS]
 (mmcv: put mmcv 1.7.2's source and Tests/Fixtures/mmcv_stubs on PYTHONPATH)
@@ -151,6 +152,22 @@ if framework == "mmcv":
         momentum_config=dict(policy="CosineAnnealing", by_epoch=False, min_momentum=0.85),
         optimizer_config=None, checkpoint_config=dict(interval=1000),
         log_config=dict(interval=50, hooks=[dict(type="TextLoggerHook")]))
+    if os.environ.get("BENCH_CUSTOM_HOOK") in ("1", "2"):
+        from mmcv.runner import Hook
+
+        class EpochNoteHook(Hook):
+            """A user's hook: notes the iteration at each epoch's end."""
+            def after_train_epoch(self, runner):
+                self.seen = runner.iter
+
+        class IterNoteHook(EpochNoteHook):
+            """A user's hook: counts the iterations as they start too."""
+            iterations = 0
+
+            def before_train_iter(self, runner):
+                self.iterations += 1
+
+        runner.register_hook(EpochNoteHook() if os.environ["BENCH_CUSTOM_HOOK"] == "1" else IterNoteHook())
     runner.call_hook = timed(runner)
     runner.run([DataLoader(torch.zeros((iters, 2)), batch_size=1)], [("train", 1)])
 else:

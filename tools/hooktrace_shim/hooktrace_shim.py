@@ -341,11 +341,31 @@ def _run_writers(runner, fn_name, kwargs, hooks, writers, one, changes):
             getattr(hook, fn_name)(runner, **kwargs)
         except TypeError as e:
             raise TypeError("%s in %s" % (e, hook)) from None
-        if name is not None:
-            v = group["lr"]
-            if v != last[0]:
-                last[0] = v
-                changes.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), name))
+        if name is not None and not _faulted:
+            try:  # (the recorder's own: a fault stops the recording, not the hooks)
+                v = group["lr"]
+                if v != last[0]:
+                    last[0] = v
+                    changes.append((3, optimizer, index, v if v.__class__ is float else _scalar(v), name))
+            except Exception as exc:
+                _fault(fn_name, exc)
+
+
+def _run_mmcv_writers(runner, fn_name, hooks, writers):
+    """mmcv's loop over a fast stage's hooks where several may write learning rates or
+    momenta: after each hook that may, the param groups' changes, credited to it (the
+    call is already in the buffer: they follow it), as the general path's _after_setter."""
+    acting, watch, memo = writers
+    if memo[0] is not hooks:
+        memo[1] = tuple(acting.get(id(h)) for h in hooks)
+        memo[0] = hooks
+    for hook, name in zip(hooks, memo[1]):
+        getattr(hook, fn_name)(runner)
+        if name is not None and not _faulted:
+            try:
+                watch(fn_name, name, name)
+            except Exception as exc:
+                _fault(fn_name, exc)
 
 
 def _bound_watch(watch, writers):
@@ -1333,7 +1353,7 @@ def _patch_mmcv(module):
             # The iteration stages, with what they need worked out once (see the end).
             ch = _channel
             try:
-                sid, observe, train, one, watch, ckpt_every, ckpt_last, log_every, log_by_epoch, plan = f
+                sid, observe, train, one, watch, ckpt_every, ckpt_last, log_every, log_by_epoch, plan, writers = f
                 buf = ch.buffer
                 if observe:
                     outputs = getattr(self, "outputs", None)
@@ -1357,8 +1377,11 @@ def _patch_mmcv(module):
                 # mmcv's loop, without the hooks whose call does nothing (_plan_calls).
                 if plan[0] != self._hooks:
                     _plan_calls(plan, self._hooks, fn_name, {}, "mmcv")
-                for hook in plan[1]:
-                    getattr(hook, fn_name)(self)
+                if writers is None:
+                    for hook in plan[1]:
+                        getattr(hook, fn_name)(self)
+                else:
+                    _run_mmcv_writers(self, fn_name, plan[1], writers)
             else:
                 original(self, fn_name)
             if _faulted:
@@ -1453,28 +1476,36 @@ def _patch_mmcv(module):
             # An iteration stage seen once through here takes the fast path from now on,
             # unless its hooks are run one by one (several lr writers), timed one by one,
             # or its loader's length is still to be learnt. mmcv's own counters only.
-            if fn_name in _ITER_STAGES and not watched and not _per_hook_timing and not _faulted \
+            # Where several hooks may write learning rates (watched, above), the stage still
+            # takes the fast path when the shim runs mmcv's loop: _run_mmcv_writers looks
+            # after each writer.
+            if fn_name in _ITER_STAGES and (not watched or own) and not _per_hook_timing and not _faulted \
                     and fn_name not in _loader_pending and type(self).call_hook is call_hook \
                     and hasattr(self, "_iter") and hasattr(self, "_epoch") and hasattr(self, "_inner_iter"):
                 st = _state
                 observe = fn_name == "after_train_iter" or fn_name == "after_val_iter"
                 if observe:
                     seen[0] = st.get("outputs")
-                watch = one = None
+                watch = one = several = None
                 if fn_name in lr_stages:
                     watch = _fast_watch(self)
                     one = getattr(watch, "one", None)
                     writers = _stage_writers(fn_name, "mmcv")
-                    if one is not None:
-                        hook = writers[1] or st.get("lr_hook")
-                        if hook is None:
-                            hook = st["lr_hook"] = _setter(self, "LrUpdaterHook")
-                        one = one + (hook,)
-                    watch = _bound_watch(watch, writers)
+                    if watched:
+                        # (each writer's changes looked at after it: none after the loop)
+                        several = (writers[3], watch, [None, ()])
+                        watch = one = None
+                    else:
+                        if one is not None:
+                            hook = writers[1] or st.get("lr_hook")
+                            if hook is None:
+                                hook = st["lr_hook"] = _setter(self, "LrUpdaterHook")
+                            one = one + (hook,)
+                        watch = _bound_watch(watch, writers)
                 train = fn_name == "after_train_iter"
                 fast[fn_name] = (sid, observe, train, one, watch, st.get("ckpt_every") if train else None,
                                  st.get("ckpt_last"), st.get("log_every") if train else None, st.get("log_by_epoch"),
-                                 [None, ()])
+                                 [None, ()], several)
         except Exception as exc:
             _fault(fn_name, exc)
 
