@@ -297,12 +297,12 @@ _NO_WRITERS = (False, None, None, {})
 
 def _stage_writers(fn_name, framework):
     """Where several hooks may write learning rates or momenta (_identify_setters'
-    `own_loop`), which of them may in the stage fn_name: (whether call_hook must run its
-    hooks one by one and look after each, the one hook that may write lrs there or None,
-    the one that may write momenta there or None, {id: name} of those that may). A hook whose method for the stage is
-    certain to do nothing (_does_nothing: the framework's Hook's own, passing the call on
-    to an empty method) writes nothing there: a user's hook that acts only at an epoch's
-    end leaves after_train_iter to the one scheduler hook, and its fast path."""
+    `own_loop`), which of them may in the stage fn_name: (whether call_hook must look
+    after each of them, the one hook that may write lrs there or None, the one that may
+    write momenta there or None, {id: name} of those that may). A hook whose method for
+    the stage is certain to do nothing (_does_nothing: the framework's Hook's own, passing
+    the call on to an empty method) writes nothing there: a user's hook that acts only at
+    an epoch's end leaves after_train_iter to the one scheduler hook, and its fast path."""
     if not _state.get("own_loop"):
         return _NO_WRITERS
     cache = _state.setdefault("stage_writers", {})
@@ -1967,26 +1967,29 @@ def _patch_mmengine(module):
                 if _log_due[0] or every and ((inner + 1) % every == 0 or inner + 1 == st.get("train_len")):
                     _tail_log(self)
             train_after = after_iter and mode_id == 1
-            kind = 2 if train_after and _hub_filled(self) is not None else 1 if after_iter else 0
-            watch = _fast_watch(self) if lr_stage and not _faulted else None
-            one = getattr(watch, "one", None)
-            # Where several hooks may write learning rates (watched, above), mmengine's
-            # after_train_iter still takes the fast path when the shim runs mmengine's loop
-            # and one param group is watched: _run_writers looks after each writer.
-            several = watched and own and kind == 2 and one is not None
-            if fn_name in _ITER_STAGES and (not watched or several) and not _faulted and hasattr(loop, "_iter") \
-                    and hasattr(loop, "stop_training") and not (train_after and not _logs_watched(self)):
-                # (An after_train_iter whose log records no watch tells stays on this path,
-                # which looks at the logger's interval.)
-                writers = _stage_writers(fn_name, "mmengine")
-                if one is not None:
-                    one = _lr_source(self, one, writers[1])
-                    if several:
-                        several = (writers[3], watch.one[2], watch.one[3], [None, ()])
-                if watch is not None:
-                    watch = _bound_watch(watch, writers)
-                fast[fn_name] = (sid, mode_id, kind, one, None if one is not None else watch, [None, ()],
-                                 several or None)
+            # An iteration stage seen once here takes the fast path from now on. Where several
+            # hooks may write learning rates (watched, above), only mmengine's after_train_iter
+            # with one param group watched does, when the shim runs mmengine's loop:
+            # _run_writers looks after each writer. (An after_train_iter whose log records no
+            # watch tells stays on this path, which looks at the logger's interval.)
+            if fn_name in _ITER_STAGES and (not watched or own and train_after) and not _faulted \
+                    and hasattr(loop, "_iter") and hasattr(loop, "stop_training") \
+                    and not (train_after and not _logs_watched(self)):
+                watch = _fast_watch(self) if lr_stage else None
+                one = getattr(watch, "one", None)
+                kind = 2 if train_after and (not watched or one is not None) and _hub_filled(self) is not None \
+                    else 1 if after_iter else 0
+                several = watched and kind == 2 and one is not None
+                if not watched or several:
+                    writers = _stage_writers(fn_name, "mmengine")
+                    if one is not None:
+                        one = _lr_source(self, one, writers[1])
+                        if several:
+                            several = (writers[3], watch.one[2], watch.one[3], [None, ()])
+                    if watch is not None:
+                        watch = _bound_watch(watch, writers)
+                    fast[fn_name] = (sid, mode_id, kind, one, None if one is not None else watch, [None, ()],
+                                     several or None)
         except Exception as exc:
             _fault(fn_name, exc)
 
