@@ -831,11 +831,8 @@ struct LiveRecordTests {
         var logs: [[(key: String, value: JSONValue)]] = []
         var calls: [String: Int] = [:], plans: [String: [String]] = [:]
         for line in lines {
-            if case .object(let counts)? = line["calls"], case .object(let made)? = line["plans"] {
-                for (name, n) in counts { if case .int(let n) = n { calls[name] = Int(n) } }
-                for (stage, hooks) in made {
-                    if case .array(let hooks) = hooks { plans[stage] = hooks.compactMap { if case .string(let s) = $0 { s } else { nil } } }
-                }
+            if line["calls"] != nil {
+                (calls, plans) = Self.callsAndPlans(line)
             } else if case .array(let records)? = line["logs"] {
                 logs = records.compactMap { if case .object(let m) = $0 { m } else { nil } }
             } else if case .int(let it)? = line["iter"], case .object(let o)? = line["outputs"], let lr = line["lr"]?.number {
@@ -918,6 +915,21 @@ struct LiveRecordTests {
         #expect(kicks == (mode == "two-writers" || mode == "changing-hooks" ? 8 : 0))
     }
 
+    /// What a plan fixture wrote: `{"calls": {NAME: COUNT}, "plans": {STAGE: [HOOK]}}` — each
+    /// hook's calls as the program counted them, and the hooks the shim's plans call.
+    static func callsAndPlans(_ v: JSONValue) -> (calls: [String: Int], plans: [String: [String]]) {
+        var calls: [String: Int] = [:], plans: [String: [String]] = [:]
+        if case .object(let counts)? = v["calls"] {
+            for (name, n) in counts { if case .int(let n) = n { calls[name] = Int(n) } }
+        }
+        if case .object(let made)? = v["plans"] {
+            for (stage, hooks) in made {
+                if case .array(let hooks) = hooks { plans[stage] = hooks.compactMap { if case .string(let s) = $0 { s } else { nil } } }
+            }
+        }
+        return (calls, plans)
+    }
+
     /// mmcv's fast path runs mmcv's hook loop itself, without the hooks whose call does
     /// nothing (Tests/Fixtures/standin/train_mmcv_plans.py): every hook that does something
     /// is still called each time, across a hook registered and one replaced between epochs.
@@ -928,16 +940,7 @@ struct LiveRecordTests {
         let r = try Self.record(["record", "-o", scratch.file("p.htrace"), "--", "python3", Self.fixtures + "/train_mmcv_plans.py",
                                  scratch.file("wd"), out])
         #expect(r.status == 0 && !r.stderr.contains("the recorder could not read"), "\(r.stderr)")
-        let result = try JSONValue.parse(String(contentsOfFile: out, encoding: .utf8))
-        var calls: [String: Int] = [:], plans: [String: [String]] = [:]
-        if case .object(let counts)? = result["calls"] {
-            for (name, n) in counts { if case .int(let n) = n { calls[name] = Int(n) } }
-        }
-        if case .object(let made)? = result["plans"] {
-            for (stage, hooks) in made {
-                if case .array(let hooks) = hooks { plans[stage] = hooks.compactMap { if case .string(let s) = $0 { s } else { nil } } }
-            }
-        }
+        let (calls, plans) = Self.callsAndPlans(try JSONValue.parse(String(contentsOfFile: out, encoding: .utf8)))
         #expect(calls == ["timer before train": 100, "timer after train": 100, "timer before val": 20, "timer after val": 20,
                           "told after": 100, "registered after": 50, "replacing after": 50])
         // (before_train_iter is among them although the run has hooks mmcv does not have,

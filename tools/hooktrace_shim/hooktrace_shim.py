@@ -330,13 +330,9 @@ def _run_writers(runner, fn_name, kwargs, hooks, writers, one, changes):
     that may, the group's lr if it changed, credited to that hook, into `changes` (sent
     after the call), as the general path's _after_setter does."""
     acting, optimizer, index, memo = writers
-    if memo[0] is not hooks:
-        # Each planned hook's name if it may write learning rates here, else None: made
-        # again with the plan (a new tuple).
-        memo[1] = tuple(acting.get(id(h)) for h in hooks)
-        memo[0] = hooks
     group, last = one[0], one[1]
-    for hook, name in zip(hooks, memo[1]):
+    names = memo[1] if memo[0] is hooks else _writer_names(memo, acting, hooks)  # (no call per call_hook)
+    for hook, name in zip(hooks, names):
         try:
             getattr(hook, fn_name)(runner, **kwargs)
         except TypeError as e:
@@ -351,15 +347,22 @@ def _run_writers(runner, fn_name, kwargs, hooks, writers, one, changes):
                 _fault(fn_name, exc)
 
 
+def _writer_names(memo, acting, hooks):
+    """Each planned hook's name if it may write learning rates or momenta in the stage
+    (`acting`: _stage_writers'), else None, parallel to `hooks`; kept in `memo`, made again
+    with the plan (a new tuple: the callers look at `memo` first)."""
+    memo[1] = tuple(acting.get(id(h)) for h in hooks)
+    memo[0] = hooks
+    return memo[1]
+
+
 def _run_mmcv_writers(runner, fn_name, hooks, writers):
     """mmcv's loop over a fast stage's hooks where several may write learning rates or
     momenta: after each hook that may, the param groups' changes, credited to it (the
     call is already in the buffer: they follow it), as the general path's _after_setter."""
     acting, watch, memo = writers
-    if memo[0] is not hooks:
-        memo[1] = tuple(acting.get(id(h)) for h in hooks)
-        memo[0] = hooks
-    for hook, name in zip(hooks, memo[1]):
+    names = memo[1] if memo[0] is hooks else _writer_names(memo, acting, hooks)
+    for hook, name in zip(hooks, names):
         getattr(hook, fn_name)(runner)
         if name is not None and not _faulted:
             try:
@@ -1328,11 +1331,9 @@ def _patch_mmcv(module):
     if runner_cls is None or getattr(runner_cls.call_hook, "_hooktrace", False):
         return
     original = runner_cls.call_hook
-    # mmcv's call_hook is its plain loop (every 1.x release's: each hook's method called,
-    # told by the names its code uses): the fast path runs it itself (_plan_calls).
-    code = getattr(original, "__code__", None)
-    own = code is not None and set(code.co_names) == {"_hooks", "getattr"} and code.co_varnames[:2] == ("self", "fn_name") \
-        and code.co_argcount == 2
+    # mmcv's call_hook is its plain loop (every 1.x release's: each hook's method called):
+    # the fast path runs it itself (_plan_calls).
+    own = _is_plain_hook_loop(original, "mmcv")
     lr_stages = _LR_STAGES
     scan_stages = _SCAN_STAGES
     loader_stages = _LOADER_STAGES
@@ -1551,14 +1552,21 @@ def _stage_info(fn_name):
             fn_name.endswith("_epoch"), fn_name in _MMENGINE_LR_STAGES, fn_name in _SCAN_STAGES)
 
 
-def _is_plain_hook_loop(fn):
-    """Whether mmengine's call_hook is its plain loop over the hooks (every 0.x release's:
-    each hook that has the stage's method is called with the keyword arguments, a
-    TypeError re-raised naming the hook), told by the names its code uses. Then the shim
-    runs that loop itself instead of wrapping it, which saves a call and a second copy of
-    the keyword arguments on every call_hook; any other call_hook is wrapped."""
+def _is_plain_hook_loop(fn, framework="mmengine"):
+    """Whether the framework's call_hook is its plain loop over the hooks, told by the names
+    its code uses: mmengine's (every 0.x release's: each hook that has the stage's method
+    is called with the keyword arguments, a TypeError re-raised naming the hook) or mmcv's
+    (every 1.x release's: each hook's method called with the runner). Then the shim runs
+    that loop itself instead of wrapping it, which saves a call (and, for mmengine, a
+    second copy of the keyword arguments) on every call_hook, and leaves out the calls that
+    do nothing (_plan_calls); any other call_hook is wrapped."""
     code = getattr(fn, "__code__", None)
-    return code is not None and set(code.co_names) == {"_hooks", "hasattr", "getattr", "TypeError"} \
+    if code is None:
+        return False
+    if framework == "mmcv":
+        return set(code.co_names) == {"_hooks", "getattr"} and code.co_varnames[:2] == ("self", "fn_name") \
+            and code.co_argcount == 2
+    return set(code.co_names) == {"_hooks", "hasattr", "getattr", "TypeError"} \
         and code.co_varnames[:3] == ("self", "fn_name", "kwargs")
 
 
